@@ -1,0 +1,270 @@
+/*
+ * The apply plan is two ordered tables of steps. jail_prepare runs what may
+ * happen before a fork (it needs the file system as it is outside the jail);
+ * jail_enter runs, in the process that becomes the command, what confines it.
+ * A new step (a private mount namespace, say) is one more row in a table.
+ */
+#define _GNU_SOURCE
+#include "jail.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#define FAIL(e, st, sc, p)                                                     \
+	do {                                                                   \
+		(e)->step = (st);                                              \
+		(e)->syscall = (sc);                                           \
+		(e)->code = errno;                                             \
+		(e)->path = (p);                                               \
+		return -1;                                                     \
+	} while (0)
+
+struct step {
+	const char *name;
+	int (*run)(struct jail_plan *plan, struct jail_error *err);
+};
+
+void jail_probe(struct jail_probe *out)
+{
+	long abi;
+
+	memset(out, 0, sizeof(*out));
+	abi = syscall(__NR_landlock_create_ruleset, NULL, 0,
+		      JAIL_LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 0) {
+		out->landlock_errno = errno;
+	} else {
+		out->landlock_abi = (int)abi;
+		abi = syscall(__NR_landlock_create_ruleset, NULL, 0,
+			      JAIL_LANDLOCK_CREATE_RULESET_ERRATA);
+		out->landlock_errata = abi < 0 ? 0 : (int)abi;
+	}
+	/* PR_GET_SECCOMP fails with EINVAL when seccomp is not built in. */
+	out->seccomp = prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0;
+	out->no_new_privs = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
+}
+
+/* ---- before the fork ---------------------------------------------------- */
+
+static int step_ruleset(struct jail_plan *plan, struct jail_error *err)
+{
+	size_t i;
+
+	if (!plan->has_landlock)
+		return 0;
+	plan->ruleset_fd = (int)syscall(__NR_landlock_create_ruleset,
+					&plan->attr, plan->attr_size, 0);
+	if (plan->ruleset_fd < 0)
+		FAIL(err, "landlock-ruleset", "landlock_create_ruleset", NULL);
+
+	for (i = 0; i < plan->n_paths; i++) {
+		const struct jail_path_rule *r = &plan->paths[i];
+		struct jail_path_beneath_attr attr = {
+			.allowed_access = r->access,
+			.parent_fd = open(r->path, O_PATH | O_CLOEXEC),
+		};
+		int rc, saved;
+
+		if (attr.parent_fd < 0)
+			FAIL(err, "landlock-ruleset", "open", r->path);
+		rc = (int)syscall(__NR_landlock_add_rule, plan->ruleset_fd,
+				  JAIL_LANDLOCK_RULE_PATH_BENEATH, &attr, 0);
+		saved = errno;
+		close(attr.parent_fd);
+		errno = saved;
+		if (rc < 0)
+			FAIL(err, "landlock-ruleset", "landlock_add_rule",
+			     r->path);
+	}
+	for (i = 0; i < plan->n_ports; i++) {
+		struct jail_net_port_attr attr = {
+			.allowed_access = plan->ports[i].access,
+			.port = plan->ports[i].port,
+		};
+		if (syscall(__NR_landlock_add_rule, plan->ruleset_fd,
+			    JAIL_LANDLOCK_RULE_NET_PORT, &attr, 0) < 0)
+			FAIL(err, "landlock-ruleset", "landlock_add_rule", NULL);
+	}
+	return 0;
+}
+
+static const struct step prepare_steps[] = {
+	{ "landlock-ruleset", step_ruleset },
+};
+
+/* ---- in the process that becomes the command ---------------------------- */
+
+/* What a shell gives a program: default dispositions, an empty mask.
+ * Node ignores SIGPIPE and SIGXFSZ, and ignored signals survive exec. */
+static int step_signals(struct jail_plan *plan, struct jail_error *err)
+{
+	struct sigaction dfl;
+	sigset_t none;
+	int sig;
+
+	(void)plan;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		/* glibc reserves two real-time signals and refuses them;
+		 * exec resets those (they are caught, not ignored). */
+		sigaction(sig, &dfl, NULL);
+	}
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		FAIL(err, "signals", "sigprocmask", NULL);
+	return 0;
+}
+
+/* fds 0-2 open across exec and blocking, as a shell leaves them; every
+ * other fd closed at exec unless the plan keeps it. */
+static int step_fds(struct jail_plan *plan, struct jail_error *err)
+{
+	int fd;
+	size_t i;
+
+	for (fd = 0; fd <= 2; fd++) {
+		int fl = fcntl(fd, F_GETFD);
+		if (fl < 0)
+			continue; /* closed stays closed, as the caller chose */
+		if (fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
+			FAIL(err, "fds", "fcntl", NULL);
+		fl = fcntl(fd, F_GETFL);
+		if (fl >= 0 && (fl & O_NONBLOCK) &&
+		    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+			FAIL(err, "fds", "fcntl", NULL);
+	}
+	if (syscall(__NR_close_range, 3U, ~0U, JAIL_CLOSE_RANGE_CLOEXEC) < 0) {
+		struct rlimit lim;
+		if (errno != ENOSYS && errno != EINVAL)
+			FAIL(err, "fds", "close_range", NULL);
+		if (getrlimit(RLIMIT_NOFILE, &lim) < 0)
+			FAIL(err, "fds", "getrlimit", NULL);
+		for (fd = 3; (rlim_t)fd < lim.rlim_cur; fd++)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	for (i = 0; i < plan->n_keep_fds; i++) {
+		if (fcntl(plan->keep_fds[i], F_SETFD, 0) < 0)
+			FAIL(err, "fds", "fcntl", NULL);
+	}
+	return 0;
+}
+
+static int step_caps(struct jail_plan *plan, struct jail_error *err)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	int cap;
+
+	if (!plan->drop_caps)
+		return 0;
+	if (syscall(__NR_capget, &hdr, data) < 0)
+		FAIL(err, "capabilities", "capget", NULL);
+	/* Root regains the bounding set at exec; empty it while we may. */
+	if (data[0].effective & (1U << CAP_SETPCAP)) {
+		for (cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+				FAIL(err, "capabilities", "prctl", NULL);
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+	    errno != EINVAL)
+		FAIL(err, "capabilities", "prctl", NULL);
+	memset(data, 0, sizeof(data));
+	if (syscall(__NR_capset, &hdr, data) < 0)
+		FAIL(err, "capabilities", "capset", NULL);
+	return 0;
+}
+
+static int step_no_new_privs(struct jail_plan *plan, struct jail_error *err)
+{
+	(void)plan;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		FAIL(err, "no-new-privs", "prctl", NULL);
+	return 0;
+}
+
+static int step_landlock(struct jail_plan *plan, struct jail_error *err)
+{
+	if (!plan->has_landlock)
+		return 0;
+	if (syscall(__NR_landlock_restrict_self, plan->ruleset_fd,
+		    plan->restrict_flags) < 0)
+		FAIL(err, "landlock", "landlock_restrict_self", NULL);
+	close(plan->ruleset_fd);
+	plan->ruleset_fd = -1;
+	return 0;
+}
+
+static int step_seccomp(struct jail_plan *plan, struct jail_error *err)
+{
+	struct sock_fprog prog;
+
+	if (plan->filter_len == 0)
+		return 0;
+	prog.len = (unsigned short)(plan->filter_len / sizeof(struct sock_filter));
+	prog.filter = (struct sock_filter *)plan->filter;
+	if (syscall(__NR_seccomp, JAIL_SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		FAIL(err, "seccomp", "seccomp", NULL);
+	return 0;
+}
+
+static int step_exec(struct jail_plan *plan, struct jail_error *err)
+{
+	execve(plan->file, plan->argv, plan->envp);
+	FAIL(err, "exec", "execve", plan->file);
+}
+
+static const struct step enter_steps[] = {
+	{ "signals", step_signals },
+	{ "fds", step_fds },
+	{ "capabilities", step_caps },
+	{ "no-new-privs", step_no_new_privs },
+	{ "landlock", step_landlock },
+	{ "seccomp", step_seccomp },
+	{ "exec", step_exec },
+};
+
+static int run_steps(const struct step *steps, size_t n,
+		     struct jail_plan *plan, struct jail_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (steps[i].run(plan, err) < 0)
+			return -1;
+	return 0;
+}
+
+#define LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+int jail_prepare(struct jail_plan *plan, struct jail_error *err)
+{
+	plan->ruleset_fd = -1;
+	if (plan->filter_len % sizeof(struct sock_filter) != 0 ||
+	    plan->filter_len / sizeof(struct sock_filter) > BPF_MAXINSNS) {
+		errno = EINVAL;
+		FAIL(err, "seccomp", "seccomp", NULL);
+	}
+	return run_steps(prepare_steps, LEN(prepare_steps), plan, err);
+}
+
+int jail_enter(struct jail_plan *plan, struct jail_error *err)
+{
+	return run_steps(enter_steps, LEN(enter_steps), plan, err);
+}
+
+void jail_release(struct jail_plan *plan)
+{
+	if (plan->ruleset_fd >= 0)
+		close(plan->ruleset_fd);
+	plan->ruleset_fd = -1;
+}

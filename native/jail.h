@@ -1,0 +1,78 @@
+/*
+ * The native half of jail: a syscall shim. It takes a finished plan (paths
+ * with access masks, ruleset attributes, a BPF program, argv and envp) and
+ * performs fixed steps in a fixed order. It makes no policy decisions.
+ */
+#ifndef JAIL_H
+#define JAIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "kernel.h"
+
+struct jail_path_rule {
+	const char *path;
+	uint64_t access;
+};
+
+struct jail_port_rule {
+	uint64_t port;
+	uint64_t access;
+};
+
+struct jail_plan {
+	/* Landlock: skipped when has_landlock is 0. */
+	int has_landlock;
+	struct jail_ruleset_attr attr;
+	size_t attr_size; /* 8, 16 or 24: what the kernel's ABI accepts */
+	const struct jail_path_rule *paths;
+	size_t n_paths;
+	const struct jail_port_rule *ports;
+	size_t n_ports;
+	uint32_t restrict_flags;
+
+	/* seccomp: skipped when filter_len is 0 (struct sock_filter array). */
+	const void *filter;
+	size_t filter_len; /* in bytes, a multiple of 8 */
+
+	int drop_caps;       /* empty every capability set, bounding included */
+	const int *keep_fds; /* passed on to the program, besides 0-2 */
+	size_t n_keep_fds;
+
+	const char *file; /* absolute path, already looked up */
+	char *const *argv;
+	char *const *envp;
+
+	int ruleset_fd; /* set by jail_prepare */
+};
+
+/* Where a step failed, shaped like Node's fs errors by the binding. */
+struct jail_error {
+	const char *step;
+	const char *syscall;
+	int code; /* errno */
+	const char *path;
+};
+
+/* Kernel facts. landlock_abi is 0 when Landlock is absent; then
+ * landlock_errno says why (ENOSYS: not built, EOPNOTSUPP: disabled). */
+struct jail_probe {
+	int landlock_abi;
+	int landlock_errno;
+	int landlock_errata;
+	int seccomp; /* 1 when seccomp filters are available */
+	int no_new_privs;
+};
+
+void jail_probe(struct jail_probe *out);
+
+/* Steps that may run before a fork: open paths, build the ruleset. */
+int jail_prepare(struct jail_plan *plan, struct jail_error *err);
+
+/* Steps that confine the calling thread and exec. Returns only on failure. */
+int jail_enter(struct jail_plan *plan, struct jail_error *err);
+
+/* Release what jail_prepare holds, when jail_enter was not reached. */
+void jail_release(struct jail_plan *plan);
+
+#endif

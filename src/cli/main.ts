@@ -1,0 +1,161 @@
+/**
+ * The `jail` command: flags → policy → plan → exec. Exit status: 125 when
+ * the jail itself fails, 126/127 when the command cannot be run or found,
+ * otherwise the command's own (it replaces this process).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { CommandError, JailError, PolicyError } from '../errors.js';
+import { realHost } from '../host.js';
+import { execInPlace, probe } from '../native/apply.js';
+import { compile } from '../plan.js';
+import { buildPolicy, parseFd, type JailOptions } from '../policy/build.js';
+import { resolveCommand, withCommand } from '../policy/command.js';
+import { formatError, formatPlan, planToJson } from './report.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+const collectFd = (v: string, prev: number[] = []) => [...prev, parseFd(v)];
+const collectUnix = (v: string | true, prev: Array<string | true> = []) => [...prev, v];
+
+export function program(): Command {
+  return new Command('jail')
+    .usage('[options] [--] <command> [args...]')
+    .description('Run a command with only the files and network it was given (Landlock and seccomp).')
+    .argument('[command...]', 'the command to run, with its arguments')
+    .option('--ro <path>', 'read and execute PATH (repeatable); a trailing ? skips a missing path', collect)
+    .option('--rw <path>', 'read, write, create and delete under PATH (repeatable)', collect)
+    .option('--no-system', 'leave out the system base (/usr, /etc, /proc, /dev/null, …)')
+    .addOption(new Option('--net <mode>', 'network: none (TCP only to allowed ports) or all').choices(['none', 'all']).default('none'))
+    .option('--allow-connect <port>', 'allow TCP connect to PORT or a range like 8000-8100 (repeatable)', collect)
+    .option('--allow-bind <port>', 'allow TCP bind to PORT or a range (repeatable)', collect)
+    .option('--allow-dns', 'allow UDP for name lookups (all UDP before Landlock ABI 10)')
+    .option('--allow-unix [path]', 'allow UNIX sockets: all of them, or one socket PATH (Landlock ABI 9)', collectUnix)
+    .option('--allow-raw-sockets', 'allow raw and packet sockets')
+    .option('--allow-sysv-ipc', 'allow System V shared memory, semaphores and message queues')
+    .option('--allow-syscall <name>', 'remove the deny rule for one syscall (repeatable)', collect)
+    .option('--keep-caps', 'keep capabilities (by default the command runs with none)')
+    .option('--keep-fd <n>', 'pass inherited file descriptor N on to the command (repeatable)', collectFd)
+    .option('--log-denials', 'ask the kernel to audit-log what the jail denies (Landlock ABI 7)')
+    .option('--best-effort', 'run with what the kernel can enforce, and say on stderr what was left out')
+    .option('--print-policy', 'print the compiled policy and run nothing')
+    .option('--json', 'with --print-policy: print JSON')
+    .option('-v, --verbose', 'say what the jail does on stderr')
+    .version(version(), '-V, --version')
+    .passThroughOptions()
+    .showSuggestionAfterError()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  jail --ro . --rw ./src -- npx tsc          read the project, write only ./src
+  jail --ro . --allow-connect 443 -- node x  add outgoing TCP to port 443
+  jail --ro . --print-policy -- ls           show every rule and where it came from
+
+Exit status: 125 if the jail fails, 126 if the command cannot run, 127 if it
+is not found, else the command's own. Environment: JAIL_LANDLOCK_ABI=N uses at
+most Landlock ABI N (for testing older kernels).`,
+    );
+}
+
+function version(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('../../package.json') as { version: string }).version;
+}
+
+interface CliOptions {
+  ro?: string[];
+  rw?: string[];
+  system: boolean;
+  net: 'none' | 'all';
+  allowConnect?: string[];
+  allowBind?: string[];
+  allowDns?: boolean;
+  allowUnix?: Array<string | true>;
+  allowRawSockets?: boolean;
+  allowSysvIpc?: boolean;
+  allowSyscall?: string[];
+  keepCaps?: boolean;
+  keepFd?: number[];
+  logDenials?: boolean;
+  bestEffort?: boolean;
+  printPolicy?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+export function main(argv: string[]): number {
+  const cmd = program();
+  cmd.exitOverride().configureOutput({
+    outputError: (str, write) => write(`jail: ${str.replace(/^error: /, '')}`),
+  });
+  try {
+    cmd.parse(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 125;
+    if (e instanceof JailError) return fail(e);
+    throw e;
+  }
+  const o = cmd.opts<CliOptions>();
+  const args = cmd.args;
+  try {
+    return run(o, args);
+  } catch (e) {
+    return fail(e);
+  }
+}
+
+function run(o: CliOptions, args: string[]): number {
+  if (args.length === 0) {
+    process.stderr.write('jail: no command given.\n  hint: write the command after the options, e.g. jail --ro . -- ls\n');
+    return 125;
+  }
+  const host = realHost();
+  const opts: JailOptions = {
+    ro: o.ro,
+    rw: o.rw,
+    system: o.system,
+    net: o.net,
+    allowConnect: o.allowConnect,
+    allowBind: o.allowBind,
+    allowDns: o.allowDns,
+    allowUnix: o.allowUnix,
+    allowRawSockets: o.allowRawSockets,
+    allowSysvIpc: o.allowSysvIpc,
+    allowSyscall: o.allowSyscall,
+    keepCaps: o.keepCaps,
+    keepFd: o.keepFd,
+    logDenials: o.logDenials,
+  };
+  const base = buildPolicy(opts, host);
+  const command = resolveCommand(args[0]!, host);
+  const policy = withCommand(base, command, host);
+  const facts = probe(abiCap(process.env.JAIL_LANDLOCK_ABI));
+  const plan = compile(policy, facts, { bestEffort: o.bestEffort });
+
+  if (o.printPolicy) {
+    process.stdout.write(o.json ? JSON.stringify(planToJson(plan, policy, command.file, args), null, 2) + '\n' : formatPlan(plan, command.file, args));
+    return 0;
+  }
+  for (const d of plan.dropped) process.stderr.write(`jail: warning: --best-effort: running without ${d}\n`);
+  if (o.verbose) {
+    process.stderr.write(`jail: ${plan.landlock ? plan.landlock.paths.length : 0} path rules, ${plan.landlock?.ports.length ?? 0} port rules, seccomp ${plan.seccomp ? 'on' : 'off'}; exec ${command.file}\n`);
+  }
+  execInPlace(plan, { file: command.file, argv: args, env: process.env });
+}
+
+function abiCap(v: string | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new PolicyError(`JAIL_LANDLOCK_ABI=${v}: not an ABI number.`, 'set it to a whole number such as 3, or unset it.');
+  }
+  return n;
+}
+
+function fail(e: unknown): number {
+  if (e instanceof CommandError) {
+    process.stderr.write(e.message + '\n');
+    return e.exitCode;
+  }
+  process.stderr.write(formatError(e));
+  return 125;
+}

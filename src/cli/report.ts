@@ -1,0 +1,82 @@
+/** Words for people: errors, and the plan for --print-policy. */
+import { JailError } from '../errors.js';
+import { fsRightNames, NET, SCOPE } from '../landlock/abi.js';
+import type { JailPlan } from '../plan.js';
+import { describeSource, type Policy } from '../policy/model.js';
+import { describeSeccompPlan } from '../seccomp/policy.js';
+
+export function formatError(e: unknown): string {
+  if (e instanceof JailError) {
+    return `jail: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}`;
+  }
+  const err = e as Error;
+  return `jail: internal error: ${err?.stack ?? String(e)}\n  hint: this is a bug in jail; please report it with the command line you used.\n`;
+}
+
+const names = (bits: bigint, table: Record<string, bigint>) =>
+  Object.entries(table)
+    .filter(([, v]) => (bits & v) !== 0n)
+    .map(([k]) => k.toLowerCase().replace(/_/g, '-'));
+
+function accessLabel(bits: bigint): string {
+  const n = fsRightNames(bits);
+  if (n.length === 1 && n[0] === 'read-dir') return 'list';
+  if (n.includes('write-file') && n.includes('make-reg')) return 'rw';
+  if (n.includes('write-file')) return 'dev';
+  return 'ro';
+}
+
+export function formatPlan(plan: JailPlan, file: string, argv: string[]): string {
+  const out: string[] = [];
+  out.push(`command: ${file}${argv.length > 1 ? ' ' + argv.slice(1).join(' ') : ''}`);
+  const ll = plan.landlock;
+  out.push(`kernel: Landlock ABI ${plan.facts.landlockAbi}, seccomp ${plan.facts.seccomp ? 'yes' : 'no'}, arch ${plan.facts.arch}`);
+  if (!ll) {
+    out.push('landlock: off (best effort: this kernel has no Landlock)');
+  } else {
+    out.push(`landlock: ABI ${ll.abi}`);
+    out.push(`  handled fs: ${fsRightNames(ll.handledFs).join(' ')}`);
+    out.push(`  handled net: ${names(ll.handledNet, NET).join(' ') || '(none: network not restricted by Landlock)'}`);
+    out.push(`  scoped: ${names(ll.scoped, SCOPE).join(' ') || '(none)'}`);
+    out.push(`paths (${ll.paths.length} rules${ll.covered ? `, ${ll.covered} more covered by a directory above` : ''}):`);
+    const w = Math.max(...ll.paths.map((r) => r.path.length), 10);
+    for (const r of ll.paths) {
+      out.push(`  ${accessLabel(r.access).padEnd(4)} ${r.path.padEnd(w)}  ${r.sources.map(describeSource).join('; ')}`);
+      out.push(`       ${fsRightNames(r.access).join(' ')}`);
+    }
+    if (ll.handledNet & NET.CONNECT_TCP || ll.ports.length) {
+      const ports = ll.ports.map((p) => `${names(p.access, NET).join('+')} ${p.port}`);
+      out.push(`ports: ${ports.length ? ports.join(', ') : '(none: no TCP bind or connect)'}`);
+    }
+  }
+  if (plan.seccomp) out.push(describeSeccompPlan(plan.seccomp));
+  else out.push('seccomp: off (best effort)');
+  out.push(`capabilities: ${plan.dropCaps ? 'all dropped' : 'kept (--keep-caps)'}`);
+  if (plan.keepFds.length) out.push(`fds passed on: 0 1 2 ${plan.keepFds.join(' ')}`);
+  for (const d of plan.dropped) out.push(`dropped (best effort): ${d}`);
+  return out.join('\n') + '\n';
+}
+
+export function planToJson(plan: JailPlan, policy: Policy, file: string, argv: string[]): unknown {
+  const ll = plan.landlock;
+  const hex = (b: bigint) => '0x' + b.toString(16);
+  return {
+    command: { file, argv },
+    kernel: plan.facts,
+    landlock: ll && {
+      abi: ll.abi,
+      handledFs: fsRightNames(ll.handledFs),
+      handledNet: names(ll.handledNet, NET),
+      scoped: names(ll.scoped, SCOPE),
+      restrictFlags: ll.restrictFlags,
+      paths: ll.paths.map((r) => ({ path: r.path, access: hex(r.access), rights: fsRightNames(r.access), isDir: r.isDir, from: r.sources.map(describeSource) })),
+      ports: ll.ports.map((p) => ({ port: p.port, rights: names(p.access, NET) })),
+      covered: ll.covered,
+    },
+    seccomp: plan.seccomp && { arch: plan.seccomp.arch, instructions: plan.seccomp.bytes.length / 8, rules: plan.seccomp.rules },
+    network: policy.net,
+    dropCaps: plan.dropCaps,
+    keepFds: plan.keepFds,
+    dropped: plan.dropped,
+  };
+}

@@ -1,0 +1,166 @@
+import { UnsupportedKernelError } from '../errors.js';
+import type { Access, Policy, Source } from '../policy/model.js';
+import { isWithin } from '../policy/paths.js';
+import { abiFor, abiRow, FILE_RIGHTS, FS, NET, RESTRICT, SCOPE, type AbiRow } from './abi.js';
+
+export interface LandlockPathRule {
+  path: string;
+  access: bigint;
+  isDir: boolean;
+  sources: Source[];
+}
+
+export interface LandlockPortRule {
+  port: number;
+  access: bigint;
+}
+
+/** A Landlock ruleset as plain data: what the addon needs, and what
+ *  --print-policy shows. */
+export interface LandlockPlan {
+  abi: number;
+  /** Size of struct landlock_ruleset_attr this ABI accepts. */
+  attrSize: 8 | 16 | 24;
+  handledFs: bigint;
+  handledNet: bigint;
+  scoped: bigint;
+  restrictFlags: number;
+  paths: LandlockPathRule[];
+  ports: LandlockPortRule[];
+  /** Grants left out because a broader one covers them. */
+  covered: number;
+}
+
+export interface CompileOptions {
+  /** Run with what the kernel can enforce instead of refusing. */
+  bestEffort?: boolean;
+}
+
+export interface LandlockResult {
+  /** null when the kernel has no Landlock and best effort was asked for. */
+  plan: LandlockPlan | null;
+  /** What best effort left out, one line each, for stderr. */
+  dropped: string[];
+}
+
+const RO = FS.EXECUTE | FS.READ_FILE | FS.READ_DIR;
+
+/** The rights an access level means on this ABI, before file masking. */
+export function rightsFor(access: Access, row: AbiRow): bigint {
+  switch (access) {
+    case 'ro':
+      return RO & row.fs;
+    case 'list':
+      return FS.READ_DIR & row.fs;
+    case 'dev':
+      return (FS.READ_FILE | FS.WRITE_FILE | FS.TRUNCATE | FS.IOCTL_DEV | FS.READ_DIR) & row.fs;
+    case 'rw':
+      // Everything but creating device nodes.
+      return row.fs & ~(FS.MAKE_CHAR | FS.MAKE_BLOCK);
+  }
+}
+
+/** Landlock rejects directory-only rights on a file. */
+export function maskForKind(rights: bigint, isDir: boolean): bigint {
+  return isDir ? rights : rights & (FILE_RIGHTS | FS.RESOLVE_UNIX);
+}
+
+/**
+ * Policy + the kernel's ABI → the ruleset. Pure. Refuses (throws
+ * UnsupportedKernelError) when the kernel cannot enforce what the policy
+ * asks for, unless best effort, which leaves it out and says so.
+ */
+export function compileLandlock(policy: Policy, abi: number, opts: CompileOptions = {}): LandlockResult {
+  const dropped: string[] = [];
+  const need = (ok: boolean, feature: string, field: 'fs' | 'net' | 'scoped' | null, bits: bigint, what: string, atAbi?: number) => {
+    if (ok) return true;
+    const row = field ? abiFor(field, bits) : abiRow(atAbi ?? 1);
+    const err = UnsupportedKernelError.landlock(feature, what, abi, row.abi, row.linux);
+    if (!opts.bestEffort) throw err;
+    dropped.push(`${feature} (needs Landlock ABI ${row.abi}, Linux ${row.linux}; this kernel has ${abi === 0 ? 'none' : abi})`);
+    return false;
+  };
+
+  const row = abiRow(abi);
+  if (!need(abi >= 1, 'Landlock', 'fs', FS.EXECUTE, 'any file system rule')) {
+    return { plan: null, dropped: ['all file system and network confinement: this kernel has no Landlock'] };
+  }
+  // Without TRUNCATE, a read-only file (and /usr, for root) can be truncated.
+  need((row.fs & FS.TRUNCATE) !== 0n, 'truncation control', 'fs', FS.TRUNCATE, 'read-only paths');
+
+  const paths = mergeGrants(policy, row);
+  if (policy.net.unixPaths.length) {
+    if (need((row.fs & FS.RESOLVE_UNIX) !== 0n, 'UNIX socket path rules', 'fs', FS.RESOLVE_UNIX, '--allow-unix PATH')) {
+      for (const p of policy.net.unixPaths) paths.rules.push({ path: p, access: FS.RESOLVE_UNIX, isDir: false, sources: [{ kind: 'flag', flag: '--allow-unix', given: p }] });
+    }
+  }
+
+  let handledNet = 0n;
+  const ports: LandlockPortRule[] = [];
+  if (policy.net.mode === 'none') {
+    const tcp = NET.BIND_TCP | NET.CONNECT_TCP;
+    const wantsPorts = policy.net.connect.length + policy.net.bind.length > 0;
+    // With no ports asked for, seccomp alone can refuse TCP sockets on an
+    // older kernel; ports need Landlock.
+    if (!wantsPorts || need((row.net & tcp) === tcp, 'TCP port rules', 'net', tcp, '--allow-connect/--allow-bind')) {
+      handledNet |= row.net & tcp;
+    }
+    if (handledNet) {
+      for (const r of policy.net.bind) for (let p = r.from; p <= r.to; p++) ports.push({ port: p, access: NET.BIND_TCP });
+      for (const r of policy.net.connect) for (let p = r.from; p <= r.to; p++) ports.push({ port: p, access: NET.CONNECT_TCP });
+    }
+    // UDP: handled where the kernel can (ABI 10); DNS then gets port 53.
+    const udp = NET.BIND_UDP | NET.CONNECT_SEND_UDP;
+    if ((row.net & udp) === udp) {
+      handledNet |= udp;
+      if (policy.net.dns) ports.push({ port: 53, access: NET.CONNECT_SEND_UDP });
+    }
+  }
+
+  let scoped = 0n;
+  if (policy.scopeSignals && need((row.scoped & SCOPE.SIGNAL) !== 0n, 'signal scoping', 'scoped', SCOPE.SIGNAL, 'signal isolation')) {
+    scoped |= SCOPE.SIGNAL;
+  }
+  if (policy.scopeAbstractUnix && need((row.scoped & SCOPE.ABSTRACT_UNIX_SOCKET) !== 0n, 'abstract UNIX socket scoping', 'scoped', SCOPE.ABSTRACT_UNIX_SOCKET, 'abstract UNIX socket isolation')) {
+    scoped |= SCOPE.ABSTRACT_UNIX_SOCKET;
+  }
+  let restrictFlags = 0;
+  if (policy.logDenials && need((row.restrictFlags & RESTRICT.LOG_NEW_EXEC_ON) !== 0, 'audit logging of denials', null, 0n, '--log-denials', 7)) {
+    restrictFlags |= RESTRICT.LOG_NEW_EXEC_ON;
+  }
+
+  const plan: LandlockPlan = {
+    abi,
+    attrSize: abi >= 6 ? 24 : abi >= 4 ? 16 : 8,
+    handledFs: row.fs,
+    handledNet,
+    scoped,
+    restrictFlags,
+    paths: paths.rules,
+    ports,
+    covered: paths.covered,
+  };
+  return { plan, dropped };
+}
+
+/**
+ * One rule per path, rights united, masked for files; a grant whose rights a
+ * directory above it already gives is left out (it would change nothing).
+ */
+function mergeGrants(policy: Policy, row: AbiRow): { rules: LandlockPathRule[]; covered: number } {
+  const byPath = new Map<string, LandlockPathRule>();
+  for (const g of policy.grants) {
+    const access = maskForKind(rightsFor(g.access, row), g.isDir);
+    const prev = byPath.get(g.path);
+    if (prev) {
+      prev.access |= access;
+      prev.sources.push(g.source);
+    } else byPath.set(g.path, { path: g.path, access, isDir: g.isDir, sources: [g.source] });
+  }
+  const all = [...byPath.values()];
+  const dirs = all.filter((r) => r.isDir);
+  const rules = all.filter(
+    (r) => !dirs.some((d) => d !== r && isWithin(r.path, d.path) && (r.access & ~d.access) === 0n),
+  );
+  return { rules, covered: all.length - rules.length };
+}

@@ -1,0 +1,103 @@
+/**
+ * The only caller of the addon: probes the kernel, hands it a compiled plan,
+ * and turns its coded errors into messages with hints.
+ */
+import { ApplyError, CommandError, InternalError } from '../errors.js';
+import type { JailPlan } from '../plan.js';
+import type { KernelFacts } from '../policy/model.js';
+import { loadAddon, type NativeError, type NativePlan, type NativeProbe } from './binding.js';
+
+export interface ProbeResult extends KernelFacts {
+  kernel: string;
+  /** Why Landlock is missing: 'ENOSYS' (not built in), 'EOPNOTSUPP' (disabled). */
+  landlockError: string | null;
+  /** The ABI the kernel reports, before any cap. */
+  landlockAbiFound: number;
+}
+
+/**
+ * Kernel facts. `abiCap` (tests, JAIL_LANDLOCK_ABI) can only lower the ABI
+ * used, so an older kernel is exercised on a newer one.
+ */
+export function probe(abiCap?: number): ProbeResult {
+  const p: NativeProbe = loadAddon().probe();
+  const abi = abiCap !== undefined ? Math.min(p.landlockAbi, abiCap) : p.landlockAbi;
+  return {
+    landlockAbi: abi,
+    landlockAbiFound: p.landlockAbi,
+    landlockError: p.landlockError,
+    seccomp: p.seccomp,
+    arch: process.arch,
+    kernel: p.release ?? 'unknown',
+  };
+}
+
+export interface ExecTarget {
+  /** Absolute path for execve. */
+  file: string;
+  argv: string[];
+  env: Record<string, string | undefined>;
+}
+
+export function toNativePlan(plan: JailPlan, target: ExecTarget): NativePlan {
+  const ll = plan.landlock;
+  return {
+    landlock: ll
+      ? {
+          attrSize: ll.attrSize,
+          handledFs: ll.handledFs,
+          handledNet: ll.handledNet,
+          scoped: ll.scoped,
+          restrictFlags: ll.restrictFlags,
+          paths: ll.paths.map((r) => ({ path: r.path, access: r.access })),
+          ports: ll.ports,
+        }
+      : undefined,
+    seccomp: plan.seccomp?.bytes,
+    dropCaps: plan.dropCaps,
+    keepFds: plan.keepFds,
+    file: target.file,
+    argv: target.argv,
+    envp: Object.entries(target.env)
+      .filter((e): e is [string, string] => e[1] !== undefined)
+      .map(([k, v]) => `${k}=${v}`),
+  };
+}
+
+/**
+ * Confine this process and exec the command in its place. Never returns:
+ * throws CommandError (126/127) when execve fails, ApplyError otherwise.
+ * After a throw, this process may be partly confined: exit, don't carry on.
+ */
+export function execInPlace(plan: JailPlan, target: ExecTarget): never {
+  const native = toNativePlan(plan, target);
+  try {
+    loadAddon().exec(native);
+  } catch (e) {
+    throw explain(e as NativeError, target);
+  }
+  throw new InternalError('the addon returned from exec');
+}
+
+function explain(e: NativeError, target: ExecTarget): Error {
+  if (typeof e.step !== 'string') return e;
+  if (e.step === 'exec') {
+    const name = target.argv[0] ?? target.file;
+    if (e.code === 'ENOENT') return new CommandError(`jail: ${name}: No such file or directory`, 127);
+    const why = e.code === 'EACCES' ? 'Permission denied (inside the jail)' : e.code === 'ENOEXEC' ? 'Exec format error' : e.message;
+    return new CommandError(`jail: ${name}: ${why}`, 126);
+  }
+  const hints: Record<string, string> = {
+    'landlock-ruleset': e.syscall === 'open' ? 'the path changed after the policy was built; run again.' : 'check the kernel log (dmesg) for Landlock errors.',
+    capabilities: 'pass --keep-caps to keep the capabilities instead.',
+    seccomp: 'the kernel refused the syscall filter; pass --best-effort to run without it.',
+  };
+  return new ApplyError(
+    `cannot apply the jail: step ${e.step} failed: ${e.syscall}${e.path ? ` ${e.path}` : ''}: ${e.code}.`,
+    e.step,
+    e.syscall,
+    e.code,
+    e.path,
+    hints[e.step],
+  );
+}

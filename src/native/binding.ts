@@ -1,0 +1,76 @@
+/**
+ * The typed boundary to the addon, and the only place that loads it.
+ * Loading uses node-gyp-build (prebuilds/ first, then build/), with no
+ * JavaScript fallback: a jail that cannot load its addon does not run.
+ */
+import * as path from 'node:path';
+import { NativeLoadError } from '../errors.js';
+
+export interface NativeProbe {
+  machine?: string;
+  release?: string;
+  landlockAbi: number;
+  landlockErrata: number;
+  /** 'ENOSYS' (not built in), 'EOPNOTSUPP' (disabled at boot), or null. */
+  landlockError: string | null;
+  seccomp: boolean;
+  noNewPrivs: boolean;
+}
+
+export interface NativePlan {
+  landlock?: {
+    attrSize: number;
+    handledFs: bigint;
+    handledNet: bigint;
+    scoped: bigint;
+    restrictFlags: number;
+    paths: Array<{ path: string; access: bigint }>;
+    ports: Array<{ port: number; access: bigint }>;
+  };
+  /** struct sock_filter[], 8 bytes each. */
+  seccomp?: Uint8Array;
+  dropCaps: boolean;
+  keepFds: number[];
+  file: string;
+  argv: string[];
+  envp: string[];
+}
+
+/** Thrown by the addon: shaped like Node's fs errors. */
+export interface NativeError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+  step: string;
+  path?: string;
+}
+
+export interface Addon {
+  probe(): NativeProbe;
+  /** Never returns: execs, or throws a NativeError. */
+  exec(plan: NativePlan): never;
+}
+
+let addon: Addon | undefined;
+
+export function loadAddon(): Addon {
+  if (addon) return addon;
+  if (process.platform !== 'linux') {
+    throw new NativeLoadError(
+      `jail needs Linux (Landlock and seccomp); this is ${process.platform}-${process.arch}.`,
+      'run it on Linux 5.13 or later, or pass --best-effort to run the command unconfined.',
+    );
+  }
+  const root = path.join(__dirname, '..', '..');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const load = require('node-gyp-build') as (dir: string) => unknown;
+    addon = load(root) as Addon;
+    return addon;
+  } catch (e) {
+    throw new NativeLoadError(
+      `cannot load jail's native addon for linux-${process.arch} (Node ${process.versions.node}, N-API ${process.versions.napi}): ${(e as Error).message.split('\n')[0]}`,
+      `build it from source with \`npm rebuild jail\` (needs python3, make and a C/C++ compiler).`,
+    );
+  }
+}

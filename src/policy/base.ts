@@ -1,0 +1,91 @@
+import type { Host } from './host.js';
+import type { Access, PathGrant } from './model.js';
+
+/** What running a program needs at all: read and execute. */
+const SYSTEM_RO = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/proc'];
+/** Device files every program may read and write. */
+const SYSTEM_DEV = ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty', '/dev/pts'];
+
+const WORLD_READABLE = 0o004;
+const WORLD_SEARCHABLE = 0o001;
+
+/**
+ * The system base: /usr and friends, /etc, /proc read-only, a few devices.
+ * Missing entries are skipped; symlinks (/bin → usr/bin) resolve.
+ *
+ * /etc is granted whole for a normal user, whom file modes already keep
+ * from root-only files. Root owns those files, so for root every entry of
+ * /etc that is not world-readable (shadow, gshadow, sudoers, ssh host keys,
+ * ssl/private, …) is left out: /etc is granted entry by entry, recursing
+ * only into directories that hold such a file.
+ */
+export function systemBase(host: Host): PathGrant[] {
+  const grants: PathGrant[] = [];
+  const add = (given: string, access: Access, what: string) => {
+    const real = host.realpath(given);
+    const st = real === null ? null : host.stat(real);
+    if (real && st) grants.push({ path: real, access, isDir: st.isDir, source: { kind: 'base', what } });
+  };
+  for (const p of SYSTEM_RO) add(p, 'ro', p);
+  for (const p of SYSTEM_DEV) add(p, 'dev', p);
+  grants.push(...etcGrants(host));
+  return grants;
+}
+
+function etcGrants(host: Host): PathGrant[] {
+  const etc = host.realpath('/etc');
+  if (!etc) return [];
+  const grants: PathGrant[] = [];
+  const tree = host.uid === 0 ? readableTree(etc, host) : { all: true, grants: [] };
+  if (tree.all) {
+    grants.push({ path: etc, access: 'ro', isDir: true, source: { kind: 'base', what: '/etc' } });
+  } else {
+    // Listing is harmless; reading is granted per readable entry.
+    grants.push({ path: etc, access: 'list', isDir: true, source: { kind: 'base', what: '/etc (listing)' } });
+    grants.push(...tree.grants);
+  }
+  // /etc entries that link elsewhere (resolv.conf → /run/…): grant the
+  // target file when it is world-readable, so programs can read it.
+  for (const e of host.readdir(etc)) {
+    if (!e.isSymlink) continue;
+    const target = host.realpath(`${etc}/${e.name}`);
+    const st = target ? host.stat(target) : null;
+    if (target && st?.isFile && st.mode & WORLD_READABLE && !target.startsWith(etc + '/')) {
+      grants.push({ path: target, access: 'ro', isDir: false, source: { kind: 'base', what: `/etc/${e.name}` } });
+    }
+  }
+  return grants;
+}
+
+/**
+ * Grants for the world-readable part of a tree: one grant for the whole tree
+ * when all of it is readable by others, else one per readable entry.
+ */
+export function readableTree(dir: string, host: Host): { all: boolean; grants: PathGrant[] } {
+  const grants: PathGrant[] = [];
+  let all = true;
+  for (const e of host.readdir(dir)) {
+    if (e.isSymlink) continue; // judged by where it points
+    const path = `${dir}/${e.name}`;
+    const st = host.stat(path, true);
+    if (!st) continue;
+    const source = { kind: 'base', what: '/etc' } as const;
+    if (st.isDir) {
+      if ((st.mode & (WORLD_READABLE | WORLD_SEARCHABLE)) !== (WORLD_READABLE | WORLD_SEARCHABLE)) {
+        all = false;
+        continue;
+      }
+      const sub = readableTree(path, host);
+      if (sub.all) grants.push({ path, access: 'ro', isDir: true, source });
+      else {
+        all = false;
+        grants.push(...sub.grants);
+      }
+    } else if (st.mode & WORLD_READABLE) {
+      grants.push({ path, access: 'ro', isDir: false, source });
+    } else {
+      all = false;
+    }
+  }
+  return { all, grants };
+}

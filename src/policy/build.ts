@@ -1,0 +1,91 @@
+import { PolicyError } from '../errors.js';
+import { systemBase } from './base.js';
+import type { Host } from './host.js';
+import type { PathGrant, Policy, PortRange } from './model.js';
+import { grantFromFlag } from './paths.js';
+
+/** The policy-shaped flags, as the CLI or the API receives them. */
+export interface JailOptions {
+  ro?: string[];
+  rw?: string[];
+  /** The system base (default true). */
+  system?: boolean;
+  net?: 'none' | 'all';
+  allowConnect?: string[];
+  allowBind?: string[];
+  allowDns?: boolean;
+  /** true: every AF_UNIX socket; strings: socket paths (Landlock ABI 9). */
+  allowUnix?: Array<string | true>;
+  allowRawSockets?: boolean;
+  allowSysvIpc?: boolean;
+  allowSyscall?: string[];
+  keepCaps?: boolean;
+  keepFd?: number[];
+  scope?: boolean;
+  logDenials?: boolean;
+}
+
+/**
+ * Flags → Policy. Paths are resolved through `host`. The command's own
+ * grants are added by withCommand(), once it has been looked up.
+ */
+export function buildPolicy(opts: JailOptions, host: Host): Policy {
+  const grants: PathGrant[] = [];
+  if (opts.system !== false) grants.push(...systemBase(host));
+  for (const given of opts.ro ?? []) {
+    const g = grantFromFlag('--ro', given, 'ro', host);
+    if (g) grants.push(g);
+  }
+  for (const given of opts.rw ?? []) {
+    const g = grantFromFlag('--rw', given, 'rw', host);
+    if (g) grants.push(g);
+  }
+  const unixPaths: string[] = [];
+  let unix = false;
+  for (const u of opts.allowUnix ?? []) {
+    if (u === true) unix = true;
+    else {
+      const g = grantFromFlag('--allow-unix', u, 'ro', host);
+      if (g) unixPaths.push(g.path);
+    }
+  }
+  return {
+    grants,
+    net: {
+      mode: opts.net ?? 'none',
+      connect: (opts.allowConnect ?? []).map((p) => parsePorts('--allow-connect', p)),
+      bind: (opts.allowBind ?? []).map((p) => parsePorts('--allow-bind', p)),
+      dns: opts.allowDns ?? false,
+      unix,
+      unixPaths,
+      rawSockets: opts.allowRawSockets ?? false,
+    },
+    scopeSignals: opts.scope !== false,
+    scopeAbstractUnix: opts.scope !== false,
+    dropCaps: !opts.keepCaps,
+    keepFds: opts.keepFd ?? [],
+    sysvIpc: opts.allowSysvIpc ?? false,
+    allowSyscalls: opts.allowSyscall ?? [],
+    logDenials: opts.logDenials ?? false,
+  };
+}
+
+/** `443`, `8000-8100`. */
+export function parsePorts(flag: string, given: string): PortRange {
+  const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(given.trim());
+  const from = m ? Number(m[1]) : NaN;
+  const to = m ? Number(m[2] ?? m[1]) : NaN;
+  if (!m || from < 1 || to > 65535 || from > to) {
+    throw new PolicyError(`${flag} ${given}: not a TCP port or port range.`, `write a port (443) or a range (8000-8100), from 1 to 65535.`);
+  }
+  return { from, to };
+}
+
+/** `--keep-fd 3`. */
+export function parseFd(given: string): number {
+  const n = /^\d+$/.test(given) ? Number(given) : NaN;
+  if (!(n >= 3 && n < 1 << 20)) {
+    throw new PolicyError(`--keep-fd ${given}: not a file descriptor number of 3 or more.`, `0, 1 and 2 are always passed on; name others by number.`);
+  }
+  return n;
+}

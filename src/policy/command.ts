@@ -1,0 +1,112 @@
+import { CommandError } from '../errors.js';
+import type { Host } from './host.js';
+import type { PathGrant, Policy } from './model.js';
+import { absolute, isWithin } from './paths.js';
+
+export interface ResolvedCommand {
+  /** What execve gets: absolute. */
+  file: string;
+  /** The executable and its interpreters, realpaths, outermost first. */
+  chain: string[];
+}
+
+/**
+ * Find the command as execvp does: a name with a slash is taken as is; a
+ * bare name is searched on PATH, skipping entries that exist but cannot be
+ * executed, and reporting "permission denied" only when nothing runnable
+ * was found (126), "command not found" when nothing was found (127).
+ */
+export function findCommand(name: string, host: Host, pathVar = host.path): string {
+  if (name === '') throw new CommandError(`jail: '': command not found`, 127);
+  if (name.includes('/')) {
+    const abs = absolute(name, host);
+    const st = host.stat(abs);
+    if (!st) throw new CommandError(`jail: ${name}: No such file or directory`, 127);
+    if (st.isDir) throw new CommandError(`jail: ${name}: Is a directory`, 126);
+    if (!host.executable(abs)) throw new CommandError(`jail: ${name}: Permission denied`, 126);
+    return abs;
+  }
+  let denied: string | null = null;
+  for (const dir of pathVar.split(':')) {
+    const candidate = absolute((dir === '' ? '.' : dir) + '/' + name, host);
+    const st = host.stat(candidate);
+    if (!st || st.isDir) continue;
+    if (host.executable(candidate)) return candidate;
+    denied ??= candidate;
+  }
+  if (denied) throw new CommandError(`jail: ${name}: Permission denied`, 126);
+  throw new CommandError(`jail: ${name}: command not found`, 127);
+}
+
+const MAX_DEPTH = 4; // the kernel allows 4 levels of interpreter too
+
+/**
+ * The executable and, for scripts, the interpreter chain: `#!/bin/sh`,
+ * `#!/usr/bin/env node` (node looked up on PATH as env would).
+ */
+export function resolveCommand(name: string, host: Host): ResolvedCommand {
+  const file = findCommand(name, host);
+  const chain: string[] = [];
+  let current: string | null = file;
+  for (let depth = 0; current && depth <= MAX_DEPTH; depth++) {
+    const real = host.realpath(current) ?? current;
+    if (chain.includes(real)) break;
+    chain.push(real);
+    current = interpreterOf(real, host);
+  }
+  return { file, chain };
+}
+
+/** The interpreter a script's `#!` line names, resolved; null for binaries. */
+export function interpreterOf(file: string, host: Host): string | null {
+  const head = host.readHead(file, 256);
+  if (!head || !head.startsWith('#!')) return null;
+  const line = head.slice(2).split('\n')[0]!.trim();
+  const [interp, ...rest] = line.split(/[ \t]+/);
+  if (!interp) return null;
+  if (interp.endsWith('/env')) {
+    // env [-S] [-i] [NAME=VALUE…] program: the first word that is neither an
+    // option nor an assignment is the program, found on PATH.
+    const words = rest.join(' ').split(/[ \t]+/).filter(Boolean);
+    const prog = words.find((w) => !w.startsWith('-') && !w.includes('='));
+    if (!prog) return interp;
+    try {
+      return findCommand(prog, host);
+    } catch {
+      return interp; // the script will fail as it would unjailed
+    }
+  }
+  return interp;
+}
+
+/**
+ * A runtime's install prefix: `<prefix>/bin/<exe>` where `<prefix>/lib`
+ * exists too (node under ~/.nvm/versions/node/vX, python under
+ * ~/.pyenv/versions/X). Never $HOME, an ancestor of it, or `/`: a bin/
+ * directory straight under them (~/bin, ~/.cargo/bin) gets no prefix.
+ */
+export function runtimePrefix(exe: string, host: Host): string | null {
+  const parts = exe.split('/');
+  if (parts.length < 4 || parts[parts.length - 2] !== 'bin') return null;
+  const prefix = parts.slice(0, -2).join('/');
+  if (prefix === '' || isWithin(host.home, prefix)) return null;
+  const lib = host.stat(prefix + '/lib');
+  return lib?.isDir ? prefix : null;
+}
+
+/** Grants for the command: each executable of the chain, and runtime prefixes. */
+export function commandGrants(cmd: ResolvedCommand, host: Host): PathGrant[] {
+  const grants: PathGrant[] = [];
+  cmd.chain.forEach((exe, i) => {
+    const what = i === 0 ? 'executable' : 'interpreter';
+    grants.push({ path: exe, access: 'ro', isDir: false, source: { kind: 'command', what } });
+    const prefix = runtimePrefix(exe, host);
+    if (prefix) grants.push({ path: prefix, access: 'ro', isDir: true, source: { kind: 'command', what: `runtime of ${exe}` } });
+  });
+  return grants;
+}
+
+/** The policy plus the command's executable, interpreters and runtimes. */
+export function withCommand(policy: Policy, cmd: ResolvedCommand, host: Host): Policy {
+  return { ...policy, grants: [...policy.grants, ...commandGrants(cmd, host)] };
+}

@@ -1,0 +1,80 @@
+/**
+ * The policy: plain data saying what the jailed program may touch. Built
+ * from flags (and later config files and profiles) by build.ts, compiled to
+ * kernel rules by src/landlock and src/seccomp.
+ */
+
+/** ro: read and execute. rw: ro plus create, write, delete, rename, link.
+ *  dev: read, write and ioctl on a device file (the system base's /dev).
+ *  list: list a directory's entries, read nothing. */
+export type Access = 'ro' | 'rw' | 'dev' | 'list';
+
+export type Source =
+  | { kind: 'flag'; flag: string; given: string }
+  | { kind: 'base'; what: string }
+  | { kind: 'command'; what: string };
+
+export interface PathGrant {
+  /** Absolute, symlinks resolved. */
+  path: string;
+  access: Access;
+  isDir: boolean;
+  source: Source;
+}
+
+export interface PortRange {
+  from: number;
+  to: number;
+}
+
+export interface NetPolicy {
+  /** none: TCP only through Landlock rules; all: no network restriction. */
+  mode: 'none' | 'all';
+  connect: PortRange[];
+  bind: PortRange[];
+  /** UDP for name lookups (all UDP before Landlock ABI 10, port 53 after). */
+  dns: boolean;
+  /** socket(AF_UNIX) for any path. */
+  unix: boolean;
+  /** Pathname UNIX sockets granted through Landlock (ABI 9). */
+  unixPaths: string[];
+  /** SOCK_RAW and AF_PACKET. */
+  rawSockets: boolean;
+}
+
+export interface Policy {
+  grants: PathGrant[];
+  net: NetPolicy;
+  /** Landlock scopes: no signals to, no abstract sockets of, processes outside. */
+  scopeSignals: boolean;
+  scopeAbstractUnix: boolean;
+  /** Empty every capability set before exec (root keeps none). */
+  dropCaps: boolean;
+  /** Inherited fds passed on to the program besides 0-2. */
+  keepFds: number[];
+  sysvIpc: boolean;
+  /** Escape hatch: syscalls whose deny rule is removed. */
+  allowSyscalls: string[];
+  /** Ask the kernel to audit-log denials of the jailed program (ABI 7). */
+  logDenials: boolean;
+}
+
+/** What the kernel offers, from the addon's probe (or a test). */
+export interface KernelFacts {
+  /** 0 when Landlock is absent or disabled. */
+  landlockAbi: number;
+  seccomp: boolean;
+  /** Node's name: 'x64', 'arm64', … */
+  arch: string;
+}
+
+export function describeSource(s: Source): string {
+  switch (s.kind) {
+    case 'flag':
+      return `${s.flag} ${s.given}`;
+    case 'base':
+      return `system base (${s.what})`;
+    case 'command':
+      return `command (${s.what})`;
+  }
+}
