@@ -14,7 +14,10 @@ import { formatError, formatPlan, planToJson } from './report.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 const collectFd = (v: string, prev: number[] = []) => [...prev, parseFd(v)];
-const collectUnix = (v: string | true, prev: Array<string | true> = []) => [...prev, v];
+// `--allow-unix` alone is true (commander's value for a bare optional);
+// with a path it collects. Either way the result is a list.
+const collectUnix = (v: string, prev: Array<string | true> | true | undefined) => [...unixList(prev), v];
+const unixList = (v: Array<string | true> | true | undefined): Array<string | true> => (v === true ? [true] : (v ?? []));
 
 export function program(): Command {
   return new Command('jail')
@@ -69,7 +72,7 @@ interface CliOptions {
   allowConnect?: string[];
   allowBind?: string[];
   allowDns?: boolean;
-  allowUnix?: Array<string | true>;
+  allowUnix?: Array<string | true> | true;
   allowRawSockets?: boolean;
   allowSysvIpc?: boolean;
   allowSyscall?: string[];
@@ -91,8 +94,7 @@ export function main(argv: string[]): number {
     cmd.parse(argv, { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 125;
-    if (e instanceof JailError) return fail(e);
-    throw e;
+    return fail(e);
   }
   const o = cmd.opts<CliOptions>();
   const args = cmd.args;
@@ -117,7 +119,7 @@ function run(o: CliOptions, args: string[]): number {
     allowConnect: o.allowConnect,
     allowBind: o.allowBind,
     allowDns: o.allowDns,
-    allowUnix: o.allowUnix,
+    allowUnix: unixList(o.allowUnix),
     allowRawSockets: o.allowRawSockets,
     allowSysvIpc: o.allowSysvIpc,
     allowSyscall: o.allowSyscall,

@@ -72,12 +72,13 @@ export function maskForKind(rights: bigint, isDir: boolean): bigint {
  */
 export function compileLandlock(policy: Policy, abi: number, opts: CompileOptions = {}): LandlockResult {
   const dropped: string[] = [];
-  const need = (ok: boolean, feature: string, field: 'fs' | 'net' | 'scoped' | null, bits: bigint, what: string, atAbi?: number) => {
+  // Is the feature there? If not: refuse, or (best effort) note and go on.
+  const need = (ok: boolean, feature: string, field: 'fs' | 'net' | 'scoped' | null, bits: bigint, what: string, instead = '') => {
     if (ok) return true;
-    const row = field ? abiFor(field, bits) : abiRow(atAbi ?? 1);
+    const row = field ? abiFor(field, bits) : abiRow(7);
     const err = UnsupportedKernelError.landlock(feature, what, abi, row.abi, row.linux);
     if (!opts.bestEffort) throw err;
-    dropped.push(`${feature} (needs Landlock ABI ${row.abi}, Linux ${row.linux}; this kernel has ${abi === 0 ? 'none' : abi})`);
+    dropped.push(`${feature} (needs Landlock ABI ${row.abi}, Linux ${row.linux}; this kernel has ${abi === 0 ? 'none' : abi})${instead}`);
     return false;
   };
 
@@ -90,7 +91,7 @@ export function compileLandlock(policy: Policy, abi: number, opts: CompileOption
 
   const paths = mergeGrants(policy, row);
   if (policy.net.unixPaths.length) {
-    if (need((row.fs & FS.RESOLVE_UNIX) !== 0n, 'UNIX socket path rules', 'fs', FS.RESOLVE_UNIX, '--allow-unix PATH')) {
+    if (need((row.fs & FS.RESOLVE_UNIX) !== 0n, 'UNIX socket path control', 'fs', FS.RESOLVE_UNIX, '--allow-unix PATH', '; UNIX sockets are refused instead')) {
       for (const p of policy.net.unixPaths) paths.rules.push({ path: p, access: FS.RESOLVE_UNIX, isDir: false, sources: [{ kind: 'flag', flag: '--allow-unix', given: p }] });
     }
   }
@@ -102,7 +103,7 @@ export function compileLandlock(policy: Policy, abi: number, opts: CompileOption
     const wantsPorts = policy.net.connect.length + policy.net.bind.length > 0;
     // With no ports asked for, seccomp alone can refuse TCP sockets on an
     // older kernel; ports need Landlock.
-    if (!wantsPorts || need((row.net & tcp) === tcp, 'TCP port rules', 'net', tcp, '--allow-connect/--allow-bind')) {
+    if (!wantsPorts || need((row.net & tcp) === tcp, 'TCP port control', 'net', tcp, '--allow-connect/--allow-bind', '; TCP sockets are refused instead')) {
       handledNet |= row.net & tcp;
     }
     if (handledNet) {
@@ -125,7 +126,7 @@ export function compileLandlock(policy: Policy, abi: number, opts: CompileOption
     scoped |= SCOPE.ABSTRACT_UNIX_SOCKET;
   }
   let restrictFlags = 0;
-  if (policy.logDenials && need((row.restrictFlags & RESTRICT.LOG_NEW_EXEC_ON) !== 0, 'audit logging of denials', null, 0n, '--log-denials', 7)) {
+  if (policy.logDenials && need((row.restrictFlags & RESTRICT.LOG_NEW_EXEC_ON) !== 0, 'audit logging of denials', null, 0n, '--log-denials')) {
     restrictFlags |= RESTRICT.LOG_NEW_EXEC_ON;
   }
 

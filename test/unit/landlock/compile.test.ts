@@ -138,7 +138,7 @@ describe('failing closed', () => {
   });
   it('refuses port rules below ABI 4', () => {
     const p = policy({ scopeSignals: false, scopeAbstractUnix: false, net: { ...policy().net, connect: [{ from: 443, to: 443 }] } });
-    expect(() => compileLandlock(p, 3)).toThrowError(/cannot enforce --allow-connect\/--allow-bind: this kernel has Landlock ABI 3; TCP port rules needs ABI 4 \(Linux 6\.7\)/);
+    expect(() => compileLandlock(p, 3)).toThrowError(/cannot enforce --allow-connect\/--allow-bind: this kernel has Landlock ABI 3; TCP port control needs ABI 4 \(Linux 6\.7\)/);
   });
   it('refuses scopes below ABI 6', () => {
     expect(() => compileLandlock(policy(), 5)).toThrowError(/signal scoping needs ABI 6 \(Linux 6\.12\)/);
@@ -151,7 +151,7 @@ describe('failing closed', () => {
     const { plan, dropped } = compileLandlock(p, 3, { bestEffort: true });
     expect(plan!.handledNet).toBe(0n);
     expect(plan!.scoped).toBe(0n);
-    expect(dropped.join('\n')).toMatch(/TCP port rules.*\n.*signal scoping.*\n.*abstract UNIX socket scoping/);
+    expect(dropped.join('\n')).toMatch(/TCP port control.*\n.*signal scoping.*\n.*abstract UNIX socket scoping/);
     const none = compileLandlock(p, 0, { bestEffort: true });
     expect(none.plan).toBeNull();
     expect(none.dropped[0]).toMatch(/no Landlock/);

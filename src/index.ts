@@ -1,0 +1,18 @@
+/**
+ * jail's library API. The pipeline, one way:
+ *
+ *   const facts = probe();                       // the kernel (addon)
+ *   const policy = buildPolicy(opts, realHost()); // flags → Policy
+ *   const plan = compile(policy, facts);         // pure
+ *   execInPlace(plan, { file, argv, env });      // irreversible
+ */
+export { compile, type JailPlan } from './plan.js';
+export { probe, execInPlace, toNativePlan, type ProbeResult, type ExecTarget } from './native/apply.js';
+export { buildPolicy, type JailOptions } from './policy/build.js';
+export { resolveCommand, withCommand, type ResolvedCommand } from './policy/command.js';
+export { realHost } from './host.js';
+export type { Policy, PathGrant, Access, Source, NetPolicy, PortRange, KernelFacts } from './policy/model.js';
+export type { Host } from './policy/host.js';
+export type { LandlockPlan } from './landlock/compile.js';
+export type { SeccompPlan } from './seccomp/policy.js';
+export { JailError, PolicyError, UnsupportedKernelError, ApplyError, NativeLoadError, CommandError, InternalError } from './errors.js';
