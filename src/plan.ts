@@ -2,9 +2,11 @@
  * compile(): Policy + KernelFacts → JailPlan, the whole of what the addon
  * will apply, as plain data. Pure: no file system, no process state.
  */
-import { UnsupportedKernelError } from './errors.js';
+import { PolicyError, UnsupportedKernelError } from './errors.js';
 import { compileLandlock, type CompileOptions, type LandlockPlan } from './landlock/compile.js';
 import type { KernelFacts, Policy } from './policy/model.js';
+import { findArch } from './seccomp/arch/index.js';
+import { UnknownSyscallError } from './seccomp/compile.js';
 import { seccompRulesFor, compileSeccompFor, type SeccompPlan } from './seccomp/policy.js';
 
 export interface JailPlan {
@@ -20,15 +22,21 @@ export interface JailPlan {
 export function compile(policy: Policy, facts: KernelFacts, opts: CompileOptions = {}): JailPlan {
   const { plan: landlock, dropped } = compileLandlock(policy, facts.landlockAbi, opts);
   let seccomp: SeccompPlan | null = null;
-  if (facts.seccomp) {
-    seccomp = compileSeccompFor(seccompRulesFor(policy, landlock), facts.arch);
+  const why = !facts.seccomp ? 'this kernel has no seccomp filter support' : !findArch(facts.arch) ? `jail has no syscall table for ${facts.arch}` : null;
+  if (!why) {
+    try {
+      seccomp = compileSeccompFor(seccompRulesFor(policy, landlock), facts.arch);
+    } catch (e) {
+      if (!(e instanceof UnknownSyscallError)) throw e;
+      throw new PolicyError(`--allow-syscall ${e.names.join(', ')}: no such syscall on ${e.arch}.`, 'write the kernel\'s name of the syscall, e.g. --allow-syscall io_uring_setup.');
+    }
   } else if (opts.bestEffort) {
-    dropped.push('the seccomp filter (UDP, raw sockets, UNIX sockets, ptrace, namespaces, TIOCSTI): this kernel has no seccomp');
+    dropped.push(`the syscall filter (UDP, UNIX and raw sockets, ptrace, namespaces, TIOCSTI, io_uring): ${why}`);
   } else {
     throw new UnsupportedKernelError(
       'seccomp',
-      'cannot enforce the syscall filter: this kernel has no seccomp filter support (CONFIG_SECCOMP_FILTER).',
-      'use a kernel built with seccomp, or pass --best-effort to run without the syscall filter.',
+      `cannot enforce the syscall filter: ${why}.`,
+      'pass --best-effort to run without the syscall filter (Landlock rules still apply).',
     );
   }
   return { facts, landlock, seccomp, dropCaps: policy.dropCaps, keepFds: policy.keepFds, dropped };

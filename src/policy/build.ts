@@ -1,8 +1,8 @@
 import { PolicyError } from '../errors.js';
 import { systemBase } from './base.js';
 import type { Host } from './host.js';
-import type { PathGrant, Policy, PortRange } from './model.js';
-import { grantFromFlag } from './paths.js';
+import type { Access, PathGrant, Policy, PortRange } from './model.js';
+import { grantFromFlag, isWithin } from './paths.js';
 
 /** The policy-shaped flags, as the CLI or the API receives them. */
 export interface JailOptions {
@@ -30,16 +30,18 @@ export interface JailOptions {
  * grants are added by withCommand(), once it has been looked up.
  */
 export function buildPolicy(opts: JailOptions, host: Host): Policy {
-  const grants: PathGrant[] = [];
-  if (opts.system !== false) grants.push(...systemBase(host));
+  const flagged: PathGrant[] = [];
   for (const given of opts.ro ?? []) {
     const g = grantFromFlag('--ro', given, 'ro', host);
-    if (g) grants.push(g);
+    if (g) flagged.push(g);
   }
   for (const given of opts.rw ?? []) {
     const g = grantFromFlag('--rw', given, 'rw', host);
-    if (g) grants.push(g);
+    if (g) flagged.push(g);
   }
+  const covered = (path: string, access: Access) =>
+    flagged.some((g) => g.isDir && isWithin(path, g.path) && (g.access === access || g.access === 'rw'));
+  const grants = [...(opts.system !== false ? systemBase(host, covered) : []), ...flagged];
   const unixPaths: string[] = [];
   let unix = false;
   for (const u of opts.allowUnix ?? []) {

@@ -14,7 +14,7 @@ beforeAll(() => {
 });
 afterAll(() => removeWorld(w));
 
-const users = IS_ROOT ? ([['root', false], ['nobody', true]] as const) : ([['this user', false]] as const);
+const users: Array<[string, boolean]> = IS_ROOT ? [['root', false], ['nobody', true]] : [['this user', false]];
 
 describe.each(users)('secrets in $HOME stay out of reach (%s)', (_who, asNobody) => {
   const reads = (): Array<[string, string[]]> => [

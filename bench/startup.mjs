@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+/**
+ * The start-up bar: `jail --ro / -- /bin/true` costs at most 15 ms more than
+ * `node -e 0` on the same machine, as the median of paired runs.
+ *
+ * Every round runs each command below once, in a fresh random order, so
+ * machine noise (frequency, the other core, the page cache) hits all of them
+ * alike; the bar is judged on the median of the per-round differences. The
+ * extra commands split the jail's cost into stages, each a paired median
+ * difference against the stage before it.
+ *
+ *   node bench/startup.mjs [--quick] [--check]
+ *
+ * --quick: 10 rounds instead of 40 (CI smoke). --check: exit 1 when the bar
+ * fails (otherwise the exit status is 0 either way).
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const flags = new Set(process.argv.slice(2));
+for (const f of flags) {
+  if (!['--quick', '--check'].includes(f)) {
+    console.error(`startup.mjs: unknown flag ${f} (use --quick, --check)`);
+    process.exit(2);
+  }
+}
+const ROUNDS = flags.has('--quick') ? 10 : 40;
+const WARMUP = flags.has('--quick') ? 2 : 5;
+const BAR_MS = 15;
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const node = process.execPath;
+const jail = path.join(root, 'bin', 'jail.js');
+
+// Ordered from least to most work: each stage adds one thing to the last.
+// `node -e` resolves require() from the working directory, which is root.
+const COMMANDS = [
+  { key: 'true', label: '/bin/true', argv: ['/bin/true'] },
+  { key: 'node', label: 'node -e 0', argv: [node, '-e', '0'] },
+  { key: 'commander', label: "node -e \"require('commander')\"", argv: [node, '-e', "require('commander')"] },
+  { key: 'modules', label: "node -e \"require('./dist/cli/main.js')\"", argv: [node, '-e', "require('./dist/cli/main.js')"] },
+  { key: 'printPolicy', label: 'jail --print-policy --ro / -- /bin/true', argv: [node, jail, '--print-policy', '--ro', '/', '--', '/bin/true'] },
+  { key: 'jail', label: 'jail --ro / -- /bin/true', argv: [node, jail, '--ro', '/', '--', '/bin/true'] },
+];
+
+// [what, later stage, earlier stage]: the stage's cost is later − earlier.
+const STAGES = [
+  ['node start-up itself', 'node', 'true'],
+  ["require('commander')", 'commander', 'node'],
+  ['load all of dist/cli (incl. commander)', 'modules', 'node'],
+  ['parse, addon load, probe, build, compile, print', 'printPolicy', 'modules'],
+  ['apply Landlock/seccomp, exec /bin/true (vs print)', 'jail', 'printPolicy'],
+];
+
+/** Wall time of one run in ms; exits the bench if the command fails. */
+function time(argv) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(argv[0], argv.slice(1), { cwd: root, stdio: 'ignore' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) {
+    console.error(`startup.mjs: \`${argv.join(' ')}\` failed (status ${r.status}, signal ${r.signal}); run it by hand to see why`);
+    process.exit(2);
+  }
+  return ms;
+}
+
+function shuffle(a) {
+  const b = [...a];
+  for (let i = b.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [b[i], b[j]] = [b[j], b[i]];
+  }
+  return b;
+}
+
+/** Quantile q of xs, linear between the two nearest ranks. */
+function quantile(xs, q) {
+  const s = [...xs].sort((x, y) => x - y);
+  const i = (s.length - 1) * q;
+  const lo = Math.floor(i);
+  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (i - lo);
+}
+const median = (xs) => quantile(xs, 0.5);
+const f1 = (x) => x.toFixed(1);
+const r2 = (x) => Math.round(x * 100) / 100;
+
+// Round-trip once with output visible, so a broken build is reported clearly.
+const smoke = spawnSync(node, [jail, '--ro', '/', '--', '/bin/true'], { cwd: root, encoding: 'utf8' });
+if (smoke.status !== 0) {
+  console.error(`startup.mjs: jail --ro / -- /bin/true exits ${smoke.status}:\n${smoke.stderr}`);
+  process.exit(2);
+}
+
+const samples = Object.fromEntries(COMMANDS.map((c) => [c.key, []]));
+for (let round = 0; round < WARMUP + ROUNDS; round++) {
+  for (const c of shuffle(COMMANDS)) {
+    const ms = time(c.argv);
+    if (round >= WARMUP) samples[c.key].push(ms);
+  }
+}
+const diffs = (a, b) => samples[a].map((x, i) => x - samples[b][i]);
+
+console.log(`start-up: ${ROUNDS} rounds after ${WARMUP} warm-up rounds, order shuffled per round; wall ms`);
+console.log(`${'command'.padEnd(50)} ${'median'.padStart(7)} ${'p25'.padStart(7)} ${'p75'.padStart(7)}`);
+for (const c of COMMANDS) {
+  const s = samples[c.key];
+  console.log(`${c.label.padEnd(50)} ${f1(median(s)).padStart(7)} ${f1(quantile(s, 0.25)).padStart(7)} ${f1(quantile(s, 0.75)).padStart(7)}`);
+}
+
+console.log('\nwhere the time goes (median of per-round differences; medians do not add up exactly):');
+const stageMs = {};
+for (const [what, later, earlier] of STAGES) {
+  stageMs[`${later}-${earlier}`] = r2(median(diffs(later, earlier)));
+  console.log(`  ${what.padEnd(52)} ${f1(median(diffs(later, earlier))).padStart(6)} ms`);
+}
+
+const d = diffs('jail', 'node');
+const diffMs = median(d);
+const pass = diffMs <= BAR_MS;
+console.log(`\njail --ro / -- /bin/true minus node -e 0: median ${f1(diffMs)} ms (p25 ${f1(quantile(d, 0.25))}, p75 ${f1(quantile(d, 0.75))})`);
+console.log(`bar: at most ${BAR_MS} ms more than node -e 0: ${pass ? 'PASS' : 'FAIL'}`);
+
+const summary = {
+  bench: 'startup',
+  rounds: ROUNDS,
+  medianMs: Object.fromEntries(COMMANDS.map((c) => [c.key, r2(median(samples[c.key]))])),
+  stageMs,
+  jailMinusNodeMs: r2(diffMs),
+  barMs: BAR_MS,
+  pass,
+};
+console.log(JSON.stringify(summary));
+if (flags.has('--check') && !pass) process.exitCode = 1;

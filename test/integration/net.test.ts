@@ -1,0 +1,272 @@
+/**
+ * The network policy and the seccomp filter, judged from outside: listeners
+ * on loopback receive nothing, processes outside are untouched, the
+ * terminal gets no injected keystrokes. Every attack has a control run in
+ * which the flag that allows it is given, so the test would see a leak.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import * as dgram from 'node:dgram';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IS_ROOT, jail, makeWorld, outsideProcess, printed, removeWorld, type World } from './harness.js';
+
+let w: World;
+beforeAll(() => {
+  w = makeWorld('net');
+});
+afterAll(() => removeWorld(w));
+
+const EPERM = 1;
+const EACCES = 13;
+
+/** A listener outside the jail that records every byte it receives. */
+async function tcpListener() {
+  const got: string[] = [];
+  const server = net.createServer((s) => s.on('data', (d) => got.push(d.toString())));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  return { port, got, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+async function udpListener() {
+  const got: string[] = [];
+  const sock = dgram.createSocket('udp4');
+  sock.on('message', (m) => got.push(m.toString()));
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  return { port: sock.address().port, got, close: () => new Promise<void>((r) => sock.close(() => r())) };
+}
+
+async function unixListener(address: string) {
+  const got: string[] = [];
+  const server = net.createServer((s) => s.on('data', (d) => got.push(d.toString())));
+  await new Promise<void>((r) => server.listen(address, r));
+  return { got, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 150));
+
+/** Run try-syscall in the jail (async, so listeners in this process can answer). */
+function trySys(args: string[], flags: string[] = []): Promise<{ status: number | null; signal: string | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(__dirname, '..', '..', 'bin', 'jail.js'), '--ro', '.', ...flags, '--', w.trySyscall, ...args], {
+      cwd: w.proj,
+      env: w.env,
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('exit', (status, signal) => resolve({ status, signal, out }));
+  });
+}
+
+describe('UDP', () => {
+  it('a UDP listener receives nothing; with --allow-dns it would', async () => {
+    const l = await udpListener();
+    try {
+      const denied = await trySys(['udp-send', String(l.port), 'leak-udp']);
+      expect(denied.status).toBe(EPERM);
+      await settle();
+      expect(l.got).toEqual([]);
+      const control = await trySys(['udp-send', String(l.port), 'control-udp'], ['--allow-dns']);
+      expect(control.status).toBe(0);
+      await settle();
+      expect(l.got).toEqual(['control-udp']);
+    } finally {
+      await l.close();
+    }
+  });
+});
+
+describe('TCP', () => {
+  it('a TCP listener receives nothing unless --allow-connect PORT', async () => {
+    const l = await tcpListener();
+    try {
+      const denied = await trySys(['tcp-connect', String(l.port), 'leak-tcp']);
+      expect(denied.status).toBe(EACCES); // Landlock's CONNECT_TCP
+      const other = await trySys(['tcp-connect', String(l.port), 'leak-tcp'], ['--allow-connect', String(l.port === 65535 ? 1 : l.port + 1)]);
+      expect(other.status).toBe(EACCES);
+      await settle();
+      expect(l.got).toEqual([]);
+      const control = await trySys(['tcp-connect', String(l.port), 'control-tcp'], ['--allow-connect', String(l.port)]);
+      expect(control.status).toBe(0);
+      await settle();
+      expect(l.got).toEqual(['control-tcp']);
+    } finally {
+      await l.close();
+    }
+  });
+
+  it('MPTCP, which Landlock does not govern, is refused', async () => {
+    const l = await tcpListener();
+    try {
+      const denied = await trySys(['mptcp-connect', String(l.port), 'leak-mptcp']);
+      expect(denied.status).toBe(EPERM);
+      await settle();
+      expect(l.got).toEqual([]);
+    } finally {
+      await l.close();
+    }
+  });
+
+  it('bind is denied unless --allow-bind', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    expect((await trySys(['tcp-bind', String(port)])).status).toBe(EACCES);
+    expect((await trySys(['tcp-bind', String(port)], ['--allow-bind', String(port)])).status).toBe(0);
+  });
+
+  it('listen() on an unbound socket (which would pick a port) is refused under --net none', async () => {
+    expect((await trySys(['tcp-listen-unbound'])).status).toBe(EPERM);
+    expect((await trySys(['tcp-listen-unbound'], ['--net', 'all'])).status).toBe(0);
+  });
+});
+
+describe('UNIX sockets', () => {
+  it('a pathname UNIX listener outside receives nothing unless --allow-unix', async () => {
+    const sock = path.join(w.root, 'outside.sock');
+    const l = await unixListener(sock);
+    try {
+      const denied = await trySys(['unix-connect', sock, 'leak-unix']);
+      expect(denied.status).toBe(EPERM);
+      await settle();
+      expect(l.got).toEqual([]);
+      const control = await trySys(['unix-connect', sock, 'control-unix'], ['--allow-unix']);
+      expect(control.status).toBe(0);
+      await settle();
+      expect(l.got).toEqual(['control-unix']);
+    } finally {
+      await l.close();
+    }
+  });
+
+  it('an abstract UNIX listener outside receives nothing, even with --allow-unix (Landlock scope)', async () => {
+    const name = `jail-test-${process.pid}-${Date.now()}`;
+    const l = await unixListener('\0' + name);
+    try {
+      const denied = await trySys(['abstract-connect', name, 'leak-abstract'], ['--allow-unix']);
+      expect(denied.status).toBe(EPERM);
+      await settle();
+      expect(l.got).toEqual([]);
+      // Control: unjailed, the same connection delivers.
+      expect(spawnSync(w.trySyscall, ['abstract-connect', name, 'control-abstract']).status).toBe(0);
+      await settle();
+      expect(l.got).toEqual(['control-abstract']);
+    } finally {
+      await l.close();
+    }
+  });
+
+  it('socketpair() works (pipes between processes, node IPC)', async () => {
+    expect((await trySys(['socketpair'])).status).toBe(0);
+    fs.writeFileSync(
+      path.join(w.proj, 'ipc.js'),
+      "const { fork } = require('child_process');\n" +
+        "if (process.send) process.send('pong');\n" +
+        "else { const c = fork(__filename); c.on('message', (m) => { console.log(m); c.disconnect(); }); }\n",
+    );
+    const ipc = jail(w, ['--ro', '.', '--', 'node', 'ipc.js']);
+    expect([ipc.status, ipc.stdout]).toEqual([0, 'pong\n']);
+  });
+});
+
+describe('other processes', () => {
+  it('ptrace and process_vm_readv of a process outside fail', async () => {
+    const outside = outsideProcess('setpriv', ['--inh-caps=-all', '--bounding-set=-all', 'sleep', '30']);
+    try {
+      expect((await trySys(['ptrace-attach', String(outside.pid)])).status).toBe(EPERM);
+      expect((await trySys(['process-vm-readv', String(outside.pid)])).status).toBe(EPERM);
+      expect(outside.alive()).toBe(true);
+    } finally {
+      outside.stop();
+    }
+  });
+
+  it('setpriority on another pid is refused; on itself it works', async () => {
+    const outside = outsideProcess('sleep', ['30']);
+    try {
+      expect((await trySys(['setpriority', String(outside.pid)])).status).toBe(EPERM);
+      expect((await trySys(['setpriority', '0'])).status).toBe(0);
+      const nice = fs.readFileSync(`/proc/${outside.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16];
+      expect(nice).toBe('0');
+    } finally {
+      outside.stop();
+    }
+  });
+
+  it('keyctl cannot read a key added outside', () => {
+    const token = `KEY-SECRET-${Date.now()}`;
+    const id = spawnSync(w.trySyscall, ['add-key', token], { encoding: 'utf8' }).stdout.trim();
+    expect(id).toMatch(/^\d+$/);
+    try {
+      expect(spawnSync(w.trySyscall, ['keyctl-read', id], { encoding: 'utf8' }).stdout).toBe(token); // control
+      const r = jail(w, ['--ro', '.', '--', w.trySyscall, 'keyctl-read', id]);
+      expect(r.status).toBe(EPERM);
+      expect(printed(r)).not.toContain(token);
+    } finally {
+      spawnSync(w.trySyscall, ['unlink-key', id]);
+    }
+  });
+});
+
+describe('the terminal', () => {
+  // `script` gives the shell a pty; TIOCSTI would push "echo INJECTED" into
+  // its input, where the `read` after the jailed command would find it.
+  const inPty = (cmd: string) =>
+    spawnSync('script', ['-qec', `bash -c '${cmd}; read -t 1 line; echo "got=$line"'`, '/dev/null'], {
+      cwd: w.proj,
+      env: w.env,
+      encoding: 'utf8',
+      input: '',
+      timeout: 10_000,
+    });
+  it('TIOCSTI injects nothing, even with high bits set in the command word', () => {
+    const jailBin = path.join(__dirname, '..', '..', 'bin', 'jail.js');
+    for (const high of [[], ['high']]) {
+      const r = inPty(`${process.execPath} ${jailBin} --ro . -- ${w.trySyscall} tiocsti INJECTED ${high.join(' ')}; echo rc=$?`);
+      expect(r.stdout).toMatch(/rc=1\b/);
+      expect(r.stdout).toMatch(/got=\s*$/m);
+      expect(r.stdout).not.toContain('INJECTED');
+    }
+    const control = inPty(`${w.trySyscall} tiocsti INJECTED; echo rc=$?`);
+    expect(control.stdout).toMatch(/got=INJECTED/);
+  });
+});
+
+describe('namespaces, io_uring, legacy entry points', () => {
+  it('unshare -Ur fails', () => {
+    const r = jail(w, ['--ro', '.', '--', 'unshare', '-Ur', 'true']);
+    expect(r.status).not.toBe(0);
+    expect(spawnSync('unshare', ['-Ur', 'true']).status).toBe(0); // control: works unjailed
+  });
+  it('unshare(CLONE_NEWUSER) is EPERM, clone3 is ENOSYS, io_uring_setup is EPERM', async () => {
+    expect((await trySys(['unshare-user'])).status).toBe(EPERM);
+    expect((await trySys(['clone3'])).status).toBe(38);
+    expect((await trySys(['io-uring-setup'])).status).toBe(EPERM);
+    expect((await trySys(['bpf'])).status).toBe(EPERM);
+    // Controls: unjailed, the same calls get as far as the bad pointer.
+    expect(spawnSync(w.trySyscall, ['io-uring-setup']).status).toBe(14);
+    expect(spawnSync(w.trySyscall, ['clone3']).status).toBe(14);
+  });
+  it.skipIf(process.arch !== 'x64')('a denied syscall through the 32-bit int 0x80 entry kills the process', async () => {
+    const r = await trySys(['int80-unshare']);
+    expect(r.signal).toBe('SIGSYS');
+    expect(spawnSync(w.trySyscall, ['int80-unshare']).status).toBe(0); // control
+  });
+  it.skipIf(!IS_ROOT)('as root, open_by_handle_at fails', async () => {
+    expect((await trySys(['open-by-handle'])).status).toBe(EPERM);
+    expect(spawnSync(w.trySyscall, ['open-by-handle']).status).toBe(14); // control: EFAULT unjailed
+  });
+  it('SysV shared memory is refused unless --allow-sysv-ipc', async () => {
+    expect((await trySys(['shmget'])).status).toBe(EPERM);
+    expect((await trySys(['shmget'], ['--allow-sysv-ipc'])).status).toBe(0);
+  });
+  it('--allow-syscall lifts one deny rule, and --print-policy shows it', async () => {
+    expect((await trySys(['io-uring-setup'], ['--allow-syscall', 'io_uring_setup'])).status).toBe(14);
+    const r = jail(w, ['--allow-syscall', 'io_uring_setup', '--print-policy', '--', 'true']);
+    expect(r.stdout).toMatch(/io_uring_setup/);
+    const bad = jail(w, ['--allow-syscall', 'no_such_syscall', '--', 'true']);
+    expect(bad.status).toBe(125);
+    expect(bad.stderr).toMatch(/no_such_syscall/);
+  });
+});
