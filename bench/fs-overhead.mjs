@@ -61,11 +61,9 @@ const jail = path.join(root, 'bin', 'jail.js');
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jail-bench-'));
 const cleanup = () => fs.rmSync(tmp, { recursive: true, force: true });
-// spawnSync blocks, so this runs once the child (which got the same SIGINT) is gone.
-process.on('SIGINT', () => {
-  cleanup();
-  process.exit(130);
-});
+// With a listener, Node survives Ctrl-C while the child (same process group)
+// dies of it; time() then throws and the finally at the end removes tmp.
+process.on('SIGINT', () => {});
 
 /** Quantile q of xs, linear between the two nearest ranks. */
 function quantile(xs, q) {
@@ -214,6 +212,9 @@ try {
   console.log(`\nall bars: ${pass ? 'PASS' : 'FAIL'}`);
   console.log(JSON.stringify({ bench: 'fs-overhead', rounds: ROUNDS, treeFiles: TREE_FILES, openPasses: passes, stat, open, pass }));
   if (opt.check && !pass) process.exitCode = 1;
+} catch (e) {
+  console.error(`fs-overhead.mjs: ${e.message}`);
+  process.exitCode = 2;
 } finally {
   cleanup();
 }

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 'use strict';
-process.exitCode = require('../dist/cli/main.js').main(process.argv.slice(2));
+process.exitCode = require('../dist/cli.js').main(process.argv.slice(2));

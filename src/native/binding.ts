@@ -3,6 +3,7 @@
  * Loading uses node-gyp-build (prebuilds/ first, then build/), with no
  * JavaScript fallback: a jail that cannot load its addon does not run.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { NativeLoadError } from '../errors.js';
 
@@ -61,11 +62,10 @@ export function loadAddon(): Addon {
       'run it on Linux 5.13 or later, or pass --best-effort to run the command unconfined.',
     );
   }
-  const root = path.join(__dirname, '..', '..');
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = require('node-gyp-build') as (dir: string) => unknown;
-    addon = load(root) as Addon;
+    addon = load(packageRoot()) as Addon;
     return addon;
   } catch (e) {
     throw new NativeLoadError(
@@ -73,4 +73,12 @@ export function loadAddon(): Addon {
       `build it from source with \`npm rebuild jail\` (needs python3, make and a C/C++ compiler).`,
     );
   }
+}
+
+/** The package's root (where build/ and prebuilds/ live): this module runs
+ *  from dist/native/ (tsc) or from the bundled dist/cli.js. */
+function packageRoot(): string {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
 }
