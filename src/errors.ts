@@ -65,9 +65,17 @@ export class ApplyError extends JailError {
   }
 }
 
-/** The addon could not be loaded. */
+/** The addon could not be loaded: a broken install, or not Linux at all. */
 export class NativeLoadError extends JailError {
   readonly kind = 'native-load';
+  constructor(
+    message: string,
+    hint: string,
+    /** True off Linux: there is no addon to build, only best effort. */
+    readonly unsupportedPlatform = false,
+  ) {
+    super(message, hint);
+  }
 }
 
 /** The command cannot be run (126) or found (127). */

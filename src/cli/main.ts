@@ -4,7 +4,9 @@
  * otherwise the command's own (it replaces this process).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { CommandError, JailError, PolicyError } from '../errors.js';
+import { spawnSync } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
+import { CommandError, NativeLoadError, PolicyError } from '../errors.js';
 import { realHost } from '../host.js';
 import { execInPlace, probe } from '../native/apply.js';
 import { compile } from '../plan.js';
@@ -130,11 +132,20 @@ function run(o: CliOptions, args: string[]): number {
   const base = buildPolicy(opts, host);
   const command = resolveCommand(args[0]!, host);
   const policy = withCommand(base, command, host);
-  const facts = probe(abiCap(process.env.JAIL_LANDLOCK_ABI));
+  let facts;
+  try {
+    facts = probe(abiCap(process.env.JAIL_LANDLOCK_ABI));
+  } catch (e) {
+    if (e instanceof NativeLoadError && e.unsupportedPlatform && o.bestEffort && !o.printPolicy) {
+      process.stderr.write(`jail: WARNING: ${e.message}\njail: WARNING: --best-effort: running ${args[0]} UNCONFINED: it can read, write and send anything you can.\n`);
+      return runUnconfined(command.file, args);
+    }
+    throw e;
+  }
   const plan = compile(policy, facts, { bestEffort: o.bestEffort });
 
   if (o.printPolicy) {
-    process.stdout.write(o.json ? JSON.stringify(planToJson(plan, policy, command.file, args), null, 2) + '\n' : formatPlan(plan, command.file, args));
+    process.stdout.write(o.json ? JSON.stringify(planToJson(plan, policy, command.file, args), null, 2) + '\n' : formatPlan(plan, policy, command.file, args));
     return 0;
   }
   for (const d of plan.dropped) process.stderr.write(`jail: warning: --best-effort: running without ${d}\n`);
@@ -142,6 +153,18 @@ function run(o: CliOptions, args: string[]): number {
     process.stderr.write(`jail: ${plan.landlock ? plan.landlock.paths.length : 0} path rules, ${plan.landlock?.ports.length ?? 0} port rules, seccomp ${plan.seccomp ? 'on' : 'off'}; exec ${command.file}\n`);
   }
   execInPlace(plan, { file: command.file, argv: args, env: process.env });
+}
+
+/** Off Linux, with --best-effort: run the command as a child, pass its
+ *  status on, and die of its signal if it died of one. */
+function runUnconfined(file: string, argv: string[]): number {
+  const r = spawnSync(file, argv.slice(1), { stdio: 'inherit', argv0: argv[0] });
+  if (r.error) throw new CommandError(`jail: ${argv[0]}: ${r.error.message}`, 126);
+  if (r.signal) {
+    process.kill(process.pid, r.signal);
+    return 128 + (osConstants.signals[r.signal] ?? 0);
+  }
+  return r.status ?? 125;
 }
 
 function abiCap(v: string | undefined): number | undefined {

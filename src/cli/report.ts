@@ -26,7 +26,7 @@ function accessLabel(bits: bigint): string {
   return 'ro';
 }
 
-export function formatPlan(plan: JailPlan, file: string, argv: string[]): string {
+export function formatPlan(plan: JailPlan, policy: Policy, file: string, argv: string[]): string {
   const out: string[] = [];
   out.push(`command: ${file}${argv.length > 1 ? ' ' + argv.slice(1).join(' ') : ''}`);
   const ll = plan.landlock;
@@ -49,6 +49,7 @@ export function formatPlan(plan: JailPlan, file: string, argv: string[]): string
       out.push(`ports: ${ports.length ? ports.join(', ') : '(none: no TCP bind or connect)'}`);
     }
   }
+  out.push(describeNetwork(policy));
   if (plan.seccomp) out.push(describeSeccompPlan(plan.seccomp));
   else out.push('seccomp: off (best effort)');
   out.push(`capabilities: ${plan.dropCaps ? 'all dropped' : 'kept (--keep-caps)'}`);
@@ -79,4 +80,20 @@ export function planToJson(plan: JailPlan, policy: Policy, file: string, argv: s
     keepFds: plan.keepFds,
     dropped: plan.dropped,
   };
+}
+
+const ranges = (rs: Array<{ from: number; to: number }>) => rs.map((r) => (r.from === r.to ? `${r.from}` : `${r.from}-${r.to}`)).join(', ');
+
+/** The network policy in words, DNS included: its absence surprises people. */
+export function describeNetwork(policy: Policy): string {
+  const n = policy.net;
+  if (n.mode === 'all') return 'network: all (no restriction; raw and packet sockets still refused)';
+  const lines = [
+    'network: none, except:',
+    `  TCP connect: ${n.connect.length ? ranges(n.connect) : '(none)'}`,
+    `  TCP bind: ${n.bind.length ? ranges(n.bind) : '(none)'}`,
+    `  DNS: ${n.dns ? 'allowed (UDP)' : 'off: UDP is refused, so name lookups fail; add --allow-dns'}`,
+    `  UNIX sockets: ${n.unix ? 'all' : n.unixPaths.length ? n.unixPaths.join(', ') : 'refused (socketpair still works)'}`,
+  ];
+  return lines.join('\n');
 }

@@ -58,8 +58,9 @@ export function loadAddon(): Addon {
   if (addon) return addon;
   if (process.platform !== 'linux') {
     throw new NativeLoadError(
-      `jail needs Linux (Landlock and seccomp); this is ${process.platform}-${process.arch}.`,
+      `cannot confine anything on ${process.platform}: jail needs Linux with Landlock and seccomp.`,
       'run it on Linux 5.13 or later, or pass --best-effort to run the command unconfined.',
+      true,
     );
   }
   try {
@@ -69,7 +70,7 @@ export function loadAddon(): Addon {
     return addon;
   } catch (e) {
     throw new NativeLoadError(
-      `cannot load jail's native addon for linux-${process.arch} (Node ${process.versions.node}, N-API ${process.versions.napi}): ${(e as Error).message.split('\n')[0]}`,
+      `cannot load jail's native addon for linux-${process.arch}-${libc()} (Node ${process.versions.node}, N-API ${process.versions.napi}): ${(e as Error).message.split('\n')[0]}`,
       `build it from source with \`npm rebuild jail\` (needs python3, make and a C/C++ compiler).`,
     );
   }
@@ -81,4 +82,10 @@ function packageRoot(): string {
   let dir = __dirname;
   while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
   return dir;
+}
+
+/** glibc or musl, for the message of a failed load (off the hot path). */
+function libc(): string {
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+  return report?.header?.glibcVersionRuntime ? 'glibc' : 'musl';
 }

@@ -68,6 +68,7 @@ describe('--print-policy', () => {
     expect(r.stdout).toMatch(/ro +\/usr +system base \(\/usr\)/);
     expect(r.stdout).toMatch(/command: \/usr\/bin\/touch/);
     expect(r.stdout).not.toContain(w.home);
+    expect(r.stdout).toMatch(/DNS: off: UDP is refused, so name lookups fail; add --allow-dns/);
   });
   it('--json gives the same as JSON', () => {
     const r = jail(w, ['--rw', 'src', '--print-policy', '--json', '--', 'true']);
