@@ -59,12 +59,6 @@ const bench = path.join(root, 'bench');
 const node = process.execPath;
 const jail = path.join(root, 'bin', 'jail.js');
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jail-bench-'));
-const cleanup = () => fs.rmSync(tmp, { recursive: true, force: true });
-// With a listener, Node survives Ctrl-C while the child (same process group)
-// dies of it; time() then throws and the finally at the end removes tmp.
-process.on('SIGINT', () => {});
-
 /** Quantile q of xs, linear between the two nearest ranks. */
 function quantile(xs, q) {
   const s = [...xs].sort((x, y) => x - y);
@@ -187,6 +181,12 @@ function report(name, r, bars) {
   r.bars = bars.map(([what, key, max]) => ({ what, value: r.ratio[key], max, pass: r.ratio[key] <= max }));
   for (const b of r.bars) console.log(`  bar: ${b.what} ≤ ${b.max}: ${b.value.toFixed(3)} ${b.pass ? 'PASS' : 'FAIL'}`);
 }
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jail-bench-'));
+const cleanup = () => fs.rmSync(tmp, { recursive: true, force: true });
+// With a listener, Node survives Ctrl-C while the child (same process group)
+// dies of it; time() then throws and the finally at the end removes tmp.
+process.on('SIGINT', () => {});
 
 try {
   const readTree = compile('read-tree');

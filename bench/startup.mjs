@@ -33,7 +33,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const node = process.execPath;
 const jail = path.join(root, 'bin', 'jail.js');
 
-// Ordered from least to most work: each stage adds one thing to the last.
+// From least to most work; STAGES below says which differences are taken.
 // `node -e` resolves require() from the working directory, which is root.
 const COMMANDS = [
   { key: 'true', label: '/bin/true', argv: ['/bin/true'] },

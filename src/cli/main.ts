@@ -4,7 +4,6 @@
  * otherwise the command's own (it replaces this process).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { spawnSync } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { CommandError, NativeLoadError, PolicyError } from '../errors.js';
 import { realHost } from '../host.js';
@@ -158,6 +157,9 @@ function run(o: CliOptions, args: string[]): number {
 /** Off Linux, with --best-effort: run the command as a child, pass its
  *  status on, and die of its signal if it died of one. */
 function runUnconfined(file: string, argv: string[]): number {
+  // Required here, not imported: see lazy-child-process.ts.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const r = spawnSync(file, argv.slice(1), { stdio: 'inherit', argv0: argv[0] });
   if (r.error) throw new CommandError(`jail: ${argv[0]}: ${r.error.message}`, 126);
   if (r.signal) {
