@@ -78,9 +78,13 @@ export function jail(w: World, args: string[], opts: RunOptions = {}): SpawnSync
 function nobodyJail(w: World): string {
   const dest = path.join(w.root, 'pkg');
   if (!fs.existsSync(dest)) {
-    for (const p of ['bin', 'dist', 'package.json', 'build/Release/jail.node', 'node_modules/commander', 'node_modules/node-gyp-build']) {
+    for (const p of ['bin', 'dist', 'package.json', 'node_modules/commander', 'node_modules/node-gyp-build']) {
       fs.cpSync(path.join(REPO, p), path.join(dest, p), { recursive: true });
     }
+    // The addon the repository loads, whether built here or prebuilt.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const addon = (require('node-gyp-build') as { resolve(dir: string): string }).resolve(REPO);
+    fs.cpSync(addon, path.join(dest, 'build', 'Release', 'jail.node'));
     execFileSync('chmod', ['-R', 'a+rX', dest]);
   }
   return path.join(dest, 'bin', 'jail.js');
