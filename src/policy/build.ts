@@ -2,12 +2,12 @@ import { PolicyError } from '../errors.js';
 import { systemBase } from './base.js';
 import type { Host } from './host.js';
 import type { Access, PathGrant, Policy, PortRange } from './model.js';
-import { grantFromFlag, isWithin } from './paths.js';
+import { grantFromFlag, isWithin, type PathEntry } from './paths.js';
 
 /** The policy-shaped flags, as the CLI or the API receives them. */
 export interface JailOptions {
-  ro?: string[];
-  rw?: string[];
+  ro?: PathEntry[];
+  rw?: PathEntry[];
   /** The system base (default true). */
   system?: boolean;
   net?: 'none' | 'all';
@@ -23,6 +23,14 @@ export interface JailOptions {
   keepFd?: number[];
   scope?: boolean;
   logDenials?: boolean;
+  /** `NAME` passes a variable through, `NAME=VALUE` sets one. */
+  env?: string[];
+  /** Pass the whole environment, secrets included. */
+  envAll?: boolean;
+  /** Pass only PATH, HOME, TERM, LANG, LC_*, USER, SHELL, TZ (and --env). */
+  cleanEnv?: boolean;
+  /** A private TMPDIR (default true). */
+  privateTmp?: boolean;
 }
 
 /**
@@ -51,8 +59,11 @@ export function buildPolicy(opts: JailOptions, host: Host): Policy {
       if (g) unixPaths.push(g.path);
     }
   }
+  if (opts.envAll && opts.cleanEnv) throw new PolicyError('--env-all and --clean-env contradict each other.', 'pass one of them.');
   return {
     grants,
+    env: { mode: opts.envAll ? 'all' : opts.cleanEnv ? 'clean' : 'filter', ...parseEnv(opts.env ?? []) },
+    privateTmp: opts.privateTmp !== false,
     net: {
       mode: opts.net ?? 'none',
       connect: (opts.allowConnect ?? []).map((p) => parsePorts('--allow-connect', p)),
@@ -90,4 +101,20 @@ export function parseFd(given: string): number {
     throw new PolicyError(`--keep-fd ${given}: not a file descriptor number of 3 or more.`, `0, 1 and 2 are always passed on; name others by number.`);
   }
   return n;
+}
+
+/** `--env NAME` and `--env NAME=VALUE`. */
+export function parseEnv(entries: string[]): { pass: string[]; set: Record<string, string> } {
+  const pass: string[] = [];
+  const set: Record<string, string> = {};
+  for (const e of entries) {
+    const eq = e.indexOf('=');
+    const name = eq < 0 ? e : e.slice(0, eq);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new PolicyError(`--env ${e}: not a variable name.`, 'write --env NAME to pass one through, or --env NAME=VALUE to set one.');
+    }
+    if (eq < 0) pass.push(name);
+    else set[name] = e.slice(eq + 1);
+  }
+  return { pass, set };
 }

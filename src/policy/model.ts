@@ -11,8 +11,10 @@ export type Access = 'ro' | 'rw' | 'dev' | 'list';
 
 export type Source =
   | { kind: 'flag'; flag: string; given: string }
+  | { kind: 'config'; flag: string; given: string; where: string }
   | { kind: 'base'; what: string }
-  | { kind: 'command'; what: string };
+  | { kind: 'command'; what: string }
+  | { kind: 'jail'; what: string };
 
 export interface PathGrant {
   /** Absolute, symlinks resolved. */
@@ -42,8 +44,23 @@ export interface NetPolicy {
   rawSockets: boolean;
 }
 
+/** What the jailed program's environment is made of. */
+export interface EnvPolicy {
+  /** filter: everything but secrets and injection hooks; all: everything;
+   *  clean: only a minimal list. */
+  mode: 'filter' | 'all' | 'clean';
+  /** Names passed through whatever the mode. */
+  pass: string[];
+  /** Set to these values. */
+  set: Record<string, string>;
+}
+
 export interface Policy {
   grants: PathGrant[];
+  env: EnvPolicy;
+  /** A fresh private directory, read-write, as TMPDIR (needs the supervisor
+   *  to remove it afterwards). */
+  privateTmp: boolean;
   net: NetPolicy;
   /** Landlock scopes: no signals to, no abstract sockets of, processes outside. */
   scopeSignals: boolean;
@@ -72,6 +89,10 @@ export function describeSource(s: Source): string {
   switch (s.kind) {
     case 'flag':
       return `${s.flag} ${s.given}`;
+    case 'config':
+      return `${s.flag} ${s.given} (${s.where})`;
+    case 'jail':
+      return `jail (${s.what})`;
     case 'base':
       return `system base (${s.what})`;
     case 'command':

@@ -28,12 +28,17 @@ export function isWithin(inner: string, outer: string): boolean {
   return outer === '/' || inner === outer || inner.startsWith(outer + '/');
 }
 
+/** A path as typed on the command line, or one from a profile with where
+ *  it came from (already absolute). A trailing `?` marks it optional. */
+export type PathEntry = string | { path: string; from: string };
+
 /**
  * A path flag: `--ro PATH`. A trailing `?` makes the path optional: a missing
  * optional path is skipped; a missing required one is an error naming the
  * flag. Symlinks resolve, and the grant names the resolved target.
  */
-export function grantFromFlag(flag: string, given: string, access: Access, host: Host): PathGrant | null {
+export function grantFromFlag(flag: string, entry: PathEntry, access: Access, host: Host): PathGrant | null {
+  const given = typeof entry === 'string' ? entry : entry.path;
   const optional = given.endsWith('?') && given.length > 1;
   const spec = optional ? given.slice(0, -1) : given;
   if (spec === '') throw new PolicyError(`${flag} needs a path.`, `write ${flag} PATH, e.g. ${flag} .`);
@@ -47,6 +52,7 @@ export function grantFromFlag(flag: string, given: string, access: Access, host:
       `check the path, or write ${flag} '${spec}?' to skip it when it does not exist.`,
     );
   }
-  const source: Source = { kind: 'flag', flag, given: spec };
+  const source: Source =
+    typeof entry === 'string' ? { kind: 'flag', flag, given: spec } : { kind: 'config', flag, given: spec, where: entry.from };
   return { path: real, access, isDir: st.isDir, source };
 }

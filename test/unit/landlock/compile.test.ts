@@ -11,6 +11,8 @@ function policy(over: Partial<Policy> = {}): Policy {
       { path: '/work/src', access: 'rw', isDir: true, source: { kind: 'flag', flag: '--rw', given: './src' } },
       { path: '/dev/null', access: 'dev', isDir: false, source: { kind: 'base', what: '/dev/null' } },
     ],
+    env: { mode: 'filter', pass: [], set: {} },
+    privateTmp: false,
     net: { mode: 'none', connect: [], bind: [], dns: false, unix: false, unixPaths: [], rawSockets: false },
     scopeSignals: true,
     scopeAbstractUnix: true,
