@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 #include <sys/utsname.h>
+#include <sys/wait.h>
+#include <csignal>
+#include <pthread.h>
 
 extern "C" {
 #include "jail.h"
@@ -87,93 +90,139 @@ Napi::Error ApplyError(Napi::Env env, const struct jail_error &e) {
   return err;
 }
 
+// A plan from JS, with the storage its C pointers point into.
+struct Plan {
+  struct jail_plan c;
+  std::vector<std::string> paths;
+  std::vector<jail_path_rule> pathRules;
+  std::vector<jail_port_rule> portRules;
+  std::vector<uint8_t> filter;
+  std::vector<int> keep;
+  std::string file;
+  std::vector<std::string> argv, envp;
+  std::vector<char *> cargv, cenvp;
+};
+
+void ParsePlan(const Napi::CallbackInfo &info, Plan &p) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "takes one plan object");
+  Napi::Object o = info[0].As<Napi::Object>();
+  std::memset(&p.c, 0, sizeof(p.c));
+  p.c.ruleset_fd = -1;
+
+  Napi::Value ll = o.Get("landlock");
+  if (ll.IsObject()) {
+    Napi::Object l = ll.As<Napi::Object>();
+    p.c.has_landlock = 1;
+    p.c.attr.handled_access_fs = U64(l, "handledFs");
+    p.c.attr.handled_access_net = U64(l, "handledNet");
+    p.c.attr.scoped = U64(l, "scoped");
+    p.c.attr_size = static_cast<size_t>(U64(l, "attrSize"));
+    if (p.c.attr_size != JAIL_RULESET_ATTR_SIZE_V1 && p.c.attr_size != JAIL_RULESET_ATTR_SIZE_V4 &&
+        p.c.attr_size != JAIL_RULESET_ATTR_SIZE_V6)
+      throw Napi::TypeError::New(env, "landlock.attrSize must be 8, 16 or 24");
+    p.c.restrict_flags = static_cast<uint32_t>(U64(l, "restrictFlags"));
+    Napi::Array pa = l.Get("paths").As<Napi::Array>();
+    for (uint32_t i = 0; i < pa.Length(); i++) {
+      Napi::Object r = pa.Get(i).As<Napi::Object>();
+      p.paths.push_back(r.Get("path").As<Napi::String>().Utf8Value());
+      p.pathRules.push_back({nullptr, U64(r, "access")});
+    }
+    for (size_t i = 0; i < p.paths.size(); i++) p.pathRules[i].path = p.paths[i].c_str();
+    Napi::Array na = l.Get("ports").As<Napi::Array>();
+    for (uint32_t i = 0; i < na.Length(); i++) {
+      Napi::Object r = na.Get(i).As<Napi::Object>();
+      p.portRules.push_back({U64(r, "port"), U64(r, "access")});
+    }
+    p.c.paths = p.pathRules.data();
+    p.c.n_paths = p.pathRules.size();
+    p.c.ports = p.portRules.data();
+    p.c.n_ports = p.portRules.size();
+  }
+
+  Napi::Value sc = o.Get("seccomp");
+  if (sc.IsTypedArray()) {
+    Napi::Uint8Array b = sc.As<Napi::Uint8Array>();
+    p.filter.assign(b.Data(), b.Data() + b.ByteLength());
+    p.c.filter = p.filter.data();
+    p.c.filter_len = p.filter.size();
+  }
+
+  p.c.drop_caps = o.Get("dropCaps").ToBoolean().Value() ? 1 : 0;
+  Napi::Value kf = o.Get("keepFds");
+  if (kf.IsArray()) {
+    Napi::Array a = kf.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) p.keep.push_back(a.Get(i).As<Napi::Number>().Int32Value());
+  }
+  p.c.keep_fds = p.keep.data();
+  p.c.n_keep_fds = p.keep.size();
+
+  p.file = o.Get("file").As<Napi::String>().Utf8Value();
+  p.argv = Strings(o.Get("argv"), "argv");
+  p.envp = Strings(o.Get("envp"), "envp");
+  p.cargv = CStrings(p.argv);
+  p.cenvp = CStrings(p.envp);
+  p.c.file = p.file.c_str();
+  p.c.argv = p.cargv.data();
+  p.c.envp = p.cenvp.data();
+}
+
 // exec(plan): confine the calling thread and execve. Returns only by
 // throwing: a failed step leaves this process partly confined, and the
 // caller must exit rather than carry on.
 Napi::Value Exec(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 1 || !info[0].IsObject())
-    throw Napi::TypeError::New(env, "exec(plan) takes one plan object");
-  Napi::Object o = info[0].As<Napi::Object>();
-
-  struct jail_plan plan;
-  std::memset(&plan, 0, sizeof(plan));
-
-  std::vector<std::string> paths;
-  std::vector<jail_path_rule> pathRules;
-  std::vector<jail_port_rule> portRules;
-  Napi::Value ll = o.Get("landlock");
-  if (ll.IsObject()) {
-    Napi::Object l = ll.As<Napi::Object>();
-    plan.has_landlock = 1;
-    plan.attr.handled_access_fs = U64(l, "handledFs");
-    plan.attr.handled_access_net = U64(l, "handledNet");
-    plan.attr.scoped = U64(l, "scoped");
-    plan.attr_size = static_cast<size_t>(U64(l, "attrSize"));
-    if (plan.attr_size != JAIL_RULESET_ATTR_SIZE_V1 && plan.attr_size != JAIL_RULESET_ATTR_SIZE_V4 &&
-        plan.attr_size != JAIL_RULESET_ATTR_SIZE_V6)
-      throw Napi::TypeError::New(env, "landlock.attrSize must be 8, 16 or 24");
-    plan.restrict_flags = static_cast<uint32_t>(U64(l, "restrictFlags"));
-    Napi::Array pa = l.Get("paths").As<Napi::Array>();
-    for (uint32_t i = 0; i < pa.Length(); i++) {
-      Napi::Object r = pa.Get(i).As<Napi::Object>();
-      paths.push_back(r.Get("path").As<Napi::String>().Utf8Value());
-      pathRules.push_back({nullptr, U64(r, "access")});
-    }
-    for (size_t i = 0; i < paths.size(); i++) pathRules[i].path = paths[i].c_str();
-    Napi::Array na = l.Get("ports").As<Napi::Array>();
-    for (uint32_t i = 0; i < na.Length(); i++) {
-      Napi::Object r = na.Get(i).As<Napi::Object>();
-      portRules.push_back({U64(r, "port"), U64(r, "access")});
-    }
-    plan.paths = pathRules.data();
-    plan.n_paths = pathRules.size();
-    plan.ports = portRules.data();
-    plan.n_ports = portRules.size();
-  }
-
-  std::vector<uint8_t> filter;
-  Napi::Value sc = o.Get("seccomp");
-  if (sc.IsTypedArray()) {
-    Napi::Uint8Array b = sc.As<Napi::Uint8Array>();
-    filter.assign(b.Data(), b.Data() + b.ByteLength());
-    plan.filter = filter.data();
-    plan.filter_len = filter.size();
-  }
-
-  plan.drop_caps = o.Get("dropCaps").ToBoolean().Value() ? 1 : 0;
-  std::vector<int> keep;
-  Napi::Value kf = o.Get("keepFds");
-  if (kf.IsArray()) {
-    Napi::Array a = kf.As<Napi::Array>();
-    for (uint32_t i = 0; i < a.Length(); i++) keep.push_back(a.Get(i).As<Napi::Number>().Int32Value());
-  }
-  plan.keep_fds = keep.data();
-  plan.n_keep_fds = keep.size();
-
-  std::string file = o.Get("file").As<Napi::String>().Utf8Value();
-  std::vector<std::string> argv = Strings(o.Get("argv"), "argv");
-  std::vector<std::string> envp = Strings(o.Get("envp"), "envp");
-  std::vector<char *> cargv = CStrings(argv);
-  std::vector<char *> cenvp = CStrings(envp);
-  plan.file = file.c_str();
-  plan.argv = cargv.data();
-  plan.envp = cenvp.data();
-
+  Plan p;
+  ParsePlan(info, p);
   struct jail_error e;
   std::memset(&e, 0, sizeof(e));
-  if (jail_prepare(&plan, &e) < 0) {
-    jail_release(&plan);
-    throw ApplyError(env, e);
-  }
-  jail_enter(&plan, &e);
-  jail_release(&plan);
-  throw ApplyError(env, e);
+  if (jail_prepare(&p.c, &e) == 0) jail_enter(&p.c, &e);
+  jail_release(&p.c);
+  throw ApplyError(info.Env(), e);
+}
+
+// spawn(plan): fork a child that confines itself and execs; returns its
+// pid once the exec happened, or throws what failed in the child.
+Napi::Value Spawn(const Napi::CallbackInfo &info) {
+  Plan p;
+  ParsePlan(info, p);
+  struct jail_error e;
+  std::memset(&e, 0, sizeof(e));
+  int pid = jail_prepare(&p.c, &e) == 0 ? jail_spawn(&p.c, &e) : -1;
+  jail_release(&p.c);
+  if (pid < 0) throw ApplyError(info.Env(), e);
+  return Napi::Number::New(info.Env(), pid);
+}
+
+// supervise(pid): wait for the child, passing on signals sent to us.
+// Returns { code, signal } as child_process does (signal as a number).
+Napi::Value Supervise(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int status = jail_supervise(info[0].As<Napi::Number>().Int32Value());
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("code", WIFEXITED(status) ? Napi::Value(Napi::Number::New(env, WEXITSTATUS(status))) : env.Null());
+  o.Set("signal", WIFSIGNALED(status) ? Napi::Value(Napi::Number::New(env, WTERMSIG(status))) : env.Null());
+  return o;
+}
+
+// reraise(sig): die of `sig` as the command did: default disposition,
+// unblocked, raised. Returns only for signals whose default is to ignore.
+Napi::Value Reraise(const Napi::CallbackInfo &info) {
+  int sig = info[0].As<Napi::Number>().Int32Value();
+  sigset_t set;
+  signal(sig, SIG_DFL);
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  raise(sig);
+  return info.Env().Undefined();
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe));
   exports.Set("exec", Napi::Function::New(env, Exec));
+  exports.Set("spawn", Napi::Function::New(env, Spawn));
+  exports.Set("supervise", Napi::Function::New(env, Supervise));
+  exports.Set("reraise", Napi::Function::New(env, Reraise));
   return exports;
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define FAIL(e, st, sc, p)                                                     \
@@ -25,6 +26,8 @@
 		(e)->path = (p);                                               \
 		return -1;                                                     \
 	} while (0)
+
+#define LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 struct step {
 	const char *name;
@@ -244,8 +247,6 @@ static int run_steps(const struct step *steps, size_t n,
 	return 0;
 }
 
-#define LEN(a) (sizeof(a) / sizeof((a)[0]))
-
 int jail_prepare(struct jail_plan *plan, struct jail_error *err)
 {
 	plan->ruleset_fd = -1;
@@ -267,4 +268,78 @@ void jail_release(struct jail_plan *plan)
 	if (plan->ruleset_fd >= 0)
 		close(plan->ruleset_fd);
 	plan->ruleset_fd = -1;
+}
+
+/* ---- the supervisor: a parent that stays outside the jail --------------- */
+
+int jail_spawn(struct jail_plan *plan, struct jail_error *err)
+{
+	int pipefd[2], status;
+	pid_t pid;
+	ssize_t n;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		FAIL(err, "spawn", "pipe2", NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		FAIL(err, "spawn", "fork", NULL);
+	}
+	if (pid == 0) {
+		/* Only syscalls from here on: the parent has other threads. */
+		close(pipefd[0]);
+		jail_enter(plan, err);
+		/* The strings err points at are at the same addresses in the
+		 * parent, which still holds its copy of the plan. */
+		while (write(pipefd[1], err, sizeof(*err)) < 0 && errno == EINTR)
+			;
+		_exit(125);
+	}
+	close(pipefd[1]);
+	do
+		n = read(pipefd[0], err, sizeof(*err));
+	while (n < 0 && errno == EINTR);
+	close(pipefd[0]);
+	if (n == (ssize_t)sizeof(*err)) { /* a step failed: nothing ran */
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		errno = err->code;
+		return -1;
+	}
+	return (int)pid; /* EOF: execve closed the pipe */
+}
+
+static volatile sig_atomic_t supervised = -1;
+
+/* Signals another process sent us go on to the command; those the kernel or
+ * the terminal generated (Ctrl-C, a hangup) reached its process group too. */
+static void forward(int sig, siginfo_t *si, void *ctx)
+{
+	(void)ctx;
+	if (supervised > 0 && (si->si_code == SI_USER || si->si_code == SI_QUEUE || si->si_code == SI_TKILL))
+		kill(supervised, sig);
+}
+
+static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGCONT };
+
+int jail_supervise(int pid)
+{
+	struct sigaction sa, old[LEN(forwarded)];
+	int status = 0;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = forward;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	supervised = pid;
+	for (i = 0; i < LEN(forwarded); i++)
+		sigaction(forwarded[i], &sa, &old[i]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	supervised = -1;
+	for (i = 0; i < LEN(forwarded); i++)
+		sigaction(forwarded[i], &old[i], NULL);
+	return status;
 }

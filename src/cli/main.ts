@@ -7,10 +7,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { constants as osConstants } from 'node:os';
 import { CommandError, NativeLoadError, PolicyError } from '../errors.js';
 import { realHost } from '../host.js';
-import { execInPlace, probe } from '../native/apply.js';
-import { compile } from '../plan.js';
-import { buildPolicy, parseFd, type JailOptions } from '../policy/build.js';
-import { resolveCommand, withCommand } from '../policy/command.js';
+import { probe } from '../native/apply.js';
+import { parseFd, type JailOptions } from '../policy/build.js';
+import { resolveCommand } from '../policy/command.js';
+import { prepare, runPrepared } from '../run.js';
 import { formatError, formatPlan, planToJson } from './report.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -36,6 +36,10 @@ export function program(): Command {
     .option('--allow-raw-sockets', 'allow raw and packet sockets')
     .option('--allow-sysv-ipc', 'allow System V shared memory, semaphores and message queues')
     .option('--allow-syscall <name>', 'remove the deny rule for one syscall (repeatable)', collect)
+    .option('--env <name[=value]>', 'pass variable NAME through, or set NAME=VALUE (repeatable)', collect)
+    .option('--env-all', 'pass the whole environment, secrets included')
+    .option('--clean-env', 'pass only PATH, HOME, TERM, LANG, LC_*, USER, SHELL, TZ (and --env)')
+    .option('--no-private-tmp', 'no private TMPDIR: run without a supervisor, the command replacing jail')
     .option('--keep-caps', 'keep capabilities (by default the command runs with none)')
     .option('--keep-fd <n>', 'pass inherited file descriptor N on to the command (repeatable)', collectFd)
     .option('--log-denials', 'ask the kernel to audit-log what the jail denies (Landlock ABI 7)')
@@ -80,6 +84,10 @@ interface CliOptions {
   keepCaps?: boolean;
   keepFd?: number[];
   logDenials?: boolean;
+  env?: string[];
+  envAll?: boolean;
+  cleanEnv?: boolean;
+  privateTmp: boolean;
   bestEffort?: boolean;
   printPolicy?: boolean;
   json?: boolean;
@@ -111,8 +119,7 @@ function run(o: CliOptions, args: string[]): number {
     process.stderr.write('jail: no command given.\n  hint: write the command after the options, e.g. jail --ro . -- ls\n');
     return 125;
   }
-  const host = realHost();
-  const opts: JailOptions = {
+  const options: JailOptions = {
     ro: o.ro,
     rw: o.rw,
     system: o.system,
@@ -127,31 +134,39 @@ function run(o: CliOptions, args: string[]): number {
     keepCaps: o.keepCaps,
     keepFd: o.keepFd,
     logDenials: o.logDenials,
+    env: o.env,
+    envAll: o.envAll,
+    cleanEnv: o.cleanEnv,
+    privateTmp: o.privateTmp,
   };
-  const base = buildPolicy(opts, host);
-  const command = resolveCommand(args[0]!, host);
-  const policy = withCommand(base, command, host);
   let facts;
   try {
     facts = probe(abiCap(process.env.JAIL_LANDLOCK_ABI));
   } catch (e) {
     if (e instanceof NativeLoadError && e.unsupportedPlatform && o.bestEffort && !o.printPolicy) {
+      const command = resolveCommand(args[0]!, realHost());
       process.stderr.write(`jail: WARNING: ${e.message}\njail: WARNING: --best-effort: running ${args[0]} UNCONFINED: it can read, write and send anything you can.\n`);
       return runUnconfined(command.file, args);
     }
     throw e;
   }
-  const plan = compile(policy, facts, { bestEffort: o.bestEffort });
+  const p = prepare({ options, argv: args, bestEffort: o.bestEffort, dryRun: o.printPolicy }, facts);
 
   if (o.printPolicy) {
+    const { plan, policy, command } = p;
     process.stdout.write(o.json ? JSON.stringify(planToJson(plan, policy, command.file, args), null, 2) + '\n' : formatPlan(plan, policy, command.file, args));
     return 0;
   }
-  for (const d of plan.dropped) process.stderr.write(`jail: warning: --best-effort: running without ${d}\n`);
+  for (const d of p.plan.dropped) process.stderr.write(`jail: warning: --best-effort: running without ${d}\n`);
   if (o.verbose) {
-    process.stderr.write(`jail: ${plan.landlock ? plan.landlock.paths.length : 0} path rules, ${plan.landlock?.ports.length ?? 0} port rules, seccomp ${plan.seccomp ? 'on' : 'off'}; exec ${command.file}\n`);
+    const ll = p.plan.landlock;
+    process.stderr.write(
+      `jail: ${ll ? ll.paths.length : 0} path rules, ${ll?.ports.length ?? 0} port rules, seccomp ${p.plan.seccomp ? 'on' : 'off'}` +
+        `${p.tmpDir ? `, TMPDIR ${p.tmpDir}` : ''}; running ${p.command.file}\n` +
+        `jail: environment: left out ${p.droppedEnv.length ? p.droppedEnv.join(' ') : 'nothing'}\n`,
+    );
   }
-  execInPlace(plan, { file: command.file, argv: args, env: process.env });
+  return runPrepared(p);
 }
 
 /** Off Linux, with --best-effort: run the command as a child, pass its

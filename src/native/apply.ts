@@ -79,6 +79,27 @@ export function execInPlace(plan: JailPlan, target: ExecTarget): never {
   throw new InternalError('the addon returned from exec');
 }
 
+/**
+ * Fork a child that confines itself and execs the command, and supervise it
+ * from outside the jail. Returns how it ended; throws like execInPlace when
+ * a step (or the exec) failed in the child, before anything ran.
+ */
+export function spawnSupervised(plan: JailPlan, target: ExecTarget): { code: number | null; signal: number | null } {
+  const addon = loadAddon();
+  let pid: number;
+  try {
+    pid = addon.spawn(toNativePlan(plan, target));
+  } catch (e) {
+    throw explain(e as NativeError, target);
+  }
+  return addon.supervise(pid);
+}
+
+/** Die of the command's signal, so our parent sees what the command did. */
+export function reraise(signal: number): void {
+  loadAddon().reraise(signal);
+}
+
 function explain(e: NativeError, target: ExecTarget): Error {
   if (typeof e.step !== 'string') return e;
   if (e.step === 'exec') {

@@ -50,6 +50,12 @@ export interface Addon {
   probe(): NativeProbe;
   /** Never returns: execs, or throws a NativeError. */
   exec(plan: NativePlan): never;
+  /** Forks a child that confines itself and execs; its pid, or a NativeError. */
+  spawn(plan: NativePlan): number;
+  /** Waits for the child, passing on signals sent to this process. */
+  supervise(pid: number): { code: number | null; signal: number | null };
+  /** Dies of `signal` (default disposition); returns if it is ignored by default. */
+  reraise(signal: number): void;
 }
 
 let addon: Addon | undefined;

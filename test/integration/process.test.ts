@@ -14,10 +14,17 @@ beforeAll(() => {
 });
 afterAll(() => removeWorld(w));
 
+// Both ways of running: under a supervisor (the default, with a private
+// TMPDIR) and in place (the command replaces the jail process).
+describe.each([
+  ['supervised', [] as string[]],
+  ['in place', ['--no-private-tmp']],
+])('%s', (_mode, M) => {
+
 describe('exit status', () => {
   it('is the command’s own: 0 and 3', () => {
-    expect(jail(w, ['--ro', '.', '--', 'true']).status).toBe(0);
-    expect(jail(w, ['--ro', '.', '--', 'sh', '-c', 'exit 3']).status).toBe(3);
+    expect(jail(w, [...M, '--ro', '.', '--', 'true']).status).toBe(0);
+    expect(jail(w, [...M, '--ro', '.', '--', 'sh', '-c', 'exit 3']).status).toBe(3);
   });
   it('is 125 for the jail’s own failures, and nothing runs', () => {
     const marker = path.join(w.proj, 'ran-125');
@@ -28,7 +35,7 @@ describe('exit status', () => {
       ['--allow-connect', 'http', '--', 'touch', marker],
       [],
     ]) {
-      const r = jail(w, ['--rw', '.', ...args]);
+      const r = jail(w, [...M, '--rw', '.', ...args]);
       expect(r.status, args.join(' ')).toBe(125);
       expect(r.stderr).toMatch(/^jail: /);
       expect(fs.existsSync(marker)).toBe(false);
@@ -36,35 +43,35 @@ describe('exit status', () => {
   });
   it('is 126 for a command that cannot be executed, 127 for one not found', () => {
     fs.writeFileSync(path.join(w.proj, 'not-exec.sh'), '#!/bin/sh\necho hi\n', { mode: 0o644 });
-    const r126 = jail(w, ['--ro', '.', '--', './not-exec.sh']);
+    const r126 = jail(w, [...M, '--ro', '.', '--', './not-exec.sh']);
     expect([r126.status, r126.stderr]).toEqual([126, 'jail: ./not-exec.sh: Permission denied\n']);
-    const r127 = jail(w, ['--ro', '.', '--', 'no-such-command-x']);
+    const r127 = jail(w, [...M, '--ro', '.', '--', 'no-such-command-x']);
     expect([r127.status, r127.stderr]).toEqual([127, 'jail: no-such-command-x: command not found\n']);
   });
   it('shows a command killed by SIGTERM as killed by SIGTERM', () => {
-    const r = jail(w, ['--ro', '.', '--', 'sh', '-c', 'kill -TERM $$; sleep 5']);
+    const r = jail(w, [...M, '--ro', '.', '--', 'sh', '-c', 'kill -TERM $$; sleep 5']);
     expect(r.signal).toBe('SIGTERM');
   });
 });
 
 describe('stdio and signals as a shell gives them', () => {
   it('passes piped stdin through, and sh -c prints', () => {
-    expect(jail(w, ['--ro', '.', '--', 'cat'], { input: 'piped in\n' }).stdout).toBe('piped in\n');
-    expect(jail(w, ['--ro', '.', '--', 'sh', '-c', 'echo hi']).stdout).toBe('hi\n');
+    expect(jail(w, [...M, '--ro', '.', '--', 'cat'], { input: 'piped in\n' }).stdout).toBe('piped in\n');
+    expect(jail(w, [...M, '--ro', '.', '--', 'sh', '-c', 'echo hi']).stdout).toBe('hi\n');
   });
   it('yes | jail … -- head -1 ends at once (SIGPIPE is not ignored)', () => {
     const t0 = Date.now();
-    const r = spawnSync('sh', ['-c', `yes | ${NODE} ${JAIL} --ro . -- head -1; echo "status=$?"`], { cwd: w.proj, env: w.env, encoding: 'utf8', timeout: 10_000 });
+    const r = spawnSync('sh', ['-c', `yes | ${NODE} ${JAIL} ${M.join(' ')} --ro . -- head -1; echo "status=$?"`], { cwd: w.proj, env: w.env, encoding: 'utf8', timeout: 10_000 });
     expect(r.stdout).toBe('y\nstatus=0\n');
     expect(Date.now() - t0).toBeLessThan(5_000);
   });
   it('gives the program default signal dispositions and an empty mask', () => {
-    const r = jail(w, ['--ro', '.', '--', 'sh', '-c', 'grep -E "^Sig(Ign|Blk)" /proc/self/status']);
+    const r = jail(w, [...M, '--ro', '.', '--', 'sh', '-c', 'grep -E "^Sig(Ign|Blk)" /proc/self/status']);
     expect(r.stdout).toMatch(/SigBlk:\s+0+\n/);
     expect(r.stdout).toMatch(/SigIgn:\s+0+\n/);
   });
   it('leaves stdin, stdout and stderr open and blocking', () => {
-    const r = jail(w, ['--ro', '.', '--', 'sh', '-c', 'for fd in 0 1 2; do grep flags /proc/self/fdinfo/$fd; done'], { input: '' });
+    const r = jail(w, [...M, '--ro', '.', '--', 'sh', '-c', 'for fd in 0 1 2; do grep flags /proc/self/fdinfo/$fd; done'], { input: '' });
     const flags = r.stdout.trim().split('\n').map((l) => parseInt(l.split(/\s+/)[1]!, 8));
     expect(flags).toHaveLength(3);
     for (const f of flags) {
@@ -80,7 +87,7 @@ describe('inherited descriptors', () => {
     const run = (extra: string[]) => {
       const fd = fs.openSync(secretFile, 'r');
       try {
-        return spawnSync(NODE, [JAIL, ...extra, '--ro', '.', '--', 'sh', '-c', 'cat <&9; cat /proc/self/fd/9; ls /proc/self/fd'], {
+        return spawnSync(NODE, [JAIL, ...M, ...extra, '--ro', '.', '--', 'sh', '-c', 'cat <&9; cat /proc/self/fd/9; ls /proc/self/fd'], {
           cwd: w.proj, env: w.env, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe', 'ignore', 'ignore', 'ignore', 'ignore', 'ignore', 'ignore', fd],
         });
       } finally {
@@ -100,7 +107,7 @@ describe('processes outside', () => {
   it('survive kill from inside the jail', () => {
     const outside = outsideProcess('setpriv', ['--inh-caps=-all', '--bounding-set=-all', 'sleep', '30']);
     try {
-      const r = jail(w, ['--ro', '.', '--', 'sh', '-c', `kill -KILL ${outside.pid}`]);
+      const r = jail(w, [...M, '--ro', '.', '--', 'sh', '-c', `kill -KILL ${outside.pid}`]);
       expect(r.status).not.toBe(0);
       expect(fs.existsSync(`/proc/${outside.pid}`)).toBe(true);
       expect(outside.alive()).toBe(true);
@@ -109,21 +116,22 @@ describe('processes outside', () => {
     }
   });
   it('processes started inside can be signalled from inside', () => {
-    const r = jail(w, ['--ro', '.', '--', 'sh', '-c', 'sleep 30 & kill $!; wait $!; echo "status=$?"']);
+    const r = jail(w, [...M, '--ro', '.', '--', 'sh', '-c', 'sleep 30 & kill $!; wait $!; echo "status=$?"']);
     expect(r.stdout).toBe('status=143\n');
   });
 });
 
 describe('a real interactive shape', () => {
   it('node runs inside and child_process works', () => {
-    const r = jail(w, ['--ro', '.', '--', 'node', '-e', 'const c=require("child_process");process.stdout.write(c.execFileSync("echo",["from child"]))']);
+    const r = jail(w, [...M, '--ro', '.', '--', 'node', '-e', 'const c=require("child_process");process.stdout.write(c.execFileSync("echo",["from child"]))']);
     expect([r.status, r.stdout]).toEqual([0, 'from child\n']);
   });
   it('a long-running command can be interrupted like the bare command', async () => {
-    const child = spawn(NODE, [JAIL, '--ro', '.', '--', 'sleep', '30'], { cwd: w.proj, env: w.env, stdio: 'ignore' });
+    const child = spawn(NODE, [JAIL, ...M, '--ro', '.', '--', 'sleep', '30'], { cwd: w.proj, env: w.env, stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 300));
     child.kill('SIGINT');
     const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.on('exit', (c, s) => r([c, s])));
     expect([code, signal]).toEqual([null, 'SIGINT']);
   });
+});
 });

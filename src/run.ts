@@ -1,0 +1,104 @@
+/**
+ * A jailed run, end to end: the side-effectful shell around the pure core.
+ * prepare() reads the machine (paths, the command, the kernel) and makes the
+ * private TMPDIR; then the run either execs in place (no supervisor needed)
+ * or forks under a supervisor that cleans up and passes the status on.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { realHost } from './host.js';
+import { execInPlace, probe, reraise, spawnSupervised, type ExecTarget, type ProbeResult } from './native/apply.js';
+import { compile, type JailPlan } from './plan.js';
+import { buildPolicy, type JailOptions } from './policy/build.js';
+import { resolveCommand, withCommand, type ResolvedCommand } from './policy/command.js';
+import { filterEnv } from './policy/env.js';
+import type { Host } from './policy/host.js';
+import type { Policy } from './policy/model.js';
+
+export interface RunRequest {
+  options: JailOptions;
+  /** The command and its arguments. */
+  argv: string[];
+  bestEffort?: boolean;
+  /** The invoking environment (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Use at most this Landlock ABI (tests). */
+  abiCap?: number;
+  /** Build everything but create nothing (--print-policy). */
+  dryRun?: boolean;
+}
+
+export interface Prepared {
+  policy: Policy;
+  command: ResolvedCommand;
+  plan: JailPlan;
+  target: ExecTarget;
+  /** Variables left out of the environment (names only). */
+  droppedEnv: string[];
+  /** The private TMPDIR, removed after the run. */
+  tmpDir: string | null;
+}
+
+/** Policy, command and kernel facts → a plan ready to apply. */
+export function prepare(req: RunRequest, facts: ProbeResult = probe(req.abiCap), host: Host = realHost(req.env)): Prepared {
+  let policy = buildPolicy(req.options, host);
+  const command = resolveCommand(req.argv[0]!, host);
+  policy = withCommand(policy, command, host);
+  const { env, dropped } = filterEnv(req.env ?? process.env, policy.env);
+
+  let tmpDir: string | null = null;
+  if (policy.privateTmp) {
+    const parent = host.realpath(os.tmpdir()) ?? os.tmpdir();
+    tmpDir = req.dryRun ? path.join(parent, 'jail-XXXXXX') : fs.mkdtempSync(path.join(parent, 'jail-'));
+    policy = { ...policy, grants: [...policy.grants, { path: tmpDir, access: 'rw', isDir: true, source: { kind: 'jail', what: 'private TMPDIR' } }] };
+    env.TMPDIR = env.TMP = env.TEMP = tmpDir;
+  }
+  try {
+    const plan = compile(policy, facts, { bestEffort: req.bestEffort });
+    return { policy, command, plan, target: { file: command.file, argv: req.argv, env }, droppedEnv: dropped, tmpDir };
+  } catch (e) {
+    if (tmpDir && !req.dryRun) cleanup(tmpDir);
+    throw e;
+  }
+}
+
+/** Whether the run needs a parent outside the jail. */
+export function needsSupervisor(p: Prepared): boolean {
+  return p.tmpDir !== null;
+}
+
+/**
+ * Run a prepared plan. In place: this process becomes the command (never
+ * returns). Supervised: returns the exit status to use; when the command
+ * died of a signal, this process dies of it too, after cleaning up.
+ */
+export function runPrepared(p: Prepared): number {
+  if (!needsSupervisor(p)) execInPlace(p.plan, p.target);
+  let result;
+  try {
+    result = spawnSupervised(p.plan, p.target);
+  } finally {
+    if (p.tmpDir) cleanup(p.tmpDir);
+  }
+  if (result.signal !== null) {
+    reraise(result.signal);
+    return 128 + result.signal; // a signal whose default is to ignore
+  }
+  return result.code ?? 125;
+}
+
+/** Remove the private TMPDIR, even where the program made parts of it
+ *  read-only. */
+function cleanup(dir: string): void {
+  try {
+    fs.rmSync(dir, { recursive: true, force: true });
+  } catch {
+    const writable = (p: string) => {
+      fs.chmodSync(p, 0o700);
+      for (const e of fs.readdirSync(p, { withFileTypes: true })) if (e.isDirectory()) writable(path.join(p, e.name));
+    };
+    writable(dir);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
