@@ -1,12 +1,15 @@
 /**
- * jail's library API. The pipeline, one way:
+ * jail's library API. Most programs want spawn() or run(): a jailed command
+ * as a child process. Underneath, the pipeline runs one way:
  *
  *   const facts = probe();                       // the kernel (addon)
  *   const policy = buildPolicy(opts, realHost()); // flags → Policy
  *   const plan = compile(policy, facts);         // pure
  *   execInPlace(plan, { file, argv, env });      // irreversible
  */
+export { spawn, run, toArgs, type JailSpawnOptions, type RunResult } from './api.js';
 export { compile, type JailPlan } from './plan.js';
+export { prepare, runPrepared, type RunRequest, type Prepared } from './run.js';
 export { probe, execInPlace, toNativePlan, type ProbeResult, type ExecTarget } from './native/apply.js';
 export { buildPolicy, type JailOptions } from './policy/build.js';
 export { resolveCommand, withCommand, type ResolvedCommand } from './policy/command.js';

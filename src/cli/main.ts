@@ -11,6 +11,7 @@ import { probe } from '../native/apply.js';
 import { parseFd, type JailOptions } from '../policy/build.js';
 import { resolveCommand } from '../policy/command.js';
 import { prepare, runPrepared } from '../run.js';
+import { doctor } from './doctor.js';
 import { formatError, formatPlan, planToJson } from './report.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -53,6 +54,9 @@ export function program(): Command {
     .addHelpText(
       'after',
       `
+Commands:
+  jail doctor                                what this kernel lets the jail enforce
+
 Examples:
   jail --ro . --rw ./src -- npx tsc          read the project, write only ./src
   jail --ro . --allow-connect 443 -- node x  add outgoing TCP to port 443
@@ -95,6 +99,15 @@ interface CliOptions {
 }
 
 export function main(argv: string[]): number {
+  // Subcommands come first and alone; `jail -- doctor` runs a program.
+  if (argv[0] === 'doctor') {
+    try {
+      process.stdout.write(doctor(abiCap(process.env.JAIL_LANDLOCK_ABI)));
+      return 0;
+    } catch (e) {
+      return fail(e);
+    }
+  }
   const cmd = program();
   cmd.exitOverride().configureOutput({
     outputError: (str, write) => write(`jail: ${str.replace(/^error: /, '')}`),

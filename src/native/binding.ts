@@ -84,7 +84,7 @@ export function loadAddon(): Addon {
 
 /** The package's root (where build/ and prebuilds/ live): this module runs
  *  from dist/native/ (tsc) or from the bundled dist/cli.js. */
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = __dirname;
   while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
   return dir;

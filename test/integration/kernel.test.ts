@@ -79,3 +79,19 @@ describe('--print-policy', () => {
     expect(j.landlock.abi).toBeGreaterThan(0);
   });
 });
+
+describe('jail doctor', () => {
+  it('prints the kernel, the Landlock ABI with its features, and what best effort would drop', () => {
+    const r = jail(w, ['doctor']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^kernel: Linux \S+/);
+    expect(r.stdout).toMatch(/Landlock: ABI \d+/);
+    expect(r.stdout).toMatch(/\+ ABI 1 +\(Linux 5\.13\): file system access control/);
+    expect(r.stdout).toMatch(/seccomp filters: yes/);
+    expect(r.stdout).toMatch(/unprivileged user namespaces: (yes|no)/);
+    expect(r.stdout).toMatch(/TTY: stdin no/);
+    const old = jail(w, ['doctor'], withAbi(3));
+    expect(old.stdout).toMatch(/- ABI 4 +\(Linux 6\.7\): TCP bind and connect/);
+    expect(old.stdout).toMatch(/--best-effort would drop: \n {2}- TCP port control/);
+  });
+});
