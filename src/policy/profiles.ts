@@ -1,0 +1,103 @@
+/**
+ * The built-in profiles: a table in the config files' own JSON shape, with
+ * `{project}`, `{home}`, `{nodePrefix}` and `{npmCache}` in paths, made
+ * concrete for one machine by builtinProfiles(). config.ts validates and
+ * merges them like any other layer, below the user's and the project's.
+ *
+ * None of them grants $HOME or anything in it that holds secrets: ~/.npmrc
+ * (registry tokens), ~/.ssh, ~/.aws and the like stay out. The C/C++
+ * toolchain that node-gyp needs (cc, make, python3, headers) lives in /usr,
+ * which the system base already grants read-only.
+ */
+
+/** A profile as a config file writes it: JailOptions' fields with JSON types. */
+export interface ProfileJson {
+  /** One line for `jail profiles`. */
+  description?: string;
+  extends?: string | string[];
+  ro?: string[];
+  rw?: string[];
+  system?: boolean;
+  net?: 'none' | 'all';
+  allowConnect?: Array<string | number>;
+  allowBind?: Array<string | number>;
+  allowDns?: boolean;
+  allowUnix?: true | string[];
+  allowRawSockets?: boolean;
+  allowSysvIpc?: boolean;
+  allowSyscall?: string[];
+  keepCaps?: boolean;
+  env?: string[];
+  envAll?: boolean;
+  cleanEnv?: boolean;
+  privateTmp?: boolean;
+}
+
+/** What the built-ins are made of on this machine. */
+export interface BuiltinContext {
+  projectRoot: string;
+  home: string;
+  /** The running node's install prefix: /usr, ~/.nvm/versions/node/v20.x, … */
+  nodePrefix: string;
+  /** npm's cache: $npm_config_cache or ~/.npm. */
+  npmCache: string;
+}
+
+const BUILTINS: Readonly<Record<string, Readonly<ProfileJson>>> = {
+  'read-only': {
+    description: 'read the project; write nothing',
+    ro: ['{project}'],
+  },
+  node: {
+    description: 'what node, npm and npx need: the node install and the project read-only, the npm cache read-write (never ~/.npmrc)',
+    ro: ['{nodePrefix}', '{project}'],
+    // Optional: npm creates it on first use, and a missing path is skipped.
+    rw: ['{npmCache}?'],
+  },
+  'npm-install': {
+    description:
+      'npm install/ci: the project read-write (install scripts write node_modules), the npm cache, node-gyp headers; ' +
+      'no network yet (an egress proxy for registries is planned), so install from the cache (--offline)',
+    extends: 'node',
+    rw: ['{project}', '{npmCache}?'],
+    // node-gyp's header cache; the compilers themselves are in /usr (system base).
+    ro: ['{home}/.node-gyp?', '{home}/.cache/node-gyp?'],
+    net: 'none',
+  },
+  test: {
+    description: "test runners: the project read-only, its coverage/ and node_modules/.vite and .cache read-write (create coverage/ once: it is written only if it exists)",
+    extends: 'node',
+    ro: ['{project}'],
+    rw: ['{project}/coverage?', '{project}/node_modules/.vite?', '{project}/node_modules/.cache?'],
+  },
+  default: {
+    description: 'what `jail -- cmd` uses without -p, --ro or --rw: read the project, write nothing but the npm cache, with the node runtime',
+    extends: ['read-only', 'node'],
+  },
+};
+
+/** The built-in profiles' names and descriptions, as written (placeholders and all). */
+export const BUILTIN_PROFILES = BUILTINS;
+
+const PLACEHOLDER = /\{(project|home|nodePrefix|npmCache)\}/g;
+
+/** The built-ins with this machine's paths filled in. */
+export function builtinProfiles(ctx: BuiltinContext): Map<string, ProfileJson> {
+  const values: Record<string, string> = {
+    project: trimSlash(ctx.projectRoot),
+    home: trimSlash(ctx.home),
+    nodePrefix: trimSlash(ctx.nodePrefix),
+    npmCache: trimSlash(ctx.npmCache),
+  };
+  // A replacer function: `$&` in a path must not be read as a pattern.
+  const fill = (p: string) => p.replace(PLACEHOLDER, (_, key: string) => values[key] ?? '') || '/';
+  const out = new Map<string, ProfileJson>();
+  for (const [name, spec] of Object.entries(BUILTINS)) {
+    out.set(name, { ...spec, ...(spec.ro && { ro: spec.ro.map(fill) }), ...(spec.rw && { rw: spec.rw.map(fill) }) });
+  }
+  return out;
+}
+
+function trimSlash(p: string): string {
+  return p.length > 1 ? p.replace(/\/+$/, '') : p;
+}
