@@ -39,6 +39,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median, quantile } from './stats.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -59,14 +60,6 @@ const bench = path.join(root, 'bench');
 const node = process.execPath;
 const jail = path.join(root, 'bin', 'jail.js');
 
-/** Quantile q of xs, linear between the two nearest ranks. */
-function quantile(xs, q) {
-  const s = [...xs].sort((x, y) => x - y);
-  const i = (s.length - 1) * q;
-  const lo = Math.floor(i);
-  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (i - lo);
-}
-const median = (xs) => quantile(xs, 0.5);
 const r3 = (x) => Math.round(x * 1000) / 1000;
 
 function shuffle(a) {

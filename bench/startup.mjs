@@ -17,6 +17,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, quantile } from './stats.mjs';
 
 const flags = new Set(process.argv.slice(2));
 for (const f of flags) {
@@ -76,14 +77,6 @@ function shuffle(a) {
   return b;
 }
 
-/** Quantile q of xs, linear between the two nearest ranks. */
-function quantile(xs, q) {
-  const s = [...xs].sort((x, y) => x - y);
-  const i = (s.length - 1) * q;
-  const lo = Math.floor(i);
-  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (i - lo);
-}
-const median = (xs) => quantile(xs, 0.5);
 const f1 = (x) => x.toFixed(1);
 const r2 = (x) => Math.round(x * 100) / 100;
 
