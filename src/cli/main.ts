@@ -12,6 +12,9 @@ import { parseFd, type JailOptions } from '../policy/build.js';
 import { resolveCommand } from '../policy/command.js';
 import { prepare, runPrepared } from '../run.js';
 import { doctor } from './doctor.js';
+import { configContext, hasProfile, profilesText, withProfile } from './profile.js';
+import { profileForScript } from './script-shell.js';
+import { loadConfig } from '../policy/config.js';
 import { formatError, formatPlan, planToJson } from './report.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -26,6 +29,7 @@ export function program(): Command {
     .usage('[options] [--] <command> [args...]')
     .description('Run a command with only the files and network it was given (Landlock and seccomp).')
     .argument('[command...]', 'the command to run, with its arguments')
+    .option('-p, --profile <name>', 'start from a named profile (jail profiles lists them); flags add to it')
     .option('--ro <path>', 'read and execute PATH (repeatable); a trailing ? skips a missing path', collect)
     .option('--rw <path>', 'read, write, create and delete under PATH (repeatable)', collect)
     .option('--no-system', 'leave out the system base (/usr, /etc, /proc, /dev/null, …)')
@@ -56,6 +60,7 @@ export function program(): Command {
       `
 Commands:
   jail doctor                                what this kernel lets the jail enforce
+  jail profiles [show NAME]                  list the profiles, or print one resolved
 
 Examples:
   jail --ro . --rw ./src -- npx tsc          read the project, write only ./src
@@ -74,6 +79,7 @@ function version(): string {
 }
 
 interface CliOptions {
+  profile?: string;
   ro?: string[];
   rw?: string[];
   system: boolean;
@@ -108,6 +114,17 @@ export function main(argv: string[]): number {
       return fail(e);
     }
   }
+  if (argv[0] === 'profiles') {
+    try {
+      if (argv[1] !== undefined && (argv[1] !== 'show' || argv.length !== 3)) {
+        throw new PolicyError(`jail profiles ${argv.slice(1).join(' ')}: unknown use.`, 'write jail profiles, or jail profiles show NAME.');
+      }
+      process.stdout.write(profilesText(realHost(), process.env, argv[2]));
+      return 0;
+    } catch (e) {
+      return fail(e);
+    }
+  }
   const cmd = program();
   cmd.exitOverride().configureOutput({
     outputError: (str, write) => write(`jail: ${str.replace(/^error: /, '')}`),
@@ -120,19 +137,21 @@ export function main(argv: string[]): number {
   }
   const o = cmd.opts<CliOptions>();
   const args = cmd.args;
+  // Only what was typed goes on top of a profile, not commander's defaults.
+  const given = new Set(Object.keys(o).filter((k) => cmd.getOptionValueSource(k) === 'cli'));
   try {
-    return run(o, args);
+    return run(o, args, given);
   } catch (e) {
     return fail(e);
   }
 }
 
-function run(o: CliOptions, args: string[]): number {
+function run(o: CliOptions, args: string[], given: Set<string>): number {
   if (args.length === 0) {
     process.stderr.write('jail: no command given.\n  hint: write the command after the options, e.g. jail --ro . -- ls\n');
     return 125;
   }
-  const options: JailOptions = {
+  const flags: JailOptions = {
     ro: o.ro,
     rw: o.rw,
     system: o.system,
@@ -152,6 +171,13 @@ function run(o: CliOptions, args: string[]): number {
     cleanEnv: o.cleanEnv,
     privateTmp: o.privateTmp,
   };
+  // A profile: the one named, or `default` when no path was given at all.
+  const profile = o.profile ?? (o.ro || o.rw ? undefined : 'default');
+  let options = flags;
+  if (profile) {
+    const typed = Object.fromEntries(Object.entries(flags).filter(([k, v]) => v !== undefined && given.has(k))) as JailOptions;
+    options = withProfile(profile, typed, realHost(), process.env).options;
+  }
   let facts;
   try {
     facts = probe(abiCap(process.env.JAIL_LANDLOCK_ABI));
@@ -195,6 +221,19 @@ function runUnconfined(file: string, argv: string[]): number {
     return 128 + (osConstants.signals[r.signal] ?? 0);
   }
   return r.status ?? 125;
+}
+
+/** jail-sh, npm's script-shell: `jail-sh -c SCRIPT` in a package directory. */
+export function scriptShell(argv: string[], env: NodeJS.ProcessEnv, cwd: string): number {
+  let profile = 'default';
+  try {
+    const host = realHost(env, cwd);
+    const config = loadConfig(configContext(host, env));
+    profile = profileForScript(env.npm_lifecycle_event, cwd, (name) => hasProfile(config, name));
+  } catch (e) {
+    return fail(e);
+  }
+  return main(['-p', profile, '--', '/bin/sh', ...argv]);
 }
 
 function abiCap(v: string | undefined): number | undefined {
