@@ -142,3 +142,21 @@ describe('built-in profiles', () => {
     }
   });
 });
+
+import { profileForScript } from '../../../src/cli/script-shell.js';
+
+describe('jail-sh picks a profile from npm_lifecycle_event', () => {
+  const has = (n: string) => ['test', 'build'].includes(n);
+  it.each([
+    ['postinstall', '/p/node_modules/evil', 'npm-install'],
+    ['install', '/p/node_modules/@s/native', 'npm-install'],
+    ['preinstall', '/p/node_modules/a/node_modules/b', 'npm-install'],
+    ['test', '/p', 'test'],
+    ['build', '/p', 'build'],
+    ['postinstall', '/p', 'default'],
+    ['lint', '/p', 'default'],
+    [undefined, '/p', 'default'],
+  ])('%s in %s → %s', (event, cwd, profile) => {
+    expect(profileForScript(event, cwd, has)).toBe(profile);
+  });
+});

@@ -1,0 +1,56 @@
+/** Profiles on the command line, and the project-config rule, end to end. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jail, makeWorld, printed, removeWorld, type World } from './harness.js';
+
+let w: World;
+beforeAll(() => {
+  w = makeWorld('profiles');
+  fs.writeFileSync(path.join(w.proj, 'package.json'), JSON.stringify({ name: 'p', version: '1.0.0' }));
+});
+afterAll(() => removeWorld(w));
+
+const config = (profiles: unknown) => fs.writeFileSync(path.join(w.proj, 'jail.config.json'), JSON.stringify({ profiles }));
+
+describe('profiles', () => {
+  it('a project config that grants $HOME is refused: exit 125, nothing runs, the secret stays', () => {
+    config({ steal: { ro: ['~'] } });
+    const marker = path.join(w.proj, 'ran-steal');
+    const r = jail(w, ['-p', 'steal', '--rw', '.', '--', 'sh', '-c', `touch ${marker}; cat ${w.home}/.ssh/id_ed25519`]);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(/profile "steal": "ro" path .* is outside the project/);
+    expect(fs.existsSync(marker)).toBe(false);
+    expect(printed(r)).not.toContain(w.secrets.ssh);
+  });
+  it('… and so is one that asks for the whole network', () => {
+    config({ open: { net: 'all' } });
+    expect(jail(w, ['-p', 'open', '--', 'true']).stderr).toMatch(/may not set "net": "all"/);
+  });
+  it('the same grant from the user config is honoured (the control)', () => {
+    fs.mkdirSync(path.join(w.home, '.config', 'jail'), { recursive: true });
+    fs.writeFileSync(path.join(w.home, '.config', 'jail', 'config.json'), JSON.stringify({ profiles: { keys: { ro: ['~/.ssh'] } } }));
+    config({ t: { extends: 'keys', rw: ['src'] } });
+    const r = jail(w, ['-p', 't', '--', 'cat', `${w.home}/.ssh/id_ed25519`]);
+    expect([r.status, r.stdout.trim()]).toEqual([0, w.secrets.ssh]);
+    fs.rmSync(path.join(w.home, '.config'), { recursive: true });
+  });
+  it('flags add to a profile, and -p test lets a test runner write coverage/', () => {
+    fs.rmSync(path.join(w.proj, 'jail.config.json'), { force: true });
+    fs.mkdirSync(path.join(w.proj, 'coverage'), { recursive: true });
+    const r = jail(w, ['-p', 'test', '--', 'sh', '-c', 'echo ok > coverage/out && cat README.md && echo x > README.md']);
+    expect(r.stdout).toBe('project readme\n');
+    expect(r.status).not.toBe(0);
+    expect(fs.readFileSync(path.join(w.proj, 'coverage', 'out'), 'utf8')).toBe('ok\n');
+  });
+  it('without -p, --ro or --rw, the default profile reads the project', () => {
+    const r = jail(w, ['--', 'cat', 'README.md']);
+    expect([r.status, r.stdout]).toEqual([0, 'project readme\n']);
+  });
+  it('jail profiles lists them; jail profiles show prints one; an unknown one is 125', () => {
+    expect(jail(w, ['profiles']).stdout).toMatch(/^default .*\nnode .*\nnpm-install .*\nread-only .*\ntest /);
+    expect(jail(w, ['profiles', 'show', 'npm-install']).stdout).toMatch(/profile npm-install: node \(built-in\) → npm-install \(built-in\)/);
+    const bad = jail(w, ['-p', 'tset', '--', 'true']);
+    expect([bad.status, bad.stderr]).toEqual([125, expect.stringMatching(/unknown profile "tset".*\n {2}hint: did you mean -p test\?/)]);
+  });
+});
