@@ -41,6 +41,7 @@ export function toArgs(opts: JailSpawnOptions): string[] {
   one('--env-all', opts.envAll);
   one('--clean-env', opts.cleanEnv);
   if (opts.privateTmp === false) a.push('--no-private-tmp');
+  one('--toolchains', opts.toolchains);
   one('--best-effort', opts.bestEffort);
   return a;
 }

@@ -15,6 +15,7 @@ import { resolveCommand, withCommand, type ResolvedCommand } from './policy/comm
 import { filterEnv } from './policy/env.js';
 import type { Host } from './policy/host.js';
 import type { Policy } from './policy/model.js';
+import { sanitizeGitconfig, sanitizeNpmrc } from './policy/userconfig.js';
 
 export interface RunRequest {
   options: JailOptions;
@@ -53,6 +54,7 @@ export function prepare(req: RunRequest, facts: ProbeResult = probe(req.abiCap),
     tmpDir = req.dryRun ? path.join(parent, 'jail-XXXXXX') : fs.mkdtempSync(path.join(parent, 'jail-'));
     policy = { ...policy, grants: [...policy.grants, { path: tmpDir, access: 'rw', isDir: true, source: { kind: 'jail', what: 'private TMPDIR' } }] };
     env.TMPDIR = env.TMP = env.TEMP = tmpDir;
+    if (!req.dryRun) Object.assign(env, userConfigCopies(host, req.env ?? process.env, tmpDir));
   }
   try {
     const plan = compile(policy, facts, { bestEffort: req.bestEffort });
@@ -61,6 +63,35 @@ export function prepare(req: RunRequest, facts: ProbeResult = probe(req.abiCap),
     if (tmpDir && !req.dryRun) cleanup(tmpDir);
     throw e;
   }
+}
+
+/**
+ * The user's npm and git config, credentials taken out, in the private
+ * TMPDIR: the real files stay hidden (their tokens with them), while npm
+ * keeps its registry, nodedir and cafile, and git its name and email (git
+ * treats an unreadable ~/.gitconfig as fatal). Returns the variables that
+ * point the tools at the copies.
+ */
+function userConfigCopies(host: Host, env: NodeJS.ProcessEnv, tmpDir: string): Record<string, string> {
+  const read = (p: string) => {
+    try {
+      return fs.readFileSync(p, 'utf8');
+    } catch {
+      return null;
+    }
+  };
+  const out: Record<string, string> = {};
+  const npmrc = read(env.NPM_CONFIG_USERCONFIG ?? env.npm_config_userconfig ?? path.join(host.home, '.npmrc'));
+  if (npmrc !== null) {
+    fs.writeFileSync(path.join(tmpDir, 'npmrc'), sanitizeNpmrc(npmrc).text, { mode: 0o600 });
+    out.NPM_CONFIG_USERCONFIG = out.npm_config_userconfig = path.join(tmpDir, 'npmrc');
+  }
+  const gitconfig = read(env.GIT_CONFIG_GLOBAL ?? path.join(host.home, '.gitconfig')) ?? read(path.join(env.XDG_CONFIG_HOME ?? path.join(host.home, '.config'), 'git', 'config'));
+  if (gitconfig !== null) {
+    fs.writeFileSync(path.join(tmpDir, 'gitconfig'), sanitizeGitconfig(gitconfig).text, { mode: 0o600 });
+    out.GIT_CONFIG_GLOBAL = path.join(tmpDir, 'gitconfig');
+  }
+  return out;
 }
 
 /** Whether the run needs a parent outside the jail. */

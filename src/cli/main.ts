@@ -45,6 +45,7 @@ export function program(): Command {
     .option('--env-all', 'pass the whole environment, secrets included')
     .option('--clean-env', 'pass only PATH, HOME, TERM, LANG, LC_*, USER, SHELL, TZ (and --env)')
     .option('--no-private-tmp', 'no private TMPDIR: run without a supervisor, the command replacing jail')
+    .option('--toolchains', 'read and execute the toolchains under $HOME that PATH names (pyenv, nvm, ~/.cargo/bin, ~/bin)')
     .option('--keep-caps', 'keep capabilities (by default the command runs with none)')
     .option('--keep-fd <n>', 'pass inherited file descriptor N on to the command (repeatable)', collectFd)
     .option('--log-denials', 'ask the kernel to audit-log what the jail denies (Landlock ABI 7)')
@@ -98,6 +99,7 @@ interface CliOptions {
   envAll?: boolean;
   cleanEnv?: boolean;
   privateTmp: boolean;
+  toolchains?: boolean;
   bestEffort?: boolean;
   printPolicy?: boolean;
   json?: boolean;
@@ -170,6 +172,7 @@ function run(o: CliOptions, args: string[], given: Set<string>): number {
     envAll: o.envAll,
     cleanEnv: o.cleanEnv,
     privateTmp: o.privateTmp,
+    toolchains: o.toolchains,
   };
   // A profile: the one named, or `default` when no path was given at all.
   const profile = o.profile ?? (o.ro || o.rw ? undefined : 'default');

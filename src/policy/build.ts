@@ -3,6 +3,7 @@ import { systemBase } from './base.js';
 import type { Host } from './host.js';
 import type { Access, PathGrant, Policy, PortRange } from './model.js';
 import { grantFromFlag, isWithin, type PathEntry } from './paths.js';
+import { toolchainGrants } from './toolchains.js';
 
 /** The policy-shaped flags, as the CLI or the API receives them. */
 export interface JailOptions {
@@ -31,6 +32,8 @@ export interface JailOptions {
   cleanEnv?: boolean;
   /** A private TMPDIR (default true). */
   privateTmp?: boolean;
+  /** Read and execute the toolchains under $HOME that PATH names. */
+  toolchains?: boolean;
 }
 
 /**
@@ -49,7 +52,7 @@ export function buildPolicy(opts: JailOptions, host: Host): Policy {
   }
   const covered = (path: string, access: Access) =>
     flagged.some((g) => g.isDir && isWithin(path, g.path) && (g.access === access || g.access === 'rw'));
-  const grants = [...(opts.system !== false ? systemBase(host, covered) : []), ...flagged];
+  const grants = [...(opts.system !== false ? systemBase(host, covered) : []), ...(opts.toolchains ? toolchainGrants(host) : []), ...flagged];
   const unixPaths: string[] = [];
   let unix = false;
   for (const u of opts.allowUnix ?? []) {

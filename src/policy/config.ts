@@ -55,6 +55,7 @@ const FIELDS: Record<keyof ProfileJson, 'string' | 'boolean' | 'strings' | 'port
   envAll: 'boolean',
   cleanEnv: 'boolean',
   privateTmp: 'boolean',
+  toolchains: 'boolean',
 };
 
 /** Fields a project config may not set: each widens the jail beyond the project. */
@@ -69,6 +70,7 @@ const PROJECT_REFUSED: Array<[keyof ProfileJson, (v: unknown) => boolean, string
   ['allowSyscall', (v) => Array.isArray(v) && v.length > 0, '"allowSyscall"'],
   ['keepCaps', (v) => v === true, '"keepCaps"'],
   ['envAll', (v) => v === true, '"envAll"'],
+  ['toolchains', (v) => v === true, '"toolchains"'],
 ];
 
 const OUTSIDE_HINT = 'a project config may only narrow the jail or grant paths inside the project; put it in ~/.config/jail/config.json or pass the flag yourself.';

@@ -31,6 +31,7 @@ export interface ProfileJson {
   envAll?: boolean;
   cleanEnv?: boolean;
   privateTmp?: boolean;
+  toolchains?: boolean;
 }
 
 /** What the built-ins are made of on this machine. */
@@ -53,6 +54,8 @@ const BUILTINS: Readonly<Record<string, Readonly<ProfileJson>>> = {
     ro: ['{nodePrefix}', '{project}'],
     // Optional: npm creates it on first use, and a missing path is skipped.
     rw: ['{npmCache}?'],
+    // pyenv's python3 shim (node-gyp), nvm's node, ~/.cargo/bin: runnable.
+    toolchains: true,
   },
   'npm-install': {
     description:

@@ -106,7 +106,8 @@ describe('the environment', () => {
   it('--clean-env passes only the minimal list', () => {
     const r = jail(w, ['--clean-env', '--ro', '.', '--', 'env'], { env: env() });
     const names = r.stdout.trim().split('\n').map((l) => l.split('=')[0]).sort();
-    expect(names).toEqual(['HOME', 'LANG', 'PATH', 'TEMP', 'TMP', 'TMPDIR']);
+    // Plus what the jail itself sets: the private TMPDIR and the npmrc copy.
+    expect(names).toEqual(['HOME', 'LANG', 'NPM_CONFIG_USERCONFIG', 'PATH', 'TEMP', 'TMP', 'TMPDIR', 'npm_config_userconfig']);
   });
   it('-v names what was left out, never the values', () => {
     const r = jail(w, ['-v', '--ro', '.', '--', 'true'], { env: env() });

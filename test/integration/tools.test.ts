@@ -38,3 +38,31 @@ describe('tools under --net none', () => {
     expect([r.status, r.stdout], printed(r)).toEqual([0, 'pong\n']);
   });
 });
+
+describe('the user’s git and npm config, without their credentials', () => {
+  beforeAll(() => {
+    fs.writeFileSync(path.join(w.home, '.gitconfig'), '[user]\n\tname = Jane Dev\n\temail = jane@example.com\n[credential]\n\thelper = store\n[url "https://x-access-token:ghp_GITSECRET@github.com/"]\n\tinsteadOf = https://github.com/\n[include]\n\tpath = ~/.gitconfig.local\n');
+    fs.writeFileSync(path.join(w.home, '.gitconfig.local'), '[user]\n\tsigningkey = LOCALSECRET\n');
+    fs.appendFileSync(path.join(w.home, '.npmrc'), 'nodedir=/opt/fake-node-headers\n');
+  });
+  afterAll(() => {
+    fs.rmSync(path.join(w.home, '.gitconfig'));
+    fs.rmSync(path.join(w.home, '.gitconfig.local'));
+  });
+  it('git commits with the user’s name and sees no token', () => {
+    const r = jail(w, ['--rw', '.', '--', 'sh', '-c', 'git config --global --list; git init -q g2 && cd g2 && git commit -q --allow-empty -m x && git log --format=%an']);
+    expect(r.status, printed(r)).toBe(0);
+    expect(r.stdout).toContain('user.name=Jane Dev');
+    expect(r.stdout.trim().split('\n').pop()).toBe('Jane Dev');
+    expect(printed(r)).not.toMatch(/ghp_GITSECRET|LOCALSECRET|credential/);
+    // Control: without the copy (no private TMPDIR), git meets the hidden file and stops.
+    const bare = jail(w, ['--no-private-tmp', '--rw', '.', '--', 'git', 'config', '--global', '--list']);
+    expect(bare.status).not.toBe(0);
+  });
+  it('npm keeps nodedir and loses the token', () => {
+    const r = jail(w, ['--ro', '.', '--', 'sh', '-c', 'npm config get nodedir; cat "$NPM_CONFIG_USERCONFIG"']);
+    expect(r.status, printed(r)).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe('/opt/fake-node-headers');
+    expect(printed(r)).not.toContain(w.secrets.npmrc);
+  });
+});
