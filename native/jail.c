@@ -11,9 +11,12 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -272,42 +275,55 @@ void jail_release(struct jail_plan *plan)
 
 /* ---- the supervisor: a parent that stays outside the jail --------------- */
 
+struct child {
+	struct jail_plan *plan;
+	struct jail_error *err;
+	volatile int failed;
+};
+
+/* The child shares our memory until it execs (CLONE_VM | CLONE_VFORK, as
+ * posix_spawn does): no page tables to copy, and a failed step is written
+ * straight into the parent's err. Only syscalls happen here. */
+static int child_main(void *arg)
+{
+	struct child *c = arg;
+
+	jail_enter(c->plan, c->err); /* returns only when a step failed */
+	c->failed = 1;
+	_exit(125);
+}
+
+#define CHILD_STACK (128 * 1024)
+
 int jail_spawn(struct jail_plan *plan, struct jail_error *err)
 {
-	int pipefd[2], status;
-	pid_t pid;
-	ssize_t n;
+	struct child c = { plan, err, 0 };
+	sigset_t all, old;
+	char *stack;
+	int pid, saved, status;
 
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		FAIL(err, "spawn", "pipe2", NULL);
-	pid = fork();
+	stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED)
+		FAIL(err, "spawn", "mmap", NULL);
+	/* No handler of ours may run in the child before it resets them;
+	 * its first step sets default dispositions, then an empty mask. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pid = clone(child_main, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+	saved = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	munmap(stack, CHILD_STACK);
 	if (pid < 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
-		FAIL(err, "spawn", "fork", NULL);
+		errno = saved;
+		FAIL(err, "spawn", "clone", NULL);
 	}
-	if (pid == 0) {
-		/* Only syscalls from here on: the parent has other threads. */
-		close(pipefd[0]);
-		jail_enter(plan, err);
-		/* The strings err points at are at the same addresses in the
-		 * parent, which still holds its copy of the plan. */
-		while (write(pipefd[1], err, sizeof(*err)) < 0 && errno == EINTR)
-			;
-		_exit(125);
-	}
-	close(pipefd[1]);
-	do
-		n = read(pipefd[0], err, sizeof(*err));
-	while (n < 0 && errno == EINTR);
-	close(pipefd[0]);
-	if (n == (ssize_t)sizeof(*err)) { /* a step failed: nothing ran */
+	if (c.failed) { /* it exited: nothing ran */
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 		errno = err->code;
 		return -1;
 	}
-	return (int)pid; /* EOF: execve closed the pipe */
+	return pid; /* it execed */
 }
 
 static volatile sig_atomic_t supervised = -1;

@@ -75,9 +75,9 @@ int jail_enter(struct jail_plan *plan, struct jail_error *err);
 /* Release what jail_prepare holds, when jail_enter was not reached. */
 void jail_release(struct jail_plan *plan);
 
-/* Fork; the child runs jail_enter and execs. Returns the child's pid, or -1
- * with err filled in when a step failed (in the child: the error comes back
- * over a close-on-exec pipe, so exec failures are reported too). */
+/* Start a child that runs jail_enter and execs. Returns the child's pid
+ * once it has execed, or -1 with err filled in when a step (or the exec)
+ * failed in it. */
 int jail_spawn(struct jail_plan *plan, struct jail_error *err);
 
 /* Wait for the child as its supervisor: signals sent to this process by

@@ -1,49 +1,160 @@
 /**
- * Toolchains under $HOME that PATH names (pyenv shims, cargo, nvm, ~/bin):
- * read and execute on exactly what they need to run, never the home
- * directory itself or a credentials file next to them (~/.cargo holds
- * credentials.toml, so only ~/.cargo/bin is granted).
+ * Toolchains under $HOME that PATH names: pyenv's shims, rustup's proxies in
+ * ~/.cargo/bin, nvm's node, ~/.local/bin, ~/bin. $HOME is hidden in the
+ * jail, so a tool that finds `python3` on PATH (node-gyp) could not run it.
+ * Each is recognised by its shape and gets read and execute on exactly what
+ * it runs from, never $HOME or a credentials file next to it: ~/.cargo holds
+ * credentials.toml, so only ~/.cargo/bin is granted, and ~/.local holds
+ * keyrings, so only ~/.local/bin and the venvs its links point into.
+ *
+ * Cheap, as it runs on every start: a few stat and realpath calls per PATH
+ * entry, and for a plain bin directory one readdir to follow its links.
  */
 import type { Host } from './host.js';
 import type { PathGrant } from './model.js';
 import { isWithin, normalize } from './paths.js';
 
+/**
+ * Paths under $HOME (relative to it) that hold keys, tokens or passwords.
+ * No toolchain grant covers one or lies inside one; so ~/.config, ~/.cargo
+ * and ~/.local are never granted whole either.
+ */
+export const HOME_SECRETS: readonly string[] = [
+  '.ssh', '.gnupg', '.aws', '.azure', '.kube', '.docker', '.password-store', '.terraform.d',
+  '.netrc', '.npmrc', '.yarnrc', '.yarnrc.yml', '.pypirc', '.gitconfig', '.git-credentials',
+  '.pgpass', '.my.cnf', '.boto', '.s3cfg', '.vault-token', '.dockercfg',
+  '.cargo/credentials', '.cargo/credentials.toml', '.cargo/config', '.cargo/config.toml',
+  '.gem/credentials', '.m2/settings.xml', '.m2/settings-security.xml', '.gradle/gradle.properties',
+  '.config/gh', '.config/hub', '.config/gcloud', '.config/git', '.config/op', '.config/rclone',
+  '.config/containers', '.config/helm', '.config/doctl', '.config/jail',
+  '.local/share/keyrings', '.local/share/password-store',
+  '.mozilla', '.pki', '.bash_history', '.zsh_history', '.python_history', '.node_repl_history',
+];
+
+/** At most this many links of one bin directory are followed. */
+const MAX_LINKS = 64;
+
+/**
+ * Read-and-execute grants for the toolchains under $HOME that PATH names.
+ * A PATH entry counts when its real path lies under $HOME; missing and
+ * relative entries are skipped. By shape:
+ *
+ * - pyenv (`<root>/shims`, `<root>/bin`, `<root>/plugins/<p>/shims`, where
+ *   `<root>/libexec/pyenv` exists): the shim is a bash script running
+ *   libexec/pyenv, which reads `version`, sources hooks from pyenv.d and
+ *   plugins, and runs a python from versions/. Those parts, not the root
+ *   (a git checkout with its .git).
+ * - rustup (`<cargo home>/bin` holding `rustup`): that bin directory, and
+ *   the rustup home's settings.toml and toolchains (with linked toolchains'
+ *   targets), which the proxies read; not credentials.toml or config.toml.
+ * - a runtime's bin (`<prefix>/bin` with `<prefix>/lib`, at least two levels
+ *   below $HOME: nvm's `versions/node/<v>`, a pyenv version, a venv; or a
+ *   conda prefix, marked by conda-meta/): the prefix; for a venv also the
+ *   prefix of the python it was made from.
+ * - anything else (~/bin, ~/.local/bin, ~/go/bin): that directory, plus
+ *   what its links point to under $HOME (pipx links into its venvs).
+ */
 export function toolchainGrants(host: Host): PathGrant[] {
-  const home = normalize(host.home);
+  const homes = [...new Set([normalize(host.home), host.realpath(host.home) ?? normalize(host.home)])];
+  const underHome = (p: string) => homes.some((h) => p !== h && isWithin(p, h));
   const grants: PathGrant[] = [];
-  const seen = new Set<string>();
-  const grant = (path: string, why: string) => {
-    const real = host.realpath(path);
-    const st = real ? host.stat(real) : null;
-    if (!real || !st || seen.has(real) || isWithin(home, real)) return;
-    seen.add(real);
-    grants.push({ path: real, access: 'ro', isDir: st.isDir, source: { kind: 'base', what: `toolchain on PATH: ${why}` } });
-  };
-  for (const entry of host.path.split(':')) {
+  for (const entry of new Set(host.path.split(':'))) {
     if (!entry.startsWith('/')) continue;
     const dir = host.realpath(entry);
-    if (!dir || dir === home || !isWithin(dir, home)) continue;
+    if (!dir || !underHome(dir) || !host.stat(dir)?.isDir) continue;
+    const source = { kind: 'base', what: `toolchain on PATH: ${entry}` } as const;
+    const add = (path: string) => {
+      const st = host.stat(path);
+      if (st) grants.push({ path, access: 'ro', isDir: st.isDir, source });
+    };
     const pyenv = pyenvRoot(dir, host);
-    const nvm = /^(.*\/versions\/node\/[^/]+)\/bin$/.exec(dir);
+    const prefix = runtimePrefixOf(dir, homes, host);
     if (pyenv) {
-      // The shim is a bash script that runs libexec/pyenv, which reads the
-      // `version` file and runs a python from versions/.
-      for (const part of ['bin', 'libexec', 'shims', 'plugins', 'pyenv.d', 'versions', 'version']) grant(`${pyenv}/${part}`, `pyenv (${entry})`);
-    } else if (nvm) {
-      grant(nvm[1]!, `node (${entry})`);
-    } else if (dir === `${home}/.cargo/bin`) {
-      // rustup's proxies read their toolchains and settings.
-      grant(dir, `cargo (${entry})`);
-      for (const part of ['toolchains', 'settings.toml', 'update-hashes']) grant(`${home}/.rustup/${part}`, `rustup (${entry})`);
+      for (const part of ['bin', 'libexec', 'shims', 'plugins', 'pyenv.d', 'versions', 'version']) add(`${pyenv}/${part}`);
+    } else if (host.stat(`${dir}/rustup`)?.isFile) {
+      add(dir);
+      const rustup = rustupHome(dir, homes, host);
+      if (rustup) {
+        add(`${rustup}/settings.toml`);
+        add(`${rustup}/toolchains`);
+        // `rustup toolchain link` toolchains are links to a build elsewhere.
+        for (const e of host.readdir(`${rustup}/toolchains`).slice(0, MAX_LINKS)) {
+          const target = e.isSymlink ? host.realpath(`${rustup}/toolchains/${e.name}`) : null;
+          if (target && underHome(target)) add(target);
+        }
+      }
+    } else if (prefix) {
+      for (const p of withVenvBase(prefix, homes, host)) add(p);
     } else {
-      grant(dir, entry);
+      add(dir);
+      for (const e of host.readdir(dir).filter((e) => e.isSymlink).slice(0, MAX_LINKS)) {
+        const target = host.realpath(`${dir}/${e.name}`);
+        if (!target || isWithin(target, dir) || !underHome(target)) continue;
+        const p = runtimePrefixOf(parent(target), homes, host);
+        if (p) for (const q of withVenvBase(p, homes, host)) add(q);
+        else if (host.stat(target)?.isFile) add(target);
+      }
     }
   }
-  return grants;
+  return safe(dedupe(grants), homes);
 }
 
-/** The pyenv root for a PATH entry in it (shims, bin, or a plugin's shims). */
+/** The pyenv root a PATH entry belongs to: shims/, bin/ or a plugin's. */
 function pyenvRoot(dir: string, host: Host): string | null {
-  const m = /^(.*?)\/(shims|bin|plugins\/[^/]+\/(shims|bin))$/.exec(dir);
-  return m && host.stat(`${m[1]}/libexec/pyenv`) ? m[1]! : null;
+  const parts = dir.split('/');
+  const last = parts[parts.length - 1];
+  if (last !== 'shims' && last !== 'bin') return null;
+  const roots = [parts.slice(0, -1).join('/')];
+  if (parts[parts.length - 3] === 'plugins') roots.push(parts.slice(0, -3).join('/'));
+  return roots.find((r) => r !== '' && host.stat(`${r}/libexec/pyenv`)?.isFile) ?? null;
+}
+
+/** rustup's home for a cargo bin directory: ~/.rustup next to ~/.cargo,
+ *  or `rustup` next to a relocated cargo home, or ~/.rustup. */
+function rustupHome(cargoBin: string, homes: string[], host: Host): string | null {
+  const beside = parent(parent(cargoBin));
+  const candidates = [`${beside}/.rustup`, `${beside}/rustup`, ...homes.map((h) => `${h}/.rustup`)];
+  return candidates.find((c) => host.stat(`${c}/settings.toml`)?.isFile || host.stat(`${c}/toolchains`)?.isDir) ?? null;
+}
+
+/** `<prefix>` for `<prefix>/bin` when it is a runtime's install prefix. */
+function runtimePrefixOf(dir: string, homes: string[], host: Host): string | null {
+  if (!dir.endsWith('/bin')) return null;
+  const prefix = parent(dir);
+  const home = homes.find((h) => isWithin(prefix, h) && prefix !== h);
+  if (!home) return null;
+  const depth = prefix.slice(home.length + 1).split('/').length;
+  if (host.stat(`${prefix}/conda-meta`)?.isDir) return prefix;
+  return depth >= 2 && host.stat(`${prefix}/lib`)?.isDir ? prefix : null;
+}
+
+/** A prefix, and when it is a venv, the prefix of the python it was made
+ *  from if that lies under $HOME too (a pyenv version). */
+function withVenvBase(prefix: string, homes: string[], host: Host): string[] {
+  if (!host.stat(`${prefix}/pyvenv.cfg`)?.isFile) return [prefix];
+  const python = host.realpath(`${prefix}/bin/python`) ?? host.realpath(`${prefix}/bin/python3`);
+  if (!python || isWithin(python, prefix) || !homes.some((h) => isWithin(python, h))) return [prefix];
+  const base = runtimePrefixOf(parent(python), homes, host);
+  return [prefix, base ?? python];
+}
+
+function parent(p: string): string {
+  return p.slice(0, p.lastIndexOf('/')) || '/';
+}
+
+/** First of each path; none inside a directory already granted. */
+function dedupe(grants: PathGrant[]): PathGrant[] {
+  const dirs = grants.filter((g) => g.isDir);
+  return grants.filter((g, i) => {
+    if (grants.findIndex((h) => h.path === g.path) !== i) return false;
+    return !dirs.some((d) => d.path !== g.path && isWithin(g.path, d.path));
+  });
+}
+
+/** The last word: never $HOME or above it, nothing covering or inside a secret. */
+function safe(grants: PathGrant[], homes: string[]): PathGrant[] {
+  const secrets = homes.flatMap((h) => HOME_SECRETS.map((s) => `${h}/${s}`));
+  return grants.filter(
+    (g) => !homes.some((h) => isWithin(h, g.path)) && !secrets.some((s) => isWithin(s, g.path) || isWithin(g.path, s)),
+  );
 }

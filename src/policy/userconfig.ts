@@ -1,82 +1,485 @@
 /**
- * Sanitised copies of the user's npm and git config. Hiding ~/.npmrc loses
- * settings people rely on (registry, nodedir, cafile), and git treats an
- * unreadable ~/.gitconfig as fatal; so the jailed program gets a copy, in
- * its private TMPDIR, with the credentials taken out. Pure: text in, text out.
+ * Sanitised copies of the user's npm and git config, for the jailed program.
+ *
+ * $HOME is hidden in the jail, and Landlock answers EACCES, not ENOENT: git
+ * treats an unreadable ~/.gitconfig as fatal, and npm without ~/.npmrc
+ * silently loses registry, nodedir and cafile. So the jail hands the program
+ * a copy (NPM_CONFIG_USERCONFIG, GIT_CONFIG_GLOBAL) that keeps the settings
+ * and leaves out what identifies or authenticates the user: tokens,
+ * passwords, client keys, credential helpers, and user:password in URLs.
+ *
+ * Pure: text in, text out. Each parser follows its tool's own reader (npm's
+ * `ini` package, git's config.c) so the copy means what the original meant.
+ * Comments are never copied: commented-out tokens are common.
  */
 
 export interface Sanitized {
+  /** The config to hand the jailed program. */
   text: string;
-  /** Keys (never values) that were left out. */
+  /** What was left out, by key and never by value. A key whose URL lost its
+   *  user:password but was kept reads `KEY (credentials in URL)`. */
   dropped: string[];
+  /** Kept settings that name a file or directory the tool opens (a CA
+   *  bundle, an ignore file): under $HOME these are unreadable in the jail,
+   *  and npm (cafile) and git (core.excludesFile, commit.template) fail on
+   *  that. Grant them read-only, or copy them and append an override. The
+   *  path is as written (`~/` unexpanded). */
+  files: Array<{ key: string; path: string }>;
 }
 
-/** A URL with userinfo: https://user:pass@host, https://token@host. */
-const URL_USERINFO = /[a-z][a-z0-9+.-]*:\/\/[^/\s@]+@/i;
+// ---------------------------------------------------------------------------
+// URLs
 
-/** npmrc keys that carry or point at credentials, with or without a //host/: scope. */
-const NPM_SECRET_KEY = /(^|:)(_authtoken|_auth|_password|username|email|certfile|keyfile|cert|key|otp|tokenhelper)$/i;
+/** scheme://userinfo@ — greedy up to the last @ before the path, so a
+ *  password with a raw @ is removed whole. (U+E000… mark whitespace in git
+ *  values: see LOOSE.) */
+const URL_USERINFO = /([a-z][a-z0-9+.-]*):\/\/([^\s/?#\uE000-\uE0FF]*)@/gi;
 
-export function sanitizeNpmrc(text: string): Sanitized {
-  const dropped: string[] = [];
-  const kept = text.split('\n').filter((line) => {
-    const t = line.trim();
-    if (t === '' || t.startsWith(';') || t.startsWith('#') || t.startsWith('[')) return true;
-    const eq = t.indexOf('=');
-    const key = (eq < 0 ? t : t.slice(0, eq)).trim();
-    const value = eq < 0 ? '' : t.slice(eq + 1).trim();
-    if (NPM_SECRET_KEY.test(key) || URL_USERINFO.test(value)) {
-      dropped.push(key);
-      return false;
-    }
-    return true;
+/** ssh URLs name a login (`ssh://git@host/`), which is not a secret. */
+const isSsh = (scheme: string) => /ssh/i.test(scheme);
+
+/**
+ * Removes credentials from every URL in a value: all userinfo from http(s)
+ * and other URLs (`https://TOKEN@github.com/` carries a token as the user
+ * name), the password only from ssh URLs (`ssh://git@host/` stays).
+ */
+export function stripUrlCredentials(value: string): string {
+  return value.replace(URL_USERINFO, (whole, scheme: string, userinfo: string) => {
+    if (!isSsh(scheme)) return `${scheme}://`;
+    const colon = userinfo.indexOf(':');
+    return colon < 0 ? whole : `${scheme}://${userinfo.slice(0, colon)}@`;
   });
-  return { text: kept.join('\n'), dropped };
 }
 
-/** git config sections dropped whole: they hold credentials or point at
- *  files the jail hides (an unreadable include is fatal to git). */
-const GIT_DROP_SECTION = /^(credential|include|includeif|gpg)$/;
-/** Keys dropped: auth headers, and signing, which needs keys the jail hides. */
-const GIT_DROP_KEY = /^(http\.extraheader|user\.signingkey|commit\.gpgsign|tag\.gpgsign|push\.gpgsign)$/;
+export function hasUrlCredentials(value: string): boolean {
+  return stripUrlCredentials(value) !== value;
+}
 
-export function sanitizeGitconfig(text: string): Sanitized {
-  const dropped: string[] = [];
+/** For `dropped`: a key that embeds a URL (git subsections) shows no userinfo. */
+function redact(name: string): string {
+  return name.replace(URL_USERINFO, (_whole, scheme: string) => `${scheme}://***@`);
+}
+
+/** Words that mark a secret in a setting's name (compared lower-case). */
+const SECRET_WORDS = /token|secret|passw|credential|api[-_]?key|private[-_]?key/;
+
+// ---------------------------------------------------------------------------
+// npm
+
+/**
+ * npmrc settings that authenticate or identify: compared with the part after
+ * the last `:`, so `//registry.example/:_authToken` counts as `_authToken`.
+ * `cert`/`key` are an inline client certificate and its private key;
+ * `certfile`/`keyfile` point at them. `email` is personal, and nothing npm
+ * runs in a jail uses it (it went with legacy auth).
+ */
+const NPM_SECRETS = new Set(['_authtoken', '_auth', '_password', 'password', 'username', 'email', 'cert', 'key', 'certfile', 'keyfile', 'otp', 'tokenhelper']);
+
+/** npm settings that name a file or directory npm or node-gyp opens. */
+const NPM_FILES = new Set(['cafile', 'nodedir', 'python', 'script-shell', 'init-module']);
+
+export function npmKeyIsSecret(key: string): boolean {
+  const name = key.slice(key.lastIndexOf(':') + 1).toLowerCase();
+  return NPM_SECRETS.has(name) || name.endsWith('email') || name.endsWith('_auth') || name.endsWith('_key') || SECRET_WORDS.test(name);
+}
+
+/**
+ * ~/.npmrc → a copy without credentials. Lines are read as npm's `ini`
+ * reads them: `key=value`, whitespace around both trimmed, "quoted" and
+ * 'quoted' values, `;` and `#` comments, also after an unquoted value.
+ *
+ * - Secret settings (npmKeyIsSecret) are left out, scoped or not.
+ * - URLs lose their user:password (`registry`, `@scope:registry`, `proxy`,
+ *   …) but keep their host: dropping a scoped registry would send its
+ *   packages to the public registry (dependency confusion), dropping a proxy
+ *   would bypass it. Without credentials the request fails with a clear 401
+ *   or 407 that names the host.
+ * - `[sections]` are left out with everything after them: npm reads them
+ *   as unknown object-valued settings and only warns.
+ * - A line without `=` (a bare word: npm reads it as `word=true`) is left
+ *   out and reported by line number: it is more often a pasted token than a
+ *   setting.
+ *
+ * A kept line is copied verbatim unless it had an inline comment or a
+ * credential, in which case it is re-encoded as npm's own writer would.
+ */
+export function sanitizeNpmrc(text: string): Sanitized {
   const out: string[] = [];
-  let section = '';
-  let skipSection = false;
-  let skipContinuation = false;
-  for (const line of text.split('\n')) {
-    const t = line.trim();
-    if (skipContinuation) {
-      skipContinuation = t.endsWith('\\');
-      continue;
+  const dropped: string[] = [];
+  const files: Sanitized['files'] = [];
+  let inSection = false;
+  text.split(/\r\n|\r|\n/).forEach((line, i) => {
+    if (!line || /^\s*[;#]/.test(line) || /^\s*$/.test(line)) return;
+    const m = /^\[([^\]]*)\]\s*$|^([^=]+)(=(.*))?$/i.exec(line);
+    if (!m) return; // npm ignores it too
+    if (m[1] !== undefined) {
+      inSection = true;
+      dropped.push(`[${redact(String(iniUnsafe(m[1]).value))}]`);
+      return;
     }
-    const header = /^\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]/.exec(t);
-    if (header) {
-      section = header[1]!.toLowerCase();
-      const sub = header[2];
-      // [url "https://x-access-token:…@github.com/"] insteadOf = …
-      skipSection = GIT_DROP_SECTION.test(section) || (sub !== undefined && URL_USERINFO.test(sub));
-      if (skipSection) dropped.push(sub === undefined ? section : `${section} "${sub.replace(URL_USERINFO, (m) => m.replace(/\/\/.*@/, '//…@'))}"`);
-      else out.push(line);
-      continue;
+    if (inSection) return;
+    const key = iniUnsafe(m[2] ?? '');
+    const name = String(key.value);
+    if (m[3] === undefined) {
+      dropped.push(`line ${i + 1} (no '=')`);
+      return;
     }
-    if (skipSection) continue;
-    if (t === '' || t.startsWith('#') || t.startsWith(';')) {
-      out.push(line);
-      continue;
+    const bare = name.endsWith('[]') && name.length > 2 ? name.slice(0, -2) : name;
+    if (npmKeyIsSecret(bare)) {
+      dropped.push(redact(bare));
+      return;
     }
-    const eq = t.indexOf('=');
-    const name = (eq < 0 ? t : t.slice(0, eq)).trim().toLowerCase();
-    const value = eq < 0 ? '' : t.slice(eq + 1).trim();
-    const key = `${section.split('.')[0]}.${name}`;
-    if (GIT_DROP_KEY.test(key) || URL_USERINFO.test(value)) {
-      dropped.push(key);
-      skipContinuation = t.endsWith('\\');
-      continue;
+    const parsed = iniUnsafe(m[4] ?? '');
+    let value = parsed.value;
+    let rewrite = key.cut || parsed.cut;
+    if (typeof value === 'string') {
+      const clean = stripUrlCredentials(value);
+      if (clean !== value) {
+        dropped.push(`${redact(bare)} (credentials in URL)`);
+        rewrite = true;
+      }
+      if (NPM_FILES.has(bare) && clean !== '') files.push({ key: bare, path: clean });
+      value = clean;
     }
-    out.push(line);
+    out.push(rewrite ? `${iniSafe(key.value)}=${iniSafe(value)}` : line);
+  });
+  return { text: out.length ? out.join('\n') + '\n' : '', dropped: unique(dropped), files };
+}
+
+/** npm's `ini` unsafe(): the value a raw key or value stands for, and
+ *  whether an inline comment was cut off. */
+function iniUnsafe(raw: string): { value: unknown; cut: boolean } {
+  let val = raw.trim();
+  if ((val.startsWith('"') && val.endsWith('"')) || (val.startsWith("'") && val.endsWith("'"))) {
+    if (val.startsWith("'")) val = val.slice(1, -1);
+    try {
+      return { value: JSON.parse(val) as unknown, cut: false };
+    } catch {
+      return { value: val, cut: false };
+    }
   }
-  return { text: out.join('\n'), dropped };
+  let esc = false;
+  let unesc = '';
+  let cut = false;
+  for (const c of val) {
+    if (esc) {
+      unesc += '\\;#'.includes(c) ? c : '\\' + c;
+      esc = false;
+    } else if (c === ';' || c === '#') {
+      cut = true;
+      break;
+    } else if (c === '\\') esc = true;
+    else unesc += c;
+  }
+  if (esc) unesc += '\\';
+  return { value: unesc.trim(), cut };
+}
+
+/** npm's `ini` safe(): how npm itself writes a key or value. */
+function iniSafe(val: unknown): string {
+  if (
+    typeof val !== 'string' ||
+    /[=\r\n]/.test(val) ||
+    val.startsWith('[') ||
+    (val.length > 1 && ((val.startsWith('"') && val.endsWith('"')) || (val.startsWith("'") && val.endsWith("'")))) ||
+    val !== val.trim()
+  ) {
+    return JSON.stringify(val);
+  }
+  return val.split(';').join('\\;').split('#').join('\\#');
+}
+
+// ---------------------------------------------------------------------------
+// git
+
+/** Settings that name a file or directory git opens. */
+const GIT_FILES = new Set([
+  'core.excludesfile',
+  'core.attributesfile',
+  'core.hookspath',
+  'commit.template',
+  'http.sslcainfo',
+  'http.sslcapath',
+  'mailmap.file',
+  'blame.ignorerevsfile',
+  'init.templatedir',
+  'diff.orderfile',
+]);
+
+/** Signing cannot work in the jail (no keys, no agent): with gpgSign on,
+ *  every commit would fail. */
+const GIT_SIGNING = new Set(['user.signingkey', 'commit.gpgsign', 'tag.gpgsign', 'tag.forcesignannotated', 'push.gpgsign', 'rebase.gpgsign']);
+
+/** http.* settings that authenticate: auth headers, cookies, client certificates. */
+const GIT_HTTP_SECRETS = new Set(['extraheader', 'cookiefile', 'sslkey', 'sslcert', 'sslkeypasswordprotected', 'sslcertpasswordprotected']);
+
+/**
+ * Why a git setting is left out, or null to keep it. `section` and `key` are
+ * lower-case, `sub` (the subsection) as written.
+ */
+export function gitDropReason(section: string, sub: string | null, key: string, value: string | null): string | null {
+  const name = `${section}.${key}`;
+  if (section === 'include' || section === 'includeif') return 'include'; // unreadable targets are fatal to git
+  if (section === 'credential') return 'credential helper';
+  if (section === 'gpg' || GIT_SIGNING.has(name)) return 'signing';
+  if (sub !== null && hasUrlCredentials(sub)) return 'credentials in URL';
+  if (section === 'http' && GIT_HTTP_SECRETS.has(key)) return 'authentication';
+  if (name === 'core.askpass' || name === 'sendemail.smtppass') return 'authentication';
+  if (section === 'url' && value !== null && hasUrlCredentials(value)) return 'credentials in URL';
+  if (name !== 'transfer.credentialsinurl' && SECRET_WORDS.test(key)) return 'secret name';
+  return null;
+}
+
+/**
+ * ~/.gitconfig → a copy without credentials, read as git's config.c reads
+ * it: `[section]`, `[section "subsection"]`, `[section.subsection]`, keys
+ * with or without `= value`, quotes, escapes, `\` continuation lines, `#`
+ * and `;` comments, also inline; a key may follow a header on its line.
+ *
+ * Left out (gitDropReason): `include` and `includeIf` (git tolerates a
+ * missing include but dies on an unreadable one, and the targets are under
+ * $HOME), `credential.*`, http auth headers and client certificates,
+ * `core.askPass`, URL rewrites and `http.<url>` sections whose URL carries
+ * credentials, signing (`gpg.*`, `user.signingKey`, `*.gpgSign`), and keys
+ * named like secrets (`github.token`). Values elsewhere keep their URLs
+ * without user:password (`remote.*.url`, `http.proxy`). Everything else is
+ * kept: aliases, diff and merge drivers, hooksPath and filters run commands,
+ * but those run inside the jail too.
+ *
+ * Kept settings are written as `git config` writes them. A line git cannot
+ * parse (where git would stop with "bad config line") is left out and
+ * reported by number, with the keys under a bad section header.
+ */
+export function sanitizeGitconfig(text: string): Sanitized {
+  const out: string[] = [];
+  const dropped: string[] = [];
+  const files: Sanitized['files'] = [];
+  let section: { base: string; sub: string | null; header: string; written: boolean } | null = null;
+  let badSection = false;
+  for (const ev of parseGitconfig(text)) {
+    if (ev.kind === 'error') {
+      dropped.push(`line ${ev.line} (not valid git config)`);
+      if (ev.header) badSection = true;
+      continue;
+    }
+    if (ev.kind === 'section') {
+      badSection = false;
+      const sub = ev.sub === null ? '' : ` "${ev.sub.replace(/[\\"]/g, (c) => '\\' + c)}"`;
+      section = { base: ev.base, sub: ev.sub, header: `[${ev.base}${sub}]`, written: false };
+      continue;
+    }
+    if (badSection) continue;
+    if (section === null) {
+      dropped.push(`line ${ev.line} (not valid git config)`); // a key before any section
+      continue;
+    }
+    const dot = section.base.indexOf('.');
+    const top = dot < 0 ? section.base : section.base.slice(0, dot);
+    // [a.b "c"] is a.b.c: the subsection is everything between the first and last dot.
+    const sub = dot < 0 ? section.sub : section.base.slice(dot + 1) + (section.sub === null ? '' : '.' + section.sub);
+    const key = ev.key.toLowerCase();
+    const full = `${top}${sub === null ? '' : '.' + redact(sub)}.${key}`;
+    if (gitDropReason(top, sub, key, ev.value === null ? null : unmark(ev.value)) !== null) {
+      dropped.push(full);
+      continue;
+    }
+    let value = ev.value;
+    if (value !== null) {
+      const clean = stripUrlCredentials(value);
+      if (clean !== value) dropped.push(`${full} (credentials in URL)`);
+      value = clean;
+      if (GIT_FILES.has(`${top}.${key}`) && value !== '') files.push({ key: full, path: unmark(value) });
+    }
+    if (!section.written) {
+      out.push(section.header);
+      section.written = true;
+    }
+    out.push(value === null ? `\t${ev.key}` : `\t${ev.key} = ${encodeGitValue(value)}`);
+  }
+  return { text: out.length ? out.join('\n') + '\n' : '', dropped: unique(dropped), files };
+}
+
+/**
+ * Whitespace inside a value that was neither quoted nor escaped is written
+ * back as it was, unquoted, because git versions read it differently (older
+ * ones turn a tab into a space): the reader marks it by moving the character
+ * to U+E000 + its code.
+ */
+const LOOSE = 0xe000;
+const mark = (c: string) => String.fromCharCode(LOOSE + c.charCodeAt(0));
+const unmark = (v: string) => v.replace(/[\uE000-\uE0FF]/g, (c) => String.fromCharCode(c.charCodeAt(0) - LOOSE));
+
+/** As git's write_pair(): quoted when it starts or ends with whitespace or
+ *  holds a comment character; `\`, `"`, newline, tab and backspace escaped;
+ *  marked whitespace raw, outside the quotes. */
+function encodeGitValue(v: string): string {
+  if (v === '') return '""';
+  const quote = /^\s|\s$|[;#\r]/.test(v) ? '"' : '';
+  const esc: Record<string, string> = { '\\': '\\\\', '"': '\\"', '\n': '\\n', '\t': '\\t', '\b': '\\b' };
+  const body = v.replace(/[\\"\n\t\b]|[\uE000-\uE0FF]+/g, (c) => esc[c] ?? quote + unmark(c) + quote);
+  return quote + body + quote;
+}
+
+type GitEvent =
+  | { kind: 'section'; base: string; sub: string | null }
+  | { kind: 'entry'; key: string; value: string | null; line: number }
+  | { kind: 'error'; line: number; header: boolean };
+
+/** Reads characters as git's get_next_char(): CRLF is LF, end of input is LF. */
+class Reader {
+  private i = 0;
+  line = 1;
+  eof = false;
+  last = '';
+  constructor(private readonly s: string) {}
+  next(): string {
+    let c: string;
+    if (this.i >= this.s.length) {
+      this.eof = true;
+      c = '\n';
+    } else {
+      c = this.s[this.i++]!;
+      if (c === '\r' && this.s[this.i] === '\n') c = this.s[this.i++]!;
+      if (c === '\n') this.line++;
+    }
+    this.last = c;
+    return c;
+  }
+  /** After an error: on to the next line, unless the error was at its end. */
+  skipLine(): void {
+    while (this.last !== '\n') this.next();
+  }
+}
+
+const isSpace = (c: string) => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\v' || c === '\f';
+const isAlpha = (c: string) => /^[A-Za-z]$/.test(c);
+const isKeyChar = (c: string) => /^[A-Za-z0-9-]$/.test(c);
+
+/** git's config.c parse loop, yielding sections, entries and errors. */
+function parseGitconfig(text: string): GitEvent[] {
+  const r = new Reader(text.replace(/^\uFEFF/, ''));
+  const events: GitEvent[] = [];
+  let comment = false;
+  for (;;) {
+    const c = r.next();
+    if (r.eof) break;
+    if (c === '\n') {
+      comment = false;
+      continue;
+    }
+    if (comment || isSpace(c)) continue;
+    if (c === '#' || c === ';') {
+      comment = true;
+      continue;
+    }
+    const line = r.line;
+    if (c === '[') {
+      const h = readHeader(r);
+      if (h) events.push({ kind: 'section', ...h });
+      else {
+        events.push({ kind: 'error', line, header: true });
+        r.skipLine();
+      }
+      continue;
+    }
+    if (!isAlpha(c)) {
+      events.push({ kind: 'error', line, header: false });
+      r.skipLine();
+      continue;
+    }
+    let key = c;
+    let d = r.next();
+    while (!r.eof && isKeyChar(d)) {
+      key += d;
+      d = r.next();
+    }
+    while (d === ' ' || d === '\t') d = r.next();
+    if (d === '\n') {
+      events.push({ kind: 'entry', key, value: null, line });
+      continue;
+    }
+    const value = d === '=' ? readValue(r) : null;
+    if (value === null) {
+      events.push({ kind: 'error', line, header: false });
+      r.skipLine();
+    } else events.push({ kind: 'entry', key, value, line });
+  }
+  return events;
+}
+
+/** After `[`: `name]`, `name.sub]` or `name "sub"]`; null when malformed. */
+function readHeader(r: Reader): { base: string; sub: string | null } | null {
+  let base = '';
+  for (;;) {
+    const c = r.next();
+    if (r.eof) return null;
+    if (c === ']') return base === '' ? null : { base, sub: null };
+    if (isSpace(c)) break;
+    if (!isKeyChar(c) && c !== '.') return null;
+    base += c.toLowerCase();
+  }
+  let c = r.last;
+  do {
+    if (c === '\n') return null;
+    c = r.next();
+  } while (isSpace(c));
+  if (c !== '"') return null;
+  let sub = '';
+  for (;;) {
+    let d = r.next();
+    if (d === '\n') return null;
+    if (d === '"') break;
+    if (d === '\\') {
+      d = r.next();
+      if (d === '\n') return null;
+    }
+    sub += d;
+  }
+  if (r.next() !== ']' || base === '') return null;
+  return { base, sub };
+}
+
+/** After `=`: git's parse_value(); null when malformed (an unclosed quote,
+ *  an unknown escape). */
+function readValue(r: Reader): string | null {
+  let quote = false;
+  let comment = false;
+  let value = '';
+  let trimTo = -1;
+  for (;;) {
+    let c = r.next();
+    if (c === '\n') {
+      if (quote) return null;
+      return trimTo >= 0 ? value.slice(0, trimTo) : value;
+    }
+    if (comment) continue;
+    if (isSpace(c) && !quote) {
+      if (trimTo < 0) trimTo = value.length;
+      if (value.length) value += mark(c);
+      continue;
+    }
+    if (!quote && (c === ';' || c === '#')) {
+      comment = true;
+      continue;
+    }
+    trimTo = -1;
+    if (c === '\\') {
+      c = r.next();
+      if (c === '\n') continue;
+      const esc: Record<string, string> = { t: '\t', b: '\b', n: '\n', '\\': '\\', '"': '"' };
+      const e = esc[c];
+      if (e === undefined) return null;
+      value += e;
+      continue;
+    }
+    if (c === '"') {
+      quote = !quote;
+      continue;
+    }
+    value += c;
+  }
+}
+
+function unique(xs: string[]): string[] {
+  return [...new Set(xs)];
 }

@@ -77,3 +77,16 @@ describe('exec() errors', () => {
     expect(e).toMatchObject({ code: 'ENOENT', syscall: 'execve', step: 'exec', path: '/no/such/file' });
   });
 });
+
+describe('spawn() and supervise()', () => {
+  it('a failure in the child comes back as a coded error, and nothing is left running', () => {
+    const e = inChild(`addon.spawn({ ...${plan({ file: '/no/such/file' })} })`);
+    expect(e).toMatchObject({ code: 'ENOENT', syscall: 'execve', step: 'exec', path: '/no/such/file' });
+  });
+  it('a child that execs: supervise() returns its status or its signal', () => {
+    const r = inChild(`const a = addon.supervise(addon.spawn(${plan({ file: '/bin/sh', argv: ['sh', '-c', 'exit 7'] })}));
+      const b = addon.supervise(addon.spawn(${plan({ file: '/bin/sh', argv: ['sh', '-c', 'kill -TERM $$'] })}));
+      out([a, b])`);
+    expect(r).toEqual([{ code: 7, signal: null }, { code: null, signal: 15 }]);
+  });
+});
