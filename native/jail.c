@@ -275,6 +275,44 @@ void jail_release(struct jail_plan *plan)
 
 /* ---- the supervisor: a parent that stays outside the jail --------------- */
 
+static volatile sig_atomic_t supervised = -1;
+
+/* Signals another process sent us go on to the command; those the kernel or
+ * the terminal generated (Ctrl-C, a hangup) reached its process group too. */
+static void forward(int sig, siginfo_t *si, void *ctx)
+{
+	(void)ctx;
+	if (supervised > 0 && (si->si_code == SI_USER || si->si_code == SI_QUEUE || si->si_code == SI_TKILL))
+		kill(supervised, sig);
+}
+
+static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGCONT };
+static struct sigaction saved_actions[LEN(forwarded)];
+
+/* From before the child exists until it is reaped, so that no signal
+ * can take this process down without cleaning up after it. */
+static void forward_signals(void)
+{
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = forward;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < LEN(forwarded); i++)
+		sigaction(forwarded[i], &sa, &saved_actions[i]);
+}
+
+static void restore_signals(void)
+{
+	size_t i;
+
+	supervised = -1;
+	for (i = 0; i < LEN(forwarded); i++)
+		sigaction(forwarded[i], &saved_actions[i], NULL);
+}
+
 struct child {
 	struct jail_plan *plan;
 	struct jail_error *err;
@@ -309,53 +347,34 @@ int jail_spawn(struct jail_plan *plan, struct jail_error *err)
 	 * its first step sets default dispositions, then an empty mask. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
+	forward_signals();
 	pid = clone(child_main, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
 	saved = errno;
+	if (pid > 0)
+		supervised = pid;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	munmap(stack, CHILD_STACK);
 	if (pid < 0) {
+		restore_signals();
 		errno = saved;
 		FAIL(err, "spawn", "clone", NULL);
 	}
 	if (c.failed) { /* it exited: nothing ran */
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
+		restore_signals();
 		errno = err->code;
 		return -1;
 	}
-	return pid; /* it execed */
+	return pid; /* it execed; jail_supervise waits for it */
 }
-
-static volatile sig_atomic_t supervised = -1;
-
-/* Signals another process sent us go on to the command; those the kernel or
- * the terminal generated (Ctrl-C, a hangup) reached its process group too. */
-static void forward(int sig, siginfo_t *si, void *ctx)
-{
-	(void)ctx;
-	if (supervised > 0 && (si->si_code == SI_USER || si->si_code == SI_QUEUE || si->si_code == SI_TKILL))
-		kill(supervised, sig);
-}
-
-static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGCONT };
 
 int jail_supervise(int pid)
 {
-	struct sigaction sa, old[LEN(forwarded)];
 	int status = 0;
-	size_t i;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = forward;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	supervised = pid;
-	for (i = 0; i < LEN(forwarded); i++)
-		sigaction(forwarded[i], &sa, &old[i]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	supervised = -1;
-	for (i = 0; i < LEN(forwarded); i++)
-		sigaction(forwarded[i], &old[i], NULL);
+	restore_signals();
 	return status;
 }

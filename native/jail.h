@@ -80,10 +80,10 @@ void jail_release(struct jail_plan *plan);
  * failed in it. */
 int jail_spawn(struct jail_plan *plan, struct jail_error *err);
 
-/* Wait for the child as its supervisor: signals sent to this process by
- * another (kill, not the terminal, whose signals reach the child's process
- * group directly) are passed on. Returns the wait status; the signal
- * dispositions in force before the call are restored. */
+/* Wait for the child as its supervisor. From jail_spawn on, signals sent to
+ * this process by another (kill; not the terminal's, which reach the
+ * child's process group directly) are passed on to the child. Returns the
+ * wait status, and puts back the signal dispositions jail_spawn replaced. */
 int jail_supervise(int pid);
 
 #endif

@@ -14,7 +14,7 @@ import { buildPolicy, type JailOptions } from './policy/build.js';
 import { resolveCommand, withCommand, type ResolvedCommand } from './policy/command.js';
 import { filterEnv } from './policy/env.js';
 import type { Host } from './policy/host.js';
-import type { Policy } from './policy/model.js';
+import type { PathGrant, Policy } from './policy/model.js';
 import { sanitizeGitconfig, sanitizeNpmrc } from './policy/userconfig.js';
 
 export interface RunRequest {
@@ -54,7 +54,11 @@ export function prepare(req: RunRequest, facts: ProbeResult = probe(req.abiCap),
     tmpDir = req.dryRun ? path.join(parent, 'jail-XXXXXX') : fs.mkdtempSync(path.join(parent, 'jail-'));
     policy = { ...policy, grants: [...policy.grants, { path: tmpDir, access: 'rw', isDir: true, source: { kind: 'jail', what: 'private TMPDIR' } }] };
     env.TMPDIR = env.TMP = env.TEMP = tmpDir;
-    if (!req.dryRun) Object.assign(env, userConfigCopies(host, req.env ?? process.env, tmpDir));
+    if (!req.dryRun) {
+      const copies = userConfigCopies(host, req.env ?? process.env, tmpDir);
+      Object.assign(env, copies.env);
+      policy = { ...policy, grants: [...policy.grants, ...copies.grants] };
+    }
   }
   try {
     const plan = compile(policy, facts, { bestEffort: req.bestEffort });
@@ -70,9 +74,10 @@ export function prepare(req: RunRequest, facts: ProbeResult = probe(req.abiCap),
  * TMPDIR: the real files stay hidden (their tokens with them), while npm
  * keeps its registry, nodedir and cafile, and git its name and email (git
  * treats an unreadable ~/.gitconfig as fatal). Returns the variables that
- * point the tools at the copies.
+ * point the tools at the copies, and read grants for the files the kept
+ * settings name (a cafile under $HOME), without which the tools fail.
  */
-function userConfigCopies(host: Host, env: NodeJS.ProcessEnv, tmpDir: string): Record<string, string> {
+function userConfigCopies(host: Host, env: NodeJS.ProcessEnv, tmpDir: string): { env: Record<string, string>; grants: PathGrant[] } {
   const read = (p: string) => {
     try {
       return fs.readFileSync(p, 'utf8');
@@ -80,18 +85,45 @@ function userConfigCopies(host: Host, env: NodeJS.ProcessEnv, tmpDir: string): R
       return null;
     }
   };
+  const home = (p: string) => (p === '~' || p.startsWith('~/') ? host.home + p.slice(1) : p);
   const out: Record<string, string> = {};
+  const grants: PathGrant[] = [];
+  const grantFiles = (files: Array<{ key: string; path: string }>, except: string[] = []) => {
+    for (const f of files) {
+      if (except.includes(f.key.toLowerCase())) continue;
+      const real = host.realpath(home(f.path));
+      const st = real ? host.stat(real) : null;
+      if (real && st?.isFile) grants.push({ path: real, access: 'ro', isDir: false, source: { kind: 'jail', what: `named by ${f.key} in your config` } });
+    }
+  };
+
   const npmrc = read(env.NPM_CONFIG_USERCONFIG ?? env.npm_config_userconfig ?? path.join(host.home, '.npmrc'));
   if (npmrc !== null) {
-    fs.writeFileSync(path.join(tmpDir, 'npmrc'), sanitizeNpmrc(npmrc).text, { mode: 0o600 });
+    const s = sanitizeNpmrc(npmrc);
+    fs.writeFileSync(path.join(tmpDir, 'npmrc'), s.text, { mode: 0o600 });
     out.NPM_CONFIG_USERCONFIG = out.npm_config_userconfig = path.join(tmpDir, 'npmrc');
+    grantFiles(s.files);
   }
-  const gitconfig = read(env.GIT_CONFIG_GLOBAL ?? path.join(host.home, '.gitconfig')) ?? read(path.join(env.XDG_CONFIG_HOME ?? path.join(host.home, '.config'), 'git', 'config'));
-  if (gitconfig !== null) {
-    fs.writeFileSync(path.join(tmpDir, 'gitconfig'), sanitizeGitconfig(gitconfig).text, { mode: 0o600 });
+
+  // git reads $XDG_CONFIG_HOME/git/config, then ~/.gitconfig (which wins).
+  const gitDir = path.join(env.XDG_CONFIG_HOME || path.join(host.home, '.config'), 'git');
+  const texts = [read(path.join(gitDir, 'config')), read(env.GIT_CONFIG_GLOBAL ?? path.join(host.home, '.gitconfig'))].filter((t): t is string => t !== null);
+  if (texts.length) {
+    const s = sanitizeGitconfig(texts.join('\n'));
+    let text = s.text;
+    // git dies on an exclude file it cannot read, the default one too:
+    // copy it, and point the copy of the config at it (a later value wins).
+    const excludes = [...s.files].reverse().find((f) => f.key.toLowerCase() === 'core.excludesfile');
+    const ignore = read(excludes ? home(excludes.path) : path.join(gitDir, 'ignore'));
+    if (ignore !== null) {
+      fs.writeFileSync(path.join(tmpDir, 'gitignore'), ignore, { mode: 0o600 });
+      text += `\n[core]\n\texcludesFile = ${path.join(tmpDir, 'gitignore')}\n`;
+    }
+    fs.writeFileSync(path.join(tmpDir, 'gitconfig'), text, { mode: 0o600 });
     out.GIT_CONFIG_GLOBAL = path.join(tmpDir, 'gitconfig');
+    grantFiles(s.files, ['core.excludesfile']);
   }
-  return out;
+  return { env: out, grants };
 }
 
 /** Whether the run needs a parent outside the jail. */

@@ -33,7 +33,7 @@ export function withProfile(name: string, flags: JailOptions, host: Host, env: N
 }
 
 export function hasProfile(config: LoadedConfig, name: string): boolean {
-  return listProfiles(config).some((p) => p.name === name);
+  return config.profiles.has(name);
 }
 
 export function profilesText(host: Host, env: NodeJS.ProcessEnv, show?: string): string {

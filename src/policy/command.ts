@@ -90,6 +90,9 @@ export function runtimePrefix(exe: string, host: Host): string | null {
   if (parts.length < 4 || parts[parts.length - 2] !== 'bin') return null;
   const prefix = parts.slice(0, -2).join('/');
   if (prefix === '' || isWithin(host.home, prefix)) return null;
+  // ~/.local/bin would make ~/.local the prefix, with ~/.local/share
+  // (keyrings and the like) in it: nothing straight under $HOME.
+  if (prefix.slice(0, prefix.lastIndexOf('/')) === host.home.replace(/\/$/, '')) return null;
   const lib = host.stat(prefix + '/lib');
   return lib?.isDir ? prefix : null;
 }

@@ -8,8 +8,9 @@
  * The project's config is written by whoever controls the project, who may
  * be the attacker. What a project profile itself declares may narrow the
  * policy and grant paths inside the project tree, nothing more
- * (projectFields). Grants it gets by extending built-in or user profiles are
- * the user's own.
+ * (projectFields). Grants its own profiles get by extending built-in or user
+ * profiles are the user's own; but it may not change what a built-in or
+ * user profile extends.
  *
  * Pure: files come through ctx.readFile, machine facts through Host.
  */
@@ -640,7 +641,7 @@ export function locateJsonError(text: string): { at: number; what: string } | nu
     const c = text[i];
     if (c === undefined) return eof();
     if (c === '/') return fail("unexpected '/' (JSON has no comments)");
-    if (c === "'") return fail(`unexpected "'" (JSON strings take double quotes)`);
+    if (c === "'") return fail(`unexpected "'" (strings take double quotes)`);
     const word = /[A-Za-z_$][\w$-]*/y;
     word.lastIndex = i;
     const m = word.exec(text);
@@ -676,6 +677,7 @@ export function locateJsonError(text: string): { at: number; what: string } | nu
         if (text[i] !== '"') {
           if (text[i] === '}') fail("unexpected '}' (JSON has no trailing commas)");
           if (text[i] === undefined) eof();
+          if (text[i] === '/' || text[i] === "'") unexpected();
           fail(`expected a property name in double quotes, found ${found()}`);
         }
         string();
@@ -727,7 +729,7 @@ export function locateJsonError(text: string): { at: number; what: string } | nu
 }
 
 function showChar(c: string): string {
-  return /[\u0000-\u001f\u007f-\u009f]/.test(c) ? JSON.stringify(c) : `'${c}'`;
+  return /[\u0000-\u001f\u007f-\u009f]/.test(c) || c === "'" ? JSON.stringify(c) : `'${c}'`;
 }
 
 const EXCERPT = 100;

@@ -96,7 +96,7 @@ export function toolchainGrants(host: Host): PathGrant[] {
       }
     }
   }
-  return safe(dedupe(grants), homes);
+  return dedupe(safe(grants, homes));
 }
 
 /** The pyenv root a PATH entry belongs to: shims/, bin/ or a plugin's. */

@@ -75,6 +75,9 @@ const SECRET_WORDS = /token|secret|passw|credential|api[-_]?key|private[-_]?key/
  */
 const NPM_SECRETS = new Set(['_authtoken', '_auth', '_password', 'password', 'username', 'email', 'cert', 'key', 'certfile', 'keyfile', 'otp', 'tokenhelper']);
 
+/** `npm version` would sign with keys the jail hides, and fail: as git's gpgSign. */
+const NPM_SIGNING = new Set(['sign-git-commit', 'sign-git-tag']);
+
 /** npm settings that name a file or directory npm or node-gyp opens. */
 const NPM_FILES = new Set(['cafile', 'nodedir', 'python', 'script-shell', 'init-module']);
 
@@ -88,7 +91,8 @@ export function npmKeyIsSecret(key: string): boolean {
  * reads them: `key=value`, whitespace around both trimmed, "quoted" and
  * 'quoted' values, `;` and `#` comments, also after an unquoted value.
  *
- * - Secret settings (npmKeyIsSecret) are left out, scoped or not.
+ * - Secret settings (npmKeyIsSecret) are left out, scoped or not, and so
+ *   is signing (`sign-git-commit`, `sign-git-tag`), which needs hidden keys.
  * - URLs lose their user:password (`registry`, `@scope:registry`, `proxy`,
  *   …) but keep their host: dropping a scoped registry would send its
  *   packages to the public registry (dependency confusion), dropping a proxy
@@ -125,7 +129,7 @@ export function sanitizeNpmrc(text: string): Sanitized {
       return;
     }
     const bare = name.endsWith('[]') && name.length > 2 ? name.slice(0, -2) : name;
-    if (npmKeyIsSecret(bare)) {
+    if (npmKeyIsSecret(bare) || NPM_SIGNING.has(bare)) {
       dropped.push(redact(bare));
       return;
     }

@@ -32,6 +32,9 @@ const tree = {
   '/home/u/.nvm/versions/node/v20/bin/npx': { link: '../lib/node_modules/npm/bin/npx-cli.js' },
   '/home/u/.cargo/bin/rg': { file: '\x7fELF', x: true },
   '/home/u/.cargo/credentials.toml': 'token',
+  '/home/u/.local/bin/tool': { file: '\x7fELF', x: true },
+  '/home/u/.local/lib/python3/x': 'x',
+  '/home/u/.local/share/keyrings/login.keyring': 'secret',
   '/work/proj/run.sh': { file: '#!/bin/sh -e\necho hi\n', x: true },
   '/usr/bin/sh': { file: '\x7fELF', x: true },
 };
@@ -125,6 +128,7 @@ describe('the command', () => {
   it('never gets $HOME or a bin/ straight under it as a runtime prefix', () => {
     expect(runtimePrefix('/home/u/.cargo/bin/rg', host)).toBeNull(); // no lib/: credentials.toml stays out
     expect(runtimePrefix('/home/u/bin/x', host)).toBeNull();
+    expect(runtimePrefix('/home/u/.local/bin/tool', host)).toBeNull(); // ~/.local/share holds keyrings
     expect(runtimePrefix('/usr/bin/cat', host)).toBe('/usr');
   });
 });

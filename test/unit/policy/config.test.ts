@@ -14,6 +14,7 @@ import {
 } from '../../../src/policy/config.js';
 import type { Host } from '../../../src/policy/host.js';
 import { BUILTIN_PROFILES, builtinProfiles } from '../../../src/policy/profiles.js';
+import { profileForScript } from '../../../src/cli/script-shell.js';
 import { fakeHost, type Node } from '../fakehost.js';
 
 const PROJECT = '/work/proj';
@@ -70,11 +71,11 @@ function policyError(f: () => unknown): PolicyError {
 describe('JSON errors', () => {
   const cases: Array<[string, string, number, number, string]> = [
     // text, what, line, col, excerpt-and-caret
-    ['{\n  "profiles": {\n    "t": { "ro": [".",}\n  }\n}', "unexpected '}'", 3, 22, '    "t": { "ro": [".",}\n                     ^'],
+    ['{\n  "profiles": {\n    "t": { "ro": [".",}\n  }\n}', "unexpected '}'", 3, 23, '    "t": { "ro": [".",}\n                      ^'],
     ['{"a": [1,]}', "unexpected ']' (JSON has no trailing commas)", 1, 10, '{"a": [1,]}\n         ^'],
     ['{"a": 1,}', "unexpected '}' (JSON has no trailing commas)", 1, 9, '{"a": 1,}\n        ^'],
     ['{\n  // comment\n}', "unexpected '/' (JSON has no comments)", 2, 3, '  // comment\n  ^'],
-    ["{'a': 1}", `expected a property name in double quotes, found "'"`, 1, 2, "{'a': 1}\n ^"],
+    ["{'a': 1}", `unexpected "'" (strings take double quotes)`, 1, 2, "{'a': 1}\n ^"],
     ['{"a": node}', 'unexpected word "node" (strings take double quotes)', 1, 7, '{"a": node}\n      ^'],
     ['{"a" 1}', "expected ':' after a property name, found '1'", 1, 6, '{"a" 1}\n     ^'],
     ['{"a": 1 "b": 2}', "expected ',' or '}' after a property, found '\"'", 1, 9, '{"a": 1 "b": 2}\n        ^'],
@@ -109,7 +110,7 @@ describe('JSON errors', () => {
     expect(e.message).not.toContain('\x1b');
     const long = `{"a": "${'x'.repeat(300)}", "b": ,"c": "${'y'.repeat(300)}"}`;
     const m = policyError(() => parseJson(long, 'f')).message.split('\n');
-    expect(m[0]).toBe("f:1:314: not valid JSON: unexpected ','");
+    expect(m[0]).toBe("f:1:316: not valid JSON: unexpected ','");
     expect(m[1]!.length).toBeLessThan(110);
     expect(m[1]!.startsWith('    …')).toBe(true);
     expect(m[2]!.indexOf('^')).toBe(m[1]!.indexOf(',"c"'));
@@ -574,5 +575,21 @@ describe('listProfiles', () => {
     expect(list.find((p) => p.name === 'node')).toEqual({ name: 'node', layers: ['built-in', 'user', 'project'], files: [UCONF, PCONF], description: 'mine', extends: [] });
     expect(list.find((p) => p.name === 'ci')).toEqual({ name: 'ci', layers: ['project'], files: [PCONF], description: '', extends: ['test'] });
     expect(list.find((p) => p.name === 'read-only')?.description).toBe('read the project; write nothing');
+  });
+});
+
+describe('jail-sh picks a profile from npm_lifecycle_event', () => {
+  const has = (n: string) => ['test', 'build'].includes(n);
+  it.each([
+    ['postinstall', '/p/node_modules/evil', 'npm-install'],
+    ['install', '/p/node_modules/@s/native', 'npm-install'],
+    ['preinstall', '/p/node_modules/a/node_modules/b', 'npm-install'],
+    ['test', '/p', 'test'],
+    ['build', '/p', 'build'],
+    ['postinstall', '/p', 'default'],
+    ['lint', '/p', 'default'],
+    [undefined, '/p', 'default'],
+  ])('%s in %s → %s', (event, cwd, profile) => {
+    expect(profileForScript(event, cwd, has)).toBe(profile);
   });
 });

@@ -64,6 +64,7 @@ describe('sanitizeNpmrc', () => {
     ['github-token=FAKE7', 'github-token'],
     ['my_api_key=FAKE8', 'my_api_key'],
     ['client-secret=FAKE9', 'client-secret'],
+    ['sign-git-tag=true', 'sign-git-tag'],
   ])('drops %s', (line, key) => {
     const r = sanitizeNpmrc(`registry=https://r.example/\n${line}\n`);
     expect(r.text).toBe('registry=https://r.example/\n');
