@@ -6,7 +6,7 @@
  * command line.
  */
 import { spawn as spawnChild, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import * as path from 'node:path';
+import path = require('node:path');
 import { packageRoot } from './native/binding.js';
 import type { JailOptions } from './policy/build.js';
 import type { PathEntry } from './policy/paths.js';

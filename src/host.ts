@@ -1,6 +1,6 @@
 /** The real machine behind the Host interface: node:fs and process. */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
+import fs = require('node:fs');
+import os = require('node:os');
 import type { DirEntry, Host, Stat } from './policy/host.js';
 
 function toStat(s: fs.Stats): Stat {

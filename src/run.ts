@@ -4,9 +4,9 @@
  * private TMPDIR; then the run either execs in place (no supervisor needed)
  * or forks under a supervisor that cleans up and passes the status on.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import fs = require('node:fs');
+import os = require('node:os');
+import path = require('node:path');
 import { realHost } from './host.js';
 import { execInPlace, probe, reraise, spawnSupervised, type ExecTarget, type ProbeResult } from './native/apply.js';
 import { compile, type JailPlan } from './plan.js';

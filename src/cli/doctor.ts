@@ -1,5 +1,5 @@
 /** `jail doctor`: what this machine lets the jail enforce. */
-import * as fs from 'node:fs';
+import fs = require('node:fs');
 import { ABI_TABLE, LATEST_ABI } from '../landlock/abi.js';
 import { probe } from '../native/apply.js';
 import { compile } from '../plan.js';

@@ -4,7 +4,7 @@
  * otherwise the command's own (it replaces this process).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { constants as osConstants } from 'node:os';
+import os = require('node:os');
 import { CommandError, NativeLoadError, PolicyError } from '../errors.js';
 import { realHost } from '../host.js';
 import { probe } from '../native/apply.js';
@@ -221,7 +221,7 @@ function runUnconfined(file: string, argv: string[]): number {
   if (r.error) throw new CommandError(`jail: ${argv[0]}: ${r.error.message}`, 126);
   if (r.signal) {
     process.kill(process.pid, r.signal);
-    return 128 + (osConstants.signals[r.signal] ?? 0);
+    return 128 + (os.constants.signals[r.signal] ?? 0);
   }
   return r.status ?? 125;
 }

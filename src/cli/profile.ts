@@ -2,8 +2,8 @@
  * Profiles on the command line: load the config layers (built-in, user,
  * project) only when a profile is used, and put the flags on top.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs = require('node:fs');
+import path = require('node:path');
 import type { JailOptions } from '../policy/build.js';
 import { listProfiles, loadConfig, mergeOptions, resolveProfile, type ConfigContext, type LoadedConfig } from '../policy/config.js';
 import type { Host } from '../policy/host.js';

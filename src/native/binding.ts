@@ -3,8 +3,8 @@
  * Loading uses node-gyp-build (prebuilds/ first, then build/), with no
  * JavaScript fallback: a jail that cannot load its addon does not run.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs = require('node:fs');
+import path = require('node:path');
 import { NativeLoadError } from '../errors.js';
 
 export interface NativeProbe {

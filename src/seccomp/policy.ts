@@ -8,6 +8,7 @@ import { FS, NET } from '../landlock/abi.js';
 import type { Policy } from '../policy/model.js';
 import { archForNode } from './arch/index.js';
 import { compileSeccomp, describeSeccomp, type SeccompPlan, type SeccompRules } from './compile.js';
+import { PRECOMPILED } from './precompiled.js';
 
 export type { SeccompPlan };
 
@@ -30,8 +31,36 @@ export function seccompRulesFor(policy: Policy, landlock: LandlockPlan | null): 
   };
 }
 
+/** The rules of a default run: --net none and no escape hatches. */
+export const DEFAULT_RULES: SeccompRules = {
+  inet: 'tcp-only',
+  udp: false,
+  unix: false,
+  listen: false,
+  rawSockets: false,
+  sysvIpc: false,
+  allowSyscalls: [],
+};
+
+const sameRules = (a: SeccompRules, b: SeccompRules) =>
+  a.inet === b.inet && a.udp === b.udp && a.unix === b.unix && a.listen === b.listen && a.rawSockets === b.rawSockets &&
+  a.sysvIpc === b.sysvIpc && a.allowSyscalls.length === 0 && b.allowSyscalls.length === 0;
+
 export function compileSeccompFor(rules: SeccompRules, nodeArch: string): SeccompPlan {
-  return compileSeccomp(rules, archForNode(nodeArch));
+  const arch = archForNode(nodeArch);
+  const ready = sameRules(rules, DEFAULT_RULES) ? PRECOMPILED[arch.name] : undefined;
+  if (!ready) return compileSeccomp(rules, arch);
+  // The default filter, compiled at build time (see tools/gen-precompiled.mjs);
+  // its listing, for --print-policy, is compiled when asked for.
+  let program: SeccompPlan['program'] | undefined;
+  return {
+    arch: arch.name,
+    bytes: new Uint8Array(Buffer.from(ready.bytes, 'base64')),
+    rules: ready.rules,
+    get program() {
+      return (program ??= compileSeccomp(rules, arch).program);
+    },
+  };
 }
 
 export function describeSeccompPlan(plan: SeccompPlan): string {
