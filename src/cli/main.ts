@@ -14,7 +14,7 @@ import { prepare, runPrepared } from '../run.js';
 import { doctor } from './doctor.js';
 import { configContext, hasProfile, profilesText, withProfile } from './profile.js';
 import { profileForScript } from './script-shell.js';
-import { loadConfig } from '../policy/config.js';
+import { loadConfig, resolveProfile } from '../policy/config.js';
 import { formatError, formatPlan, planToJson } from './report.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -233,6 +233,14 @@ export function scriptShell(argv: string[], env: NodeJS.ProcessEnv, cwd: string)
     const host = realHost(env, cwd);
     const config = loadConfig(configContext(host, env));
     profile = profileForScript(env.npm_lifecycle_event, cwd, (name) => hasProfile(config, name));
+    // A profile only the project declares may extend one of your user
+    // profiles, and the project picks which script runs with it: jail-sh
+    // does not hand your own grants to a project's choice this way.
+    const decls = config.profiles.get(profile) ?? [];
+    if (decls.length && decls.every((d) => d.layer === 'project') && resolveProfile(config, profile).chain.some((c) => /\buser \//.test(c))) {
+      process.stderr.write(`jail-sh: profile "${profile}" comes from the project and extends your user config; using "default" (run jail -p ${profile} yourself to use it).\n`);
+      profile = 'default';
+    }
   } catch (e) {
     return fail(e);
   }

@@ -2,7 +2,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jail, makeWorld, printed, removeWorld, type World } from './harness.js';
+import { spawnSync } from 'node:child_process';
+import { NODE, REPO, jail, makeWorld, printed, removeWorld, type World } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -52,5 +53,37 @@ describe('profiles', () => {
     expect(jail(w, ['profiles', 'show', 'npm-install']).stdout).toMatch(/profile npm-install: node \(built-in\) → npm-install \(built-in\)/);
     const bad = jail(w, ['-p', 'tset', '--', 'true']);
     expect([bad.status, bad.stderr]).toEqual([125, expect.stringMatching(/unknown profile "tset".*\n {2}hint: did you mean -p test\?/)]);
+  });
+});
+
+describe('jail-sh', () => {
+  it('does not let a project-only profile picked by script name borrow your user grants', () => {
+    fs.mkdirSync(path.join(w.home, '.config', 'jail'), { recursive: true });
+    fs.writeFileSync(path.join(w.home, '.config', 'jail', 'config.json'), JSON.stringify({ profiles: { keys: { ro: ['~/.ssh'] } } }));
+    config({ build: { extends: 'keys' } });
+    const script = `cat ${w.home}/.ssh/id_ed25519`;
+    const r = spawnSync(NODE, [path.join(REPO, 'bin', 'jail-sh.js'), '-c', script], {
+      cwd: w.proj,
+      env: { ...w.env, npm_lifecycle_event: 'build' },
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toMatch(/profile "build" comes from the project and extends your user config; using "default"/);
+    expect(printed(r)).not.toContain(w.secrets.ssh);
+    // Asked for by name, the user's choice: it applies.
+    expect(jail(w, ['-p', 'build', '--', 'sh', '-c', script]).stdout.trim()).toBe(w.secrets.ssh);
+    fs.rmSync(path.join(w.home, '.config'), { recursive: true });
+  });
+  it('runs a dependency install script with npm-install: its own package writable, the project not', () => {
+    const dep = path.join(w.proj, 'node_modules', 'dep');
+    fs.mkdirSync(dep, { recursive: true });
+    fs.writeFileSync(path.join(dep, 'package.json'), '{"name":"dep","version":"1.0.0"}');
+    const r = spawnSync(NODE, [path.join(REPO, 'bin', 'jail-sh.js'), '-c', 'echo built > out.txt; echo planted > ../../planted.txt'], {
+      cwd: dep,
+      env: { ...w.env, npm_lifecycle_event: 'postinstall' },
+      encoding: 'utf8',
+    });
+    expect(r.status).not.toBe(0);
+    expect(fs.readFileSync(path.join(dep, 'out.txt'), 'utf8')).toBe('built\n');
+    expect(fs.existsSync(path.join(w.proj, 'planted.txt'))).toBe(false);
   });
 });
