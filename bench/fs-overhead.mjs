@@ -115,7 +115,10 @@ function landlockArgs(launcher, jailFlags, job) {
   const { landlock } = JSON.parse(json);
   if (!landlock) throw new Error('jail --print-policy reports no Landlock ruleset: nothing to compare with');
   const handled = landlock.handledFs.reduce((m, name) => m | RIGHT_BITS.get(name), 0n);
-  return [launcher, '0x' + handled.toString(16), ...landlock.paths.map((p) => `${p.path}:${p.access}`), '--'];
+  // The private TMPDIR is a placeholder in a printed policy (it is made per
+  // run); the Landlock-only launcher gets the same rules without it.
+  const rules = landlock.paths.filter((p) => fs.existsSync(p.path));
+  return [launcher, '0x' + handled.toString(16), ...rules.map((p) => `${p.path}:${p.access}`), '--'];
 }
 
 /**
