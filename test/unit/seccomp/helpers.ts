@@ -4,15 +4,8 @@ import type { SeccompRules } from '../../../src/seccomp/compile.js';
 import type { SyscallData } from '../../../src/seccomp/interp.js';
 
 /** The tightest usual rules: TCP through Landlock, nothing else. */
-export const DEFAULT_RULES: SeccompRules = {
-  inet: 'tcp-only',
-  udp: false,
-  unix: false,
-  listen: false,
-  rawSockets: false,
-  sysvIpc: false,
-  allowSyscalls: [],
-};
+import { DEFAULT_RULES } from '../../../src/seccomp/policy.js';
+export { DEFAULT_RULES };
 
 /** Everything the rules can open. */
 export const OPEN_RULES: SeccompRules = {
