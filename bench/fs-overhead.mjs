@@ -39,7 +39,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { median, quantile } from './stats.mjs';
+import { median, quantile, shuffle } from './stats.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -62,14 +62,6 @@ const jail = path.join(root, 'bin', 'jail.js');
 
 const r3 = (x) => Math.round(x * 1000) / 1000;
 
-function shuffle(a) {
-  const b = [...a];
-  for (let i = b.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [b[i], b[j]] = [b[j], b[i]];
-  }
-  return b;
-}
 
 /** Wall time of one run in ms, output discarded. */
 function time(argv) {

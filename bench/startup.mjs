@@ -17,7 +17,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, quantile } from './stats.mjs';
+import { median, quantile, shuffle } from './stats.mjs';
 
 const flags = new Set(process.argv.slice(2));
 for (const f of flags) {
@@ -70,14 +70,6 @@ function time(argv) {
   return ms;
 }
 
-function shuffle(a) {
-  const b = [...a];
-  for (let i = b.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [b[i], b[j]] = [b[j], b[i]];
-  }
-  return b;
-}
 
 const f1 = (x) => x.toFixed(1);
 const r2 = (x) => Math.round(x * 100) / 100;

@@ -7,3 +7,13 @@ export function quantile(xs, q) {
 }
 
 export const median = (xs) => quantile(xs, 0.5);
+
+/** A copy of `a` in random order (Fisher–Yates): each round runs the variants in a fresh order. */
+export function shuffle(a) {
+  const b = [...a];
+  for (let i = b.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [b[i], b[j]] = [b[j], b[i]];
+  }
+  return b;
+}

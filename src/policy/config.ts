@@ -43,27 +43,16 @@ interface ConfigPath {
   path: string;
 }
 
-/** A profile's fields after validation: JailOptions with paths still carrying
- *  what was written, for the project check's messages. */
-interface ProfileFields {
+/** A profile's fields after validation: the JSON shape (ProfileJson) with
+ *  paths still carrying what was written, for the project check's messages,
+ *  and ports as strings. */
+type ProfileFields = Omit<ProfileJson, 'description' | 'extends' | 'ro' | 'rw' | 'allowUnix' | 'allowConnect' | 'allowBind'> & {
   ro?: ConfigPath[];
   rw?: ConfigPath[];
-  system?: boolean;
-  net?: 'none' | 'all';
+  allowUnix?: Array<true | ConfigPath>;
   allowConnect?: string[];
   allowBind?: string[];
-  allowDns?: boolean;
-  allowUnix?: Array<true | ConfigPath>;
-  allowRawSockets?: boolean;
-  allowSysvIpc?: boolean;
-  allowSyscall?: string[];
-  keepCaps?: boolean;
-  env?: string[];
-  envAll?: boolean;
-  cleanEnv?: boolean;
-  privateTmp?: boolean;
-  toolchains?: boolean;
-}
+};
 
 /** One layer's declaration of one profile. */
 export interface ProfileDecl {
