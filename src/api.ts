@@ -4,47 +4,59 @@
  * events, kill). The child is the `jail` command itself, which supervises
  * the jailed program, so a jail failure is exit status 125 as on the
  * command line.
+ *
+ * The options are checked against the option registry here, in the
+ * caller's process: an unknown key or a value of the wrong kind throws a
+ * PolicyError at once, and every value goes on the command line in the
+ * `--flag=VALUE` form, which cannot be read as another flag.
  */
 import { spawn as spawnChild, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import path = require('node:path');
+import { PolicyError } from './errors.js';
 import { packageRoot } from './native/binding.js';
-import type { JailOptions } from './policy/build.js';
-import type { PathEntry } from './policy/paths.js';
+import { NO_PROFILE } from './policy/assemble.js';
+import { checkApiOptions } from './policy/config.js';
+import { longFlag, OPTIONS, type JailOptions, type OptionName } from './policy/options.js';
 
-export interface JailSpawnOptions extends JailOptions {
-  /** Run with what the kernel can enforce (see --best-effort). */
-  bestEffort?: boolean;
-}
+/** The policy: the flags' names in camelCase. Without `profile`, nothing
+ *  is granted beyond the system base and the command. */
+export type JailSpawnOptions = JailOptions;
 
-const pathOf = (e: PathEntry) => (typeof e === 'string' ? e : e.path);
-
-/** The command-line flags that say the same as `opts`. */
+/** The command-line flags that say the same as `opts` (checked first). */
 export function toArgs(opts: JailSpawnOptions): string[] {
+  checkApiOptions(opts as Record<string, unknown>);
   const a: string[] = [];
-  const many = (flag: string, xs: readonly (string | number)[] | undefined) => xs?.forEach((x) => a.push(flag, String(x)));
-  const one = (flag: string, on: boolean | undefined) => on && a.push(flag);
-  many('--ro', opts.ro?.map(pathOf));
-  many('--rw', opts.rw?.map(pathOf));
-  if (opts.system === false) a.push('--no-system');
-  if (opts.net) a.push('--net', opts.net);
-  many('--allow-connect', opts.allowConnect);
-  many('--allow-bind', opts.allowBind);
-  one('--allow-dns', opts.allowDns);
-  for (const u of opts.allowUnix ?? []) a.push(...(u === true ? ['--allow-unix'] : ['--allow-unix', u]));
-  one('--allow-raw-sockets', opts.allowRawSockets);
-  one('--allow-sysv-ipc', opts.allowSysvIpc);
-  many('--allow-syscall', opts.allowSyscall);
-  one('--keep-caps', opts.keepCaps);
-  many('--keep-fd', opts.keepFd);
-  one('--log-denials', opts.logDenials);
-  many('--env', opts.env);
-  one('--env-all', opts.envAll);
-  one('--clean-env', opts.cleanEnv);
-  if (opts.privateTmp === false) a.push('--no-private-tmp');
-  one('--toolchains', opts.toolchains);
-  one('--best-effort', opts.bestEffort);
+  for (const [key, value] of Object.entries(opts)) {
+    if (value === undefined) continue;
+    const name = key as OptionName;
+    const flag = longFlag(name);
+    switch (OPTIONS[name].kind) {
+      case 'switch':
+        if (value === true) a.push(flag);
+        break;
+      case 'negated':
+        if (value === false) a.push(flag);
+        break;
+      case 'unix':
+        for (const u of value as Array<string | true>) a.push(u === true ? flag : `${flag}=${u}`);
+        break;
+      case 'choice':
+      case 'name':
+        a.push(`${flag}=${value as string}`);
+        break;
+      default:
+        for (const v of value as Array<string | number | { path: string }>) a.push(`${flag}=${typeof v === 'object' ? v.path : v}`);
+    }
+  }
+  // The API never falls back to the CLI's default profile: an empty
+  // policy means nothing but the system base.
+  if (opts.profile === undefined) a.push(`${longFlag('profile')}=${NO_PROFILE}`);
   return a;
 }
+
+/** Options of child_process.spawn that would run something outside the
+ *  jail, or change what runs. */
+const REFUSED: Array<keyof SpawnOptions> = ['shell', 'argv0'];
 
 /**
  * Like child_process.spawn(command, args, options), jailed by `policy`:
@@ -54,8 +66,24 @@ export function toArgs(opts: JailSpawnOptions): string[] {
  *   child.on('exit', (code, signal) => …);
  */
 export function spawn(policy: JailSpawnOptions, command: string, args: readonly string[] = [], options: SpawnOptions = {}): ChildProcess {
+  for (const key of REFUSED) {
+    if (options[key] !== undefined && options[key] !== false) {
+      throw new PolicyError(
+        `spawn option "${key}" is not supported: ${key === 'shell' ? 'the shell would run outside the jail, and the commands after && with it' : 'the jail runs the command by its own name'}.`,
+        key === 'shell' ? "jail the shell itself: spawn(policy, '/bin/sh', ['-c', script])." : 'leave it out.',
+      );
+    }
+  }
   const jail = path.join(packageRoot(), 'bin', 'jail.js');
-  return spawnChild(process.execPath, [jail, ...toArgs(policy), '--', command, ...args], options);
+  const argv = [jail, ...toArgs(policy), '--', command, ...args];
+  // The supervisor runs outside the jail: NODE_OPTIONS (a --require) must
+  // not load code into it. It reaches the command, filtered, as on the CLI.
+  const env = { ...(options.env ?? process.env) };
+  if (env.NODE_OPTIONS !== undefined) {
+    env.JAIL_NODE_OPTIONS = env.NODE_OPTIONS;
+    delete env.NODE_OPTIONS;
+  }
+  return spawnChild(process.execPath, argv, { ...options, env });
 }
 
 export interface RunResult {
@@ -73,7 +101,12 @@ export interface RunResult {
  */
 export function run(policy: JailSpawnOptions, command: string, args: readonly string[] = [], options: SpawnOptions & { input?: string } = {}): Promise<RunResult> {
   const { input, ...rest } = options;
-  const child = spawn(policy, command, args, { ...rest, stdio: ['pipe', 'pipe', 'pipe'] });
+  let child: ChildProcess;
+  try {
+    child = spawn(policy, command, args, { ...rest, stdio: ['pipe', 'pipe', 'pipe'] });
+  } catch (e) {
+    return Promise.reject(e as Error);
+  }
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));

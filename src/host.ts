@@ -1,13 +1,19 @@
 /** The real machine behind the Host interface: node:fs and process. */
 import fs = require('node:fs');
 import os = require('node:os');
+import path = require('node:path');
+import { PolicyError } from './errors.js';
 import type { DirEntry, Host, Stat } from './policy/host.js';
+import { printable } from './text.js';
 
-function toStat(s: fs.Stats): Stat {
-  return { isDir: s.isDirectory(), isFile: s.isFile(), isSymlink: s.isSymbolicLink(), mode: s.mode };
+function toStat(s: fs.BigIntStats): Stat {
+  return { isDir: s.isDirectory(), isFile: s.isFile(), isSymlink: s.isSymbolicLink(), mode: Number(s.mode), dev: s.dev, ino: s.ino, uid: Number(s.uid) };
 }
 
+const MAX_TEXT = 4 << 20;
+
 export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Host {
+  let tmpdir: string | undefined;
   return {
     cwd,
     home: env.HOME || os.homedir(),
@@ -21,7 +27,7 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
       }
     },
     stat(p, lstat = false) {
-      const s = (lstat ? fs.lstatSync : fs.statSync)(p, { throwIfNoEntry: false });
+      const s = (lstat ? fs.lstatSync : fs.statSync)(p, { throwIfNoEntry: false, bigint: true });
       return s ? toStat(s) : null;
     },
     readdir(p): DirEntry[] {
@@ -34,7 +40,8 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
     readHead(p, n) {
       let fd = -1;
       try {
-        fd = fs.openSync(p, 'r');
+        fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+        if (!fs.fstatSync(fd).isFile()) return null;
         const buf = Buffer.alloc(n);
         const len = fs.readSync(fd, buf, 0, n, 0);
         return buf.subarray(0, len).toString('latin1');
@@ -52,5 +59,73 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
         return false;
       }
     },
+    readText(p, opts = {}) {
+      const max = opts.max ?? MAX_TEXT;
+      let fd = -1;
+      try {
+        // O_NONBLOCK: opening a FIFO must not wait for a writer.
+        const flags = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (opts.follow ? 0 : fs.constants.O_NOFOLLOW);
+        try {
+          fd = fs.openSync(p, flags);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+          if (code === 'ELOOP') throw unreadable(p, 'is a symlink; jail reads a project\'s config only from a regular file in the project');
+          if (code === 'EACCES') return null;
+          throw e;
+        }
+        const st = fs.fstatSync(fd);
+        if (!st.isFile()) throw unreadable(p, 'is not a regular file');
+        if (st.size > max) throw unreadable(p, `is larger than ${max >> 20} MiB`);
+        const buf = Buffer.alloc(Math.min(st.size, max) + 1);
+        let len = 0;
+        for (let n; len < buf.length && (n = fs.readSync(fd, buf, len, buf.length - len, null)) > 0; ) len += n;
+        if (len > max) throw unreadable(p, `is larger than ${max >> 20} MiB`);
+        return buf.subarray(0, len).toString('utf8');
+      } finally {
+        if (fd >= 0) fs.closeSync(fd);
+      }
+    },
+    ttys: terminals(),
+    self: selfPaths(),
+    get tmpdir() {
+      return (tmpdir ??= fs.realpathSync.native(os.tmpdir()));
+    },
+    tempName: () => `jail-${process.pid}-${require('node:crypto').randomBytes(6).toString('hex')}`,
   };
+}
+
+function unreadable(p: string, why: string): PolicyError {
+  return new PolicyError(`${printable(p)} ${why}.`, 'make it a regular file, or remove it.', p);
+}
+
+/** The terminals on fds 0-2, by name: what the command was given. */
+function terminals(): string[] {
+  const out = new Set<string>();
+  for (const fd of [0, 1, 2]) {
+    try {
+      if (!require('node:tty').isatty(fd)) continue;
+      const name = fs.readlinkSync(`/proc/self/fd/${fd}`);
+      if (/^\/dev\/(pts\/\d+|tty\w*|console)$/.test(name)) out.add(name);
+    } catch {
+      // not a terminal, or /proc is missing: grant nothing
+    }
+  }
+  return [...out];
+}
+
+/** jail's package directory (bin/, dist/, build/ or prebuilds/), the node
+ *  running it, and node-gyp-build, which loads a prebuilt addon and may be
+ *  installed beside jail rather than in it. */
+function selfPaths(): string[] {
+  const out: string[] = [];
+  const candidates = [() => path.join(__dirname, '..'), () => process.execPath, () => path.dirname(require.resolve('node-gyp-build/package.json'))];
+  for (const p of candidates) {
+    try {
+      out.push(fs.realpathSync.native(p()));
+    } catch {
+      // gone: nothing to protect
+    }
+  }
+  return out;
 }

@@ -3,7 +3,7 @@
  * as a child process. Underneath, the pipeline runs one way:
  *
  *   const facts = probe();                       // the kernel (addon)
- *   const policy = buildPolicy(opts, realHost()); // flags → Policy
+ *   const policy = buildPolicy(opts, realHost()); // options → Policy
  *   const plan = compile(policy, facts);         // pure
  *   execInPlace(plan, { file, argv, env });      // irreversible
  */
@@ -11,7 +11,9 @@ export { spawn, run, toArgs, type JailSpawnOptions, type RunResult } from './api
 export { compile, type JailPlan } from './plan.js';
 export { prepare, runPrepared, type RunRequest, type Prepared } from './run.js';
 export { probe, execInPlace, toNativePlan, type ProbeResult, type ExecTarget } from './native/apply.js';
-export { buildPolicy, type JailOptions } from './policy/build.js';
+export { buildPolicy } from './policy/build.js';
+export { assemble, type JailRequest, type Assembled } from './policy/assemble.js';
+export { OPTIONS, type JailOptions, type ProfileJson } from './policy/options.js';
 export { resolveCommand, withCommand, type ResolvedCommand } from './policy/command.js';
 export { realHost } from './host.js';
 export type { Policy, PathGrant, Access, Source, NetPolicy, PortRange, KernelFacts } from './policy/model.js';

@@ -60,4 +60,9 @@ const NO_FILES: Host = {
   readdir: () => [],
   readHead: () => null,
   executable: () => false,
+  readText: () => null,
+  ttys: [],
+  self: [],
+  tmpdir: '/tmp',
+  tempName: () => 'jail-doctor',
 };

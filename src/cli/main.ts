@@ -3,56 +3,29 @@
  * the jail itself fails, 126/127 when the command cannot be run or found,
  * otherwise the command's own (it replaces this process).
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import os = require('node:os');
 import { CommandError, NativeLoadError, PolicyError } from '../errors.js';
 import { realHost } from '../host.js';
 import { probe } from '../native/apply.js';
-import { parseFd, type JailOptions } from '../policy/build.js';
+import { configContext } from '../policy/assemble.js';
 import { resolveCommand } from '../policy/command.js';
-import { prepare, runPrepared } from '../run.js';
-import { doctor } from './doctor.js';
-import { configContext, hasProfile, profilesText, withProfile } from './profile.js';
-import { profileForScript } from './script-shell.js';
 import { loadConfig, resolveProfile } from '../policy/config.js';
+import { prepare, runPrepared } from '../run.js';
+import { printableLines } from '../text.js';
+import { doctor } from './doctor.js';
+import { addOptions, typedOptions } from './options.js';
+import { profilesText } from './profile.js';
+import { binsOutside, dependencyRoot, profileForScript } from './script-shell.js';
 import { formatError, formatPlan, planToJson } from './report.js';
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
-const collectFd = (v: string, prev: number[] = []) => [...prev, parseFd(v)];
-// `--allow-unix` alone is true (commander's value for a bare optional);
-// with a path it collects. Either way the result is a list.
-const collectUnix = (v: string, prev: Array<string | true> | true | undefined) => [...unixList(prev), v];
-const unixList = (v: Array<string | true> | true | undefined): Array<string | true> => (v === true ? [true] : (v ?? []));
-
 export function program(): Command {
-  return new Command('jail')
-    .usage('[options] [--] <command> [args...]')
-    .description('Run a command with only the files and network it was given (Landlock and seccomp).')
-    .argument('[command...]', 'the command to run, with its arguments')
-    .option('-p, --profile <name>', 'start from a named profile (jail profiles lists them); flags add to it')
-    .option('--ro <path>', 'read and execute PATH (repeatable); a trailing ? skips a missing path', collect)
-    .option('--rw <path>', 'read, write, create and delete under PATH (repeatable)', collect)
-    .option('--no-system', 'leave out the system base (/usr, /etc, /proc, /dev/null, …)')
-    .addOption(new Option('--net <mode>', 'network: none (TCP only to allowed ports) or all').choices(['none', 'all']).default('none'))
-    .option('--allow-connect <port>', 'allow TCP connect to PORT or a range like 8000-8100 (repeatable)', collect)
-    .option('--allow-bind <port>', 'allow TCP bind to PORT or a range (repeatable)', collect)
-    .option('--allow-dns', 'allow UDP for name lookups (all UDP before Landlock ABI 10)')
-    .option('--allow-unix [path]', 'allow UNIX sockets: all of them, or one socket PATH (Landlock ABI 9)', collectUnix)
-    .option('--allow-raw-sockets', 'allow raw and packet sockets')
-    .option('--allow-sysv-ipc', 'allow System V shared memory, semaphores and message queues')
-    .option('--allow-syscall <name>', 'remove the deny rule for one syscall (repeatable)', collect)
-    .option('--env <name[=value]>', 'pass variable NAME through, or set NAME=VALUE (repeatable)', collect)
-    .option('--env-all', 'pass the whole environment, secrets included')
-    .option('--clean-env', 'pass only PATH, HOME, TERM, LANG, LC_*, USER, SHELL, TZ (and --env)')
-    .option('--no-private-tmp', 'no private TMPDIR: run without a supervisor, the command replacing jail')
-    .option('--toolchains', 'read and execute the toolchains under $HOME that PATH names (pyenv, nvm, ~/.cargo/bin, ~/bin)')
-    .option('--keep-caps', 'keep capabilities (by default the command runs with none)')
-    .option('--keep-fd <n>', 'pass inherited file descriptor N on to the command (repeatable)', collectFd)
-    .option('--log-denials', 'ask the kernel to audit-log what the jail denies (Landlock ABI 7)')
-    .option('--best-effort', 'run with what the kernel can enforce, and say on stderr what was left out')
-    .option('--print-policy', 'print the compiled policy and run nothing')
-    .option('--json', 'with --print-policy: print JSON')
-    .option('-v, --verbose', 'say what the jail does on stderr')
+  return addOptions(
+    new Command('jail')
+      .usage('[options] [--] <command> [args...]')
+      .description('Run a command with only the files and network it was given (Landlock and seccomp).')
+      .argument('[command...]', 'the command to run, with its arguments'),
+  )
     .version(version(), '-V, --version')
     .passThroughOptions()
     .showSuggestionAfterError()
@@ -79,34 +52,13 @@ function version(): string {
   return (require('../../package.json') as { version: string }).version;
 }
 
-interface CliOptions {
-  profile?: string;
-  ro?: string[];
-  rw?: string[];
-  system: boolean;
-  net: 'none' | 'all';
-  allowConnect?: string[];
-  allowBind?: string[];
-  allowDns?: boolean;
-  allowUnix?: Array<string | true> | true;
-  allowRawSockets?: boolean;
-  allowSysvIpc?: boolean;
-  allowSyscall?: string[];
-  keepCaps?: boolean;
-  keepFd?: number[];
-  logDenials?: boolean;
-  env?: string[];
-  envAll?: boolean;
-  cleanEnv?: boolean;
-  privateTmp: boolean;
-  toolchains?: boolean;
-  bestEffort?: boolean;
-  printPolicy?: boolean;
-  json?: boolean;
-  verbose?: boolean;
+/** What main() is told besides argv: jail-sh knows a dependency's project. */
+export interface MainContext {
+  projectRoot?: string;
 }
 
-export function main(argv: string[]): number {
+export function main(argv: string[], ctx: MainContext = {}): number {
+  restoreNodeOptions(process.env);
   // Subcommands come first and alone; `jail -- doctor` runs a program.
   if (argv[0] === 'doctor') {
     try {
@@ -121,7 +73,7 @@ export function main(argv: string[]): number {
       if (argv[1] !== undefined && (argv[1] !== 'show' || argv.length !== 3)) {
         throw new PolicyError(`jail profiles ${argv.slice(1).join(' ')}: unknown use.`, 'write jail profiles, or jail profiles show NAME.');
       }
-      process.stdout.write(profilesText(realHost(), process.env, argv[2]));
+      process.stdout.write(printableLines(profilesText(realHost(), process.env, argv[2])));
       return 0;
     } catch (e) {
       return fail(e);
@@ -129,7 +81,7 @@ export function main(argv: string[]): number {
   }
   const cmd = program();
   cmd.exitOverride().configureOutput({
-    outputError: (str, write) => write(`jail: ${str.replace(/^error: /, '')}`),
+    outputError: (str, write) => write(printableLines(`jail: ${str.replace(/^error: /, '')}`)),
   });
   try {
     cmd.parse(argv, { from: 'user' });
@@ -137,75 +89,58 @@ export function main(argv: string[]): number {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 125;
     return fail(e);
   }
-  const o = cmd.opts<CliOptions>();
-  const args = cmd.args;
-  // Only what was typed goes on top of a profile, not commander's defaults.
-  const given = new Set(Object.keys(o).filter((k) => cmd.getOptionValueSource(k) === 'cli'));
   try {
-    return run(o, args, given);
+    return run(typedOptions(cmd), cmd.args, ctx);
   } catch (e) {
     return fail(e);
   }
 }
 
-function run(o: CliOptions, args: string[], given: Set<string>): number {
+/**
+ * jail's own node runs without the caller's NODE_OPTIONS (a `--require`
+ * there, from a project's .npmrc `node-options`, would run code outside the
+ * jail): the launcher (bin/) moves it to JAIL_NODE_OPTIONS, and here it goes
+ * back, for the command's environment, where the filter judges it.
+ */
+function restoreNodeOptions(env: NodeJS.ProcessEnv): void {
+  if (env.JAIL_NODE_OPTIONS === undefined) return;
+  env.NODE_OPTIONS = env.JAIL_NODE_OPTIONS;
+  delete env.JAIL_NODE_OPTIONS;
+}
+
+function run(o: ReturnType<typeof typedOptions>, args: string[], ctx: MainContext): number {
   if (args.length === 0) {
     process.stderr.write('jail: no command given.\n  hint: write the command after the options, e.g. jail --ro . -- ls\n');
     return 125;
   }
-  const flags: JailOptions = {
-    ro: o.ro,
-    rw: o.rw,
-    system: o.system,
-    net: o.net,
-    allowConnect: o.allowConnect,
-    allowBind: o.allowBind,
-    allowDns: o.allowDns,
-    allowUnix: unixList(o.allowUnix),
-    allowRawSockets: o.allowRawSockets,
-    allowSysvIpc: o.allowSysvIpc,
-    allowSyscall: o.allowSyscall,
-    keepCaps: o.keepCaps,
-    keepFd: o.keepFd,
-    logDenials: o.logDenials,
-    env: o.env,
-    envAll: o.envAll,
-    cleanEnv: o.cleanEnv,
-    privateTmp: o.privateTmp,
-    toolchains: o.toolchains,
-  };
-  // A profile: the one named, or `default` when no path was given at all.
-  const profile = o.profile ?? (o.ro || o.rw ? undefined : 'default');
-  let options = flags;
-  if (profile) {
-    const typed = Object.fromEntries(Object.entries(flags).filter(([k, v]) => v !== undefined && given.has(k))) as JailOptions;
-    options = withProfile(profile, typed, realHost(), process.env).options;
-  }
+  const { printPolicy, json, verbose, ...options } = o;
   let facts;
   try {
     facts = probe(abiCap(process.env.JAIL_LANDLOCK_ABI));
   } catch (e) {
-    if (e instanceof NativeLoadError && e.unsupportedPlatform && o.bestEffort && !o.printPolicy) {
+    if (e instanceof NativeLoadError && e.unsupportedPlatform && options.bestEffort && !printPolicy) {
       const command = resolveCommand(args[0]!, realHost());
       process.stderr.write(`jail: WARNING: ${e.message}\njail: WARNING: --best-effort: running ${args[0]} UNCONFINED: it can read, write and send anything you can.\n`);
       return runUnconfined(command.file, args);
     }
     throw e;
   }
-  const p = prepare({ options, argv: args, bestEffort: o.bestEffort, dryRun: o.printPolicy }, facts);
+  const p = prepare({ options, argv: args, env: process.env, implicitProfile: 'default', projectRoot: ctx.projectRoot }, facts);
 
-  if (o.printPolicy) {
+  if (printPolicy) {
     const { plan, policy, command } = p;
-    process.stdout.write(o.json ? JSON.stringify(planToJson(plan, policy, command.file, args), null, 2) + '\n' : formatPlan(plan, policy, command.file, args));
+    process.stdout.write(json ? JSON.stringify(planToJson(plan, policy, command.file, args, p), null, 2) + '\n' : printableLines(formatPlan(plan, policy, command.file, args, p)));
     return 0;
   }
   for (const d of p.plan.dropped) process.stderr.write(`jail: warning: --best-effort: running without ${d}\n`);
-  if (o.verbose) {
+  if (verbose) {
     const ll = p.plan.landlock;
     process.stderr.write(
-      `jail: ${ll ? ll.paths.length : 0} path rules, ${ll?.ports.length ?? 0} port rules, seccomp ${p.plan.seccomp ? 'on' : 'off'}` +
-        `${p.tmpDir ? `, TMPDIR ${p.tmpDir}` : ''}; running ${p.command.file}\n` +
-        `jail: environment: left out ${p.droppedEnv.length ? p.droppedEnv.join(' ') : 'nothing'}\n`,
+      printableLines(
+        `jail: ${ll ? ll.paths.length : 0} path rules, ${ll?.ports.length ?? 0} port rules, seccomp ${p.plan.seccomp ? 'on' : 'off'}` +
+          `${p.tmpDir ? `, TMPDIR ${p.tmpDir}` : ''}; running ${p.command.file}\n` +
+          `jail: environment: left out ${p.droppedEnv.length ? p.droppedEnv.join(' ') : 'nothing'}\n`,
+      ),
     );
   }
   return runPrepared(p);
@@ -226,13 +161,24 @@ function runUnconfined(file: string, argv: string[]): number {
   return r.status ?? 125;
 }
 
-/** jail-sh, npm's script-shell: `jail-sh -c SCRIPT` in a package directory. */
+/**
+ * jail-sh, npm's script-shell: `jail-sh -c SCRIPT` in a package directory.
+ * A dependency's project is its own package directory, from the path npm
+ * runs its scripts in (node_modules/<name>), never searched for upwards: a
+ * preinstall that renames its own package.json must not make the next
+ * script's search land on your project. After each of its scripts, the
+ * files it names as its bins must still lie inside it: npm links bins after
+ * `preinstall`, outside the jail, and chmods (even rewrites) their targets,
+ * so a bin made a symlink to ~/.ssh/id_rsa would turn the key 0755.
+ */
 export function scriptShell(argv: string[], env: NodeJS.ProcessEnv, cwd: string): number {
+  restoreNodeOptions(env);
   let profile = 'default';
+  const dependency = dependencyRoot(cwd);
   try {
     const host = realHost(env, cwd);
-    const config = loadConfig(configContext(host, env));
-    profile = profileForScript(env.npm_lifecycle_event, cwd, (name) => hasProfile(config, name));
+    const config = loadConfig(configContext(host, { env, nodeExecPath: process.execPath, ...(dependency && { projectRoot: dependency }) }));
+    profile = profileForScript(env.npm_lifecycle_event, cwd, (name) => config.profiles.has(name));
     // A profile only the project declares may extend one of your user
     // profiles, and the project picks which script runs with it: jail-sh
     // does not hand your own grants to a project's choice this way.
@@ -244,7 +190,18 @@ export function scriptShell(argv: string[], env: NodeJS.ProcessEnv, cwd: string)
   } catch (e) {
     return fail(e);
   }
-  return main(['-p', profile, '--', '/bin/sh', ...argv]);
+  const status = main(['-p', profile, '--', '/bin/sh', ...argv], dependency ? { projectRoot: dependency } : {});
+  if (dependency === null) return status;
+  try {
+    const escaped = binsOutside(dependency, realHost(env, cwd));
+    if (escaped.length === 0) return status;
+    process.stderr.write(
+      printableLines(`jail-sh: ${dependency}: its bin ${escaped.map((e) => `${e.bin} leads to ${e.target}`).join(', ')}, outside the package; npm would change ${escaped.length > 1 ? 'those files' : 'that file'} outside the jail. The script fails.\n`),
+    );
+  } catch (e) {
+    fail(e);
+  }
+  return 125;
 }
 
 function abiCap(v: string | undefined): number | undefined {
@@ -258,9 +215,9 @@ function abiCap(v: string | undefined): number | undefined {
 
 function fail(e: unknown): number {
   if (e instanceof CommandError) {
-    process.stderr.write(e.message + '\n');
+    process.stderr.write(printableLines(e.message) + '\n');
     return e.exitCode;
   }
-  process.stderr.write(formatError(e));
+  process.stderr.write(printableLines(formatError(e)));
   return 125;
 }

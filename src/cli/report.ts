@@ -26,9 +26,18 @@ function accessLabel(bits: bigint): string {
   return 'ro';
 }
 
-export function formatPlan(plan: JailPlan, policy: Policy, file: string, argv: string[]): string {
+/** What --print-policy says about the run besides the plan. */
+export interface RunFacts {
+  profileChain?: string[];
+  tmpDir?: string | null;
+  files?: Array<{ name: string }>;
+}
+
+export function formatPlan(plan: JailPlan, policy: Policy, file: string, argv: string[], run: RunFacts = {}): string {
   const out: string[] = [];
   out.push(`command: ${file}${argv.length > 1 ? ' ' + argv.slice(1).join(' ') : ''}`);
+  if (run.profileChain?.length) out.push(`profile: ${run.profileChain.join(' → ')}`);
+  if (run.tmpDir) out.push(`private TMPDIR: ${run.tmpDir}${run.files?.length ? ` (with ${run.files.map((f) => f.name).join(', ')})` : ''}, removed afterwards`);
   const ll = plan.landlock;
   out.push(`kernel: Landlock ABI ${plan.facts.landlockAbi}, seccomp ${plan.facts.seccomp ? 'yes' : 'no'}, arch ${plan.facts.arch}`);
   if (!ll) {
@@ -58,11 +67,14 @@ export function formatPlan(plan: JailPlan, policy: Policy, file: string, argv: s
   return out.join('\n') + '\n';
 }
 
-export function planToJson(plan: JailPlan, policy: Policy, file: string, argv: string[]): unknown {
+export function planToJson(plan: JailPlan, policy: Policy, file: string, argv: string[], run: RunFacts = {}): unknown {
   const ll = plan.landlock;
   const hex = (b: bigint) => '0x' + b.toString(16);
   return {
     command: { file, argv },
+    profile: run.profileChain ?? [],
+    tmpDir: run.tmpDir ?? null,
+    tmpFiles: (run.files ?? []).map((f) => f.name),
     kernel: plan.facts,
     landlock: ll && {
       abi: ll.abi,

@@ -8,6 +8,10 @@ export interface LandlockPathRule {
   access: bigint;
   isDir: boolean;
   sources: Source[];
+  /** The identity the path had when it was checked: the addon refuses a
+   *  path that opens as another file. */
+  dev?: bigint;
+  ino?: bigint;
 }
 
 export interface LandlockPortRule {
@@ -156,7 +160,11 @@ function mergeGrants(policy: Policy, row: AbiRow): { rules: LandlockPathRule[]; 
     if (prev) {
       prev.access |= access;
       prev.sources.push(g.source);
-    } else byPath.set(g.path, { path: g.path, access, isDir: g.isDir, sources: [g.source] });
+    } else {
+      const rule: LandlockPathRule = { path: g.path, access, isDir: g.isDir, sources: [g.source] };
+      if (g.dev !== undefined && g.ino !== undefined) Object.assign(rule, { dev: g.dev, ino: g.ino });
+      byPath.set(g.path, rule);
+    }
   }
   const all = [...byPath.values()];
   const dirs = all.filter((r) => r.isDir);

@@ -5,7 +5,7 @@
 import { ApplyError, CommandError, InternalError } from '../errors.js';
 import type { JailPlan } from '../plan.js';
 import type { KernelFacts } from '../policy/model.js';
-import { loadAddon, type NativeError, type NativePlan, type NativeProbe } from './binding.js';
+import { loadAddon, type Addon, type NativeError, type NativePlan, type NativeProbe } from './binding.js';
 
 export interface ProbeResult extends KernelFacts {
   kernel: string;
@@ -49,7 +49,7 @@ export function toNativePlan(plan: JailPlan, target: ExecTarget): NativePlan {
           handledNet: ll.handledNet,
           scoped: ll.scoped,
           restrictFlags: ll.restrictFlags,
-          paths: ll.paths.map((r) => ({ path: r.path, access: r.access })),
+          paths: ll.paths.map((r) => ({ path: r.path, access: r.access, ...(r.dev !== undefined && { dev: r.dev, ino: r.ino }) })),
           ports: ll.ports,
         }
       : undefined,
@@ -93,6 +93,14 @@ export function spawnSupervised(plan: JailPlan, target: ExecTarget): { code: num
     throw explain(e as NativeError, target);
   }
   return addon.supervise(pid);
+}
+
+/** Remove a directory tree without following symlinks in it. */
+export function removeTree(path: string): void {
+  const addon = loadAddon() as Addon & { rmtree?: (p: string) => void };
+  if (addon.rmtree) return addon.rmtree(path);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (require('node:fs') as typeof import('node:fs')).rmSync(path, { recursive: true, force: true });
 }
 
 /** Die of the command's signal, so our parent sees what the command did. */

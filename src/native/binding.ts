@@ -25,7 +25,7 @@ export interface NativePlan {
     handledNet: bigint;
     scoped: bigint;
     restrictFlags: number;
-    paths: Array<{ path: string; access: bigint }>;
+    paths: Array<{ path: string; access: bigint; dev?: bigint; ino?: bigint }>;
     ports: Array<{ port: number; access: bigint }>;
   };
   /** struct sock_filter[], 8 bytes each. */

@@ -1,10 +1,14 @@
 import type { Host } from './host.js';
 import type { Access, PathGrant } from './model.js';
+import { grantOf, resolveReal } from './paths.js';
 
 /** What running a program needs at all: read and execute. */
 const SYSTEM_RO = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/proc'];
-/** Device files every program may read and write. */
-const SYSTEM_DEV = ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty', '/dev/pts'];
+/** Device files every program may read and write. /dev/tty is the
+ *  caller's controlling terminal. Not /dev/pts: other terminals there are
+ *  the user's other shells (read keystrokes, write into them); the
+ *  command's own terminals are granted by name (host.ttys). */
+const SYSTEM_DEV = ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty'];
 
 const WORLD_READABLE = 0o004;
 const WORLD_SEARCHABLE = 0o001;
@@ -22,12 +26,12 @@ const WORLD_SEARCHABLE = 0o001;
 export function systemBase(host: Host, covered: (path: string, access: Access) => boolean = () => false): PathGrant[] {
   const grants: PathGrant[] = [];
   const add = (given: string, access: Access, what: string) => {
-    const real = host.realpath(given);
-    const st = real === null ? null : host.stat(real);
-    if (real && st) grants.push({ path: real, access, isDir: st.isDir, source: { kind: 'base', what } });
+    const r = resolveReal(given, host);
+    if (r) grants.push(grantOf(r, access, { kind: 'base', what }));
   };
   for (const p of SYSTEM_RO) add(p, 'ro', p);
   for (const p of SYSTEM_DEV) add(p, 'dev', p);
+  for (const t of host.ttys) if (t.startsWith('/dev/')) add(t, 'dev', `your terminal ${t}`);
   // Walking /etc costs milliseconds; a grant above it makes it moot.
   if (!covered('/etc', 'ro')) grants.push(...etcGrants(host));
   return grants;
@@ -38,21 +42,22 @@ function etcGrants(host: Host): PathGrant[] {
   if (!etc) return [];
   const grants: PathGrant[] = [];
   const tree = host.uid === 0 ? readableTree(etc, host) : { all: true, grants: [] };
+  const r = resolveReal(etc, host);
+  if (!r) return [];
   if (tree.all) {
-    grants.push({ path: etc, access: 'ro', isDir: true, source: { kind: 'base', what: '/etc' } });
+    grants.push(grantOf(r, 'ro', { kind: 'base', what: '/etc' }));
   } else {
     // Listing is harmless; reading is granted per readable entry.
-    grants.push({ path: etc, access: 'list', isDir: true, source: { kind: 'base', what: '/etc (listing)' } });
+    grants.push(grantOf(r, 'list', { kind: 'base', what: '/etc (listing)' }));
     grants.push(...tree.grants);
   }
   // /etc entries that link elsewhere (resolv.conf → /run/…): grant the
   // target file when it is world-readable, so programs can read it.
   for (const e of host.readdir(etc)) {
     if (!e.isSymlink) continue;
-    const target = host.realpath(`${etc}/${e.name}`);
-    const st = target ? host.stat(target) : null;
-    if (target && st?.isFile && st.mode & WORLD_READABLE && !target.startsWith(etc + '/')) {
-      grants.push({ path: target, access: 'ro', isDir: false, source: { kind: 'base', what: `/etc/${e.name}` } });
+    const t = resolveReal(`${etc}/${e.name}`, host);
+    if (t && t.st.isFile && t.st.mode & WORLD_READABLE && !t.real.startsWith(etc + '/')) {
+      grants.push(grantOf(t, 'ro', { kind: 'base', what: `/etc/${e.name}` }));
     }
   }
   return grants;
@@ -69,7 +74,7 @@ export function readableTree(dir: string, host: Host): { all: boolean; grants: P
     if (e.isSymlink) continue; // judged by where it points
     const path = `${dir}/${e.name}`;
     const st = host.stat(path, true);
-    if (!st) continue;
+    if (!st || st.isSymlink) continue;
     const source = { kind: 'base', what: '/etc' } as const;
     if (st.isDir) {
       if ((st.mode & (WORLD_READABLE | WORLD_SEARCHABLE)) !== (WORLD_READABLE | WORLD_SEARCHABLE)) {
@@ -77,13 +82,13 @@ export function readableTree(dir: string, host: Host): { all: boolean; grants: P
         continue;
       }
       const sub = readableTree(path, host);
-      if (sub.all) grants.push({ path, access: 'ro', isDir: true, source });
+      if (sub.all) grants.push(grantOf({ real: path, st }, 'ro', source));
       else {
         all = false;
         grants.push(...sub.grants);
       }
     } else if (st.mode & WORLD_READABLE) {
-      grants.push({ path, access: 'ro', isDir: false, source });
+      grants.push(grantOf({ real: path, st }, 'ro', source));
     } else {
       all = false;
     }

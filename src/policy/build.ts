@@ -2,45 +2,23 @@ import { PolicyError } from '../errors.js';
 import { systemBase } from './base.js';
 import type { Host } from './host.js';
 import type { Access, PathGrant, Policy, PortRange } from './model.js';
-import { grantFromFlag, isWithin, type PathEntry } from './paths.js';
+import type { JailOptions } from './options.js';
+import { grantFromFlag, isWithin } from './paths.js';
 import { toolchainGrants } from './toolchains.js';
 
-/** The policy-shaped flags, as the CLI or the API receives them. */
-export interface JailOptions {
-  ro?: PathEntry[];
-  rw?: PathEntry[];
-  /** The system base (default true). */
-  system?: boolean;
-  net?: 'none' | 'all';
-  allowConnect?: string[];
-  allowBind?: string[];
-  allowDns?: boolean;
-  /** true: every AF_UNIX socket; strings: socket paths (Landlock ABI 9). */
-  allowUnix?: Array<string | true>;
-  allowRawSockets?: boolean;
-  allowSysvIpc?: boolean;
-  allowSyscall?: string[];
-  keepCaps?: boolean;
-  keepFd?: number[];
-  scope?: boolean;
-  logDenials?: boolean;
-  /** `NAME` passes a variable through, `NAME=VALUE` sets one. */
-  env?: string[];
-  /** Pass the whole environment, secrets included. */
-  envAll?: boolean;
-  /** Pass only PATH, HOME, TERM, LANG, LC_*, USER, SHELL, TZ (and --env). */
-  cleanEnv?: boolean;
-  /** A private TMPDIR (default true). */
-  privateTmp?: boolean;
-  /** Read and execute the toolchains under $HOME that PATH names. */
-  toolchains?: boolean;
+export type { JailOptions };
+
+/** What building needs besides the options and the machine. */
+export interface BuildContext {
+  /** The project's root: PATH entries inside it are not toolchains. */
+  projectRoot?: string;
 }
 
 /**
  * Flags → Policy. Paths are resolved through `host`. The command's own
  * grants are added by withCommand(), once it has been looked up.
  */
-export function buildPolicy(opts: JailOptions, host: Host): Policy {
+export function buildPolicy(opts: JailOptions, host: Host, ctx: BuildContext = {}): Policy {
   const flagged: PathGrant[] = [];
   for (const given of opts.ro ?? []) {
     const g = grantFromFlag('--ro', given, 'ro', host);
@@ -52,7 +30,7 @@ export function buildPolicy(opts: JailOptions, host: Host): Policy {
   }
   const covered = (path: string, access: Access) =>
     flagged.some((g) => g.isDir && isWithin(path, g.path) && (g.access === access || g.access === 'rw'));
-  const grants = [...(opts.system !== false ? systemBase(host, covered) : []), ...(opts.toolchains ? toolchainGrants(host) : []), ...flagged];
+  const grants = [...(opts.system !== false ? systemBase(host, covered) : []), ...(opts.toolchains ? toolchainGrants(host, ctx.projectRoot) : []), ...flagged];
   const unixPaths: string[] = [];
   let unix = false;
   for (const u of opts.allowUnix ?? []) {
@@ -69,15 +47,15 @@ export function buildPolicy(opts: JailOptions, host: Host): Policy {
     privateTmp: opts.privateTmp !== false,
     net: {
       mode: opts.net ?? 'none',
-      connect: (opts.allowConnect ?? []).map((p) => parsePorts('--allow-connect', p)),
-      bind: (opts.allowBind ?? []).map((p) => parsePorts('--allow-bind', p)),
+      connect: (opts.allowConnect ?? []).map((p) => parsePorts('--allow-connect', String(p))),
+      bind: (opts.allowBind ?? []).map((p) => parsePorts('--allow-bind', String(p))),
       dns: opts.allowDns ?? false,
       unix,
       unixPaths,
       rawSockets: opts.allowRawSockets ?? false,
     },
-    scopeSignals: opts.scope !== false,
-    scopeAbstractUnix: opts.scope !== false,
+    scopeSignals: true,
+    scopeAbstractUnix: true,
     dropCaps: !opts.keepCaps,
     keepFds: opts.keepFd ?? [],
     sysvIpc: opts.allowSysvIpc ?? false,

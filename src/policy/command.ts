@@ -1,7 +1,7 @@
 import { CommandError } from '../errors.js';
 import type { Host } from './host.js';
 import type { PathGrant, Policy } from './model.js';
-import { absolute, isWithin } from './paths.js';
+import { absolute, grantOf, isWithin, resolveReal } from './paths.js';
 
 export interface ResolvedCommand {
   /** What execve gets: absolute. */
@@ -100,11 +100,14 @@ export function runtimePrefix(exe: string, host: Host): string | null {
 /** Grants for the command: each executable of the chain, and runtime prefixes. */
 export function commandGrants(cmd: ResolvedCommand, host: Host): PathGrant[] {
   const grants: PathGrant[] = [];
+  const add = (p: string, what: string) => {
+    const r = resolveReal(p, host);
+    if (r) grants.push(grantOf(r, 'ro', { kind: 'command', what }));
+  };
   cmd.chain.forEach((exe, i) => {
-    const what = i === 0 ? 'executable' : 'interpreter';
-    grants.push({ path: exe, access: 'ro', isDir: false, source: { kind: 'command', what } });
+    add(exe, i === 0 ? 'executable' : 'interpreter');
     const prefix = runtimePrefix(exe, host);
-    if (prefix) grants.push({ path: prefix, access: 'ro', isDir: true, source: { kind: 'command', what: `runtime of ${exe}` } });
+    if (prefix) add(prefix, `runtime of ${exe}`);
   });
   return grants;
 }

@@ -8,6 +8,12 @@ export interface Stat {
   isFile: boolean;
   isSymlink: boolean;
   mode: number;
+  /** The file's identity, which the addon checks again when it opens the
+   *  path: what was checked is what is granted. Absent on fake hosts. */
+  dev?: bigint;
+  ino?: bigint;
+  /** Owner, for the stale TMPDIR sweep and /etc. */
+  uid?: number;
 }
 
 export interface DirEntry {
@@ -31,4 +37,21 @@ export interface Host {
   readHead(p: string, n: number): string | null;
   /** access(p, X_OK) for the invoking user. */
   executable(p: string): boolean;
+  /**
+   * A small regular file's text, for config files: null when it does not
+   * exist. Refuses (throws PolicyError) what is not a regular file (a FIFO
+   * or /dev/zero would stall or flood jail), a file over `max` bytes
+   * (default 4 MiB), and a symlink unless `follow`.
+   */
+  readText(p: string, opts?: { follow?: boolean; max?: number }): string | null;
+  /** The terminals the command is given: those of fds 0-2 that are ttys,
+   *  as paths (/dev/pts/3). */
+  ttys: readonly string[];
+  /** Where jail's own code runs from: its package directory, the node
+   *  executable, the addon. The command must never be able to write them. */
+  self: readonly string[];
+  /** Where private TMPDIRs go (os.tmpdir(), symlinks resolved). */
+  tmpdir: string;
+  /** A fresh name for a private TMPDIR: `jail-<pid>-<random>`. */
+  tempName(): string;
 }

@@ -22,6 +22,11 @@ export interface PathGrant {
   access: Access;
   isDir: boolean;
   source: Source;
+  /** The identity seen when the path was checked; the addon refuses to
+   *  grant the path if it opens another file. Absent for what jail makes
+   *  itself (the private TMPDIR) and on fake hosts. */
+  dev?: bigint;
+  ino?: bigint;
 }
 
 export interface PortRange {

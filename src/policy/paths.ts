@@ -1,5 +1,6 @@
 import { PolicyError } from '../errors.js';
-import type { Host } from './host.js';
+import { printable } from '../text.js';
+import type { Host, Stat } from './host.js';
 import type { Access, PathGrant, Source } from './model.js';
 
 /** `~` and `~/x` expand to the home directory; other paths are taken
@@ -28,14 +29,60 @@ export function isWithin(inner: string, outer: string): boolean {
   return outer === '/' || inner === outer || inner.startsWith(outer + '/');
 }
 
-/** A path as typed on the command line, or one from a profile with where
- *  it came from (already absolute). A trailing `?` marks it optional. */
-export type PathEntry = string | { path: string; from: string };
+/**
+ * A path as typed (on the command line, in the API), or one from a profile:
+ * absolute already, with where it came from and, for a project's paths,
+ * the tree it must resolve inside. A trailing `?` marks it optional.
+ */
+export type PathEntry = string | { path: string; from: string; within?: string };
 
 /**
- * A path flag: `--ro PATH`. A trailing `?` makes the path optional: a missing
- * optional path is skipped; a missing required one is an error naming the
- * flag. Symlinks resolve, and the grant names the resolved target.
+ * A path, resolved for a grant: its real path (no symlink left in it), and
+ * its identity from lstat of that real path, which the addon checks again
+ * when it opens it. null when it does not exist. A real path that lstat
+ * finds to be a symlink changed in between: refused.
+ */
+export function resolveReal(p: string, host: Host): { real: string; st: Stat } | null {
+  const real = host.realpath(p);
+  const st = real === null ? null : host.stat(real, true);
+  if (real === null || st === null) return null;
+  if (st.isSymlink) {
+    throw new PolicyError(`${printable(p)} changed while jail was checking it (it resolved to ${printable(real)}, which is now a symlink).`, 'run again; if it keeps happening, something is rewriting the path.');
+  }
+  return { real, st };
+}
+
+/** A grant of a resolved path, carrying its identity. */
+export function grantOf(r: { real: string; st: Stat }, access: Access, source: Source): PathGrant {
+  const g: PathGrant = { path: r.real, access, isDir: r.st.isDir, source };
+  if (r.st.dev !== undefined && r.st.ino !== undefined) {
+    g.dev = r.st.dev;
+    g.ino = r.st.ino;
+  }
+  return g;
+}
+
+/**
+ * The tree a relative path typed by the user must stay in: the directory
+ * its leading `..` components reach (the working directory when none). A
+ * user who writes `--rw ./dist` means a path in their project; a committed
+ * `dist -> /` must not turn that into `/`.
+ */
+function typedBase(spec: string, host: Host): string | undefined {
+  if (spec.startsWith('/') || spec === '~' || spec.startsWith('~/')) return undefined; // written out: followed
+  const cwd = normalize(host.cwd);
+  const abs = absolute(spec, host);
+  let base = cwd;
+  while (!isWithin(abs, base)) base = base.slice(0, base.lastIndexOf('/')) || '/';
+  return base;
+}
+
+/**
+ * A path option: `--ro PATH`. A trailing `?` makes the path optional: a
+ * missing optional path is skipped; a missing required one is an error
+ * naming the flag. Symlinks resolve, and the grant names the resolved
+ * target, except that a relative path typed by the user, and a project's
+ * path, may not lead out of their tree through a symlink.
  */
 export function grantFromFlag(flag: string, entry: PathEntry, access: Access, host: Host): PathGrant | null {
   const given = typeof entry === 'string' ? entry : entry.path;
@@ -43,16 +90,25 @@ export function grantFromFlag(flag: string, entry: PathEntry, access: Access, ho
   const spec = optional ? given.slice(0, -1) : given;
   if (spec === '') throw new PolicyError(`${flag} needs a path.`, `write ${flag} PATH, e.g. ${flag} .`);
   const abs = absolute(spec, host);
-  const real = host.realpath(abs);
-  const st = real === null ? null : host.stat(real);
-  if (real === null || st === null) {
+  const within = typeof entry === 'string' ? typedBase(spec, host) : entry.within;
+  const r = resolveReal(abs, host);
+  if (r === null) {
     if (optional) return null;
     throw new PolicyError(
-      `${flag} ${spec}: no such file or directory (${abs}).`,
-      `check the path, or write ${flag} '${spec}?' to skip it when it does not exist.`,
+      `${flag} ${printable(spec)}: no such file or directory (${printable(abs)}).`,
+      `check the path, or write ${flag} '${printable(spec)}?' to skip it when it does not exist.`,
     );
   }
-  const source: Source =
-    typeof entry === 'string' ? { kind: 'flag', flag, given: spec } : { kind: 'config', flag, given: spec, where: entry.from };
-  return { path: real, access, isDir: st.isDir, source };
+  if (within !== undefined) {
+    const tree = host.realpath(within) ?? within;
+    if (!isWithin(r.real, tree)) {
+      const what = typeof entry === 'string' ? `${flag} ${printable(spec)}` : `${flag} ${printable(spec)} (${entry.from})`;
+      throw new PolicyError(
+        `${what} leads out of ${printable(tree)} through a symlink, to ${printable(r.real)}; jail does not follow a ${typeof entry === 'string' ? 'relative path' : "project's path"} out of its tree.`,
+        typeof entry === 'string' ? `if you mean ${printable(r.real)}, write it out: ${flag} ${printable(r.real)}` : `remove the symlink, or grant the target yourself: ${flag} ${printable(r.real)}`,
+      );
+    }
+  }
+  const source: Source = typeof entry === 'string' ? { kind: 'flag', flag, given: spec } : { kind: 'config', flag, given: spec, where: entry.from };
+  return grantOf(r, access, source);
 }

@@ -10,29 +10,9 @@
  * which the system base already grants read-only.
  */
 
-/** A profile as a config file writes it: JailOptions' fields with JSON types. */
-export interface ProfileJson {
-  /** One line for `jail profiles`. */
-  description?: string;
-  extends?: string | string[];
-  ro?: string[];
-  rw?: string[];
-  system?: boolean;
-  net?: 'none' | 'all';
-  allowConnect?: Array<string | number>;
-  allowBind?: Array<string | number>;
-  allowDns?: boolean;
-  allowUnix?: true | string[];
-  allowRawSockets?: boolean;
-  allowSysvIpc?: boolean;
-  allowSyscall?: string[];
-  keepCaps?: boolean;
-  env?: string[];
-  envAll?: boolean;
-  cleanEnv?: boolean;
-  privateTmp?: boolean;
-  toolchains?: boolean;
-}
+import type { ProfileJson } from './options.js';
+
+export type { ProfileJson };
 
 /** What the built-ins are made of on this machine. */
 export interface BuiltinContext {
@@ -72,6 +52,9 @@ const BUILTINS: Readonly<Record<string, Readonly<ProfileJson>>> = {
     extends: 'node',
     ro: ['{project}'],
     rw: ['{project}/coverage?', '{project}/node_modules/.vite?', '{project}/node_modules/.cache?'],
+  },
+  none: {
+    description: 'nothing beyond the system base and the command itself (what the library API starts from)',
   },
   default: {
     description: 'what `jail -- cmd` uses without -p, --ro or --rw: read the project, write nothing but the npm cache, with the node runtime',

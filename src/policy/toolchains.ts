@@ -12,7 +12,7 @@
  */
 import type { Host } from './host.js';
 import type { PathGrant } from './model.js';
-import { isWithin, normalize } from './paths.js';
+import { grantOf, isWithin, normalize, resolveReal } from './paths.js';
 
 /**
  * Paths under $HOME (relative to it) that hold keys, tokens or passwords.
@@ -54,18 +54,23 @@ const MAX_LINKS = 64;
  * - anything else (~/bin, ~/.local/bin, ~/go/bin): that directory, plus
  *   what its links point to under $HOME (pipx links into its venvs).
  */
-export function toolchainGrants(host: Host): PathGrant[] {
+export function toolchainGrants(host: Host, projectRoot?: string): PathGrant[] {
   const homes = [...new Set([normalize(host.home), host.realpath(host.home) ?? normalize(host.home)])];
   const underHome = (p: string) => homes.some((h) => p !== h && isWithin(p, h));
+  const project = projectRoot === undefined ? null : (host.realpath(projectRoot) ?? normalize(projectRoot));
   const grants: PathGrant[] = [];
   for (const entry of new Set(host.path.split(':'))) {
     if (!entry.startsWith('/')) continue;
     const dir = host.realpath(entry);
     if (!dir || !underHome(dir) || !host.stat(dir)?.isDir) continue;
+    // Anything a dependency or a jailed run may write is no toolchain: npm
+    // puts node_modules/.bin first on PATH, and a package can make its bin
+    // (or .bin itself) a link to a credentials file or another project.
+    if (inNodeModules(entry) || inNodeModules(dir) || (project !== null && isWithin(dir, project))) continue;
     const source = { kind: 'base', what: `toolchain on PATH: ${entry}` } as const;
     const add = (path: string) => {
-      const st = host.stat(path);
-      if (st) grants.push({ path, access: 'ro', isDir: st.isDir, source });
+      const r = resolveReal(path, host);
+      if (r) grants.push(grantOf(r, 'ro', source));
     };
     const pyenv = pyenvRoot(dir, host);
     const prefix = runtimePrefixOf(dir, homes, host);
@@ -87,16 +92,26 @@ export function toolchainGrants(host: Host): PathGrant[] {
       for (const p of withVenvBase(prefix, homes, host)) add(p);
     } else {
       add(dir);
+      // Links out of it are followed only into an install that is a
+      // toolchain by its shape (pipx's venvs, an nvm or pyenv version),
+      // never to a plain file: ~/bin/x -> ~/.claude/.credentials.json.
       for (const e of host.readdir(dir).filter((e) => e.isSymlink).slice(0, MAX_LINKS)) {
         const target = host.realpath(`${dir}/${e.name}`);
         if (!target || isWithin(target, dir) || !underHome(target)) continue;
         const p = runtimePrefixOf(parent(target), homes, host);
-        if (p) for (const q of withVenvBase(p, homes, host)) add(q);
-        else if (host.stat(target)?.isFile) add(target);
+        if (p && isInstall(p, host)) for (const q of withVenvBase(p, homes, host)) add(q);
       }
     }
   }
   return dedupe(safe(grants, homes));
+}
+
+const inNodeModules = (p: string) => p.split('/').includes('node_modules');
+
+/** A runtime install by its marks: a venv, a conda prefix, or a version
+ *  directory of a version manager (nvm, pyenv, asdf: `…/versions/<v>`). */
+function isInstall(prefix: string, host: Host): boolean {
+  return !!(host.stat(`${prefix}/pyvenv.cfg`)?.isFile || host.stat(`${prefix}/conda-meta`)?.isDir || /\/versions(\/[^/]+)?\/[^/]+$/.test(prefix));
 }
 
 /** The pyenv root a PATH entry belongs to: shims/, bin/ or a plugin's. */

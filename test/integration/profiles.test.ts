@@ -49,7 +49,7 @@ describe('profiles', () => {
     expect([r.status, r.stdout]).toEqual([0, 'project readme\n']);
   });
   it('jail profiles lists them; jail profiles show prints one; an unknown one is 125', () => {
-    expect(jail(w, ['profiles']).stdout).toMatch(/^default .*\nnode .*\nnpm-install .*\nread-only .*\ntest /);
+    expect(jail(w, ['profiles']).stdout).toMatch(/^default .*\nnode .*\nnone .*\nnpm-install .*\nread-only .*\ntest /);
     expect(jail(w, ['profiles', 'show', 'npm-install']).stdout).toMatch(/profile npm-install: node \(built-in\) → npm-install \(built-in\)/);
     const bad = jail(w, ['-p', 'tset', '--', 'true']);
     expect([bad.status, bad.stderr]).toEqual([125, expect.stringMatching(/unknown profile "tset".*\n {2}hint: did you mean -p test\?/)]);

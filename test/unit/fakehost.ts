@@ -1,3 +1,4 @@
+import { PolicyError } from '../../src/errors.js';
 import type { Host, Stat } from '../../src/policy/host.js';
 import { normalize } from '../../src/policy/paths.js';
 
@@ -72,6 +73,20 @@ export function fakeHost(tree: Record<string, Node>, over: Partial<Host> = {}): 
       const n = real ? nodes.get(real) : undefined;
       return n !== undefined && typeof n === 'object' && (('x' in n && !!n.x) || 'dir' in n);
     },
+    readText(p, opts = {}) {
+      const own = nodes.get(normalize(p));
+      if (own !== undefined && typeof own === 'object' && 'link' in own && !opts.follow) throw new PolicyError(`${p} is a symlink.`);
+      const real = resolve(p);
+      const n = real ? nodes.get(real) : undefined;
+      if (n === undefined) return null;
+      const c = content(n);
+      if (c === null) throw new PolicyError(`${p} is not a regular file.`);
+      return c;
+    },
+    ttys: [],
+    self: ['/opt/jail', '/usr/bin/node'],
+    tmpdir: '/tmp',
+    tempName: () => 'jail-1-000000000000',
     ...over,
   };
 }

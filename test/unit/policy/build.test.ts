@@ -78,9 +78,14 @@ describe('the system base', () => {
     expect(paths).toContain('ro /proc');
     expect(paths).toContain('ro /etc');
     expect(paths).toContain('dev /dev/null');
-    expect(paths).toContain('dev /dev/pts');
+    expect(paths).not.toContain('dev /dev/pts'); // the user's other terminals
+    expect(paths.filter((p) => p.includes('/dev/pts'))).toEqual([]);
     expect(paths).toContain('ro /run/resolv/stub.conf'); // /etc/resolv.conf's target
     expect(grants.some((g) => g.path.startsWith('/home'))).toBe(false);
+  });
+  it('grants the terminals the command was given, and no other (issue 8 D1)', () => {
+    const grants = systemBase(fakeHost({ ...tree, '/dev/pts/3': 'tty', '/dev/pts/4': 'tty' }, { ttys: ['/dev/pts/3'] }));
+    expect(grants.filter((g) => g.path.startsWith('/dev/pts')).map((g) => `${g.access} ${g.path}`)).toEqual(['dev /dev/pts/3']);
   });
   it('for root, leaves out every /etc entry others cannot read', () => {
     const grants = systemBase(fakeHost(tree, { uid: 0 }));

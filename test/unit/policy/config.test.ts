@@ -6,7 +6,6 @@ import {
   findProjectRoot,
   listProfiles,
   loadConfig,
-  locateJsonError,
   mergeOptions,
   parseJson,
   resolveProfile,
@@ -71,35 +70,40 @@ function policyError(f: () => unknown): PolicyError {
 describe('JSON errors', () => {
   const cases: Array<[string, string, number, number, string]> = [
     // text, what, line, col, excerpt-and-caret
-    ['{\n  "profiles": {\n    "t": { "ro": [".",}\n  }\n}', "unexpected '}'", 3, 23, '    "t": { "ro": [".",}\n                      ^'],
-    ['{"a": [1,]}', "unexpected ']' (JSON has no trailing commas)", 1, 10, '{"a": [1,]}\n         ^'],
-    ['{"a": 1,}', "unexpected '}' (JSON has no trailing commas)", 1, 9, '{"a": 1,}\n        ^'],
-    ['{\n  // comment\n}', "unexpected '/' (JSON has no comments)", 2, 3, '  // comment\n  ^'],
+    ['{\n  "profiles": {\n    "t": { "ro": [".",}\n  }\n}', "expected a value, found '}' (JSON has no trailing commas)", 3, 23, '    "t": { "ro": [".",}\n                      ^'],
+    ['{"a": [1,]}', "expected a value, found ']' (JSON has no trailing commas)", 1, 10, '{"a": [1,]}\n         ^'],
+    ['{"a": 1,}', "expected a property name in double quotes, found '}' (JSON has no trailing commas)", 1, 9, '{"a": 1,}\n        ^'],
     ["{'a': 1}", `unexpected "'" (strings take double quotes)`, 1, 2, "{'a': 1}\n ^"],
     ['{"a": node}', 'unexpected word "node" (strings take double quotes)', 1, 7, '{"a": node}\n      ^'],
     ['{"a" 1}', "expected ':' after a property name, found '1'", 1, 6, '{"a" 1}\n     ^'],
-    ['{"a": 1 "b": 2}', "expected ',' or '}' after a property, found '\"'", 1, 9, '{"a": 1 "b": 2}\n        ^'],
-    ['{"a": [1 2]}', "expected ',' or ']' after an array element, found '2'", 1, 10, '{"a": [1 2]}\n         ^'],
-    ['{"a": "x\ny"}', 'line break in a string', 1, 9, '{"a": "x\n        ^'],
-    ['{"a": "\\q"}', 'bad escape in a string', 1, 8, '{"a": "\\q"}\n       ^'],
+    ['{"a": 1 "b": 2}', "expected ',', found '\"'", 1, 9, '{"a": 1 "b": 2}\n        ^'],
+    ['{"a": [1 2]}', "expected ',', found '2'", 1, 10, '{"a": [1 2]}\n         ^'],
+    ['{"a": "x\ny"}', 'string not closed', 1, 7, '{"a": "x\n      ^'],
+    ['{"a": "\\q"}', 'bad escape in a string', 1, 7, '{"a": "\\q"}\n      ^'],
     ['{"a": "x', 'string not closed', 1, 7, '{"a": "x\n      ^'],
-    ['{"a": [1,\n', 'unexpected end of file', 1, 10, '{"a": [1,\n         ^'],
-    ['', 'unexpected end of file', 1, 1, '\n^'],
-    ['{} x', "unexpected 'x' after the end of the JSON value", 1, 4, '{} x\n   ^'],
+    ['{"a": [1,\n', 'expected a value, found the end of the file', 2, 1, '\n^'],
+    ['', 'expected a value, found the end of the file', 1, 1, '\n^'],
+    ['{} x', 'unexpected word "x" (strings take double quotes)', 1, 4, '{} x\n   ^'],
     ['{"a": tru}', 'unexpected word "tru" (strings take double quotes)', 1, 7, '{"a": tru}\n      ^'],
-    ['{"a": 01}', "expected ',' or '}' after a property, found '1'", 1, 8, '{"a": 01}\n       ^'],
-    ['\t{"a": }', "unexpected '}'", 1, 8, '\t{"a": }\n\t      ^'],
+    ['{"a": 01}', "expected ',', found '1'", 1, 8, '{"a": 01}\n       ^'],
+    ['\t{"a": }', "expected a value, found '}'", 1, 8, '\t{"a": }\n\t      ^'],
   ];
   it.each(cases)('%j: %s at %i:%i with a caret', (text, what, line, col, excerpt) => {
     const e = policyError(() => parseJson(text, '/p/jail.config.json'));
     expect(e.message).toBe(`/p/jail.config.json:${line}:${col}: not valid JSON: ${what}\n    ${excerpt.replace('\n', '\n    ')}`);
     expect(e.source).toBe('/p/jail.config.json');
-    expect(e.hint).toMatch(/no comments or trailing commas/);
+    expect(e.hint).toMatch(/trailing commas/);
+  });
+
+  it('jail.config.json may hold comments; package.json may not', () => {
+    expect(parseJson('{\n  // why\n  "a": /* x */ 1\n}', 'f', { comments: true })).toEqual({ a: 1 });
+    expect(policyError(() => parseJson('{\n  // why\n}', '/p/package.json')).message).toBe(
+      '/p/package.json:2:3: not valid JSON: unexpected comment (package.json is plain JSON)\n      // why\n      ^',
+    );
   });
 
   it('agrees with JSON.parse on what is valid', () => {
     for (const ok of ['{}', '[]', '{"a":[1,-2.5e3,true,false,null,"\\u00e9\\n"]}', ' \n"x" ', '0', '{"__proto__": 1}']) {
-      expect(locateJsonError(ok)).toBeNull();
       expect(() => parseJson(ok, 'f')).not.toThrow();
     }
   });
@@ -110,7 +114,7 @@ describe('JSON errors', () => {
     expect(e.message).not.toContain('\x1b');
     const long = `{"a": "${'x'.repeat(300)}", "b": ,"c": "${'y'.repeat(300)}"}`;
     const m = policyError(() => parseJson(long, 'f')).message.split('\n');
-    expect(m[0]).toBe("f:1:316: not valid JSON: unexpected ','");
+    expect(m[0]).toBe("f:1:316: not valid JSON: expected a value, found ','");
     expect(m[1]!.length).toBeLessThan(110);
     expect(m[1]!.startsWith('    …')).toBe(true);
     expect(m[2]!.indexOf('^')).toBe(m[1]!.indexOf(',"c"'));
@@ -205,11 +209,11 @@ describe('finding the project and its config', () => {
 
     const only = loadConfig(context({ [`${PROJECT}/package.json`]: pkg }));
     expect(only.projectFile).toBe(`${PROJECT}/package.json`);
-    expect(resolveProfile(only, 'fromPkg').options.rw).toEqual([{ path: `${PROJECT}/dist`, from: `profile fromPkg, ${PROJECT}/package.json` }]);
+    expect(resolveProfile(only, 'fromPkg').options.rw).toEqual([{ path: `${PROJECT}/dist`, from: `profile fromPkg, ${PROJECT}/package.json`, within: PROJECT }]);
 
     const none = loadConfig(context({ [`${PROJECT}/package.json`]: '{"name": "p"}' }));
     expect(none.projectFile).toBeNull();
-    expect([...none.profiles.keys()].sort()).toEqual(['default', 'node', 'npm-install', 'read-only', 'test']);
+    expect([...none.profiles.keys()].sort()).toEqual(['default', 'node', 'none', 'npm-install', 'read-only', 'test']);
   });
 
   it('package.json "jail" must be a config object; a broken package.json is reported', () => {
@@ -223,7 +227,7 @@ describe('finding the project and its config', () => {
   it('reads at most three files', () => {
     const read: string[] = [];
     const ctx = context({ [`${PROJECT}/package.json`]: '{}' });
-    loadConfig({ ...ctx, readFile: (p) => (read.push(p), ctx.readFile(p)) });
+    loadConfig({ ...ctx, readFile: (p, o) => (read.push(p), ctx.readFile!(p, o)) });
     expect(read).toEqual([UCONF, PCONF, `${PROJECT}/package.json`]);
   });
 
@@ -252,8 +256,8 @@ describe('paths', () => {
   it('say which profile and file they came from, and build into grants', () => {
     const config = load(profiles({ t: { extends: 'read-only', rw: ['dist'] } }));
     const { options } = resolveProfile(config, 't');
-    expect(options.ro).toEqual([{ path: PROJECT, from: 'built-in profile read-only' }]);
-    expect(options.rw).toEqual([{ path: `${PROJECT}/dist`, from: `profile t, ${PCONF}` }]);
+    expect(options.ro).toEqual([{ path: PROJECT, from: 'built-in profile read-only', within: PROJECT }]);
+    expect(options.rw).toEqual([{ path: `${PROJECT}/dist`, from: `profile t, ${PCONF}`, within: PROJECT }]);
     const policy = buildPolicy({ ...options, system: false }, config.host);
     expect(policy.grants.map((g) => [g.access, g.path, g.source])).toEqual([
       ['ro', PROJECT, { kind: 'config', flag: '--ro', given: PROJECT, where: 'built-in profile read-only' }],
@@ -339,7 +343,7 @@ describe('unknown profiles', () => {
   const config = load(profiles({ build: {} }));
   it('list the names, with a did-you-mean when one is close', () => {
     const e = policyError(() => resolveProfile(config, 'tset'));
-    expect(e.message).toBe('unknown profile "tset"; profiles: build, default, node, npm-install, read-only, test.');
+    expect(e.message).toBe('unknown profile "tset"; profiles: build, default, node, none, npm-install, read-only, test.');
     expect(e.hint).toBe('did you mean -p test?');
   });
   it('say where to define one otherwise', () => {
@@ -465,8 +469,8 @@ describe('the security rule: a project config may narrow, and grant inside the p
   it('grants what was checked: the resolved path, with its ?', () => {
     const { options } = resolveProfile(project({ ok: { ro: ['inner', 'src/new?'] } }), 'ok');
     expect(options.ro).toEqual([
-      { path: `${PROJECT}/src`, from: `profile ok, ${PCONF}` },
-      { path: `${PROJECT}/src/new?`, from: `profile ok, ${PCONF}` },
+      { path: `${PROJECT}/src`, from: `profile ok, ${PCONF}`, within: PROJECT },
+      { path: `${PROJECT}/src/new?`, from: `profile ok, ${PCONF}`, within: PROJECT },
     ]);
   });
 
@@ -513,7 +517,7 @@ describe('built-in profiles', () => {
   const ctx = { projectRoot: '/p', home: '/home/u', nodePrefix: NODE, npmCache: '/home/u/.npm' };
   it('every one has a description, and its paths are filled in', () => {
     const b = builtinProfiles(ctx);
-    expect([...b.keys()].sort()).toEqual(['default', 'node', 'npm-install', 'read-only', 'test']);
+    expect([...b.keys()].sort()).toEqual(['default', 'node', 'none', 'npm-install', 'read-only', 'test']);
     for (const [name, p] of b) {
       expect(p.description, name).toBeTruthy();
       for (const path of [...(p.ro ?? []), ...(p.rw ?? [])]) expect(path, name).toMatch(/^\/[^{}]*$/);
@@ -571,7 +575,7 @@ describe('listProfiles', () => {
   it('names, layers, files, descriptions and extends, sorted', () => {
     const config = load(profiles({ node: { description: 'mine' }, ci: { extends: 'test' } }), profiles({ node: {} }));
     const list = listProfiles(config);
-    expect(list.map((p) => p.name)).toEqual(['ci', 'default', 'node', 'npm-install', 'read-only', 'test']);
+    expect(list.map((p) => p.name)).toEqual(['ci', 'default', 'node', 'none', 'npm-install', 'read-only', 'test']);
     expect(list.find((p) => p.name === 'node')).toEqual({ name: 'node', layers: ['built-in', 'user', 'project'], files: [UCONF, PCONF], description: 'mine', extends: [] });
     expect(list.find((p) => p.name === 'ci')).toEqual({ name: 'ci', layers: ['project'], files: [PCONF], description: '', extends: ['test'] });
     expect(list.find((p) => p.name === 'read-only')?.description).toBe('read the project; write nothing');

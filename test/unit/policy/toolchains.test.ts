@@ -85,6 +85,38 @@ const PATH = [
 
 const grantsOf = (tree: Record<string, Node>, over: Partial<Host>) => toolchainGrants(fakeHost(tree, over));
 
+describe('PATH entries a dependency or a jailed run can write (issue 8 B3)', () => {
+  const planted: Record<string, Node> = {
+    ...HOME,
+    '/home/u/.claude/.credentials.json': 'FAKE-CLAUDE',
+    '/home/u/work/other/.env': 'FAKE-OTHER',
+    '/home/u/work/proj/package.json': '{}',
+    // a dependency made its bin a link to a credentials file, and another
+    // made node_modules/.bin itself a link to the user's other projects
+    '/home/u/work/proj/node_modules/.bin/evil': { link: '/home/u/.claude/.credentials.json' },
+    '/home/u/work/proj/node_modules/evil2/node_modules/.bin': { link: '/home/u/work' },
+    // a project bin directory on PATH (direnv's PATH_add bin)
+    '/home/u/work/proj/bin/tool': { link: '/home/u/.claude/.credentials.json' },
+    // ~/bin links straight to a credentials file
+    '/home/u/bin/creds': { link: '/home/u/.claude/.credentials.json' },
+  };
+  const path = [
+    '/home/u/work/proj/node_modules/.bin',
+    '/home/u/work/proj/node_modules/evil2/node_modules/.bin',
+    '/home/u/work/proj/bin',
+    '/home/u/bin',
+    '/usr/bin',
+  ].join(':');
+  const grants = toolchainGrants(fakeHost(planted, { path, cwd: '/home/u/work/proj' }), '/home/u/work/proj');
+  it('skips node_modules and the project, and follows no link to a plain file', () => {
+    expect(grants.map((g) => g.path)).toEqual(['/home/u/bin']);
+  });
+  it('the control: without the project rule, the project bin directory is a plain bin directory', () => {
+    const open = toolchainGrants(fakeHost(planted, { path: '/home/u/work/proj/bin' }));
+    expect(open.map((g) => g.path)).toEqual(['/home/u/work/proj/bin']);
+  });
+});
+
 describe('toolchains on PATH', () => {
   const grants = grantsOf(HOME, { path: PATH });
   const paths = grants.map((g) => g.path);
@@ -106,10 +138,10 @@ describe('toolchains on PATH', () => {
       '/home/u/.pyenv/version',
       // nvm: the version's prefix
       '/home/u/.nvm/versions/node/v20.1.0',
-      // ~/.local/bin, the pipx venv its link points into, a linked script
+      // ~/.local/bin and the pipx venv its link points into; not a linked
+      // plain file (a link may as well point at a credentials file)
       '/home/u/.local/bin',
       '/home/u/.local/share/pipx/venvs/black',
-      '/home/u/src/mytool/mytool.sh',
       // plain bin directories
       '/home/u/bin',
       '/home/u/go/bin',
@@ -246,6 +278,6 @@ describe('cost', () => {
     const entries = PATH.split(':').length;
     expect(calls.readHead).toBe(0);
     expect(calls.readdir).toBe(4); // rustup toolchains, ~/.local/bin, ~/bin, ~/go/bin
-    expect(calls.realpath + calls.stat).toBeLessThan(entries * 8);
+    expect(calls.realpath + calls.stat).toBeLessThan(entries * 10);
   });
 });

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sanitizeGitconfig, sanitizeNpmrc, stripUrlCredentials } from '../../../src/policy/userconfig.js';
+import { sanitizeGitconfig, sanitizeNpmrc, stripUrlCredentials } from '../../../src/tmpdir/userconfig.js';
 
 // Fake secrets only. Every one contains FAKE, so "no FAKE in the output" is
 // the test that none leaked.

@@ -1,0 +1,48 @@
+/**
+ * The command line's options, made from the option registry: one commander
+ * Option per entry, with the parser its kind needs. What was typed (not
+ * commander's defaults) becomes JailOptions.
+ */
+import { Option, type Command } from 'commander';
+import { parseFd } from '../policy/build.js';
+import { longFlag, OPTIONS, optionsFor, type JailOptions, type OptionName } from '../policy/options.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+const collectFd = (v: string, prev: number[] = []) => [...prev, parseFd(v)];
+// `--allow-unix` alone is true (commander's value for a bare optional);
+// with a path it collects. Either way the result is a list.
+const collectUnix = (v: string, prev: Array<string | true> | true | undefined) => [...unixList(prev), v];
+const unixList = (v: Array<string | true> | true | undefined): Array<string | true> => (v === true ? [true] : (v ?? []));
+
+export const CLI_OPTIONS = optionsFor('cli');
+
+export function addOptions(cmd: Command): Command {
+  for (const name of CLI_OPTIONS) {
+    const s = OPTIONS[name];
+    const o = new Option(s.flag, s.help);
+    if ('choices' in s) o.choices(s.choices);
+    if (s.kind === 'paths' || s.kind === 'ports' || s.kind === 'syscalls' || s.kind === 'env') o.argParser(collect);
+    if (s.kind === 'fds') o.argParser(collectFd);
+    if (s.kind === 'unix') o.argParser(collectUnix);
+    cmd.addOption(o);
+  }
+  return cmd;
+}
+
+/** The options typed on the command line, as JailOptions, plus the
+ *  CLI-only ones. Commander's defaults (`--no-x` is true unless given) are
+ *  left out, so a profile's value is not overridden by a default. */
+export function typedOptions(cmd: Command): JailOptions & { printPolicy?: boolean; json?: boolean; verbose?: boolean } {
+  const o = cmd.opts<Record<string, unknown>>();
+  const out: Record<string, unknown> = {};
+  for (const name of CLI_OPTIONS) {
+    if (cmd.getOptionValueSource(name) !== 'cli') continue;
+    out[name] = OPTIONS[name].kind === 'unix' ? unixList(o[name] as Array<string | true> | true) : o[name];
+  }
+  return out;
+}
+
+/** The flag that says `name`, for messages. */
+export function flagOf(name: OptionName): string {
+  return longFlag(name);
+}

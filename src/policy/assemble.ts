@@ -1,0 +1,124 @@
+/**
+ * One request → everything the run is made of, decided before anything is
+ * written: the profile with the flags on top, the policy (system base,
+ * grants, the command, the private TMPDIR and the sanitised config copies
+ * in it), the environment, and the files to write. Pure: it reads through
+ * the Host and writes nothing, so `--print-policy` prints exactly the plan
+ * that would run, and compile() comes next, then the disk, then exec.
+ */
+import { PolicyError } from '../errors.js';
+import { printable } from '../text.js';
+import { npmCacheOf, userConfigCopies } from '../tmpdir/copies.js';
+import { buildPolicy } from './build.js';
+import { resolveCommand, runtimePrefix, withCommand, type ResolvedCommand } from './command.js';
+import { findProjectRoot, loadConfig, mergeOptions, resolveProfile, type ConfigContext, type LoadedConfig } from './config.js';
+import { filterEnv } from './env.js';
+import type { Host } from './host.js';
+import type { Policy } from './model.js';
+import type { JailOptions } from './options.js';
+import { isWithin } from './paths.js';
+
+type Env = Record<string, string | undefined>;
+
+export interface JailRequest {
+  /** The options given (flags or the API); a profile's go underneath. */
+  options: JailOptions;
+  /** The command and its arguments. */
+  argv: string[];
+  /** The invoking environment. */
+  env: Env;
+  /** The profile to use when none is named and no path is given: the CLI
+   *  uses `default`; the API none at all. */
+  implicitProfile?: string;
+  /** The project's root when the caller knows it (jail-sh: a dependency's
+   *  own package directory); else searched for upwards from the cwd. */
+  projectRoot?: string;
+  /** The node running jail (for the built-ins' {nodePrefix}). */
+  nodeExecPath: string;
+}
+
+export interface Assembled {
+  /** The options after the profile: what built the policy. */
+  options: JailOptions;
+  /** The profile and what it extends, lowest first; empty without one. */
+  profileChain: string[];
+  policy: Policy;
+  command: ResolvedCommand;
+  /** The jailed program's environment. */
+  env: Record<string, string>;
+  /** Variables left out (names only). */
+  droppedEnv: string[];
+  /** The private TMPDIR to make, 0700; null without one. */
+  tmpDir: string | null;
+  /** Files to write into it (0600). */
+  files: Array<{ name: string; text: string }>;
+}
+
+/** The reserved profile: nothing but the system base and the command. */
+export const NO_PROFILE = 'none';
+
+export function assemble(req: JailRequest, host: Host): Assembled {
+  const { options: given } = req;
+  const named = given.profile ?? (given.ro?.length || given.rw?.length ? undefined : req.implicitProfile);
+  let options: JailOptions = given;
+  let profileChain: string[] = [];
+  let config: LoadedConfig | null = null;
+  if (named !== undefined && named !== NO_PROFILE) {
+    config = loadConfig(configContext(host, req));
+    const r = resolveProfile(config, named);
+    options = mergeOptions(r.options as JailOptions, given);
+    profileChain = r.chain;
+  }
+  const projectRoot = () => config?.projectRoot ?? req.projectRoot ?? findProjectRoot(host);
+  let policy = buildPolicy(options, host, options.toolchains ? { projectRoot: projectRoot() } : {});
+  const command = resolveCommand(req.argv[0]!, host);
+  policy = withCommand(policy, command, host);
+  const { env, dropped } = filterEnv(req.env, policy.env);
+
+  let tmpDir: string | null = null;
+  let files: Assembled['files'] = [];
+  if (policy.privateTmp) {
+    tmpDir = `${host.tmpdir === '/' ? '' : host.tmpdir}/${host.tempName()}`;
+    const copies = userConfigCopies(host, req.env, tmpDir);
+    policy = {
+      ...policy,
+      grants: [...policy.grants, { path: tmpDir, access: 'rw', isDir: true, source: { kind: 'jail', what: 'private TMPDIR' } }, ...copies.grants],
+    };
+    env.TMPDIR = env.TMP = env.TEMP = tmpDir;
+    Object.assign(env, copies.env);
+    files = copies.files;
+  }
+  refuseWritableSelf(policy, host);
+  return { options, profileChain, policy, command, env, droppedEnv: dropped, tmpDir, files };
+}
+
+/** What the config layers need to know about this machine and run. */
+export function configContext(host: Host, req: Pick<JailRequest, 'env' | 'projectRoot' | 'nodeExecPath'>): ConfigContext {
+  const node = host.realpath(req.nodeExecPath) ?? req.nodeExecPath;
+  return {
+    host,
+    xdgConfigHome: req.env.XDG_CONFIG_HOME || undefined,
+    // A node under ~/.local/bin has no prefix of its own to grant (that
+    // would be ~/.local, keyrings and all): then only the binary.
+    nodePrefix: runtimePrefix(node, host) ?? node,
+    npmCache: npmCacheOf(host, req.env),
+    ...(req.projectRoot !== undefined && { projectRoot: req.projectRoot }),
+  };
+}
+
+/**
+ * jail must never run its own code from a tree the command may write: a
+ * postinstall under `-p npm-install` rewriting node_modules/jail/dist would
+ * leave every later "jailed" run unconfined. Refused, not warned about.
+ */
+function refuseWritableSelf(policy: Policy, host: Host): void {
+  for (const g of policy.grants) {
+    if (g.access !== 'rw') continue;
+    const self = host.self.find((s) => isWithin(s, g.path));
+    if (self === undefined) continue;
+    throw new PolicyError(
+      `${printable(self)} is part of jail itself, and the grant ${printable(g.path)} (read-write) would let the command rewrite it: every later jailed run could be unconfined.`,
+      `install jail where the command cannot write (npm install -g jail, with a prefix outside the project), and run that; or grant a narrower tree.`,
+    );
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * Every option jail has, in one table. An entry gives the option's name
+ * (the camelCase key of the API and of config files, and commander's
+ * attribute name), its flag, the kind of value it takes, its help, where it
+ * may be used, and what a project's config may do with it. From this table
+ * come the commander options (cli/options.ts), the config fields and their
+ * validation (config/validate.ts), the project rule (config/project.ts), the
+ * profile type and the API's option type (below), and the API's argv
+ * (api.ts). Adding an option is one entry here plus its meaning in
+ * build.ts and the compilers.
+ *
+ * Pure data: no imports beyond types, so everything may use it.
+ */
+import type { PathEntry } from './paths.js';
+
+/**
+ * What an option takes:
+ * - paths: repeatable path (`--ro PATH`); a trailing `?` makes one optional
+ * - switch: `--flag`, off unless given
+ * - negated: `--no-flag`, on unless given
+ * - choice: one of `choices`
+ * - ports: repeatable TCP port or range (`443`, `8000-8100`)
+ * - unix: repeatable, with an optional value (`--allow-unix [PATH]`)
+ * - syscalls: repeatable syscall name
+ * - env: repeatable `NAME` or `NAME=VALUE`
+ * - fds: repeatable file descriptor number
+ * - name: one word (a profile name)
+ */
+export type Kind = 'paths' | 'switch' | 'negated' | 'choice' | 'ports' | 'unix' | 'syscalls' | 'env' | 'fds' | 'name';
+
+/** Where an option may be given: on the command line, in a profile of a
+ *  config file, in the library API. */
+export type Surface = 'cli' | 'config' | 'api';
+
+/**
+ * What a project's config (written by whoever controls the project, maybe
+ * the attacker) may do with an option:
+ * - inside: paths, which must resolve inside the project
+ * - any: anything (the option only narrows, or changes nothing of weight)
+ * - never: nothing (a list must stay empty)
+ * - { only: v }: only the value v, which narrows (`system: false`)
+ * - set-only: `NAME=VALUE` but not `NAME`, which would pass a variable
+ *   (maybe a secret) through from the user's environment
+ */
+export type ProjectRule = 'inside' | 'any' | 'never' | 'set-only' | { only: boolean | string };
+
+export interface OptionSpec {
+  kind: Kind;
+  /** As commander takes it: `--ro <path>`, `-p, --profile <name>`, `--no-system`. */
+  flag: string;
+  help: string;
+  where: readonly Surface[];
+  project: ProjectRule;
+  /** For kind choice. */
+  choices?: readonly string[];
+}
+
+const ALL = ['cli', 'config', 'api'] as const;
+const RUN = ['cli', 'api'] as const;
+const CLI = ['cli'] as const;
+
+export const OPTIONS = {
+  profile: {
+    kind: 'name',
+    flag: '-p, --profile <name>',
+    help: 'start from a named profile (jail profiles lists them); flags add to it',
+    where: RUN,
+    project: 'any',
+  },
+  ro: {
+    kind: 'paths',
+    flag: '--ro <path>',
+    help: 'read and execute PATH (repeatable); a trailing ? skips a missing path',
+    where: ALL,
+    project: 'inside',
+  },
+  rw: {
+    kind: 'paths',
+    flag: '--rw <path>',
+    help: 'read, write, create and delete under PATH (repeatable)',
+    where: ALL,
+    project: 'inside',
+  },
+  system: {
+    kind: 'negated',
+    flag: '--no-system',
+    help: 'leave out the system base (/usr, /etc, /proc, /dev/null, …)',
+    where: ALL,
+    project: { only: false },
+  },
+  net: {
+    kind: 'choice',
+    flag: '--net <mode>',
+    choices: ['none', 'all'],
+    help: 'network: none (TCP only to allowed ports) or all',
+    where: ALL,
+    project: { only: 'none' },
+  },
+  allowConnect: {
+    kind: 'ports',
+    flag: '--allow-connect <port>',
+    help: 'allow TCP connect to PORT or a range like 8000-8100 (repeatable)',
+    where: ALL,
+    project: 'never',
+  },
+  allowBind: {
+    kind: 'ports',
+    flag: '--allow-bind <port>',
+    help: 'allow TCP bind to PORT or a range (repeatable)',
+    where: ALL,
+    project: 'never',
+  },
+  allowDns: {
+    kind: 'switch',
+    flag: '--allow-dns',
+    help: 'allow UDP for name lookups (all UDP before Landlock ABI 10)',
+    where: ALL,
+    project: { only: false },
+  },
+  allowUnix: {
+    kind: 'unix',
+    flag: '--allow-unix [path]',
+    help: 'allow UNIX sockets: all of them, or one socket PATH (Landlock ABI 9)',
+    where: ALL,
+    project: 'never',
+  },
+  allowRawSockets: {
+    kind: 'switch',
+    flag: '--allow-raw-sockets',
+    help: 'allow raw and packet sockets',
+    where: ALL,
+    project: { only: false },
+  },
+  allowSysvIpc: {
+    kind: 'switch',
+    flag: '--allow-sysv-ipc',
+    help: 'allow System V shared memory, semaphores and message queues',
+    where: ALL,
+    project: { only: false },
+  },
+  allowSyscall: {
+    kind: 'syscalls',
+    flag: '--allow-syscall <name>',
+    help: 'remove the deny rule for one syscall (repeatable)',
+    where: ALL,
+    project: 'never',
+  },
+  env: {
+    kind: 'env',
+    flag: '--env <name[=value]>',
+    help: 'pass variable NAME through, or set NAME=VALUE (repeatable)',
+    where: ALL,
+    project: 'set-only',
+  },
+  envAll: {
+    kind: 'switch',
+    flag: '--env-all',
+    help: 'pass the whole environment, secrets included',
+    where: ALL,
+    project: { only: false },
+  },
+  cleanEnv: {
+    kind: 'switch',
+    flag: '--clean-env',
+    help: 'pass only PATH, HOME, TERM, LANG, LC_*, USER, SHELL, TZ (and --env)',
+    where: ALL,
+    project: { only: true },
+  },
+  privateTmp: {
+    kind: 'negated',
+    flag: '--no-private-tmp',
+    help: 'no private TMPDIR: run without a supervisor, the command replacing jail',
+    where: ALL,
+    project: 'any',
+  },
+  toolchains: {
+    kind: 'switch',
+    flag: '--toolchains',
+    help: 'read and execute the toolchains under $HOME that PATH names (pyenv, nvm, ~/.cargo/bin, ~/bin)',
+    where: ALL,
+    project: { only: false },
+  },
+  keepCaps: {
+    kind: 'switch',
+    flag: '--keep-caps',
+    help: 'keep capabilities (by default the command runs with none)',
+    where: ALL,
+    project: { only: false },
+  },
+  keepFd: {
+    kind: 'fds',
+    flag: '--keep-fd <n>',
+    help: 'pass inherited file descriptor N on to the command (repeatable)',
+    where: RUN,
+    project: 'never',
+  },
+  logDenials: {
+    kind: 'switch',
+    flag: '--log-denials',
+    help: 'ask the kernel to audit-log what the jail denies (Landlock ABI 7)',
+    where: ALL,
+    project: 'any',
+  },
+  bestEffort: {
+    kind: 'switch',
+    flag: '--best-effort',
+    help: 'run with what the kernel can enforce, and say on stderr what was left out',
+    where: RUN,
+    project: 'never',
+  },
+  printPolicy: {
+    kind: 'switch',
+    flag: '--print-policy',
+    help: 'print the compiled policy and run nothing',
+    where: CLI,
+    project: 'never',
+  },
+  json: {
+    kind: 'switch',
+    flag: '--json',
+    help: 'with --print-policy: print JSON',
+    where: CLI,
+    project: 'never',
+  },
+  verbose: {
+    kind: 'switch',
+    flag: '-v, --verbose',
+    help: 'say what the jail does on stderr',
+    where: CLI,
+    project: 'never',
+  },
+} as const satisfies Record<string, OptionSpec>;
+
+export type OptionName = keyof typeof OPTIONS;
+
+/** The table as a list, in help order. */
+export const OPTION_NAMES = Object.keys(OPTIONS) as OptionName[];
+
+export function spec(name: OptionName): OptionSpec {
+  return OPTIONS[name];
+}
+
+/** The long flag of an option: `--profile`, `--no-system`. */
+export function longFlag(name: OptionName): string {
+  return /--[a-z-]+/.exec(OPTIONS[name].flag)![0];
+}
+
+/** The options usable on a surface. */
+export function optionsFor(surface: Surface): OptionName[] {
+  return OPTION_NAMES.filter((n) => (OPTIONS[n].where as readonly Surface[]).includes(surface));
+}
+
+// ------------------------------------------------------------------ types
+
+/** The value an option takes in the API (and after parsing the CLI). */
+interface Values {
+  paths: PathEntry[];
+  switch: boolean;
+  negated: boolean;
+  choice: string;
+  ports: Array<string | number>;
+  unix: Array<string | true>;
+  syscalls: string[];
+  env: string[];
+  fds: number[];
+  name: string;
+}
+
+/** The value an option takes in a config file (JSON). */
+interface JsonValues extends Omit<Values, 'paths' | 'unix'> {
+  paths: string[];
+  unix: true | string[];
+}
+
+type Table = typeof OPTIONS;
+type ValueOf<S, V> = S extends { kind: 'choice'; choices: readonly (infer C)[] } ? C : S extends { kind: infer K extends keyof V } ? V[K] : never;
+type On<S extends Surface, N extends OptionName> = S extends Table[N]['where'][number] ? N : never;
+
+/** The options of a surface, all optional, with their value types. */
+export type OptionsOf<S extends Surface> = { -readonly [N in OptionName as On<S, N>]?: ValueOf<Table[N], Values> };
+
+/** What the library API and the CLI (after parsing) give: every option a
+ *  run may take. */
+export type JailOptions = OptionsOf<'api'>;
+
+/** What a profile holds once loaded: the config surface's options. */
+export type ProfileOptions = OptionsOf<'config'>;
+
+/** A profile as a config file writes it. */
+export type ProfileJson = {
+  /** One line for `jail profiles`. */
+  description?: string;
+  extends?: string | string[];
+} & { -readonly [N in OptionName as On<'config', N>]?: ValueOf<Table[N], JsonValues> };

@@ -1,0 +1,98 @@
+/**
+ * The user's npm and git config, credentials taken out, for the private
+ * TMPDIR: the real files stay hidden (their tokens with them), while npm
+ * keeps its registry, nodedir and cafile, and git its name and email (git
+ * treats an unreadable ~/.gitconfig as fatal). Pure: reads through the Host
+ * and returns the files to write, the variables that point the tools at
+ * them, and read grants for the files the kept settings name (a cafile
+ * under $HOME), without which the tools fail. Nothing is written here.
+ */
+import type { Host } from '../policy/host.js';
+import type { PathGrant } from '../policy/model.js';
+import { grantOf, resolveReal } from '../policy/paths.js';
+import { sanitizeGitconfig, sanitizeNpmrc } from './userconfig.js';
+
+type Env = Record<string, string | undefined>;
+
+export interface Copies {
+  /** Files for the private TMPDIR, by name within it. */
+  files: Array<{ name: string; text: string }>;
+  env: Record<string, string>;
+  grants: PathGrant[];
+}
+
+/**
+ * Your npm config file: $NPM_CONFIG_USERCONFIG or ~/.npmrc. Never npm's
+ * lower-case npm_config_userconfig: inside an npm script that one is
+ * npm's merged config, which the project's .npmrc can set
+ * (`userconfig=~/.ssh/id_rsa` would hand jail a key to "sanitise").
+ */
+export function userNpmrcPath(host: Host, env: Env): string {
+  return env.NPM_CONFIG_USERCONFIG || `${host.home}/.npmrc`;
+}
+
+/**
+ * npm's cache as you configured it: $NPM_CONFIG_CACHE, or `cache=` in your
+ * own npm config, else ~/.npm. Never npm_config_cache, which a project's
+ * .npmrc sets for its scripts (`cache=~/.ssh` would be granted read-write).
+ */
+export function npmCacheOf(host: Host, env: Env): string {
+  const home = (p: string) => (p === '~' || p.startsWith('~/') ? host.home + p.slice(1) : p);
+  if (env.NPM_CONFIG_CACHE?.startsWith('/') || env.NPM_CONFIG_CACHE?.startsWith('~')) return home(env.NPM_CONFIG_CACHE);
+  let text: string | null = null;
+  try {
+    text = host.readText(userNpmrcPath(host, env), { follow: true });
+  } catch {
+    // not a regular file: npm's default
+  }
+  const m = text === null ? null : /^[ \t]*cache[ \t]*=[ \t]*(.*?)[ \t]*$/m.exec(text);
+  const value = m?.[1]?.replace(/^(["'])(.*)\1$/, '$2');
+  return value && !value.includes('${') && (value.startsWith('/') || value.startsWith('~')) ? home(value) : `${host.home}/.npm`;
+}
+
+export function userConfigCopies(host: Host, env: Env, tmpDir: string): Copies {
+  const read = (p: string) => {
+    try {
+      return host.readText(p, { follow: true });
+    } catch {
+      return null; // not a regular file: leave it out
+    }
+  };
+  const home = (p: string) => (p === '~' || p.startsWith('~/') ? host.home + p.slice(1) : p);
+  const out: Copies = { files: [], env: {}, grants: [] };
+  const grantFiles = (files: Array<{ key: string; path: string }>, except: string[] = []) => {
+    for (const f of files) {
+      if (except.includes(f.key.toLowerCase())) continue;
+      const r = resolveReal(home(f.path), host);
+      if (r?.st.isFile) out.grants.push(grantOf(r, 'ro', { kind: 'jail', what: `named by ${f.key} in your config` }));
+    }
+  };
+
+  const npmrc = read(userNpmrcPath(host, env));
+  if (npmrc !== null) {
+    const s = sanitizeNpmrc(npmrc);
+    out.files.push({ name: 'npmrc', text: s.text });
+    out.env.NPM_CONFIG_USERCONFIG = out.env.npm_config_userconfig = `${tmpDir}/npmrc`;
+    grantFiles(s.files);
+  }
+
+  // git reads $XDG_CONFIG_HOME/git/config, then ~/.gitconfig (which wins).
+  const gitDir = `${env.XDG_CONFIG_HOME || `${host.home}/.config`}/git`;
+  const texts = [read(`${gitDir}/config`), read(env.GIT_CONFIG_GLOBAL ?? `${host.home}/.gitconfig`)].filter((t): t is string => t !== null);
+  if (texts.length) {
+    const s = sanitizeGitconfig(texts.join('\n'));
+    let text = s.text;
+    // git dies on an exclude file it cannot read, the default one too:
+    // copy it, and point the copy of the config at it (a later value wins).
+    const excludes = [...s.files].reverse().find((f) => f.key.toLowerCase() === 'core.excludesfile');
+    const ignore = read(excludes ? home(excludes.path) : `${gitDir}/ignore`);
+    if (ignore !== null) {
+      out.files.push({ name: 'gitignore', text: ignore });
+      text += `\n[core]\n\texcludesFile = ${tmpDir}/gitignore\n`;
+    }
+    out.files.push({ name: 'gitconfig', text });
+    out.env.GIT_CONFIG_GLOBAL = `${tmpDir}/gitconfig`;
+    grantFiles(s.files, ['core.excludesfile']);
+  }
+  return out;
+}
