@@ -274,3 +274,19 @@ print('GOT', repr(got), flush=True)
     });
   });
 });
+
+describe('B3: --toolchains and links planted in node_modules/.bin', () => {
+  it('a dependency’s bin linked to a credentials file is not granted', () => {
+    const creds = path.join(w.home, '.claude', '.credentials.json');
+    fs.mkdirSync(path.dirname(creds), { recursive: true });
+    fs.writeFileSync(creds, `{"token": "${w.secrets.npmrc}-claude"}`);
+    const proj = project('b3');
+    const bin = path.join(proj, 'node_modules', '.bin');
+    fs.mkdirSync(bin, { recursive: true });
+    fs.symlinkSync(creds, path.join(bin, 'evil'));
+    const env = { ...w.env, PATH: `${bin}:${w.env.PATH}` };
+    const r = jail(w, ['--toolchains', '--ro', '.', '--', 'cat', creds], { cwd: proj, env });
+    expect(r.status).not.toBe(0);
+    expect(printed(r)).not.toContain(`${w.secrets.npmrc}-claude`);
+  });
+});

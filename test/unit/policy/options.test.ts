@@ -1,0 +1,77 @@
+/** The option registry, and what is derived from it. */
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { toArgs } from '../../../src/api.js';
+import { addOptions, typedOptions } from '../../../src/cli/options.js';
+import { program } from '../../../src/cli/main.js';
+import { PolicyError } from '../../../src/errors.js';
+import { checkApiOptions } from '../../../src/policy/config.js';
+import { longFlag, OPTIONS, OPTION_NAMES, optionsFor } from '../../../src/policy/options.js';
+
+describe('the registry', () => {
+  it('names each option as commander names its flag, so one key serves the CLI, config and API', () => {
+    const cmd = addOptions(new Command());
+    for (const name of optionsFor('cli')) expect(cmd.options.find((o) => o.attributeName() === name), name).toBeDefined();
+  });
+  it('every option has a flag, help and a project rule; choices only for choice', () => {
+    for (const name of OPTION_NAMES) {
+      const s = OPTIONS[name];
+      expect(s.help.length, name).toBeGreaterThan(10);
+      expect(longFlag(name), name).toMatch(/^--[a-z-]+$/);
+      expect('choices' in s, name).toBe(s.kind === 'choice');
+    }
+  });
+  it('--help lists every command-line option', () => {
+    const help = program().helpInformation();
+    for (const name of optionsFor('cli')) expect(help, name).toContain(longFlag(name));
+  });
+  it('the CLI keeps only what was typed, not commander defaults', () => {
+    const cmd = addOptions(new Command()).allowExcessArguments();
+    cmd.parse(['--ro', 'a', '--ro', 'b', '--no-system', '--allow-unix', '--allow-unix', '/s', '--keep-fd', '3'], { from: 'user' });
+    expect(typedOptions(cmd)).toEqual({ ro: ['a', 'b'], system: false, allowUnix: [true, '/s'], keepFd: [3] });
+    const bare = addOptions(new Command()).allowExcessArguments();
+    bare.parse([], { from: 'user' });
+    expect(typedOptions(bare)).toEqual({});
+  });
+});
+
+describe('the API', () => {
+  it('takes the options by their registry names, and nothing else', () => {
+    expect(() => checkApiOptions({ ro: ['.'], allowConnect: [443, '8000-8100'], net: 'none', keepFd: [3] })).not.toThrow();
+    const bad = (o: Record<string, unknown>) => {
+      try {
+        checkApiOptions(o);
+      } catch (e) {
+        if (e instanceof PolicyError) return e.message;
+        throw e;
+      }
+      return null;
+    };
+    expect(bad({ scope: false })).toBe('unknown option "scope".');
+    expect(bad({ allowConect: [] })).toBe('unknown option "allowConect"; did you mean "allowConnect"?');
+    expect(bad({ rw: '/' })).toBe('option "rw" must be an array of paths.');
+    expect(bad({ net: 'some' })).toBe('option "net" must be "none" or "all".');
+    expect(bad({ allowBind: [70000] })).toBe('option "allowBind": 70000 is not a TCP port or port range (1 to 65535).');
+    expect(bad({ keepFd: [1] })).toBe('option "keepFd": 1 is not a file descriptor number of 3 or more.');
+    expect(bad({ printPolicy: true })).toBe('unknown option "printPolicy".'); // the CLI's own
+  });
+  it('passes every value as --flag=VALUE, so none is read as a flag, and starts from no profile', () => {
+    expect(toArgs({ ro: ['--rw=/'], allowUnix: [true, '--rw=/'], net: 'all', system: false, bestEffort: true, allowConnect: [443] })).toEqual([
+      '--ro=--rw=/',
+      '--allow-unix',
+      '--allow-unix=--rw=/',
+      '--net=all',
+      '--no-system',
+      '--best-effort',
+      '--allow-connect=443',
+      '--profile=none',
+    ]);
+    expect(toArgs({ profile: 'test' })).toEqual(['--profile=test']);
+  });
+  it('the CLI reads those args back as the same options', () => {
+    const opts = { ro: ['--rw=/', 'a b'], allowUnix: [true, '/s'] as Array<string | true>, keepFd: [3], env: ['A=--x'], profile: 'none' };
+    const cmd = addOptions(new Command()).allowExcessArguments();
+    cmd.parse(toArgs(opts), { from: 'user' });
+    expect(typedOptions(cmd)).toEqual(opts);
+  });
+});
