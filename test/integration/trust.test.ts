@@ -280,7 +280,11 @@ describe('B3: --toolchains and links planted in node_modules/.bin', () => {
     const creds = path.join(w.home, '.claude', '.credentials.json');
     fs.mkdirSync(path.dirname(creds), { recursive: true });
     fs.writeFileSync(creds, `{"token": "${w.secrets.npmrc}-claude"}`);
-    const proj = project('b3');
+    // The project under $HOME, as most are: its node_modules/.bin is then a
+    // "toolchain under $HOME" on PATH.
+    const proj = path.join(w.home, 'work', 'b3');
+    fs.mkdirSync(proj, { recursive: true });
+    fs.writeFileSync(path.join(proj, 'package.json'), '{}');
     const bin = path.join(proj, 'node_modules', '.bin');
     fs.mkdirSync(bin, { recursive: true });
     fs.symlinkSync(creds, path.join(bin, 'evil'));
