@@ -3,6 +3,7 @@ import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
 import { PolicyError } from './errors.js';
+import { addonFiles } from './native/binding.js';
 import type { DirEntry, Host, Stat } from './policy/host.js';
 import { printable } from './text.js';
 
@@ -14,6 +15,7 @@ const MAX_TEXT = 4 << 20;
 
 export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Host {
   let tmpdir: string | undefined;
+  let self: string[] | undefined;
   return {
     cwd,
     home: env.HOME || os.homedir(),
@@ -87,11 +89,13 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
       }
     },
     ttys: terminals(),
-    self: selfPaths(),
+    get self() {
+      return (self ??= selfPaths());
+    },
     get tmpdir() {
       return (tmpdir ??= fs.realpathSync.native(os.tmpdir()));
     },
-    tempName: () => `jail-${process.pid}-${require('node:crypto').randomBytes(6).toString('hex')}`,
+    tempName: () => `jail-${process.pid}-${randomHex(6)}`,
   };
 }
 
@@ -104,7 +108,6 @@ function terminals(): string[] {
   const out = new Set<string>();
   for (const fd of [0, 1, 2]) {
     try {
-      if (!require('node:tty').isatty(fd)) continue;
       const name = fs.readlinkSync(`/proc/self/fd/${fd}`);
       if (/^\/dev\/(pts\/\d+|tty\w*|console)$/.test(name)) out.add(name);
     } catch {
@@ -114,15 +117,26 @@ function terminals(): string[] {
   return [...out];
 }
 
+/** Random bytes from the kernel, without loading node:crypto (2 ms). */
+function randomHex(n: number): string {
+  const fd = fs.openSync('/dev/urandom', 'r');
+  try {
+    const b = Buffer.alloc(n);
+    fs.readSync(fd, b, 0, n, null);
+    return b.toString('hex');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** jail's package directory (bin/, dist/, build/ or prebuilds/), the node
- *  running it, and node-gyp-build, which loads a prebuilt addon and may be
- *  installed beside jail rather than in it. */
+ *  running it, and the addon with node-gyp-build when that loaded it (it
+ *  may be installed beside jail rather than in it). */
 function selfPaths(): string[] {
   const out: string[] = [];
-  const candidates = [() => path.join(__dirname, '..'), () => process.execPath, () => path.dirname(require.resolve('node-gyp-build/package.json'))];
-  for (const p of candidates) {
+  for (const p of [path.join(__dirname, '..'), process.execPath, ...addonFiles()]) {
     try {
-      out.push(fs.realpathSync.native(p()));
+      out.push(fs.realpathSync.native(p));
     } catch {
       // gone: nothing to protect
     }

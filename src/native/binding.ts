@@ -59,6 +59,13 @@ export interface Addon {
 }
 
 let addon: Addon | undefined;
+/** The files the addon was loaded from (the .node, and node-gyp-build when
+ *  it found it): jail's own code, which no grant may let the command write. */
+const loadedFrom: string[] = [];
+
+export function addonFiles(): readonly string[] {
+  return loadedFrom;
+}
 
 export function loadAddon(): Addon {
   if (addon) return addon;
@@ -73,16 +80,19 @@ export function loadAddon(): Addon {
   try {
     // Start-up: a local build is where node-gyp-build would look first;
     // loading it directly skips its search (about 1 ms).
+    const local = path.join(root, 'build', 'Release', 'jail.node');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    addon = require(path.join(root, 'build', 'Release', 'jail.node')) as Addon;
+    addon = require(local) as Addon;
+    loadedFrom.push(local);
     return addon;
   } catch {
     // no local build: prebuilds/, through node-gyp-build
   }
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const load = require('node-gyp-build') as (dir: string) => unknown;
+    const load = require('node-gyp-build') as ((dir: string) => unknown) & { resolve(dir: string): string };
     addon = load(root) as Addon;
+    loadedFrom.push(load.resolve(root), path.dirname(require.resolve('node-gyp-build')));
     return addon;
   } catch (e) {
     throw new NativeLoadError(

@@ -239,7 +239,12 @@ describe('B6: jail installed in the project it jails', () => {
 });
 
 describe('D1: other terminals in /dev/pts', () => {
-  it('cannot be written to, while the command keeps its own', () => {
+  it('the command keeps its own, by name', () => {
+    // script(1) gives jail a terminal; the command reopens it by its name.
+    const r = spawnSync('script', ['-qec', `${NODE} ${JAIL} --ro . -- sh -c 'echo mine > $(tty) && echo ok'`, '/dev/null'], { cwd: w.proj, env: w.env, encoding: 'utf8' });
+    expect(r.stdout).toMatch(/mine\r?\nok/);
+  });
+  it('cannot be written to', () => {
     // A terminal of the user's, outside: its master end listens.
     const listener = spawn('python3', ['-c', `
 import os, select, sys
