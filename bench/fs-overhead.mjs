@@ -39,7 +39,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { median, quantile, shuffle } from './stats.mjs';
+import { median, shuffle } from './stats.mjs';
 
 const { values: opt } = parseArgs({
   options: {

@@ -7,7 +7,7 @@
 type ChildProcessModule = typeof import('node:child_process');
 let real: ChildProcessModule | undefined;
 // The un-prefixed name is not aliased, so this is the real module.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const load = (): ChildProcessModule => (real ??= require('child_process') as ChildProcessModule);
 
 module.exports = new Proxy({} as ChildProcessModule, {

@@ -48,7 +48,7 @@ most Landlock ABI N (for testing older kernels).`,
 }
 
 function version(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   return (require('../../package.json') as { version: string }).version;
 }
 
@@ -150,7 +150,7 @@ function run(o: ReturnType<typeof typedOptions>, args: string[], ctx: MainContex
  *  status on, and die of its signal if it died of one. */
 function runUnconfined(file: string, argv: string[]): number {
   // Required here, not imported: see lazy-child-process.ts.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const r = spawnSync(file, argv.slice(1), { stdio: 'inherit', argv0: argv[0] });
   if (r.error) throw new CommandError(`jail: ${argv[0]}: ${r.error.message}`, 126);
@@ -173,7 +173,7 @@ function runUnconfined(file: string, argv: string[]): number {
  */
 export function scriptShell(argv: string[], env: NodeJS.ProcessEnv, cwd: string): number {
   restoreNodeOptions(env);
-  let profile = 'default';
+  let profile: string;
   const dependency = dependencyRoot(cwd);
   try {
     const host = realHost(env, cwd);

@@ -99,7 +99,7 @@ export function spawnSupervised(plan: JailPlan, target: ExecTarget): { code: num
 export function removeTree(path: string): void {
   const addon = loadAddon() as Addon & { rmtree?: (p: string) => void };
   if (addon.rmtree) return addon.rmtree(path);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   (require('node:fs') as typeof import('node:fs')).rmSync(path, { recursive: true, force: true });
 }
 

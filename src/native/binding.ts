@@ -81,7 +81,7 @@ export function loadAddon(): Addon {
     // Start-up: a local build is where node-gyp-build would look first;
     // loading it directly skips its search (about 1 ms).
     const local = path.join(root, 'build', 'Release', 'jail.node');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     addon = require(local) as Addon;
     loadedFrom.push(local);
     return addon;
@@ -89,7 +89,7 @@ export function loadAddon(): Addon {
     // no local build: prebuilds/, through node-gyp-build
   }
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     const load = require('node-gyp-build') as ((dir: string) => unknown) & { resolve(dir: string): string };
     addon = load(root) as Addon;
     loadedFrom.push(load.resolve(root), path.dirname(require.resolve('node-gyp-build')));

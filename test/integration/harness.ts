@@ -82,7 +82,7 @@ function nobodyJail(w: World): string {
       fs.cpSync(path.join(REPO, p), path.join(dest, p), { recursive: true });
     }
     // The addon the repository loads, whether built here or prebuilt.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     const addon = (require('node-gyp-build') as { resolve(dir: string): string }).resolve(REPO);
     fs.cpSync(addon, path.join(dest, 'build', 'Release', 'jail.node'));
     execFileSync('chmod', ['-R', 'a+rX', dest]);

@@ -3,7 +3,7 @@
  * removes the private TMPDIR and exits as the command did. And the
  * environment the command gets.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

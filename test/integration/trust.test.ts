@@ -225,7 +225,7 @@ describe('B6: jail installed in the project it jails', () => {
     for (const p of ['bin', 'dist', 'package.json', 'node_modules/commander', 'node_modules/node-gyp-build', 'node_modules/jsonc-parser']) {
       if (fs.existsSync(path.join(REPO, p))) fs.cpSync(path.join(REPO, p), path.join(pkg, p), { recursive: true });
     }
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     const addon = (require('node-gyp-build') as { resolve(dir: string): string }).resolve(REPO);
     fs.mkdirSync(path.join(pkg, 'build', 'Release'), { recursive: true });
     fs.copyFileSync(addon, path.join(pkg, 'build', 'Release', 'jail.node'));

@@ -9,7 +9,7 @@ import { printable } from '../../text.js';
 
 type Jsonc = typeof import('jsonc-parser');
 let jsonc: Jsonc | undefined;
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use: most runs read no config file
+// Loaded on first use: most runs read no config file.
 const parser = (): Jsonc => (jsonc ??= require('jsonc-parser') as Jsonc);
 
 /** jsonc-parser's error codes, in words. */
