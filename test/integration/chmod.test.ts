@@ -24,8 +24,8 @@ const mode = (p: string) => fs.statSync(p).mode & 0o7777;
 const oct = (m: number) => `0o${m.toString(8)}`;
 let serial = 0;
 
-/** A file and a directory owned by `uid`, with ordinary modes, under `dir`. */
-function targets(dir: string, uid = 0): { file: string; dir: string } {
+/** A file and a directory owned by `uid` (else by whoever runs the tests), with ordinary modes, under `dir`. */
+function targets(dir: string, uid?: number): { file: string; dir: string } {
   const n = serial++;
   const file = path.join(dir, `prog-${n}`);
   const sub = path.join(dir, `shared-${n}`);
@@ -33,8 +33,10 @@ function targets(dir: string, uid = 0): { file: string; dir: string } {
   fs.chmodSync(file, 0o755);
   fs.mkdirSync(sub);
   fs.chmodSync(sub, 0o775);
-  fs.chownSync(file, uid, uid);
-  fs.chownSync(sub, uid, uid);
+  if (uid !== undefined) {
+    fs.chownSync(file, uid, uid);
+    fs.chownSync(sub, uid, uid);
+  }
   return { file, dir: sub };
 }
 
@@ -90,7 +92,7 @@ const ATTEMPTS: Attempt[] = [
 
 describe.skipIf(!IS_ROOT)('as root, no setuid or setgid bit on a root-owned file outside every grant', () => {
   it.each(ATTEMPTS)('%s is refused and the mode is unchanged', (_name, argv, which) => {
-    const t = targets(w.outside);
+    const t = targets(w.outside, 0);
     const before = mode(t[which]);
     const r = jail(w, ['--ro', '.', '--', ...argv(t)]);
     expect(oct(mode(t[which])), printed(r)).toBe(oct(before));
@@ -100,7 +102,7 @@ describe.skipIf(!IS_ROOT)('as root, no setuid or setgid bit on a root-owned file
 
   it('node fs.fchmodSync(fd, 0o4755) (fchmod) on a root-owned file granted --ro is refused', () => {
     // /usr/bin is in the system base read-only: this is `chmod u+s /usr/bin/bash`.
-    const t = targets(w.outside);
+    const t = targets(w.outside, 0);
     const js = `const fs = require('fs'); fs.fchmodSync(fs.openSync(${JSON.stringify(t.file)}, 'r'), 0o4755)`;
     const r = jail(w, ['--ro', '.', '--ro', t.file, '--', 'node', '-e', js]);
     expect(oct(mode(t.file)), printed(r)).toBe(oct(0o755));
@@ -112,7 +114,7 @@ describe.skipIf(!IS_ROOT)('as root, no setuid or setgid bit on a root-owned file
 describe.skipIf(!IS_ROOT)('as root inside --rw: ordinary modes still change, special bits do not', () => {
   it.each(ATTEMPTS)('%s is refused inside --rw too', (_name, argv, which) => {
     const rw = rwDir();
-    const t = targets(rw);
+    const t = targets(rw, 0);
     const r = jail(w, ['--ro', '.', '--rw', rw, '--', ...argv(t)]);
     expect(oct(mode(t[which])), printed(r)).toBe(oct(which === 'file' ? 0o755 : 0o775));
     expect(r.status).not.toBe(0);
@@ -164,28 +166,33 @@ describe.skipIf(!IS_ROOT)('as root inside --rw: ordinary modes still change, spe
   });
 });
 
-describe.skipIf(!IS_ROOT)('as nobody', () => {
-  it('chmod u+s on its own file inside --rw is refused', () => {
+// Any user may set these bits on its own files; as root the tests run it as nobody.
+const owner: [string, boolean, number | undefined] = IS_ROOT ? ['nobody', true, 65534] : ['this user', false, undefined];
+
+describe(`as ${owner[0]}, on its own files inside --rw`, () => {
+  const [, asNobody, uid] = owner;
+
+  it('chmod u+s is refused', () => {
     const rw = rwDir();
-    const t = targets(rw, 65534);
-    const r = jail(w, ['--ro', '.', '--rw', rw, '--', 'chmod', 'u+s', t.file], { asNobody: true });
+    const t = targets(rw, uid);
+    const r = jail(w, ['--ro', '.', '--rw', rw, '--', 'chmod', 'u+s', t.file], { asNobody });
     expect(oct(mode(t.file)), printed(r)).toBe(oct(0o755));
     expect(r.status).not.toBe(0);
     expect(printed(r)).toContain('Operation not permitted');
   });
 
-  it('chmod g+s on its own directory inside --rw is refused', () => {
+  it('chmod g+s on a directory is refused', () => {
     const rw = rwDir();
-    const t = targets(rw, 65534);
-    const r = jail(w, ['--ro', '.', '--rw', rw, '--', 'chmod', 'g+s', t.dir], { asNobody: true });
+    const t = targets(rw, uid);
+    const r = jail(w, ['--ro', '.', '--rw', rw, '--', 'chmod', 'g+s', t.dir], { asNobody });
     expect(oct(mode(t.dir)), printed(r)).toBe(oct(0o775));
     expect(r.status).not.toBe(0);
   });
 
-  it('control: chmod 0700 on its own file inside --rw works', () => {
+  it('control: chmod 0700 works', () => {
     const rw = rwDir();
-    const t = targets(rw, 65534);
-    const r = jail(w, ['--ro', '.', '--rw', rw, '--', 'chmod', '0700', t.file], { asNobody: true });
+    const t = targets(rw, uid);
+    const r = jail(w, ['--ro', '.', '--rw', rw, '--', 'chmod', '0700', t.file], { asNobody });
     expect(r.status, printed(r)).toBe(0);
     expect(oct(mode(t.file))).toBe(oct(0o700));
   });
