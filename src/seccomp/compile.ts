@@ -7,7 +7,7 @@
  *      to allow, to a shared errno return, or to the argument check of its
  *      syscall. Allowed syscalls never load an argument, so the kernel's
  *      seccomp action cache can skip the filter for them altogether;
- *   3. the argument checks (socket, ioctl, clone, …) each end in a jump to
+ *   3. the argument checks (socket, ioctl, clone, chmod, …) each end in a jump to
  *      the shared returns.
  */
 import { Assembler, SeccompData, toBytes, type Label, type Program } from './asm.js';
@@ -38,6 +38,8 @@ import {
   SOCK_PACKET,
   SOCK_RAW,
   SOCK_STREAM,
+  S_ISGID,
+  S_ISUID,
   TIOCLINUX,
   TIOCSTI,
 } from './consts.js';
@@ -172,14 +174,16 @@ function argumentChecks(a: Assembler, rules: SeccompRules, d: Decisions): void {
     'pid-self': () => pidSelfCheck(a),
     'setpriority-self': () => whoSelfCheck(a, 'setpriority-self', PRIO_PROCESS, 'PRIO_PROCESS'),
     'ioprio-self': () => whoSelfCheck(a, 'ioprio-self', IOPRIO_WHO_PROCESS, 'IOPRIO_WHO_PROCESS'),
+    chmod: () => setidModeCheck(a, 'chmod', 1),
+    fchmodat: () => setidModeCheck(a, 'fchmodat', 2),
   };
   for (const check of Object.keys(emit) as Check[]) if (used.has(check)) emit[check]();
 }
 
 // Every check below compares the low 32 bits of an argument only. Each of
-// these arguments is an int or unsigned int in the kernel, which ignores
-// the high half of the register: comparing 64 bits would let a caller with
-// garbage in the high half slip past an EPERM.
+// these arguments is an int, an unsigned int or a umode_t in the kernel,
+// which ignores the high half of the register: comparing 64 bits would let
+// a caller with garbage in the high half slip past an EPERM.
 
 /**
  * socket(family, type, protocol). Landlock rules say where some sockets
@@ -287,6 +291,21 @@ function whoSelfCheck(a: Assembler, label: Label, which: number, whichName: stri
   a.jeq(which, { else: DENY }, whichName);
   a.ld(SeccompData.argLo(1), 'who');
   a.jeq(0, { then: ALLOW, else: DENY }, 'the caller');
+}
+
+/**
+ * chmod(path, mode), fchmod(fd, mode), fchmodat(dfd, path, mode) and
+ * fchmodat2(dfd, path, mode, flags): no set-user-ID or set-group-ID bit.
+ * The kernel reads mode as a umode_t (the low 16 bits), so garbage above
+ * is ignored by both. A mode without either bit passes, so clearing one
+ * works; a mode with one is refused even when the file has it already (the
+ * filter cannot see the file), as when GNU chmod keeps a directory's setgid
+ * bit through `chmod 755 DIR`.
+ */
+function setidModeCheck(a: Assembler, label: Label, arg: number): void {
+  a.label(label);
+  a.ld(SeccompData.argLo(arg), 'mode');
+  a.jset(S_ISUID | S_ISGID, { then: DENY, else: ALLOW }, 'S_ISUID | S_ISGID');
 }
 
 /**

@@ -2,7 +2,7 @@
  * Kernel constants the filter is built from. Values are the kernel's UAPI
  * headers' (linux/seccomp.h, linux/audit.h, linux/filter.h, linux/socket.h,
  * linux/in.h, linux/netlink.h, linux/sched.h, asm-generic/ioctls.h,
- * linux/personality.h, asm-generic/errno*.h); they are the same on x86_64
+ * linux/personality.h, linux/stat.h, asm-generic/errno*.h); they are the same on x86_64
  * and aarch64.
  */
 
@@ -108,6 +108,12 @@ export const PRIO_USER = 2;
 export const IOPRIO_WHO_PROCESS = 1;
 export const IOPRIO_WHO_PGRP = 2;
 export const IOPRIO_WHO_USER = 3;
+
+// ── File mode bits (linux/stat.h). The chmod family takes a umode_t: the
+// kernel keeps the low 16 bits of the register and ignores the rest.
+export const S_ISUID = 0o4000;
+export const S_ISGID = 0o2000;
+export const S_ISVTX = 0o1000;
 
 // ── errno values (asm-generic/errno-base.h, errno.h).
 export const EPERM = 1;

@@ -1,10 +1,11 @@
 /**
  * Policy → the seccomp compiler's rules. This is where the network policy
- * meets the syscall filter: Landlock governs TCP ports, the filter decides
- * which sockets may exist at all.
+ * meets the syscall filter: Landlock governs TCP ports (and, from ABI 9,
+ * UNIX socket paths), the filter decides which sockets may exist at all.
+ * What Landlock governs on this run comes in as a fact, LandlockCoverage,
+ * so that the two compilers stay siblings: nothing here reads a Landlock
+ * plan.
  */
-import type { LandlockPlan } from '../landlock/compile.js';
-import { FS, NET } from '../landlock/abi.js';
 import type { Policy } from '../policy/model.js';
 import { archForNode } from './arch/index.js';
 import { compileSeccomp, describeSeccomp, type SeccompPlan, type SeccompRules } from './compile.js';
@@ -12,17 +13,24 @@ import { PRECOMPILED } from './precompiled.js';
 
 export type { SeccompPlan };
 
-export function seccompRulesFor(policy: Policy, landlock: LandlockPlan | null): SeccompRules {
+/** What Landlock governs on this run, as far as the syscall filter needs to know. */
+export interface LandlockCoverage {
+  /** TCP bind and connect go through Landlock's port rules (ABI 4 or later, handled). */
+  tcp: boolean;
+  /** connect() to a pathname UNIX socket goes through Landlock's path rules (ABI 9, RESOLVE_UNIX handled). */
+  unixPaths: boolean;
+}
+
+export function seccompRulesFor(policy: Policy, coverage: LandlockCoverage): SeccompRules {
   const net = policy.net;
   const all = net.mode === 'all';
-  const tcpByLandlock = landlock !== null && (landlock.handledNet & NET.CONNECT_TCP) !== 0n;
   return {
     // Without Landlock TCP rules (ABI < 4), --net none refuses TCP sockets.
-    inet: all ? 'all' : tcpByLandlock ? 'tcp-only' : 'none',
+    inet: all ? 'all' : coverage.tcp ? 'tcp-only' : 'none',
     // UDP only for DNS; on ABI 10 Landlock narrows it to port 53.
     udp: all || net.dns,
     // One socket path is only safe where Landlock checks the path (ABI 9).
-    unix: net.unix || (net.unixPaths.length > 0 && landlock !== null && (landlock.handledFs & FS.RESOLVE_UNIX) !== 0n),
+    unix: net.unix || (net.unixPaths.length > 0 && coverage.unixPaths),
     // listen() on an unbound TCP socket picks a port and skips BIND_TCP.
     listen: all || net.bind.length > 0 || net.unix,
     rawSockets: net.rawSockets,

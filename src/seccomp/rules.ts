@@ -1,8 +1,9 @@
 /**
  * What the filter does with each syscall, and why. The filter allows by
  * default and refuses a short list: syscalls that reach outside the jail
- * (other processes, the mount table, namespaces, the kernel itself) and
- * sockets that Landlock cannot govern. Everything here is data; compile.ts
+ * (other processes, the mount table, namespaces, the kernel itself), file
+ * modes that outlive it (setuid and setgid bits), and sockets that Landlock
+ * cannot govern. Everything here is data; compile.ts
  * turns it into BPF.
  */
 import { ENOSYS, EPERM } from './consts.js';
@@ -34,7 +35,18 @@ export interface SeccompRules {
 }
 
 /** The argument checks compile.ts knows how to emit. */
-export type Check = 'socket' | 'ioctl' | 'clone' | 'personality' | 'pid-self' | 'setpriority-self' | 'ioprio-self';
+export type Check =
+  | 'socket'
+  | 'ioctl'
+  | 'clone'
+  | 'personality'
+  | 'pid-self'
+  | 'setpriority-self'
+  | 'ioprio-self'
+  /** mode in arg 1 (chmod, fchmod) without S_ISUID or S_ISGID. */
+  | 'chmod'
+  /** mode in arg 2 (fchmodat, fchmodat2) without S_ISUID or S_ISGID. */
+  | 'fchmodat';
 
 /** What happens to one syscall: an errno by number alone, or an argument check. */
 export type Treatment = { kind: 'errno'; errno: number } | { kind: 'check'; check: Check };
@@ -56,6 +68,11 @@ interface Entry {
 }
 
 const REFUSE = { kind: 'errno', errno: EPERM } as const;
+
+const SETID_ACTION = 'ERRNO(EPERM) if the mode has S_ISUID or S_ISGID (low 32 bits)';
+const SETID_REASON =
+  'a set-user-ID or set-group-ID file runs later, outside the jail, with its owner\'s rights (root\'s, for a system binary); ' +
+  'Landlock does not govern chmod. Other mode bits, the sticky bit included, are allowed';
 const DENY = 'ERRNO(EPERM)';
 
 /**
@@ -176,6 +193,21 @@ const ENTRIES: readonly Entry[] = [
     reason: 'system administration',
   },
   { names: ['fanotify_init'], treatment: REFUSE, action: DENY, reason: 'watches file access across a mount or file system' },
+
+  // File modes that outlive the jail. Landlock does not govern chmod, and
+  // root (capabilities dropped or not) owns every system file.
+  {
+    names: ['chmod', 'fchmod'],
+    treatment: { kind: 'check', check: 'chmod' },
+    action: SETID_ACTION,
+    reason: SETID_REASON,
+  },
+  {
+    names: ['fchmodat', 'fchmodat2'],
+    treatment: { kind: 'check', check: 'fchmodat' },
+    action: SETID_ACTION,
+    reason: SETID_REASON,
+  },
 
   // Terminals and personas.
   {

@@ -52,6 +52,9 @@ import {
   SOCK_RAW,
   SOCK_SEQPACKET,
   SOCK_STREAM,
+  S_ISGID,
+  S_ISUID,
+  S_ISVTX,
   TCGETS,
   TIOCLINUX,
   TIOCSTI,
@@ -95,6 +98,12 @@ function table(title: string, r: SeccompRules, rows: Row[]): void {
 
 const NO_ARGS = 'no args' as const;
 
+const AT_FDCWD = -100;
+const PATH = 0x7ffd_1234_5000n; // a pointer: its bits are no mode
+const AT_SYMLINK_NOFOLLOW = 0x100;
+/** A mode with `garbage` in the high half of the register. */
+const withHigh = (garbage: number, mode: number) => (BigInt(garbage) << 32n) | BigInt(mode);
+
 table('ordinary syscalls are allowed without looking at arguments', DEFAULT_RULES, [
   ['read', NO_ARGS, ALLOW],
   ['write', NO_ARGS, ALLOW],
@@ -117,6 +126,15 @@ table('ordinary syscalls are allowed without looking at arguments', DEFAULT_RULE
   ['mseal', NO_ARGS, ALLOW],
   ['fork', NO_ARGS, ALLOW],
   ['vfork', NO_ARGS, ALLOW],
+  // Creation modes are not checked (see the chmod table below).
+  ['open', NO_ARGS, ALLOW],
+  ['creat', NO_ARGS, ALLOW],
+  ['openat2', NO_ARGS, ALLOW],
+  ['mkdirat', NO_ARGS, ALLOW],
+  ['mknod', NO_ARGS, ALLOW],
+  ['mknodat', NO_ARGS, ALLOW],
+  ['fchown', NO_ARGS, ALLOW],
+  ['fchownat', NO_ARGS, ALLOW],
 ]);
 
 table('syscalls denied by number alone', DEFAULT_RULES, [
@@ -305,6 +323,55 @@ table('everything open', OPEN_RULES, [
   ['clone', [CLONE_NEWUSER], DENY],
   ['clone3', NO_ARGS, NOSYS],
   ['ioctl', [0, TIOCSTI], DENY],
+  ['chmod', [PATH, 0o4755], DENY],
+  ['fchmodat', [AT_FDCWD, PATH, 0o2775], DENY],
+  ['fchmodat', [AT_FDCWD, PATH, 0o755], ALLOW],
+]);
+
+table('chmod family: no setuid or setgid bit, on the low 32 bits of mode', DEFAULT_RULES, [
+  ['chmod', [PATH, 0o755], ALLOW],
+  ['chmod', [PATH, 0o644], ALLOW],
+  ['chmod', [PATH, 0], ALLOW],
+  ['chmod', [PATH, 0o4755], DENY],
+  ['chmod', [PATH, 0o2775], DENY],
+  ['chmod', [PATH, 0o6755], DENY],
+  ['chmod', [PATH, S_ISUID], DENY],
+  ['chmod', [PATH, S_ISGID], DENY],
+  ['chmod', [PATH, 0o1777], ALLOW], // sticky
+  ['chmod', [PATH, S_ISVTX], ALLOW],
+  // The kernel keeps a umode_t (16 bits): garbage above is ignored, by both.
+  ['chmod', [PATH, withHigh(0xdeadbeef, 0o755)], ALLOW],
+  ['chmod', [PATH, withHigh(1, 0o755)], ALLOW],
+  ['chmod', [PATH, withHigh(0xffffffff, 0)], ALLOW],
+  ['chmod', [PATH, withHigh(0xdeadbeef, 0o4755)], DENY],
+  ['chmod', [PATH, withHigh(0xffffffff, S_ISGID)], DENY],
+  ['chmod', [PATH, 0x00ff_0000 | 0o755], ALLOW],
+  ['chmod', [PATH, 0x00ff_0000 | 0o4755], DENY],
+  ['chmod', [0x7ffd_0000_0c00n /* path pointer with bits 10, 11 */, 0o644], ALLOW],
+  ['fchmod', [3, 0o755], ALLOW],
+  ['fchmod', [3, 0o1777], ALLOW],
+  ['fchmod', [3, 0o4755], DENY],
+  ['fchmod', [3, 0o2775], DENY],
+  ['fchmod', [0xc00 /* an fd with bits 10, 11 */, 0o640], ALLOW],
+  ['fchmod', [3, withHigh(0xdeadbeef, 0o640)], ALLOW],
+  ['fchmod', [3, withHigh(0xdeadbeef, 0o4755)], DENY],
+  ['fchmodat', [AT_FDCWD, PATH, 0o755], ALLOW],
+  ['fchmodat', [AT_FDCWD, PATH, 0o1777], ALLOW],
+  ['fchmodat', [AT_FDCWD, PATH, 0o4755], DENY],
+  ['fchmodat', [AT_FDCWD, PATH, 0o2775], DENY],
+  ['fchmodat', [AT_FDCWD, 0o6000, 0o755], ALLOW], // arg 1 is the path, not the mode
+  ['fchmodat', [AT_FDCWD, PATH, withHigh(0xdeadbeef, 0o755)], ALLOW],
+  ['fchmodat', [AT_FDCWD, PATH, withHigh(0xdeadbeef, 0o4755)], DENY],
+  ['fchmodat2', [AT_FDCWD, PATH, 0o755, 0], ALLOW],
+  ['fchmodat2', [AT_FDCWD, PATH, 0o1777, AT_SYMLINK_NOFOLLOW], ALLOW],
+  ['fchmodat2', [AT_FDCWD, PATH, 0o4755, 0], DENY],
+  ['fchmodat2', [AT_FDCWD, PATH, 0o2775, AT_SYMLINK_NOFOLLOW], DENY],
+  ['fchmodat2', [AT_FDCWD, PATH, 0o644, 0o6000 /* flags are no mode */], ALLOW],
+  ['fchmodat2', [AT_FDCWD, PATH, withHigh(0xffffffff, 0o644), 0], ALLOW],
+  ['fchmodat2', [AT_FDCWD, PATH, withHigh(0xffffffff, 0o2644), 0], DENY],
+  // Not the chmod family: clearing bits by chown, creation modes (see README).
+  ['fchownat', NO_ARGS, ALLOW],
+  ['mknodat', NO_ARGS, ALLOW],
 ]);
 
 table('personality: Linux, or a query', DEFAULT_RULES, [
@@ -344,8 +411,10 @@ table('syscalls on other processes: only the caller, pid 0', DEFAULT_RULES, [
   ['kcmp', [0, 0, 0, 0, 0], DENY],
 ]);
 
-table('allowSyscalls removes a rule', rules({ allowSyscalls: ['ptrace', 'personality', 'clone3', 'listen', 'socket'] }), [
+table('allowSyscalls removes a rule', rules({ allowSyscalls: ['ptrace', 'personality', 'clone3', 'listen', 'socket', 'fchmodat'] }), [
   ['ptrace', NO_ARGS, ALLOW],
+  ['fchmodat', NO_ARGS, ALLOW],
+  ['fchmodat2', [AT_FDCWD, PATH, 0o4755, 0], DENY],
   ['personality', NO_ARGS, ALLOW],
   ['clone3', NO_ARGS, ALLOW],
   ['listen', NO_ARGS, ALLOW],

@@ -33,6 +33,10 @@ const CHECKED = new Set([
   'sched_setattr',
   'migrate_pages',
   'move_pages',
+  'chmod',
+  'fchmod',
+  'fchmodat',
+  'fchmodat2',
 ]);
 
 describe.each(ARCHES)('$name', (arch) => {
@@ -114,6 +118,7 @@ describe('describeSeccomp', () => {
     expect(text).toMatch(/^seccomp: x86_64, \d+ instructions, syscall table from Linux 6\.11-rc3$/m);
     expect(text).toContain('  ptrace, process_vm_readv, process_vm_writev: ERRNO(EPERM)\n');
     expect(text).toContain('  clone3: ERRNO(ENOSYS)\n');
+    expect(text).toContain('  chmod, fchmod, fchmodat, fchmodat2: ERRNO(EPERM) if the mode has S_ISUID or S_ISGID (low 32 bits)\n');
     expect(text).toMatch(/socket: ERRNO\(EPERM\) unless listed\n\s+allowed: AF_INET\/AF_INET6: SOCK_STREAM/);
   });
 
