@@ -10,6 +10,7 @@ import type { Policy } from '../policy/model.js';
 import { archForNode } from './arch/index.js';
 import { compileSeccomp, describeSeccomp, type SeccompPlan, type SeccompRules } from './compile.js';
 import { PRECOMPILED } from './precompiled.js';
+import { InternalError } from '../errors.js';
 
 export type { SeccompPlan };
 
@@ -66,7 +67,14 @@ export function compileSeccompFor(rules: SeccompRules, nodeArch: string): Seccom
     bytes: new Uint8Array(Buffer.from(ready.bytes, 'base64')),
     rules: ready.rules,
     get program() {
-      return (program ??= compileSeccomp(rules, arch).program);
+      if (program) return program;
+      // The listing comes from the compiler, the bytes from the build: a
+      // listing that differs from what is applied must never be printed.
+      const fresh = compileSeccomp(rules, arch);
+      if (Buffer.compare(Buffer.from(fresh.bytes), Buffer.from(ready.bytes, 'base64')) !== 0) {
+        throw new InternalError(`the precompiled seccomp filter for ${arch.name} is out of date with the compiler (npm run gen:precompiled).`);
+      }
+      return (program = fresh.program);
     },
   };
 }

@@ -184,8 +184,8 @@ describe('landlockCoverage', () => {
     expect(sockets(plan)).toMatchObject({ tcp: 'allow', udp: 'allow', unix: 'deny' });
   });
 
-  it.each([3, 4, 5])('without scoping, strict compiles on ABI %i; the filter still follows TCP coverage', (abi) => {
-    const plan = compile(buildPolicy({ ro: ['.'], scope: false }, host), facts(abi));
+  it.each([3, 4, 5])('without scoping (a policy made by hand: no option turns it off), strict compiles on ABI %i; the filter still follows TCP coverage', (abi) => {
+    const plan = compile({ ...buildPolicy({ ro: ['.'] }, host), scopeSignals: false, scopeAbstractUnix: false }, facts(abi));
     expect(plan.landlock?.scoped).toBe(0n);
     expect(plan.dropped).toEqual([]);
     expect(sockets(plan).tcp).toBe(abi >= 4 ? 'allow' : 'deny');
