@@ -86,10 +86,25 @@ export function npmKeyIsSecret(key: string): boolean {
   return NPM_SECRETS.has(name) || name.endsWith('email') || name.endsWith('_auth') || name.endsWith('_key') || SECRET_WORDS.test(name);
 }
 
+/** npm's own `ini` package (the version npm 11 bundles), loaded on the first
+ *  .npmrc to sanitise: jail's start-up does not pay for it otherwise. */
+interface Ini {
+  decode(text: string): Record<string, unknown>;
+  safe(value: unknown): string;
+  unsafe(raw: string): string;
+}
+let ini: Ini | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadIni = (): Ini => (ini ??= require('ini') as Ini);
+
+/** ini's line pattern: `[section]`, or `key` with an optional `=value`. */
+const INI_LINE = /^\[([^\]]*)\]\s*$|^([^=]+)(=(.*))?$/i;
+
 /**
- * ~/.npmrc → a copy without credentials. Lines are read as npm's `ini`
- * reads them: `key=value`, whitespace around both trimmed, "quoted" and
- * 'quoted' values, `;` and `#` comments, also after an unquoted value.
+ * ~/.npmrc → a copy without credentials. Each line is read by npm's own
+ * `ini` (decode, unsafe): `key=value`, whitespace around both trimmed,
+ * "quoted" and 'quoted' values, `;` and `#` comments, also after an
+ * unquoted value, `key[]` arrays.
  *
  * - Secret settings (npmKeyIsSecret) are left out, scoped or not, and so
  *   is signing (`sign-git-commit`, `sign-git-tag`), which needs hidden keys.
@@ -104,93 +119,62 @@ export function npmKeyIsSecret(key: string): boolean {
  *   out and reported by line number: it is more often a pasted token than a
  *   setting.
  *
- * A kept line is copied verbatim unless it had an inline comment or a
- * credential, in which case it is re-encoded as npm's own writer would.
+ * A kept line is copied verbatim unless it holds `;` or `#` (which may start
+ * a comment) or lost a credential: then it is written as npm's own writer
+ * (ini's safe) writes it, which ini reads back as the same value.
  */
 export function sanitizeNpmrc(text: string): Sanitized {
+  const { decode, safe, unsafe } = loadIni();
   const out: string[] = [];
   const dropped: string[] = [];
   const files: Sanitized['files'] = [];
   let inSection = false;
   text.split(/\r\n|\r|\n/).forEach((line, i) => {
-    if (!line || /^\s*[;#]/.test(line) || /^\s*$/.test(line)) return;
-    const m = /^\[([^\]]*)\]\s*$|^([^=]+)(=(.*))?$/i.exec(line);
-    if (!m) return; // npm ignores it too
+    if (inSection) return;
+    const m = INI_LINE.exec(line);
+    if (!m) return; // a blank line, or one npm ignores too
     if (m[1] !== undefined) {
-      inSection = true;
-      dropped.push(`[${redact(String(iniUnsafe(m[1]).value))}]`);
+      inSection = true; // also [__proto__], whose keys ini reads into nothing
+      dropped.push(`[${redact(unsafe(m[1]))}]`);
       return;
     }
-    if (inSection) return;
-    const key = iniUnsafe(m[2] ?? '');
-    const name = String(key.value);
+    const entries = Object.entries(decode(line));
+    if (entries.length === 0) return; // a comment, a blank line, __proto__
     if (m[3] === undefined) {
       dropped.push(`line ${i + 1} (no '=')`);
       return;
     }
-    const bare = name.endsWith('[]') && name.length > 2 ? name.slice(0, -2) : name;
-    if (npmKeyIsSecret(bare) || NPM_SIGNING.has(bare)) {
-      dropped.push(redact(bare));
+    const [key, decoded] = entries[0]!;
+    const rawKey = unsafe(m[2]!);
+    const bracketed = rawKey.length > 2 && rawKey.endsWith('[]');
+    const shown = redact(key);
+    if (npmKeyIsSecret(key) || NPM_SIGNING.has(key)) {
+      dropped.push(shown);
       return;
     }
-    const parsed = iniUnsafe(m[4] ?? '');
-    let value = parsed.value;
-    let rewrite = key.cut || parsed.cut;
-    if (typeof value === 'string') {
-      const clean = stripUrlCredentials(value);
-      if (clean !== value) {
-        dropped.push(`${redact(bare)} (credentials in URL)`);
-        rewrite = true;
-      }
-      if (NPM_FILES.has(bare) && clean !== '') files.push({ key: bare, path: clean });
-      value = clean;
+    let value = bracketed ? (decoded as unknown[])[0] : decoded;
+    // A 'quoted' value may be JSON for a number or an object: left out
+    // whole when a URL in it has credentials.
+    const isText = typeof value === 'string';
+    const asText = isText ? (value as string) : (JSON.stringify(value) ?? '');
+    const clean = stripUrlCredentials(asText);
+    if (clean !== asText && !isText) {
+      dropped.push(shown);
+      return;
     }
-    out.push(rewrite ? `${iniSafe(key.value)}=${iniSafe(value)}` : line);
+    let rewrite = /[;#]/.test(line);
+    if (clean !== asText) {
+      dropped.push(`${shown} (credentials in URL)`);
+      value = clean;
+      rewrite = true;
+    }
+    if (isText && NPM_FILES.has(key) && value !== '') files.push({ key, path: value as string });
+    const name = safe(bracketed ? key + '[]' : key);
+    if (!rewrite) out.push(line);
+    else if (isText || typeof value === 'boolean' || value === null) out.push(`${name}=${safe(value)}`);
+    else out.push(`${name}='${JSON.stringify(value)}'`); // ini reads 'JSON' back as the same value
   });
   return { text: out.length ? out.join('\n') + '\n' : '', dropped: unique(dropped), files };
-}
-
-/** npm's `ini` unsafe(): the value a raw key or value stands for, and
- *  whether an inline comment was cut off. */
-function iniUnsafe(raw: string): { value: unknown; cut: boolean } {
-  let val = raw.trim();
-  if ((val.startsWith('"') && val.endsWith('"')) || (val.startsWith("'") && val.endsWith("'"))) {
-    if (val.startsWith("'")) val = val.slice(1, -1);
-    try {
-      return { value: JSON.parse(val) as unknown, cut: false };
-    } catch {
-      return { value: val, cut: false };
-    }
-  }
-  let esc = false;
-  let unesc = '';
-  let cut = false;
-  for (const c of val) {
-    if (esc) {
-      unesc += '\\;#'.includes(c) ? c : '\\' + c;
-      esc = false;
-    } else if (c === ';' || c === '#') {
-      cut = true;
-      break;
-    } else if (c === '\\') esc = true;
-    else unesc += c;
-  }
-  if (esc) unesc += '\\';
-  return { value: unesc.trim(), cut };
-}
-
-/** npm's `ini` safe(): how npm itself writes a key or value. */
-function iniSafe(val: unknown): string {
-  if (
-    typeof val !== 'string' ||
-    /[=\r\n]/.test(val) ||
-    val.startsWith('[') ||
-    (val.length > 1 && ((val.startsWith('"') && val.endsWith('"')) || (val.startsWith("'") && val.endsWith("'")))) ||
-    val !== val.trim()
-  ) {
-    return JSON.stringify(val);
-  }
-  return val.split(';').join('\\;').split('#').join('\\#');
 }
 
 // ---------------------------------------------------------------------------

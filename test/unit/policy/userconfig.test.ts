@@ -18,6 +18,7 @@ const tmpFile = (text: string) => {
   return f;
 };
 const has = (cmd: string) => spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
+const FAKE_NPM = 'npm_FAKE' + '0aB1c2D3e4F5g6H7i8J9kLmNoPqRsTuV';
 
 describe('stripUrlCredentials', () => {
   it.each([
@@ -441,5 +442,32 @@ describe('sanitizeGitconfig', () => {
   it.skipIf(!has('git'))('gives git a file it reads when the original has lines git rejects', () => {
     const r = sanitizeGitconfig('[user]\n\tname = "Jane\n\temail = j@e\n[core\n\tx = 1\n');
     expect(gitList(tmpFile(r.text))).toEqual([['user.email', 'j@e']]);
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+describe('sanitizeNpmrc: read with npm’s own ini (issue 9)', () => {
+  it.each([
+    ["a 'quoted' JSON value, copied as it was", "n='123'\n", "n='123'\n", []],
+    ["a 'quoted' JSON value after a comment cut, written so ini reads the same", "o='{\"a\":\"#\"}'\n", "o='{\"a\":\"#\"}'\n", []],
+    ['__proto__, which npm skips', '__proto__=x\nfund=false\n', 'fund=false\n', []],
+    ['a [__proto__] section, whose keys npm reads into nothing', 'fund=false\n[__proto__]\nregistry=https://r.example/\n', 'fund=false\n', ['[__proto__]']],
+    ['a key that ini reads as true/false/null', 'x=true ; a comment\ny = null\n', 'x=true\ny = null\n', []],
+    ['a bracketed array with a comment', 'ca[]=first # FAKE\nca[]=second\n', 'ca[]=first\nca[]=second\n', []],
+    ['a bare word among settings (line number only)', 'fund=false\n\n' + FAKE_NPM + '\n', 'fund=false\n', ["line 3 (no '=')"]],
+  ])('handles %s', (_what, given, want, dropped) => {
+    const r = sanitizeNpmrc(given);
+    expect(r.text).toBe(want);
+    expect(r.dropped).toEqual(dropped);
+    expect(r.text + r.dropped.join(' ')).not.toContain('FAKE');
+  });
+
+  it.skipIf(!has('npm'))('what it writes, npm’s ini reads as the original meant', () => {
+    const npmPkg = path.join(execFileSync('npm', ['root', '-g'], { encoding: 'utf8' }).trim(), 'npm', 'package.json');
+    const ini = createRequire(npmPkg)('ini') as { decode(s: string): Record<string, unknown> };
+    const original = "n='123' ; x\no='{\"a\":\"#\"}' ; y\np=a\\;b # z\nq=\"x;y\"\n";
+    const r = sanitizeNpmrc(original);
+    expect({ ...ini.decode(r.text) }).toEqual({ ...ini.decode(original) });
   });
 });
