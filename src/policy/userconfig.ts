@@ -6,18 +6,23 @@
  * silently loses registry, nodedir and cafile. So the jail hands the program
  * a copy (NPM_CONFIG_USERCONFIG, GIT_CONFIG_GLOBAL) that keeps the settings
  * and leaves out what identifies or authenticates the user: tokens,
- * passwords, client keys, credential helpers, and user:password in URLs.
+ * passwords, client keys, credential helpers, user:password in URLs, tokens
+ * in URL paths and queries (replaced by REDACTED, so the host stays), and
+ * any value with a token or auth header in it (secrets.ts recognises them).
  *
  * Pure: text in, text out. Each parser follows its tool's own reader (npm's
  * `ini` package, git's config.c) so the copy means what the original meant.
  * Comments are never copied: commented-out tokens are common.
  */
+import { redactUrlSecrets, stripUrlCredentials, valueSecretReason } from './secrets.js';
+
+export { hasUrlCredentials, stripUrlCredentials } from './secrets.js';
 
 export interface Sanitized {
   /** The config to hand the jailed program. */
   text: string;
   /** What was left out, by key and never by value. A key whose URL lost its
-   *  user:password but was kept reads `KEY (credentials in URL)`. */
+   *  credentials but was kept reads `KEY (credentials in URL)`. */
   dropped: string[];
   /** Kept settings that name a file or directory the tool opens (a CA
    *  bundle, an ignore file): under $HOME these are unreadable in the jail,
@@ -28,36 +33,29 @@ export interface Sanitized {
 }
 
 // ---------------------------------------------------------------------------
-// URLs
+// Values
 
-/** scheme://userinfo@ — greedy up to the last @ before the path, so a
- *  password with a raw @ is removed whole. (U+E000… mark whitespace in git
- *  values: see LOOSE.) */
-const URL_USERINFO = /([a-z][a-z0-9+.-]*):\/\/([^\s/?#\uE000-\uE0FF]*)@/gi;
+/** Whether a URL in the value carries credentials: userinfo, a token path
+ *  segment, a secret query value. */
+const urlHasSecrets = (v: string) => redactUrlSecrets(stripUrlCredentials(v)) !== v;
 
-/** ssh URLs name a login (`ssh://git@host/`), which is not a secret. */
-const isSsh = (scheme: string) => /ssh/i.test(scheme);
+/** For `dropped`: a key that embeds a URL (git subsections) shows no
+ *  userinfo, token path segment or secret query value. */
+function redact(name: string): string {
+  return redactUrlSecrets(name.replace(/([a-z][a-z0-9+.-]*):\/\/([^\s/?#]*)@/gi, (_whole, scheme: string) => `${scheme}://***@`), '***');
+}
 
 /**
- * Removes credentials from every URL in a value: all userinfo from http(s)
- * and other URLs (`https://TOKEN@github.com/` carries a token as the user
- * name), the password only from ssh URLs (`ssh://git@host/` stays).
+ * A kept value without credentials: userinfo removed from its URLs
+ * (stripUrlCredentials), token path segments and secret query values
+ * replaced by REDACTED (redactUrlSecrets), so a registry or proxy keeps its
+ * host. `changed` when either happened; `reason` when what is left still
+ * holds a credential (a token, an auth header, a webhook URL): such a
+ * setting is left out whole.
  */
-export function stripUrlCredentials(value: string): string {
-  return value.replace(URL_USERINFO, (whole, scheme: string, userinfo: string) => {
-    if (!isSsh(scheme)) return `${scheme}://`;
-    const colon = userinfo.indexOf(':');
-    return colon < 0 ? whole : `${scheme}://${userinfo.slice(0, colon)}@`;
-  });
-}
-
-export function hasUrlCredentials(value: string): boolean {
-  return stripUrlCredentials(value) !== value;
-}
-
-/** For `dropped`: a key that embeds a URL (git subsections) shows no userinfo. */
-function redact(name: string): string {
-  return name.replace(URL_USERINFO, (_whole, scheme: string) => `${scheme}://***@`);
+function cleanValue(value: string): { value: string; changed: boolean; reason: string | null } {
+  const clean = redactUrlSecrets(stripUrlCredentials(value));
+  return { value: clean, changed: clean !== value, reason: valueSecretReason(unmark(clean)) };
 }
 
 /** Words that mark a secret in a setting's name (compared lower-case). */
@@ -108,11 +106,15 @@ const INI_LINE = /^\[([^\]]*)\]\s*$|^([^=]+)(=(.*))?$/i;
  *
  * - Secret settings (npmKeyIsSecret) are left out, scoped or not, and so
  *   is signing (`sign-git-commit`, `sign-git-tag`), which needs hidden keys.
- * - URLs lose their user:password (`registry`, `@scope:registry`, `proxy`,
- *   …) but keep their host: dropping a scoped registry would send its
+ * - URLs lose their user:password, token path segments (Gemfury's
+ *   `https://npm.fury.io/TOKEN/user/`, Cloudsmith's) and secret query values
+ *   (`?token=`), which become REDACTED, but keep their host (`registry`,
+ *   `@scope:registry`, `proxy`, …): dropping a scoped registry would send its
  *   packages to the public registry (dependency confusion), dropping a proxy
- *   would bypass it. Without credentials the request fails with a clear 401
- *   or 407 that names the host.
+ *   would bypass it. The request then fails with a clear 401, 403 or 407
+ *   that names the host.
+ * - A value that still holds a credential (a recognisable token, an auth
+ *   header: secrets.ts) is left out with its key.
  * - `[sections]` are left out with everything after them: npm reads them
  *   as unknown object-valued settings and only warns.
  * - A line without `=` (a bare word: npm reads it as `word=true`) is left
@@ -147,25 +149,26 @@ export function sanitizeNpmrc(text: string): Sanitized {
     const [key, decoded] = entries[0]!;
     const rawKey = unsafe(m[2]!);
     const bracketed = rawKey.length > 2 && rawKey.endsWith('[]');
-    const shown = redact(key);
-    if (npmKeyIsSecret(key) || NPM_SIGNING.has(key)) {
+    // A per-registry key is a URL without its scheme: //npm.fury.io/TOKEN/u/:always-auth
+    const keyUrl = key.startsWith('//') ? 'https:' + key : key;
+    const shown = key.startsWith('//') ? redact(keyUrl).slice('https:'.length) : redact(key);
+    if (npmKeyIsSecret(key) || NPM_SIGNING.has(key) || urlHasSecrets(keyUrl) || valueSecretReason(keyUrl) !== null) {
       dropped.push(shown);
       return;
     }
     let value = bracketed ? (decoded as unknown[])[0] : decoded;
-    // A 'quoted' value may be JSON for a number or an object: left out
-    // whole when a URL in it has credentials.
+    // A 'quoted' value may be JSON for a number or an object: checked as
+    // its text, and left out whole when any credential is in it.
     const isText = typeof value === 'string';
-    const asText = isText ? (value as string) : (JSON.stringify(value) ?? '');
-    const clean = stripUrlCredentials(asText);
-    if (clean !== asText && !isText) {
+    const clean = cleanValue(isText ? (value as string) : (JSON.stringify(value) ?? ''));
+    if (clean.reason !== null || (clean.changed && !isText)) {
       dropped.push(shown);
       return;
     }
     let rewrite = /[;#]/.test(line);
-    if (clean !== asText) {
+    if (clean.changed) {
       dropped.push(`${shown} (credentials in URL)`);
-      value = clean;
+      value = clean.value;
       rewrite = true;
     }
     if (isText && NPM_FILES.has(key) && value !== '') files.push({ key, path: value as string });
@@ -210,10 +213,10 @@ export function gitDropReason(section: string, sub: string | null, key: string, 
   if (section === 'include' || section === 'includeif') return 'include'; // unreadable targets are fatal to git
   if (section === 'credential') return 'credential helper';
   if (section === 'gpg' || GIT_SIGNING.has(name)) return 'signing';
-  if (sub !== null && hasUrlCredentials(sub)) return 'credentials in URL';
+  if (sub !== null && urlHasSecrets(sub)) return 'credentials in URL';
   if (section === 'http' && GIT_HTTP_SECRETS.has(key)) return 'authentication';
   if (name === 'core.askpass' || name === 'sendemail.smtppass') return 'authentication';
-  if (section === 'url' && value !== null && hasUrlCredentials(value)) return 'credentials in URL';
+  if (section === 'url' && value !== null && urlHasSecrets(value)) return 'credentials in URL';
   if (name !== 'transfer.credentialsinurl' && SECRET_WORDS.test(key)) return 'secret name';
   return null;
 }
@@ -228,11 +231,15 @@ export function gitDropReason(section: string, sub: string | null, key: string, 
  * missing include but dies on an unreadable one, and the targets are under
  * $HOME), `credential.*`, http auth headers and client certificates,
  * `core.askPass`, URL rewrites and `http.<url>` sections whose URL carries
- * credentials, signing (`gpg.*`, `user.signingKey`, `*.gpgSign`), and keys
- * named like secrets (`github.token`). Values elsewhere keep their URLs
- * without user:password (`remote.*.url`, `http.proxy`). Everything else is
- * kept: aliases, diff and merge drivers, hooksPath and filters run commands,
- * but those run inside the jail too.
+ * credentials (userinfo, a token path segment, a secret query), signing
+ * (`gpg.*`, `user.signingKey`, `*.gpgSign`), keys named like secrets
+ * (`github.token`), and any value that holds a recognisable token or an auth
+ * header (an alias `!gh … --token ghp_…`, `!curl -H 'Authorization: …'`).
+ * Values elsewhere keep their URLs without credentials (`remote.*.url`,
+ * `http.proxy`: userinfo removed, token path segments and secret query
+ * values REDACTED). Everything else is kept: aliases, diff and merge
+ * drivers, hooksPath and filters run commands, but those run inside the
+ * jail too.
  *
  * Kept settings are written as `git config` writes them. A line git cannot
  * parse (where git would stop with "bad config line") is left out and
@@ -242,11 +249,94 @@ export function sanitizeGitconfig(text: string): Sanitized {
   const out: string[] = [];
   const dropped: string[] = [];
   const files: Sanitized['files'] = [];
-  let section: { base: string; sub: string | null; header: string; written: boolean } | null = null;
+  for (const e of gitEntries(text)) {
+    if (e.kind === 'error') {
+      dropped.push(`line ${e.line} (not valid git config)`);
+      continue;
+    }
+    if (gitDropReason(e.top, e.sub, e.key, e.value === null ? null : unmark(e.value)) !== null) {
+      dropped.push(e.name);
+      continue;
+    }
+    let value = e.value;
+    if (value !== null) {
+      const clean = cleanValue(value);
+      if (clean.reason !== null) {
+        dropped.push(e.name); // an alias with a token or an auth header in it
+        continue;
+      }
+      if (clean.changed) dropped.push(`${e.name} (credentials in URL)`);
+      value = clean.value;
+      if (GIT_FILES.has(`${e.top}.${e.key}`) && value !== '') files.push({ key: e.name, path: unmark(value) });
+    }
+    if (!e.section.written) {
+      out.push(e.section.header);
+      e.section.written = true;
+    }
+    out.push(value === null ? `\t${e.rawKey}` : `\t${e.rawKey} = ${encodeGitValue(value)}`);
+  }
+  return { text: out.length ? out.join('\n') + '\n' : '', dropped: unique(dropped), files };
+}
+
+/**
+ * The settings in a git config that hold credentials, by the sanitiser's
+ * rules (an auth header, credentials or a token in a URL or a subsection, a
+ * key named like a secret, a value with a recognisable token), as git names
+ * them, subsection URLs redacted; never a value. For a project's
+ * `.git/config`, which a CI checkout fills with
+ * `http.https://github.com/.extraheader` and token URLs, and which the jail
+ * cannot hide inside a granted project: the caller warns with these names.
+ * Includes, helpers and signing are not credentials and are not listed.
+ */
+export function gitConfigSecrets(text: string): string[] {
+  const found: string[] = [];
+  for (const e of gitEntries(text)) {
+    if (e.kind === 'error') continue;
+    const value = e.value === null ? '' : unmark(e.value);
+    const reason = gitDropReason(e.top, e.sub, e.key, value);
+    const holds =
+      (e.sub !== null && urlHasSecrets(e.sub)) ||
+      (value !== '' &&
+        (reason === 'credentials in URL' ||
+          reason === 'secret name' ||
+          (e.top === 'http' && e.key === 'extraheader') ||
+          urlHasSecrets(value) ||
+          valueSecretReason(value) !== null));
+    if (holds) found.push(e.name);
+  }
+  return unique(found);
+}
+
+interface GitSection {
+  header: string;
+  written: boolean;
+}
+
+type GitEntry =
+  | {
+      kind: 'entry';
+      section: GitSection;
+      /** Section name, lower-case, and subsection as written: [a.b "c"] is a, b.c. */
+      top: string;
+      sub: string | null;
+      /** Key lower-case, and as written. */
+      key: string;
+      rawKey: string;
+      /** As git names the setting (`remote.origin.url`), URLs in the subsection redacted. */
+      name: string;
+      value: string | null;
+    }
+  | { kind: 'error'; line: number };
+
+/** The settings of a git config with their sections; lines git rejects as
+ *  errors, and the keys under a bad section header left out with it. */
+function gitEntries(text: string): GitEntry[] {
+  const entries: GitEntry[] = [];
+  let section: (GitSection & { base: string; sub: string | null }) | null = null;
   let badSection = false;
   for (const ev of parseGitconfig(text)) {
     if (ev.kind === 'error') {
-      dropped.push(`line ${ev.line} (not valid git config)`);
+      entries.push({ kind: 'error', line: ev.line });
       if (ev.header) badSection = true;
       continue;
     }
@@ -258,7 +348,7 @@ export function sanitizeGitconfig(text: string): Sanitized {
     }
     if (badSection) continue;
     if (section === null) {
-      dropped.push(`line ${ev.line} (not valid git config)`); // a key before any section
+      entries.push({ kind: 'error', line: ev.line }); // a key before any section
       continue;
     }
     const dot = section.base.indexOf('.');
@@ -266,25 +356,10 @@ export function sanitizeGitconfig(text: string): Sanitized {
     // [a.b "c"] is a.b.c: the subsection is everything between the first and last dot.
     const sub = dot < 0 ? section.sub : section.base.slice(dot + 1) + (section.sub === null ? '' : '.' + section.sub);
     const key = ev.key.toLowerCase();
-    const full = `${top}${sub === null ? '' : '.' + redact(sub)}.${key}`;
-    if (gitDropReason(top, sub, key, ev.value === null ? null : unmark(ev.value)) !== null) {
-      dropped.push(full);
-      continue;
-    }
-    let value = ev.value;
-    if (value !== null) {
-      const clean = stripUrlCredentials(value);
-      if (clean !== value) dropped.push(`${full} (credentials in URL)`);
-      value = clean;
-      if (GIT_FILES.has(`${top}.${key}`) && value !== '') files.push({ key: full, path: unmark(value) });
-    }
-    if (!section.written) {
-      out.push(section.header);
-      section.written = true;
-    }
-    out.push(value === null ? `\t${ev.key}` : `\t${ev.key} = ${encodeGitValue(value)}`);
+    const name = `${top}${sub === null ? '' : '.' + redact(sub)}.${key}`;
+    entries.push({ kind: 'entry', section, top, sub, key, rawKey: ev.key, name, value: ev.value });
   }
-  return { text: out.length ? out.join('\n') + '\n' : '', dropped: unique(dropped), files };
+  return entries;
 }
 
 /**
