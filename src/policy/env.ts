@@ -33,14 +33,15 @@ const isSession = (upper: string, value: string) => upper.startsWith('OP_SESSION
  *  carries http.extraHeader, credential helpers and token URLs as readily as
  *  a config file. The whole family goes; git ignores KEY/VALUE without COUNT.
  *  GIT_CONFIG_GLOBAL and GIT_CONFIG_SYSTEM name files, which Landlock governs. */
-const isGitConfigEnv = (upper: string) => upper === 'GIT_CONFIG_PARAMETERS' || upper === 'GIT_CONFIG_COUNT' || /^GIT_CONFIG_(?:KEY|VALUE)_\d+$/.test(upper);
+const isGitConfigEnv = (upper: string) =>
+  upper.startsWith('GIT_CONFIG_') && (upper === 'GIT_CONFIG_PARAMETERS' || upper === 'GIT_CONFIG_COUNT' || /^GIT_CONFIG_(?:KEY|VALUE)_\d+$/.test(upper));
 /** Agents and buses that hand out credentials or run commands outside. */
 const SOCKETS = ['SSH_AUTH_SOCK', 'GPG_AGENT_INFO', 'DBUS_SESSION_BUS_ADDRESS', 'GIT_ASKPASS', 'SSH_ASKPASS', 'SUDO_ASKPASS'];
 /** Variables that make programs load code. */
 const HOOKS = ['LD_PRELOAD', 'LD_AUDIT', 'BASH_ENV', 'ENV', 'PROMPT_COMMAND', 'PERL5OPT', 'PYTHONSTARTUP', 'RUBYOPT'];
 /** npm's node-options from the environment: npm in the jail turns it into
  *  NODE_OPTIONS for the scripts it runs (npm reads npm_config_* in any case). */
-const NPM_NODE_OPTIONS = /^NPM_CONFIG_NODE[-_]OPTIONS$/;
+const NPM_NODE_OPTIONS = ['NPM_CONFIG_NODE_OPTIONS', 'NPM_CONFIG_NODE-OPTIONS'];
 
 /** What --clean-env keeps. */
 const MINIMAL = ['PATH', 'HOME', 'TERM', 'LANG', 'USER', 'LOGNAME', 'SHELL', 'TZ', 'COLORTERM', 'NO_COLOR'];
@@ -55,7 +56,7 @@ export function secretReason(name: string, value: string): string | null {
   const upper = name.toUpperCase();
   if (SOCKETS.includes(upper)) return 'agent socket';
   if (HOOKS.includes(upper)) return 'loads code';
-  if (upper === 'NODE_OPTIONS' || NPM_NODE_OPTIONS.test(upper)) {
+  if (upper === 'NODE_OPTIONS' || NPM_NODE_OPTIONS.includes(upper)) {
     const reason = nodeOptionsReason(value);
     if (reason !== null) return reason;
   }

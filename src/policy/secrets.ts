@@ -28,40 +28,49 @@
 /** What redacted parts of a URL become in a kept value. */
 export const PLACEHOLDER = 'REDACTED';
 
-/** Tokens by the prefixes and lengths their issuers document. */
-const TOKENS: Array<[kind: string, shape: RegExp]> = [
-  ['GitHub token', /\bgh[opusr]_[A-Za-z0-9]{36,}/],
-  ['GitHub token', /\bgithub_pat_[A-Za-z0-9_]{22,}/],
-  ['GitLab token', /\bgl(?:pat|dt|rt|ptt|cbt|ft|imt|soat|oas)-[A-Za-z0-9_-]{20,}/],
-  ['npm token', /\bnpm_[A-Za-z0-9]{36}\b/],
-  ['Slack token', /\bxox[abeoprs]-[A-Za-z0-9-]{10,}/],
-  ['Slack token', /\bxapp-\d-[A-Za-z0-9-]{10,}/],
-  ['OpenAI or Anthropic key', /\bsk-[A-Za-z0-9_-]{40,}/],
-  ['Stripe key', /\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}/],
-  ['AWS access key', /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/],
-  ['Google API key', /\bAIza[A-Za-z0-9_-]{35}/],
-  ['Hugging Face token', /\bhf_[A-Za-z0-9]{34,}/],
-  ['PyPI token', /\bpypi-AgE[A-Za-z0-9_-]{50,}/],
-  ['Docker Hub token', /\bdckr_pat_[A-Za-z0-9_-]{20,}/],
-  ['Sentry token', /\bsntr[ysu]_[A-Za-z0-9+/=_-]{30,}/],
-  ['Telegram bot token', /\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b/],
-  ['age key', /\bAGE-SECRET-KEY-1[0-9A-Z]{50,}/],
-  ['JWT', /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/],
-  ['private key', /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----/],
+/**
+ * Tokens by the prefixes and lengths their issuers document. `mark` is a
+ * literal every match contains: checked first, so an ordinary value costs a
+ * few string searches and no regular expression is compiled for it (jail's
+ * start-up runs this on every variable).
+ */
+const TOKENS: Array<[kind: string, mark: string, shape: RegExp]> = [
+  ['GitHub token', 'gh', /\bgh[opusr]_[A-Za-z0-9]{36,}/],
+  ['GitHub token', 'github_pat_', /\bgithub_pat_[A-Za-z0-9_]{22,}/],
+  ['GitLab token', 'gl', /\bgl(?:pat|dt|rt|ptt|cbt|ft|imt|soat|oas)-[A-Za-z0-9_-]{20,}/],
+  ['npm token', 'npm_', /\bnpm_[A-Za-z0-9]{36}\b/],
+  ['Slack token', 'xox', /\bxox[abeoprs]-[A-Za-z0-9-]{10,}/],
+  ['Slack token', 'xapp-', /\bxapp-\d-[A-Za-z0-9-]{10,}/],
+  ['OpenAI or Anthropic key', 'sk-', /\bsk-[A-Za-z0-9_-]{40,}/],
+  ['Stripe key', 'k_', /\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}/],
+  ['AWS access key', 'IA', /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/],
+  ['Google API key', 'AIza', /\bAIza[A-Za-z0-9_-]{35}/],
+  ['Hugging Face token', 'hf_', /\bhf_[A-Za-z0-9]{34,}/],
+  ['PyPI token', 'pypi-AgE', /\bpypi-AgE[A-Za-z0-9_-]{50,}/],
+  ['Docker Hub token', 'dckr_pat_', /\bdckr_pat_[A-Za-z0-9_-]{20,}/],
+  ['Sentry token', 'sntr', /\bsntr[ysu]_[A-Za-z0-9+/=_-]{30,}/],
+  ['Telegram bot token', ':AA', /\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b/],
+  ['age key', 'AGE-SECRET-KEY-1', /\bAGE-SECRET-KEY-1[0-9A-Z]{50,}/],
+  ['JWT', 'eyJ', /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/],
+  ['private key', 'PRIVATE KEY', /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----/],
 ];
 
 /** The kind of recognisable token somewhere in a text, or null. */
 export function tokenKind(text: string): string | null {
-  for (const [kind, shape] of TOKENS) if (shape.test(text)) return kind;
+  for (const [kind, mark, shape] of TOKENS) if (text.includes(mark) && shape.test(text)) return kind;
   return null;
 }
 
-/** HTTP headers that carry credentials, as written in a command or config. */
+/** HTTP headers that carry credentials, as written in a command or config;
+ *  matched against the lower-cased text (a case-insensitive pattern costs
+ *  far more to compile), after a check for the words. */
+const AUTH_WORDS = ['authoriz', 'bearer', 'private-token', 'cookie', 'x-'];
 const AUTH_HEADER =
-  /\b(?:proxy-)?authorization\s*:\s*\S|\b(?:private-token|x-[a-z0-9-]*(?:token|key|auth|secret)[a-z0-9-]*|cookie)\s*:\s*\S|\bbearer\s+[A-Za-z0-9._~+/=-]{16,}/i;
+  /\b(?:proxy-)?authorization\s*:\s*\S|\b(?:private-token|x-[a-z0-9-]*(?:token|key|auth|secret)[a-z0-9-]*|cookie)\s*:\s*\S|\bbearer\s+[a-z0-9._~+/=-]{16,}/;
 
-/** ADO.NET / ODBC / Azure connection strings: `…;Password=…;`. */
-const CONNECTION_SECRET = /(?:^|;)\s*(?:password|pwd|accountkey|sharedaccesskey|sharedaccesssignature)\s*=\s*[^;\s]/i;
+/** ADO.NET / ODBC / Azure connection strings: `…;Password=…;`, lower-cased. */
+const CONNECTION_WORDS = ['password', 'pwd', 'accountkey', 'sharedaccess'];
+const CONNECTION_SECRET = /(?:^|;)\s*(?:password|pwd|accountkey|sharedaccesskey|sharedaccesssignature)\s*=\s*[^;\s]/;
 
 /** A value that could be a key: long, of token characters, letters and digits. */
 export function tokenLike(s: string): boolean {
@@ -79,13 +88,13 @@ function opaque(s: string): boolean {
 /** scheme://userinfo@ — greedy up to the last @ before the path, so a
  *  password with a raw @ is removed whole. (U+E000… mark whitespace in git
  *  values: see userconfig.ts.) */
-const URL_USERINFO = /([a-z][a-z0-9+.-]*):\/\/([^\s/?#\uE000-\uE0FF]*)@/gi;
+const URL_USERINFO = /([A-Za-z][A-Za-z0-9+.-]*):\/\/([^\s/?#\uE000-\uE0FF]*)@/g;
 
 /** A whole URL: scheme:// up to whitespace, a quote or a bracket. */
-const URL_WHOLE = /([a-z][a-z0-9+.-]*):\/\/([^\s"'`<>\uE000-\uE0FF]*)/gi;
+const URL_WHOLE = /([A-Za-z][A-Za-z0-9+.-]*):\/\/([^\s"'`<>\uE000-\uE0FF]*)/g;
 
 /** ssh URLs name a login (`ssh://git@host/`), which is not a secret. */
-const isSsh = (scheme: string) => /ssh/i.test(scheme);
+const isSsh = (scheme: string) => scheme.toLowerCase().includes('ssh');
 
 /**
  * Removes credentials from every URL in a value: all userinfo from http(s)
@@ -93,6 +102,7 @@ const isSsh = (scheme: string) => /ssh/i.test(scheme);
  * name), the password only from ssh URLs (`ssh://git@host/` stays).
  */
 export function stripUrlCredentials(value: string): string {
+  if (!value.includes('@')) return value;
   return value.replace(URL_USERINFO, (whole, scheme: string, userinfo: string) => {
     if (!isSsh(scheme)) return `${scheme}://`;
     const colon = userinfo.indexOf(':');
@@ -142,7 +152,7 @@ function hostOf(authority: string): string {
 
 /** One URL with its secret path segments and query values replaced. */
 function redactUrl(url: string, placeholder: string): string {
-  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)([^?#]*)(\?[^#]*)?(#.*)?$/is.exec(url);
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#]*)([^?#]*)(\?[^#]*)?(#[\s\S]*)?$/.exec(url);
   if (!m) return url;
   const [, scheme, authority = '', path = '', query, fragment] = m;
   const host = hostOf(authority);
@@ -173,12 +183,16 @@ function redactUrl(url: string, placeholder: string): string {
  * become `placeholder`. Userinfo is left to stripUrlCredentials().
  */
 export function redactUrlSecrets(value: string, placeholder = PLACEHOLDER): string {
-  return value.replace(URL_WHOLE, (url) => redactUrl(url, placeholder));
+  return value.includes('://') ? value.replace(URL_WHOLE, (url) => redactUrl(url, placeholder)) : value;
 }
 
-/** Webhook URLs: whoever has one can post as the integration. */
+/** Webhook URLs, lower-cased: whoever has one can post as the integration. */
 const WEBHOOK =
-  /^https?:\/\/(?:hooks\.slack\.com\/(?:services|workflows|triggers)\/|(?:[a-z]+\.)?discord(?:app)?\.com\/api\/webhooks\/|[^/]*\.webhook\.office\.com\/|outlook\.office(?:365)?\.com\/webhook|hooks\.zapier\.com\/hooks\/)/i;
+  /^https?:\/\/(?:hooks\.slack\.com\/(?:services|workflows|triggers)\/|(?:[a-z]+\.)?discord(?:app)?\.com\/api\/webhooks\/|[^/]*\.webhook\.office\.com\/|outlook\.office(?:365)?\.com\/webhook|hooks\.zapier\.com\/hooks\/)/;
+const isWebhook = (url: string) => {
+  const lower = url.toLowerCase();
+  return lower.includes('hook') && WEBHOOK.test(lower);
+};
 
 /** Why the userinfo of a URL is a credential, or null: a password (also in
  *  ssh URLs), or a user name that looks like a key (not in ssh URLs). */
@@ -196,17 +210,22 @@ function userinfoReason(scheme: string, userinfo: string): string | null {
  * `webhook URL`, `authorization header` or `password in connection string`.
  */
 export function valueSecretReason(value: string): string | null {
-  for (const [, scheme, userinfo] of value.matchAll(URL_USERINFO)) {
-    const reason = userinfoReason(scheme!, userinfo!);
-    if (reason !== null) return reason;
-  }
-  for (const [url] of value.matchAll(URL_WHOLE)) {
-    if (WEBHOOK.test(url)) return 'webhook URL';
-    if (redactUrl(url, PLACEHOLDER) !== url) return 'secret in URL';
+  if (value.includes('://')) {
+    if (value.includes('@')) {
+      for (const [, scheme, userinfo] of value.matchAll(URL_USERINFO)) {
+        const reason = userinfoReason(scheme!, userinfo!);
+        if (reason !== null) return reason;
+      }
+    }
+    for (const [url] of value.matchAll(URL_WHOLE)) {
+      if (isWebhook(url)) return 'webhook URL';
+      if (redactUrl(url, PLACEHOLDER) !== url) return 'secret in URL';
+    }
   }
   const kind = tokenKind(value);
   if (kind !== null) return kind;
-  if (AUTH_HEADER.test(value)) return 'authorization header';
-  if (CONNECTION_SECRET.test(value)) return 'password in connection string';
+  const lower = value.toLowerCase();
+  if (AUTH_WORDS.some((w) => lower.includes(w)) && AUTH_HEADER.test(lower)) return 'authorization header';
+  if (lower.includes('=') && CONNECTION_WORDS.some((w) => lower.includes(w)) && CONNECTION_SECRET.test(lower)) return 'password in connection string';
   return null;
 }

@@ -42,7 +42,7 @@ const urlHasSecrets = (v: string) => redactUrlSecrets(stripUrlCredentials(v)) !=
 /** For `dropped`: a key that embeds a URL (git subsections) shows no
  *  userinfo, token path segment or secret query value. */
 function redact(name: string): string {
-  return redactUrlSecrets(name.replace(/([a-z][a-z0-9+.-]*):\/\/([^\s/?#]*)@/gi, (_whole, scheme: string) => `${scheme}://***@`), '***');
+  return redactUrlSecrets(name.replace(/([A-Za-z][A-Za-z0-9+.-]*):\/\/([^\s/?#]*)@/g, (_whole, scheme: string) => `${scheme}://***@`), '***');
 }
 
 /**
@@ -87,22 +87,26 @@ export function npmKeyIsSecret(key: string): boolean {
 /** npm's own `ini` package (the version npm 11 bundles), loaded on the first
  *  .npmrc to sanitise: jail's start-up does not pay for it otherwise. */
 interface Ini {
-  decode(text: string): Record<string, unknown>;
   safe(value: unknown): string;
-  unsafe(raw: string): string;
+  /** The value a raw key or value stands for: a string, or what a 'quoted' JSON text parses to. */
+  unsafe(raw: string): unknown;
 }
 let ini: Ini | undefined;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const loadIni = (): Ini => (ini ??= require('ini') as Ini);
 
 /** ini's line pattern: `[section]`, or `key` with an optional `=value`. */
-const INI_LINE = /^\[([^\]]*)\]\s*$|^([^=]+)(=(.*))?$/i;
+const INI_LINE = /^\[([^\]]*)\]\s*$|^([^=]+)(=(.*))?$/;
 
 /**
- * ~/.npmrc → a copy without credentials. Each line is read by npm's own
- * `ini` (decode, unsafe): `key=value`, whitespace around both trimmed,
- * "quoted" and 'quoted' values, `;` and `#` comments, also after an
- * unquoted value, `key[]` arrays.
+ * ~/.npmrc → a copy without credentials, read line by line as ini's
+ * decode() reads it, with npm's own `ini` for what a raw key or value means
+ * (unsafe) and for writing one (safe): `key=value`, whitespace around both
+ * trimmed, "quoted" and 'quoted' values ('JSON' is parsed), `;` and `#`
+ * comments, also after an unquoted value, `key[]` arrays, `__proto__`
+ * skipped, true, false and null. (ini's decode() itself reads a whole file
+ * into an object, which loses the lines this needs; tests check the copy
+ * against it.)
  *
  * - Secret settings (npmKeyIsSecret) are left out, scoped or not, and so
  *   is signing (`sign-git-commit`, `sign-git-tag`), which needs hidden keys.
@@ -126,29 +130,32 @@ const INI_LINE = /^\[([^\]]*)\]\s*$|^([^=]+)(=(.*))?$/i;
  * (ini's safe) writes it, which ini reads back as the same value.
  */
 export function sanitizeNpmrc(text: string): Sanitized {
-  const { decode, safe, unsafe } = loadIni();
+  const { safe, unsafe } = loadIni();
   const out: string[] = [];
   const dropped: string[] = [];
   const files: Sanitized['files'] = [];
   let inSection = false;
   text.split(/\r\n|\r|\n/).forEach((line, i) => {
-    if (inSection) return;
+    if (inSection || !line || /^\s*[;#]/.test(line) || /^\s*$/.test(line)) return;
     const m = INI_LINE.exec(line);
-    if (!m) return; // a blank line, or one npm ignores too
+    if (!m) return; // ini skips it too
     if (m[1] !== undefined) {
       inSection = true; // also [__proto__], whose keys ini reads into nothing
-      dropped.push(`[${redact(unsafe(m[1]))}]`);
+      dropped.push(`[${redact(String(unsafe(m[1])))}]`);
       return;
     }
-    const entries = Object.entries(decode(line));
-    if (entries.length === 0) return; // a comment, a blank line, __proto__
     if (m[3] === undefined) {
       dropped.push(`line ${i + 1} (no '=')`);
       return;
     }
-    const [key, decoded] = entries[0]!;
+    // As ini's decode(): key[] is an array, __proto__ is skipped, and the
+    // values true, false and null are JSON.
     const rawKey = unsafe(m[2]!);
-    const bracketed = rawKey.length > 2 && rawKey.endsWith('[]');
+    const bracketed = typeof rawKey === 'string' && rawKey.length > 2 && rawKey.endsWith('[]');
+    const key = bracketed ? rawKey.slice(0, -2) : String(rawKey); // as an object key
+    if (key === '__proto__') return;
+    const raw = unsafe(m[4]!);
+    const decoded = raw === 'true' || raw === 'false' || raw === 'null' ? (JSON.parse(raw) as unknown) : raw;
     // A per-registry key is a URL without its scheme: //npm.fury.io/TOKEN/u/:always-auth
     const keyUrl = key.startsWith('//') ? 'https:' + key : key;
     const shown = key.startsWith('//') ? redact(keyUrl).slice('https:'.length) : redact(key);
@@ -156,7 +163,7 @@ export function sanitizeNpmrc(text: string): Sanitized {
       dropped.push(shown);
       return;
     }
-    let value = bracketed ? (decoded as unknown[])[0] : decoded;
+    let value = decoded;
     // A 'quoted' value may be JSON for a number or an object: checked as
     // its text, and left out whole when any credential is in it.
     const isText = typeof value === 'string';

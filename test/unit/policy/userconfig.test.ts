@@ -513,12 +513,42 @@ describe('sanitizeNpmrc: read with npm’s own ini (issue 9)', () => {
     expect(r.text + r.dropped.join(' ')).not.toContain('FAKE');
   });
 
+  /** npm's own copy of `ini`, resolved from npm's package as npm resolves it. */
+  let ini: { decode(s: string): Record<string, unknown> } | undefined;
+  const npmIni = () => {
+    const npmPkg = () => path.join(execFileSync('npm', ['root', '-g'], { encoding: 'utf8' }).trim(), 'npm', 'package.json');
+    return (ini ??= createRequire(npmPkg())('ini') as { decode(s: string): Record<string, unknown> });
+  };
+
   it.skipIf(!has('npm'))('what it writes, npm’s ini reads as the original meant', () => {
-    const npmPkg = path.join(execFileSync('npm', ['root', '-g'], { encoding: 'utf8' }).trim(), 'npm', 'package.json');
-    const ini = createRequire(npmPkg)('ini') as { decode(s: string): Record<string, unknown> };
+    const ini = npmIni();
     const original = "n='123' ; x\no='{\"a\":\"#\"}' ; y\np=a\\;b # z\nq=\"x;y\"\n";
     const r = sanitizeNpmrc(original);
     expect({ ...ini.decode(r.text) }).toEqual({ ...ini.decode(original) });
+  });
+
+  it.skipIf(!has('npm')).each([
+    "n='123' ; c",
+    "'123'=v ; c",
+    "o='{\"a\":\"#\"}' ; c",
+    'p=a\\;b # c',
+    'q="x;y"',
+    '"k#"=v',
+    'k = "  spaced  " ; c',
+    'x=true ; c',
+    'y = null',
+    'z="null" ; c',
+    'ca[]=first # c',
+    'a\\b=c ; d',
+    'e=',
+    'f= ; only a comment',
+    'g=[not a section] ; c',
+    'h = a = b ; c',
+  ])('%s means to npm’s ini what it meant', (line) => {
+    const ini = npmIni();
+    const r = sanitizeNpmrc(line + '\n');
+    expect(r.dropped).toEqual([]);
+    expect({ ...ini.decode(r.text) }).toEqual({ ...ini.decode(line) });
   });
 });
 
