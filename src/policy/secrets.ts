@@ -13,7 +13,7 @@
  *   `X-…-Token/Key/Auth: …`, `Cookie: …`);
  * - URLs with credentials: a password in the userinfo, a user name that
  *   looks like a token (Sentry DSNs: `https://KEY@o1.ingest.sentry.io/2`),
- *   a secret query parameter (QUERY below), a token in the path (a
+ *   a secret query parameter (querySecret below), a token in the path (a
  *   recognisable token, the token segment of Gemfury and Cloudsmith URLs, or
  *   an opaque segment: 24+ letters and digits mixing upper and lower case),
  *   and webhook URLs (Slack, Discord, Teams, Zapier), whose path is the
@@ -89,6 +89,10 @@ function opaque(s: string): boolean {
  *  password with a raw @ is removed whole. (U+E000… mark whitespace in git
  *  values: see userconfig.ts.) */
 const URL_USERINFO = /([A-Za-z][A-Za-z0-9+.-]*):\/\/([^\s/?#\uE000-\uE0FF]*)@/g;
+
+/** user:password@ as the environment filter has always read it: the
+ *  password may hold `?` or `#` (`postgres://app:pa#ss@db/app`). */
+const URL_PASSWORD = /[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/\s:@]*:[^/\s@]+@/;
 
 /** A whole URL: scheme:// up to whitespace, a quote or a bracket. */
 const URL_WHOLE = /([A-Za-z][A-Za-z0-9+.-]*):\/\/([^\s"'`<>\uE000-\uE0FF]*)/g;
@@ -212,6 +216,7 @@ function userinfoReason(scheme: string, userinfo: string): string | null {
 export function valueSecretReason(value: string): string | null {
   if (value.includes('://')) {
     if (value.includes('@')) {
+      if (URL_PASSWORD.test(value)) return 'URL with a password';
       for (const [, scheme, userinfo] of value.matchAll(URL_USERINFO)) {
         const reason = userinfoReason(scheme!, userinfo!);
         if (reason !== null) return reason;

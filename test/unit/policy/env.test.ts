@@ -118,6 +118,8 @@ describe('secrets the name does not give away (issue 8, E1)', () => {
     ['NOTIFY', `https://hooks.slack.com/services/T0FAKE000/B0FAKE000/${alnum(24)}`, 'webhook URL'],
     ['CHAT', `https://discord.com/api/webhooks/123456789012345678/${alnum(68)}`, 'webhook URL'],
     ['TEAMS', 'https://corp.webhook.office.com/webhookb2/FAKE', 'webhook URL'],
+    ['DSN', 'postgres://app:pa#ss@db/app', 'URL with a password'], // as before: a raw # or ? in the password
+    ['DSN2', 'mysql://u:p?w@db/app', 'URL with a password'],
     ['ERRORS', `https://${fake.key32}@o123456.ingest.sentry.io/4505`, 'URL with credentials'],
     ['REPO', `https://${fake.ghp}@github.com/o/r.git`, 'URL with credentials'],
     ['DB', 'postgres://db.example/app?sslmode=require&password=FAKE', 'secret in URL'],

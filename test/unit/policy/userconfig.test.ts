@@ -474,6 +474,7 @@ describe('sanitizeNpmrc: tokens the key does not give away', () => {
     ['//npm.fury.io/FAKEtoken/corp/:_authToken=FAKE2', '//npm.fury.io/***/corp/:_authToken'],
     ['[https://npm.fury.io/FAKEtoken/corp/]', '[https://npm.fury.io/***/corp/]'],
     ["cfg='{\"t\":\"https://u:FAKE@h.example/\"}'", 'cfg'], // a 'JSON' value with credentials inside
+    ['proxy="http://u:FA#KE@proxy.example:3128"', 'proxy'], // a raw # in the password: no URL to keep
   ])('drops %s, reported by its key', (line, key) => {
     const r = sanitizeNpmrc(`fund=false\n${line}\n`);
     expect(r.text).toBe('fund=false\n');
