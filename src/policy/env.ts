@@ -7,22 +7,7 @@ import { nodeOptionsReason } from './nodeoptions.js';
 import { tokenLike, valueSecretReason } from './secrets.js';
 
 /** Parts of a name that mark a secret (compared upper-case). */
-const SECRET_PARTS = [
-  'TOKEN',
-  'SECRET',
-  'PASSWORD',
-  'PASSWD',
-  'PASSPHRASE',
-  'CREDENTIAL',
-  'API_KEY',
-  'PRIVATE_KEY',
-  'APIKEY',
-  '_AUTH',
-  'SESSION_KEY',
-  'JWT',
-  'WEBHOOK',
-  'COOKIE',
-];
+const SECRET_PARTS = ['TOKEN', 'SECRET', 'PASSWORD', 'PASSWD', 'PASSPHRASE', 'CREDENTIAL', 'API_KEY', 'PRIVATE_KEY', 'APIKEY', '_AUTH', 'SESSION_KEY', 'JWT', 'WEBHOOK', 'COOKIE'];
 /** Endings that mark a secret: `MYSQL_PWD`, `GH_PAT`, `SMTP_PASS`, `SENTRY_DSN`. */
 const SECRET_SUFFIXES = ['_KEY', '_PWD', '_PAT', '_PASS', '_DSN'];
 const SECRET_PREFIXES = ['AWS_', 'AZURE_', 'GOOGLE_APPLICATION_CREDENTIALS', 'VAULT_'];
