@@ -3,32 +3,52 @@
  * injection hooks. Pure: the caller passes the environment in.
  */
 import type { EnvPolicy } from './model.js';
+import { nodeOptionsReason } from './nodeoptions.js';
+import { tokenLike, valueSecretReason } from './secrets.js';
 
 /** Parts of a name that mark a secret (compared upper-case). */
-const SECRET_PARTS = ['TOKEN', 'SECRET', 'PASSWORD', 'PASSWD', 'CREDENTIAL', 'API_KEY', 'PRIVATE_KEY', 'APIKEY', '_AUTH', 'SESSION_KEY'];
+const SECRET_PARTS = ['TOKEN', 'SECRET', 'PASSWORD', 'PASSWD', 'PASSPHRASE', 'CREDENTIAL', 'API_KEY', 'PRIVATE_KEY', 'APIKEY', '_AUTH', 'SESSION_KEY', 'JWT', 'WEBHOOK', 'COOKIE'];
+/** Endings that mark a secret: `MYSQL_PWD`, `GH_PAT`, `SMTP_PASS`, `SENTRY_DSN`. */
+const SECRET_SUFFIXES = ['_KEY', '_PWD', '_PAT', '_PASS', '_DSN'];
 const SECRET_PREFIXES = ['AWS_', 'AZURE_', 'GOOGLE_APPLICATION_CREDENTIALS', 'VAULT_'];
+/** Password-manager sessions: 1Password's OP_SESSION_<account>, Bitwarden's
+ *  BW_SESSION and other *_SESSION holding a key (not DESKTOP_SESSION=gnome). */
+const isSession = (upper: string, value: string) => upper.startsWith('OP_SESSION_') || (upper.endsWith('_SESSION') && tokenLike(value));
+/** git's config from the environment (`git -c` passes it on this way): it
+ *  carries http.extraHeader, credential helpers and token URLs as readily as
+ *  a config file. The whole family goes; git ignores KEY/VALUE without COUNT.
+ *  GIT_CONFIG_GLOBAL and GIT_CONFIG_SYSTEM name files, which Landlock governs. */
+const isGitConfigEnv = (upper: string) =>
+  upper.startsWith('GIT_CONFIG_') && (upper === 'GIT_CONFIG_PARAMETERS' || upper === 'GIT_CONFIG_COUNT' || /^GIT_CONFIG_(?:KEY|VALUE)_\d+$/.test(upper));
 /** Agents and buses that hand out credentials or run commands outside. */
 const SOCKETS = ['SSH_AUTH_SOCK', 'GPG_AGENT_INFO', 'DBUS_SESSION_BUS_ADDRESS', 'GIT_ASKPASS', 'SSH_ASKPASS', 'SUDO_ASKPASS'];
 /** Variables that make programs load code. */
 const HOOKS = ['LD_PRELOAD', 'LD_AUDIT', 'BASH_ENV', 'ENV', 'PROMPT_COMMAND', 'PERL5OPT', 'PYTHONSTARTUP', 'RUBYOPT'];
-/** NODE_OPTIONS flags that load code. */
-const NODE_LOADERS = /(^|\s)(-r|--require|--import|--loader|--experimental-loader|--experimental-policy|--env-file)(=|\s|$)/;
-/** A URL with a password in it: postgres://user:pass@host, https://x:tok@… */
-const URL_CREDENTIALS = /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^/\s@]+@/i;
+/** npm's node-options from the environment: npm in the jail turns it into
+ *  NODE_OPTIONS for the scripts it runs (npm reads npm_config_* in any case). */
+const NPM_NODE_OPTIONS = ['NPM_CONFIG_NODE_OPTIONS', 'NPM_CONFIG_NODE-OPTIONS'];
 
 /** What --clean-env keeps. */
 const MINIMAL = ['PATH', 'HOME', 'TERM', 'LANG', 'USER', 'LOGNAME', 'SHELL', 'TZ', 'COLORTERM', 'NO_COLOR'];
 
-/** Why a variable is dropped by default, or null when it passes. */
+/**
+ * Why a variable is dropped by default, or null when it passes: by its name
+ * (agent sockets, code-loading hooks, git config, secret-looking names,
+ * cloud credentials), then by its value whatever the name (secrets.ts:
+ * recognisable tokens, URLs with credentials, auth headers).
+ */
 export function secretReason(name: string, value: string): string | null {
   const upper = name.toUpperCase();
   if (SOCKETS.includes(upper)) return 'agent socket';
   if (HOOKS.includes(upper)) return 'loads code';
-  if (upper === 'NODE_OPTIONS' && NODE_LOADERS.test(value)) return 'loads code';
-  if (upper.endsWith('_KEY') || SECRET_PARTS.some((p) => upper.includes(p))) return 'secret name';
+  if (upper === 'NODE_OPTIONS' || NPM_NODE_OPTIONS.includes(upper)) {
+    const reason = nodeOptionsReason(value);
+    if (reason !== null) return reason;
+  }
+  if (isGitConfigEnv(upper)) return 'git config';
+  if (SECRET_SUFFIXES.some((s) => upper.endsWith(s)) || SECRET_PARTS.some((p) => upper.includes(p)) || isSession(upper, value)) return 'secret name';
   if (SECRET_PREFIXES.some((p) => upper.startsWith(p))) return 'cloud credentials';
-  if (URL_CREDENTIALS.test(value)) return 'URL with a password';
-  return null;
+  return valueSecretReason(value);
 }
 
 export interface EnvResult {

@@ -6,18 +6,23 @@
  * silently loses registry, nodedir and cafile. So the jail hands the program
  * a copy (NPM_CONFIG_USERCONFIG, GIT_CONFIG_GLOBAL) that keeps the settings
  * and leaves out what identifies or authenticates the user: tokens,
- * passwords, client keys, credential helpers, and user:password in URLs.
+ * passwords, client keys, credential helpers, user:password in URLs, tokens
+ * in URL paths and queries (replaced by REDACTED, so the host stays), and
+ * any value with a token or auth header in it (secrets.ts recognises them).
  *
  * Pure: text in, text out. Each parser follows its tool's own reader (npm's
  * `ini` package, git's config.c) so the copy means what the original meant.
  * Comments are never copied: commented-out tokens are common.
  */
+import { redactUrlSecrets, stripUrlCredentials, valueSecretReason } from '../policy/secrets.js';
+
+export { hasUrlCredentials, stripUrlCredentials } from '../policy/secrets.js';
 
 export interface Sanitized {
   /** The config to hand the jailed program. */
   text: string;
   /** What was left out, by key and never by value. A key whose URL lost its
-   *  user:password but was kept reads `KEY (credentials in URL)`. */
+   *  credentials but was kept reads `KEY (credentials in URL)`. */
   dropped: string[];
   /** Kept settings that name a file or directory the tool opens (a CA
    *  bundle, an ignore file): under $HOME these are unreadable in the jail,
@@ -28,36 +33,29 @@ export interface Sanitized {
 }
 
 // ---------------------------------------------------------------------------
-// URLs
+// Values
 
-/** scheme://userinfo@ — greedy up to the last @ before the path, so a
- *  password with a raw @ is removed whole. (U+E000… mark whitespace in git
- *  values: see LOOSE.) */
-const URL_USERINFO = /([a-z][a-z0-9+.-]*):\/\/([^\s/?#\uE000-\uE0FF]*)@/gi;
+/** Whether a URL in the value carries credentials: userinfo, a token path
+ *  segment, a secret query value. */
+const urlHasSecrets = (v: string) => redactUrlSecrets(stripUrlCredentials(v)) !== v;
 
-/** ssh URLs name a login (`ssh://git@host/`), which is not a secret. */
-const isSsh = (scheme: string) => /ssh/i.test(scheme);
+/** For `dropped`: a key that embeds a URL (git subsections) shows no
+ *  userinfo, token path segment or secret query value. */
+function redact(name: string): string {
+  return redactUrlSecrets(name.replace(/([A-Za-z][A-Za-z0-9+.-]*):\/\/([^\s/?#]*)@/g, (_whole, scheme: string) => `${scheme}://***@`), '***');
+}
 
 /**
- * Removes credentials from every URL in a value: all userinfo from http(s)
- * and other URLs (`https://TOKEN@github.com/` carries a token as the user
- * name), the password only from ssh URLs (`ssh://git@host/` stays).
+ * A kept value without credentials: userinfo removed from its URLs
+ * (stripUrlCredentials), token path segments and secret query values
+ * replaced by REDACTED (redactUrlSecrets), so a registry or proxy keeps its
+ * host. `changed` when either happened; `reason` when what is left still
+ * holds a credential (a token, an auth header, a webhook URL): such a
+ * setting is left out whole.
  */
-export function stripUrlCredentials(value: string): string {
-  return value.replace(URL_USERINFO, (whole, scheme: string, userinfo: string) => {
-    if (!isSsh(scheme)) return `${scheme}://`;
-    const colon = userinfo.indexOf(':');
-    return colon < 0 ? whole : `${scheme}://${userinfo.slice(0, colon)}@`;
-  });
-}
-
-export function hasUrlCredentials(value: string): boolean {
-  return stripUrlCredentials(value) !== value;
-}
-
-/** For `dropped`: a key that embeds a URL (git subsections) shows no userinfo. */
-function redact(name: string): string {
-  return name.replace(URL_USERINFO, (_whole, scheme: string) => `${scheme}://***@`);
+function cleanValue(value: string): { value: string; changed: boolean; reason: string | null } {
+  const clean = redactUrlSecrets(stripUrlCredentials(value));
+  return { value: clean, changed: clean !== value, reason: valueSecretReason(unmark(clean)) };
 }
 
 /** Words that mark a secret in a setting's name (compared lower-case). */
@@ -86,111 +84,107 @@ export function npmKeyIsSecret(key: string): boolean {
   return NPM_SECRETS.has(name) || name.endsWith('email') || name.endsWith('_auth') || name.endsWith('_key') || SECRET_WORDS.test(name);
 }
 
+/** npm's own `ini` package (the version npm 11 bundles), loaded on the first
+ *  .npmrc to sanitise: jail's start-up does not pay for it otherwise. */
+interface Ini {
+  safe(value: unknown): string;
+  /** The value a raw key or value stands for: a string, or what a 'quoted' JSON text parses to. */
+  unsafe(raw: string): unknown;
+}
+let ini: Ini | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadIni = (): Ini => (ini ??= require('ini') as Ini);
+
+/** ini's line pattern: `[section]`, or `key` with an optional `=value`. */
+const INI_LINE = /^\[([^\]]*)\]\s*$|^([^=]+)(=(.*))?$/;
+
 /**
- * ~/.npmrc → a copy without credentials. Lines are read as npm's `ini`
- * reads them: `key=value`, whitespace around both trimmed, "quoted" and
- * 'quoted' values, `;` and `#` comments, also after an unquoted value.
+ * ~/.npmrc → a copy without credentials, read line by line as ini's
+ * decode() reads it, with npm's own `ini` for what a raw key or value means
+ * (unsafe) and for writing one (safe): `key=value`, whitespace around both
+ * trimmed, "quoted" and 'quoted' values ('JSON' is parsed), `;` and `#`
+ * comments, also after an unquoted value, `key[]` arrays, `__proto__`
+ * skipped, true, false and null. (ini's decode() itself reads a whole file
+ * into an object, which loses the lines this needs; tests check the copy
+ * against it.)
  *
  * - Secret settings (npmKeyIsSecret) are left out, scoped or not, and so
  *   is signing (`sign-git-commit`, `sign-git-tag`), which needs hidden keys.
- * - URLs lose their user:password (`registry`, `@scope:registry`, `proxy`,
- *   …) but keep their host: dropping a scoped registry would send its
+ * - URLs lose their user:password, token path segments (Gemfury's
+ *   `https://npm.fury.io/TOKEN/user/`, Cloudsmith's) and secret query values
+ *   (`?token=`), which become REDACTED, but keep their host (`registry`,
+ *   `@scope:registry`, `proxy`, …): dropping a scoped registry would send its
  *   packages to the public registry (dependency confusion), dropping a proxy
- *   would bypass it. Without credentials the request fails with a clear 401
- *   or 407 that names the host.
+ *   would bypass it. The request then fails with a clear 401, 403 or 407
+ *   that names the host.
+ * - A value that still holds a credential (a recognisable token, an auth
+ *   header: secrets.ts) is left out with its key.
  * - `[sections]` are left out with everything after them: npm reads them
  *   as unknown object-valued settings and only warns.
  * - A line without `=` (a bare word: npm reads it as `word=true`) is left
  *   out and reported by line number: it is more often a pasted token than a
  *   setting.
  *
- * A kept line is copied verbatim unless it had an inline comment or a
- * credential, in which case it is re-encoded as npm's own writer would.
+ * A kept line is copied verbatim unless it holds `;` or `#` (which may start
+ * a comment) or lost a credential: then it is written as npm's own writer
+ * (ini's safe) writes it, which ini reads back as the same value.
  */
 export function sanitizeNpmrc(text: string): Sanitized {
+  const { safe, unsafe } = loadIni();
   const out: string[] = [];
   const dropped: string[] = [];
   const files: Sanitized['files'] = [];
   let inSection = false;
   text.split(/\r\n|\r|\n/).forEach((line, i) => {
-    if (!line || /^\s*[;#]/.test(line) || /^\s*$/.test(line)) return;
-    const m = /^\[([^\]]*)\]\s*$|^([^=]+)(=(.*))?$/i.exec(line);
-    if (!m) return; // npm ignores it too
+    if (inSection || !line || /^\s*[;#]/.test(line) || /^\s*$/.test(line)) return;
+    const m = INI_LINE.exec(line);
+    if (!m) return; // ini skips it too
     if (m[1] !== undefined) {
-      inSection = true;
-      dropped.push(`[${redact(String(iniUnsafe(m[1]).value))}]`);
+      inSection = true; // also [__proto__], whose keys ini reads into nothing
+      dropped.push(`[${redact(String(unsafe(m[1])))}]`);
       return;
     }
-    if (inSection) return;
-    const key = iniUnsafe(m[2] ?? '');
-    const name = String(key.value);
     if (m[3] === undefined) {
       dropped.push(`line ${i + 1} (no '=')`);
       return;
     }
-    const bare = name.endsWith('[]') && name.length > 2 ? name.slice(0, -2) : name;
-    if (npmKeyIsSecret(bare) || NPM_SIGNING.has(bare)) {
-      dropped.push(redact(bare));
+    // As ini's decode(): key[] is an array, __proto__ is skipped, and the
+    // values true, false and null are JSON.
+    const rawKey = unsafe(m[2]!);
+    const bracketed = typeof rawKey === 'string' && rawKey.length > 2 && rawKey.endsWith('[]');
+    const key = bracketed ? rawKey.slice(0, -2) : String(rawKey); // as an object key
+    if (key === '__proto__') return;
+    const raw = unsafe(m[4]!);
+    const decoded = raw === 'true' || raw === 'false' || raw === 'null' ? (JSON.parse(raw) as unknown) : raw;
+    // A per-registry key is a URL without its scheme: //npm.fury.io/TOKEN/u/:always-auth
+    const keyUrl = key.startsWith('//') ? 'https:' + key : key;
+    const shown = key.startsWith('//') ? redact(keyUrl).slice('https:'.length) : redact(key);
+    if (npmKeyIsSecret(key) || NPM_SIGNING.has(key) || urlHasSecrets(keyUrl) || valueSecretReason(keyUrl) !== null) {
+      dropped.push(shown);
       return;
     }
-    const parsed = iniUnsafe(m[4] ?? '');
-    let value = parsed.value;
-    let rewrite = key.cut || parsed.cut;
-    if (typeof value === 'string') {
-      const clean = stripUrlCredentials(value);
-      if (clean !== value) {
-        dropped.push(`${redact(bare)} (credentials in URL)`);
-        rewrite = true;
-      }
-      if (NPM_FILES.has(bare) && clean !== '') files.push({ key: bare, path: clean });
-      value = clean;
+    let value = decoded;
+    // A 'quoted' value may be JSON for a number or an object: checked as
+    // its text, and left out whole when any credential is in it.
+    const isText = typeof value === 'string';
+    const clean = cleanValue(isText ? (value as string) : (JSON.stringify(value) ?? ''));
+    if (clean.reason !== null || (clean.changed && !isText)) {
+      dropped.push(shown);
+      return;
     }
-    out.push(rewrite ? `${iniSafe(key.value)}=${iniSafe(value)}` : line);
+    let rewrite = /[;#]/.test(line);
+    if (clean.changed) {
+      dropped.push(`${shown} (credentials in URL)`);
+      value = clean.value;
+      rewrite = true;
+    }
+    if (isText && NPM_FILES.has(key) && value !== '') files.push({ key, path: value as string });
+    const name = safe(bracketed ? key + '[]' : key);
+    if (!rewrite) out.push(line);
+    else if (isText || typeof value === 'boolean' || value === null) out.push(`${name}=${safe(value)}`);
+    else out.push(`${name}='${JSON.stringify(value)}'`); // ini reads 'JSON' back as the same value
   });
   return { text: out.length ? out.join('\n') + '\n' : '', dropped: unique(dropped), files };
-}
-
-/** npm's `ini` unsafe(): the value a raw key or value stands for, and
- *  whether an inline comment was cut off. */
-function iniUnsafe(raw: string): { value: unknown; cut: boolean } {
-  let val = raw.trim();
-  if ((val.startsWith('"') && val.endsWith('"')) || (val.startsWith("'") && val.endsWith("'"))) {
-    if (val.startsWith("'")) val = val.slice(1, -1);
-    try {
-      return { value: JSON.parse(val) as unknown, cut: false };
-    } catch {
-      return { value: val, cut: false };
-    }
-  }
-  let esc = false;
-  let unesc = '';
-  let cut = false;
-  for (const c of val) {
-    if (esc) {
-      unesc += '\\;#'.includes(c) ? c : '\\' + c;
-      esc = false;
-    } else if (c === ';' || c === '#') {
-      cut = true;
-      break;
-    } else if (c === '\\') esc = true;
-    else unesc += c;
-  }
-  if (esc) unesc += '\\';
-  return { value: unesc.trim(), cut };
-}
-
-/** npm's `ini` safe(): how npm itself writes a key or value. */
-function iniSafe(val: unknown): string {
-  if (
-    typeof val !== 'string' ||
-    /[=\r\n]/.test(val) ||
-    val.startsWith('[') ||
-    (val.length > 1 && ((val.startsWith('"') && val.endsWith('"')) || (val.startsWith("'") && val.endsWith("'")))) ||
-    val !== val.trim()
-  ) {
-    return JSON.stringify(val);
-  }
-  return val.split(';').join('\\;').split('#').join('\\#');
 }
 
 // ---------------------------------------------------------------------------
@@ -226,10 +220,10 @@ export function gitDropReason(section: string, sub: string | null, key: string, 
   if (section === 'include' || section === 'includeif') return 'include'; // unreadable targets are fatal to git
   if (section === 'credential') return 'credential helper';
   if (section === 'gpg' || GIT_SIGNING.has(name)) return 'signing';
-  if (sub !== null && hasUrlCredentials(sub)) return 'credentials in URL';
+  if (sub !== null && urlHasSecrets(sub)) return 'credentials in URL';
   if (section === 'http' && GIT_HTTP_SECRETS.has(key)) return 'authentication';
   if (name === 'core.askpass' || name === 'sendemail.smtppass') return 'authentication';
-  if (section === 'url' && value !== null && hasUrlCredentials(value)) return 'credentials in URL';
+  if (section === 'url' && value !== null && urlHasSecrets(value)) return 'credentials in URL';
   if (name !== 'transfer.credentialsinurl' && SECRET_WORDS.test(key)) return 'secret name';
   return null;
 }
@@ -244,11 +238,15 @@ export function gitDropReason(section: string, sub: string | null, key: string, 
  * missing include but dies on an unreadable one, and the targets are under
  * $HOME), `credential.*`, http auth headers and client certificates,
  * `core.askPass`, URL rewrites and `http.<url>` sections whose URL carries
- * credentials, signing (`gpg.*`, `user.signingKey`, `*.gpgSign`), and keys
- * named like secrets (`github.token`). Values elsewhere keep their URLs
- * without user:password (`remote.*.url`, `http.proxy`). Everything else is
- * kept: aliases, diff and merge drivers, hooksPath and filters run commands,
- * but those run inside the jail too.
+ * credentials (userinfo, a token path segment, a secret query), signing
+ * (`gpg.*`, `user.signingKey`, `*.gpgSign`), keys named like secrets
+ * (`github.token`), and any value that holds a recognisable token or an auth
+ * header (an alias `!gh … --token ghp_…`, `!curl -H 'Authorization: …'`).
+ * Values elsewhere keep their URLs without credentials (`remote.*.url`,
+ * `http.proxy`: userinfo removed, token path segments and secret query
+ * values REDACTED). Everything else is kept: aliases, diff and merge
+ * drivers, hooksPath and filters run commands, but those run inside the
+ * jail too.
  *
  * Kept settings are written as `git config` writes them. A line git cannot
  * parse (where git would stop with "bad config line") is left out and
@@ -258,11 +256,94 @@ export function sanitizeGitconfig(text: string): Sanitized {
   const out: string[] = [];
   const dropped: string[] = [];
   const files: Sanitized['files'] = [];
-  let section: { base: string; sub: string | null; header: string; written: boolean } | null = null;
+  for (const e of gitEntries(text)) {
+    if (e.kind === 'error') {
+      dropped.push(`line ${e.line} (not valid git config)`);
+      continue;
+    }
+    if (gitDropReason(e.top, e.sub, e.key, e.value === null ? null : unmark(e.value)) !== null) {
+      dropped.push(e.name);
+      continue;
+    }
+    let value = e.value;
+    if (value !== null) {
+      const clean = cleanValue(value);
+      if (clean.reason !== null) {
+        dropped.push(e.name); // an alias with a token or an auth header in it
+        continue;
+      }
+      if (clean.changed) dropped.push(`${e.name} (credentials in URL)`);
+      value = clean.value;
+      if (GIT_FILES.has(`${e.top}.${e.key}`) && value !== '') files.push({ key: e.name, path: unmark(value) });
+    }
+    if (!e.section.written) {
+      out.push(e.section.header);
+      e.section.written = true;
+    }
+    out.push(value === null ? `\t${e.rawKey}` : `\t${e.rawKey} = ${encodeGitValue(value)}`);
+  }
+  return { text: out.length ? out.join('\n') + '\n' : '', dropped: unique(dropped), files };
+}
+
+/**
+ * The settings in a git config that hold credentials, by the sanitiser's
+ * rules (an auth header, credentials or a token in a URL or a subsection, a
+ * key named like a secret, a value with a recognisable token), as git names
+ * them, subsection URLs redacted; never a value. For a project's
+ * `.git/config`, which a CI checkout fills with
+ * `http.https://github.com/.extraheader` and token URLs, and which the jail
+ * cannot hide inside a granted project: the caller warns with these names.
+ * Includes, helpers and signing are not credentials and are not listed.
+ */
+export function gitConfigSecrets(text: string): string[] {
+  const found: string[] = [];
+  for (const e of gitEntries(text)) {
+    if (e.kind === 'error') continue;
+    const value = e.value === null ? '' : unmark(e.value);
+    const reason = gitDropReason(e.top, e.sub, e.key, value);
+    const holds =
+      (e.sub !== null && urlHasSecrets(e.sub)) ||
+      (value !== '' &&
+        (reason === 'credentials in URL' ||
+          reason === 'secret name' ||
+          (e.top === 'http' && e.key === 'extraheader') ||
+          urlHasSecrets(value) ||
+          valueSecretReason(value) !== null));
+    if (holds) found.push(e.name);
+  }
+  return unique(found);
+}
+
+interface GitSection {
+  header: string;
+  written: boolean;
+}
+
+type GitEntry =
+  | {
+      kind: 'entry';
+      section: GitSection;
+      /** Section name, lower-case, and subsection as written: [a.b "c"] is a, b.c. */
+      top: string;
+      sub: string | null;
+      /** Key lower-case, and as written. */
+      key: string;
+      rawKey: string;
+      /** As git names the setting (`remote.origin.url`), URLs in the subsection redacted. */
+      name: string;
+      value: string | null;
+    }
+  | { kind: 'error'; line: number };
+
+/** The settings of a git config with their sections; lines git rejects as
+ *  errors, and the keys under a bad section header left out with it. */
+function gitEntries(text: string): GitEntry[] {
+  const entries: GitEntry[] = [];
+  let section: (GitSection & { base: string; sub: string | null }) | null = null;
   let badSection = false;
   for (const ev of parseGitconfig(text)) {
     if (ev.kind === 'error') {
-      dropped.push(`line ${ev.line} (not valid git config)`);
+      entries.push({ kind: 'error', line: ev.line });
       if (ev.header) badSection = true;
       continue;
     }
@@ -274,7 +355,7 @@ export function sanitizeGitconfig(text: string): Sanitized {
     }
     if (badSection) continue;
     if (section === null) {
-      dropped.push(`line ${ev.line} (not valid git config)`); // a key before any section
+      entries.push({ kind: 'error', line: ev.line }); // a key before any section
       continue;
     }
     const dot = section.base.indexOf('.');
@@ -282,25 +363,10 @@ export function sanitizeGitconfig(text: string): Sanitized {
     // [a.b "c"] is a.b.c: the subsection is everything between the first and last dot.
     const sub = dot < 0 ? section.sub : section.base.slice(dot + 1) + (section.sub === null ? '' : '.' + section.sub);
     const key = ev.key.toLowerCase();
-    const full = `${top}${sub === null ? '' : '.' + redact(sub)}.${key}`;
-    if (gitDropReason(top, sub, key, ev.value === null ? null : unmark(ev.value)) !== null) {
-      dropped.push(full);
-      continue;
-    }
-    let value = ev.value;
-    if (value !== null) {
-      const clean = stripUrlCredentials(value);
-      if (clean !== value) dropped.push(`${full} (credentials in URL)`);
-      value = clean;
-      if (GIT_FILES.has(`${top}.${key}`) && value !== '') files.push({ key: full, path: unmark(value) });
-    }
-    if (!section.written) {
-      out.push(section.header);
-      section.written = true;
-    }
-    out.push(value === null ? `\t${ev.key}` : `\t${ev.key} = ${encodeGitValue(value)}`);
+    const name = `${top}${sub === null ? '' : '.' + redact(sub)}.${key}`;
+    entries.push({ kind: 'entry', section, top, sub, key, rawKey: ev.key, name, value: ev.value });
   }
-  return { text: out.length ? out.join('\n') + '\n' : '', dropped: unique(dropped), files };
+  return entries;
 }
 
 /**

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sanitizeGitconfig, sanitizeNpmrc, stripUrlCredentials } from '../../../src/tmpdir/userconfig.js';
+import { gitConfigSecrets, sanitizeGitconfig, sanitizeNpmrc, stripUrlCredentials } from '../../../src/tmpdir/userconfig.js';
 
 // Fake secrets only. Every one contains FAKE, so "no FAKE in the output" is
 // the test that none leaked.
@@ -18,6 +18,10 @@ const tmpFile = (text: string) => {
   return f;
 };
 const has = (cmd: string) => spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
+/** Fake tokens with the shapes the detector knows, built at run time. */
+const FAKE_GHP = 'ghp_FAKE' + '0aB1c2D3e4F5g6H7i8J9kLmNoPqRsTuV';
+const FAKE_NPM = 'npm_FAKE' + '0aB1c2D3e4F5g6H7i8J9kLmNoPqRsTuV';
+const FAKE_OPAQUE = 'FAKE' + '0aB1c2D3e4F5g6H7i8J9kLmNoPqR'; // 32 letters and digits, both cases
 
 describe('stripUrlCredentials', () => {
   it.each([
@@ -441,5 +445,187 @@ describe('sanitizeGitconfig', () => {
   it.skipIf(!has('git'))('gives git a file it reads when the original has lines git rejects', () => {
     const r = sanitizeGitconfig('[user]\n\tname = "Jane\n\temail = j@e\n[core\n\tx = 1\n');
     expect(gitList(tmpFile(r.text))).toEqual([['user.email', 'j@e']]);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Issue 8, E2: tokens in URL paths, query strings and aliases
+
+describe('sanitizeNpmrc: tokens the key does not give away', () => {
+  it.each([
+    ['@corp:registry=https://npm.fury.io/FAKEtoken/corp/', '@corp:registry=https://npm.fury.io/REDACTED/corp/', '@corp:registry'],
+    ['registry=https://npm-proxy.fury.io/FAKEtoken/corp/', 'registry=https://npm-proxy.fury.io/REDACTED/corp/', 'registry'],
+    ['@org:registry=https://dl.cloudsmith.io/FAKEtoken123/org/repo/npm/', '@org:registry=https://dl.cloudsmith.io/REDACTED/org/repo/npm/', '@org:registry'],
+    ['registry=https://r.example/npm/?token=FAKE&x=1', 'registry="https://r.example/npm/?token=REDACTED&x=1"', 'registry'], // ini quotes a value with =
+    ['proxy=http://proxy.example:3128/?password=FAKE', 'proxy="http://proxy.example:3128/?password=REDACTED"', 'proxy'],
+    [`registry=https://r.example/${FAKE_OPAQUE}/npm/`, 'registry=https://r.example/REDACTED/npm/', 'registry'],
+    [`registry=https://r.example/${FAKE_GHP}/`, 'registry=https://r.example/REDACTED/', 'registry'],
+  ])('keeps where %s points, the token REDACTED', (line, want, key) => {
+    const r = sanitizeNpmrc(line + '\n');
+    expect(r.text).toBe(want + '\n');
+    expect(r.dropped).toEqual([`${key} (credentials in URL)`]);
+  });
+
+  it.each([
+    [`init-author-name=${FAKE_GHP}`, 'init-author-name'],
+    [`message="release %s ${FAKE_NPM}"`, 'message'],
+    ['script-shell=/bin/sh -c "curl -H \'Authorization: Bearer FAKE\'"', 'script-shell'],
+    ['//npm.fury.io/FAKEtoken/corp/:always-auth=true', '//npm.fury.io/***/corp/:always-auth'],
+    ['//npm.fury.io/FAKEtoken/corp/:_authToken=FAKE2', '//npm.fury.io/***/corp/:_authToken'],
+    ['[https://npm.fury.io/FAKEtoken/corp/]', '[https://npm.fury.io/***/corp/]'],
+    ["cfg='{\"t\":\"https://u:FAKE@h.example/\"}'", 'cfg'], // a 'JSON' value with credentials inside
+    ['proxy="http://u:FA#KE@proxy.example:3128"', 'proxy'], // a raw # in the password: no URL to keep
+  ])('drops %s, reported by its key', (line, key) => {
+    const r = sanitizeNpmrc(`fund=false\n${line}\n`);
+    expect(r.text).toBe('fund=false\n');
+    expect(r.dropped).toEqual([key]);
+    expect(r.dropped.join(' ')).not.toContain('FAKE');
+  });
+
+  it.each([
+    'registry=https://registry.npmjs.org/',
+    '@acme:registry=https://npm.pkg.github.com/acme',
+    'registry=https://acme.jfrog.io/artifactory/api/npm/npm-virtual/',
+    'registry=https://pkgs.dev.azure.com/acme/_packaging/feed/npm/registry/',
+    'registry=https://gitlab.com/api/v4/projects/12345678/packages/npm/',
+    '@acme:registry=https://dl.cloudsmith.io/public/acme/repo/npm/',
+    '@acme:registry=https://npm.fury.io/acme/',
+    'registry=https://r.example/npm/?sort=asc',
+  ])('keeps %s verbatim: no token in it', (line) => {
+    const r = sanitizeNpmrc(line + '\n');
+    expect(r.text).toBe(line + '\n');
+    expect(r.dropped).toEqual([]);
+  });
+});
+
+describe('sanitizeNpmrc: read with npm’s own ini (issue 9)', () => {
+  it.each([
+    ["a 'quoted' JSON value, copied as it was", "n='123'\n", "n='123'\n", []],
+    ["a 'quoted' JSON value after a comment cut, written so ini reads the same", "o='{\"a\":\"#\"}'\n", "o='{\"a\":\"#\"}'\n", []],
+    ['__proto__, which npm skips', '__proto__=x\nfund=false\n', 'fund=false\n', []],
+    ['a [__proto__] section, whose keys npm reads into nothing', 'fund=false\n[__proto__]\nregistry=https://r.example/\n', 'fund=false\n', ['[__proto__]']],
+    ['a key that ini reads as true/false/null', 'x=true ; a comment\ny = null\n', 'x=true\ny = null\n', []],
+    ['a bracketed array with a comment', 'ca[]=first # FAKE\nca[]=second\n', 'ca[]=first\nca[]=second\n', []],
+    ['a bare word among settings (line number only)', 'fund=false\n\n' + FAKE_NPM + '\n', 'fund=false\n', ["line 3 (no '=')"]],
+  ])('handles %s', (_what, given, want, dropped) => {
+    const r = sanitizeNpmrc(given);
+    expect(r.text).toBe(want);
+    expect(r.dropped).toEqual(dropped);
+    expect(r.text + r.dropped.join(' ')).not.toContain('FAKE');
+  });
+
+  /** npm's own copy of `ini`, resolved from npm's package as npm resolves it. */
+  let ini: { decode(s: string): Record<string, unknown> } | undefined;
+  const npmIni = () => {
+    const npmPkg = () => path.join(execFileSync('npm', ['root', '-g'], { encoding: 'utf8' }).trim(), 'npm', 'package.json');
+    return (ini ??= createRequire(npmPkg())('ini') as { decode(s: string): Record<string, unknown> });
+  };
+
+  it.skipIf(!has('npm'))('what it writes, npm’s ini reads as the original meant', () => {
+    const ini = npmIni();
+    const original = "n='123' ; x\no='{\"a\":\"#\"}' ; y\np=a\\;b # z\nq=\"x;y\"\n";
+    const r = sanitizeNpmrc(original);
+    expect({ ...ini.decode(r.text) }).toEqual({ ...ini.decode(original) });
+  });
+
+  it.skipIf(!has('npm')).each([
+    "n='123' ; c",
+    "'123'=v ; c",
+    "o='{\"a\":\"#\"}' ; c",
+    'p=a\\;b # c',
+    'q="x;y"',
+    '"k#"=v',
+    'k = "  spaced  " ; c',
+    'x=true ; c',
+    'y = null',
+    'z="null" ; c',
+    'ca[]=first # c',
+    'a\\b=c ; d',
+    'e=',
+    'f= ; only a comment',
+    'g=[not a section] ; c',
+    'h = a = b ; c',
+  ])('%s means to npm’s ini what it meant', (line) => {
+    const ini = npmIni();
+    const r = sanitizeNpmrc(line + '\n');
+    expect(r.dropped).toEqual([]);
+    expect({ ...ini.decode(r.text) }).toEqual({ ...ini.decode(line) });
+  });
+});
+
+describe('sanitizeGitconfig: tokens the key does not give away', () => {
+  it.each([
+    ['a token in an alias', `[alias]\n\tpr = "!gh pr create --token ${FAKE_GHP}"\n`, 'alias.pr'],
+    ['an auth header in an alias', "[alias]\n\tapi = !curl -H 'Authorization: token FAKE' https://api.github.com\n", 'alias.api'],
+    ['a bearer token in an alias', '[alias]\n\tapi = !curl -H "Bearer FAKE0123456789abcdefFAKE" https://api.example.com\n', 'alias.api'],
+    ['a JWT anywhere', '[custom]\n\tid = eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJGQUtFIn0.FAKEsig\n', 'custom.id'],
+    ['a token in a subsection URL', '[url "https://dl.cloudsmith.io/FAKEtoken123/org/"]\n\tinsteadOf = https://mirror.example/\n', 'url.https://dl.cloudsmith.io/***/org/.insteadof'],
+    ['a secret query in a subsection URL', '[http "https://h.example/?token=FAKE"]\n\tsslVerify = false\n', 'http.https://h.example/?token=***.sslverify'],
+    ['a rewrite to a token path', '[url "https://npm.fury.io/acme/"]\n\tinsteadOf = https://npm.fury.io/FAKEtoken/acme/\n', 'url.https://npm.fury.io/acme/.insteadof'],
+  ])('drops %s', (_what, given, name) => {
+    const r = sanitizeGitconfig('[user]\n\tname = Jane\n' + given);
+    expect(r.text).toBe('[user]\n\tname = Jane\n');
+    expect(r.dropped).toEqual([name]);
+  });
+
+  it.each([
+    ['[remote "origin"]\n\turl = https://git.example/o/r.git?private_token=FAKE\n', '[remote "origin"]\n\turl = https://git.example/o/r.git?private_token=REDACTED\n', 'remote.origin.url'],
+    ['[http]\n\tproxy = http://proxy.example:3128/?pass=FAKE\n', '[http]\n\tproxy = http://proxy.example:3128/?pass=REDACTED\n', 'http.proxy'],
+    [`[alias]\n\tget = !curl https://api.example/${FAKE_OPAQUE}/x\n`, '[alias]\n\tget = !curl https://api.example/REDACTED/x\n', 'alias.get'],
+  ])('keeps %j with the token REDACTED', (given, want, name) => {
+    const r = sanitizeGitconfig(given);
+    expect(r.text).toBe(want);
+    expect(r.dropped).toEqual([`${name} (credentials in URL)`]);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Issue 8, E3: the project's own .git/config
+
+describe('gitConfigSecrets', () => {
+  const CHECKOUT = `[core]
+\trepositoryformatversion = 0
+\tfilemode = true
+\tbare = false
+\tlogallrefupdates = true
+[remote "origin"]
+\turl = https://github.com/acme/app
+\tfetch = +refs/heads/*:refs/remotes/origin/*
+[gc]
+\tauto = 0
+[http "https://github.com/"]
+\textraheader = AUTHORIZATION: basic RkFLRTpGQUtF
+[branch "main"]
+\tremote = origin
+\tmerge = refs/heads/main
+`;
+
+  it('names the auth header a CI checkout leaves behind', () => {
+    expect(gitConfigSecrets(CHECKOUT)).toEqual(['http.https://github.com/.extraheader']);
+  });
+
+  it.each([
+    ['a token in the remote URL (GitLab CI)', '[remote "origin"]\n\turl = https://gitlab-ci-token:FAKE@gitlab.com/acme/app.git\n', ['remote.origin.url']],
+    ['a token as the user name', `[remote "origin"]\n\turl = https://${FAKE_GHP}@github.com/acme/app.git\n`, ['remote.origin.url']],
+    ['a pushurl with a token', '[remote "origin"]\n\turl = git@github.com:acme/app.git\n\tpushurl = https://x:FAKE@github.com/acme/app.git\n', ['remote.origin.pushurl']],
+    ['a token rewrite', '[url "https://x-access-token:FAKE@github.com/"]\n\tinsteadOf = https://github.com/\n', ['url.https://***@github.com/.insteadof']],
+    ['a token in an alias', `[alias]\n\tship = !git push https://github.com/o/r ${FAKE_GHP}\n`, ['alias.ship']],
+    ['a secret by name', '[github]\n\ttoken = FAKE\n', ['github.token']],
+    ['a secret query', '[remote "pkg"]\n\turl = https://git.example/r.git?private_token=FAKE\n', ['remote.pkg.url']],
+    ['two of them, each once', CHECKOUT + '[remote "origin"]\n\tpushurl = https://u:FAKE@h/r\n\tpushurl = https://u:FAKE2@h/r\n', ['http.https://github.com/.extraheader', 'remote.origin.pushurl']],
+  ])('names %s', (_what, given, keys) => {
+    const found = gitConfigSecrets(given);
+    expect(found).toEqual(keys);
+    expect(found.join(' ')).not.toContain('FAKE');
+  });
+
+  it.each([
+    ['a plain clone', CHECKOUT.replace(/\[http[^]*?extraheader[^\n]*\n/, '')],
+    ['persist-credentials: false (an emptied header)', '[http "https://github.com/"]\n\textraheader =\n'],
+    ['an ssh remote', '[remote "origin"]\n\turl = ssh://git@github.com/acme/app.git\n'],
+    ['a credential helper, include and signing (no credential in the file)', '[credential]\n\thelper = store\n[include]\n\tpath = ../x\n[commit]\n\tgpgSign = true\n'],
+    ['lines git rejects', '[core\n\tx = "unclosed\n'],
+  ])('names nothing in %s', (_what, given) => {
+    expect(gitConfigSecrets(given)).toEqual([]);
   });
 });

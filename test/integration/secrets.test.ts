@@ -1,0 +1,158 @@
+/**
+ * Secrets the name does not give away (issue 8), judged from outside: the
+ * jailed program prints its whole environment, its copies of the npm and
+ * git config, and what node and git make of them; no secret value may be in
+ * that output. Each case has a control run that lets the secret through
+ * (--env-all, a read grant), proving the test would see a leak.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gitConfigSecrets } from '../../src/tmpdir/userconfig.js';
+import { NODE, REPO, jail, makeWorld, printed, removeWorld, type World } from './harness.js';
+
+let w: World;
+beforeAll(() => {
+  w = makeWorld('secrets');
+});
+afterAll(() => removeWorld(w));
+
+/** A fresh random token body: letters in both cases and digits. */
+const rnd = (n: number) => {
+  const abc = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+  let s = 'Zz9';
+  while (s.length < n) s += abc[Math.floor(Math.random() * abc.length)];
+  return s;
+};
+const hasGit = spawnSync('git', ['--version'], { stdio: 'ignore' }).status === 0;
+
+describe('the environment (E1, B5)', () => {
+  const secrets = {
+    gitParams: rnd(24),
+    gitValue: rnd(24),
+    mysql: rnd(20),
+    webhook: rnd(24),
+    sentry: rnd(32),
+    query: rnd(20),
+    ghp: 'ghp_' + rnd(36),
+  };
+  const env = () => ({
+    ...w.env,
+    GIT_CONFIG_PARAMETERS: `'http.extraheader'='AUTHORIZATION: basic ${secrets.gitParams}'`,
+    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_KEY_0: 'http.extraHeader',
+    GIT_CONFIG_VALUE_0: `Authorization: Bearer ${secrets.gitValue}`,
+    MYSQL_PWD: secrets.mysql,
+    DEPLOY_NOTIFY: `https://hooks.slack.com/services/T0000/B0000/${secrets.webhook}`,
+    ERRORS: `https://${secrets.sentry}@o1.ingest.sentry.io/2`,
+    REPORT_URL: `https://api.example.com/v1?access_token=${secrets.query}`,
+    SOME_SETTING: secrets.ghp,
+    BENIGN: 'kept-as-is',
+  });
+
+  it('no secret value reaches the program; -v names what was left out', () => {
+    const r = jail(w, ['-v', '--', 'env'], { env: env() });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('BENIGN=kept-as-is');
+    for (const s of Object.values(secrets)) expect(printed(r)).not.toContain(s);
+    for (const name of ['GIT_CONFIG_PARAMETERS', 'GIT_CONFIG_COUNT', 'MYSQL_PWD', 'DEPLOY_NOTIFY', 'ERRORS', 'REPORT_URL', 'SOME_SETTING']) {
+      expect(r.stderr).toContain(name);
+    }
+    const control = jail(w, ['--env-all', '--', 'env'], { env: env() });
+    for (const s of Object.values(secrets)) expect(control.stdout).toContain(s);
+  });
+
+  it.skipIf(!hasGit)('git in the jail sees no auth header from git -c', () => {
+    const argv = ['--', 'git', 'config', '--get-all', 'http.extraheader'];
+    const r = jail(w, argv, { env: env() });
+    expect(printed(r)).not.toContain(secrets.gitParams);
+    expect(printed(r)).not.toContain(secrets.gitValue);
+    const control = jail(w, ['--env-all', ...argv], { env: env() });
+    expect(control.stdout).toContain(secrets.gitParams);
+    expect(control.stdout).toContain(secrets.gitValue);
+  });
+
+  it('NODE_OPTIONS in the quoted form npm writes does not make node load code', () => {
+    const marker = `PRELOADED-${rnd(12)}`;
+    // Printed only by the jailed node: the jail's own node (bin/jail.js) reads
+    // NODE_OPTIONS too, before any jail exists (see the report on issue 8, B5).
+    fs.writeFileSync(path.join(w.proj, 'preload.cjs'), `if (!process.argv[1]) console.log(${JSON.stringify(marker)})\n`);
+    // .npmrc: node-options="--require" ./preload.cjs → npm sets exactly this
+    const nodeEnv = { ...w.env, NODE_OPTIONS: '"--require" ./preload.cjs' };
+    const argv = ['--', NODE, '-e', 'console.log("ran")'];
+    const r = jail(w, argv, { env: nodeEnv });
+    expect(r.stdout).toContain('ran');
+    expect(printed(r)).not.toContain(marker);
+    const control = jail(w, ['--env', 'NODE_OPTIONS', ...argv], { env: nodeEnv });
+    expect(control.stdout).toContain(marker);
+  });
+});
+
+describe('the config copies (E2)', () => {
+  const secrets = { fury: rnd(20), query: rnd(20), alias: 'ghp_' + rnd(36), cloudsmith: rnd(16), header: rnd(24) };
+  beforeAll(() => {
+    fs.appendFileSync(
+      path.join(w.home, '.npmrc'),
+      `@corp:registry=https://npm.fury.io/${secrets.fury}/corp/\nregistry=https://r.example/npm/?token=${secrets.query}\n`,
+    );
+    fs.writeFileSync(
+      path.join(w.home, '.gitconfig'),
+      `[user]\n\tname = Jane\n[alias]\n\tpr = "!gh pr create --token ${secrets.alias}"\n` +
+        `\tapi = !curl -H 'Authorization: token ${secrets.header}' https://api.github.com\n` +
+        `[url "https://dl.cloudsmith.io/${secrets.cloudsmith}/org/"]\n\tinsteadOf = https://mirror.example/\n`,
+    );
+  });
+
+  it('keeps the registry host with the token REDACTED, and drops aliases with tokens', () => {
+    const r = jail(w, ['-v', '--', 'sh', '-c', 'cat "$NPM_CONFIG_USERCONFIG" "$GIT_CONFIG_GLOBAL"']);
+    expect(r.status).toBe(0);
+    for (const s of [...Object.values(secrets), w.secrets.npmrc]) expect(printed(r)).not.toContain(s);
+    expect(r.stdout).toContain('@corp:registry=https://npm.fury.io/REDACTED/corp/');
+    expect(r.stdout).toContain('?token=REDACTED');
+    expect(r.stdout).toContain('name = Jane');
+    expect(r.stdout).not.toContain('[alias]');
+    const control = jail(w, ['--ro', path.join(w.home, '.npmrc'), '--ro', path.join(w.home, '.gitconfig'), '--', 'cat', path.join(w.home, '.npmrc'), path.join(w.home, '.gitconfig')]);
+    for (const s of Object.values(secrets)) expect(control.stdout).toContain(s);
+  });
+
+  it.skipIf(!hasGit)('git in the jail has no alias with a token and no token rewrite', () => {
+    const r = jail(w, ['--', 'git', 'config', '--global', '--list']);
+    expect(r.stdout).toContain('user.name=Jane');
+    for (const s of Object.values(secrets)) expect(printed(r)).not.toContain(s);
+  });
+});
+
+describe('npm’s ini is loaded only to sanitise an .npmrc (issue 9)', () => {
+  it('the library does not load it at require time', () => {
+    const script = `
+      const loaded = () => Object.keys(require.cache).some((p) => p.includes('/node_modules/ini/'));
+      const uc = require(${JSON.stringify(path.join(REPO, 'dist', 'tmpdir', 'userconfig.js'))});
+      const before = loaded();
+      uc.sanitizeGitconfig('[user]\\n\\tname = J\\n');
+      const afterGit = loaded();
+      uc.sanitizeNpmrc('fund=false\\n');
+      console.log(JSON.stringify([before, afterGit, loaded()]));`;
+    expect(JSON.parse(execFileSync(NODE, ['-e', script], { encoding: 'utf8' }))).toEqual([false, false, true]);
+  });
+});
+
+describe.skipIf(!hasGit)('the project’s .git/config (E3)', () => {
+  it('gitConfigSecrets names, never shows, what a CI checkout writes with real git', () => {
+    const repo = path.join(w.root, 'ci-checkout');
+    const header = rnd(24);
+    const token = rnd(20);
+    const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' });
+    fs.mkdirSync(repo);
+    git('init', '-q');
+    git('remote', 'add', 'origin', `https://gitlab-ci-token:${token}@gitlab.example/acme/app.git`);
+    git('config', '--local', 'http.https://github.com/.extraheader', `AUTHORIZATION: basic ${header}`);
+    const found = gitConfigSecrets(fs.readFileSync(path.join(repo, '.git', 'config'), 'utf8'));
+    expect(found).toEqual(['remote.origin.url', 'http.https://github.com/.extraheader']);
+    expect(found.join(' ')).not.toContain(header);
+    expect(found.join(' ')).not.toContain(token);
+    // The names are the ones git's own --unset takes.
+    git('config', '--local', '--unset', 'http.https://github.com/.extraheader');
+    expect(gitConfigSecrets(fs.readFileSync(path.join(repo, '.git', 'config'), 'utf8'))).toEqual(['remote.origin.url']);
+  });
+});
