@@ -133,6 +133,7 @@ function run(o: ReturnType<typeof typedOptions>, args: string[], ctx: MainContex
     return 0;
   }
   for (const d of p.plan.dropped) process.stderr.write(`jail: warning: --best-effort: running without ${d}\n`);
+  for (const w of p.warnings) process.stderr.write(printableLines(`jail: warning: ${w}\n`));
   if (verbose) {
     const ll = p.plan.landlock;
     process.stderr.write(

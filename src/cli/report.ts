@@ -31,6 +31,7 @@ export interface RunFacts {
   profileChain?: string[];
   tmpDir?: string | null;
   files?: Array<{ name: string }>;
+  warnings?: string[];
 }
 
 export function formatPlan(plan: JailPlan, policy: Policy, file: string, argv: string[], run: RunFacts = {}): string {
@@ -64,6 +65,7 @@ export function formatPlan(plan: JailPlan, policy: Policy, file: string, argv: s
   out.push(`capabilities: ${plan.dropCaps ? 'all dropped' : 'kept (--keep-caps)'}`);
   if (plan.keepFds.length) out.push(`fds passed on: 0 1 2 ${plan.keepFds.join(' ')}`);
   for (const d of plan.dropped) out.push(`dropped (best effort): ${d}`);
+  for (const w of run.warnings ?? []) out.push(`warning: ${w}`);
   return out.join('\n') + '\n';
 }
 
@@ -75,6 +77,7 @@ export function planToJson(plan: JailPlan, policy: Policy, file: string, argv: s
     profile: run.profileChain ?? [],
     tmpDir: run.tmpDir ?? null,
     tmpFiles: (run.files ?? []).map((f) => f.name),
+    warnings: run.warnings ?? [],
     kernel: plan.facts,
     landlock: ll && {
       abi: ll.abi,

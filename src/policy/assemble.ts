@@ -9,6 +9,7 @@
 import { PolicyError } from '../errors.js';
 import { printable } from '../text.js';
 import { npmCacheOf, userConfigCopies } from '../tmpdir/copies.js';
+import { gitConfigSecrets } from '../tmpdir/userconfig.js';
 import { buildPolicy } from './build.js';
 import { resolveCommand, runtimePrefix, withCommand, type ResolvedCommand } from './command.js';
 import { findProjectRoot, loadConfig, mergeOptions, resolveProfile, type ConfigContext, type LoadedConfig } from './config.js';
@@ -52,6 +53,8 @@ export interface Assembled {
   tmpDir: string | null;
   /** Files to write into it (0600). */
   files: Array<{ name: string; text: string }>;
+  /** What the user should know before the command runs. */
+  warnings: string[];
 }
 
 /** The reserved profile: nothing but the system base and the command. */
@@ -89,7 +92,47 @@ export function assemble(req: JailRequest, host: Host): Assembled {
     files = copies.files;
   }
   refuseWritableSelf(policy, host);
-  return { options, profileChain, policy, command, env, droppedEnv: dropped, tmpDir, files };
+  const warnings = gitCredentialsWarning(policy, host, projectRoot);
+  return { options, profileChain, policy, command, env, droppedEnv: dropped, tmpDir, files, warnings };
+}
+
+/**
+ * The project's git config, when the command may read it: CI checkouts
+ * leave credentials there (actions/checkout's http.extraheader, a token in
+ * the remote's URL), and Landlock cannot hide one file inside a granted
+ * tree. Named, never shown.
+ */
+function gitCredentialsWarning(policy: Policy, host: Host, projectRoot: () => string): string[] {
+  const root = projectRoot();
+  let gitDir = `${root === '/' ? '' : root}/.git`;
+  const st = host.stat(gitDir, true);
+  if (st?.isFile) {
+    // A worktree or submodule: `.git` is a file saying where the repository is.
+    const m = /^gitdir: (.+)$/m.exec(readSafely(gitDir, host) ?? '');
+    if (!m) return [];
+    gitDir = m[1]!.startsWith('/') ? m[1]! : `${root}/${m[1]}`;
+  } else if (!st?.isDir) return [];
+  const keys: string[] = [];
+  for (const name of ['config', 'config.worktree']) {
+    const file = `${gitDir}/${name}`;
+    if (!policy.grants.some((g) => g.access !== 'list' && isWithin(file, g.path))) continue;
+    const text = readSafely(file, host);
+    if (text !== null) keys.push(...gitConfigSecrets(text));
+  }
+  if (keys.length === 0) return [];
+  return [
+    `${printable(gitDir)}/config holds credentials the jailed command can read: ${keys.map((k) => printable(k)).join(', ')}.\n` +
+      '  hint: remove them with `git config --local --unset-all NAME` (`git config --local --list --name-only` shows the names), ' +
+      'or set the remote\'s URL without them; in CI, check out with persist-credentials: false.',
+  ];
+}
+
+function readSafely(p: string, host: Host): string | null {
+  try {
+    return host.readText(p, { follow: false, max: 1 << 20 });
+  } catch {
+    return null;
+  }
 }
 
 /** What the config layers need to know about this machine and run. */

@@ -156,3 +156,20 @@ describe.skipIf(!hasGit)('the project’s .git/config (E3)', () => {
     expect(gitConfigSecrets(fs.readFileSync(path.join(repo, '.git', 'config'), 'utf8'))).toEqual(['remote.origin.url']);
   });
 });
+
+describe.skipIf(!hasGit)('a CI checkout’s credentials in .git/config (E3)', () => {
+  it('jail warns, naming the setting and never the value, before the command runs', () => {
+    const repo = path.join(w.root, 'ci-warn');
+    fs.mkdirSync(repo, { recursive: true });
+    execFileSync('git', ['init', '-q', repo]);
+    execFileSync('git', ['-C', repo, 'config', 'http.https://github.com/.extraheader', `AUTHORIZATION: basic ${w.secrets.npmrc}`]);
+    fs.writeFileSync(path.join(repo, 'package.json'), '{}');
+    const r = jail(w, ['--ro', '.', '--', 'true'], { cwd: repo });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/warning: .*\.git\/config holds credentials the jailed command can read: http\.https:\/\/github\.com\/\.extraheader/);
+    expect(r.stderr).not.toContain(w.secrets.npmrc);
+    const clean = path.join(w.root, 'clean-repo');
+    execFileSync('git', ['init', '-q', clean]);
+    expect(jail(w, ['--ro', '.', '--', 'true'], { cwd: clean }).stderr).toBe('');
+  });
+});
