@@ -23,7 +23,7 @@ const isGitConfigEnv = (upper: string) =>
 /** Agents and buses that hand out credentials or run commands outside. */
 const SOCKETS = ['SSH_AUTH_SOCK', 'GPG_AGENT_INFO', 'DBUS_SESSION_BUS_ADDRESS', 'GIT_ASKPASS', 'SSH_ASKPASS', 'SUDO_ASKPASS'];
 /** Variables that make programs load code. */
-const HOOKS = ['LD_PRELOAD', 'LD_AUDIT', 'BASH_ENV', 'ENV', 'PROMPT_COMMAND', 'PERL5OPT', 'PYTHONSTARTUP', 'RUBYOPT'];
+const HOOKS = ['LD_PRELOAD', 'LD_AUDIT', 'NODE_REPL_EXTERNAL_MODULE', 'BASH_ENV', 'ENV', 'PROMPT_COMMAND', 'PERL5OPT', 'PYTHONSTARTUP', 'RUBYOPT'];
 /** npm's node-options from the environment: npm in the jail turns it into
  *  NODE_OPTIONS for the scripts it runs (npm reads npm_config_* in any case). */
 const NPM_NODE_OPTIONS = ['NPM_CONFIG_NODE_OPTIONS', 'NPM_CONFIG_NODE-OPTIONS'];
