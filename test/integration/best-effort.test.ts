@@ -2,9 +2,9 @@
  * --best-effort on the run's kernel: what the Landlock ABI in use still
  * enforces, judged from outside, and one warning for each thing it leaves
  * out (README, "Kernel requirements"). On a current kernel best effort
- * drops nothing; `JAIL_LANDLOCK_ABI=3 npm test` (as CI does) runs the same
- * tests as on Linux 6.2, where TCP rules and scoping are missing and the
- * syscall filter refuses TCP sockets instead.
+ * drops nothing. CI runs them again with JAIL_LANDLOCK_ABI=3 (.ci/run), as
+ * on Linux 6.2, where TCP rules and scoping are missing and the syscall
+ * filter refuses TCP sockets instead.
  */
 import { spawnSync } from 'node:child_process';
 import * as dgram from 'node:dgram';
