@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, spawn } from '../../src/api.js';
-import { makeWorld, removeWorld, type World } from './harness.js';
+import { makeWorld, removeWorld, strictJail, type World } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -18,7 +18,7 @@ function collect(child: ReturnType<typeof cpSpawn>) {
   return new Promise<{ out: string; code: number | null; signal: string | null }>((resolve) => child.on('close', (code, signal) => resolve({ out, code, signal })));
 }
 
-describe('spawn()', () => {
+strictJail.describe('spawn()', () => {
   it('with piped stdio matches child_process.spawn for the same command', async () => {
     const argv = ['-c', 'read line; echo "got $line"; echo err >&2; exit 7'];
     const opts = { cwd: w.proj, env: w.env, stdio: 'pipe' as const };
@@ -40,7 +40,7 @@ describe('spawn()', () => {
 });
 
 describe('run()', () => {
-  it('resolves with status, signal, stdout and stderr, and the jail holds', async () => {
+  strictJail.it('resolves with status, signal, stdout and stderr, and the jail holds', async () => {
     const r = await run({ ro: ['.'] }, 'sh', ['-c', `cat README.md; cat ${path.join(w.home, '.ssh/id_ed25519')}`], { cwd: w.proj, env: w.env });
     expect(r.status).toBe(1);
     expect(r.signal).toBeNull();

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IS_ROOT, jail, makeWorld, outsideProcess, printed, removeWorld, type World } from './harness.js';
+import { IS_ROOT, jail, makeWorld, outsideProcess, printed, removeWorld, strictJail, type World } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -16,7 +16,7 @@ afterAll(() => removeWorld(w));
 
 const users: Array<[string, boolean]> = IS_ROOT ? [['root', false], ['nobody', true]] : [['this user', false]];
 
-describe.each(users)('secrets in $HOME stay out of reach (%s)', (_who, asNobody) => {
+strictJail.describe.each(users)('secrets in $HOME stay out of reach (%s)', (_who, asNobody) => {
   const reads = (): Array<[string, string[]]> => [
     ['cat', ['cat', path.join(w.home, '.ssh/id_ed25519')]],
     ['node', ['node', '-e', `process.stdout.write(require('fs').readFileSync(${JSON.stringify(path.join(w.home, '.aws/credentials'))}, 'utf8'))`]],
@@ -61,7 +61,7 @@ describe.each(users)('secrets in $HOME stay out of reach (%s)', (_who, asNobody)
   });
 });
 
-describe.each(users)('writes outside --rw leave the target unchanged (%s)', (_who, asNobody) => {
+strictJail.describe.each(users)('writes outside --rw leave the target unchanged (%s)', (_who, asNobody) => {
   const keep = () => path.join(w.outside, 'keep.txt');
   const attempts: Array<[string, (o: string, rw: string) => string]> = [
     ['overwrite', (o) => `echo pwned > ${o}/keep.txt`],
@@ -120,7 +120,7 @@ describe.each(users)('writes outside --rw leave the target unchanged (%s)', (_wh
   });
 });
 
-describe.skipIf(!IS_ROOT)('root', () => {
+strictJail.describe.skipIf(!IS_ROOT)('root', () => {
   it('cannot read root-only files in /etc, but reads the rest', () => {
     const r = jail(w, ['--', 'sh', '-c', 'cat /etc/shadow; echo rc=$?; head -c 4 /etc/passwd']);
     expect(r.stdout).toContain('rc=1');

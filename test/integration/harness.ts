@@ -7,11 +7,85 @@ import { execFileSync, spawn, spawnSync, type SpawnSyncOptions, type SpawnSyncRe
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { describe, inject, it, test } from 'vitest';
+import { describeKernel, probeKernel, type KernelFacts } from '../kernel-facts.js';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 export const JAIL = path.join(REPO, 'bin', 'jail.js');
 export const NODE = process.execPath;
 export const IS_ROOT = process.getuid?.() === 0;
+
+/**
+ * The kernel the jails run on, probed once per run (test/global-setup.ts).
+ * `landlockAbi` is the ABI the jail uses: the kernel's, lowered by
+ * JAIL_LANDLOCK_ABI, which every world's environment passes on to the CLI.
+ */
+export const kernel: KernelFacts = inject('kernel') ?? probeKernel(); // probed here only when run without vitest.config.mts
+/** "Landlock ABI 3 (the kernel's 7, capped by JAIL_LANDLOCK_ABI=3)", for skip reasons. */
+export const thisKernel = describeKernel(kernel);
+
+/** `it`, `test` and `describe` that run, or skip saying why in the name. */
+export interface Gated {
+  it: typeof it;
+  test: typeof test;
+  describe: typeof describe;
+}
+
+/**
+ * Run only when `ok`; otherwise skip, appending " [skipped: WHY]" to the
+ * test's or suite's name (test/skip-reasons.ts counts them at the end).
+ * When `ok`, these are vitest's own `it`, `test` and `describe`.
+ *
+ *   needs(IS_ROOT, 'runs as root').it('reads /etc/shadow only when granted', …)
+ */
+export function needs(ok: boolean, why: string): Gated {
+  if (ok) return { it, test, describe };
+  const suffix = ` [skipped: ${why}]`;
+  // The skipping API, renaming what it registers; .each/.for/.only/… chain on.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const renaming = (f: any): any =>
+    new Proxy(f, {
+      apply: (target, self, [name, ...rest]: unknown[]) => Reflect.apply(target, self, [typeof name === 'string' ? name + suffix : name, ...rest]),
+      get: (target, prop) => {
+        if (prop === 'skipIf' || prop === 'runIf') return () => renaming(target);
+        const v = Reflect.get(target, prop);
+        if (prop === 'each' || prop === 'for') return (...table: unknown[]) => renaming(Reflect.apply(v, target, table));
+        return typeof v === 'function' ? renaming(v) : v;
+      },
+    });
+  return { it: renaming(it.skip), test: renaming(test.skip), describe: renaming(describe.skip) };
+}
+
+/** Whether the jail's Landlock ABI (after JAIL_LANDLOCK_ABI) is below `n`. */
+export const lacksAbi = (n: number): boolean => kernel.landlockAbi < n;
+
+/**
+ * Tests that need Landlock ABI `n` from the jail (after JAIL_LANDLOCK_ABI);
+ * below it they skip with the reason in their name:
+ *
+ *   needsAbi(4, 'TCP port rules').it('--allow-connect lets one port through', …)
+ *   needsAbi(7, 'audit log flags').describe('--log-denials', () => { … })
+ */
+export function needsAbi(n: number, why: string): Gated {
+  return needs(!lacksAbi(n), `needs Landlock ABI ${n} (${why}); this kernel: ${thisKernel}`);
+}
+
+/**
+ * For tests that set JAIL_LANDLOCK_ABI themselves to simulate ABI `n`: they
+ * need a kernel that has it, whatever cap the run was given.
+ */
+export function needsKernelAbi(n: number, why: string): Gated {
+  return needs(kernel.addonError === null && kernel.landlockAbiFound >= n, `needs a kernel with Landlock ABI ${n} (${why}); this kernel: ${kernel.addonError ?? `Landlock ABI ${kernel.landlockAbiFound}`}`);
+}
+
+/**
+ * What a jail without --best-effort needs: the default policy scopes signals
+ * and abstract UNIX sockets (ABI 6) and keeps read-only files from being
+ * truncated (ABI 3); below 6 the CLI refuses with exit 125.
+ *
+ *   strictJail.describe('UDP', () => { … })
+ */
+export const strictJail: Gated = needsAbi(6, 'signal scoping; without --best-effort, jail refuses below 6');
 
 export interface World {
   root: string;
@@ -51,6 +125,8 @@ export function makeWorld(tag: string): World {
     PATH: '/usr/local/bin:/usr/bin:/bin',
     HOME: home,
     LANG: 'C.UTF-8',
+    // The run's simulated kernel reaches every jail started with this env.
+    ...(kernel.abiCap !== null ? { JAIL_LANDLOCK_ABI: String(kernel.abiCap) } : {}),
   };
   return { root, home, proj, outside, secrets, env, trySyscall };
 }
@@ -64,13 +140,64 @@ export interface RunOptions extends SpawnSyncOptions {
   asNobody?: boolean;
 }
 
-/** Run `jail ARGS` in the world's project directory. */
+/** The CLI's refusal for want of a kernel feature (UnsupportedKernelError). */
+const KERNEL_REFUSAL = /^jail: cannot enforce .*: this kernel has .*$/m;
+
+/** Throws when a run the test did not pin to an ABI was refused for want of a kernel feature. */
+function refusalCheck(r: { status: number | null; stderr: string }, opts: { env?: unknown }): void {
+  const refusal = opts.env === undefined && r.status === 125 ? KERNEL_REFUSAL.exec(r.stderr) : null;
+  if (refusal) {
+    throw new Error(
+      `the jail refused to run on this kernel (${thisKernel}), so this test checked nothing:\n  ${refusal[0]}\n` +
+        `Mark the test with the ABI it needs (harness.ts: strictJail, needsAbi(n, why)), or add --best-effort if that is what it tests.`,
+    );
+  }
+}
+
+/**
+ * Run `jail ARGS` in the world's project directory.
+ *
+ * With the world's own environment (no `env` option), a refusal for want of
+ * a kernel feature throws: a test that expected a denial would otherwise pass
+ * because nothing ran. Mark such a test with needsAbi() / strictJail; a test
+ * that means to meet the refusal sets JAIL_LANDLOCK_ABI in `env` itself.
+ */
 export function jail(w: World, args: string[], opts: RunOptions = {}): SpawnSyncReturns<string> {
   const cmd = opts.asNobody ? 'setpriv' : NODE;
   const argv = opts.asNobody
     ? ['--reuid=65534', '--regid=65534', '--clear-groups', NODE, nobodyJail(w), ...args]
     : [JAIL, ...args];
-  return spawnSync(cmd, argv, { cwd: w.proj, env: w.env, encoding: 'utf8', timeout: 20_000, ...opts }) as SpawnSyncReturns<string>;
+  const r = spawnSync(cmd, argv, { cwd: w.proj, env: w.env, encoding: 'utf8', timeout: 20_000, ...opts }) as SpawnSyncReturns<string>;
+  refusalCheck({ status: r.status, stderr: r.stderr ?? '' }, opts);
+  return r;
+}
+
+export interface AsyncRun {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `jail ARGS` without blocking this process, so listeners in it can answer. */
+export function jailAsync(w: World, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<AsyncRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE, [JAIL, ...args], { cwd: w.proj, env: opts.env ?? w.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status, signal) => {
+      const r = { status, signal, stdout, stderr };
+      try {
+        refusalCheck(r, opts);
+        resolve(r);
+      } catch (e) {
+        reject(e as Error);
+      }
+    });
+  });
 }
 
 /** The jail's runtime copied where nobody can read it: the repo itself may
@@ -91,7 +218,7 @@ function nobodyJail(w: World): string {
 }
 
 /** Everything a run printed, to search for secrets. */
-export const printed = (r: SpawnSyncReturns<string>) => `${r.stdout ?? ''}${r.stderr ?? ''}`;
+export const printed = (r: { stdout?: string | null; stderr?: string | null }) => `${r.stdout ?? ''}${r.stderr ?? ''}`;
 
 /** Start a process outside the jail; stopped by the returned function. */
 export function outsideProcess(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {

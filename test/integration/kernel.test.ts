@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jail, makeWorld, printed, removeWorld, type World } from './harness.js';
+import { jail, kernel, makeWorld, needs, needsKernelAbi, printed, removeWorld, strictJail, thisKernel, type World } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -16,7 +16,7 @@ afterAll(() => removeWorld(w));
 const withAbi = (abi: number) => ({ env: { ...w.env, JAIL_LANDLOCK_ABI: String(abi) } });
 
 describe('a kernel that cannot enforce the policy', () => {
-  it.each([
+  needsKernelAbi(5, 'the table simulates ABIs up to 5').it.each([
     [0, /cannot enforce any file system rule: this kernel has no Landlock; Landlock needs ABI 1 \(Linux 5\.13\)\./],
     [2, /cannot enforce read-only paths: this kernel has Landlock ABI 2; truncation control needs ABI 3 \(Linux 6\.2\)\./],
     [5, /cannot enforce signal isolation: this kernel has Landlock ABI 5; signal scoping needs ABI 6 \(Linux 6\.12\)\./],
@@ -30,7 +30,7 @@ describe('a kernel that cannot enforce the policy', () => {
     expect(fs.existsSync(marker)).toBe(false);
   });
 
-  it('ABI 3 refuses --allow-connect; best effort runs without it', () => {
+  needsKernelAbi(3, 'simulates ABI 3').it('ABI 3 refuses --allow-connect; best effort runs without it', () => {
     const strict = jail(w, ['--ro', '.', '--allow-connect', '443', '--', 'true'], withAbi(3));
     expect(strict.status).toBe(125);
     expect(strict.stderr).toMatch(/cannot enforce --allow-connect\/--allow-bind: this kernel has Landlock ABI 3; TCP port control needs ABI 4 \(Linux 6\.7\)/);
@@ -39,7 +39,7 @@ describe('a kernel that cannot enforce the policy', () => {
     expect(r.stderr).toMatch(/warning: --best-effort: running without TCP port control/);
   });
 
-  it('best effort on ABI 3 says what it dropped, and still keeps the secrets', () => {
+  needsKernelAbi(3, 'simulates ABI 3').it('best effort on ABI 3 says what it dropped, and still keeps the secrets', () => {
     const r = jail(w, ['--best-effort', '--ro', '.', '--', 'cat', path.join(w.home, '.ssh/id_ed25519')], withAbi(3));
     expect(r.status).not.toBe(0);
     expect(printed(r)).not.toContain(w.secrets.ssh);
@@ -57,7 +57,7 @@ describe('a kernel that cannot enforce the policy', () => {
   });
 });
 
-describe('--print-policy', () => {
+strictJail.describe('--print-policy', () => {
   it('prints every rule with where it came from, and runs nothing', () => {
     const marker = path.join(w.proj, 'ran-print');
     const r = jail(w, ['--rw', 'src', '--ro', '.', '--print-policy', '--', 'touch', marker]);
@@ -80,7 +80,8 @@ describe('--print-policy', () => {
   });
 });
 
-describe('jail doctor', () => {
+const doctorNeeds = `needs Landlock in use (it lists the ABI's features) and a kernel with ABI 3 (it simulates 3); this kernel: ${thisKernel}`;
+needs(kernel.landlockAbi >= 1 && kernel.landlockAbiFound >= 3, doctorNeeds).describe('jail doctor', () => {
   it('prints the kernel, the Landlock ABI with its features, and what best effort would drop', () => {
     const r = jail(w, ['doctor']);
     expect(r.status).toBe(0);

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IS_ROOT, jail, makeWorld, outsideProcess, printed, removeWorld, type World } from './harness.js';
+import { IS_ROOT, jail, makeWorld, outsideProcess, printed, removeWorld, strictJail, type World } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -61,7 +61,7 @@ function trySys(args: string[], flags: string[] = []): Promise<{ status: number 
   });
 }
 
-describe('UDP', () => {
+strictJail.describe('UDP', () => {
   it('a UDP listener receives nothing; with --allow-dns it would', async () => {
     const l = await udpListener();
     try {
@@ -79,7 +79,7 @@ describe('UDP', () => {
   });
 });
 
-describe('TCP', () => {
+strictJail.describe('TCP', () => {
   it('a TCP listener receives nothing unless --allow-connect PORT', async () => {
     const l = await tcpListener();
     try {
@@ -122,7 +122,7 @@ describe('TCP', () => {
   });
 });
 
-describe('UNIX sockets', () => {
+strictJail.describe('UNIX sockets', () => {
   it('a pathname UNIX listener outside receives nothing unless --allow-unix', async () => {
     const sock = path.join(w.root, 'outside.sock');
     const l = await unixListener(sock);
@@ -162,7 +162,7 @@ describe('UNIX sockets', () => {
   });
 });
 
-describe('other processes', () => {
+strictJail.describe('other processes', () => {
   it('ptrace and process_vm_readv of a process outside fail', async () => {
     const outside = outsideProcess('setpriv', ['--inh-caps=-all', '--bounding-set=-all', 'sleep', '30']);
     try {
@@ -202,7 +202,7 @@ describe('other processes', () => {
   });
 });
 
-describe('the terminal', () => {
+strictJail.describe('the terminal', () => {
   // `script` gives the shell a pty; TIOCSTI would push "echo INJECTED" into
   // its input, where the `read` after the jailed command would find it.
   const inPty = (cmd: string) =>
@@ -226,7 +226,7 @@ describe('the terminal', () => {
   });
 });
 
-describe('namespaces, io_uring, legacy entry points', () => {
+strictJail.describe('namespaces, io_uring, legacy entry points', () => {
   it('unshare -Ur fails', () => {
     const r = jail(w, ['--ro', '.', '--', 'unshare', '-Ur', 'true']);
     expect(r.status).not.toBe(0);

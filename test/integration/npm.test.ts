@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, makeWorld, removeWorld, type World } from './harness.js';
+import { REPO, makeWorld, removeWorld, strictJail, type World } from './harness.js';
 
 let w: World;
 const got: string[] = [];
@@ -103,7 +103,7 @@ async function install(jailed: boolean) {
 }
 
 describe('npm install with the jailed script-shell', () => {
-  it('runs the hostile install script, and none of its attacks succeed', async () => {
+  strictJail.it('runs the hostile install script, and none of its attacks succeed', async () => {
     got.length = 0;
     const r = await install(true);
     expect(r.code, r.out).toBe(0);
@@ -124,7 +124,7 @@ describe('npm install with the jailed script-shell', () => {
     expect(got).toEqual([]);
   });
 
-  it('still builds a benign dependency with node-gyp', async () => {
+  strictJail.it('still builds a benign dependency with node-gyp', async () => {
     const r = await install(true);
     expect(r.code, r.out).toBe(0);
     const addon = path.join(r.proj, 'node_modules', 'benign-gyp');

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JAIL, NODE, jail, makeWorld, outsideProcess, printed, removeWorld, type World } from './harness.js';
+import { JAIL, NODE, jail, makeWorld, outsideProcess, printed, removeWorld, strictJail, type World } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -22,7 +22,7 @@ describe.each([
 ])('%s', (_mode, M) => {
 
 describe('exit status', () => {
-  it('is the command’s own: 0 and 3', () => {
+  strictJail.it('is the command’s own: 0 and 3', () => {
     expect(jail(w, [...M, '--ro', '.', '--', 'true']).status).toBe(0);
     expect(jail(w, [...M, '--ro', '.', '--', 'sh', '-c', 'exit 3']).status).toBe(3);
   });
@@ -48,13 +48,13 @@ describe('exit status', () => {
     const r127 = jail(w, [...M, '--ro', '.', '--', 'no-such-command-x']);
     expect([r127.status, r127.stderr]).toEqual([127, 'jail: no-such-command-x: command not found\n']);
   });
-  it('shows a command killed by SIGTERM as killed by SIGTERM', () => {
+  strictJail.it('shows a command killed by SIGTERM as killed by SIGTERM', () => {
     const r = jail(w, [...M, '--ro', '.', '--', 'sh', '-c', 'kill -TERM $$; sleep 5']);
     expect(r.signal).toBe('SIGTERM');
   });
 });
 
-describe('stdio and signals as a shell gives them', () => {
+strictJail.describe('stdio and signals as a shell gives them', () => {
   it('passes piped stdin through, and sh -c prints', () => {
     expect(jail(w, [...M, '--ro', '.', '--', 'cat'], { input: 'piped in\n' }).stdout).toBe('piped in\n');
     expect(jail(w, [...M, '--ro', '.', '--', 'sh', '-c', 'echo hi']).stdout).toBe('hi\n');
@@ -81,7 +81,7 @@ describe('stdio and signals as a shell gives them', () => {
   });
 });
 
-describe('inherited descriptors', () => {
+strictJail.describe('inherited descriptors', () => {
   it('a secret open on fd 9 does not reach the program, unless --keep-fd 9', () => {
     const secretFile = path.join(w.home, '.ssh', 'id_ed25519');
     const run = (extra: string[]) => {
@@ -103,7 +103,7 @@ describe('inherited descriptors', () => {
   });
 });
 
-describe('processes outside', () => {
+strictJail.describe('processes outside', () => {
   it('survive kill from inside the jail', () => {
     const outside = outsideProcess('setpriv', ['--inh-caps=-all', '--bounding-set=-all', 'sleep', '30']);
     try {
@@ -121,7 +121,7 @@ describe('processes outside', () => {
   });
 });
 
-describe('a real interactive shape', () => {
+strictJail.describe('a real interactive shape', () => {
   it('node runs inside and child_process works', () => {
     const r = jail(w, [...M, '--ro', '.', '--', 'node', '-e', 'const c=require("child_process");process.stdout.write(c.execFileSync("echo",["from child"]))']);
     expect([r.status, r.stdout]).toEqual([0, 'from child\n']);

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { NODE, REPO, jail, makeWorld, printed, removeWorld, type World } from './harness.js';
+import { NODE, REPO, jail, makeWorld, printed, removeWorld, strictJail, type World } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -28,7 +28,7 @@ describe('profiles', () => {
     config({ open: { net: 'all' } });
     expect(jail(w, ['-p', 'open', '--', 'true']).stderr).toMatch(/may not set "net": "all"/);
   });
-  it('the same grant from the user config is honoured (the control)', () => {
+  strictJail.it('the same grant from the user config is honoured (the control)', () => {
     fs.mkdirSync(path.join(w.home, '.config', 'jail'), { recursive: true });
     fs.writeFileSync(path.join(w.home, '.config', 'jail', 'config.json'), JSON.stringify({ profiles: { keys: { ro: ['~/.ssh'] } } }));
     config({ t: { extends: 'keys', rw: ['src'] } });
@@ -36,7 +36,7 @@ describe('profiles', () => {
     expect([r.status, r.stdout.trim()]).toEqual([0, w.secrets.ssh]);
     fs.rmSync(path.join(w.home, '.config'), { recursive: true });
   });
-  it('flags add to a profile, and -p test lets a test runner write coverage/', () => {
+  strictJail.it('flags add to a profile, and -p test lets a test runner write coverage/', () => {
     fs.rmSync(path.join(w.proj, 'jail.config.json'), { force: true });
     fs.mkdirSync(path.join(w.proj, 'coverage'), { recursive: true });
     const r = jail(w, ['-p', 'test', '--', 'sh', '-c', 'echo ok > coverage/out && cat README.md && echo x > README.md']);
@@ -44,11 +44,12 @@ describe('profiles', () => {
     expect(r.status).not.toBe(0);
     expect(fs.readFileSync(path.join(w.proj, 'coverage', 'out'), 'utf8')).toBe('ok\n');
   });
-  it('without -p, --ro or --rw, the default profile reads the project', () => {
+  strictJail.it('without -p, --ro or --rw, the default profile reads the project', () => {
     const r = jail(w, ['--', 'cat', 'README.md']);
     expect([r.status, r.stdout]).toEqual([0, 'project readme\n']);
   });
   it('jail profiles lists them; jail profiles show prints one; an unknown one is 125', () => {
+    fs.rmSync(path.join(w.proj, 'jail.config.json'), { force: true }); // whichever tests ran before
     expect(jail(w, ['profiles']).stdout).toMatch(/^default .*\nnode .*\nnone .*\nnpm-install .*\nread-only .*\ntest /);
     expect(jail(w, ['profiles', 'show', 'npm-install']).stdout).toMatch(/profile npm-install: node \(built-in\) → npm-install \(built-in\)/);
     const bad = jail(w, ['-p', 'tset', '--', 'true']);
@@ -56,7 +57,7 @@ describe('profiles', () => {
   });
 });
 
-describe('jail-sh', () => {
+strictJail.describe('jail-sh', () => {
   it('does not let a project-only profile picked by script name borrow your user grants', () => {
     fs.mkdirSync(path.join(w.home, '.config', 'jail'), { recursive: true });
     fs.writeFileSync(path.join(w.home, '.config', 'jail', 'config.json'), JSON.stringify({ profiles: { keys: { ro: ['~/.ssh'] } } }));

@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jail, makeWorld, printed, removeWorld, type World } from './harness.js';
+import { jail, makeWorld, printed, removeWorld, strictJail, type World } from './harness.js';
 
 let w: World;
 let env: NodeJS.ProcessEnv;
@@ -59,7 +59,7 @@ beforeAll(() => {
 }, 120_000);
 afterAll(() => removeWorld(w));
 
-describe('npm ci, build and test inside the default profiles', () => {
+strictJail.describe('npm ci, build and test inside the default profiles', () => {
   it('npm ci builds the native dependency with node-gyp (npm-install)', () => {
     fs.rmSync(path.join(w.proj, 'node_modules'), { recursive: true, force: true });
     const r = jail(w, ['-p', 'npm-install', '--', 'npm', 'ci', '--offline'], { env, timeout: 120_000 });

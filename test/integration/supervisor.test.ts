@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JAIL, NODE, jail, makeWorld, printed, removeWorld, type World } from './harness.js';
+import { JAIL, NODE, jail, makeWorld, printed, removeWorld, strictJail, type World } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -28,7 +28,7 @@ async function startSleeper(opts: { detached?: boolean } = {}) {
   return { child, tmp, exited };
 }
 
-describe('the private TMPDIR', () => {
+strictJail.describe('the private TMPDIR', () => {
   it('is a fresh 0700 directory, writable, and gone after a normal exit', () => {
     const r = jail(w, ['--ro', '.', '--', 'sh', '-c', 'echo "$TMPDIR $TMP $TEMP"; stat -c %a "$TMPDIR"; echo hi > "$TMPDIR/f" && cat "$TMPDIR/f"']);
     const [dirs, mode, hi] = r.stdout.trim().split('\n');
@@ -89,7 +89,7 @@ describe('the private TMPDIR', () => {
 
 describe('the environment', () => {
   const env = () => ({ ...w.env, GITHUB_TOKEN: 'ghp_SECRET1', AWS_SECRET_ACCESS_KEY: 'AWS_SECRET2', NPM_TOKEN: 'npm_SECRET3', HARMLESS: 'visible', SSH_AUTH_SOCK: '/run/agent.sock' });
-  it('drops secrets and agent sockets by default, keeps the rest', () => {
+  strictJail.it('drops secrets and agent sockets by default, keeps the rest', () => {
     const r = jail(w, ['--ro', '.', '--', 'env'], { env: env() });
     expect(r.stdout).toContain('HARMLESS=visible');
     for (const s of ['ghp_SECRET1', 'AWS_SECRET2', 'npm_SECRET3', 'SSH_AUTH_SOCK']) expect(printed(r)).not.toContain(s);
@@ -97,19 +97,19 @@ describe('the environment', () => {
     const all = jail(w, ['--env-all', '--ro', '.', '--', 'env'], { env: env() });
     expect(all.stdout).toContain('ghp_SECRET1');
   });
-  it('--env NAME passes one through, --env NAME=VALUE sets one', () => {
+  strictJail.it('--env NAME passes one through, --env NAME=VALUE sets one', () => {
     const r = jail(w, ['--env', 'NPM_TOKEN', '--env', 'MODE=test', '--ro', '.', '--', 'env'], { env: env() });
     expect(r.stdout).toContain('NPM_TOKEN=npm_SECRET3');
     expect(r.stdout).toContain('MODE=test');
     expect(r.stdout).not.toContain('ghp_SECRET1');
   });
-  it('--clean-env passes only the minimal list', () => {
+  strictJail.it('--clean-env passes only the minimal list', () => {
     const r = jail(w, ['--clean-env', '--ro', '.', '--', 'env'], { env: env() });
     const names = r.stdout.trim().split('\n').map((l) => l.split('=')[0]).sort();
     // Plus what the jail itself sets: the private TMPDIR and the npmrc copy.
     expect(names).toEqual(['HOME', 'LANG', 'NPM_CONFIG_USERCONFIG', 'PATH', 'TEMP', 'TMP', 'TMPDIR', 'npm_config_userconfig']);
   });
-  it('-v names what was left out, never the values', () => {
+  strictJail.it('-v names what was left out, never the values', () => {
     const r = jail(w, ['-v', '--ro', '.', '--', 'true'], { env: env() });
     expect(r.stderr).toMatch(/left out .*AWS_SECRET_ACCESS_KEY.*GITHUB_TOKEN.*NPM_TOKEN.*SSH_AUTH_SOCK/);
     for (const s of ['ghp_SECRET1', 'AWS_SECRET2', 'npm_SECRET3']) expect(r.stderr).not.toContain(s);

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jail, makeWorld, printed, removeWorld, type World } from './harness.js';
+import { jail, makeWorld, printed, removeWorld, strictJail, type World } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -12,7 +12,7 @@ beforeAll(() => {
 });
 afterAll(() => removeWorld(w));
 
-describe('tools under --net none', () => {
+strictJail.describe('tools under --net none', () => {
   it('npm runs a script, offline', () => {
     const r = jail(w, ['--rw', '.', '--', 'npm', 'run', '--silent', 'hello']);
     expect([r.status, r.stdout], printed(r)).toEqual([0, '42\n']);
@@ -39,7 +39,7 @@ describe('tools under --net none', () => {
   });
 });
 
-describe('the user’s git and npm config, without their credentials', () => {
+strictJail.describe('the user’s git and npm config, without their credentials', () => {
   beforeAll(() => {
     fs.writeFileSync(path.join(w.home, '.gitconfig'), '[user]\n\tname = Jane Dev\n\temail = jane@example.com\n[credential]\n\thelper = store\n[url "https://x-access-token:ghp_GITSECRET@github.com/"]\n\tinsteadOf = https://github.com/\n[include]\n\tpath = ~/.gitconfig.local\n');
     fs.writeFileSync(path.join(w.home, '.gitconfig.local'), '[user]\n\tsigningkey = LOCALSECRET\n');

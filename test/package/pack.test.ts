@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { strictJail } from '../integration/harness.js';
 
 const REPO = path.resolve(__dirname, '..', '..');
 let work: string;
@@ -46,7 +47,7 @@ describe('npm pack', () => {
   });
 });
 
-describe('installed from the tarball', () => {
+strictJail.describe('installed from the tarball', () => {
   it('installs with --ignore-scripts and no compiler on PATH, and `npx jail` works', () => {
     const proj = path.join(work, 'user-project');
     const bin = path.join(work, 'bin');

@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+/**
+ * The one build of jail's JavaScript, used by `npm run build:js`, `prepare`,
+ * `pretest` and the test harness (test/global-setup.ts):
+ *
+ *   tsc -p tsconfig.build.json          dist/**.js and .d.ts (the library)
+ *   esbuild src/cli/main.ts → dist/cli.js   the CLI, one bundle (start-up)
+ *
+ *   node tools/build.mjs              build
+ *   node tools/build.mjs --if-stale   build only when src/ (or this file, the
+ *                                     tsconfigs, package.json) is newer than dist/
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+/** The CLI bundle. commander is bundled; the addon loader stays outside, and
+ *  child_process loads on first use (start-up, see README). */
+const CLI_BUNDLE = {
+  entryPoints: [path.join(ROOT, 'src', 'cli', 'main.ts')],
+  outfile: path.join(ROOT, 'dist', 'cli.js'),
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  external: ['node-gyp-build'],
+  alias: {
+    'node:child_process': path.join(ROOT, 'src', 'cli', 'lazy-child-process.ts'),
+    // jsonc-parser's main is a UMD build whose requires esbuild cannot follow.
+    'jsonc-parser': 'jsonc-parser/lib/esm/main.js',
+  },
+  minify: true,
+  keepNames: true,
+  logLevel: 'warning',
+  absWorkingDir: ROOT,
+};
+
+/** What dist/ is built from. */
+const INPUTS = ['src', 'tools/build.mjs', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
+/** What the build writes that others load: the CLI and the library entry. */
+const OUTPUTS = ['dist/cli.js', 'dist/index.js', 'dist/index.d.ts'];
+
+function newest(p) {
+  const st = fs.statSync(p);
+  if (!st.isDirectory()) return st.mtimeMs;
+  let t = st.mtimeMs; // a file removed from src/ changes its directory
+  for (const e of fs.readdirSync(p)) t = Math.max(t, newest(path.join(p, e)));
+  return t;
+}
+
+/** Why dist/ is out of date, or null when it is current. */
+export function staleReason() {
+  let oldest = Infinity;
+  for (const o of OUTPUTS) {
+    const p = path.join(ROOT, o);
+    if (!fs.existsSync(p)) return `${o} is missing`;
+    oldest = Math.min(oldest, fs.statSync(p).mtimeMs);
+  }
+  for (const i of INPUTS) {
+    if (newest(path.join(ROOT, i)) > oldest) return `${i} changed since the last build`;
+  }
+  return null;
+}
+
+/** tsc, then esbuild. Throws when either fails (their messages are on stderr). */
+export async function build() {
+  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  if (tsc.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed (${tsc.signal ?? `exit ${tsc.status}`})`);
+  const esbuild = await import('esbuild');
+  await esbuild.build(CLI_BUNDLE);
+}
+
+/** Build when stale; returns what was done, for the caller to report. */
+export async function buildIfStale() {
+  const why = staleReason();
+  if (why) await build();
+  return why;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    if (process.argv.includes('--if-stale')) {
+      const why = await buildIfStale();
+      if (why) console.error(`build: ${why}; rebuilt dist/`);
+    } else {
+      await build();
+    }
+  } catch (e) {
+    console.error(`build: ${e.message}`);
+    process.exit(1);
+  }
+}
