@@ -55,7 +55,7 @@ describe('run()', () => {
   });
 });
 
-describe('options that would run code outside the jail, or widen it (issue 8 F)', () => {
+strictJail.describe('options that would run code outside the jail, or widen it (issue 8 F)', () => {
   it('F1: shell: true is refused; the part after && never runs unjailed', async () => {
     const marker = path.join(w.outside, 'f1-ran');
     const attack = run({ ro: ['.'] }, `true && cat ${w.home}/.ssh/id_ed25519 && touch ${marker}`, [], { cwd: w.proj, env: w.env, shell: true });

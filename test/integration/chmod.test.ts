@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IS_ROOT, jail, makeWorld, printed, removeWorld, type World } from './harness.js';
+import { IS_ROOT, jail, makeWorld, printed, removeWorld, type World, strictJail } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -90,7 +90,7 @@ const ATTEMPTS: Attempt[] = [
   ],
 ];
 
-describe.skipIf(!IS_ROOT)('as root, no setuid or setgid bit on a root-owned file outside every grant', () => {
+strictJail.describe.skipIf(!IS_ROOT)('as root, no setuid or setgid bit on a root-owned file outside every grant', () => {
   it.each(ATTEMPTS)('%s is refused and the mode is unchanged', (_name, argv, which) => {
     const t = targets(w.outside, 0);
     const before = mode(t[which]);
@@ -111,7 +111,7 @@ describe.skipIf(!IS_ROOT)('as root, no setuid or setgid bit on a root-owned file
   });
 });
 
-describe.skipIf(!IS_ROOT)('as root inside --rw: ordinary modes still change, special bits do not', () => {
+strictJail.describe.skipIf(!IS_ROOT)('as root inside --rw: ordinary modes still change, special bits do not', () => {
   it.each(ATTEMPTS)('%s is refused inside --rw too', (_name, argv, which) => {
     const rw = rwDir();
     const t = targets(rw, 0);
@@ -169,7 +169,7 @@ describe.skipIf(!IS_ROOT)('as root inside --rw: ordinary modes still change, spe
 // Any user may set these bits on its own files; as root the tests run it as nobody.
 const owner: [string, boolean, number | undefined] = IS_ROOT ? ['nobody', true, 65534] : ['this user', false, undefined];
 
-describe(`as ${owner[0]}, on its own files inside --rw`, () => {
+strictJail.describe(`as ${owner[0]}, on its own files inside --rw`, () => {
   const [, asNobody, uid] = owner;
 
   it('chmod u+s is refused', () => {

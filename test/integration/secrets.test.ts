@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gitConfigSecrets } from '../../src/tmpdir/userconfig.js';
-import { NODE, REPO, jail, makeWorld, printed, removeWorld, type World } from './harness.js';
+import { NODE, REPO, jail, makeWorld, printed, removeWorld, type World, strictJail } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -27,7 +27,7 @@ const rnd = (n: number) => {
 };
 const hasGit = spawnSync('git', ['--version'], { stdio: 'ignore' }).status === 0;
 
-describe('the environment (E1, B5)', () => {
+strictJail.describe('the environment (E1, B5)', () => {
   const secrets = {
     gitParams: rnd(24),
     gitValue: rnd(24),
@@ -89,7 +89,7 @@ describe('the environment (E1, B5)', () => {
   });
 });
 
-describe('the config copies (E2)', () => {
+strictJail.describe('the config copies (E2)', () => {
   const secrets = { fury: rnd(20), query: rnd(20), alias: 'ghp_' + rnd(36), cloudsmith: rnd(16), header: rnd(24) };
   beforeAll(() => {
     fs.appendFileSync(
@@ -157,7 +157,7 @@ describe.skipIf(!hasGit)('the project’s .git/config (E3)', () => {
   });
 });
 
-describe.skipIf(!hasGit)('a CI checkout’s credentials in .git/config (E3)', () => {
+strictJail.describe.skipIf(!hasGit)('a CI checkout’s credentials in .git/config (E3)', () => {
   it('jail warns, naming the setting and never the value, before the command runs', () => {
     const repo = path.join(w.root, 'ci-warn');
     fs.mkdirSync(repo, { recursive: true });

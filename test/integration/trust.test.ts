@@ -10,7 +10,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IS_ROOT, JAIL, NODE, REPO, jail, makeWorld, printed, removeWorld, type World } from './harness.js';
+import { IS_ROOT, JAIL, NODE, REPO, jail, makeWorld, printed, removeWorld, type World, strictJail } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -42,7 +42,7 @@ function target(name: string): string {
   return dir;
 }
 
-describe.each(users)('paths the jail resolves for the attacker (%s)', (who, asNobody) => {
+strictJail.describe.each(users)('paths the jail resolves for the attacker (%s)', (who, asNobody) => {
   it('A1: a committed coverage -> outside does not make the test profile grant outside', () => {
     const out = target(`a1-${who}`);
     const proj = project(`a1-${who}`);
@@ -104,7 +104,7 @@ while True:
   }, 60_000);
 });
 
-describe('config files that stall or leak (A4)', () => {
+strictJail.describe('config files that stall or leak (A4)', () => {
   it('a jail.config.json that is a FIFO: exit 125 at once, nothing runs', () => {
     const proj = project('a4-fifo');
     execFileSync('mkfifo', [path.join(proj, 'jail.config.json')]);
@@ -127,7 +127,7 @@ describe('config files that stall or leak (A4)', () => {
   });
 });
 
-describe('A5: paths reach the terminal escaped', () => {
+strictJail.describe('A5: paths reach the terminal escaped', () => {
   it('a missing path with an OSC sequence in its name is printed with the escape shown, not sent', () => {
     const evil = 'x\x1b]0;pwned\x07\x1b[2J';
     const r = jail(w, ['--ro', evil, '--', 'true']);
@@ -144,7 +144,7 @@ describe('A5: paths reach the terminal escaped', () => {
   });
 });
 
-describe('B1: a dependency that declares a bin named node', () => {
+strictJail.describe('B1: a dependency that declares a bin named node', () => {
   it('does not run, outside the jail, for jail or jail-sh started through npm', () => {
     const proj = project('b1', {
       'node_modules/.bin/node': `#!/bin/sh\necho pwned > ${w.outside}/b1-fake-node-ran\nexit 3\n`,
@@ -162,7 +162,7 @@ describe('B1: a dependency that declares a bin named node', () => {
   });
 });
 
-describe('B2: a dependency that renames its own package.json', () => {
+strictJail.describe('B2: a dependency that renames its own package.json', () => {
   it('still has its own package directory as its project, not yours', () => {
     const proj = project('b2');
     fs.mkdirSync(path.join(proj, '.git', 'hooks'), { recursive: true });
@@ -180,7 +180,7 @@ describe('B2: a dependency that renames its own package.json', () => {
   });
 });
 
-describe('B4: a dependency that makes its bin a symlink to your key', () => {
+strictJail.describe('B4: a dependency that makes its bin a symlink to your key', () => {
   it('fails its install; npm does not chmod the key', () => {
     const key = path.join(w.home, '.ssh', 'id_ed25519');
     fs.chmodSync(key, 0o600);
@@ -201,7 +201,7 @@ describe('B4: a dependency that makes its bin a symlink to your key', () => {
   }, 60_000);
 });
 
-describe('B5: a project .npmrc that steers the jail', () => {
+strictJail.describe('B5: a project .npmrc that steers the jail', () => {
   it('cache=~/.ssh does not become a read-write grant', () => {
     const proj = project('b5-cache', { '.npmrc': `cache=${w.home}/.ssh\nscript-shell=${path.join(REPO, 'bin', 'jail-sh.js')}\n` });
     fs.writeFileSync(path.join(proj, 'package.json'), JSON.stringify({ name: 'b5', version: '1.0.0', scripts: { t: `echo planted > ${w.home}/.ssh/planted` } }));
@@ -218,7 +218,7 @@ describe('B5: a project .npmrc that steers the jail', () => {
   });
 });
 
-describe('B6: jail installed in the project it jails', () => {
+strictJail.describe('B6: jail installed in the project it jails', () => {
   it('refuses a run that could rewrite jail itself; its code is unchanged', () => {
     const proj = project('b6');
     const pkg = path.join(proj, 'node_modules', 'jail');
@@ -238,7 +238,7 @@ describe('B6: jail installed in the project it jails', () => {
   });
 });
 
-describe('D1: other terminals in /dev/pts', () => {
+strictJail.describe('D1: other terminals in /dev/pts', () => {
   it('the command keeps its own, by name', () => {
     // script(1) gives jail a terminal; the command reopens it by its name.
     const r = spawnSync('script', ['-qec', `${NODE} ${JAIL} --ro . -- sh -c 'echo mine > $(tty) && echo ok'`, '/dev/null'], { cwd: w.proj, env: w.env, encoding: 'utf8' });
@@ -280,7 +280,7 @@ print('GOT', repr(got), flush=True)
   });
 });
 
-describe('B3: --toolchains and links planted in node_modules/.bin', () => {
+strictJail.describe('B3: --toolchains and links planted in node_modules/.bin', () => {
   it('a dependency’s bin linked to a credentials file is not granted', () => {
     const creds = path.join(w.home, '.claude', '.credentials.json');
     fs.mkdirSync(path.dirname(creds), { recursive: true });
