@@ -75,3 +75,11 @@ describe('the API', () => {
     expect(typedOptions(cmd)).toEqual(opts);
   });
 });
+
+describe('the README', () => {
+  it('lists every command-line option in its flags table', () => {
+    const readme = (require('node:fs') as typeof import('node:fs')).readFileSync(require('node:path').join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('### Flags'), readme.indexOf('### Exit status'));
+    for (const name of optionsFor('cli')) expect(table, name).toContain('`' + longFlag(name));
+  });
+});
