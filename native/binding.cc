@@ -13,7 +13,7 @@
 #include <pthread.h>
 
 extern "C" {
-#include "jail.h"
+#include "supervisor.h"
 }
 
 namespace {

@@ -54,6 +54,20 @@ struct jail_error {
 	const char *path;
 };
 
+#ifndef __cplusplus
+/* For the .c files: record where a step failed (errno) and return -1. */
+#define FAIL(e, st, sc, p)                                                     \
+	do {                                                                   \
+		(e)->step = (st);                                              \
+		(e)->syscall = (sc);                                           \
+		(e)->code = errno;                                             \
+		(e)->path = (p);                                               \
+		return -1;                                                     \
+	} while (0)
+
+#define LEN(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
 /* Kernel facts. landlock_abi is 0 when Landlock is absent; then
  * landlock_errno says why (ENOSYS: not built, EOPNOTSUPP: disabled). */
 struct jail_probe {
@@ -74,16 +88,5 @@ int jail_enter(struct jail_plan *plan, struct jail_error *err);
 
 /* Release what jail_prepare holds, when jail_enter was not reached. */
 void jail_release(struct jail_plan *plan);
-
-/* Start a child that runs jail_enter and execs. Returns the child's pid
- * once it has execed, or -1 with err filled in when a step (or the exec)
- * failed in it. */
-int jail_spawn(struct jail_plan *plan, struct jail_error *err);
-
-/* Wait for the child as its supervisor. From jail_spawn on, signals sent to
- * this process by another (kill; not the terminal's, which reach the
- * child's process group directly) are passed on to the child. Returns the
- * wait status, and puts back the signal dispositions jail_spawn replaced. */
-int jail_supervise(int pid);
 
 #endif

@@ -1,0 +1,22 @@
+/*
+ * The supervisor: the parent that stays outside the jail. It starts the
+ * command, waits for it, passes on signals sent to it, and dies as the
+ * command did. No policy here either: what to run comes as a finished plan.
+ */
+#ifndef JAIL_SUPERVISOR_H
+#define JAIL_SUPERVISOR_H
+
+#include "jail.h"
+
+/* Start a child that runs jail_enter and execs. Returns the child's pid
+ * once it has execed, or -1 with err filled in when a step (or the exec)
+ * failed in it. */
+int jail_spawn(struct jail_plan *plan, struct jail_error *err);
+
+/* Wait for the child as its supervisor. From jail_spawn on, signals sent to
+ * this process by another (kill; not the terminal's, which reach the
+ * child's process group directly) are passed on to the child. Returns the
+ * wait status, and puts back the signal dispositions jail_spawn replaced. */
+int jail_supervise(int pid);
+
+#endif
