@@ -32,7 +32,7 @@ const char *ErrnoName(int code) {
 
 Napi::Value Probe(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  struct jail_probe p;
+  struct jail_facts p;
   struct utsname u;
   jail_probe(&p);
   Napi::Object o = Napi::Object::New(env);

@@ -22,7 +22,7 @@ struct step {
 	int (*run)(struct jail_plan *plan, struct jail_error *err);
 };
 
-void jail_probe(struct jail_probe *out)
+void jail_probe(struct jail_facts *out)
 {
 	long abi;
 

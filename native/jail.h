@@ -70,7 +70,7 @@ struct jail_error {
 
 /* Kernel facts. landlock_abi is 0 when Landlock is absent; then
  * landlock_errno says why (ENOSYS: not built, EOPNOTSUPP: disabled). */
-struct jail_probe {
+struct jail_facts {
 	int landlock_abi;
 	int landlock_errno;
 	int landlock_errata;
@@ -78,7 +78,7 @@ struct jail_probe {
 	int no_new_privs;
 };
 
-void jail_probe(struct jail_probe *out);
+void jail_probe(struct jail_facts *out);
 
 /* Steps that may run before a fork: open paths, build the ruleset. */
 int jail_prepare(struct jail_plan *plan, struct jail_error *err);
