@@ -5,6 +5,7 @@
  */
 import fs = require('node:fs');
 import path = require('node:path');
+import util = require('node:util');
 import { NativeLoadError } from '../errors.js';
 
 export interface NativeProbe {
@@ -37,13 +38,19 @@ export interface NativePlan {
   envp: string[];
 }
 
-/** Thrown by the addon: shaped like Node's fs errors. */
+/** Thrown by the addon: shaped like Node's fs errors. The addon gives the
+ *  errno; `code` is its name from Node's own table, added here. */
 export interface NativeError extends Error {
   code: string;
   errno: number;
   syscall: string;
   step: string;
   path?: string;
+}
+
+/** What the addon itself exports: errno numbers, no names. */
+interface RawAddon extends Omit<Addon, 'probe'> {
+  probe(): Omit<NativeProbe, 'landlockError'> & { landlockErrno: number };
 }
 
 export interface Addon {
@@ -60,6 +67,34 @@ export interface Addon {
 
 let addon: Addon | undefined;
 
+/** errno → 'EACCES', as Node names its own errors. */
+const errnoName = (errno: number) => util.getSystemErrorName(errno);
+
+/** The addon with its errors (and probe's landlockErrno) named. */
+function named(raw: RawAddon): Addon {
+  const coded =
+    <A extends unknown[], R>(f: (...a: A) => R) =>
+    (...a: A): R => {
+      try {
+        return f(...a);
+      } catch (e) {
+        const n = e as NativeError;
+        if (typeof n.errno === 'number' && typeof n.step === 'string') n.code = errnoName(n.errno);
+        throw e;
+      }
+    };
+  return {
+    probe() {
+      const { landlockErrno, ...p } = raw.probe();
+      return { ...p, landlockError: landlockErrno ? errnoName(landlockErrno) : null };
+    },
+    exec: coded(raw.exec),
+    spawn: coded(raw.spawn),
+    supervise: coded(raw.supervise),
+    reraise: coded(raw.reraise),
+  };
+}
+
 export function loadAddon(): Addon {
   if (addon) return addon;
   if (process.platform !== 'linux') {
@@ -74,7 +109,7 @@ export function loadAddon(): Addon {
     // Start-up: a local build is where node-gyp-build would look first;
     // loading it directly skips its search (about 1 ms).
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    addon = require(path.join(root, 'build', 'Release', 'jail.node')) as Addon;
+    addon = named(require(path.join(root, 'build', 'Release', 'jail.node')) as RawAddon);
     return addon;
   } catch {
     // no local build: prebuilds/, through node-gyp-build
@@ -82,7 +117,7 @@ export function loadAddon(): Addon {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = require('node-gyp-build') as (dir: string) => unknown;
-    addon = load(root) as Addon;
+    addon = named(load(root) as RawAddon);
     return addon;
   } catch (e) {
     throw new NativeLoadError(

@@ -9,9 +9,10 @@ import { describe, expect, it } from 'vitest';
 
 const REPO = path.resolve(__dirname, '..', '..');
 
-/** Run `body` in a child node with `addon` loaded; it prints JSON. */
+/** Run `body` in a child node with `addon` loaded as src/native/binding.ts
+ *  loads it (errors named there); it prints JSON. */
 function inChild(body: string): unknown {
-  const src = `const addon = require('node-gyp-build')(${JSON.stringify(REPO)});
+  const src = `const addon = require(${JSON.stringify(path.join(REPO, 'dist', 'native', 'binding.js'))}).loadAddon();
 const out = (x) => process.stdout.write(JSON.stringify(x, (k, v) => typeof v === 'bigint' ? String(v) : v));
 try { ${body} } catch (e) { out({ thrown: e.constructor.name, message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, step: e.step, path: e.path }); }`;
   const r = spawnSync(process.execPath, ['-e', src], { cwd: REPO, encoding: 'utf8' });
@@ -51,6 +52,16 @@ describe('probe()', () => {
   });
 });
 
+describe('errno names', () => {
+  it('the addon gives the errno number; binding.ts names it with Node\'s own table', () => {
+    const bad = `{ ...${plan()}, landlock: { ...${JSON.stringify(ll())}, paths: [{ path: '/no/such/path', access: 1 }] } }`;
+    const raw = inChild(`const raw = require('node-gyp-build')(${JSON.stringify(REPO)});
+      try { raw.exec(${bad}) } catch (e) { out({ hasCode: 'code' in e, errno: e.errno, probe: raw.probe().landlockErrno }) }`);
+    expect(raw).toEqual({ hasCode: false, errno: -2, probe: 0 });
+    expect(inChild(`addon.exec(${bad})`)).toMatchObject({ code: 'ENOENT', errno: -2 });
+  });
+});
+
 describe('exec() errors', () => {
   it('a path that does not exist: ENOENT at open, in step landlock-ruleset', () => {
     const e = inChild(`addon.exec({ ...${plan()}, landlock: { ...${JSON.stringify(ll())}, paths: [{ path: '/no/such/path', access: 1 }] } })`);
@@ -71,6 +82,24 @@ describe('exec() errors', () => {
   it('argv that is not strings: TypeError', () => {
     const e = inChild(`addon.exec({ ...${plan()}, argv: [1] })`);
     expect(e).toMatchObject({ thrown: 'TypeError' });
+  });
+  it.each([
+    ['plan.landlock.paths[1].access must be a bigint or a number', `landlock: { ...${JSON.stringify(ll())}, paths: [{ path: '/', access: 1 }, { path: '/', access: 'x' }] }`],
+    ['plan.landlock.paths[0].path must be a string', `landlock: { ...${JSON.stringify(ll())}, paths: [{ path: 7, access: 1 }] }`],
+    ['plan.landlock.paths must be an array', `landlock: { ...${JSON.stringify(ll())}, paths: 'x' }`],
+    ['plan.landlock.ports[0] must be an object', `landlock: { ...${JSON.stringify(ll())}, ports: [null] }`],
+    ['plan.landlock.handledFs must be a non-negative integer', `landlock: { ...${JSON.stringify(ll())}, handledFs: -1 }`],
+    ['plan.landlock.handledFs must fit in 64 bits, unsigned', `landlock: { ...${JSON.stringify(ll())}, handledFs: -1n }`],
+    ['plan.landlock must be an object', `landlock: 5`],
+    ['plan.keepFds[1] must be a number', `keepFds: [3, 'x']`],
+    ['plan.keepFds[0] must be an integer from 0 to 2147483647', `keepFds: [-1]`],
+    ['plan.seccomp must be a Uint8Array', `seccomp: [1, 2]`],
+    ['plan.envp[1] must be a string', `envp: ['A=1', null]`],
+    ['plan.file must be a string', `file: undefined`],
+    ['plan.dropCaps must be a boolean', `dropCaps: 1`],
+  ])('a malformed field is a TypeError that names it: %s', (message, field) => {
+    const e = inChild(`addon.exec({ ...${plan()}, ${field} })`);
+    expect(e).toMatchObject({ thrown: 'TypeError', message });
   });
   it('a file that does not exist: ENOENT at execve, in step exec', () => {
     const e = inChild(`addon.exec({ ...${plan({ file: '/no/such/file' })} })`);
