@@ -10,11 +10,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <limits.h>
 #include <linux/filter.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct step {
@@ -44,6 +47,70 @@ void jail_probe(struct jail_facts *out)
 
 /* ---- before the fork ---------------------------------------------------- */
 
+/* For kernels before openat2 (Linux 5.6), or under an outer seccomp filter
+ * that refuses it. O_NOFOLLOW alone is not enough: it follows symlinks
+ * before the last component, and with O_PATH opens a last one as itself.
+ * So the kernel must also say which object it opened (its path in
+ * /proc/self/fd) and what kind. */
+static int open_nofollow(const char *path, const char **sc)
+{
+	char link[32], seen[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+	int fd, saved;
+
+	*sc = "open";
+	fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, seen, sizeof(seen));
+	if (n < 0 || fstat(fd, &st) < 0) {
+		saved = errno;
+		*sc = n < 0 ? "readlink" : "fstat";
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if ((size_t)n != strlen(path) || memcmp(seen, path, (size_t)n) != 0 || S_ISLNK(st.st_mode)) {
+		close(fd);
+		errno = ELOOP;
+		return -1;
+	}
+	return fd;
+}
+
+/* Open a rule's path refusing a symlink anywhere in it (ELOOP), and, when
+ * the plan says what the path was when it was checked, anything else
+ * (ESTALE): the object granted is the object checked. */
+static int open_checked(const struct jail_path_rule *r, struct jail_error *err)
+{
+	struct jail_open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = JAIL_RESOLVE_NO_SYMLINKS | JAIL_RESOLVE_NO_MAGICLINKS,
+	};
+	const char *sc = "openat2";
+	struct stat st;
+	int fd, saved;
+
+	fd = (int)syscall(__NR_openat2, AT_FDCWD, r->path, &how, sizeof(how));
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+		fd = open_nofollow(r->path, &sc);
+	if (fd < 0)
+		FAIL(err, "landlock-ruleset", sc, r->path);
+	if (!r->has_identity)
+		return fd;
+	if (fstat(fd, &st) == 0) {
+		if ((uint64_t)st.st_dev == r->dev && (uint64_t)st.st_ino == r->ino)
+			return fd;
+		errno = ESTALE;
+	}
+	saved = errno;
+	close(fd);
+	errno = saved;
+	FAIL(err, "landlock-ruleset", sc, r->path);
+}
+
 static int step_ruleset(struct jail_plan *plan, struct jail_error *err)
 {
 	size_t i;
@@ -59,12 +126,12 @@ static int step_ruleset(struct jail_plan *plan, struct jail_error *err)
 		const struct jail_path_rule *r = &plan->paths[i];
 		struct jail_path_beneath_attr attr = {
 			.allowed_access = r->access,
-			.parent_fd = open(r->path, O_PATH | O_CLOEXEC),
+			.parent_fd = open_checked(r, err),
 		};
 		int rc, saved;
 
 		if (attr.parent_fd < 0)
-			FAIL(err, "landlock-ruleset", "open", r->path);
+			return -1;
 		rc = (int)syscall(__NR_landlock_add_rule, plan->ruleset_fd,
 				  JAIL_LANDLOCK_RULE_PATH_BENEATH, &attr, 0);
 		saved = errno;

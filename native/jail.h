@@ -11,8 +11,14 @@
 #include "kernel.h"
 
 struct jail_path_rule {
-	const char *path;
+	const char *path; /* a realpath: no symlink in it */
 	uint64_t access;
+	/* What the TypeScript side saw when it checked the path; the object
+	 * opened must be that one (else ESTALE). Unchecked when has_identity
+	 * is 0. */
+	int has_identity;
+	uint64_t dev;
+	uint64_t ino;
 };
 
 struct jail_port_rule {

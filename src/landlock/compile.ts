@@ -8,6 +8,9 @@ export interface LandlockPathRule {
   access: bigint;
   isDir: boolean;
   sources: Source[];
+  /** The identity the path had when checked (from the grant), if known. */
+  dev?: bigint;
+  ino?: bigint;
 }
 
 export interface LandlockPortRule {
@@ -156,7 +159,13 @@ function mergeGrants(policy: Policy, row: AbiRow): { rules: LandlockPathRule[]; 
     if (prev) {
       prev.access |= access;
       prev.sources.push(g.source);
-    } else byPath.set(g.path, { path: g.path, access, isDir: g.isDir, sources: [g.source] });
+      // The first identity seen stands; the addon grants that object only.
+      if (prev.dev === undefined && g.dev !== undefined && g.ino !== undefined) [prev.dev, prev.ino] = [g.dev, g.ino];
+    } else {
+      const rule: LandlockPathRule = { path: g.path, access, isDir: g.isDir, sources: [g.source] };
+      if (g.dev !== undefined && g.ino !== undefined) [rule.dev, rule.ino] = [g.dev, g.ino];
+      byPath.set(g.path, rule);
+    }
   }
   const all = [...byPath.values()];
   const dirs = all.filter((r) => r.isDir);

@@ -49,7 +49,7 @@ export function toNativePlan(plan: JailPlan, target: ExecTarget): NativePlan {
           handledNet: ll.handledNet,
           scoped: ll.scoped,
           restrictFlags: ll.restrictFlags,
-          paths: ll.paths.map((r) => ({ path: r.path, access: r.access })),
+          paths: ll.paths.map((r) => (r.dev !== undefined && r.ino !== undefined ? { path: r.path, access: r.access, dev: r.dev, ino: r.ino } : { path: r.path, access: r.access })),
           ports: ll.ports,
         }
       : undefined,
@@ -108,8 +108,19 @@ function explain(e: NativeError, target: ExecTarget): Error {
     const why = e.code === 'EACCES' ? 'Permission denied (inside the jail)' : e.code === 'ENOEXEC' ? 'Exec format error' : e.message;
     return new CommandError(`jail: ${name}: ${why}`, 126);
   }
+  if (e.step === 'landlock-ruleset' && (e.code === 'ESTALE' || e.code === 'ELOOP')) {
+    return new ApplyError(
+      `${e.path} changed after jail checked it (it is now a symlink or another file); nothing ran.`,
+      e.step,
+      e.syscall,
+      e.code,
+      e.path,
+      'run again; if it keeps happening, something is rewriting the path.',
+    );
+  }
+  const opened = e.syscall === 'openat2' || e.syscall === 'open';
   const hints: Record<string, string> = {
-    'landlock-ruleset': e.syscall === 'open' ? 'the path changed after the policy was built; run again.' : 'check the kernel log (dmesg) for Landlock errors.',
+    'landlock-ruleset': opened ? 'the path changed after the policy was built; run again.' : 'check the kernel log (dmesg) for Landlock errors.',
     capabilities: 'pass --keep-caps to keep the capabilities instead.',
     seccomp: 'the kernel refused the syscall filter; pass --best-effort to run without it.',
   };

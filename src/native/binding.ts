@@ -4,6 +4,7 @@
  * JavaScript fallback: a jail that cannot load its addon does not run.
  */
 import fs = require('node:fs');
+import os = require('node:os');
 import path = require('node:path');
 import util = require('node:util');
 import { NativeLoadError } from '../errors.js';
@@ -26,7 +27,8 @@ export interface NativePlan {
     handledNet: bigint;
     scoped: bigint;
     restrictFlags: number;
-    paths: Array<{ path: string; access: bigint }>;
+    /** Realpaths. With dev and ino, the object opened must be that one. */
+    paths: Array<{ path: string; access: bigint; dev?: bigint; ino?: bigint }>;
     ports: Array<{ port: number; access: bigint }>;
   };
   /** struct sock_filter[], 8 bytes each. */
@@ -67,8 +69,13 @@ export interface Addon {
 
 let addon: Addon | undefined;
 
-/** errno → 'EACCES', as Node names its own errors. */
-const errnoName = (errno: number) => util.getSystemErrorName(errno);
+/** errno (negative) → 'EACCES', as Node names its own errors; libuv's table
+ *  lacks a few (ESTALE), which the platform's errno.h names (os.constants). */
+function errnoName(errno: number): string {
+  const name = util.getSystemErrorName(errno);
+  if (!name.startsWith('Unknown')) return name;
+  return Object.entries(os.constants.errno).find(([, n]) => n === -errno)?.[0] ?? name;
+}
 
 /** The addon with its errors (and probe's landlockErrno) named. */
 function named(raw: RawAddon): Addon {

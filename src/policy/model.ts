@@ -22,6 +22,10 @@ export interface PathGrant {
   access: Access;
   isDir: boolean;
   source: Source;
+  /** What the path was when it was checked (stat's dev and ino): the addon
+   *  refuses to grant anything else there (ESTALE). */
+  dev?: bigint;
+  ino?: bigint;
 }
 
 export interface PortRange {

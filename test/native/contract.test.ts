@@ -4,8 +4,12 @@
  * exec runs in a child process.
  */
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Assembler, SeccompData, toBytes } from '../../src/seccomp/asm.js';
+import { SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO } from '../../src/seccomp/consts.js';
 
 const REPO = path.resolve(__dirname, '..', '..');
 
@@ -63,9 +67,9 @@ describe('errno names', () => {
 });
 
 describe('exec() errors', () => {
-  it('a path that does not exist: ENOENT at open, in step landlock-ruleset', () => {
+  it('a path that does not exist: ENOENT at openat2, in step landlock-ruleset', () => {
     const e = inChild(`addon.exec({ ...${plan()}, landlock: { ...${JSON.stringify(ll())}, paths: [{ path: '/no/such/path', access: 1 }] } })`);
-    expect(e).toMatchObject({ thrown: 'Error', code: 'ENOENT', errno: -2, syscall: 'open', step: 'landlock-ruleset', path: '/no/such/path' });
+    expect(e).toMatchObject({ thrown: 'Error', code: 'ENOENT', errno: -2, syscall: 'openat2', step: 'landlock-ruleset', path: '/no/such/path' });
   });
   it('a right the kernel rejects on a file: EINVAL at landlock_add_rule', () => {
     const e = inChild(`addon.exec({ ...${plan()}, landlock: { ...${JSON.stringify(ll({ handledFs: 0xf }))}, paths: [{ path: '/etc/hostname', access: 8 }] } })`);
@@ -117,5 +121,73 @@ describe('spawn() and supervise()', () => {
       const b = addon.supervise(addon.spawn(${plan({ file: '/bin/sh', argv: ['sh', '-c', 'kill -TERM $$'] })}));
       out([a, b])`);
     expect(r).toEqual([{ code: 7, signal: null }, { code: null, signal: 15 }]);
+  });
+});
+
+describe('verified opens: the addon grants the object the TypeScript side checked', () => {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'jail-contract-')));
+  beforeAll(() => {
+    fs.mkdirSync(path.join(dir, 'real'));
+    fs.writeFileSync(path.join(dir, 'real', 'file'), 'x');
+    fs.symlinkSync('real', path.join(dir, 'link'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** Child source: apply one path rule with the identity of `identityOf`. */
+  const applying = (p: string, identityOf: string | null, how: 'exec' | 'spawn' = 'exec') => {
+    const id = identityOf ? `const st = require('fs').statSync(${JSON.stringify(identityOf)}, { bigint: true }); const id = { dev: st.dev, ino: st.ino };` : 'const id = {};';
+    const run = how === 'exec' ? 'addon.exec(p)' : 'out(addon.supervise(addon.spawn(p)))';
+    return `${id} const p = { ...${plan({ file: '/usr/bin/true' })}, landlock: { ...${JSON.stringify(ll())}, paths: [{ path: ${JSON.stringify(p)}, access: 1, ...id }] } }; ${run}`;
+  };
+
+  /** The checks, run directly or under a filter that makes openat2 fail. */
+  const cases = (syscall: string) => [
+    ['another object than the one checked: ESTALE', () => applying('/etc', '/usr'), { code: 'ESTALE', errno: -116, syscall, step: 'landlock-ruleset', path: '/etc' }],
+    ['a symlink as a component: ELOOP', () => applying(path.join(dir, 'link', 'file'), null), { code: 'ELOOP', syscall, step: 'landlock-ruleset', path: path.join(dir, 'link', 'file') }],
+    ['a symlink as the last component: ELOOP', () => applying(path.join(dir, 'link'), null), { code: 'ELOOP', syscall, step: 'landlock-ruleset', path: path.join(dir, 'link') }],
+    ['the object that was checked: applies, and the command runs', () => applying('/usr', '/usr', 'spawn'), { code: 0, signal: null }],
+  ] as const;
+
+  it.each(cases('openat2'))('%s', (_, body, expected) => {
+    expect(inChild(body())).toEqual(expected.code === 0 ? expected : expect.objectContaining(expected));
+  });
+
+  // Before Linux 5.6, or under an outer container's seccomp filter: the
+  // fallback (open O_NOFOLLOW, then /proc/self/fd/N must name the path).
+  const outerFilter = (errno: number) => {
+    const a = new Assembler();
+    a.ld(SeccompData.nr).jeq(437 /* openat2, every arch */, { then: 'refuse' }).ret(SECCOMP_RET_ALLOW);
+    a.label('refuse').ret(SECCOMP_RET_ERRNO | errno);
+    return `new Uint8Array([${toBytes(a.assemble()).join(',')}])`;
+  };
+  for (const [name, errno] of [['ENOSYS', 38], ['EPERM', 1]] as const) {
+    it.each(cases('open'))(`openat2 refused with ${name}: %s`, (_, body, expected) => {
+      // Install the filter through the addon itself, then run the case in
+      // a node started under it.
+      const inner = `const addon = require(${JSON.stringify(path.join(REPO, 'dist', 'native', 'binding.js'))}).loadAddon();
+const out = (x) => process.stdout.write(JSON.stringify(x, (k, v) => typeof v === 'bigint' ? String(v) : v));
+try { ${body()} } catch (e) { out({ code: e.code, errno: e.errno, syscall: e.syscall, step: e.step, path: e.path }); }`;
+      const r = inChild(`addon.exec({ ...${plan({ file: process.execPath, argv: ['node', '-e', inner], envp: [] })}, seccomp: ${outerFilter(errno)} })`);
+      expect(r).toEqual(expected.code === 0 ? expected : expect.objectContaining(expected));
+    });
+  }
+});
+
+describe('apply.ts words what the addon reports', () => {
+  it('a path that changed after it was checked: "PATH changed after jail checked it", with a hint', () => {
+    const r = inChild(`const { execInPlace } = require(${JSON.stringify(path.join(REPO, 'dist', 'native', 'apply.js'))});
+      const st = require('fs').statSync('/usr', { bigint: true });
+      const landlock = { ...${JSON.stringify(ll())}, handledFs: 1n, paths: [{ path: '/etc', access: 1n, isDir: true, sources: [], dev: st.dev, ino: st.ino }] };
+      try { execInPlace({ landlock, seccomp: null, dropCaps: false, keepFds: [], dropped: [] }, { file: '/usr/bin/true', argv: ['true'], env: {} }) }
+      catch (e) { out({ kind: e.kind, message: e.message, hint: e.hint, code: e.code, step: e.step, syscall: e.syscall, path: e.path }) }`);
+    expect(r).toEqual({
+      kind: 'apply',
+      message: '/etc changed after jail checked it (it is now a symlink or another file); nothing ran.',
+      hint: 'run again; if it keeps happening, something is rewriting the path.',
+      code: 'ESTALE',
+      step: 'landlock-ruleset',
+      syscall: 'openat2',
+      path: '/etc',
+    });
   });
 });
