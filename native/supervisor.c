@@ -1,16 +1,23 @@
 /*
  * The supervisor, outside the jail: start the command in a child, pass on
- * the signals sent to us, wait for it.
+ * the signals sent to us, wait for it, then end whatever it left running, so that nothing of the jail's is alive when the caller
+ * removes the private TMPDIR.
  */
 #define _GNU_SOURCE
 #include "supervisor.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,12 +83,27 @@ int jail_spawn(struct jail_plan *plan, struct jail_error *err)
 {
 	struct child c = { plan, err, 0 };
 	sigset_t all, old;
+	siginfo_t si;
 	char *stack;
 	int pid, saved, status;
 
+	/* After the command, every child of this process is ended (orphans
+	 * become ours, below): there must be none of another's. */
+	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0) {
+		errno = EBUSY;
+		FAIL(err, "spawn", "waitid", NULL);
+	}
+	/* Orphans of the command's processes come to us rather than to init,
+	 * even from a new session, so that end_descendants finds them all. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		FAIL(err, "spawn", "prctl", NULL);
 	stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED)
+	if (stack == MAP_FAILED) {
+		saved = errno;
+		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+		errno = saved;
 		FAIL(err, "spawn", "mmap", NULL);
+	}
 	/* No handler of ours may run in the child before it resets them;
 	 * its first step sets default dispositions, then an empty mask. */
 	sigfillset(&all);
@@ -95,6 +117,7 @@ int jail_spawn(struct jail_plan *plan, struct jail_error *err)
 	munmap(stack, CHILD_STACK);
 	if (pid < 0) {
 		restore_signals();
+		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 		errno = saved;
 		FAIL(err, "spawn", "clone", NULL);
 	}
@@ -102,18 +125,82 @@ int jail_spawn(struct jail_plan *plan, struct jail_error *err)
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 		restore_signals();
+		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 		errno = err->code;
 		return -1;
 	}
 	return pid; /* it execed; jail_supervise waits for it */
 }
 
+/* SIGKILL every process whose parent is this one. Without a readable /proc
+ * it finds none, and end_descendants then waits for them to end instead. */
+static void kill_children(void)
+{
+	char path[sizeof("/proc//stat") + NAME_MAX], stat[512];
+	const char *comm_end;
+	struct dirent *e;
+	pid_t self = getpid();
+	DIR *proc = opendir("/proc");
+	int fd, ppid;
+	ssize_t n;
+
+	if (!proc)
+		return;
+	while ((e = readdir(proc)) != NULL) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue; /* gone meanwhile */
+		n = read(fd, stat, sizeof(stat) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		stat[n] = '\0';
+		/* "pid (comm) state ppid …"; comm may hold spaces and parens. */
+		comm_end = strrchr(stat, ')');
+		if (comm_end && sscanf(comm_end + 1, " %*c %d", &ppid) == 1 && ppid == self)
+			kill((pid_t)atoi(e->d_name), SIGKILL);
+	}
+	closedir(proc);
+}
+
+/* The command has ended: end what it left running, before anything is
+ * cleaned up. All of it is ours to reap, as subreaper; a process group
+ * would miss what called setsid. Killing a child we have not reaped is safe:
+ * its pid cannot be reused until we reap it. Orphans of those we kill come
+ * to us in turn, so: kill our children, reap, until there are none. */
+static void end_descendants(void)
+{
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(-1, NULL, WNOHANG | __WALL);
+		if (r > 0 || (r < 0 && errno == EINTR))
+			continue; /* reaped one (or interrupted): look again */
+		if (r < 0)
+			return; /* ECHILD: none left */
+		kill_children(); /* r == 0: some are alive */
+		if (waitpid(-1, NULL, __WALL) < 0 && errno == ECHILD)
+			return;
+	}
+}
+
 int jail_supervise(int pid)
 {
+	siginfo_t si;
 	int status = 0;
 
+	/* Wait without reaping, stop forwarding, then reap: a signal arriving
+	 * meanwhile cannot reach a process that reused the pid. */
+	while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+		;
+	supervised = -1;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	end_descendants();
+	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 	restore_signals();
 	return status;
 }

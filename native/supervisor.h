@@ -8,15 +8,19 @@
 
 #include "jail.h"
 
-/* Start a child that runs jail_enter and execs. Returns the child's pid
- * once it has execed, or -1 with err filled in when a step (or the exec)
- * failed in it. */
+/* Start a child that runs jail_enter and execs. Returns the child's pid once it
+ * has execed, or -1 with err filled in when a step (or the exec) failed in
+ * it. This process must have no other child (else EBUSY): from here until
+ * jail_supervise returns it is a child subreaper, and every child it has
+ * then is ended. */
 int jail_spawn(struct jail_plan *plan, struct jail_error *err);
 
 /* Wait for the child as its supervisor. From jail_spawn on, signals sent to
  * this process by another (kill; not the terminal's, which reach the
- * child's process group directly) are passed on to the child. Returns the
- * wait status, and puts back the signal dispositions jail_spawn replaced. */
+ * child's process group directly) are passed on to the child. When it has
+ * ended, SIGKILL everything it left running (every descendant, whatever its
+ * session) and reap it all. Returns the child's own wait status, and puts
+ * back the signal dispositions jail_spawn replaced. */
 int jail_supervise(int pid);
 
 #endif

@@ -134,7 +134,9 @@ export function needsSupervisor(p: Prepared): boolean {
 /**
  * Run a prepared plan. In place: this process becomes the command (never
  * returns). Supervised: returns the exit status to use; when the command
- * died of a signal, this process dies of it too, after cleaning up.
+ * died of a signal, this process dies of it too, after cleaning up. The
+ * supervisor ends everything the command left running before the cleanup,
+ * so it must run in a process with no other children (the jail CLI).
  */
 export function runPrepared(p: Prepared): number {
   if (!needsSupervisor(p)) execInPlace(p.plan, p.target);

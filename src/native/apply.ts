@@ -119,6 +119,16 @@ function explain(e: NativeError, target: ExecTarget): Error {
     );
   }
   const opened = e.syscall === 'openat2' || e.syscall === 'open';
+  if (e.step === 'spawn' && e.code === 'EBUSY') {
+    return new ApplyError(
+      'cannot supervise the command: this process already has child processes, and the supervisor ends every child of its process once the command exits.',
+      e.step,
+      e.syscall,
+      e.code,
+      e.path,
+      'run the jail in a process of its own: the jail command, or spawn() from the library.',
+    );
+  }
   const hints: Record<string, string> = {
     'landlock-ruleset': opened ? 'the path changed after the policy was built; run again.' : 'check the kernel log (dmesg) for Landlock errors.',
     capabilities: 'pass --keep-caps to keep the capabilities instead.',

@@ -59,9 +59,11 @@ export interface Addon {
   probe(): NativeProbe;
   /** Never returns: execs, or throws a NativeError. */
   exec(plan: NativePlan): never;
-  /** Forks a child that confines itself and execs; its pid, or a NativeError. */
+  /** Forks a child that confines itself and execs; its pid, or a
+   *  NativeError. This process must have no other child. */
   spawn(plan: NativePlan): number;
-  /** Waits for the child, passing on signals sent to this process. */
+  /** Waits for the child, passing on signals sent to this process; then
+   *  kills and reaps everything the child left running. The child's status. */
   supervise(pid: number): { code: number | null; signal: number | null };
   /** Dies of `signal` (default disposition); returns if it is ignored by default. */
   reraise(signal: number): void;

@@ -64,12 +64,16 @@ export interface RunOptions extends SpawnSyncOptions {
   asNobody?: boolean;
 }
 
+/** The command line that runs `jail ARGS`, as root or (asNobody) as nobody. */
+export function jailCommand(w: World, args: string[], opts: { asNobody?: boolean } = {}): [string, string[]] {
+  return opts.asNobody
+    ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', NODE, nobodyJail(w), ...args]]
+    : [NODE, [JAIL, ...args]];
+}
+
 /** Run `jail ARGS` in the world's project directory. */
 export function jail(w: World, args: string[], opts: RunOptions = {}): SpawnSyncReturns<string> {
-  const cmd = opts.asNobody ? 'setpriv' : NODE;
-  const argv = opts.asNobody
-    ? ['--reuid=65534', '--regid=65534', '--clear-groups', NODE, nobodyJail(w), ...args]
-    : [JAIL, ...args];
+  const [cmd, argv] = jailCommand(w, args, opts);
   return spawnSync(cmd, argv, { cwd: w.proj, env: w.env, encoding: 'utf8', timeout: 20_000, ...opts }) as SpawnSyncReturns<string>;
 }
 
@@ -88,6 +92,29 @@ function nobodyJail(w: World): string {
     execFileSync('chmod', ['-R', 'a+rX', dest]);
   }
   return path.join(dest, 'bin', 'jail.js');
+}
+
+/** Live processes with `marker` among their arguments (zombies have none),
+ *  optionally only those whose program (argv[0]) is `program`. */
+export function processesWith(marker: string, program?: string): number[] {
+  const pids: number[] = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    let argv: string[];
+    try {
+      argv = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (argv.includes(marker) && (program === undefined || path.basename(argv[0]!) === program)) pids.push(Number(e));
+  }
+  return pids;
+}
+
+/** Wait until `ok()` holds, or `ms` have passed; returns whether it held. */
+export async function until(ok: () => boolean, ms = 5_000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) if (ok()) return true;
+  return ok();
 }
 
 /** Everything a run printed, to search for secrets. */

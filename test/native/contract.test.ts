@@ -122,6 +122,20 @@ describe('spawn() and supervise()', () => {
       out([a, b])`);
     expect(r).toEqual([{ code: 7, signal: null }, { code: null, signal: 15 }]);
   });
+  it('supervise() returns the command\'s own status once it has killed and reaped all it left running', () => {
+    const marker = `50.${process.pid}${Date.now() % 1e6}`; // unique, and a duration to sleep
+    const r = inChild(`const pid = addon.spawn(${plan({ file: '/bin/sh', argv: ['sh', '-c', `setsid sleep ${marker} & sleep ${marker} & exit 4`] })});
+      const status = addon.supervise(pid);
+      const left = require('fs').readdirSync('/proc').filter((p) => /^\\d+$/.test(p) && Number(p) !== process.pid).filter((p) => { try { return require('fs').readFileSync('/proc/' + p + '/cmdline', 'utf8').includes(${JSON.stringify(marker)}) } catch { return false } });
+      out({ status, left })`);
+    expect(r).toEqual({ status: { code: 4, signal: null }, left: [] });
+  });
+  it('spawn() refuses (EBUSY) in a process that has children of its own, which the supervisor would end; they live on', () => {
+    const r = inChild(`const other = require('child_process').spawn('sleep', ['5'], { stdio: 'ignore' });
+      try { addon.spawn(${plan()}) } catch (e) { out({ code: e.code, syscall: e.syscall, step: e.step, otherAlive: other.exitCode === null && require('fs').existsSync('/proc/' + other.pid) }) }
+      other.kill()`);
+    expect(r).toEqual({ code: 'EBUSY', syscall: 'waitid', step: 'spawn', otherAlive: true });
+  });
 });
 
 describe('verified opens: the addon grants the object the TypeScript side checked', () => {
