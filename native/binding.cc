@@ -253,12 +253,23 @@ Napi::Value Reraise(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// rmtree(path): remove a directory tree following no symlink; throws what
+// failed (step "rmtree").
+Napi::Value Rmtree(const Napi::CallbackInfo &info) {
+  std::string path = Str(info[0], "path");
+  struct jail_error e;
+  std::memset(&e, 0, sizeof(e));
+  if (jail_rmtree(path.c_str(), &e) < 0) throw ApplyError(info.Env(), e);
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe));
   exports.Set("exec", Napi::Function::New(env, Exec));
   exports.Set("spawn", Napi::Function::New(env, Spawn));
   exports.Set("supervise", Napi::Function::New(env, Supervise));
   exports.Set("reraise", Napi::Function::New(env, Reraise));
+  exports.Set("rmtree", Napi::Function::New(env, Rmtree));
   return exports;
 }
 

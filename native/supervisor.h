@@ -23,4 +23,9 @@ int jail_spawn(struct jail_plan *plan, struct jail_error *err);
  * back the signal dispositions jail_spawn replaced. */
 int jail_supervise(int pid);
 
+/* Remove the directory tree at `path` (an absolute path) without following
+ * a symlink in it, however deep it is, making directories 0700 where that
+ * is what stops it, and staying on the file system `path` is on. */
+int jail_rmtree(const char *path, struct jail_error *err);
+
 #endif

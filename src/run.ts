@@ -8,7 +8,7 @@ import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
 import { realHost } from './host.js';
-import { execInPlace, probe, reraise, spawnSupervised, type ExecTarget, type ProbeResult } from './native/apply.js';
+import { execInPlace, probe, removeTree, reraise, spawnSupervised, type ExecTarget, type ProbeResult } from './native/apply.js';
 import { compile, type JailPlan } from './plan.js';
 import { buildPolicy, type JailOptions } from './policy/build.js';
 import { resolveCommand, withCommand, type ResolvedCommand } from './policy/command.js';
@@ -153,22 +153,9 @@ export function runPrepared(p: Prepared): number {
   return result.code ?? 125;
 }
 
-/** Remove the private TMPDIR, even where the program made parts of it
- *  read-only. */
+/** Remove the private TMPDIR. Never throws: a cleanup problem is one
+ *  warning, and the status stays the command's. */
 function cleanup(dir: string): void {
-  try {
-    // The common case, a few files, without rmSync's recursive machinery.
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      if (e.isDirectory()) fs.rmSync(path.join(dir, e.name), { recursive: true, force: true });
-      else fs.unlinkSync(path.join(dir, e.name));
-    }
-    fs.rmdirSync(dir);
-  } catch {
-    const writable = (p: string) => {
-      fs.chmodSync(p, 0o700);
-      for (const e of fs.readdirSync(p, { withFileTypes: true })) if (e.isDirectory()) writable(path.join(p, e.name));
-    };
-    writable(dir);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  const why = removeTree(dir);
+  if (why) process.stderr.write(`jail: warning: could not remove TMPDIR ${dir}: ${why}\n`);
 }

@@ -100,6 +100,23 @@ export function reraise(signal: number): void {
   loadAddon().reraise(signal);
 }
 
+/**
+ * Remove the private TMPDIR: a tree the command could write, so removed
+ * without following any symlink in it, however deep. Returns null, or why
+ * it could not, in a few words ("unlinkat: Permission denied (EACCES)").
+ */
+export function removeTree(dir: string): string | null {
+  try {
+    loadAddon().rmtree(dir);
+    return null;
+  } catch (e) {
+    const n = e as NativeError;
+    if (n.code === 'ESTALE') return `${n.syscall}: the tree changed while it was being removed (ESTALE)`;
+    if (n.code === 'EXDEV') return `${n.syscall}: a file system is mounted in it (EXDEV)`;
+    return typeof n.code === 'string' ? `${n.message} (${n.code})` : String(e);
+  }
+}
+
 function explain(e: NativeError, target: ExecTarget): Error {
   if (typeof e.step !== 'string') return e;
   if (e.step === 'exec') {

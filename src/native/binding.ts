@@ -67,6 +67,9 @@ export interface Addon {
   supervise(pid: number): { code: number | null; signal: number | null };
   /** Dies of `signal` (default disposition); returns if it is ignored by default. */
   reraise(signal: number): void;
+  /** Removes a directory tree following no symlink in it, however deep;
+   *  throws a NativeError (step 'rmtree'). */
+  rmtree(path: string): void;
 }
 
 let addon: Addon | undefined;
@@ -101,6 +104,7 @@ function named(raw: RawAddon): Addon {
     spawn: coded(raw.spawn),
     supervise: coded(raw.supervise),
     reraise: coded(raw.reraise),
+    rmtree: coded(raw.rmtree),
   };
 }
 

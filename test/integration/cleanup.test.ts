@@ -1,12 +1,15 @@
 /**
  * The supervisor against a hostile command (issue 8), judged from outside:
  * whatever the command leaves running is ended before the private TMPDIR
- * is removed.
+ * is removed; the removal follows no symlink and copes with trees deeper
+ * than PATH_MAX and with directories made read-only; a cleanup problem
+ * never replaces the command's status.
  */
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IS_ROOT, jail, makeWorld, processesWith, removeWorld, type World } from './harness.js';
+import { IS_ROOT, jail, jailCommand, makeWorld, processesWith, removeWorld, type World } from './harness.js';
 
 const users: Array<[string, boolean]> = IS_ROOT ? [['root', false], ['nobody', true]] : [['this user', false]];
 const digits = () => String(Math.floor(Math.random() * 1e9));
@@ -50,6 +53,52 @@ describe.each(users)('as %s', (_, asNobody) => {
     } finally {
       killAll(m1);
       killAll(m2);
+    }
+  });
+
+  it('C2: a TMPDIR tree deeper than PATH_MAX, with read-only and 000 directories: status 0, TMPDIR gone', () => {
+    // 21 × mkdir -p of 100 levels: 2100 nested directories, 4200 bytes deep.
+    const script = `cd "$TMPDIR" && mkdir ro none && touch ro/f none/f && chmod 500 ro && chmod 0 none &&
+      p=$(printf 'd/%.0s' $(seq 100)); i=0
+      while [ $i -lt 21 ]; do mkdir -p "$p" && cd -P "$p" || exit 1; i=$((i+1)); done
+      mkdir deep-ro && touch deep-ro/f && chmod 500 deep-ro && echo "$TMPDIR"`;
+    const r = jail(w, ['--ro', '.', '--', 'sh', '-c', script], { asNobody });
+    const tmp = r.stdout.trim();
+    try {
+      expect(tmp).toMatch(/\/jail-/);
+      expect(r.stderr).not.toMatch(/^jail:/m); // (the shell may complain of getcwd down there)
+      expect(r.status).toBe(0);
+      expect(fs.existsSync(tmp)).toBe(false);
+    } finally {
+      if (tmp) spawnSync('rm', ['-rf', tmp]);
+    }
+  });
+});
+
+describe.runIf(IS_ROOT)('a cleanup that fails', () => {
+  let w: World;
+  beforeAll(() => {
+    w = makeWorld('cleanup-fail');
+  });
+  afterAll(() => removeWorld(w));
+
+  it("keeps the command's status (3), says so in one warning line, and leaves the rest to the user", async () => {
+    // The jail runs as nobody; root plants a file nobody cannot remove.
+    const [cmd, argv] = jailCommand(w, ['--ro', '.', '--', 'sh', '-c', 'echo "$TMPDIR"; while [ ! -e "$TMPDIR/go" ]; do sleep 0.05; done; exit 3'], { asNobody: true });
+    const child = spawn(cmd, argv, { cwd: w.proj, env: w.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    const closed = new Promise<[number | null, string | null]>((r) => child.on('close', (c, s) => r([c, s])));
+    const tmp = await new Promise<string>((resolve) => child.stdout.once('data', (d) => resolve(String(d).trim())));
+    try {
+      fs.mkdirSync(path.join(tmp, 'roots'), { mode: 0o755 });
+      fs.writeFileSync(path.join(tmp, 'roots', 'f'), '');
+      fs.writeFileSync(path.join(tmp, 'go'), '');
+      expect(await closed).toEqual([3, null]);
+      expect(stderr).toMatch(new RegExp(`^jail: warning: could not remove TMPDIR ${tmp}: .*EACCES.*\\n$`));
+      expect(fs.existsSync(path.join(tmp, 'roots', 'f'))).toBe(true);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
     }
   });
 });
