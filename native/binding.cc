@@ -12,7 +12,6 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <csignal>
-#include <pthread.h>
 
 extern "C" {
 #include "supervisor.h"
@@ -240,16 +239,10 @@ Napi::Value Supervise(const Napi::CallbackInfo &info) {
   return o;
 }
 
-// reraise(sig): die of `sig` as the command did: default disposition,
-// unblocked, raised. Returns only for signals whose default is to ignore.
+// reraise(sig): die of `sig` as the command did, leaving no core.
+// Returns only for signals whose default is to ignore.
 Napi::Value Reraise(const Napi::CallbackInfo &info) {
-  int sig = static_cast<int>(Integer(info[0], "signal", 1, NSIG - 1));
-  sigset_t set;
-  signal(sig, SIG_DFL);
-  sigemptyset(&set);
-  sigaddset(&set, sig);
-  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
-  raise(sig);
+  jail_reraise(static_cast<int>(Integer(info[0], "signal", 1, NSIG - 1)));
   return info.Env().Undefined();
 }
 

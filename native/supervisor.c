@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -203,4 +204,21 @@ int jail_supervise(int pid)
 	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 	restore_signals();
 	return status;
+}
+
+void jail_reraise(int sig)
+{
+	struct rlimit none = { 0, 0 };
+	sigset_t set;
+
+	/* No core of this process: its memory holds the environment the jail
+	 * filtered, tokens and all. Not dumpable covers a core_pattern pipe,
+	 * which ignores RLIMIT_CORE. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	setrlimit(RLIMIT_CORE, &none);
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
 }

@@ -23,6 +23,10 @@ int jail_spawn(struct jail_plan *plan, struct jail_error *err);
  * back the signal dispositions jail_spawn replaced. */
 int jail_supervise(int pid);
 
+/* Die of `sig` as the command did (default disposition, unblocked), dumping
+ * no core. Returns only for a signal whose default is to ignore it. */
+void jail_reraise(int sig);
+
 /* Remove the directory tree at `path` (an absolute path) without following
  * a symlink in it, however deep it is, making directories 0700 where that
  * is what stops it, and staying on the file system `path` is on. */

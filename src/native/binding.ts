@@ -65,7 +65,8 @@ export interface Addon {
   /** Waits for the child, passing on signals sent to this process; then
    *  kills and reaps everything the child left running. The child's status. */
   supervise(pid: number): { code: number | null; signal: number | null };
-  /** Dies of `signal` (default disposition); returns if it is ignored by default. */
+  /** Dies of `signal` (default disposition), dumping no core; returns if it
+   *  is ignored by default. */
   reraise(signal: number): void;
   /** Removes a directory tree following no symlink in it, however deep;
    *  throws a NativeError (step 'rmtree'). */

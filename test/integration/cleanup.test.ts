@@ -1,9 +1,10 @@
 /**
- * The supervisor against a hostile command (issue 8), judged from outside:
- * whatever the command leaves running is ended before the private TMPDIR
- * is removed; the removal follows no symlink and copes with trees deeper
- * than PATH_MAX and with directories made read-only; a cleanup problem
- * never replaces the command's status.
+ * The supervisor against a hostile command (issue 8 C1-C3), judged from
+ * outside: whatever the command leaves running is ended before the private
+ * TMPDIR is removed; the removal follows no symlink and copes with trees
+ * deeper than PATH_MAX and with directories made read-only; a cleanup
+ * problem never replaces the command's status; and the supervisor dumps no
+ * core (its memory holds the unfiltered environment).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -72,6 +73,23 @@ describe.each(users)('as %s', (_, asNobody) => {
     } finally {
       if (tmp) spawnSync('rm', ['-rf', tmp]);
     }
+  });
+
+  it('C3: a command dying of SIGSEGV under ulimit -c unlimited: jail dies of SIGSEGV too, and dumps no core of its own', (ctx) => {
+    const pattern = fs.readFileSync('/proc/sys/kernel/core_pattern', 'utf8').trim();
+    if (pattern.startsWith('|') || pattern.includes('/')) ctx.skip(`core_pattern is "${pattern}", not a plain file name: cores do not land in the working directory`);
+    const scratch = fs.mkdtempSync(path.join(w.root, 'scratch-'));
+    fs.chmodSync(scratch, 0o777);
+    const [cmd, argv] = jailCommand(w, ['--ro', '.', '--', 'sh', '-c', 'ulimit -c unlimited; kill -SEGV $$'], { asNobody });
+    const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    const r = spawnSync('sh', ['-c', `ulimit -c unlimited && ${[cmd, ...argv].map(q).join(' ')}; echo "status=$?"`], {
+      cwd: scratch,
+      env: { ...w.env, GITHUB_TOKEN: 'ghp_C3SECRET' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.stdout).toBe('status=139\n');
+    expect(fs.readdirSync(scratch)).toEqual([]);
   });
 });
 
