@@ -1,6 +1,7 @@
 /*
- * The supervisor, outside the jail: start the command in a child, pass on
- * the signals sent to us, wait for it, then end whatever it left running, so that nothing of the jail's is alive when the caller
+ * The supervisor, outside the jail: start the command in a child that dies
+ * with us, pass on the signals sent to us, wait for it, then end whatever
+ * it left running, so that nothing of the jail's is alive when the caller
  * removes the private TMPDIR.
  */
 #define _GNU_SOURCE
@@ -63,6 +64,7 @@ static void restore_signals(void)
 struct child {
 	struct jail_plan *plan;
 	struct jail_error *err;
+	pid_t parent;
 	volatile int failed;
 };
 
@@ -73,7 +75,19 @@ static int child_main(void *arg)
 {
 	struct child *c = arg;
 
-	jail_enter(c->plan, c->err); /* returns only when a step failed */
+	/* Die with the supervisor, so that kill -9 of it ends the command too.
+	 * The kernel sends the signal when the *thread* that made this child
+	 * exits: jail_spawn runs on Node's main thread (addon calls happen
+	 * there), which ends only with the process. getppid() catches a
+	 * supervisor that died before the prctl. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+		c->err->step = "spawn";
+		c->err->syscall = "prctl";
+		c->err->code = errno;
+		c->err->path = NULL;
+	} else if (getppid() == c->parent) {
+		jail_enter(c->plan, c->err); /* returns only when a step failed */
+	}
 	c->failed = 1;
 	_exit(125);
 }
@@ -82,7 +96,7 @@ static int child_main(void *arg)
 
 int jail_spawn(struct jail_plan *plan, struct jail_error *err)
 {
-	struct child c = { plan, err, 0 };
+	struct child c = { plan, err, getpid(), 0 };
 	sigset_t all, old;
 	siginfo_t si;
 	char *stack;

@@ -8,7 +8,8 @@
 
 #include "jail.h"
 
-/* Start a child that runs jail_enter and execs. Returns the child's pid once it
+/* Start a child that runs jail_enter and execs, and dies with this process
+ * (SIGKILL when the calling thread ends). Returns the child's pid once it
  * has execed, or -1 with err filled in when a step (or the exec) failed in
  * it. This process must have no other child (else EBUSY): from here until
  * jail_supervise returns it is a child subreaper, and every child it has

@@ -59,8 +59,8 @@ export interface Addon {
   probe(): NativeProbe;
   /** Never returns: execs, or throws a NativeError. */
   exec(plan: NativePlan): never;
-  /** Forks a child that confines itself and execs; its pid, or a
-   *  NativeError. This process must have no other child. */
+  /** Forks a child that confines itself, dies with this process and execs;
+   *  its pid, or a NativeError. This process must have no other child. */
   spawn(plan: NativePlan): number;
   /** Waits for the child, passing on signals sent to this process; then
    *  kills and reaps everything the child left running. The child's status. */

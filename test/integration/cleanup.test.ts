@@ -1,16 +1,17 @@
 /**
- * The supervisor against a hostile command (issue 8 C1-C3), judged from
+ * The supervisor against a hostile command (issue 8 C1-C4), judged from
  * outside: whatever the command leaves running is ended before the private
  * TMPDIR is removed; the removal follows no symlink and copes with trees
  * deeper than PATH_MAX and with directories made read-only; a cleanup
- * problem never replaces the command's status; and the supervisor dumps no
- * core (its memory holds the unfiltered environment).
+ * problem never replaces the command's status; the supervisor dumps no core
+ * (its memory holds the unfiltered environment); and the command does not
+ * outlive a supervisor killed with SIGKILL.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IS_ROOT, jail, jailCommand, makeWorld, processesWith, removeWorld, type World } from './harness.js';
+import { IS_ROOT, jail, jailCommand, makeWorld, processesWith, removeWorld, until, type World } from './harness.js';
 
 const users: Array<[string, boolean]> = IS_ROOT ? [['root', false], ['nobody', true]] : [['this user', false]];
 const digits = () => String(Math.floor(Math.random() * 1e9));
@@ -90,6 +91,19 @@ describe.each(users)('as %s', (_, asNobody) => {
     });
     expect(r.stdout).toBe('status=139\n');
     expect(fs.readdirSync(scratch)).toEqual([]);
+  });
+
+  it('C4: kill -9 of the jail process: the command is gone within a second', async () => {
+    const marker = `60.${digits()}`;
+    const [cmd, argv] = jailCommand(w, ['--ro', '.', '--', 'sleep', marker], { asNobody });
+    const child = spawn(cmd, argv, { cwd: w.proj, env: w.env, stdio: 'ignore' });
+    try {
+      expect(await until(() => processesWith(marker, 'sleep').length === 1)).toBe(true);
+      child.kill('SIGKILL');
+      expect(await until(() => processesWith(marker, 'sleep').length === 0, 1_500)).toBe(true);
+    } finally {
+      killAll(marker);
+    }
   });
 });
 
