@@ -1,6 +1,7 @@
 // N-API glue: JS values in, a struct jail_plan out, errors back as objects
-// shaped like Node's fs errors ({ code, errno, syscall, step, path }).
-// Wording and hints are added in src/native/apply.ts.
+// shaped like Node's fs errors ({ errno, syscall, step, path }; the errno's
+// name, code, is added in src/native/binding.ts, wording and hints in
+// src/native/apply.ts).
 #include <napi.h>
 
 #include <cerrno>
@@ -215,8 +216,9 @@ Napi::Value Exec(const Napi::CallbackInfo &info) {
   throw ApplyError(info.Env(), e);
 }
 
-// spawn(plan): fork a child that confines itself and execs; returns its
-// pid once the exec happened, or throws what failed in the child.
+// spawn(plan): fork a child that confines itself and execs (and dies with
+// this process); returns its pid once the exec happened, or throws what
+// failed in the child, or EBUSY when this process has children already.
 Napi::Value Spawn(const Napi::CallbackInfo &info) {
   Plan p;
   ParsePlan(info, p);
@@ -228,8 +230,9 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), pid);
 }
 
-// supervise(pid): wait for the child, passing on signals sent to us.
-// Returns { code, signal } as child_process does (signal as a number).
+// supervise(pid): wait for the child, passing on signals sent to us, then
+// kill and reap whatever it left running. Returns the child's own
+// { code, signal } as child_process does (signal as a number).
 Napi::Value Supervise(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int status = jail_supervise(static_cast<int>(Integer(info[0], "pid", 1, INT32_MAX)));
