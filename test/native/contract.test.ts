@@ -139,9 +139,10 @@ describe('spawn() and supervise()', () => {
 });
 
 describe('verified opens: the addon grants the object the TypeScript side checked', () => {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'jail-contract-')));
+  // Named now (the cases below show it), made only when they run.
+  const dir = path.join(fs.realpathSync(os.tmpdir()), `jail-contract-${process.pid}`);
   beforeAll(() => {
-    fs.mkdirSync(path.join(dir, 'real'));
+    fs.mkdirSync(path.join(dir, 'real'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'real', 'file'), 'x');
     fs.symlinkSync('real', path.join(dir, 'link'));
   });
