@@ -1,75 +1,81 @@
 // N-API glue: JS values in, a struct jail_plan out, errors back as objects
-// shaped like Node's fs errors ({ code, errno, syscall, step, path }).
-// Wording and hints are added in src/native/apply.ts.
+// shaped like Node's fs errors ({ errno, syscall, step, path }; the errno's
+// name, code, is added in src/native/binding.ts, wording and hints in
+// src/native/apply.ts).
 #include <napi.h>
 
 #include <cerrno>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <csignal>
-#include <pthread.h>
 
 extern "C" {
-#include "jail.h"
+#include "supervisor.h"
 }
 
 namespace {
 
-const char *ErrnoName(int code) {
-  switch (code) {
-#define E(x) case x: return #x;
-    E(EPERM) E(ENOENT) E(ESRCH) E(EINTR) E(EIO) E(E2BIG) E(ENOEXEC) E(EBADF)
-    E(ENOMEM) E(EACCES) E(EFAULT) E(EBUSY) E(EEXIST) E(EXDEV) E(ENOTDIR)
-    E(EISDIR) E(EINVAL) E(ENFILE) E(EMFILE) E(ETXTBSY) E(ENOSPC) E(ELOOP)
-    E(ENAMETOOLONG) E(ENOSYS) E(EOPNOTSUPP) E(EMSGSIZE)
-#undef E
-    default: return "EUNKNOWN";
-  }
+// A bad plan field is a TypeError that names it, as in
+// "plan.landlock.paths[3].access must be a bigint or a number".
+[[noreturn]] void Bad(Napi::Env env, const std::string &where, const char *what) {
+  throw Napi::TypeError::New(env, where + " " + what);
 }
 
-Napi::Value Probe(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  struct jail_probe p;
-  struct utsname u;
-  jail_probe(&p);
-  Napi::Object o = Napi::Object::New(env);
-  if (uname(&u) == 0) {
-    o.Set("machine", u.machine);
-    o.Set("release", u.release);
-  }
-  o.Set("landlockAbi", p.landlock_abi);
-  o.Set("landlockErrata", p.landlock_errata);
-  o.Set("landlockError", p.landlock_errno ? Napi::Value(Napi::String::New(env, ErrnoName(p.landlock_errno)))
-                                          : env.Null());
-  o.Set("seccomp", p.seccomp != 0);
-  o.Set("noNewPrivs", p.no_new_privs != 0);
-  return o;
+std::string At(const std::string &where, uint32_t i) { return where + "[" + std::to_string(i) + "]"; }
+
+Napi::Object Obj(Napi::Value v, const std::string &where) {
+  if (!v.IsObject() || v.IsArray()) Bad(v.Env(), where, "must be an object");
+  return v.As<Napi::Object>();
 }
 
-uint64_t U64(const Napi::Object &o, const char *key) {
-  Napi::Value v = o.Get(key);
+Napi::Array Arr(Napi::Value v, const std::string &where) {
+  if (!v.IsArray()) Bad(v.Env(), where, "must be an array");
+  return v.As<Napi::Array>();
+}
+
+std::string Str(Napi::Value v, const std::string &where) {
+  if (!v.IsString()) Bad(v.Env(), where, "must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+bool Bool(Napi::Value v, const std::string &where) {
+  if (!v.IsBoolean()) Bad(v.Env(), where, "must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+double Integer(Napi::Value v, const std::string &where, double min, double max) {
+  if (!v.IsNumber()) Bad(v.Env(), where, "must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= min && d <= max && d == std::floor(d)))
+    Bad(v.Env(), where, ("must be an integer from " + std::to_string(static_cast<int64_t>(min)) + " to " +
+                         std::to_string(static_cast<int64_t>(max))).c_str());
+  return d;
+}
+
+uint64_t U64(Napi::Value v, const std::string &where) {
   if (v.IsBigInt()) {
     bool lossless = false;
     uint64_t x = v.As<Napi::BigInt>().Uint64Value(&lossless);
-    if (!lossless) throw Napi::TypeError::New(o.Env(), std::string(key) + " does not fit in 64 bits");
+    if (!lossless) Bad(v.Env(), where, "must fit in 64 bits, unsigned");
     return x;
   }
-  if (v.IsNumber()) return static_cast<uint64_t>(v.As<Napi::Number>().Int64Value());
-  throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a bigint or a number");
+  if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= 0 && d <= 9007199254740991.0 && d == std::floor(d))) Bad(v.Env(), where, "must be a non-negative integer");
+    return static_cast<uint64_t>(d);
+  }
+  Bad(v.Env(), where, "must be a bigint or a number");
 }
 
-std::vector<std::string> Strings(const Napi::Value &v, const char *what) {
-  if (!v.IsArray()) throw Napi::TypeError::New(v.Env(), std::string(what) + " must be an array of strings");
-  Napi::Array a = v.As<Napi::Array>();
+std::vector<std::string> Strings(Napi::Value v, const std::string &where) {
+  Napi::Array a = Arr(v, where);
   std::vector<std::string> out;
-  for (uint32_t i = 0; i < a.Length(); i++) {
-    Napi::Value s = a.Get(i);
-    if (!s.IsString()) throw Napi::TypeError::New(v.Env(), std::string(what) + " must be an array of strings");
-    out.push_back(s.As<Napi::String>().Utf8Value());
-  }
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(Str(a.Get(i), At(where, i)));
   return out;
 }
 
@@ -80,14 +86,33 @@ std::vector<char *> CStrings(std::vector<std::string> &v) {
   return out;
 }
 
+// errno as Node's fs errors carry it (negative); src/native/binding.ts
+// names it (code) with Node's own table.
 Napi::Error ApplyError(Napi::Env env, const struct jail_error &e) {
   Napi::Error err = Napi::Error::New(env, std::string(e.syscall) + ": " + strerror(e.code));
-  err.Set("code", ErrnoName(e.code));
   err.Set("errno", Napi::Number::New(env, -e.code));
   err.Set("syscall", e.syscall);
   err.Set("step", e.step);
   if (e.path) err.Set("path", e.path);
   return err;
+}
+
+Napi::Value Probe(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  struct jail_facts p;
+  struct utsname u;
+  jail_probe(&p);
+  Napi::Object o = Napi::Object::New(env);
+  if (uname(&u) == 0) {
+    o.Set("machine", u.machine);
+    o.Set("release", u.release);
+  }
+  o.Set("landlockAbi", p.landlock_abi);
+  o.Set("landlockErrata", p.landlock_errata);
+  o.Set("landlockErrno", -p.landlock_errno); /* 0 when Landlock is there */
+  o.Set("seccomp", p.seccomp != 0);
+  o.Set("noNewPrivs", p.no_new_privs != 0);
+  return o;
 }
 
 // A plan from JS, with the storage its C pointers point into.
@@ -103,63 +128,74 @@ struct Plan {
   std::vector<char *> cargv, cenvp;
 };
 
+void ParseLandlock(Napi::Object l, Plan &p) {
+  const std::string w = "plan.landlock";
+  p.c.has_landlock = 1;
+  p.c.attr.handled_access_fs = U64(l.Get("handledFs"), w + ".handledFs");
+  p.c.attr.handled_access_net = U64(l.Get("handledNet"), w + ".handledNet");
+  p.c.attr.scoped = U64(l.Get("scoped"), w + ".scoped");
+  p.c.attr_size = static_cast<size_t>(U64(l.Get("attrSize"), w + ".attrSize"));
+  if (p.c.attr_size != JAIL_RULESET_ATTR_SIZE_V1 && p.c.attr_size != JAIL_RULESET_ATTR_SIZE_V4 &&
+      p.c.attr_size != JAIL_RULESET_ATTR_SIZE_V6)
+    Bad(l.Env(), w + ".attrSize", "must be 8, 16 or 24");
+  p.c.restrict_flags = static_cast<uint32_t>(Integer(l.Get("restrictFlags"), w + ".restrictFlags", 0, UINT32_MAX));
+  Napi::Array pa = Arr(l.Get("paths"), w + ".paths");
+  for (uint32_t i = 0; i < pa.Length(); i++) {
+    const std::string at = At(w + ".paths", i);
+    Napi::Object r = Obj(pa.Get(i), at);
+    p.paths.push_back(Str(r.Get("path"), at + ".path"));
+    struct jail_path_rule rule = {nullptr, U64(r.Get("access"), at + ".access"), 0, 0, 0};
+    Napi::Value dev = r.Get("dev"), ino = r.Get("ino");
+    if (!dev.IsUndefined() || !ino.IsUndefined()) {
+      rule.has_identity = 1;
+      rule.dev = U64(dev, at + ".dev");
+      rule.ino = U64(ino, at + ".ino");
+    }
+    p.pathRules.push_back(rule);
+  }
+  for (size_t i = 0; i < p.paths.size(); i++) p.pathRules[i].path = p.paths[i].c_str();
+  Napi::Array na = Arr(l.Get("ports"), w + ".ports");
+  for (uint32_t i = 0; i < na.Length(); i++) {
+    const std::string at = At(w + ".ports", i);
+    Napi::Object r = Obj(na.Get(i), at);
+    p.portRules.push_back({U64(r.Get("port"), at + ".port"), U64(r.Get("access"), at + ".access")});
+  }
+  p.c.paths = p.pathRules.data();
+  p.c.n_paths = p.pathRules.size();
+  p.c.ports = p.portRules.data();
+  p.c.n_ports = p.portRules.size();
+}
+
 void ParsePlan(const Napi::CallbackInfo &info, Plan &p) {
   Napi::Env env = info.Env();
-  if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "takes one plan object");
-  Napi::Object o = info[0].As<Napi::Object>();
+  if (info.Length() != 1) throw Napi::TypeError::New(env, "takes one plan object");
+  Napi::Object o = Obj(info[0], "plan");
   std::memset(&p.c, 0, sizeof(p.c));
   p.c.ruleset_fd = -1;
 
   Napi::Value ll = o.Get("landlock");
-  if (ll.IsObject()) {
-    Napi::Object l = ll.As<Napi::Object>();
-    p.c.has_landlock = 1;
-    p.c.attr.handled_access_fs = U64(l, "handledFs");
-    p.c.attr.handled_access_net = U64(l, "handledNet");
-    p.c.attr.scoped = U64(l, "scoped");
-    p.c.attr_size = static_cast<size_t>(U64(l, "attrSize"));
-    if (p.c.attr_size != JAIL_RULESET_ATTR_SIZE_V1 && p.c.attr_size != JAIL_RULESET_ATTR_SIZE_V4 &&
-        p.c.attr_size != JAIL_RULESET_ATTR_SIZE_V6)
-      throw Napi::TypeError::New(env, "landlock.attrSize must be 8, 16 or 24");
-    p.c.restrict_flags = static_cast<uint32_t>(U64(l, "restrictFlags"));
-    Napi::Array pa = l.Get("paths").As<Napi::Array>();
-    for (uint32_t i = 0; i < pa.Length(); i++) {
-      Napi::Object r = pa.Get(i).As<Napi::Object>();
-      p.paths.push_back(r.Get("path").As<Napi::String>().Utf8Value());
-      p.pathRules.push_back({nullptr, U64(r, "access")});
-    }
-    for (size_t i = 0; i < p.paths.size(); i++) p.pathRules[i].path = p.paths[i].c_str();
-    Napi::Array na = l.Get("ports").As<Napi::Array>();
-    for (uint32_t i = 0; i < na.Length(); i++) {
-      Napi::Object r = na.Get(i).As<Napi::Object>();
-      p.portRules.push_back({U64(r, "port"), U64(r, "access")});
-    }
-    p.c.paths = p.pathRules.data();
-    p.c.n_paths = p.pathRules.size();
-    p.c.ports = p.portRules.data();
-    p.c.n_ports = p.portRules.size();
-  }
+  if (!ll.IsUndefined()) ParseLandlock(Obj(ll, "plan.landlock"), p);
 
   Napi::Value sc = o.Get("seccomp");
-  if (sc.IsTypedArray()) {
+  if (!sc.IsUndefined()) {
+    if (!sc.IsTypedArray() || sc.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+      Bad(env, "plan.seccomp", "must be a Uint8Array");
     Napi::Uint8Array b = sc.As<Napi::Uint8Array>();
     p.filter.assign(b.Data(), b.Data() + b.ByteLength());
     p.c.filter = p.filter.data();
     p.c.filter_len = p.filter.size();
   }
 
-  p.c.drop_caps = o.Get("dropCaps").ToBoolean().Value() ? 1 : 0;
-  Napi::Value kf = o.Get("keepFds");
-  if (kf.IsArray()) {
-    Napi::Array a = kf.As<Napi::Array>();
-    for (uint32_t i = 0; i < a.Length(); i++) p.keep.push_back(a.Get(i).As<Napi::Number>().Int32Value());
-  }
+  p.c.drop_caps = Bool(o.Get("dropCaps"), "plan.dropCaps") ? 1 : 0;
+  Napi::Array kf = Arr(o.Get("keepFds"), "plan.keepFds");
+  for (uint32_t i = 0; i < kf.Length(); i++)
+    p.keep.push_back(static_cast<int>(Integer(kf.Get(i), At("plan.keepFds", i), 0, INT32_MAX)));
   p.c.keep_fds = p.keep.data();
   p.c.n_keep_fds = p.keep.size();
 
-  p.file = o.Get("file").As<Napi::String>().Utf8Value();
-  p.argv = Strings(o.Get("argv"), "argv");
-  p.envp = Strings(o.Get("envp"), "envp");
+  p.file = Str(o.Get("file"), "plan.file");
+  p.argv = Strings(o.Get("argv"), "plan.argv");
+  p.envp = Strings(o.Get("envp"), "plan.envp");
   p.cargv = CStrings(p.argv);
   p.cenvp = CStrings(p.envp);
   p.c.file = p.file.c_str();
@@ -180,8 +216,9 @@ Napi::Value Exec(const Napi::CallbackInfo &info) {
   throw ApplyError(info.Env(), e);
 }
 
-// spawn(plan): fork a child that confines itself and execs; returns its
-// pid once the exec happened, or throws what failed in the child.
+// spawn(plan): fork a child that confines itself and execs (and dies with
+// this process); returns its pid once the exec happened, or throws what
+// failed in the child, or EBUSY when this process has children already.
 Napi::Value Spawn(const Napi::CallbackInfo &info) {
   Plan p;
   ParsePlan(info, p);
@@ -193,27 +230,32 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), pid);
 }
 
-// supervise(pid): wait for the child, passing on signals sent to us.
-// Returns { code, signal } as child_process does (signal as a number).
+// supervise(pid): wait for the child, passing on signals sent to us, then
+// kill and reap whatever it left running. Returns the child's own
+// { code, signal } as child_process does (signal as a number).
 Napi::Value Supervise(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  int status = jail_supervise(info[0].As<Napi::Number>().Int32Value());
+  int status = jail_supervise(static_cast<int>(Integer(info[0], "pid", 1, INT32_MAX)));
   Napi::Object o = Napi::Object::New(env);
   o.Set("code", WIFEXITED(status) ? Napi::Value(Napi::Number::New(env, WEXITSTATUS(status))) : env.Null());
   o.Set("signal", WIFSIGNALED(status) ? Napi::Value(Napi::Number::New(env, WTERMSIG(status))) : env.Null());
   return o;
 }
 
-// reraise(sig): die of `sig` as the command did: default disposition,
-// unblocked, raised. Returns only for signals whose default is to ignore.
+// reraise(sig): die of `sig` as the command did, leaving no core.
+// Returns only for signals whose default is to ignore.
 Napi::Value Reraise(const Napi::CallbackInfo &info) {
-  int sig = info[0].As<Napi::Number>().Int32Value();
-  sigset_t set;
-  signal(sig, SIG_DFL);
-  sigemptyset(&set);
-  sigaddset(&set, sig);
-  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
-  raise(sig);
+  jail_reraise(static_cast<int>(Integer(info[0], "signal", 1, NSIG - 1)));
+  return info.Env().Undefined();
+}
+
+// rmtree(path): remove a directory tree following no symlink; throws what
+// failed (step "rmtree").
+Napi::Value Rmtree(const Napi::CallbackInfo &info) {
+  std::string path = Str(info[0], "path");
+  struct jail_error e;
+  std::memset(&e, 0, sizeof(e));
+  if (jail_rmtree(path.c_str(), &e) < 0) throw ApplyError(info.Env(), e);
   return info.Env().Undefined();
 }
 
@@ -223,6 +265,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawn", Napi::Function::New(env, Spawn));
   exports.Set("supervise", Napi::Function::New(env, Supervise));
   exports.Set("reraise", Napi::Function::New(env, Reraise));
+  exports.Set("rmtree", Napi::Function::New(env, Rmtree));
   return exports;
 }
 

@@ -10,34 +10,22 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <limits.h>
 #include <linux/filter.h>
-#include <pthread.h>
-#include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
-
-#define FAIL(e, st, sc, p)                                                     \
-	do {                                                                   \
-		(e)->step = (st);                                              \
-		(e)->syscall = (sc);                                           \
-		(e)->code = errno;                                             \
-		(e)->path = (p);                                               \
-		return -1;                                                     \
-	} while (0)
-
-#define LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 struct step {
 	const char *name;
 	int (*run)(struct jail_plan *plan, struct jail_error *err);
 };
 
-void jail_probe(struct jail_probe *out)
+void jail_probe(struct jail_facts *out)
 {
 	long abi;
 
@@ -59,6 +47,70 @@ void jail_probe(struct jail_probe *out)
 
 /* ---- before the fork ---------------------------------------------------- */
 
+/* For kernels before openat2 (Linux 5.6), or under an outer seccomp filter
+ * that refuses it. O_NOFOLLOW alone is not enough: it follows symlinks
+ * before the last component, and with O_PATH opens a last one as itself.
+ * So the kernel must also say which object it opened (its path in
+ * /proc/self/fd) and what kind. */
+static int open_nofollow(const char *path, const char **sc)
+{
+	char link[32], seen[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+	int fd, saved;
+
+	*sc = "open";
+	fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, seen, sizeof(seen));
+	if (n < 0 || fstat(fd, &st) < 0) {
+		saved = errno;
+		*sc = n < 0 ? "readlink" : "fstat";
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if ((size_t)n != strlen(path) || memcmp(seen, path, (size_t)n) != 0 || S_ISLNK(st.st_mode)) {
+		close(fd);
+		errno = ELOOP;
+		return -1;
+	}
+	return fd;
+}
+
+/* Open a rule's path refusing a symlink anywhere in it (ELOOP), and, when
+ * the plan says what the path was when it was checked, anything else
+ * (ESTALE): the object granted is the object checked. */
+static int open_checked(const struct jail_path_rule *r, struct jail_error *err)
+{
+	struct jail_open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = JAIL_RESOLVE_NO_SYMLINKS | JAIL_RESOLVE_NO_MAGICLINKS,
+	};
+	const char *sc = "openat2";
+	struct stat st;
+	int fd, saved;
+
+	fd = (int)syscall(__NR_openat2, AT_FDCWD, r->path, &how, sizeof(how));
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+		fd = open_nofollow(r->path, &sc);
+	if (fd < 0)
+		FAIL(err, "landlock-ruleset", sc, r->path);
+	if (!r->has_identity)
+		return fd;
+	if (fstat(fd, &st) == 0) {
+		if ((uint64_t)st.st_dev == r->dev && (uint64_t)st.st_ino == r->ino)
+			return fd;
+		errno = ESTALE;
+	}
+	saved = errno;
+	close(fd);
+	errno = saved;
+	FAIL(err, "landlock-ruleset", sc, r->path);
+}
+
 static int step_ruleset(struct jail_plan *plan, struct jail_error *err)
 {
 	size_t i;
@@ -74,12 +126,12 @@ static int step_ruleset(struct jail_plan *plan, struct jail_error *err)
 		const struct jail_path_rule *r = &plan->paths[i];
 		struct jail_path_beneath_attr attr = {
 			.allowed_access = r->access,
-			.parent_fd = open(r->path, O_PATH | O_CLOEXEC),
+			.parent_fd = open_checked(r, err),
 		};
 		int rc, saved;
 
 		if (attr.parent_fd < 0)
-			FAIL(err, "landlock-ruleset", "open", r->path);
+			return -1;
 		rc = (int)syscall(__NR_landlock_add_rule, plan->ruleset_fd,
 				  JAIL_LANDLOCK_RULE_PATH_BENEATH, &attr, 0);
 		saved = errno;
@@ -271,110 +323,4 @@ void jail_release(struct jail_plan *plan)
 	if (plan->ruleset_fd >= 0)
 		close(plan->ruleset_fd);
 	plan->ruleset_fd = -1;
-}
-
-/* ---- the supervisor: a parent that stays outside the jail --------------- */
-
-static volatile sig_atomic_t supervised = -1;
-
-/* Signals another process sent us go on to the command; those the kernel or
- * the terminal generated (Ctrl-C, a hangup) reached its process group too. */
-static void forward(int sig, siginfo_t *si, void *ctx)
-{
-	(void)ctx;
-	if (supervised > 0 && (si->si_code == SI_USER || si->si_code == SI_QUEUE || si->si_code == SI_TKILL))
-		kill(supervised, sig);
-}
-
-static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGCONT };
-static struct sigaction saved_actions[LEN(forwarded)];
-
-/* From before the child exists until it is reaped, so that no signal
- * can take this process down without cleaning up after it. */
-static void forward_signals(void)
-{
-	struct sigaction sa;
-	size_t i;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = forward;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < LEN(forwarded); i++)
-		sigaction(forwarded[i], &sa, &saved_actions[i]);
-}
-
-static void restore_signals(void)
-{
-	size_t i;
-
-	supervised = -1;
-	for (i = 0; i < LEN(forwarded); i++)
-		sigaction(forwarded[i], &saved_actions[i], NULL);
-}
-
-struct child {
-	struct jail_plan *plan;
-	struct jail_error *err;
-	volatile int failed;
-};
-
-/* The child shares our memory until it execs (CLONE_VM | CLONE_VFORK, as
- * posix_spawn does): no page tables to copy, and a failed step is written
- * straight into the parent's err. Only syscalls happen here. */
-static int child_main(void *arg)
-{
-	struct child *c = arg;
-
-	jail_enter(c->plan, c->err); /* returns only when a step failed */
-	c->failed = 1;
-	_exit(125);
-}
-
-#define CHILD_STACK (128 * 1024)
-
-int jail_spawn(struct jail_plan *plan, struct jail_error *err)
-{
-	struct child c = { plan, err, 0 };
-	sigset_t all, old;
-	char *stack;
-	int pid, saved, status;
-
-	stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED)
-		FAIL(err, "spawn", "mmap", NULL);
-	/* No handler of ours may run in the child before it resets them;
-	 * its first step sets default dispositions, then an empty mask. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	forward_signals();
-	pid = clone(child_main, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
-	saved = errno;
-	if (pid > 0)
-		supervised = pid;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	munmap(stack, CHILD_STACK);
-	if (pid < 0) {
-		restore_signals();
-		errno = saved;
-		FAIL(err, "spawn", "clone", NULL);
-	}
-	if (c.failed) { /* it exited: nothing ran */
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		restore_signals();
-		errno = err->code;
-		return -1;
-	}
-	return pid; /* it execed; jail_supervise waits for it */
-}
-
-int jail_supervise(int pid)
-{
-	int status = 0;
-
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	restore_signals();
-	return status;
 }

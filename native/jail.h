@@ -11,8 +11,14 @@
 #include "kernel.h"
 
 struct jail_path_rule {
-	const char *path;
+	const char *path; /* a realpath: no symlink in it */
 	uint64_t access;
+	/* What the TypeScript side saw when it checked the path; the object
+	 * opened must be that one (else ESTALE). Unchecked when has_identity
+	 * is 0. */
+	int has_identity;
+	uint64_t dev;
+	uint64_t ino;
 };
 
 struct jail_port_rule {
@@ -54,9 +60,23 @@ struct jail_error {
 	const char *path;
 };
 
+#ifndef __cplusplus
+/* For the .c files: record where a step failed (errno) and return -1. */
+#define FAIL(e, st, sc, p)                                                     \
+	do {                                                                   \
+		(e)->step = (st);                                              \
+		(e)->syscall = (sc);                                           \
+		(e)->code = errno;                                             \
+		(e)->path = (p);                                               \
+		return -1;                                                     \
+	} while (0)
+
+#define LEN(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
 /* Kernel facts. landlock_abi is 0 when Landlock is absent; then
  * landlock_errno says why (ENOSYS: not built, EOPNOTSUPP: disabled). */
-struct jail_probe {
+struct jail_facts {
 	int landlock_abi;
 	int landlock_errno;
 	int landlock_errata;
@@ -64,7 +84,7 @@ struct jail_probe {
 	int no_new_privs;
 };
 
-void jail_probe(struct jail_probe *out);
+void jail_probe(struct jail_facts *out);
 
 /* Steps that may run before a fork: open paths, build the ruleset. */
 int jail_prepare(struct jail_plan *plan, struct jail_error *err);
@@ -74,16 +94,5 @@ int jail_enter(struct jail_plan *plan, struct jail_error *err);
 
 /* Release what jail_prepare holds, when jail_enter was not reached. */
 void jail_release(struct jail_plan *plan);
-
-/* Start a child that runs jail_enter and execs. Returns the child's pid
- * once it has execed, or -1 with err filled in when a step (or the exec)
- * failed in it. */
-int jail_spawn(struct jail_plan *plan, struct jail_error *err);
-
-/* Wait for the child as its supervisor. From jail_spawn on, signals sent to
- * this process by another (kill; not the terminal's, which reach the
- * child's process group directly) are passed on to the child. Returns the
- * wait status, and puts back the signal dispositions jail_spawn replaced. */
-int jail_supervise(int pid);
 
 #endif

@@ -3,7 +3,7 @@
  * <linux/landlock.h>: distributions ship headers older than their kernels
  * (Debian 12's stops at Landlock ABI 3), and the addon must build the same
  * everywhere. Values are the kernel's uapi ones (include/uapi/linux/landlock.h,
- * include/uapi/linux/seccomp.h); the access-right bits themselves live in
+ * include/uapi/linux/seccomp.h, include/uapi/linux/openat2.h); the access-right bits themselves live in
  * src/landlock/abi.ts, because choosing rights is policy.
  */
 #ifndef JAIL_KERNEL_H
@@ -19,6 +19,9 @@
 #endif
 #ifndef __NR_close_range
 #define __NR_close_range 436
+#endif
+#ifndef __NR_openat2
+#define __NR_openat2 437 /* Linux 5.6; same number on every arch */
 #endif
 #ifndef __NR_seccomp
 #error "this architecture has no seccomp syscall number"
@@ -51,6 +54,15 @@ struct jail_net_port_attr {
 #define JAIL_LANDLOCK_RULE_PATH_BENEATH 1
 #define JAIL_LANDLOCK_RULE_NET_PORT 2
 
+/* openat2(2): struct open_how, 24 bytes, and its resolve flags. */
+struct jail_open_how {
+	uint64_t flags;
+	uint64_t mode;
+	uint64_t resolve;
+};
+#define JAIL_RESOLVE_NO_MAGICLINKS 0x02
+#define JAIL_RESOLVE_NO_SYMLINKS 0x04
+
 /* seccomp(2) */
 #define JAIL_SECCOMP_SET_MODE_FILTER 1
 #define JAIL_CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -63,5 +75,6 @@ struct jail_net_port_attr {
 JAIL_STATIC_ASSERT(sizeof(struct jail_ruleset_attr) == 24, "ruleset_attr");
 JAIL_STATIC_ASSERT(sizeof(struct jail_path_beneath_attr) == 12, "path_beneath_attr");
 JAIL_STATIC_ASSERT(sizeof(struct jail_net_port_attr) == 16, "net_port_attr");
+JAIL_STATIC_ASSERT(sizeof(struct jail_open_how) == 24, "open_how");
 
 #endif

@@ -40,7 +40,9 @@ export function needsSupervisor(p: Prepared): boolean {
 /**
  * Run a prepared plan. In place: this process becomes the command (never
  * returns). Supervised: returns the exit status to use; when the command
- * died of a signal, this process dies of it too, after cleaning up. A
+ * died of a signal, this process dies of it too, after cleaning up. The
+ * supervisor ends everything the command left running before the cleanup,
+ * so it must run in a process with no other children (the jail CLI). A
  * problem cleaning up is a warning, never the status.
  */
 export function runPrepared(p: Prepared): number {
@@ -70,11 +72,8 @@ function materialize(p: Prepared): void {
 /** Remove the TMPDIR without following anything the program left in it,
  *  then any left behind by runs whose supervisor was killed. */
 function cleanup(dir: string): void {
-  try {
-    removeTree(dir);
-  } catch (e) {
-    process.stderr.write(`jail: warning: could not remove the private TMPDIR ${printable(dir)}: ${printable((e as Error).message)}\n`);
-  }
+  const why = removeTree(dir);
+  if (why) process.stderr.write(`jail: warning: could not remove TMPDIR ${printable(dir)}: ${printable(why)}\n`);
   sweepStale(dir.slice(0, dir.lastIndexOf('/')) || '/');
 }
 
@@ -97,11 +96,7 @@ export function sweepStale(parent: string): void {
     const path = `${parent}/${name}`;
     const st = fs.lstatSync(path, { throwIfNoEntry: false });
     if (!st?.isDirectory() || st.uid !== uid) continue;
-    try {
-      removeTree(path);
-    } catch {
-      // someone else's business now; try again next time
-    }
+    removeTree(path); // what cannot go now may go next time
   }
 }
 

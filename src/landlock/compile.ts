@@ -8,8 +8,7 @@ export interface LandlockPathRule {
   access: bigint;
   isDir: boolean;
   sources: Source[];
-  /** The identity the path had when it was checked: the addon refuses a
-   *  path that opens as another file. */
+  /** The identity the path had when checked (from the grant), if known. */
   dev?: bigint;
   ino?: bigint;
 }
@@ -160,9 +159,11 @@ function mergeGrants(policy: Policy, row: AbiRow): { rules: LandlockPathRule[]; 
     if (prev) {
       prev.access |= access;
       prev.sources.push(g.source);
+      // The first identity seen stands; the addon grants that object only.
+      if (prev.dev === undefined && g.dev !== undefined && g.ino !== undefined) [prev.dev, prev.ino] = [g.dev, g.ino];
     } else {
       const rule: LandlockPathRule = { path: g.path, access, isDir: g.isDir, sources: [g.source] };
-      if (g.dev !== undefined && g.ino !== undefined) Object.assign(rule, { dev: g.dev, ino: g.ino });
+      if (g.dev !== undefined && g.ino !== undefined) [rule.dev, rule.ino] = [g.dev, g.ino];
       byPath.set(g.path, rule);
     }
   }

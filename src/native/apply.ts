@@ -49,7 +49,7 @@ export function toNativePlan(plan: JailPlan, target: ExecTarget): NativePlan {
           handledNet: ll.handledNet,
           scoped: ll.scoped,
           restrictFlags: ll.restrictFlags,
-          paths: ll.paths.map((r) => ({ path: r.path, access: r.access, ...(r.dev !== undefined && { dev: r.dev, ino: r.ino }) })),
+          paths: ll.paths.map((r) => (r.dev !== undefined && r.ino !== undefined ? { path: r.path, access: r.access, dev: r.dev, ino: r.ino } : { path: r.path, access: r.access })),
           ports: ll.ports,
         }
       : undefined,
@@ -95,17 +95,26 @@ export function spawnSupervised(plan: JailPlan, target: ExecTarget): { code: num
   return addon.supervise(pid);
 }
 
-/** Remove a directory tree without following symlinks in it. */
-export function removeTree(path: string): void {
-  const addon = loadAddon() as Addon & { rmtree?: (p: string) => void };
-  if (addon.rmtree) return addon.rmtree(path);
-   
-  (require('node:fs') as typeof import('node:fs')).rmSync(path, { recursive: true, force: true });
-}
-
 /** Die of the command's signal, so our parent sees what the command did. */
 export function reraise(signal: number): void {
   loadAddon().reraise(signal);
+}
+
+/**
+ * Remove the private TMPDIR: a tree the command could write, so removed
+ * without following any symlink in it, however deep. Returns null, or why
+ * it could not, in a few words ("unlinkat: Permission denied (EACCES)").
+ */
+export function removeTree(dir: string): string | null {
+  try {
+    loadAddon().rmtree(dir);
+    return null;
+  } catch (e) {
+    const n = e as NativeError;
+    if (n.code === 'ESTALE') return `${n.syscall}: the tree changed while it was being removed (ESTALE)`;
+    if (n.code === 'EXDEV') return `${n.syscall}: a file system is mounted in it (EXDEV)`;
+    return typeof n.code === 'string' ? `${n.message} (${n.code})` : String(e);
+  }
 }
 
 function explain(e: NativeError, target: ExecTarget): Error {
@@ -116,8 +125,29 @@ function explain(e: NativeError, target: ExecTarget): Error {
     const why = e.code === 'EACCES' ? 'Permission denied (inside the jail)' : e.code === 'ENOEXEC' ? 'Exec format error' : e.message;
     return new CommandError(`jail: ${name}: ${why}`, 126);
   }
+  if (e.step === 'landlock-ruleset' && (e.code === 'ESTALE' || e.code === 'ELOOP')) {
+    return new ApplyError(
+      `${e.path} changed after jail checked it (it is now a symlink or another file); nothing ran.`,
+      e.step,
+      e.syscall,
+      e.code,
+      e.path,
+      'run again; if it keeps happening, something is rewriting the path.',
+    );
+  }
+  const opened = e.syscall === 'openat2' || e.syscall === 'open';
+  if (e.step === 'spawn' && e.code === 'EBUSY') {
+    return new ApplyError(
+      'cannot supervise the command: this process already has child processes, and the supervisor ends every child of its process once the command exits.',
+      e.step,
+      e.syscall,
+      e.code,
+      e.path,
+      'run the jail in a process of its own: the jail command, or spawn() from the library.',
+    );
+  }
   const hints: Record<string, string> = {
-    'landlock-ruleset': e.syscall === 'open' ? 'the path changed after the policy was built; run again.' : 'check the kernel log (dmesg) for Landlock errors.',
+    'landlock-ruleset': opened ? 'the path changed after the policy was built; run again.' : 'check the kernel log (dmesg) for Landlock errors.',
     capabilities: 'pass --keep-caps to keep the capabilities instead.',
     seccomp: 'the kernel refused the syscall filter; pass --best-effort to run without it.',
   };

@@ -4,7 +4,9 @@
  * JavaScript fallback: a jail that cannot load its addon does not run.
  */
 import fs = require('node:fs');
+import os = require('node:os');
 import path = require('node:path');
+import util = require('node:util');
 import { NativeLoadError } from '../errors.js';
 
 export interface NativeProbe {
@@ -25,6 +27,7 @@ export interface NativePlan {
     handledNet: bigint;
     scoped: bigint;
     restrictFlags: number;
+    /** Realpaths. With dev and ino, the object opened must be that one. */
     paths: Array<{ path: string; access: bigint; dev?: bigint; ino?: bigint }>;
     ports: Array<{ port: number; access: bigint }>;
   };
@@ -37,7 +40,8 @@ export interface NativePlan {
   envp: string[];
 }
 
-/** Thrown by the addon: shaped like Node's fs errors. */
+/** Thrown by the addon: shaped like Node's fs errors. The addon gives the
+ *  errno; `code` is its name from Node's own table, added here. */
 export interface NativeError extends Error {
   code: string;
   errno: number;
@@ -46,16 +50,27 @@ export interface NativeError extends Error {
   path?: string;
 }
 
+/** What the addon itself exports: errno numbers, no names. */
+interface RawAddon extends Omit<Addon, 'probe'> {
+  probe(): Omit<NativeProbe, 'landlockError'> & { landlockErrno: number };
+}
+
 export interface Addon {
   probe(): NativeProbe;
   /** Never returns: execs, or throws a NativeError. */
   exec(plan: NativePlan): never;
-  /** Forks a child that confines itself and execs; its pid, or a NativeError. */
+  /** Forks a child that confines itself, dies with this process and execs;
+   *  its pid, or a NativeError. This process must have no other child. */
   spawn(plan: NativePlan): number;
-  /** Waits for the child, passing on signals sent to this process. */
+  /** Waits for the child, passing on signals sent to this process; then
+   *  kills and reaps everything the child left running. The child's status. */
   supervise(pid: number): { code: number | null; signal: number | null };
-  /** Dies of `signal` (default disposition); returns if it is ignored by default. */
+  /** Dies of `signal` (default disposition), dumping no core; returns if it
+   *  is ignored by default. */
   reraise(signal: number): void;
+  /** Removes a directory tree following no symlink in it, however deep;
+   *  throws a NativeError (step 'rmtree'). */
+  rmtree(path: string): void;
 }
 
 let addon: Addon | undefined;
@@ -65,6 +80,40 @@ const loadedFrom: string[] = [];
 
 export function addonFiles(): readonly string[] {
   return loadedFrom;
+}
+
+/** errno (negative) → 'EACCES', as Node names its own errors; libuv's table
+ *  lacks a few (ESTALE), which the platform's errno.h names (os.constants). */
+function errnoName(errno: number): string {
+  const name = util.getSystemErrorName(errno);
+  if (!name.startsWith('Unknown')) return name;
+  return Object.entries(os.constants.errno).find(([, n]) => n === -errno)?.[0] ?? name;
+}
+
+/** The addon with its errors (and probe's landlockErrno) named. */
+function named(raw: RawAddon): Addon {
+  const coded =
+    <A extends unknown[], R>(f: (...a: A) => R) =>
+    (...a: A): R => {
+      try {
+        return f(...a);
+      } catch (e) {
+        const n = e as NativeError;
+        if (typeof n.errno === 'number' && typeof n.step === 'string') n.code = errnoName(n.errno);
+        throw e;
+      }
+    };
+  return {
+    probe() {
+      const { landlockErrno, ...p } = raw.probe();
+      return { ...p, landlockError: landlockErrno ? errnoName(landlockErrno) : null };
+    },
+    exec: coded(raw.exec),
+    spawn: coded(raw.spawn),
+    supervise: coded(raw.supervise),
+    reraise: coded(raw.reraise),
+    rmtree: coded(raw.rmtree),
+  };
 }
 
 export function loadAddon(): Addon {
@@ -81,17 +130,15 @@ export function loadAddon(): Addon {
     // Start-up: a local build is where node-gyp-build would look first;
     // loading it directly skips its search (about 1 ms).
     const local = path.join(root, 'build', 'Release', 'jail.node');
-     
-    addon = require(local) as Addon;
+    addon = named(require(local) as RawAddon);
     loadedFrom.push(local);
     return addon;
   } catch {
     // no local build: prebuilds/, through node-gyp-build
   }
   try {
-     
     const load = require('node-gyp-build') as ((dir: string) => unknown) & { resolve(dir: string): string };
-    addon = load(root) as Addon;
+    addon = named(load(root) as RawAddon);
     loadedFrom.push(load.resolve(root), path.dirname(require.resolve('node-gyp-build')));
     return addon;
   } catch (e) {

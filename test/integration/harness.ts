@@ -140,6 +140,13 @@ export interface RunOptions extends SpawnSyncOptions {
   asNobody?: boolean;
 }
 
+/** The command line that runs `jail ARGS`, as root or (asNobody) as nobody. */
+export function jailCommand(w: World, args: string[], opts: { asNobody?: boolean } = {}): [string, string[]] {
+  return opts.asNobody
+    ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', NODE, nobodyJail(w), ...args]]
+    : [NODE, [JAIL, ...args]];
+}
+
 /** The CLI's refusal for want of a kernel feature (UnsupportedKernelError). */
 const KERNEL_REFUSAL = /^jail: cannot enforce .*: this kernel has .*$/m;
 
@@ -163,10 +170,7 @@ function refusalCheck(r: { status: number | null; stderr: string }, opts: { env?
  * that means to meet the refusal sets JAIL_LANDLOCK_ABI in `env` itself.
  */
 export function jail(w: World, args: string[], opts: RunOptions = {}): SpawnSyncReturns<string> {
-  const cmd = opts.asNobody ? 'setpriv' : NODE;
-  const argv = opts.asNobody
-    ? ['--reuid=65534', '--regid=65534', '--clear-groups', NODE, nobodyJail(w), ...args]
-    : [JAIL, ...args];
+  const [cmd, argv] = jailCommand(w, args, opts);
   const r = spawnSync(cmd, argv, { cwd: w.proj, env: w.env, encoding: 'utf8', timeout: 20_000, ...opts }) as SpawnSyncReturns<string>;
   refusalCheck({ status: r.status, stderr: r.stderr ?? '' }, opts);
   return r;
@@ -215,6 +219,29 @@ function nobodyJail(w: World): string {
     execFileSync('chmod', ['-R', 'a+rX', dest]);
   }
   return path.join(dest, 'bin', 'jail.js');
+}
+
+/** Live processes with `marker` among their arguments (zombies have none),
+ *  optionally only those whose program (argv[0]) is `program`. */
+export function processesWith(marker: string, program?: string): number[] {
+  const pids: number[] = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    let argv: string[];
+    try {
+      argv = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (argv.includes(marker) && (program === undefined || path.basename(argv[0]!) === program)) pids.push(Number(e));
+  }
+  return pids;
+}
+
+/** Wait until `ok()` holds, or `ms` have passed; returns whether it held. */
+export async function until(ok: () => boolean, ms = 5_000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) if (ok()) return true;
+  return ok();
 }
 
 /** Everything a run printed, to search for secrets. */

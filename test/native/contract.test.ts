@@ -4,14 +4,19 @@
  * exec runs in a child process.
  */
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Assembler, SeccompData, toBytes } from '../../src/seccomp/asm.js';
+import { SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO } from '../../src/seccomp/consts.js';
 
 const REPO = path.resolve(__dirname, '..', '..');
 
-/** Run `body` in a child node with `addon` loaded; it prints JSON. */
+/** Run `body` in a child node with `addon` loaded as src/native/binding.ts
+ *  loads it (errors named there); it prints JSON. */
 function inChild(body: string): unknown {
-  const src = `const addon = require('node-gyp-build')(${JSON.stringify(REPO)});
+  const src = `const addon = require(${JSON.stringify(path.join(REPO, 'dist', 'native', 'binding.js'))}).loadAddon();
 const out = (x) => process.stdout.write(JSON.stringify(x, (k, v) => typeof v === 'bigint' ? String(v) : v));
 try { ${body} } catch (e) { out({ thrown: e.constructor.name, message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, step: e.step, path: e.path }); }`;
   const r = spawnSync(process.execPath, ['-e', src], { cwd: REPO, encoding: 'utf8' });
@@ -51,10 +56,20 @@ describe('probe()', () => {
   });
 });
 
+describe('errno names', () => {
+  it('the addon gives the errno number; binding.ts names it with Node\'s own table', () => {
+    const bad = `{ ...${plan()}, landlock: { ...${JSON.stringify(ll())}, paths: [{ path: '/no/such/path', access: 1 }] } }`;
+    const raw = inChild(`const raw = require('node-gyp-build')(${JSON.stringify(REPO)});
+      try { raw.exec(${bad}) } catch (e) { out({ hasCode: 'code' in e, errno: e.errno, probe: raw.probe().landlockErrno }) }`);
+    expect(raw).toEqual({ hasCode: false, errno: -2, probe: 0 });
+    expect(inChild(`addon.exec(${bad})`)).toMatchObject({ code: 'ENOENT', errno: -2 });
+  });
+});
+
 describe('exec() errors', () => {
-  it('a path that does not exist: ENOENT at open, in step landlock-ruleset', () => {
+  it('a path that does not exist: ENOENT at openat2, in step landlock-ruleset', () => {
     const e = inChild(`addon.exec({ ...${plan()}, landlock: { ...${JSON.stringify(ll())}, paths: [{ path: '/no/such/path', access: 1 }] } })`);
-    expect(e).toMatchObject({ thrown: 'Error', code: 'ENOENT', errno: -2, syscall: 'open', step: 'landlock-ruleset', path: '/no/such/path' });
+    expect(e).toMatchObject({ thrown: 'Error', code: 'ENOENT', errno: -2, syscall: 'openat2', step: 'landlock-ruleset', path: '/no/such/path' });
   });
   it('a right the kernel rejects on a file: EINVAL at landlock_add_rule', () => {
     const e = inChild(`addon.exec({ ...${plan()}, landlock: { ...${JSON.stringify(ll({ handledFs: 0xf }))}, paths: [{ path: '/etc/hostname', access: 8 }] } })`);
@@ -72,6 +87,24 @@ describe('exec() errors', () => {
     const e = inChild(`addon.exec({ ...${plan()}, argv: [1] })`);
     expect(e).toMatchObject({ thrown: 'TypeError' });
   });
+  it.each([
+    ['plan.landlock.paths[1].access must be a bigint or a number', `landlock: { ...${JSON.stringify(ll())}, paths: [{ path: '/', access: 1 }, { path: '/', access: 'x' }] }`],
+    ['plan.landlock.paths[0].path must be a string', `landlock: { ...${JSON.stringify(ll())}, paths: [{ path: 7, access: 1 }] }`],
+    ['plan.landlock.paths must be an array', `landlock: { ...${JSON.stringify(ll())}, paths: 'x' }`],
+    ['plan.landlock.ports[0] must be an object', `landlock: { ...${JSON.stringify(ll())}, ports: [null] }`],
+    ['plan.landlock.handledFs must be a non-negative integer', `landlock: { ...${JSON.stringify(ll())}, handledFs: -1 }`],
+    ['plan.landlock.handledFs must fit in 64 bits, unsigned', `landlock: { ...${JSON.stringify(ll())}, handledFs: -1n }`],
+    ['plan.landlock must be an object', `landlock: 5`],
+    ['plan.keepFds[1] must be a number', `keepFds: [3, 'x']`],
+    ['plan.keepFds[0] must be an integer from 0 to 2147483647', `keepFds: [-1]`],
+    ['plan.seccomp must be a Uint8Array', `seccomp: [1, 2]`],
+    ['plan.envp[1] must be a string', `envp: ['A=1', null]`],
+    ['plan.file must be a string', `file: undefined`],
+    ['plan.dropCaps must be a boolean', `dropCaps: 1`],
+  ])('a malformed field is a TypeError that names it: %s', (message, field) => {
+    const e = inChild(`addon.exec({ ...${plan()}, ${field} })`);
+    expect(e).toMatchObject({ thrown: 'TypeError', message });
+  });
   it('a file that does not exist: ENOENT at execve, in step exec', () => {
     const e = inChild(`addon.exec({ ...${plan({ file: '/no/such/file' })} })`);
     expect(e).toMatchObject({ code: 'ENOENT', syscall: 'execve', step: 'exec', path: '/no/such/file' });
@@ -88,5 +121,88 @@ describe('spawn() and supervise()', () => {
       const b = addon.supervise(addon.spawn(${plan({ file: '/bin/sh', argv: ['sh', '-c', 'kill -TERM $$'] })}));
       out([a, b])`);
     expect(r).toEqual([{ code: 7, signal: null }, { code: null, signal: 15 }]);
+  });
+  it('supervise() returns the command\'s own status once it has killed and reaped all it left running', () => {
+    const marker = `50.${process.pid}${Date.now() % 1e6}`; // unique, and a duration to sleep
+    const r = inChild(`const pid = addon.spawn(${plan({ file: '/bin/sh', argv: ['sh', '-c', `setsid sleep ${marker} & sleep ${marker} & exit 4`] })});
+      const status = addon.supervise(pid);
+      const left = require('fs').readdirSync('/proc').filter((p) => /^\\d+$/.test(p) && Number(p) !== process.pid).filter((p) => { try { return require('fs').readFileSync('/proc/' + p + '/cmdline', 'utf8').includes(${JSON.stringify(marker)}) } catch { return false } });
+      out({ status, left })`);
+    expect(r).toEqual({ status: { code: 4, signal: null }, left: [] });
+  });
+  it('spawn() refuses (EBUSY) in a process that has children of its own, which the supervisor would end; they live on', () => {
+    const r = inChild(`const other = require('child_process').spawn('sleep', ['5'], { stdio: 'ignore' });
+      try { addon.spawn(${plan()}) } catch (e) { out({ code: e.code, syscall: e.syscall, step: e.step, otherAlive: other.exitCode === null && require('fs').existsSync('/proc/' + other.pid) }) }
+      other.kill()`);
+    expect(r).toEqual({ code: 'EBUSY', syscall: 'waitid', step: 'spawn', otherAlive: true });
+  });
+});
+
+describe('verified opens: the addon grants the object the TypeScript side checked', () => {
+  // Named now (the cases below show it), made only when they run.
+  const dir = path.join(fs.realpathSync(os.tmpdir()), `jail-contract-${process.pid}`);
+  beforeAll(() => {
+    fs.mkdirSync(path.join(dir, 'real'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'real', 'file'), 'x');
+    fs.symlinkSync('real', path.join(dir, 'link'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** Child source: apply one path rule with the identity of `identityOf`. */
+  const applying = (p: string, identityOf: string | null, how: 'exec' | 'spawn' = 'exec') => {
+    const id = identityOf ? `const st = require('fs').statSync(${JSON.stringify(identityOf)}, { bigint: true }); const id = { dev: st.dev, ino: st.ino };` : 'const id = {};';
+    const run = how === 'exec' ? 'addon.exec(p)' : 'out(addon.supervise(addon.spawn(p)))';
+    return `${id} const p = { ...${plan({ file: '/usr/bin/true' })}, landlock: { ...${JSON.stringify(ll())}, paths: [{ path: ${JSON.stringify(p)}, access: 1, ...id }] } }; ${run}`;
+  };
+
+  /** The checks, run directly or under a filter that makes openat2 fail. */
+  const cases = (syscall: string) => [
+    ['another object than the one checked: ESTALE', () => applying('/etc', '/usr'), { code: 'ESTALE', errno: -116, syscall, step: 'landlock-ruleset', path: '/etc' }],
+    ['a symlink as a component: ELOOP', () => applying(path.join(dir, 'link', 'file'), null), { code: 'ELOOP', syscall, step: 'landlock-ruleset', path: path.join(dir, 'link', 'file') }],
+    ['a symlink as the last component: ELOOP', () => applying(path.join(dir, 'link'), null), { code: 'ELOOP', syscall, step: 'landlock-ruleset', path: path.join(dir, 'link') }],
+    ['the object that was checked: applies, and the command runs', () => applying('/usr', '/usr', 'spawn'), { code: 0, signal: null }],
+  ] as const;
+
+  it.each(cases('openat2'))('%s', (_, body, expected) => {
+    expect(inChild(body())).toEqual(expected.code === 0 ? expected : expect.objectContaining(expected));
+  });
+
+  // Before Linux 5.6, or under an outer container's seccomp filter: the
+  // fallback (open O_NOFOLLOW, then /proc/self/fd/N must name the path).
+  const outerFilter = (errno: number) => {
+    const a = new Assembler();
+    a.ld(SeccompData.nr).jeq(437 /* openat2, every arch */, { then: 'refuse' }).ret(SECCOMP_RET_ALLOW);
+    a.label('refuse').ret(SECCOMP_RET_ERRNO | errno);
+    return `new Uint8Array([${toBytes(a.assemble()).join(',')}])`;
+  };
+  for (const [name, errno] of [['ENOSYS', 38], ['EPERM', 1]] as const) {
+    it.each(cases('open'))(`openat2 refused with ${name}: %s`, (_, body, expected) => {
+      // Install the filter through the addon itself, then run the case in
+      // a node started under it.
+      const inner = `const addon = require(${JSON.stringify(path.join(REPO, 'dist', 'native', 'binding.js'))}).loadAddon();
+const out = (x) => process.stdout.write(JSON.stringify(x, (k, v) => typeof v === 'bigint' ? String(v) : v));
+try { ${body()} } catch (e) { out({ code: e.code, errno: e.errno, syscall: e.syscall, step: e.step, path: e.path }); }`;
+      const r = inChild(`addon.exec({ ...${plan({ file: process.execPath, argv: ['node', '-e', inner], envp: [] })}, seccomp: ${outerFilter(errno)} })`);
+      expect(r).toEqual(expected.code === 0 ? expected : expect.objectContaining(expected));
+    });
+  }
+});
+
+describe('apply.ts words what the addon reports', () => {
+  it('a path that changed after it was checked: "PATH changed after jail checked it", with a hint', () => {
+    const r = inChild(`const { execInPlace } = require(${JSON.stringify(path.join(REPO, 'dist', 'native', 'apply.js'))});
+      const st = require('fs').statSync('/usr', { bigint: true });
+      const landlock = { ...${JSON.stringify(ll())}, handledFs: 1n, paths: [{ path: '/etc', access: 1n, isDir: true, sources: [], dev: st.dev, ino: st.ino }] };
+      try { execInPlace({ landlock, seccomp: null, dropCaps: false, keepFds: [], dropped: [] }, { file: '/usr/bin/true', argv: ['true'], env: {} }) }
+      catch (e) { out({ kind: e.kind, message: e.message, hint: e.hint, code: e.code, step: e.step, syscall: e.syscall, path: e.path }) }`);
+    expect(r).toEqual({
+      kind: 'apply',
+      message: '/etc changed after jail checked it (it is now a symlink or another file); nothing ran.',
+      hint: 'run again; if it keeps happening, something is rewriting the path.',
+      code: 'ESTALE',
+      step: 'landlock-ruleset',
+      syscall: 'openat2',
+      path: '/etc',
+    });
   });
 });

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { abiRow, FS, NET, SCOPE, ABI_TABLE, fsRightNames } from '../../../src/landlock/abi.js';
 import { compileLandlock, maskForKind, rightsFor } from '../../../src/landlock/compile.js';
+import { toNativePlan } from '../../../src/native/apply.js';
 import { UnsupportedKernelError } from '../../../src/errors.js';
-import type { Policy } from '../../../src/policy/model.js';
+import type { PathGrant, Policy } from '../../../src/policy/model.js';
+import type { JailPlan } from '../../../src/plan.js';
 
 function policy(over: Partial<Policy> = {}): Policy {
   return {
@@ -120,6 +122,23 @@ describe('compileLandlock', () => {
     const { plan } = compileLandlock(policy({ grants: [g, { ...g, access: 'ro', source: { kind: 'flag', flag: '--ro', given: 'src' } }] }), 7);
     expect(plan!.paths).toHaveLength(1);
     expect(plan!.paths[0]!.sources).toHaveLength(2);
+  });
+  it('carries the identity a grant saw (dev, ino) to its rule, and toNativePlan to the addon', () => {
+    const [usr, src, dev] = policy().grants as [PathGrant, PathGrant, PathGrant];
+    const grants = [{ ...usr, dev: 1n, ino: 2n }, src, { ...src, access: 'ro' as const, dev: 3n, ino: 4n }, { ...src, dev: 5n, ino: 6n }, dev];
+    const { plan } = compileLandlock(policy({ grants }), 7);
+    expect(plan!.paths.map((r) => [r.path, r.dev, r.ino])).toEqual([
+      ['/usr', 1n, 2n],
+      ['/work/src', 3n, 4n], // the first identity seen for the path
+      ['/dev/null', undefined, undefined],
+    ]);
+    const jailPlan: JailPlan = { facts: { landlockAbi: 7, seccomp: true, arch: 'x64' }, landlock: plan, seccomp: null, dropCaps: true, keepFds: [], dropped: [] };
+    const native = toNativePlan(jailPlan, { file: '/bin/true', argv: ['true'], env: {} });
+    expect(native.landlock!.paths).toEqual([
+      { path: '/usr', access: plan!.paths[0]!.access, dev: 1n, ino: 2n },
+      { path: '/work/src', access: plan!.paths[1]!.access, dev: 3n, ino: 4n },
+      { path: '/dev/null', access: plan!.paths[2]!.access },
+    ]);
   });
 });
 

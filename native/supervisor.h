@@ -1,0 +1,36 @@
+/*
+ * The supervisor: the parent that stays outside the jail. It starts the
+ * command, waits for it, passes on signals sent to it, and dies as the
+ * command did. No policy here either: what to run comes as a finished plan.
+ */
+#ifndef JAIL_SUPERVISOR_H
+#define JAIL_SUPERVISOR_H
+
+#include "jail.h"
+
+/* Start a child that runs jail_enter and execs, and dies with this process
+ * (SIGKILL when the calling thread ends). Returns the child's pid once it
+ * has execed, or -1 with err filled in when a step (or the exec) failed in
+ * it. This process must have no other child (else EBUSY): from here until
+ * jail_supervise returns it is a child subreaper, and every child it has
+ * then is ended. */
+int jail_spawn(struct jail_plan *plan, struct jail_error *err);
+
+/* Wait for the child as its supervisor. From jail_spawn on, signals sent to
+ * this process by another (kill; not the terminal's, which reach the
+ * child's process group directly) are passed on to the child. When it has
+ * ended, SIGKILL everything it left running (every descendant, whatever its
+ * session) and reap it all. Returns the child's own wait status, and puts
+ * back the signal dispositions jail_spawn replaced. */
+int jail_supervise(int pid);
+
+/* Die of `sig` as the command did (default disposition, unblocked), dumping
+ * no core. Returns only for a signal whose default is to ignore it. */
+void jail_reraise(int sig);
+
+/* Remove the directory tree at `path` (an absolute path) without following
+ * a symlink in it, however deep it is, making directories 0700 where that
+ * is what stops it, and staying on the file system `path` is on. */
+int jail_rmtree(const char *path, struct jail_error *err);
+
+#endif
