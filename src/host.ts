@@ -7,8 +7,8 @@ import { addonFiles } from './native/binding.js';
 import type { DirEntry, Host, Stat } from './policy/host.js';
 import { printable } from './text.js';
 
-function toStat(s: fs.BigIntStats): Stat {
-  return { isDir: s.isDirectory(), isFile: s.isFile(), isSymlink: s.isSymbolicLink(), mode: Number(s.mode), dev: s.dev, ino: s.ino, uid: Number(s.uid) };
+function toStat(s: fs.Stats): Stat {
+  return { isDir: s.isDirectory(), isFile: s.isFile(), isSymlink: s.isSymbolicLink(), mode: s.mode, uid: s.uid };
 }
 
 const MAX_TEXT = 4 << 20;
@@ -29,8 +29,13 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
       }
     },
     stat(p, lstat = false) {
-      const s = (lstat ? fs.lstatSync : fs.statSync)(p, { throwIfNoEntry: false, bigint: true });
+      const s = (lstat ? fs.lstatSync : fs.statSync)(p, { throwIfNoEntry: false });
       return s ? toStat(s) : null;
+    },
+    identify(p) {
+      // bigint: an inode number may not fit in a double (overlayfs's xino).
+      const s = fs.lstatSync(p, { throwIfNoEntry: false, bigint: true });
+      return s ? { isDir: s.isDirectory(), isFile: s.isFile(), isSymlink: s.isSymbolicLink(), mode: Number(s.mode), uid: Number(s.uid), dev: s.dev, ino: s.ino } : null;
     },
     readdir(p): DirEntry[] {
       try {
@@ -65,6 +70,8 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
       const max = opts.max ?? MAX_TEXT;
       let fd = -1;
       try {
+        // Most config files are missing: say so without an exception (costly).
+        if (!(opts.follow ? fs.statSync : fs.lstatSync)(p, { throwIfNoEntry: false })) return null;
         // O_NONBLOCK: opening a FIFO must not wait for a writer.
         const flags = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (opts.follow ? 0 : fs.constants.O_NOFOLLOW);
         try {

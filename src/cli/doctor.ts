@@ -57,6 +57,7 @@ const NO_FILES: Host = {
   path: '',
   realpath: () => null,
   stat: () => null,
+  identify: () => null,
   readdir: () => [],
   readHead: () => null,
   executable: () => false,

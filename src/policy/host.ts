@@ -30,8 +30,10 @@ export interface Host {
   path: string;
   /** Resolves symlinks; null when the path does not exist. */
   realpath(p: string): string | null;
-  /** Follows symlinks unless lstat. null when missing. */
+  /** Follows symlinks unless lstat. null when missing. Without identity. */
   stat(p: string, lstat?: boolean): Stat | null;
+  /** lstat with the file's identity (dev, ino), for a grant. */
+  identify(p: string): Stat | null;
   readdir(p: string): DirEntry[];
   /** First bytes of a file, null when unreadable. */
   readHead(p: string, n: number): string | null;

@@ -44,7 +44,7 @@ export type PathEntry = string | { path: string; from: string; within?: string }
  */
 export function resolveReal(p: string, host: Host): { real: string; st: Stat } | null {
   const real = host.realpath(p);
-  const st = real === null ? null : host.stat(real, true);
+  const st = real === null ? null : host.identify(real);
   if (real === null || st === null) return null;
   if (st.isSymlink) {
     throw new PolicyError(`${printable(p)} changed while jail was checking it (it resolved to ${printable(real)}, which is now a symlink).`, 'run again; if it keeps happening, something is rewriting the path.');

@@ -60,21 +60,26 @@ export function compileSeccompFor(rules: SeccompRules, nodeArch: string): Seccom
   const ready = sameRules(rules, DEFAULT_RULES) ? PRECOMPILED[arch.name] : undefined;
   if (!ready) return compileSeccomp(rules, arch);
   // The default filter, compiled at build time (see tools/gen-precompiled.mjs);
-  // its listing, for --print-policy, is compiled when asked for.
-  let program: SeccompPlan['program'] | undefined;
+  // its listing and rule list, for --print-policy, are made when asked for.
+  let fresh: SeccompPlan | undefined;
+  const compiled = (): SeccompPlan => {
+    if (fresh) return fresh;
+    // The listing comes from the compiler, the bytes from the build: a
+    // listing that differs from what is applied must never be printed.
+    fresh = compileSeccomp(rules, arch);
+    if (Buffer.compare(Buffer.from(fresh.bytes), Buffer.from(ready, 'base64')) !== 0) {
+      throw new InternalError(`the precompiled seccomp filter for ${arch.name} is out of date with the compiler (npm run gen:precompiled).`);
+    }
+    return fresh;
+  };
   return {
     arch: arch.name,
-    bytes: new Uint8Array(Buffer.from(ready.bytes, 'base64')),
-    rules: ready.rules,
+    bytes: new Uint8Array(Buffer.from(ready, 'base64')),
+    get rules() {
+      return compiled().rules;
+    },
     get program() {
-      if (program) return program;
-      // The listing comes from the compiler, the bytes from the build: a
-      // listing that differs from what is applied must never be printed.
-      const fresh = compileSeccomp(rules, arch);
-      if (Buffer.compare(Buffer.from(fresh.bytes), Buffer.from(ready.bytes, 'base64')) !== 0) {
-        throw new InternalError(`the precompiled seccomp filter for ${arch.name} is out of date with the compiler (npm run gen:precompiled).`);
-      }
-      return (program = fresh.program);
+      return compiled().program;
     },
   };
 }

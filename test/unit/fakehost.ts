@@ -73,6 +73,9 @@ export function fakeHost(tree: Record<string, Node>, over: Partial<Host> = {}): 
       const n = real ? nodes.get(real) : undefined;
       return n !== undefined && typeof n === 'object' && (('x' in n && !!n.x) || 'dir' in n);
     },
+    identify(p) {
+      return this.stat(p, true);
+    },
     readText(p, opts = {}) {
       const own = nodes.get(normalize(p));
       if (own !== undefined && typeof own === 'object' && 'link' in own && !opts.follow) throw new PolicyError(`${p} is a symlink.`);
