@@ -48,7 +48,6 @@ export function probeKernel(env: NodeJS.ProcessEnv = process.env): KernelFacts {
   if (process.platform !== 'linux') return { ...none, addonError: `not Linux (${process.platform})` };
   let p: { landlockAbi: number; landlockError: string | null; seccomp: boolean; release?: string };
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     p = (require('node-gyp-build') as (dir: string) => { probe(): typeof p })(REPO).probe();
   } catch (e) {
     return { ...none, addonError: `the addon did not load: ${(e as Error).message.split('\n')[0]}; build it with \`npx node-gyp rebuild\`` };

@@ -5,7 +5,7 @@
 import { ApplyError, CommandError, InternalError } from '../errors.js';
 import type { JailPlan } from '../plan.js';
 import type { KernelFacts } from '../policy/model.js';
-import { loadAddon, type Addon, type NativeError, type NativePlan, type NativeProbe } from './binding.js';
+import { loadAddon, type NativeError, type NativePlan, type NativeProbe } from './binding.js';
 
 export interface ProbeResult extends KernelFacts {
   kernel: string;

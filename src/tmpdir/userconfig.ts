@@ -92,7 +92,6 @@ interface Ini {
   unsafe(raw: string): unknown;
 }
 let ini: Ini | undefined;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const loadIni = (): Ini => (ini ??= require('ini') as Ini);
 
 /** ini's line pattern: `[section]`, or `key` with an optional `=value`. */

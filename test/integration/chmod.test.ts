@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { IS_ROOT, jail, makeWorld, printed, removeWorld, type World, strictJail } from './harness.js';
 
 let w: World;

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { IS_ROOT, jail, makeWorld, outsideProcess, printed, removeWorld, strictJail, type World } from './harness.js';
 
 let w: World;

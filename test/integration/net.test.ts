@@ -9,7 +9,7 @@ import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { IS_ROOT, jail, makeWorld, outsideProcess, printed, removeWorld, strictJail, type World } from './harness.js';
 
 let w: World;

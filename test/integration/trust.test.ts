@@ -9,7 +9,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { IS_ROOT, JAIL, NODE, REPO, jail, makeWorld, printed, removeWorld, type World, strictJail } from './harness.js';
 
 let w: World;
