@@ -5,7 +5,7 @@
  */
 import { Option, type Command } from 'commander';
 import { parseFd } from '../policy/build.js';
-import { longFlag, OPTIONS, optionsFor, type JailOptions, type OptionName } from '../policy/options.js';
+import { OPTIONS, optionsFor, type JailOptions } from '../policy/options.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 const collectFd = (v: string, prev: number[] = []) => [...prev, parseFd(v)];
@@ -40,9 +40,4 @@ export function typedOptions(cmd: Command): JailOptions & { printPolicy?: boolea
     out[name] = OPTIONS[name].kind === 'unix' ? unixList(o[name] as Array<string | true> | true) : o[name];
   }
   return out;
-}
-
-/** The flag that says `name`, for messages. */
-export function flagOf(name: OptionName): string {
-  return longFlag(name);
 }

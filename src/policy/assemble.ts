@@ -12,6 +12,7 @@ import { npmCacheOf, userConfigCopies } from '../tmpdir/copies.js';
 import { gitConfigSecrets } from '../tmpdir/userconfig.js';
 import { buildPolicy } from './build.js';
 import { resolveCommand, runtimePrefix, withCommand, type ResolvedCommand } from './command.js';
+import { RESERVED } from './config/load.js';
 import { findProjectRoot, loadConfig, mergeOptions, resolveProfile, type ConfigContext, type LoadedConfig } from './config.js';
 import { filterEnv } from './env.js';
 import type { Host } from './host.js';
@@ -58,7 +59,7 @@ export interface Assembled {
 }
 
 /** The reserved profile: nothing but the system base and the command. */
-export const NO_PROFILE = 'none';
+export const NO_PROFILE = RESERVED;
 
 export function assemble(req: JailRequest, host: Host): Assembled {
   const { options: given } = req;

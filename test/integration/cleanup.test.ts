@@ -9,6 +9,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { IS_ROOT, jail, jailCommand, makeWorld, processesWith, removeWorld, strictJail, until, type World } from './harness.js';
@@ -131,6 +132,38 @@ strictJail.describe.runIf(IS_ROOT)('a cleanup that fails', () => {
       expect(fs.existsSync(path.join(tmp, 'roots', 'f'))).toBe(true);
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+strictJail.describe('a TMPDIR left by a jail that was killed (issue 8 C4)', () => {
+  let w: World;
+  beforeAll(() => {
+    w = makeWorld('stale');
+  });
+  afterAll(() => removeWorld(w));
+  it('is removed by a later run, without following what is in it; a live run’s is left alone', () => {
+    const tmp = fs.realpathSync(os.tmpdir());
+    // A pid that is surely gone: a child that has exited and been reaped.
+    const dead = spawnSync('true').pid!;
+    const stale = path.join(tmp, `jail-${dead}-0123456789ab`);
+    const live = path.join(tmp, `jail-${process.pid}-ba9876543210`);
+    const victim = path.join(w.outside, 'stale-victim');
+    fs.mkdirSync(victim, { recursive: true });
+    fs.writeFileSync(path.join(victim, 'keep'), 'outside');
+    for (const d of [stale, live]) {
+      fs.mkdirSync(path.join(d, 'sub'), { recursive: true });
+      fs.symlinkSync(victim, path.join(d, 'sub', 'link'));
+    }
+    try {
+      const r = jail(w, ['--ro', '.', '--', 'true']);
+      expect(r.status).toBe(0);
+      expect(fs.existsSync(stale)).toBe(false);
+      expect(fs.existsSync(live)).toBe(true);
+      expect(fs.readFileSync(path.join(victim, 'keep'), 'utf8')).toBe('outside');
+    } finally {
+      fs.rmSync(stale, { recursive: true, force: true });
+      fs.rmSync(live, { recursive: true, force: true });
     }
   });
 });

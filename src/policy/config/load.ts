@@ -14,8 +14,9 @@ import { parseJson } from './json.js';
 import { PROJECT_CONFIG, type ConfigContext, type LoadedConfig } from './types.js';
 import { isObject, parseConfigFile, parseProfile, type ProfileDecl } from './validate.js';
 
-/** The profile that is always empty (the API's starting point). */
-const RESERVED = 'none';
+/** The profile that is always empty (the API's starting point): no config
+ *  may declare it, and naming it loads no config at all. */
+export const RESERVED = 'none';
 
 export function loadConfig(ctx: ConfigContext): LoadedConfig {
   const { host } = ctx;
