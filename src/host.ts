@@ -44,6 +44,13 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
         return [];
       }
     },
+    readlink(p) {
+      try {
+        return fs.readlinkSync(p);
+      } catch {
+        return null;
+      }
+    },
     readHead(p, n) {
       let fd = -1;
       try {

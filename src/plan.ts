@@ -8,16 +8,42 @@ import { compileLandlock, type CompileOptions, type LandlockPlan } from './landl
 import type { KernelFacts, Policy } from './policy/model.js';
 import { findArch } from './seccomp/arch/index.js';
 import { UnknownSyscallError } from './seccomp/compile.js';
-import { seccompRulesFor, compileSeccompFor, type LandlockCoverage, type SeccompPlan } from './seccomp/policy.js';
+import { seccompRulesFor, compileSeccompFor, type LandlockCoverage, type SeccompPlan, type ViewCoverage } from './seccomp/policy.js';
+import { abiRow } from './landlock/abi.js';
+import { maskForKind, rightsFor } from './landlock/compile.js';
+import { compileView, type ViewPlan, type ViewRule } from './namespace/view.js';
 
 export interface JailPlan {
   facts: KernelFacts;
+  /** namespaces: the view (user, mount and PID namespaces, a network one
+   *  when no network is needed) with Landlock and seccomp on top; landlock:
+   *  Landlock and seccomp alone, where namespaces are refused or off. */
+  layer: 'namespaces' | 'landlock';
+  /** Why the namespace layer is not in force, when it is not. */
+  fallback: string | null;
+  view: ViewPlan | null;
   landlock: LandlockPlan | null;
   seccomp: SeccompPlan | null;
   dropCaps: boolean;
   keepFds: number[];
   /** What best effort left out; empty in strict mode. */
   dropped: string[];
+}
+
+/** Which layer runs, and why not the namespace one. Throws when namespaces
+ *  are required and refused. */
+function chooseLayer(policy: Policy, facts: KernelFacts): { layer: JailPlan['layer']; fallback: string | null } {
+  if (policy.namespaces === 'off') return { layer: 'landlock', fallback: 'turned off (--no-namespaces)' };
+  if (facts.namespaces?.ok) return { layer: 'namespaces', fallback: null };
+  const why = facts.namespaces?.why ?? 'not probed';
+  if (policy.namespaces === 'require') {
+    throw new UnsupportedKernelError(
+      'namespaces',
+      `cannot build the namespace layer: ${why}.`,
+      'drop --require-namespaces to run with Landlock and seccomp alone (jail says what that leaves open), or allow unprivileged user namespaces.',
+    );
+  }
+  return { layer: 'landlock', fallback: `namespaces refused here: ${why}` };
 }
 
 /**
@@ -33,12 +59,15 @@ export function landlockCoverage(landlock: LandlockPlan | null): LandlockCoverag
 }
 
 export function compile(policy: Policy, facts: KernelFacts, opts: CompileOptions = {}): JailPlan {
+  const { layer, fallback } = chooseLayer(policy, facts);
   const { plan: landlock, dropped } = compileLandlock(policy, facts.landlockAbi, opts);
+  const view = layer === 'namespaces' ? viewFor(policy, landlock, facts) : null;
+  const viewCoverage: ViewCoverage = { paths: view !== null, net: view?.net ?? false };
   let seccomp: SeccompPlan | null = null;
   const why = !facts.seccomp ? 'this kernel has no seccomp filter support' : !findArch(facts.arch) ? `jail has no syscall table for ${facts.arch}` : null;
   if (!why) {
     try {
-      seccomp = compileSeccompFor(seccompRulesFor(policy, landlockCoverage(landlock)), facts.arch);
+      seccomp = compileSeccompFor(seccompRulesFor(policy, landlockCoverage(landlock), viewCoverage), facts.arch);
     } catch (e) {
       if (!(e instanceof UnknownSyscallError)) throw e;
       throw new PolicyError(`--allow-syscall ${e.names.join(', ')}: no such syscall on ${e.arch}.`, 'write the kernel\'s name of the syscall, e.g. --allow-syscall io_uring_setup.');
@@ -52,5 +81,21 @@ export function compile(policy: Policy, facts: KernelFacts, opts: CompileOptions
       'pass --best-effort to run without the syscall filter (Landlock rules still apply).',
     );
   }
-  return { facts, landlock, seccomp, dropCaps: policy.dropCaps, keepFds: policy.keepFds, dropped };
+  return { facts, layer, fallback, view, landlock, seccomp, dropCaps: policy.dropCaps, keepFds: policy.keepFds, dropped };
+}
+
+/** The view, from the Landlock rules (the addon adds each on the object it
+ *  mounts) or, without Landlock (best effort), from the grants alone. */
+function viewFor(policy: Policy, landlock: LandlockPlan | null, facts: KernelFacts): ViewPlan {
+  const row = abiRow(Math.max(facts.landlockAbi, 1));
+  const write = FS.WRITE_FILE | FS.MAKE_REG | FS.MAKE_DIR | FS.REMOVE_FILE;
+  const rules: ViewRule[] = landlock
+    ? landlock.paths
+        .filter((r) => r.access !== FS.RESOLVE_UNIX) // --allow-unix PATH: a rule, not a mount
+        .map((r) => ({ path: r.path, isDir: r.isDir, access: r.access, writable: (r.access & write) !== 0n, ...(r.dev !== undefined && { dev: r.dev, ino: r.ino }) }))
+    : policy.grants.map((g) => ({ path: g.path, isDir: g.isDir, access: 0n, writable: g.access === 'rw' || g.access === 'dev', ...(g.dev !== undefined && { dev: g.dev, ino: g.ino }) }));
+  return compileView(policy, rules, {
+    dev: landlock ? rightsFor('dev', row) : 0n,
+    readFile: landlock ? maskForKind(rightsFor('ro', row), false) : 0n,
+  });
 }

@@ -6,6 +6,7 @@ import { compile } from '../plan.js';
 import { buildPolicy } from '../policy/build.js';
 import type { Host } from '../policy/host.js';
 import { findArch } from '../seccomp/arch/index.js';
+import { FALLBACK_OPEN } from './report.js';
 
 const read = (p: string) => {
   try {
@@ -15,8 +16,8 @@ const read = (p: string) => {
   }
 };
 
-export function doctor(abiCap?: number): string {
-  const f = probe(abiCap);
+export function doctor(abiCap?: number, namespaces: 'auto' | 'off' = 'auto'): string {
+  const f = probe(abiCap, namespaces);
   const out: string[] = [];
   const yes = (b: boolean) => (b ? 'yes' : 'no');
   out.push(`kernel: Linux ${f.kernel} (${process.arch})`);
@@ -34,7 +35,12 @@ export function doctor(abiCap?: number): string {
   out.push(`seccomp filters: ${yes(f.seccomp)}${arch ? `; syscall table from Linux ${arch.kernel.version}` : `; no syscall table for ${process.arch}`}`);
   const userns = read('/proc/sys/kernel/unprivileged_userns_clone');
   const maxns = read('/proc/sys/user/max_user_namespaces');
-  out.push(`unprivileged user namespaces: ${userns === '0' || maxns === '0' ? 'no' : 'yes'} (for the planned mount-namespace step)`);
+  out.push(`namespace layer (user, mount, PID namespaces): ${f.namespaces?.ok ? 'yes: only granted paths exist for the command' : `no: ${f.namespaces?.why}`}`);
+  if (!f.namespaces?.ok) {
+    out.push(`  the fallback (Landlock and seccomp alone) leaves open:`);
+    for (const o of FALLBACK_OPEN) out.push(`  - ${o}`);
+  }
+  out.push(`  kernel.unprivileged_userns_clone: ${userns ?? '(absent)'}, user.max_user_namespaces: ${maxns ?? '?'}`);
   out.push(`TTY: stdin ${yes(!!process.stdin.isTTY)}, stdout ${yes(!!process.stdout.isTTY)}`);
   const tiocsti = read('/proc/sys/dev/tty/legacy_tiocsti');
   if (tiocsti !== null) out.push(`dev.tty.legacy_tiocsti: ${tiocsti}${tiocsti === '1' ? ' (keystroke injection possible; jail refuses TIOCSTI)' : ''}`);
@@ -59,6 +65,7 @@ const NO_FILES: Host = {
   stat: () => null,
   identify: () => null,
   readdir: () => [],
+  readlink: () => null,
   readHead: () => null,
   executable: () => false,
   readText: () => null,

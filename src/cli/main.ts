@@ -17,7 +17,7 @@ import { doctor } from './doctor.js';
 import { addOptions, typedOptions } from './options.js';
 import { profilesText } from './profile.js';
 import { binsOutside, dependencyRoot, profileForScript } from './script-shell.js';
-import { formatError, formatPlan, planToJson } from './report.js';
+import { formatError, formatPlan, layerLine, planToJson } from './report.js';
 
 export function program(): Command {
   return addOptions(
@@ -62,7 +62,7 @@ export function main(argv: string[], ctx: MainContext = {}): number {
   // Subcommands come first and alone; `jail -- doctor` runs a program.
   if (argv[0] === 'doctor') {
     try {
-      process.stdout.write(doctor(abiCap(process.env.JAIL_LANDLOCK_ABI)));
+      process.stdout.write(doctor(abiCap(process.env.JAIL_LANDLOCK_ABI), namespacesEnv(process.env.JAIL_NAMESPACES)));
       return 0;
     } catch (e) {
       return fail(e);
@@ -116,7 +116,7 @@ function run(o: ReturnType<typeof typedOptions>, args: string[], ctx: MainContex
   const { printPolicy, json, verbose, ...options } = o;
   let facts;
   try {
-    facts = probe(abiCap(process.env.JAIL_LANDLOCK_ABI));
+    facts = probe(abiCap(process.env.JAIL_LANDLOCK_ABI), namespacesEnv(process.env.JAIL_NAMESPACES));
   } catch (e) {
     if (e instanceof NativeLoadError && e.unsupportedPlatform && options.bestEffort && !printPolicy) {
       const command = resolveCommand(args[0]!, realHost());
@@ -138,6 +138,7 @@ function run(o: ReturnType<typeof typedOptions>, args: string[], ctx: MainContex
     const ll = p.plan.landlock;
     process.stderr.write(
       printableLines(
+        `jail: layer: ${layerLine(p.plan)}\n` +
         `jail: ${ll ? ll.paths.length : 0} path rules, ${ll?.ports.length ?? 0} port rules, seccomp ${p.plan.seccomp ? 'on' : 'off'}` +
           `${p.tmpDir ? `, TMPDIR ${p.tmpDir}` : ''}; running ${p.command.file}\n` +
           `jail: environment: left out ${p.droppedEnv.length ? p.droppedEnv.join(' ') : 'nothing'}\n`,
@@ -203,6 +204,13 @@ export function scriptShell(argv: string[], env: NodeJS.ProcessEnv, cwd: string)
     fail(e);
   }
   return 125;
+}
+
+/** JAIL_NAMESPACES=off: act as if namespaces were refused (tests, comparisons). */
+function namespacesEnv(v: string | undefined): 'auto' | 'off' {
+  if (v === undefined || v === '' || v === 'auto') return 'auto';
+  if (v === 'off') return 'off';
+  throw new PolicyError(`JAIL_NAMESPACES=${v}: not auto or off.`, 'set it to off to test the Landlock-only layer, or unset it.');
 }
 
 function abiCap(v: string | undefined): number | undefined {

@@ -34,9 +34,28 @@ export interface RunFacts {
   warnings?: string[];
 }
 
+/** What Landlock and seccomp alone leave open, which the namespace layer
+ *  closes: said wherever the fallback is in force. */
+export const FALLBACK_OPEN = [
+  'chmod, chown, utime and setxattr on files outside the grants (and on read-only ones)',
+  'stat, inotify and chdir anywhere; the file system can be mapped',
+  "other processes' command lines in /proc (passwords given as arguments)",
+  'UNIX sockets (tsx, language servers) unless --allow-unix, which opens every socket the file system reaches',
+  "the command's descendants outliving a supervisor killed with SIGKILL",
+];
+
+/** The layer in force, in one line. */
+export function layerLine(plan: JailPlan): string {
+  if (plan.layer === 'namespaces') {
+    return `namespaces (user, mount, PID${plan.view?.net ? ', network' : ''}): only the granted paths exist; Landlock and seccomp on top`;
+  }
+  return `Landlock and seccomp only (${plan.fallback}); open in this layer: ${FALLBACK_OPEN.join('; ')}`;
+}
+
 export function formatPlan(plan: JailPlan, policy: Policy, file: string, argv: string[], run: RunFacts = {}): string {
   const out: string[] = [];
   out.push(`command: ${file}${argv.length > 1 ? ' ' + argv.slice(1).join(' ') : ''}`);
+  out.push(`layer: ${layerLine(plan)}`);
   if (run.profileChain?.length) out.push(`profile: ${run.profileChain.join(' → ')}`);
   if (run.tmpDir) out.push(`private TMPDIR: ${run.tmpDir}${run.files?.length ? ` (with ${run.files.map((f) => f.name).join(', ')})` : ''}, removed afterwards`);
   const ll = plan.landlock;
@@ -59,6 +78,14 @@ export function formatPlan(plan: JailPlan, policy: Policy, file: string, argv: s
       out.push(`ports: ${ports.length ? ports.join(', ') : '(none: no TCP bind or connect)'}`);
     }
   }
+  if (plan.view) {
+    out.push(`view (${plan.view.entries.length} entries; the working directory ${plan.view.cwd}):`);
+    for (const e of plan.view.entries) {
+      if (e.kind === 'bind') out.push(`  ${e.mount === false ? 'rule' : e.device ? 'dev ' : e.readOnly ? 'ro  ' : 'rw  '} ${e.path}${e.source ? ` ← ${e.source}` : ''}`);
+      else if (e.kind === 'symlink') out.push(`  link ${e.path} → ${e.target}`);
+      else out.push(`  ${e.kind.padEnd(4)} ${e.path}`);
+    }
+  }
   out.push(describeNetwork(policy));
   if (plan.seccomp) out.push(describeSeccompPlan(plan.seccomp));
   else out.push('seccomp: off (best effort)');
@@ -74,6 +101,14 @@ export function planToJson(plan: JailPlan, policy: Policy, file: string, argv: s
   const hex = (b: bigint) => '0x' + b.toString(16);
   return {
     command: { file, argv },
+    layer: plan.layer,
+    fallback: plan.fallback,
+    openInFallback: plan.layer === 'landlock' ? FALLBACK_OPEN : [],
+    view: plan.view && {
+      net: plan.view.net,
+      cwd: plan.view.cwd,
+      entries: plan.view.entries.map((e) => ('access' in e ? { ...e, access: '0x' + e.access.toString(16), ...('dev' in e && e.dev !== undefined && { dev: String(e.dev), ino: String(e.ino) }) } : e)),
+    },
     profile: run.profileChain ?? [],
     tmpDir: run.tmpDir ?? null,
     tmpFiles: (run.files ?? []).map((f) => f.name),

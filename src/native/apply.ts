@@ -19,7 +19,7 @@ export interface ProbeResult extends KernelFacts {
  * Kernel facts. `abiCap` (tests, JAIL_LANDLOCK_ABI) can only lower the ABI
  * used, so an older kernel is exercised on a newer one.
  */
-export function probe(abiCap?: number): ProbeResult {
+export function probe(abiCap?: number, namespaces: 'auto' | 'off' = 'auto'): ProbeResult {
   const p: NativeProbe = loadAddon().probe();
   const abi = abiCap !== undefined ? Math.min(p.landlockAbi, abiCap) : p.landlockAbi;
   return {
@@ -29,7 +29,23 @@ export function probe(abiCap?: number): ProbeResult {
     seccomp: p.seccomp,
     arch: process.arch,
     kernel: p.release ?? 'unknown',
+    namespaces: namespaces === 'off' ? { ok: false, why: 'JAIL_NAMESPACES=off (for testing)' } : namespacesFact(p),
   };
+}
+
+/** The probe's attempt at the namespace layer, in words when it failed. */
+function namespacesFact(p: NativeProbe): { ok: boolean; why?: string } {
+  const n = (p as NativeProbe & { namespaces?: { ok: boolean; code?: string | null; step?: string | null } }).namespaces;
+  if (!n) return { ok: false, why: 'this build of the addon has no namespace layer' };
+  if (n.ok) return { ok: true };
+  const what = n.step ? `${n.step}: ${n.code ?? 'failed'}` : (n.code ?? 'failed');
+  const hints: Record<string, string> = {
+    EPERM: 'unprivileged user namespaces are refused (AppArmor\'s restriction on Ubuntu 24.04, a container\'s seccomp profile, or a jail around this one)',
+    EACCES: 'unprivileged user namespaces are refused (AppArmor\'s restriction on Ubuntu 24.04, a container\'s seccomp profile, or a jail around this one)',
+    ENOSPC: 'user.max_user_namespaces is 0, or the limit is reached',
+    EINVAL: 'this kernel lacks a namespace jail needs',
+  };
+  return { ok: false, why: `${what}${n.code && hints[n.code] ? ` (${hints[n.code]})` : ''}` };
 }
 
 export interface ExecTarget {
@@ -54,6 +70,9 @@ export function toNativePlan(plan: JailPlan, target: ExecTarget): NativePlan {
         }
       : undefined,
     seccomp: plan.seccomp?.bytes,
+    ...(plan.view && {
+      namespaces: { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0, net: plan.view.net, cwd: plan.view.cwd, view: plan.view.entries },
+    }),
     dropCaps: plan.dropCaps,
     keepFds: plan.keepFds,
     file: target.file,

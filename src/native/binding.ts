@@ -31,6 +31,16 @@ export interface NativePlan {
     paths: Array<{ path: string; access: bigint; dev?: bigint; ino?: bigint }>;
     ports: Array<{ port: number; access: bigint }>;
   };
+  /** The namespace layer: in a user, mount and PID namespace (and a network
+   *  one when `net`), the view is built in order, each bind from a verified
+   *  open, with its Landlock rule on the same object. */
+  namespaces?: {
+    uid: number;
+    gid: number;
+    net: boolean;
+    cwd: string;
+    view: import('../namespace/view.js').ViewEntry[];
+  };
   /** struct sock_filter[], 8 bytes each. */
   seccomp?: Uint8Array;
   dropCaps: boolean;

@@ -87,6 +87,7 @@ export function assemble(req: JailRequest, host: Host): Assembled {
     policy = {
       ...policy,
       grants: [...policy.grants, { path: tmpDir, access: 'rw', isDir: true, source: { kind: 'jail', what: 'private TMPDIR' } }, ...copies.grants],
+      overlays: copies.overlays,
     };
     env.TMPDIR = env.TMP = env.TEMP = tmpDir;
     Object.assign(env, copies.env);

@@ -37,6 +37,17 @@ export function systemBase(host: Host, covered: (path: string, access: Access) =
   return grants;
 }
 
+/** The system base's own symlinks (`/bin` → `usr/bin`, `/lib64` →
+ *  `usr/lib64`), for a view that must show paths as they are. */
+export function systemAliases(host: Host): Array<{ path: string; target: string }> {
+  const out: Array<{ path: string; target: string }> = [];
+  for (const p of [...SYSTEM_RO, ...SYSTEM_DEV]) {
+    const target = host.stat(p, true)?.isSymlink ? host.readlink(p) : null;
+    if (target !== null && host.realpath(p) !== null) out.push({ path: p, target });
+  }
+  return out;
+}
+
 function etcGrants(host: Host): PathGrant[] {
   const etc = host.realpath('/etc');
   if (!etc) return [];

@@ -1,9 +1,9 @@
 import { PolicyError } from '../errors.js';
-import { systemBase } from './base.js';
+import { systemAliases, systemBase } from './base.js';
 import type { Host } from './host.js';
 import type { Access, PathGrant, Policy, PortRange } from './model.js';
 import type { JailOptions } from './options.js';
-import { grantFromFlag, isWithin } from './paths.js';
+import { absolute, grantFromFlag, isWithin } from './paths.js';
 import { toolchainGrants } from './toolchains.js';
 
 export type { JailOptions };
@@ -30,7 +30,17 @@ export function buildPolicy(opts: JailOptions, host: Host, ctx: BuildContext = {
   }
   const covered = (path: string, access: Access) =>
     flagged.some((g) => g.isDir && isWithin(path, g.path) && (g.access === access || g.access === 'rw'));
-  const grants = [...(opts.system !== false ? systemBase(host, covered) : []), ...(opts.toolchains ? toolchainGrants(host, ctx.projectRoot) : []), ...flagged];
+  const system = opts.system !== false;
+  const grants = [...(system ? systemBase(host, covered) : []), ...(opts.toolchains ? toolchainGrants(host, ctx.projectRoot) : []), ...flagged];
+  // A path given through a symlink (`--ro /opt/tool` → /srv/tool) is shown
+  // in a view where it was given, as the symlink it is.
+  const aliases = system ? systemAliases(host) : [];
+  for (const given of [...(opts.ro ?? []), ...(opts.rw ?? [])]) {
+    const spec = (typeof given === 'string' ? given : given.path).replace(/\?$/, '');
+    const abs = absolute(spec, host);
+    const target = host.stat(abs, true)?.isSymlink ? host.readlink(abs) : null;
+    if (target !== null && !aliases.some((a) => a.path === abs)) aliases.push({ path: abs, target });
+  }
   const unixPaths: string[] = [];
   let unix = false;
   for (const u of opts.allowUnix ?? []) {
@@ -41,6 +51,7 @@ export function buildPolicy(opts: JailOptions, host: Host, ctx: BuildContext = {
     }
   }
   if (opts.envAll && opts.cleanEnv) throw new PolicyError('--env-all and --clean-env contradict each other.', 'pass one of them.');
+  if (opts.namespaces === false && opts.requireNamespaces) throw new PolicyError('--no-namespaces and --require-namespaces contradict each other.', 'pass one of them.');
   return {
     grants,
     env: { mode: opts.envAll ? 'all' : opts.cleanEnv ? 'clean' : 'filter', ...parseEnv(opts.env ?? []) },
@@ -61,6 +72,10 @@ export function buildPolicy(opts: JailOptions, host: Host, ctx: BuildContext = {
     sysvIpc: opts.allowSysvIpc ?? false,
     allowSyscalls: opts.allowSyscall ?? [],
     logDenials: opts.logDenials ?? false,
+    namespaces: opts.namespaces === false ? 'off' : opts.requireNamespaces ? 'require' : 'auto',
+    aliases,
+    overlays: [],
+    cwd: host.cwd,
   };
 }
 

@@ -35,6 +35,8 @@ export interface Host {
   /** lstat with the file's identity (dev, ino), for a grant. */
   identify(p: string): Stat | null;
   readdir(p: string): DirEntry[];
+  /** A symlink's target as written; null when p is no symlink. */
+  readlink(p: string): string | null;
   /** First bytes of a file, null when unreadable. */
   readHead(p: string, n: number): string | null;
   /** access(p, X_OK) for the invoking user. */

@@ -79,6 +79,17 @@ export interface Policy {
   allowSyscalls: string[];
   /** Ask the kernel to audit-log denials of the jailed program (ABI 7). */
   logDenials: boolean;
+  /** The second wall: auto (where the kernel allows), require (refuse
+   *  otherwise), off (Landlock and seccomp only). */
+  namespaces: 'auto' | 'require' | 'off';
+  /** Symlinks outside that lead to granted paths (`/bin` → `usr/bin`):
+   *  made again in a namespace's view, so paths come out as they are. */
+  aliases: Array<{ path: string; target: string }>;
+  /** Files jail makes shown at another path in a view: the sanitised
+   *  ~/.gitconfig at ~/.gitconfig, for tools that clear GIT_CONFIG_GLOBAL. */
+  overlays: Array<{ path: string; source: string }>;
+  /** The working directory, which the view must hold. */
+  cwd: string;
 }
 
 /** What the kernel offers, from the addon's probe (or a test). */
@@ -88,6 +99,9 @@ export interface KernelFacts {
   seccomp: boolean;
   /** Node's name: 'x64', 'arm64', … */
   arch: string;
+  /** Whether this process may make user, mount and PID namespaces with a
+   *  fresh /proc (a real attempt, by the probe); why not, when not. */
+  namespaces?: { ok: boolean; why?: string };
 }
 
 export function describeSource(s: Source): string {

@@ -173,6 +173,20 @@ export const OPTIONS = {
     where: ALL,
     project: 'any',
   },
+  namespaces: {
+    kind: 'negated',
+    flag: '--no-namespaces',
+    help: 'use only Landlock and seccomp, without the private mount, PID and network namespaces (for comparisons)',
+    where: ALL,
+    project: { only: true },
+  },
+  requireNamespaces: {
+    kind: 'switch',
+    flag: '--require-namespaces',
+    help: 'refuse to run (exit 125) where the kernel refuses the namespaces, rather than fall back to Landlock and seccomp alone',
+    where: ALL,
+    project: 'any',
+  },
   toolchains: {
     kind: 'switch',
     flag: '--toolchains',

@@ -22,10 +22,23 @@ export interface LandlockCoverage {
   unixPaths: boolean;
 }
 
-export function seccompRulesFor(policy: Policy, coverage: LandlockCoverage): SeccompRules {
+/** What the namespace layer guarantees, as far as the filter needs to know. */
+export interface ViewCoverage {
+  /** Only granted paths exist: a pathname UNIX socket outside them
+   *  (docker.sock, the SSH agent) is not there to connect to, and Landlock
+   *  scopes abstract ones. */
+  paths: boolean;
+  /** A network namespace of its own: listen() on an unbound TCP socket
+   *  binds a port nobody can reach. */
+  net: boolean;
+}
+
+const NO_VIEW: ViewCoverage = { paths: false, net: false };
+
+export function seccompRulesFor(policy: Policy, coverage: LandlockCoverage, view: ViewCoverage = NO_VIEW): SeccompRules {
   const net = policy.net;
   const all = net.mode === 'all';
-  return {
+  const rules: SeccompRules = {
     // Without Landlock TCP rules (ABI < 4), --net none refuses TCP sockets.
     inet: all ? 'all' : coverage.tcp ? 'tcp-only' : 'none',
     // UDP only for DNS; on ABI 10 Landlock narrows it to port 53.
@@ -38,6 +51,12 @@ export function seccompRulesFor(policy: Policy, coverage: LandlockCoverage): Sec
     sysvIpc: policy.sysvIpc,
     allowSyscalls: policy.allowSyscalls,
   };
+  // In the namespace layer, UNIX sockets under the granted paths are what
+  // tools use for IPC (tsx, language servers, test runners): allowed there,
+  // and only there; listen() too when the network is a private one.
+  if (view.paths) rules.unix = true;
+  if (view.net) rules.listen = true;
+  return rules;
 }
 
 /** The rules of a default run: --net none and no escape hatches. */
@@ -51,13 +70,16 @@ export const DEFAULT_RULES: SeccompRules = {
   allowSyscalls: [],
 };
 
+/** The rules of a default run in the namespace layer. */
+export const NS_DEFAULT_RULES: SeccompRules = { ...DEFAULT_RULES, unix: true, listen: true };
+
 const sameRules = (a: SeccompRules, b: SeccompRules) =>
   a.inet === b.inet && a.udp === b.udp && a.unix === b.unix && a.listen === b.listen && a.rawSockets === b.rawSockets &&
   a.sysvIpc === b.sysvIpc && a.allowSyscalls.length === 0 && b.allowSyscalls.length === 0;
 
 export function compileSeccompFor(rules: SeccompRules, nodeArch: string): SeccompPlan {
   const arch = archForNode(nodeArch);
-  const ready = sameRules(rules, DEFAULT_RULES) ? PRECOMPILED[arch.name] : undefined;
+  const ready = sameRules(rules, DEFAULT_RULES) ? PRECOMPILED[arch.name] : sameRules(rules, NS_DEFAULT_RULES) ? PRECOMPILED[`${arch.name}+ns`] : undefined;
   if (!ready) return compileSeccomp(rules, arch);
   // The default filter, compiled at build time (see tools/gen-precompiled.mjs);
   // its listing and rule list, for --print-policy, are made when asked for.

@@ -19,6 +19,9 @@ export interface Copies {
   files: Array<{ name: string; text: string }>;
   env: Record<string, string>;
   grants: PathGrant[];
+  /** Where each copy stands in for the original, for a view that shows it
+   *  at the real path (tools that clear GIT_CONFIG_GLOBAL still find it). */
+  overlays: Array<{ path: string; source: string }>;
 }
 
 /**
@@ -59,7 +62,7 @@ export function userConfigCopies(host: Host, env: Env, tmpDir: string): Copies {
     }
   };
   const home = (p: string) => (p === '~' || p.startsWith('~/') ? host.home + p.slice(1) : p);
-  const out: Copies = { files: [], env: {}, grants: [] };
+  const out: Copies = { files: [], env: {}, grants: [], overlays: [] };
   const grantFiles = (files: Array<{ key: string; path: string }>, except: string[] = []) => {
     for (const f of files) {
       if (except.includes(f.key.toLowerCase())) continue;
@@ -68,17 +71,21 @@ export function userConfigCopies(host: Host, env: Env, tmpDir: string): Copies {
     }
   };
 
-  const npmrc = read(userNpmrcPath(host, env));
+  const npmrcPath = userNpmrcPath(host, env);
+  const npmrc = read(npmrcPath);
   if (npmrc !== null) {
     const s = sanitizeNpmrc(npmrc);
     out.files.push({ name: 'npmrc', text: s.text });
     out.env.NPM_CONFIG_USERCONFIG = out.env.npm_config_userconfig = `${tmpDir}/npmrc`;
+    out.overlays.push({ path: npmrcPath, source: `${tmpDir}/npmrc` });
     grantFiles(s.files);
   }
 
   // git reads $XDG_CONFIG_HOME/git/config, then ~/.gitconfig (which wins).
   const gitDir = `${env.XDG_CONFIG_HOME || `${host.home}/.config`}/git`;
-  const texts = [read(`${gitDir}/config`), read(env.GIT_CONFIG_GLOBAL ?? `${host.home}/.gitconfig`)].filter((t): t is string => t !== null);
+  const globalPath = env.GIT_CONFIG_GLOBAL ?? `${host.home}/.gitconfig`;
+  const [xdg, global] = [read(`${gitDir}/config`), read(globalPath)];
+  const texts = [xdg, global].filter((t): t is string => t !== null);
   if (texts.length) {
     const s = sanitizeGitconfig(texts.join('\n'));
     let text = s.text;
@@ -92,6 +99,8 @@ export function userConfigCopies(host: Host, env: Env, tmpDir: string): Copies {
     }
     out.files.push({ name: 'gitconfig', text });
     out.env.GIT_CONFIG_GLOBAL = `${tmpDir}/gitconfig`;
+    // One copy holds both: shown where git looks first without the variable.
+    out.overlays.push({ path: global !== null ? globalPath : `${gitDir}/config`, source: `${tmpDir}/gitconfig` });
     grantFiles(s.files, ['core.excludesfile']);
   }
   return out;

@@ -73,6 +73,10 @@ export function fakeHost(tree: Record<string, Node>, over: Partial<Host> = {}): 
       const n = real ? nodes.get(real) : undefined;
       return n !== undefined && typeof n === 'object' && (('x' in n && !!n.x) || 'dir' in n);
     },
+    readlink(p) {
+      const n = nodes.get(normalize(p));
+      return n !== undefined && typeof n === 'object' && 'link' in n ? n.link : null;
+    },
     identify(p) {
       return this.stat(p, true);
     },

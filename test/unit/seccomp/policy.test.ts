@@ -19,6 +19,10 @@ function policy(net: Partial<NetPolicy> = {}, over: Partial<Policy> = {}): Polic
     sysvIpc: false,
     allowSyscalls: [],
     logDenials: false,
+    namespaces: 'auto',
+    aliases: [],
+    overlays: [],
+    cwd: '/work',
     ...over,
   };
 }

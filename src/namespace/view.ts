@@ -1,0 +1,115 @@
+/**
+ * The namespace layer's view: what exists for the jailed program. A fresh
+ * tmpfs is the root; each granted path is bound into it at the same path
+ * (read-only, or writable), the system base's symlinks are made again, /proc
+ * is the new PID namespace's own, /dev holds a few device nodes and a new
+ * devpts. Nothing else exists: chmod, utime, setxattr, inotify, stat and
+ * chdir outside the grants meet ENOENT, and a read-only grant gives EROFS.
+ *
+ * Pure: the Landlock path rules (which the addon adds on the very objects it
+ * mounts) and the policy in, the ordered entries out. Landlock and seccomp
+ * stay on top as they are.
+ */
+import type { Policy } from '../policy/model.js';
+import { isWithin } from '../policy/paths.js';
+
+/** One thing to make in the view, applied in order (parents first). */
+export type ViewEntry =
+  | {
+      kind: 'bind';
+      /** Where it appears inside (and, without source, where it is outside). */
+      path: string;
+      /** Outside, when not at `path`: a file jail made (the sanitised ~/.gitconfig). */
+      source?: string;
+      dev?: bigint;
+      ino?: bigint;
+      readOnly: boolean;
+      /** Device nodes keep working (no nodev). */
+      device?: boolean;
+      /** The Landlock rights of the rule added on the same object; 0n for none. */
+      access: bigint;
+      /** false: the path is already in the view, inside a bind of the same
+       *  kind; only its Landlock rule is added (no mount). */
+      mount?: false;
+    }
+  | { kind: 'dir'; path: string }
+  | { kind: 'symlink'; path: string; target: string }
+  | { kind: 'proc' | 'devpts' | 'tmpfs'; path: string; access: bigint };
+
+export interface ViewPlan {
+  /** A network namespace of its own too (loopback only): the policy needs no
+   *  network, so UNIX sockets and listen() can be allowed safely. */
+  net: boolean;
+  cwd: string;
+  entries: ViewEntry[];
+}
+
+/** A path rule as the Landlock compiler made it. */
+export interface ViewRule {
+  path: string;
+  /** The Landlock rights (0n without Landlock). */
+  access: bigint;
+  /** A writable bind; else read-only. */
+  writable: boolean;
+  isDir: boolean;
+  dev?: bigint;
+  ino?: bigint;
+}
+
+export interface ViewRights {
+  /** Rights for the new devpts (what the base's /dev nodes get). */
+  dev: bigint;
+  /** Rights for a file shown read-only (an overlay). */
+  readFile: bigint;
+}
+
+/** Whether the policy needs the host's network at all. */
+export function needsNetwork(policy: Policy): boolean {
+  const n = policy.net;
+  return n.mode === 'all' || n.connect.length > 0 || n.bind.length > 0 || n.dns || n.unixPaths.length > 0;
+}
+
+export function compileView(policy: Policy, rules: readonly ViewRule[], rights: ViewRights): ViewPlan {
+  const entries: ViewEntry[] = [];
+  let hasDev = false;
+  for (const r of rules) {
+    if (r.path === '/proc') {
+      entries.push({ kind: 'proc', path: r.path, access: r.access });
+      continue;
+    }
+    if (r.path.startsWith('/dev/pts/')) continue; // the new devpts replaces the host's terminals by name; /dev/tty stays
+    const device = r.path.startsWith('/dev/') && !r.isDir;
+    hasDev ||= device;
+    const bind: ViewEntry = { kind: 'bind', path: r.path, readOnly: !r.writable, access: r.access };
+    if (device) bind.device = true;
+    if (r.dev !== undefined && r.ino !== undefined) Object.assign(bind, { dev: r.dev, ino: r.ino });
+    entries.push(bind);
+  }
+  if (hasDev) {
+    entries.push({ kind: 'devpts', path: '/dev/pts', access: rights.dev });
+    entries.push({ kind: 'symlink', path: '/dev/ptmx', target: 'pts/ptmx' });
+  }
+  const binds = () => entries.filter((e): e is Extract<ViewEntry, { kind: 'bind' }> => e.kind === 'bind');
+  // Inside a bind of the same kind, a path is there already: its rule is
+  // added without a mount of its own (root's /etc: one bind, a rule per
+  // readable entry), which keeps the mounts few.
+  for (const e of binds()) {
+    const outer = binds().filter((b) => b !== e && b.mount !== false && isWithin(e.path, b.path) && b.path !== e.path);
+    const nearest = outer.sort((a, b) => b.path.length - a.path.length)[0];
+    if (nearest && nearest.readOnly === e.readOnly && !e.device && !nearest.device && !e.source) e.mount = false;
+  }
+  for (const a of policy.aliases) {
+    // Only where the view has no such path already (a symlink inside a bind is there).
+    if (!binds().some((b) => isWithin(a.path, b.path))) entries.push({ kind: 'symlink', path: a.path, target: a.target });
+  }
+  for (const o of policy.overlays) entries.push({ kind: 'bind', path: o.path, source: o.source, readOnly: true, access: rights.readFile });
+  if (!binds().some((b) => isWithin(policy.cwd, b.path))) entries.push({ kind: 'dir', path: policy.cwd });
+  return { net: !needsNetwork(policy), cwd: policy.cwd, entries: order(entries) };
+}
+
+/** Parents before what lies inside them (by depth; a stable sort keeps
+ *  the given order otherwise). */
+function order(entries: ViewEntry[]): ViewEntry[] {
+  const depth = (p: string) => (p === '/' ? 0 : p.split('/').length - 1);
+  return [...entries].sort((a, b) => depth(a.path) - depth(b.path));
+}
