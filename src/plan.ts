@@ -11,7 +11,7 @@ import { UnknownSyscallError } from './seccomp/compile.js';
 import { seccompRulesFor, compileSeccompFor, type LandlockCoverage, type SeccompPlan, type ViewCoverage } from './seccomp/policy.js';
 import { abiRow } from './landlock/abi.js';
 import { maskForKind, rightsFor } from './landlock/compile.js';
-import { compileView, type ViewPlan, type ViewRule } from './namespace/view.js';
+import { compileView, needsNetwork, type ViewPlan, type ViewRule } from './namespace/view.js';
 
 export interface JailPlan {
   facts: KernelFacts;
@@ -60,7 +60,8 @@ export function landlockCoverage(landlock: LandlockPlan | null): LandlockCoverag
 
 export function compile(policy: Policy, facts: KernelFacts, opts: CompileOptions = {}): JailPlan {
   const { layer, fallback } = chooseLayer(policy, facts);
-  const { plan: landlock, dropped } = compileLandlock(policy, facts.landlockAbi, opts);
+  const privateNet = layer === 'namespaces' && !needsNetwork(policy);
+  const { plan: landlock, dropped } = compileLandlock(policy, facts.landlockAbi, { ...opts, privateNet });
   const view = layer === 'namespaces' ? viewFor(policy, landlock, facts) : null;
   const viewCoverage: ViewCoverage = { paths: view !== null, net: view?.net ?? false };
   let seccomp: SeccompPlan | null = null;

@@ -86,7 +86,7 @@ export function formatPlan(plan: JailPlan, policy: Policy, file: string, argv: s
       else out.push(`  ${e.kind.padEnd(4)} ${e.path}`);
     }
   }
-  out.push(describeNetwork(policy));
+  out.push(plan.view?.net ? 'network: a namespace of its own, loopback only: nothing outside is reachable; TCP, UDP and UNIX sockets work inside' : describeNetwork(policy));
   if (plan.seccomp) out.push(describeSeccompPlan(plan.seccomp));
   else out.push('seccomp: off (best effort)');
   out.push(`capabilities: ${plan.dropCaps ? 'all dropped' : 'kept (--keep-caps)'}`);

@@ -37,6 +37,9 @@ export interface LandlockPlan {
 export interface CompileOptions {
   /** Run with what the kernel can enforce instead of refusing. */
   bestEffort?: boolean;
+  /** The command has a network namespace of its own (loopback only):
+   *  nothing outside is reachable, so Landlock governs no ports. */
+  privateNet?: boolean;
 }
 
 export interface LandlockResult {
@@ -101,7 +104,7 @@ export function compileLandlock(policy: Policy, abi: number, opts: CompileOption
 
   let handledNet = 0n;
   const ports: LandlockPortRule[] = [];
-  if (policy.net.mode === 'none') {
+  if (policy.net.mode === 'none' && !opts.privateNet) {
     const tcp = NET.BIND_TCP | NET.CONNECT_TCP;
     const wantsPorts = policy.net.connect.length + policy.net.bind.length > 0;
     // With no ports asked for, seccomp alone can refuse TCP sockets on an

@@ -53,9 +53,10 @@ export function seccompRulesFor(policy: Policy, coverage: LandlockCoverage, view
   };
   // In the namespace layer, UNIX sockets under the granted paths are what
   // tools use for IPC (tsx, language servers, test runners): allowed there,
-  // and only there; listen() too when the network is a private one.
+  // and only there. With a network of its own (loopback only), TCP and UDP
+  // reach nothing outside: a test server on localhost works inside.
   if (view.paths) rules.unix = true;
-  if (view.net) rules.listen = true;
+  if (view.net) Object.assign(rules, { inet: 'all', udp: true, listen: true });
   return rules;
 }
 
@@ -71,7 +72,7 @@ export const DEFAULT_RULES: SeccompRules = {
 };
 
 /** The rules of a default run in the namespace layer. */
-export const NS_DEFAULT_RULES: SeccompRules = { ...DEFAULT_RULES, unix: true, listen: true };
+export const NS_DEFAULT_RULES: SeccompRules = { ...DEFAULT_RULES, inet: 'all', udp: true, unix: true, listen: true };
 
 const sameRules = (a: SeccompRules, b: SeccompRules) =>
   a.inet === b.inet && a.udp === b.udp && a.unix === b.unix && a.listen === b.listen && a.rawSockets === b.rawSockets &&

@@ -80,5 +80,10 @@ describe('the view', () => {
     const unix = { nr: 41, arch: 0xc000003e, args: [1n, 1n, 0n, 0n, 0n, 0n] }; // socket(AF_UNIX, SOCK_STREAM)
     expect(interp(inNs.program, unix)).toEqual(ALLOW);
     expect(interp(fallback.program, unix)).not.toEqual(ALLOW);
+    // Landlock governs no ports there: a server on localhost inside works;
+    // with a port asked for, the host's network and Landlock's port rules.
+    expect(compile(buildPolicy({ ro: ['.'] }, host), ns(true)).landlock!.handledNet).toBe(0n);
+    expect(compile(buildPolicy({ ro: ['.'], allowConnect: ['443'] }, host), ns(true)).landlock!.handledNet).not.toBe(0n);
+    expect(compile(buildPolicy({ ro: ['.'] }, host), ns(false, 'x')).landlock!.handledNet).not.toBe(0n);
   });
 });
