@@ -23,6 +23,9 @@ export interface KernelFacts {
   release: string;
   /** Why the addon did not load (off Linux, or not built); then there are no facts. */
   addonError: string | null;
+  /** The namespace layer is in force (the probe's attempt worked, and
+   *  JAIL_NAMESPACES is not off); else why not. */
+  namespaces: { ok: boolean; why: string | null };
 }
 
 declare module 'vitest' {
@@ -44,9 +47,9 @@ export function parseAbiCap(v: string | undefined): number | null {
 /** Load the addon this repository builds and ask the kernel. */
 export function probeKernel(env: NodeJS.ProcessEnv = process.env): KernelFacts {
   const abiCap = parseAbiCap(env.JAIL_LANDLOCK_ABI);
-  const none = { landlockAbi: 0, landlockAbiFound: 0, abiCap, landlockError: null, seccomp: false, release: 'unknown' };
+  const none = { landlockAbi: 0, landlockAbiFound: 0, abiCap, landlockError: null, seccomp: false, release: 'unknown', namespaces: { ok: false, why: 'no addon' } };
   if (process.platform !== 'linux') return { ...none, addonError: `not Linux (${process.platform})` };
-  let p: { landlockAbi: number; landlockError: string | null; seccomp: boolean; release?: string };
+  let p: { landlockAbi: number; landlockError: string | null; seccomp: boolean; release?: string; namespaces?: { ok: boolean; errno?: number; step?: string | null } };
   try {
     p = (require('node-gyp-build') as (dir: string) => { probe(): typeof p })(REPO).probe();
   } catch (e) {
@@ -58,6 +61,12 @@ export function probeKernel(env: NodeJS.ProcessEnv = process.env): KernelFacts {
     abiCap,
     landlockError: p.landlockError,
     seccomp: p.seccomp,
+    namespaces:
+      env.JAIL_NAMESPACES === 'off'
+        ? { ok: false, why: 'JAIL_NAMESPACES=off' }
+        : p.namespaces?.ok
+          ? { ok: true, why: null }
+          : { ok: false, why: p.namespaces ? `refused (${p.namespaces.step ?? ''} errno ${p.namespaces.errno ?? '?'})` : 'the addon has no namespace layer' },
     release: p.release ?? 'unknown',
     addonError: null,
   };
@@ -68,5 +77,5 @@ export function describeKernel(k: KernelFacts): string {
   if (k.addonError) return k.addonError;
   const abi = (n: number) => (n === 0 ? `no Landlock${k.landlockError ? ` (${k.landlockError})` : ''}` : `Landlock ABI ${n}`);
   const capped = k.abiCap !== null && k.abiCap < k.landlockAbiFound;
-  return `${abi(k.landlockAbi)}${capped ? ` (the kernel's ${k.landlockAbiFound}, capped by JAIL_LANDLOCK_ABI=${k.abiCap})` : ''}`;
+  return `${abi(k.landlockAbi)}${capped ? ` (the kernel's ${k.landlockAbiFound}, capped by JAIL_LANDLOCK_ABI=${k.abiCap})` : ''}; namespaces ${k.namespaces.ok ? 'on' : `off: ${k.namespaces.why}`}`;
 }

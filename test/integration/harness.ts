@@ -56,6 +56,9 @@ export function needs(ok: boolean, why: string): Gated {
   return { it: renaming(it.skip), test: renaming(test.skip), describe: renaming(describe.skip) };
 }
 
+/** Tests of the namespace layer: they skip where it is not in force. */
+export const inNamespaces = (why: string): Gated => needs(kernel.namespaces.ok, `needs the namespace layer (${why}); here: ${kernel.namespaces.why}`);
+
 /** Whether the jail's Landlock ABI (after JAIL_LANDLOCK_ABI) is below `n`. */
 export const lacksAbi = (n: number): boolean => kernel.landlockAbi < n;
 
@@ -127,6 +130,7 @@ export function makeWorld(tag: string): World {
     LANG: 'C.UTF-8',
     // The run's simulated kernel reaches every jail started with this env.
     ...(kernel.abiCap !== null ? { JAIL_LANDLOCK_ABI: String(kernel.abiCap) } : {}),
+    ...(process.env.JAIL_NAMESPACES ? { JAIL_NAMESPACES: process.env.JAIL_NAMESPACES } : {}),
   };
   return { root, home, proj, outside, secrets, env, trySyscall };
 }
