@@ -81,7 +81,7 @@ export function formatPlan(plan: JailPlan, policy: Policy, file: string, argv: s
   if (plan.view) {
     out.push(`view (${plan.view.entries.length} entries; the working directory ${plan.view.cwd}):`);
     for (const e of plan.view.entries) {
-      if (e.kind === 'bind') out.push(`  ${e.mount === false ? 'rule' : e.device ? 'dev ' : e.readOnly ? 'ro  ' : 'rw  '} ${e.path}${e.source ? ` ← ${e.source}` : ''}`);
+      if (e.kind === 'bind') out.push(`  ${e.device ? 'dev ' : e.readOnly ? 'ro  ' : 'rw  '} ${e.path}${e.source ? ` ← ${e.source}` : ''}`);
       else if (e.kind === 'symlink') out.push(`  link ${e.path} → ${e.target}`);
       else out.push(`  ${e.kind.padEnd(4)} ${e.path}`);
     }

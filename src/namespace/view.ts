@@ -28,10 +28,10 @@ export type ViewEntry =
       device?: boolean;
       /** The Landlock rights of the rule added on the same object; 0n for none. */
       access: bigint;
-      /** false: the path is already in the view, inside a bind of the same
-       *  kind; only its Landlock rule is added (no mount). */
-      mount?: false;
     }
+  /** A path the view already shows, inside a bind of the same kind: only
+   *  its Landlock rule, on the object opened the same checked way. */
+  | { kind: 'rule'; path: string; dev?: bigint; ino?: bigint; access: bigint }
   | { kind: 'dir'; path: string }
   | { kind: 'symlink'; path: string; target: string }
   | { kind: 'proc' | 'devpts' | 'tmpfs'; path: string; access: bigint };
@@ -90,14 +90,17 @@ export function compileView(policy: Policy, rules: readonly ViewRule[], rights: 
     entries.push({ kind: 'symlink', path: '/dev/ptmx', target: 'pts/ptmx' });
   }
   const binds = () => entries.filter((e): e is Extract<ViewEntry, { kind: 'bind' }> => e.kind === 'bind');
-  // Inside a bind of the same kind, a path is there already: its rule is
-  // added without a mount of its own (root's /etc: one bind, a rule per
+  // Inside a bind of the same kind, a path is there already: only its rule
+  // is added, without a mount of its own (root's /etc: one bind, a rule per
   // readable entry), which keeps the mounts few.
-  for (const e of binds()) {
-    const outer = binds().filter((b) => b !== e && b.mount !== false && isWithin(e.path, b.path) && b.path !== e.path);
-    const nearest = outer.sort((a, b) => b.path.length - a.path.length)[0];
-    if (nearest && nearest.readOnly === e.readOnly && !e.device && !nearest.device && !e.source) e.mount = false;
-  }
+  const mounted = binds();
+  entries.forEach((e, i) => {
+    if (e.kind !== 'bind' || e.device || e.source) return;
+    const outer = mounted.filter((b) => b !== e && b.path !== e.path && isWithin(e.path, b.path)).sort((a, b) => b.path.length - a.path.length)[0];
+    if (outer && outer.readOnly === e.readOnly && !outer.device) {
+      entries[i] = { kind: 'rule', path: e.path, access: e.access, ...(e.dev !== undefined && { dev: e.dev, ino: e.ino }) };
+    }
+  });
   for (const a of policy.aliases) {
     // Only where the view has no such path already (a symlink inside a bind is there).
     if (!binds().some((b) => isWithin(a.path, b.path))) entries.push({ kind: 'symlink', path: a.path, target: a.target });
