@@ -23,6 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ns.h"
+
 static volatile sig_atomic_t supervised = -1;
 
 /* Signals another process sent us go on to the command; those the kernel or
@@ -93,14 +95,131 @@ static int child_main(void *arg)
 }
 
 #define CHILD_STACK (128 * 1024)
+#define INIT_STACK (256 * 1024)
+
+int jail_start_command(struct jail_plan *plan, struct jail_error *err)
+{
+	struct child c = { plan, err, getpid(), 0 };
+	char *stack;
+	int pid, saved, status;
+
+	stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED)
+		FAIL(err, "spawn", "mmap", NULL);
+	pid = clone(child_main, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+	saved = errno;
+	munmap(stack, CHILD_STACK);
+	if (pid < 0) {
+		errno = saved;
+		FAIL(err, "spawn", "clone", NULL);
+	}
+	if (c.failed) { /* it exited: nothing ran */
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		errno = err->code;
+		return -1;
+	}
+	return pid;
+}
+
+/* The namespace layer: the init's pid and the pipe it reports on. One
+ * supervised child at a time (the EBUSY rule), so one of each. */
+static pid_t init_pid = -1;
+static int init_reports = -1;
+static struct jail_report last_report; /* what err points into */
+
+/* Read one whole record; 0 at end of file (the init is gone). */
+static int read_report(struct jail_report *r)
+{
+	char *p = (char *)r;
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < sizeof(*r)) {
+		n = read(init_reports, p + got, sizeof(*r) - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -1 : 0;
+		got += (size_t)n;
+	}
+	return 1;
+}
+
+static void forget_init(void)
+{
+	if (init_reports >= 0)
+		close(init_reports);
+	init_reports = -1;
+	init_pid = -1;
+}
+
+/* Fork the init into new namespaces. A real fork (no CLONE_VM): it lives
+ * as long as the command, and Node runs meanwhile. */
+static int start_init(struct jail_plan *plan, struct jail_error *err)
+{
+	struct jail_init_args args = { plan, -1, -1 };
+	int flags = SIGCHLD | CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | (plan->ns->net ? CLONE_NEWNET : 0);
+	int fds[2], pid, saved;
+	char *stack;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		FAIL(err, "namespaces", "pipe2", NULL);
+	args.peer = fds[0];
+	args.report = fds[1];
+	stack = mmap(NULL, INIT_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED) {
+		saved = errno;
+		close(fds[0]);
+		close(fds[1]);
+		errno = saved;
+		FAIL(err, "namespaces", "mmap", NULL);
+	}
+	pid = clone(jail_init_main, stack + INIT_STACK, flags, &args);
+	saved = errno;
+	munmap(stack, INIT_STACK); /* the init has its own copy */
+	close(fds[1]);
+	if (pid < 0) {
+		close(fds[0]);
+		errno = saved;
+		FAIL(err, "namespaces", "clone", NULL);
+	}
+	init_pid = pid;
+	init_reports = fds[0];
+	return pid;
+}
+
+/* Wait for the init to say the command has exec'd; else fill err with
+ * what failed in it (or EPIPE: it ended without a word) and reap it. */
+static int await_exec(int pid, struct jail_error *err)
+{
+	int got = read_report(&last_report), status;
+
+	if (got > 0 && last_report.kind == JAIL_REPORT_EXECED)
+		return 0;
+	if (got > 0 && last_report.kind == JAIL_REPORT_FAILED) {
+		err->step = last_report.step;
+		err->syscall = last_report.syscall;
+		err->code = last_report.value;
+		err->path = last_report.has_path ? last_report.path : NULL;
+	} else {
+		err->step = "namespaces";
+		err->syscall = "read";
+		err->code = got < 0 ? errno : EPIPE;
+		err->path = NULL;
+	}
+	while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR)
+		;
+	forget_init();
+	errno = err->code;
+	return -1;
+}
 
 int jail_spawn(struct jail_plan *plan, struct jail_error *err)
 {
-	struct child c = { plan, err, getpid(), 0 };
 	sigset_t all, old;
 	siginfo_t si;
-	char *stack;
-	int pid, saved, status;
+	int pid;
 
 	/* After the command, every child of this process is ended (orphans
 	 * become ours, below): there must be none of another's. */
@@ -112,33 +231,18 @@ int jail_spawn(struct jail_plan *plan, struct jail_error *err)
 	 * even from a new session, so that end_descendants finds them all. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		FAIL(err, "spawn", "prctl", NULL);
-	stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED) {
-		saved = errno;
-		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
-		errno = saved;
-		FAIL(err, "spawn", "mmap", NULL);
-	}
 	/* No handler of ours may run in the child before it resets them;
 	 * its first step sets default dispositions, then an empty mask. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	forward_signals();
-	pid = clone(child_main, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
-	saved = errno;
+	pid = plan->ns ? start_init(plan, err) : jail_start_command(plan, err);
 	if (pid > 0)
 		supervised = pid;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	munmap(stack, CHILD_STACK);
+	if (pid > 0 && plan->ns && await_exec(pid, err) < 0)
+		pid = -1;
 	if (pid < 0) {
-		restore_signals();
-		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
-		errno = saved;
-		FAIL(err, "spawn", "clone", NULL);
-	}
-	if (c.failed) { /* it exited: nothing ran */
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
 		restore_signals();
 		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 		errno = err->code;
@@ -214,6 +318,14 @@ int jail_supervise(int pid)
 	supervised = -1;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	/* The namespace layer: the init reports the command's own status
+	 * before it exits; without a report (it was killed), its own. */
+	if (pid == init_pid) {
+		struct jail_report r;
+		if (read_report(&r) > 0 && r.kind == JAIL_REPORT_STATUS)
+			status = r.value;
+		forget_init();
+	}
 	end_descendants();
 	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 	restore_signals();
