@@ -235,7 +235,11 @@ void ParseNamespaces(Napi::Object n, Plan &p) {
       case JAIL_VIEW_TMPFS:
         v.access = U64(e.Get("access"), at + ".access");
         break;
-      case JAIL_VIEW_DIR:
+      case JAIL_VIEW_DIR: {
+        Napi::Value access = e.Get("access");
+        if (!access.IsUndefined()) v.access = U64(access, at + ".access");
+        break;
+      }
       default:
         break;
     }

@@ -24,7 +24,7 @@ struct jail_path_rule {
 /* One entry of the namespace layer's view, applied in plan order. */
 enum jail_view_kind {
 	JAIL_VIEW_BIND,    /* the object at source (outside) appears at path */
-	JAIL_VIEW_DIR,     /* an empty directory */
+	JAIL_VIEW_DIR,     /* a directory (made empty when missing) */
 	JAIL_VIEW_SYMLINK, /* a symlink to target, unless something is there */
 	JAIL_VIEW_PROC,    /* a procfs of the jail's PID namespace */
 	JAIL_VIEW_DEVPTS,  /* a new devpts instance */
@@ -42,7 +42,8 @@ struct jail_view_entry {
 	uint64_t ino;
 	int read_only; /* bind */
 	int device;    /* bind: device nodes stay usable (no nodev) */
-	uint64_t access; /* Landlock rights on what is mounted; 0: no rule */
+	uint64_t access; /* Landlock rights on what is mounted (or on the
+			  * directory); 0: no rule */
 };
 
 /* The namespace layer: new user, mount and PID namespaces (and network,

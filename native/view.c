@@ -192,13 +192,15 @@ out:
 
 static int view_dir(const struct jail_view_entry *e, int ruleset, struct jail_error *err)
 {
-	const char *sc;
-	int fd = walk(e->path, MAKE_DIR, 0, NULL, &sc);
+	const char *sc = "landlock_add_rule";
+	int fd = walk(e->path, MAKE_DIR, 0, NULL, &sc), rc;
 
-	(void)ruleset;
 	if (fd < 0)
 		return fail_at(err, "view", sc, e->path);
-	close(fd);
+	rc = add_rule(ruleset, fd, e->access);
+	close_keeping_errno(fd);
+	if (rc < 0)
+		return fail_at(err, "view", "landlock_add_rule", e->path);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 import { ApplyError, CommandError, InternalError } from '../errors.js';
 import type { JailPlan } from '../plan.js';
 import type { KernelFacts } from '../policy/model.js';
+import { printable } from '../text.js';
 import { loadAddon, type NativeError, type NativePlan, type NativeProbe } from './binding.js';
 
 export interface ProbeResult extends KernelFacts {
@@ -13,6 +14,11 @@ export interface ProbeResult extends KernelFacts {
   landlockError: string | null;
   /** The ABI the kernel reports, before any cap. */
   landlockAbiFound: number;
+  /** Whether the namespace layer can run here, from a real attempt; when
+   *  not, what refused it (code 'EPERM' at step 'clone': a seccomp profile;
+   *  'ENOSPC': user.max_user_namespaces=0; 'EPERM' at 'fsmount': a masked
+   *  /proc). */
+  namespaces: NativeProbe['namespaces'];
 }
 
 /**
@@ -29,6 +35,7 @@ export function probe(abiCap?: number): ProbeResult {
     seccomp: p.seccomp,
     arch: process.arch,
     kernel: p.release ?? 'unknown',
+    namespaces: p.namespaces,
   };
 }
 
@@ -117,6 +124,28 @@ export function removeTree(dir: string): string | null {
   }
 }
 
+/** Where the namespace layer was refused or failed; nothing ran. */
+const NO_NAMESPACES = 'pass --no-namespaces to use the Landlock-only layer.';
+
+function namespaceFailure(e: NativeError): ApplyError | null {
+  if (e.step !== 'view' && e.step !== 'namespaces') return null;
+  const at = `${e.syscall}${e.path ? ` ${printable(e.path)}` : ''}`;
+  const refused = e.code === 'EPERM' || e.code === 'EACCES' || e.code === 'ENOSPC' || e.code === 'EUSERS';
+  if (e.step === 'namespaces') {
+    const why = e.code === 'ENOSPC' || e.code === 'EUSERS' ? ' (user.max_user_namespaces is reached or 0)' : refused ? ' (a seccomp profile, AppArmor, or a sysctl refuses user namespaces here)' : '';
+    return new ApplyError(`cannot create the jail's namespaces: ${at}: ${e.code}${why}; nothing ran.`, e.step, e.syscall, e.code, e.path, NO_NAMESPACES);
+  }
+  const hint =
+    e.code === 'EPERM' && (e.syscall === 'fsmount' || e.syscall === 'fsconfig')
+      ? `this system refuses a fresh ${e.path ?? 'mount'} (a container's masked /proc does); ${NO_NAMESPACES}`
+      : e.code === 'EROFS'
+        ? `a mount point is missing inside a read-only grant; grant it, or ${NO_NAMESPACES}`
+        : e.syscall === 'chdir'
+          ? 'the working directory is not in the view; run jail from a granted directory.'
+          : NO_NAMESPACES;
+  return new ApplyError(`cannot build the jail's view: ${at}: ${e.code}; nothing ran.`, e.step, e.syscall, e.code, e.path, hint);
+}
+
 function explain(e: NativeError, target: ExecTarget): Error {
   if (typeof e.step !== 'string') return e;
   if (e.step === 'exec') {
@@ -125,9 +154,10 @@ function explain(e: NativeError, target: ExecTarget): Error {
     const why = e.code === 'EACCES' ? 'Permission denied (inside the jail)' : e.code === 'ENOEXEC' ? 'Exec format error' : e.message;
     return new CommandError(`jail: ${name}: ${why}`, 126);
   }
-  if (e.step === 'landlock-ruleset' && (e.code === 'ESTALE' || e.code === 'ELOOP')) {
+  const checkedOpen = e.syscall === 'openat2' || e.syscall === 'open';
+  if ((e.step === 'landlock-ruleset' || (e.step === 'view' && checkedOpen)) && (e.code === 'ESTALE' || e.code === 'ELOOP')) {
     return new ApplyError(
-      `${e.path} changed after jail checked it (it is now a symlink or another file); nothing ran.`,
+      `${printable(e.path ?? '')} changed after jail checked it (it is now a symlink or another file); nothing ran.`,
       e.step,
       e.syscall,
       e.code,
@@ -146,6 +176,8 @@ function explain(e: NativeError, target: ExecTarget): Error {
       'run the jail in a process of its own: the jail command, or spawn() from the library.',
     );
   }
+  const layer = namespaceFailure(e);
+  if (layer) return layer;
   const hints: Record<string, string> = {
     'landlock-ruleset': opened ? 'the path changed after the policy was built; run again.' : 'check the kernel log (dmesg) for Landlock errors.',
     capabilities: 'pass --keep-caps to keep the capabilities instead.',

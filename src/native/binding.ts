@@ -34,8 +34,10 @@ export type NativeViewEntry =
    *  descriptor (read-only: ro, nosuid, nodev; else nosuid, nodev; device:
    *  nosuid only), and given a Landlock rule with `access` unless 0. */
   | { kind: 'bind'; path: string; source?: string; dev?: bigint; ino?: bigint; readOnly: boolean; device?: boolean; access: bigint }
-  /** An empty directory (made with its parents) in the view's skeleton. */
-  | { kind: 'dir'; path: string }
+  /** A directory of the view's skeleton, made empty (with its parents) when
+   *  missing; with `access`, a Landlock rule on it, which covers everything
+   *  beneath it in the view, binds included. */
+  | { kind: 'dir'; path: string; access?: bigint }
   /** A symlink, unless something already exists at path. */
   | { kind: 'symlink'; path: string; target: string }
   /** A fresh procfs of the jail's PID namespace, a new devpts instance
