@@ -49,13 +49,32 @@ static void close_keeping_errno(int fd)
 	errno = saved;
 }
 
+/* One name in `dir`, not a symlink. Without openat2 (Linux 5.6, or an
+ * outer filter refusing it), O_NOFOLLOW on a single name does the same
+ * once the result is checked not to be a symlink. */
 static int open_beneath(int dir, const char *name)
 {
 	struct jail_open_how how = {
 		.flags = O_PATH | O_CLOEXEC,
 		.resolve = JAIL_RESOLVE_NO_SYMLINKS | JAIL_RESOLVE_NO_MAGICLINKS | JAIL_RESOLVE_BENEATH,
 	};
-	return (int)syscall(__NR_openat2, dir, name, &how, sizeof(how));
+	struct stat st;
+	int fd;
+
+	if (strcmp(name, "..") == 0) {
+		errno = EXDEV; /* as RESOLVE_BENEATH would say */
+		return -1;
+	}
+	fd = (int)syscall(__NR_openat2, dir, name, &how, sizeof(how));
+	if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
+		return fd;
+	fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+		close(fd);
+		errno = ELOOP;
+		return -1;
+	}
+	return fd;
 }
 
 /* The name at `path` in the view, as an O_PATH fd, walked from the view's
