@@ -146,7 +146,9 @@ function namespaceFailure(e: NativeError): ApplyError | null {
   return new ApplyError(`cannot build the jail's view: ${at}: ${e.code}; nothing ran.`, e.step, e.syscall, e.code, e.path, hint);
 }
 
-function explain(e: NativeError, target: ExecTarget): Error {
+/** A coded error from the addon as the jail's own error, worded, with a
+ *  hint; anything else as it is. */
+export function explain(e: NativeError, target: ExecTarget): Error {
   if (typeof e.step !== 'string') return e;
   if (e.step === 'exec') {
     const name = target.argv[0] ?? target.file;
