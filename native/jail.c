@@ -13,7 +13,6 @@
 #include <limits.h>
 #include <linux/filter.h>
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -54,16 +53,30 @@ void jail_probe(struct jail_facts *out)
  * <proc>/self/fd) and what kind. */
 static int open_nofollow(const char *path, const char *proc, const char **sc)
 {
-	char link[64], seen[PATH_MAX];
+	char link[64], digits[12], seen[PATH_MAX];
 	struct stat st;
+	size_t len = strlen(proc), k = 0;
 	ssize_t n;
-	int fd, saved;
+	int fd, saved, v;
 
 	*sc = "open";
+	if (len + sizeof("/self/fd/") + sizeof(digits) > sizeof(link)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	snprintf(link, sizeof(link), "%s/self/fd/%d", proc, fd);
+	/* <proc>/self/fd/<fd>, without stdio: this may run in a forked copy
+	 * of a multithreaded process. */
+	memcpy(link, proc, len);
+	memcpy(link + len, "/self/fd/", sizeof("/self/fd/"));
+	len += sizeof("/self/fd/") - 1;
+	for (v = fd; k == 0 || v > 0; v /= 10)
+		digits[k++] = (char)('0' + v % 10);
+	while (k > 0)
+		link[len++] = digits[--k];
+	link[len] = '\0';
 	n = readlink(link, seen, sizeof(seen));
 	if (n < 0 || fstat(fd, &st) < 0) {
 		saved = errno;

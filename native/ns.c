@@ -253,7 +253,8 @@ static _Noreturn void serve(int command, int report_fd, const sigset_t *waited)
 	int status, sig;
 
 	/* The command has its own copies; nothing of Node's stays open here. */
-	syscall(__NR_close_range, 0U, (unsigned)report_fd - 1, 0U);
+	if (report_fd > 0)
+		syscall(__NR_close_range, 0U, (unsigned)report_fd - 1, 0U);
 	syscall(__NR_close_range, (unsigned)report_fd + 1, ~0U, 0U);
 	for (;;) {
 		sig = sigwaitinfo(waited, &si);
@@ -325,21 +326,31 @@ static int probe_main(void *arg)
 	_exit(0);
 }
 
+#define PROBE_STACK (64 * 1024)
+
 void jail_probe_namespaces(struct jail_ns_facts *out)
 {
 	struct probe p;
-	char stack[16384] __attribute__((aligned(16)));
-	int pid, status;
+	char *stack;
+	int pid, status, saved;
 
 	memset(&p, 0, sizeof(p));
 	p.uid = (uint32_t)geteuid();
 	p.gid = (uint32_t)getegid();
-	/* It shares our memory and we wait (vfork); its namespaces go with it. */
-	pid = clone(probe_main, stack + sizeof(stack),
-		    CLONE_VM | CLONE_VFORK | SIGCHLD | CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID, &p);
-	if (pid < 0) {
-		out->ok = 0;
+	out->ok = 0;
+	out->step = "mmap";
+	stack = mmap(NULL, PROBE_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED) {
 		out->code = errno;
+		return;
+	}
+	/* It shares our memory and we wait (vfork); its namespaces go with it. */
+	pid = clone(probe_main, stack + PROBE_STACK,
+		    CLONE_VM | CLONE_VFORK | SIGCHLD | CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID, &p);
+	saved = errno;
+	munmap(stack, PROBE_STACK);
+	if (pid < 0) {
+		out->code = saved;
 		out->step = "clone";
 		return;
 	}

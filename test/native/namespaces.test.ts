@@ -396,6 +396,10 @@ describe.each(WHO)('as %s', (who) => {
       const r = run(nsPlan('true', { who, view: [bind(w.proj, true, RO), bind(path.join(w.proj, 'missing'), true, RO, { source: w.outside })] }), who);
       expect(r.failure).toMatchObject({ code: 'EROFS', step: 'view', syscall: 'mkdirat', path: path.join(w.proj, 'missing') });
     });
+    it('a command not in the view: ENOENT at execve, step exec, as in the other layer (the CLI exits 127)', () => {
+      const r = run({ ...nsPlan('true', { who }), file: '/opt/missing/tool' }, who);
+      expect(r.failure).toMatchObject({ code: 'ENOENT', step: 'exec', syscall: 'execve', path: '/opt/missing/tool' });
+    });
     it('a source that does not exist: ENOENT with its path', () => {
       const r = run(nsPlan('true', { who, view: [{ kind: 'bind', path: '/x', source: '/no/such/source', readOnly: true, access: RO }] }), who);
       expect(r.failure).toMatchObject({ code: 'ENOENT', step: 'view', syscall: 'openat2', path: '/no/such/source' });
