@@ -199,6 +199,7 @@ void ParseNamespaces(Napi::Object n, Plan &p) {
   static const struct { const char *name; enum jail_view_kind kind; } kinds[] = {
       {"bind", JAIL_VIEW_BIND}, {"dir", JAIL_VIEW_DIR},       {"symlink", JAIL_VIEW_SYMLINK},
       {"proc", JAIL_VIEW_PROC}, {"devpts", JAIL_VIEW_DEVPTS}, {"tmpfs", JAIL_VIEW_TMPFS},
+      {"rule", JAIL_VIEW_RULE},
   };
   Napi::Array va = Arr(n.Get("view"), w + ".view");
   for (uint32_t i = 0; i < va.Length(); i++) {
@@ -210,20 +211,24 @@ void ParseNamespaces(Napi::Object n, Plan &p) {
     size_t k = 0;
     while (k < sizeof(kinds) / sizeof(kinds[0]) && kind != kinds[k].name) k++;
     if (k == sizeof(kinds) / sizeof(kinds[0]))
-      Bad(e.Env(), at + ".kind", "must be one of bind, dir, symlink, proc, devpts, tmpfs");
+      Bad(e.Env(), at + ".kind", "must be one of bind, dir, symlink, proc, devpts, tmpfs, rule");
     v.kind = kinds[k].kind;
     v.path = Keep(p, AbsPath(e.Get("path"), at + ".path"));
     switch (v.kind) {
-      case JAIL_VIEW_BIND: {
-        Napi::Value src = e.Get("source"), dev = e.Get("dev"), ino = e.Get("ino"), device = e.Get("device");
+      case JAIL_VIEW_BIND:
+      case JAIL_VIEW_RULE: {
+        Napi::Value src = e.Get("source"), dev = e.Get("dev"), ino = e.Get("ino");
         if (!src.IsUndefined()) v.source = Keep(p, AbsPath(src, at + ".source"));
         if (!dev.IsUndefined() || !ino.IsUndefined()) {
           v.has_identity = 1;
           v.dev = U64(dev, at + ".dev");
           v.ino = U64(ino, at + ".ino");
         }
-        v.read_only = Bool(e.Get("readOnly"), at + ".readOnly") ? 1 : 0;
-        v.device = !device.IsUndefined() && Bool(device, at + ".device") ? 1 : 0;
+        if (v.kind == JAIL_VIEW_BIND) {
+          Napi::Value device = e.Get("device");
+          v.read_only = Bool(e.Get("readOnly"), at + ".readOnly") ? 1 : 0;
+          v.device = !device.IsUndefined() && Bool(device, at + ".device") ? 1 : 0;
+        }
         v.access = U64(e.Get("access"), at + ".access");
         break;
       }

@@ -29,14 +29,16 @@ enum jail_view_kind {
 	JAIL_VIEW_PROC,    /* a procfs of the jail's PID namespace */
 	JAIL_VIEW_DEVPTS,  /* a new devpts instance */
 	JAIL_VIEW_TMPFS,   /* an empty tmpfs */
+	JAIL_VIEW_RULE,    /* only a Landlock rule, on the object at source
+			    * outside, which a bind already shows at path */
 };
 
 struct jail_view_entry {
 	enum jail_view_kind kind;
 	const char *path;   /* absolute, in the view */
-	const char *source; /* bind: absolute, outside; NULL means path */
+	const char *source; /* bind, rule: absolute, outside; NULL means path */
 	const char *target; /* symlink */
-	/* bind: what the TypeScript side saw at the source (else ESTALE). */
+	/* bind, rule: what the TypeScript side saw at the source (else ESTALE). */
 	int has_identity;
 	uint64_t dev;
 	uint64_t ino;

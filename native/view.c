@@ -152,17 +152,14 @@ static int move_to(int mnt, int point)
 
 /* ---- one function per kind of entry ------------------------------------ */
 
-static int view_bind(const struct jail_view_entry *e, int ruleset, struct jail_error *err)
+/* The entry's source, outside (under /oldroot), opened as the Landlock
+ * step opens a grant: no symlink in it, and the object the plan saw. */
+static int open_source(const struct jail_view_entry *e, struct jail_error *err)
 {
 	char outside[PATH_MAX];
 	const char *src = e->source ? e->source : e->path;
-	struct jail_mount_attr attr = {
-		.attr_set = JAIL_MOUNT_ATTR_NOSUID | (e->read_only ? JAIL_MOUNT_ATTR_RDONLY : 0) |
-			    (e->device ? 0 : JAIL_MOUNT_ATTR_NODEV),
-	};
 	const char *sc;
-	struct stat st;
-	int fd, point = -1, tree = -1;
+	int fd;
 
 	if (strlen(OLDROOT) + strlen(src) >= sizeof(outside)) {
 		errno = ENAMETOOLONG;
@@ -173,6 +170,23 @@ static int view_bind(const struct jail_view_entry *e, int ruleset, struct jail_e
 	fd = jail_open_checked(outside, e->has_identity, e->dev, e->ino, OLDROOT "/proc", &sc);
 	if (fd < 0)
 		return fail_at(err, "view", sc, src);
+	return fd;
+}
+
+static int view_bind(const struct jail_view_entry *e, int ruleset, struct jail_error *err)
+{
+	const char *src = e->source ? e->source : e->path;
+	struct jail_mount_attr attr = {
+		.attr_set = JAIL_MOUNT_ATTR_NOSUID | (e->read_only ? JAIL_MOUNT_ATTR_RDONLY : 0) |
+			    (e->device ? 0 : JAIL_MOUNT_ATTR_NODEV),
+	};
+	const char *sc;
+	struct stat st;
+	int fd, point = -1, tree = -1;
+
+	fd = open_source(e, err);
+	if (fd < 0)
+		return -1;
 	if (fstat(fd, &st) < 0) {
 		sc = "fstat";
 		goto fail_src;
@@ -207,6 +221,21 @@ out:
 	close_keeping_errno(point);
 	close_keeping_errno(fd);
 	return -1;
+}
+
+/* A rule without a mount: for objects a bind already shows (the files of
+ * /etc that are not root's alone, say), at a syscall or two each. */
+static int view_rule(const struct jail_view_entry *e, int ruleset, struct jail_error *err)
+{
+	int fd = open_source(e, err), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = add_rule(ruleset, fd, e->access);
+	close_keeping_errno(fd);
+	if (rc < 0)
+		return fail_at(err, "view", "landlock_add_rule", e->path);
+	return 0;
 }
 
 static int view_dir(const struct jail_view_entry *e, int ruleset, struct jail_error *err)
@@ -322,6 +351,7 @@ static int (*const kinds[])(const struct jail_view_entry *, int, struct jail_err
 	[JAIL_VIEW_PROC] = view_proc,
 	[JAIL_VIEW_DEVPTS] = view_devpts,
 	[JAIL_VIEW_TMPFS] = view_tmpfs,
+	[JAIL_VIEW_RULE] = view_rule,
 };
 
 /* ---- the scaffolding ---------------------------------------------------- */

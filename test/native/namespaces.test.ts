@@ -300,6 +300,22 @@ describe.each(WHO)('as %s', (who) => {
       expect(denied.stderr).toMatch(/Permission denied/);
     });
 
+    it('a rule entry: finer rights inside a bind, without a mount of its own', () => {
+      const view: NativeViewEntry[] = [
+        bind(w.proj, true, FS.READ_DIR & HANDLED),
+        { kind: 'rule', path: path.join(w.proj, 'README.md'), access: FS.READ_FILE & HANDLED, ...id(path.join(w.proj, 'README.md')) },
+      ];
+      const r = run(nsPlan('cat README.md; cat src/index.js; grep -c " /tmp/" /proc/self/mounts', { who, view, cwd: w.proj }), who);
+      expect(r.stdout).toBe('project readme\n1\n'); // one mount for the project
+      expect(r.stderr).toMatch(/src\/index.js: Permission denied/);
+    });
+
+    it('a rule entry whose object was swapped: ESTALE, and nothing ran', () => {
+      const readme = path.join(w.proj, 'README.md');
+      const view: NativeViewEntry[] = [bind(w.proj, true, RO), { kind: 'rule', path: readme, access: FS.READ_FILE & HANDLED, ...id('/etc/hostname') }];
+      expect(run(nsPlan('true', { who, view, cwd: w.proj }), who).failure).toMatchObject({ code: 'ESTALE', step: 'view', syscall: 'openat2', path: readme });
+    });
+
     it('a dir entry may carry a rule: the skeleton lists', () => {
       const r = run(nsPlan('ls /dev | tr "\\n" " "', { who, view: [{ kind: 'dir', path: '/dev', access: FS.READ_DIR & HANDLED }] }), who);
       expect(r.stdout).toBe('full null ptmx pts random tty urandom zero ');
@@ -583,7 +599,7 @@ try { a.${fn}(${plan}) } catch (e) { process.stdout.write(JSON.stringify({ throw
     ['plan.namespaces.uid must be a number', base(ns("uid: 'x'"))],
     ['plan.namespaces.net must be a boolean', base(ns('net: 1'))],
     ['plan.namespaces.cwd must be an absolute path', base(ns("cwd: 'rel'"))],
-    ['plan.namespaces.view[0].kind must be one of bind, dir, symlink, proc, devpts, tmpfs', base(ns("view: [{ kind: 'overlay', path: '/' }]"))],
+    ['plan.namespaces.view[0].kind must be one of bind, dir, symlink, proc, devpts, tmpfs, rule', base(ns("view: [{ kind: 'overlay', path: '/' }]"))],
     ['plan.namespaces.view[0].path must be an absolute path', base(ns("view: [{ kind: 'dir', path: 'x' }]"))],
     ['plan.namespaces.view[1].readOnly must be a boolean', base(ns("view: [{ kind: 'dir', path: '/a' }, { kind: 'bind', path: '/b', access: 1n }]"))],
     ['plan.namespaces.view[0].target must be a string', base(ns("view: [{ kind: 'symlink', path: '/a' }]"))],
