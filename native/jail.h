@@ -6,6 +6,7 @@
 #ifndef JAIL_H
 #define JAIL_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "kernel.h"
@@ -112,6 +113,16 @@ struct jail_error {
 		(e)->path = (p);                                               \
 		return -1;                                                     \
 	} while (0)
+
+/* The same as a function, for code that cleans up before it returns. */
+static inline int jail_fail(struct jail_error *e, const char *step, const char *sc, const char *path)
+{
+	e->step = step;
+	e->syscall = sc;
+	e->code = errno;
+	e->path = path;
+	return -1;
+}
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 #endif

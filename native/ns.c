@@ -28,15 +28,6 @@
 #include "supervisor.h"
 #include "view.h"
 
-static int fail_at(struct jail_error *err, const char *step, const char *sc, const char *path)
-{
-	err->step = step;
-	err->syscall = sc;
-	err->code = errno;
-	err->path = path;
-	return -1;
-}
-
 /* ---- the user namespace -------------------------------------------------- */
 
 /* "N N 1": the id mapped to itself, one of it. */
@@ -63,12 +54,12 @@ static int write_file(const char *path, const char *text, size_t len, struct jai
 	ssize_t n;
 
 	if (fd < 0)
-		return fail_at(err, "namespaces", "open", path);
+		return jail_fail(err, "namespaces", "open", path);
 	n = write(fd, text, len);
 	if (n != (ssize_t)len) {
 		if (n >= 0)
 			errno = EIO;
-		fail_at(err, "namespaces", "write", path);
+		jail_fail(err, "namespaces", "write", path);
 		close(fd);
 		return -1;
 	}
@@ -97,12 +88,12 @@ static int loopback_up(struct jail_error *err)
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	if (s < 0)
-		return fail_at(err, "namespaces", "socket", NULL);
+		return jail_fail(err, "namespaces", "socket", NULL);
 	memset(&ifr, 0, sizeof(ifr));
 	strcpy(ifr.ifr_name, "lo");
 	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0 ||
 	    (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr) < 0)) {
-		fail_at(err, "namespaces", "ioctl", NULL);
+		jail_fail(err, "namespaces", "ioctl", NULL);
 		close(s);
 		return -1;
 	}
@@ -127,13 +118,13 @@ static int hide_supervisor(struct jail_error *err)
 	prctl(PR_SET_NAME, "jail-init", 0, 0, 0);
 	fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail_at(err, "namespaces", "open", "/proc/self/stat");
+		return jail_fail(err, "namespaces", "open", "/proc/self/stat");
 	n = read(fd, stat, sizeof(stat) - 1);
 	close(fd);
 	if (n <= 0) {
 		if (n == 0)
 			errno = EIO;
-		return fail_at(err, "namespaces", "read", "/proc/self/stat");
+		return jail_fail(err, "namespaces", "read", "/proc/self/stat");
 	}
 	stat[n] = '\0';
 	p = strrchr(stat, ')'); /* the name may hold anything; fields follow it */
@@ -148,7 +139,7 @@ static int hide_supervisor(struct jail_error *err)
 	}
 	if (i < 4 || area[1] < area[0] || area[3] < area[2]) {
 		errno = EIO;
-		return fail_at(err, "namespaces", "read", "/proc/self/stat");
+		return jail_fail(err, "namespaces", "read", "/proc/self/stat");
 	}
 	memset((void *)area[0], 0, area[1] - area[0]);
 	memset((void *)area[2], 0, area[3] - area[2]);
@@ -240,7 +231,7 @@ static int die_with_supervisor(int report_fd, struct jail_error *err)
 	struct pollfd p = { .fd = report_fd, .events = POLLOUT };
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		return fail_at(err, "namespaces", "prctl", NULL);
+		return jail_fail(err, "namespaces", "prctl", NULL);
 	if (poll(&p, 1, 0) == 1 && (p.revents & POLLERR))
 		_exit(125);
 	return 0;
@@ -287,7 +278,7 @@ int jail_init_main(void *arg)
 	/* No one in the jail reads this process's memory (Node's, with the
 	 * environment the jail filtered) through /proc/1. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
-		fail_at(&err, "namespaces", "prctl", NULL);
+		jail_fail(&err, "namespaces", "prctl", NULL);
 		goto failed;
 	}
 	if (hide_supervisor(&err) < 0)

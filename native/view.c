@@ -29,16 +29,7 @@
 #define NEWROOT "/newroot"
 
 /* What to make of a missing name when walking to a mount point. */
-enum make { MAKE_NOTHING, MAKE_DIR, MAKE_FILE };
-
-static int fail_at(struct jail_error *err, const char *step, const char *sc, const char *path)
-{
-	err->step = step;
-	err->syscall = sc;
-	err->code = errno;
-	err->path = path;
-	return -1;
-}
+enum make { MAKE_DIR, MAKE_FILE };
 
 static void close_keeping_errno(int fd)
 {
@@ -163,13 +154,13 @@ static int open_source(const struct jail_view_entry *e, struct jail_error *err)
 
 	if (strlen(OLDROOT) + strlen(src) >= sizeof(outside)) {
 		errno = ENAMETOOLONG;
-		return fail_at(err, "view", "openat2", src);
+		return jail_fail(err, "view", "openat2", src);
 	}
 	strcpy(outside, OLDROOT);
 	strcat(outside, strcmp(src, "/") == 0 ? "" : src);
 	fd = jail_open_checked(outside, e->has_identity, e->dev, e->ino, OLDROOT "/proc", &sc);
 	if (fd < 0)
-		return fail_at(err, "view", sc, src);
+		return jail_fail(err, "view", sc, src);
 	return fd;
 }
 
@@ -212,10 +203,10 @@ static int view_bind(const struct jail_view_entry *e, int ruleset, struct jail_e
 	close(fd);
 	return 0;
 fail_src:
-	fail_at(err, "view", sc, src);
+	jail_fail(err, "view", sc, src);
 	goto out;
 fail_path:
-	fail_at(err, "view", sc, e->path);
+	jail_fail(err, "view", sc, e->path);
 out:
 	close_keeping_errno(tree);
 	close_keeping_errno(point);
@@ -234,7 +225,7 @@ static int view_rule(const struct jail_view_entry *e, int ruleset, struct jail_e
 	rc = add_rule(ruleset, fd, e->access);
 	close_keeping_errno(fd);
 	if (rc < 0)
-		return fail_at(err, "view", "landlock_add_rule", e->path);
+		return jail_fail(err, "view", "landlock_add_rule", e->path);
 	return 0;
 }
 
@@ -244,11 +235,11 @@ static int view_dir(const struct jail_view_entry *e, int ruleset, struct jail_er
 	int fd = walk(e->path, MAKE_DIR, 0, NULL, &sc), rc;
 
 	if (fd < 0)
-		return fail_at(err, "view", sc, e->path);
+		return jail_fail(err, "view", sc, e->path);
 	rc = add_rule(ruleset, fd, e->access);
 	close_keeping_errno(fd);
 	if (rc < 0)
-		return fail_at(err, "view", "landlock_add_rule", e->path);
+		return jail_fail(err, "view", "landlock_add_rule", e->path);
 	return 0;
 }
 
@@ -259,11 +250,11 @@ static int view_symlink(const struct jail_view_entry *e, int ruleset, struct jai
 
 	(void)ruleset;
 	if (dir < 0)
-		return fail_at(err, "view", sc, e->path);
+		return jail_fail(err, "view", sc, e->path);
 	rc = leaf ? symlinkat(e->target, dir, leaf) : 0;
 	close_keeping_errno(dir);
 	if (rc < 0 && errno != EEXIST) /* something there already: keep it */
-		return fail_at(err, "view", "symlinkat", e->path);
+		return jail_fail(err, "view", "symlinkat", e->path);
 	return 0;
 }
 
@@ -278,7 +269,7 @@ static int view_fs(const struct jail_view_entry *e, int ruleset, struct jail_err
 
 	point = walk(e->path, MAKE_DIR, 0, NULL, &sc);
 	if (point < 0)
-		return fail_at(err, "view", sc, e->path);
+		return jail_fail(err, "view", sc, e->path);
 	sc = "fsopen";
 	fs = (int)syscall(__NR_fsopen, type, JAIL_FSOPEN_CLOEXEC);
 	if (fs < 0)
@@ -317,7 +308,7 @@ static int view_fs(const struct jail_view_entry *e, int ruleset, struct jail_err
 	close(point);
 	return 0;
 fail:
-	fail_at(err, "view", sc, e->path);
+	jail_fail(err, "view", sc, e->path);
 	close_keeping_errno(mnt);
 	close_keeping_errno(fs);
 	close_keeping_errno(point);
@@ -365,22 +356,22 @@ static int enter_scratch(struct jail_error *err)
 
 	/* Nothing done here propagates out, or in. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return fail_at(err, "namespaces", "mount", "/");
+		return jail_fail(err, "namespaces", "mount", "/");
 	if (mount("tmpfs", SCRATCH, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
-		return fail_at(err, "namespaces", "mount", SCRATCH);
+		return jail_fail(err, "namespaces", "mount", SCRATCH);
 	if (chdir(SCRATCH) < 0)
-		return fail_at(err, "namespaces", "chdir", SCRATCH);
+		return jail_fail(err, "namespaces", "chdir", SCRATCH);
 	if (mkdir("newroot", 0755) < 0 || mkdir("oldroot", 0755) < 0)
-		return fail_at(err, "namespaces", "mkdir", SCRATCH);
+		return jail_fail(err, "namespaces", "mkdir", SCRATCH);
 	if (mount("tmpfs", "newroot", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
-		return fail_at(err, "namespaces", "mount", SCRATCH "/newroot");
+		return jail_fail(err, "namespaces", "mount", SCRATCH "/newroot");
 	if (syscall(SYS_pivot_root, ".", "oldroot") < 0)
-		return fail_at(err, "namespaces", "pivot_root", SCRATCH);
+		return jail_fail(err, "namespaces", "pivot_root", SCRATCH);
 	if (chdir("/") < 0)
-		return fail_at(err, "namespaces", "chdir", "/");
+		return jail_fail(err, "namespaces", "chdir", "/");
 	fd = open(NEWROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return fail_at(err, "namespaces", "open", NEWROOT);
+		return jail_fail(err, "namespaces", "open", NEWROOT);
 	return fd;
 }
 
@@ -390,15 +381,15 @@ static int leave_scratch(struct jail_error *err)
 	int scratch;
 
 	if (umount2(OLDROOT, MNT_DETACH) < 0)
-		return fail_at(err, "namespaces", "umount2", OLDROOT);
+		return jail_fail(err, "namespaces", "umount2", OLDROOT);
 	scratch = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (scratch < 0)
-		return fail_at(err, "namespaces", "open", "/");
+		return jail_fail(err, "namespaces", "open", "/");
 	/* pivot_root(".", ".") stacks the scratch root on the view's; it is
 	 * then detached from where it is, which fchdir reaches. */
 	if (chdir(NEWROOT) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || fchdir(scratch) < 0 ||
 	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
-		fail_at(err, "namespaces", "pivot_root", NEWROOT);
+		jail_fail(err, "namespaces", "pivot_root", NEWROOT);
 		close_keeping_errno(scratch);
 		return -1;
 	}
@@ -418,7 +409,7 @@ int jail_view_build(const struct jail_namespaces *ns, int ruleset_fd, struct jai
 		const struct jail_view_entry *e = &ns->view[i];
 		if ((size_t)e->kind >= LEN(kinds) || e->path[0] != '/') {
 			errno = EINVAL;
-			fail_at(err, "view", "mount", e->path);
+			jail_fail(err, "view", "mount", e->path);
 			goto fail;
 		}
 		if (kinds[e->kind](e, ruleset_fd, err) < 0)
@@ -427,14 +418,14 @@ int jail_view_build(const struct jail_namespaces *ns, int ruleset_fd, struct jai
 	/* The skeleton itself (mount points, symlinks, empty directories) is
 	 * read-only; what is mounted on it keeps its own flags. */
 	if (syscall(__NR_mount_setattr, root, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0) {
-		fail_at(err, "namespaces", "mount_setattr", "/");
+		jail_fail(err, "namespaces", "mount_setattr", "/");
 		goto fail;
 	}
 	close(root);
 	if (leave_scratch(err) < 0)
 		return -1;
 	if (chdir(ns->cwd) < 0)
-		return fail_at(err, "view", "chdir", ns->cwd);
+		return jail_fail(err, "view", "chdir", ns->cwd);
 	return 0;
 fail:
 	close_keeping_errno(root);
