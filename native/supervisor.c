@@ -25,18 +25,50 @@
 
 #include "ns.h"
 
+/* The child's pid, from before it runs: the kernel stores it there
+ * (CLONE_PARENT_SETTID), so that no thread of ours sees a child without
+ * its pid. -1 before there is one, and once it has ended. */
 static volatile sig_atomic_t supervised = -1;
+JAIL_STATIC_ASSERT(sizeof(sig_atomic_t) == sizeof(pid_t), "the kernel stores a pid_t");
+
+/* Signals that came while there was no child to pass them to: bit n is
+ * signal n (all of `forwarded` are below 32). */
+static volatile sig_atomic_t early;
 
 /* Signals another process sent us go on to the command; those the kernel or
- * the terminal generated (Ctrl-C, a hangup) reached its process group too. */
+ * the terminal generated (Ctrl-C, a hangup) reached its process group too.
+ * Node's other threads do not block signals, so this may run on any of
+ * them, at any time from forward_signals() on; one that comes before the
+ * child exists is kept for it. Whoever clears its bit passes it on, once. */
 static void forward(int sig, siginfo_t *si, void *ctx)
 {
+	pid_t pid = supervised; /* read once: kill(-1, …) would reach everyone */
+	int bit = 1 << sig;
+
 	(void)ctx;
-	if (supervised > 0 && (si->si_code == SI_USER || si->si_code == SI_QUEUE || si->si_code == SI_TKILL))
-		kill(supervised, sig);
+	if (si->si_code != SI_USER && si->si_code != SI_QUEUE && si->si_code != SI_TKILL)
+		return;
+	if (pid <= 0) {
+		__atomic_fetch_or(&early, bit, __ATOMIC_SEQ_CST);
+		pid = supervised;
+		if (pid <= 0 || !(__atomic_fetch_and(&early, ~bit, __ATOMIC_SEQ_CST) & bit))
+			return; /* jail_spawn passes it on */
+	}
+	kill(pid, sig);
 }
 
 static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGCONT };
+
+/* The child exists: pass on what came before it did. */
+static void pass_early(pid_t pid)
+{
+	int bits = __atomic_exchange_n(&early, 0, __ATOMIC_SEQ_CST);
+	size_t i;
+
+	for (i = 0; i < LEN(forwarded); i++)
+		if (bits & (1 << forwarded[i]))
+			kill(pid, forwarded[i]);
+}
 static struct sigaction saved_actions[LEN(forwarded)];
 
 /* From before the child exists until it is reaped, so that no signal
@@ -97,7 +129,8 @@ static int child_main(void *arg)
 #define CHILD_STACK (128 * 1024)
 #define INIT_STACK (256 * 1024)
 
-int jail_start_command(struct jail_plan *plan, struct jail_error *err)
+/* With `tid`, the kernel stores the child's pid there before it runs. */
+static int clone_command(struct jail_plan *plan, struct jail_error *err, volatile sig_atomic_t *tid)
 {
 	struct child c = { plan, err, getpid(), 0 };
 	char *stack;
@@ -106,7 +139,8 @@ int jail_start_command(struct jail_plan *plan, struct jail_error *err)
 	stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (stack == MAP_FAILED)
 		FAIL(err, "spawn", "mmap", NULL);
-	pid = clone(child_main, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+	pid = clone(child_main, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD | (tid ? CLONE_PARENT_SETTID : 0), &c,
+		    (pid_t *)tid);
 	saved = errno;
 	munmap(stack, CHILD_STACK);
 	if (pid < 0) {
@@ -114,12 +148,19 @@ int jail_start_command(struct jail_plan *plan, struct jail_error *err)
 		FAIL(err, "spawn", "clone", NULL);
 	}
 	if (c.failed) { /* it exited: nothing ran */
+		if (tid)
+			*tid = -1; /* before the reap frees the pid */
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 		errno = err->code;
 		return -1;
 	}
 	return pid;
+}
+
+int jail_start_command(struct jail_plan *plan, struct jail_error *err)
+{
+	return clone_command(plan, err, NULL);
 }
 
 /* The namespace layer: the init's pid and the pipe it reports on. One
@@ -175,7 +216,7 @@ static int start_init(struct jail_plan *plan, struct jail_error *err)
 		errno = saved;
 		FAIL(err, "namespaces", "mmap", NULL);
 	}
-	pid = clone(jail_init_main, stack + INIT_STACK, flags, &args);
+	pid = clone(jail_init_main, stack + INIT_STACK, flags | CLONE_PARENT_SETTID, &args, (pid_t *)&supervised);
 	saved = errno;
 	munmap(stack, INIT_STACK); /* the init has its own copy */
 	close(fds[1]);
@@ -208,6 +249,7 @@ static int await_exec(int pid, struct jail_error *err)
 		err->code = got < 0 ? errno : EPIPE;
 		err->path = NULL;
 	}
+	supervised = -1; /* before the reap frees the pid */
 	while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR)
 		;
 	forget_init();
@@ -235,11 +277,12 @@ int jail_spawn(struct jail_plan *plan, struct jail_error *err)
 	 * its first step sets default dispositions, then an empty mask. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
+	early = 0;
 	forward_signals();
-	pid = plan->ns ? start_init(plan, err) : jail_start_command(plan, err);
-	if (pid > 0)
-		supervised = pid;
+	pid = plan->ns ? start_init(plan, err) : clone_command(plan, err, &supervised);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pid > 0)
+		pass_early(pid);
 	if (pid > 0 && plan->ns && await_exec(pid, err) < 0)
 		pid = -1;
 	if (pid < 0) {

@@ -445,6 +445,26 @@ describe.each(WHO)('as %s', (who) => {
       expect([out, code]).toEqual(['ready\ngot-term\n', 7]);
     });
 
+    it.each([
+      ['the namespace layer', false],
+      ['the Landlock-only layer', true],
+    ])('SIGTERM at any moment of start-up ends the jail at once (%s)', async (_, landlockOnly) => {
+      // A signal that Node handles on another thread while the supervisor
+      // starts the child was once lost: the jail then ran on. Sampled here.
+      const [cmd, args, env] = runner(who);
+      const plan = nsPlan('exec sleep 30', { who });
+      const slow: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        const t0 = Date.now();
+        const child = spawn(cmd, args, { env: { ...env, NS_PLAN: toJson(landlockOnly ? fallback(plan) : plan) }, stdio: 'ignore' });
+        await new Promise((r) => setTimeout(r, 40 + Math.random() * 60)); // node's start-up is ~40 ms
+        child.kill('SIGTERM');
+        await new Promise((r) => child.on('close', r));
+        if (Date.now() - t0 > 3_000) slow.push(i);
+      }
+      expect(slow).toEqual([]);
+    });
+
     it('a signal sent to PID 1 from inside is dropped, not passed back to the command', () => {
       const r = run(nsPlan('trap "echo got-term; exit 7" TERM; kill -TERM 1; sleep 0.3; echo alive', { who }), who);
       expect([r.stdout, r.status]).toEqual(['alive\n', 0]);
