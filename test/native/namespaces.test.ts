@@ -6,11 +6,11 @@
  * the layer closes something the Landlock-only layer leaves open, the same
  * plan run without `namespaces` is the control that shows the hole.
  */
-import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ABI_TABLE, FS } from '../../src/landlock/abi.js';
 import { explain } from '../../src/native/apply.js';
 import type { NativeError, NativePlan, NativeViewEntry } from '../../src/native/binding.js';
@@ -152,6 +152,16 @@ function run(plan: NativePlan, who: Who, opts: { input?: string; extra?: string[
   const m = /^jail-error: (.*)$/m.exec(r.stderr);
   if (m) r.failure = JSON.parse(m[1]!) as NativeError;
   return r;
+}
+
+/** A supervisor started for a test, killed when the test ends however it
+ *  ends (a timed-out test never reaches its finally): the init dies with
+ *  it, and the kernel ends the rest of the jail. */
+function started<T extends ChildProcess>(child: T): T {
+  onTestFinished(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return child;
 }
 
 /** A bind with the identity its source has now (unless given). */
@@ -437,7 +447,7 @@ describe.each(WHO)('as %s', (who) => {
     it('SIGTERM sent to the supervisor reaches the command', async () => {
       const [cmd, args, env] = runner(who);
       const script = 'trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 0.05; done';
-      const child = spawn(cmd, args, { env: { ...env, NS_PLAN: toJson(nsPlan(script, { who })) }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = started(spawn(cmd, args, { env: { ...env, NS_PLAN: toJson(nsPlan(script, { who })) }, stdio: ['ignore', 'pipe', 'pipe'] }));
       let out = '';
       await new Promise<void>((resolve) => child.stdout.on('data', (d) => (out += String(d)).includes('ready') && resolve()));
       child.kill('SIGTERM');
@@ -456,7 +466,7 @@ describe.each(WHO)('as %s', (who) => {
       const slow: number[] = [];
       for (let i = 0; i < 12; i++) {
         const t0 = Date.now();
-        const child = spawn(cmd, args, { env: { ...env, NS_PLAN: toJson(landlockOnly ? fallback(plan) : plan) }, stdio: 'ignore' });
+        const child = started(spawn(cmd, args, { env: { ...env, NS_PLAN: toJson(landlockOnly ? fallback(plan) : plan) }, stdio: 'ignore' }));
         await new Promise((r) => setTimeout(r, 40 + Math.random() * 60)); // node's start-up is ~40 ms
         child.kill('SIGTERM');
         await new Promise((r) => child.on('close', r));
@@ -473,7 +483,7 @@ describe.each(WHO)('as %s', (who) => {
     it('killing the init ends the jail, and the supervisor shows SIGKILL', async () => {
       const marker = `42.${process.pid}${who.length}`;
       const [cmd, args, env] = runner(who);
-      const child = spawn(cmd, args, { env: { ...env, NS_PRINT_PID: '1', NS_PLAN: toJson(nsPlan(`sleep ${marker} & exec sleep ${marker}`, { who })) }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = started(spawn(cmd, args, { env: { ...env, NS_PRINT_PID: '1', NS_PLAN: toJson(nsPlan(`sleep ${marker} & exec sleep ${marker}`, { who })) }, stdio: ['ignore', 'ignore', 'pipe'] }));
       const init = await new Promise<number>((resolve) => child.stderr.on('data', (d) => /init=(\d+)/.test(String(d)) && resolve(Number(/init=(\d+)/.exec(String(d))![1]))));
       expect(await until(() => processesWith(marker).length === 2)).toBe(true);
       process.kill(init, 'SIGKILL');
@@ -485,10 +495,12 @@ describe.each(WHO)('as %s', (who) => {
     it('Ctrl-C typed on a real terminal ends the command, and the shell sees SIGINT', async () => {
       const [cmd, args, env] = runner(who);
       const line = [cmd, ...args].map((a) => `'${a}'`).join(' ');
-      const child = spawn('script', ['-qefc', `bash -c "trap '' INT; ${line}; echo status=\\$?"`, '/dev/null'], {
-        env: { ...env, NS_PLAN: toJson(nsPlan('echo T=ready; exec sleep 30', { who })) },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
+      const child = started(
+        spawn('script', ['-qefc', `bash -c "trap '' INT; ${line}; echo status=\\$?"`, '/dev/null'], {
+          env: { ...env, NS_PLAN: toJson(nsPlan('echo T=ready; exec sleep 30', { who })) },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        }),
+      );
       let out = '';
       await new Promise<void>((resolve) => child.stdout.on('data', (d) => (out += String(d)).includes('T=ready') && resolve()));
       child.stdin.write('\x03');
@@ -518,7 +530,7 @@ describe.each(WHO)('as %s', (who) => {
     it('kill -9 of the supervisor leaves nothing of the jail running', async () => {
       const marker = `41.${process.pid}${who.length}`;
       const [cmd, args, env] = runner(who);
-      const child = spawn(cmd, args, { env: { ...env, NS_PLAN: toJson(nsPlan(`sleep ${marker} & setsid sleep ${marker} & echo started; exec sleep ${marker}`, { who })) }, stdio: ['ignore', 'pipe', 'ignore'] });
+      const child = started(spawn(cmd, args, { env: { ...env, NS_PLAN: toJson(nsPlan(`sleep ${marker} & setsid sleep ${marker} & echo started; exec sleep ${marker}`, { who })) }, stdio: ['ignore', 'pipe', 'ignore'] }));
       await new Promise<void>((resolve) => child.stdout.on('data', () => resolve()));
       expect(await until(() => processesWith(marker).length === 3)).toBe(true);
       process.kill(child.pid!, 'SIGKILL'); // setpriv execs: the supervisor itself
@@ -537,7 +549,7 @@ describe.each(WHO)('as %s', (who) => {
         const plan = nsPlan(`node -e "${probe}"`, { who, net: true });
         const r = await new Promise<string>((resolve) => {
           const [cmd, args, env] = runner(who);
-          const c = spawn(cmd, args, { env: { ...env, NS_PLAN: toJson(plan) } });
+          const c = started(spawn(cmd, args, { env: { ...env, NS_PLAN: toJson(plan) } }));
           let out = '';
           c.stdout.on('data', (d) => (out += d));
           c.on('close', () => resolve(out));
