@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <string>
 #include <vector>
 #include <sys/utsname.h>
@@ -15,6 +16,7 @@
 #include <csignal>
 
 extern "C" {
+#include "ns.h"
 #include "supervisor.h"
 }
 
@@ -112,12 +114,22 @@ Napi::Value Probe(const Napi::CallbackInfo &info) {
   o.Set("landlockErrno", -p.landlock_errno); /* 0 when Landlock is there */
   o.Set("seccomp", p.seccomp != 0);
   o.Set("noNewPrivs", p.no_new_privs != 0);
+  struct jail_ns_facts ns;
+  jail_probe_namespaces(&ns);
+  Napi::Object n = Napi::Object::New(env);
+  n.Set("ok", ns.ok != 0);
+  n.Set("errno", -ns.code); /* 0 when they can be made */
+  n.Set("step", ns.step ? Napi::Value(Napi::String::New(env, ns.step)) : env.Null());
+  o.Set("namespaces", n);
   return o;
 }
 
 // A plan from JS, with the storage its C pointers point into.
 struct Plan {
   struct jail_plan c;
+  struct jail_namespaces ns;
+  std::deque<std::string> strings;  // a deque: adding one moves no other
+  std::vector<jail_view_entry> view;
   std::vector<std::string> paths;
   std::vector<jail_path_rule> pathRules;
   std::vector<jail_port_rule> portRules;
@@ -166,6 +178,83 @@ void ParseLandlock(Napi::Object l, Plan &p) {
   p.c.n_ports = p.portRules.size();
 }
 
+const char *Keep(Plan &p, const std::string &s) {
+  p.strings.push_back(s);
+  return p.strings.back().c_str();
+}
+
+std::string AbsPath(Napi::Value v, const std::string &where) {
+  std::string s = Str(v, where);
+  if (s.empty() || s[0] != '/') Bad(v.Env(), where, "must be an absolute path");
+  return s;
+}
+
+// plan.namespaces: the namespace layer, its view in plan order.
+void ParseNamespaces(Napi::Object n, Plan &p) {
+  const std::string w = "plan.namespaces";
+  p.ns.uid = static_cast<uint32_t>(Integer(n.Get("uid"), w + ".uid", 0, UINT32_MAX - 1));
+  p.ns.gid = static_cast<uint32_t>(Integer(n.Get("gid"), w + ".gid", 0, UINT32_MAX - 1));
+  p.ns.net = Bool(n.Get("net"), w + ".net") ? 1 : 0;
+  p.ns.cwd = Keep(p, AbsPath(n.Get("cwd"), w + ".cwd"));
+  static const struct { const char *name; enum jail_view_kind kind; } kinds[] = {
+      {"bind", JAIL_VIEW_BIND}, {"dir", JAIL_VIEW_DIR},       {"symlink", JAIL_VIEW_SYMLINK},
+      {"proc", JAIL_VIEW_PROC}, {"devpts", JAIL_VIEW_DEVPTS}, {"tmpfs", JAIL_VIEW_TMPFS},
+      {"rule", JAIL_VIEW_RULE},
+  };
+  Napi::Array va = Arr(n.Get("view"), w + ".view");
+  for (uint32_t i = 0; i < va.Length(); i++) {
+    const std::string at = At(w + ".view", i);
+    Napi::Object e = Obj(va.Get(i), at);
+    std::string kind = Str(e.Get("kind"), at + ".kind");
+    struct jail_view_entry v;
+    std::memset(&v, 0, sizeof(v));
+    size_t k = 0;
+    while (k < sizeof(kinds) / sizeof(kinds[0]) && kind != kinds[k].name) k++;
+    if (k == sizeof(kinds) / sizeof(kinds[0]))
+      Bad(e.Env(), at + ".kind", "must be one of bind, dir, symlink, proc, devpts, tmpfs, rule");
+    v.kind = kinds[k].kind;
+    v.path = Keep(p, AbsPath(e.Get("path"), at + ".path"));
+    switch (v.kind) {
+      case JAIL_VIEW_BIND:
+      case JAIL_VIEW_RULE: {
+        Napi::Value src = e.Get("source"), dev = e.Get("dev"), ino = e.Get("ino");
+        if (!src.IsUndefined()) v.source = Keep(p, AbsPath(src, at + ".source"));
+        if (!dev.IsUndefined() || !ino.IsUndefined()) {
+          v.has_identity = 1;
+          v.dev = U64(dev, at + ".dev");
+          v.ino = U64(ino, at + ".ino");
+        }
+        if (v.kind == JAIL_VIEW_BIND) {
+          Napi::Value device = e.Get("device");
+          v.read_only = Bool(e.Get("readOnly"), at + ".readOnly") ? 1 : 0;
+          v.device = !device.IsUndefined() && Bool(device, at + ".device") ? 1 : 0;
+        }
+        v.access = U64(e.Get("access"), at + ".access");
+        break;
+      }
+      case JAIL_VIEW_SYMLINK:
+        v.target = Keep(p, Str(e.Get("target"), at + ".target"));
+        break;
+      case JAIL_VIEW_PROC:
+      case JAIL_VIEW_DEVPTS:
+      case JAIL_VIEW_TMPFS:
+        v.access = U64(e.Get("access"), at + ".access");
+        break;
+      case JAIL_VIEW_DIR: {
+        Napi::Value access = e.Get("access");
+        if (!access.IsUndefined()) v.access = U64(access, at + ".access");
+        break;
+      }
+      default:
+        break;
+    }
+    p.view.push_back(v);
+  }
+  p.ns.view = p.view.data();
+  p.ns.n_view = p.view.size();
+  p.c.ns = &p.ns;
+}
+
 void ParsePlan(const Napi::CallbackInfo &info, Plan &p) {
   Napi::Env env = info.Env();
   if (info.Length() != 1) throw Napi::TypeError::New(env, "takes one plan object");
@@ -175,6 +264,9 @@ void ParsePlan(const Napi::CallbackInfo &info, Plan &p) {
 
   Napi::Value ll = o.Get("landlock");
   if (!ll.IsUndefined()) ParseLandlock(Obj(ll, "plan.landlock"), p);
+
+  Napi::Value ns = o.Get("namespaces");
+  if (!ns.IsUndefined()) ParseNamespaces(Obj(ns, "plan.namespaces"), p);
 
   Napi::Value sc = o.Get("seccomp");
   if (!sc.IsUndefined()) {
@@ -209,6 +301,9 @@ void ParsePlan(const Napi::CallbackInfo &info, Plan &p) {
 Napi::Value Exec(const Napi::CallbackInfo &info) {
   Plan p;
   ParsePlan(info, p);
+  // The layer needs an init outside the command, and a multithreaded
+  // process (Node) cannot enter a new user namespace itself.
+  if (p.c.ns) Bad(info.Env(), "plan.namespaces", "needs spawn(): exec() replaces this process and has no init");
   struct jail_error e;
   std::memset(&e, 0, sizeof(e));
   if (jail_prepare(&p.c, &e) == 0) jail_enter(&p.c, &e);
@@ -219,6 +314,8 @@ Napi::Value Exec(const Napi::CallbackInfo &info) {
 // spawn(plan): fork a child that confines itself and execs (and dies with
 // this process); returns its pid once the exec happened, or throws what
 // failed in the child, or EBUSY when this process has children already.
+// With plan.namespaces the child is the jail's init and the pid is its
+// own; supervise(pid) still returns the command's status.
 Napi::Value Spawn(const Napi::CallbackInfo &info) {
   Plan p;
   ParsePlan(info, p);

@@ -13,7 +13,6 @@
 #include <limits.h>
 #include <linux/filter.h>
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -51,19 +50,33 @@ void jail_probe(struct jail_facts *out)
  * that refuses it. O_NOFOLLOW alone is not enough: it follows symlinks
  * before the last component, and with O_PATH opens a last one as itself.
  * So the kernel must also say which object it opened (its path in
- * /proc/self/fd) and what kind. */
-static int open_nofollow(const char *path, const char **sc)
+ * <proc>/self/fd) and what kind. */
+static int open_nofollow(const char *path, const char *proc, const char **sc)
 {
-	char link[32], seen[PATH_MAX];
+	char link[64], digits[12], seen[PATH_MAX];
 	struct stat st;
+	size_t len = strlen(proc), k = 0;
 	ssize_t n;
-	int fd, saved;
+	int fd, saved, v;
 
 	*sc = "open";
+	if (len + sizeof("/self/fd/") + sizeof(digits) > sizeof(link)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	/* <proc>/self/fd/<fd>, without stdio: this may run in a forked copy
+	 * of a multithreaded process. */
+	memcpy(link, proc, len);
+	memcpy(link + len, "/self/fd/", sizeof("/self/fd/"));
+	len += sizeof("/self/fd/") - 1;
+	for (v = fd; k == 0 || v > 0; v /= 10)
+		digits[k++] = (char)('0' + v % 10);
+	while (k > 0)
+		link[len++] = digits[--k];
+	link[len] = '\0';
 	n = readlink(link, seen, sizeof(seen));
 	if (n < 0 || fstat(fd, &st) < 0) {
 		saved = errno;
@@ -80,35 +93,44 @@ static int open_nofollow(const char *path, const char **sc)
 	return fd;
 }
 
-/* Open a rule's path refusing a symlink anywhere in it (ELOOP), and, when
- * the plan says what the path was when it was checked, anything else
- * (ESTALE): the object granted is the object checked. */
-static int open_checked(const struct jail_path_rule *r, struct jail_error *err)
+int jail_open_checked(const char *path, int has_identity, uint64_t dev,
+		      uint64_t ino, const char *proc, const char **sc)
 {
 	struct jail_open_how how = {
 		.flags = O_PATH | O_CLOEXEC,
 		.resolve = JAIL_RESOLVE_NO_SYMLINKS | JAIL_RESOLVE_NO_MAGICLINKS,
 	};
-	const char *sc = "openat2";
 	struct stat st;
 	int fd, saved;
 
-	fd = (int)syscall(__NR_openat2, AT_FDCWD, r->path, &how, sizeof(how));
+	*sc = "openat2";
+	fd = (int)syscall(__NR_openat2, AT_FDCWD, path, &how, sizeof(how));
 	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
-		fd = open_nofollow(r->path, &sc);
-	if (fd < 0)
-		FAIL(err, "landlock-ruleset", sc, r->path);
-	if (!r->has_identity)
+		fd = open_nofollow(path, proc, sc);
+	if (fd < 0 || !has_identity)
 		return fd;
 	if (fstat(fd, &st) == 0) {
-		if ((uint64_t)st.st_dev == r->dev && (uint64_t)st.st_ino == r->ino)
+		if ((uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino)
 			return fd;
 		errno = ESTALE;
 	}
 	saved = errno;
 	close(fd);
 	errno = saved;
-	FAIL(err, "landlock-ruleset", sc, r->path);
+	return -1;
+}
+
+/* Open a rule's path refusing a symlink anywhere in it (ELOOP), and, when
+ * the plan says what the path was when it was checked, anything else
+ * (ESTALE): the object granted is the object checked. */
+static int open_checked(const struct jail_path_rule *r, struct jail_error *err)
+{
+	const char *sc;
+	int fd = jail_open_checked(r->path, r->has_identity, r->dev, r->ino, "/proc", &sc);
+
+	if (fd < 0)
+		FAIL(err, "landlock-ruleset", sc, r->path);
+	return fd;
 }
 
 static int step_ruleset(struct jail_plan *plan, struct jail_error *err)
@@ -122,7 +144,9 @@ static int step_ruleset(struct jail_plan *plan, struct jail_error *err)
 	if (plan->ruleset_fd < 0)
 		FAIL(err, "landlock-ruleset", "landlock_create_ruleset", NULL);
 
-	for (i = 0; i < plan->n_paths; i++) {
+	/* In the namespace layer each view entry brings its rule, on the
+	 * object it mounts (view.c); `paths` is not used. */
+	for (i = 0; plan->ns == NULL && i < plan->n_paths; i++) {
 		const struct jail_path_rule *r = &plan->paths[i];
 		struct jail_path_beneath_attr attr = {
 			.allowed_access = r->access,

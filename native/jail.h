@@ -6,6 +6,7 @@
 #ifndef JAIL_H
 #define JAIL_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "kernel.h"
@@ -21,12 +22,54 @@ struct jail_path_rule {
 	uint64_t ino;
 };
 
+/* One entry of the namespace layer's view, applied in plan order. */
+enum jail_view_kind {
+	JAIL_VIEW_BIND,    /* the object at source (outside) appears at path */
+	JAIL_VIEW_DIR,     /* a directory (made empty when missing) */
+	JAIL_VIEW_SYMLINK, /* a symlink to target, unless something is there */
+	JAIL_VIEW_PROC,    /* a procfs of the jail's PID namespace */
+	JAIL_VIEW_DEVPTS,  /* a new devpts instance */
+	JAIL_VIEW_TMPFS,   /* an empty tmpfs */
+	JAIL_VIEW_RULE,    /* only a Landlock rule, on the object at source
+			    * outside, which a bind already shows at path */
+};
+
+struct jail_view_entry {
+	enum jail_view_kind kind;
+	const char *path;   /* absolute, in the view */
+	const char *source; /* bind, rule: absolute, outside; NULL means path */
+	const char *target; /* symlink */
+	/* bind, rule: what the TypeScript side saw at the source (else ESTALE). */
+	int has_identity;
+	uint64_t dev;
+	uint64_t ino;
+	int read_only; /* bind */
+	int device;    /* bind: device nodes stay usable (no nodev) */
+	uint64_t access; /* Landlock rights on what is mounted (or on the
+			  * directory); 0: no rule */
+};
+
+/* The namespace layer: new user, mount and PID namespaces (and network,
+ * with net), a view built from `view`, the command run by an init. */
+struct jail_namespaces {
+	uint32_t uid; /* outside ids, each mapped to itself */
+	uint32_t gid;
+	int net;         /* also a network namespace, with lo up */
+	const char *cwd; /* in the view */
+	const struct jail_view_entry *view;
+	size_t n_view;
+};
+
 struct jail_port_rule {
 	uint64_t port;
 	uint64_t access;
 };
 
 struct jail_plan {
+	/* The namespace layer; NULL for the Landlock-only layer. With it, the
+	 * path rules come from the view's entries and `paths` is ignored. */
+	const struct jail_namespaces *ns;
+
 	/* Landlock: skipped when has_landlock is 0. */
 	int has_landlock;
 	struct jail_ruleset_attr attr;
@@ -71,6 +114,16 @@ struct jail_error {
 		return -1;                                                     \
 	} while (0)
 
+/* The same as a function, for code that cleans up before it returns. */
+static inline int jail_fail(struct jail_error *e, const char *step, const char *sc, const char *path)
+{
+	e->step = step;
+	e->syscall = sc;
+	e->code = errno;
+	e->path = path;
+	return -1;
+}
+
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 #endif
 
@@ -85,6 +138,13 @@ struct jail_facts {
 };
 
 void jail_probe(struct jail_facts *out);
+
+/* Open `path` as O_PATH following no symlink anywhere in it (ELOOP); with
+ * has_identity, refuse another object than dev/ino (ESTALE). `proc` is
+ * where procfs is mounted, for kernels (or outer filters) without
+ * openat2. Returns the fd, or -1 with errno and *sc the syscall. */
+int jail_open_checked(const char *path, int has_identity, uint64_t dev,
+		      uint64_t ino, const char *proc, const char **sc);
 
 /* Steps that may run before a fork: open paths, build the ruleset. */
 int jail_prepare(struct jail_plan *plan, struct jail_error *err);

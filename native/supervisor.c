@@ -23,18 +23,52 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ns.h"
+
+/* The child's pid, from before it runs: the kernel stores it there
+ * (CLONE_PARENT_SETTID), so that no thread of ours sees a child without
+ * its pid. -1 before there is one, and once it has ended. */
 static volatile sig_atomic_t supervised = -1;
+JAIL_STATIC_ASSERT(sizeof(sig_atomic_t) == sizeof(pid_t), "the kernel stores a pid_t");
+
+/* Signals that came while there was no child to pass them to: bit n is
+ * signal n (all of `forwarded` are below 32). */
+static volatile sig_atomic_t early;
 
 /* Signals another process sent us go on to the command; those the kernel or
- * the terminal generated (Ctrl-C, a hangup) reached its process group too. */
+ * the terminal generated (Ctrl-C, a hangup) reached its process group too.
+ * Node's other threads do not block signals, so this may run on any of
+ * them, at any time from forward_signals() on; one that comes before the
+ * child exists is kept for it. Whoever clears its bit passes it on, once. */
 static void forward(int sig, siginfo_t *si, void *ctx)
 {
+	pid_t pid = supervised; /* read once: kill(-1, …) would reach everyone */
+	int bit = 1 << sig;
+
 	(void)ctx;
-	if (supervised > 0 && (si->si_code == SI_USER || si->si_code == SI_QUEUE || si->si_code == SI_TKILL))
-		kill(supervised, sig);
+	if (si->si_code != SI_USER && si->si_code != SI_QUEUE && si->si_code != SI_TKILL)
+		return;
+	if (pid <= 0) {
+		__atomic_fetch_or(&early, bit, __ATOMIC_SEQ_CST);
+		pid = supervised;
+		if (pid <= 0 || !(__atomic_fetch_and(&early, ~bit, __ATOMIC_SEQ_CST) & bit))
+			return; /* jail_spawn passes it on */
+	}
+	kill(pid, sig);
 }
 
 static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGCONT };
+
+/* The child exists: pass on what came before it did. */
+static void pass_early(pid_t pid)
+{
+	int bits = __atomic_exchange_n(&early, 0, __ATOMIC_SEQ_CST);
+	size_t i;
+
+	for (i = 0; i < LEN(forwarded); i++)
+		if (bits & (1 << forwarded[i]))
+			kill(pid, forwarded[i]);
+}
 static struct sigaction saved_actions[LEN(forwarded)];
 
 /* From before the child exists until it is reaped, so that no signal
@@ -93,14 +127,141 @@ static int child_main(void *arg)
 }
 
 #define CHILD_STACK (128 * 1024)
+#define INIT_STACK (256 * 1024)
+
+/* With `tid`, the kernel stores the child's pid there before it runs. */
+static int clone_command(struct jail_plan *plan, struct jail_error *err, volatile sig_atomic_t *tid)
+{
+	struct child c = { plan, err, getpid(), 0 };
+	char *stack;
+	int pid, saved, status;
+
+	stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED)
+		FAIL(err, "spawn", "mmap", NULL);
+	pid = clone(child_main, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD | (tid ? CLONE_PARENT_SETTID : 0), &c,
+		    (pid_t *)tid);
+	saved = errno;
+	munmap(stack, CHILD_STACK);
+	if (pid < 0) {
+		errno = saved;
+		FAIL(err, "spawn", "clone", NULL);
+	}
+	if (c.failed) { /* it exited: nothing ran */
+		if (tid)
+			*tid = -1; /* before the reap frees the pid */
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		errno = err->code;
+		return -1;
+	}
+	return pid;
+}
+
+int jail_start_command(struct jail_plan *plan, struct jail_error *err)
+{
+	return clone_command(plan, err, NULL);
+}
+
+/* The namespace layer: the init's pid and the pipe it reports on. One
+ * supervised child at a time (the EBUSY rule), so one of each. */
+static pid_t init_pid = -1;
+static int init_reports = -1;
+static struct jail_report last_report; /* what err points into */
+
+/* Read one whole record; 0 at end of file (the init is gone). */
+static int read_report(struct jail_report *r)
+{
+	char *p = (char *)r;
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < sizeof(*r)) {
+		n = read(init_reports, p + got, sizeof(*r) - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -1 : 0;
+		got += (size_t)n;
+	}
+	return 1;
+}
+
+static void forget_init(void)
+{
+	if (init_reports >= 0)
+		close(init_reports);
+	init_reports = -1;
+	init_pid = -1;
+}
+
+/* Fork the init into new namespaces. A real fork (no CLONE_VM): it lives
+ * as long as the command, and Node runs meanwhile. */
+static int start_init(struct jail_plan *plan, struct jail_error *err)
+{
+	struct jail_init_args args = { plan, -1, -1 };
+	int flags = SIGCHLD | CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | (plan->ns->net ? CLONE_NEWNET : 0);
+	int fds[2], pid, saved;
+	char *stack;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		FAIL(err, "namespaces", "pipe2", NULL);
+	args.peer = fds[0];
+	args.report = fds[1];
+	stack = mmap(NULL, INIT_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED) {
+		saved = errno;
+		close(fds[0]);
+		close(fds[1]);
+		errno = saved;
+		FAIL(err, "namespaces", "mmap", NULL);
+	}
+	pid = clone(jail_init_main, stack + INIT_STACK, flags | CLONE_PARENT_SETTID, &args, (pid_t *)&supervised);
+	saved = errno;
+	munmap(stack, INIT_STACK); /* the init has its own copy */
+	close(fds[1]);
+	if (pid < 0) {
+		close(fds[0]);
+		errno = saved;
+		FAIL(err, "namespaces", "clone", NULL);
+	}
+	init_pid = pid;
+	init_reports = fds[0];
+	return pid;
+}
+
+/* Wait for the init to say the command has exec'd; else fill err with
+ * what failed in it (or EPIPE: it ended without a word) and reap it. */
+static int await_exec(int pid, struct jail_error *err)
+{
+	int got = read_report(&last_report), status;
+
+	if (got > 0 && last_report.kind == JAIL_REPORT_EXECED)
+		return 0;
+	if (got > 0 && last_report.kind == JAIL_REPORT_FAILED) {
+		err->step = last_report.step;
+		err->syscall = last_report.syscall;
+		err->code = last_report.value;
+		err->path = last_report.has_path ? last_report.path : NULL;
+	} else {
+		err->step = "namespaces";
+		err->syscall = "read";
+		err->code = got < 0 ? errno : EPIPE;
+		err->path = NULL;
+	}
+	supervised = -1; /* before the reap frees the pid */
+	while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR)
+		;
+	forget_init();
+	errno = err->code;
+	return -1;
+}
 
 int jail_spawn(struct jail_plan *plan, struct jail_error *err)
 {
-	struct child c = { plan, err, getpid(), 0 };
 	sigset_t all, old;
 	siginfo_t si;
-	char *stack;
-	int pid, saved, status;
+	int pid;
 
 	/* After the command, every child of this process is ended (orphans
 	 * become ours, below): there must be none of another's. */
@@ -112,33 +273,19 @@ int jail_spawn(struct jail_plan *plan, struct jail_error *err)
 	 * even from a new session, so that end_descendants finds them all. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		FAIL(err, "spawn", "prctl", NULL);
-	stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED) {
-		saved = errno;
-		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
-		errno = saved;
-		FAIL(err, "spawn", "mmap", NULL);
-	}
 	/* No handler of ours may run in the child before it resets them;
 	 * its first step sets default dispositions, then an empty mask. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
+	early = 0;
 	forward_signals();
-	pid = clone(child_main, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
-	saved = errno;
-	if (pid > 0)
-		supervised = pid;
+	pid = plan->ns ? start_init(plan, err) : clone_command(plan, err, &supervised);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	munmap(stack, CHILD_STACK);
+	if (pid > 0)
+		pass_early(pid);
+	if (pid > 0 && plan->ns && await_exec(pid, err) < 0)
+		pid = -1;
 	if (pid < 0) {
-		restore_signals();
-		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
-		errno = saved;
-		FAIL(err, "spawn", "clone", NULL);
-	}
-	if (c.failed) { /* it exited: nothing ran */
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
 		restore_signals();
 		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 		errno = err->code;
@@ -214,6 +361,14 @@ int jail_supervise(int pid)
 	supervised = -1;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	/* The namespace layer: the init reports the command's own status
+	 * before it exits; without a report (it was killed), its own. */
+	if (pid == init_pid) {
+		struct jail_report r;
+		if (read_report(&r) > 0 && r.kind == JAIL_REPORT_STATUS)
+			status = r.value;
+		forget_init();
+	}
 	end_descendants();
 	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 	restore_signals();

@@ -13,15 +13,27 @@
  * has execed, or -1 with err filled in when a step (or the exec) failed in
  * it. This process must have no other child (else EBUSY): from here until
  * jail_supervise returns it is a child subreaper, and every child it has
- * then is ended. */
+ * then is ended.
+ *
+ * With plan->ns (the namespace layer) the child is the jail's init (ns.h),
+ * which builds the view and starts the command as PID 2; the pid returned
+ * is the init's, once the command has execed, and err is what failed in
+ * the init or the command. */
 int jail_spawn(struct jail_plan *plan, struct jail_error *err);
+
+/* The command's process: a child that shares our memory until it execs
+ * (CLONE_VM | CLONE_VFORK), runs jail_enter and dies with the calling
+ * thread. Its pid once it has execed, or -1 with err (it is reaped). Used
+ * by jail_spawn and by the namespace layer's init. */
+int jail_start_command(struct jail_plan *plan, struct jail_error *err);
 
 /* Wait for the child as its supervisor. From jail_spawn on, signals sent to
  * this process by another (kill; not the terminal's, which reach the
  * child's process group directly) are passed on to the child. When it has
  * ended, SIGKILL everything it left running (every descendant, whatever its
- * session) and reap it all. Returns the child's own wait status, and puts
- * back the signal dispositions jail_spawn replaced. */
+ * session) and reap it all. Returns the child's own wait status (in the
+ * namespace layer, the command's, which the init reports), and puts back
+ * the signal dispositions jail_spawn replaced. */
 int jail_supervise(int pid);
 
 /* Die of `sig` as the command did (default disposition, unblocked), dumping

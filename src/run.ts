@@ -34,7 +34,9 @@ export function prepare(req: RunRequest, facts: ProbeResult = probe(req.abiCap),
 
 /** Whether the run needs a parent outside the jail. */
 export function needsSupervisor(p: Prepared): boolean {
-  return p.tmpDir !== null;
+  // The namespace layer always has one: Node cannot enter a user namespace
+  // itself, and the PID namespace needs its init.
+  return p.tmpDir !== null || p.plan.layer === 'namespaces';
 }
 
 /**

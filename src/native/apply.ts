@@ -5,6 +5,7 @@
 import { ApplyError, CommandError, InternalError } from '../errors.js';
 import type { JailPlan } from '../plan.js';
 import type { KernelFacts } from '../policy/model.js';
+import { printable } from '../text.js';
 import { loadAddon, type NativeError, type NativePlan, type NativeProbe } from './binding.js';
 
 export interface ProbeResult extends KernelFacts {
@@ -34,9 +35,11 @@ export function probe(abiCap?: number, namespaces: 'auto' | 'off' = 'auto'): Pro
 }
 
 /** The probe's attempt at the namespace layer, in words when it failed. */
+/** The probe's real attempt at the namespace layer, in words when it failed
+ *  (EPERM at clone: a seccomp profile or AppArmor; ENOSPC:
+ *  user.max_user_namespaces=0; EPERM at fsmount: a masked /proc). */
 function namespacesFact(p: NativeProbe): { ok: boolean; why?: string } {
-  const n = (p as NativeProbe & { namespaces?: { ok: boolean; code?: string | null; step?: string | null } }).namespaces;
-  if (!n) return { ok: false, why: 'this build of the addon has no namespace layer' };
+  const n = p.namespaces;
   if (n.ok) return { ok: true };
   const what = n.step ? `${n.step}: ${n.code ?? 'failed'}` : (n.code ?? 'failed');
   const hints: Record<string, string> = {
@@ -45,6 +48,7 @@ function namespacesFact(p: NativeProbe): { ok: boolean; why?: string } {
     ENOSPC: 'user.max_user_namespaces is 0, or the limit is reached',
     EINVAL: 'this kernel lacks a namespace jail needs',
   };
+  if (n.step === 'fsmount' || n.step === 'mount') hints.EPERM = 'a fresh /proc is refused here (a container\'s masked /proc)';
   return { ok: false, why: `${what}${n.code && hints[n.code] ? ` (${hints[n.code]})` : ''}` };
 }
 
@@ -136,7 +140,31 @@ export function removeTree(dir: string): string | null {
   }
 }
 
-function explain(e: NativeError, target: ExecTarget): Error {
+/** Where the namespace layer was refused or failed; nothing ran. */
+const NO_NAMESPACES = 'pass --no-namespaces to use the Landlock-only layer.';
+
+function namespaceFailure(e: NativeError): ApplyError | null {
+  if (e.step !== 'view' && e.step !== 'namespaces') return null;
+  const at = `${e.syscall}${e.path ? ` ${printable(e.path)}` : ''}`;
+  const refused = e.code === 'EPERM' || e.code === 'EACCES' || e.code === 'ENOSPC' || e.code === 'EUSERS';
+  if (e.step === 'namespaces') {
+    const why = e.code === 'ENOSPC' || e.code === 'EUSERS' ? ' (user.max_user_namespaces is reached or 0)' : refused ? ' (a seccomp profile, AppArmor, or a sysctl refuses user namespaces here)' : '';
+    return new ApplyError(`cannot create the jail's namespaces: ${at}: ${e.code}${why}; nothing ran.`, e.step, e.syscall, e.code, e.path, NO_NAMESPACES);
+  }
+  const hint =
+    e.code === 'EPERM' && (e.syscall === 'fsmount' || e.syscall === 'fsconfig')
+      ? `this system refuses a fresh ${e.path ?? 'mount'} (a container's masked /proc does); ${NO_NAMESPACES}`
+      : e.code === 'EROFS'
+        ? `a mount point is missing inside a read-only grant; grant it, or ${NO_NAMESPACES}`
+        : e.syscall === 'chdir'
+          ? 'the working directory is not in the view; run jail from a granted directory.'
+          : NO_NAMESPACES;
+  return new ApplyError(`cannot build the jail's view: ${at}: ${e.code}; nothing ran.`, e.step, e.syscall, e.code, e.path, hint);
+}
+
+/** A coded error from the addon as the jail's own error, worded, with a
+ *  hint; anything else as it is. */
+export function explain(e: NativeError, target: ExecTarget): Error {
   if (typeof e.step !== 'string') return e;
   if (e.step === 'exec') {
     const name = target.argv[0] ?? target.file;
@@ -144,9 +172,10 @@ function explain(e: NativeError, target: ExecTarget): Error {
     const why = e.code === 'EACCES' ? 'Permission denied (inside the jail)' : e.code === 'ENOEXEC' ? 'Exec format error' : e.message;
     return new CommandError(`jail: ${name}: ${why}`, 126);
   }
-  if (e.step === 'landlock-ruleset' && (e.code === 'ESTALE' || e.code === 'ELOOP')) {
+  const checkedOpen = e.syscall === 'openat2' || e.syscall === 'open';
+  if ((e.step === 'landlock-ruleset' || (e.step === 'view' && checkedOpen)) && (e.code === 'ESTALE' || e.code === 'ELOOP')) {
     return new ApplyError(
-      `${e.path} changed after jail checked it (it is now a symlink or another file); nothing ran.`,
+      `${printable(e.path ?? '')} changed after jail checked it (it is now a symlink or another file); nothing ran.`,
       e.step,
       e.syscall,
       e.code,
@@ -165,6 +194,8 @@ function explain(e: NativeError, target: ExecTarget): Error {
       'run the jail in a process of its own: the jail command, or spawn() from the library.',
     );
   }
+  const layer = namespaceFailure(e);
+  if (layer) return layer;
   const hints: Record<string, string> = {
     'landlock-ruleset': opened ? 'the path changed after the policy was built; run again.' : 'check the kernel log (dmesg) for Landlock errors.',
     capabilities: 'pass --keep-caps to keep the capabilities instead.',

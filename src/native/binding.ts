@@ -18,7 +18,36 @@ export interface NativeProbe {
   landlockError: string | null;
   seccomp: boolean;
   noNewPrivs: boolean;
+  /** Whether the namespace layer's namespaces can be made here: a real
+   *  attempt (user, mount and PID namespaces, id maps, a fresh /proc).
+   *  When not: errno (negative) and its name, code ('EPERM': a seccomp
+   *  profile or AppArmor; 'ENOSPC': user.max_user_namespaces=0), and the
+   *  step refused ('clone', 'uid_map', 'mount', 'fsmount', ...). */
+  namespaces: { ok: boolean; errno: number; code: string | null; step: string | null };
 }
+
+/** One entry of the namespace layer's view, applied in plan order. Paths
+ *  are absolute; `path` is in the view, `source` (default: path) outside. */
+export type NativeViewEntry =
+  /** The object at source appears at path: opened with no symlink (and,
+   *  with dev and ino, refused if it is another object), mounted from that
+   *  descriptor (read-only: ro, nosuid, nodev; else nosuid, nodev; device:
+   *  nosuid only), and given a Landlock rule with `access` unless 0. */
+  | { kind: 'bind'; path: string; source?: string; dev?: bigint; ino?: bigint; readOnly: boolean; device?: boolean; access: bigint }
+  /** A directory of the view's skeleton, made empty (with its parents) when
+   *  missing; with `access`, a Landlock rule on it, which covers everything
+   *  beneath it in the view, binds included. */
+  | { kind: 'dir'; path: string; access?: bigint }
+  /** A symlink, unless something already exists at path. */
+  | { kind: 'symlink'; path: string; target: string }
+  /** A fresh procfs of the jail's PID namespace, a new devpts instance
+   *  (ptmxmode 0666, mode 0620), or an empty tmpfs; with its rule. */
+  | { kind: 'proc' | 'devpts' | 'tmpfs'; path: string; access: bigint }
+  /** Only a Landlock rule, on the object at source (opened as a bind's
+   *  source is, identity checked), which an earlier bind already shows at
+   *  path: finer rights inside a bind (/etc's files but not root's own) at
+   *  a few µs each, where a bind costs about 45. */
+  | { kind: 'rule'; path: string; source?: string; dev?: bigint; ino?: bigint; access: bigint };
 
 export interface NativePlan {
   landlock?: {
@@ -31,18 +60,23 @@ export interface NativePlan {
     paths: Array<{ path: string; access: bigint; dev?: bigint; ino?: bigint }>;
     ports: Array<{ port: number; access: bigint }>;
   };
-  /** The namespace layer: in a user, mount and PID namespace (and a network
-   *  one when `net`), the view is built in order, each bind from a verified
-   *  open, with its Landlock rule on the same object. */
+  /** struct sock_filter[], 8 bytes each. */
+  seccomp?: Uint8Array;
+  /**
+   * The namespace layer (spawn() only): new user, mount and PID namespaces
+   * (and network, with net: only lo, up), an init as PID 1, and a view that
+   * holds exactly `view`. `landlock.paths` is then ignored: each view entry
+   * brings its own rule, on the object it mounts.
+   */
   namespaces?: {
+    /** Outside ids, each mapped to itself. */
     uid: number;
     gid: number;
     net: boolean;
+    /** chdir here in the view. */
     cwd: string;
-    view: import('../namespace/view.js').ViewEntry[];
+    view: NativeViewEntry[];
   };
-  /** struct sock_filter[], 8 bytes each. */
-  seccomp?: Uint8Array;
   dropCaps: boolean;
   keepFds: number[];
   file: string;
@@ -51,7 +85,9 @@ export interface NativePlan {
 }
 
 /** Thrown by the addon: shaped like Node's fs errors. The addon gives the
- *  errno; `code` is its name from Node's own table, added here. */
+ *  errno; `code` is its name from Node's own table, added here. In the
+ *  namespace layer, step 'namespaces' (making them, the id maps, the
+ *  pivot) or 'view' (an entry, with its path, or the chdir to cwd). */
 export interface NativeError extends Error {
   code: string;
   errno: number;
@@ -62,7 +98,10 @@ export interface NativeError extends Error {
 
 /** What the addon itself exports: errno numbers, no names. */
 interface RawAddon extends Omit<Addon, 'probe'> {
-  probe(): Omit<NativeProbe, 'landlockError'> & { landlockErrno: number };
+  probe(): Omit<NativeProbe, 'landlockError' | 'namespaces'> & {
+    landlockErrno: number;
+    namespaces: { ok: boolean; errno: number; step: string | null };
+  };
 }
 
 export interface Addon {
@@ -70,10 +109,13 @@ export interface Addon {
   /** Never returns: execs, or throws a NativeError. */
   exec(plan: NativePlan): never;
   /** Forks a child that confines itself, dies with this process and execs;
-   *  its pid, or a NativeError. This process must have no other child. */
+   *  its pid, or a NativeError. This process must have no other child.
+   *  With plan.namespaces the child is the jail's init (PID 1 inside),
+   *  and the pid is the init's; it returns once the command has exec'd. */
   spawn(plan: NativePlan): number;
   /** Waits for the child, passing on signals sent to this process; then
-   *  kills and reaps everything the child left running. The child's status. */
+   *  kills and reaps everything the child left running. The child's status;
+   *  in the namespace layer the command's, which the init reports. */
   supervise(pid: number): { code: number | null; signal: number | null };
   /** Dies of `signal` (default disposition), dumping no core; returns if it
    *  is ignored by default. */
@@ -115,8 +157,12 @@ function named(raw: RawAddon): Addon {
     };
   return {
     probe() {
-      const { landlockErrno, ...p } = raw.probe();
-      return { ...p, landlockError: landlockErrno ? errnoName(landlockErrno) : null };
+      const { landlockErrno, namespaces: ns, ...p } = raw.probe();
+      return {
+        ...p,
+        landlockError: landlockErrno ? errnoName(landlockErrno) : null,
+        namespaces: { ...ns, code: ns.errno ? errnoName(ns.errno) : null },
+      };
     },
     exec: coded(raw.exec),
     spawn: coded(raw.spawn),

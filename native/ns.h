@@ -1,0 +1,56 @@
+/*
+ * The namespace layer's processes. The supervisor (Node) forks an init in
+ * new user, mount and PID namespaces; the init builds the view, starts the
+ * command as PID 2 with the existing jail_enter steps, passes signals on,
+ * reaps, and reports to the supervisor on a pipe. When the init exits, the
+ * kernel ends every process left in the namespace.
+ */
+#ifndef JAIL_NS_H
+#define JAIL_NS_H
+
+#include <limits.h>
+#include <stdint.h>
+#include "jail.h"
+
+/* What the init writes on the report pipe: one EXECED or FAILED record,
+ * then (after EXECED) one STATUS record. Strings are copied in: pointers
+ * mean nothing in another process. */
+enum jail_report_kind {
+	JAIL_REPORT_EXECED = 1, /* the command has exec'd */
+	JAIL_REPORT_FAILED,     /* a step failed; nothing ran. value: errno */
+	JAIL_REPORT_STATUS,     /* the command ended. value: its wait status */
+};
+
+struct jail_report {
+	int32_t kind;
+	int32_t value;
+	int32_t has_path;
+	char step[32];
+	char syscall[32];
+	char path[4096 - 3 * 4 - 2 * 32]; /* the whole record fits in PIPE_BUF */
+};
+
+struct jail_init_args {
+	struct jail_plan *plan;
+	int report; /* the pipe's write end */
+	int peer;   /* its read end, the supervisor's: closed in the init */
+};
+
+/* The init's body, for clone(2) without CLONE_VM: a copy of the caller,
+ * which only makes syscalls (no allocation: other threads may have held
+ * locks at the fork). Never returns. */
+int jail_init_main(void *args);
+
+/* Whether this process may create the layer's namespaces: a real attempt
+ * in a short-lived child (user, mount and PID namespaces, its own id maps,
+ * a one-entry view with a fresh procfs). When not, code is the errno and
+ * step says which part was refused ("clone", "uid_map", "mount", ...). */
+struct jail_ns_facts {
+	int ok;
+	int code;
+	const char *step;
+};
+
+void jail_probe_namespaces(struct jail_ns_facts *out);
+
+#endif

@@ -1,0 +1,433 @@
+/*
+ * The view, built the way bubblewrap builds its root: a scratch tmpfs holds
+ * "newroot" (the view, another tmpfs) and "oldroot" (the machine's root,
+ * moved there by pivot_root). Each entry is made under /newroot from
+ * /oldroot; then oldroot is detached and the view becomes the root.
+ *
+ * Every object outside is opened with the same checked open the Landlock
+ * step uses (no symlink, the identity the plan saw), and both the mount and
+ * the Landlock rule are made from that descriptor: swapping the path after
+ * the check gains nothing. Mount points are reached from the view's root
+ * one name at a time, following no symlink, so what is already mounted in
+ * the view cannot redirect a later entry either.
+ */
+#define _GNU_SOURCE
+#include "view.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Where the scratch tmpfs goes, in the new mount namespace only. */
+#define SCRATCH "/tmp"
+#define OLDROOT "/oldroot"
+#define NEWROOT "/newroot"
+
+/* What to make of a missing name when walking to a mount point. */
+enum make { MAKE_DIR, MAKE_FILE };
+
+static void close_keeping_errno(int fd)
+{
+	int saved = errno;
+
+	if (fd >= 0)
+		close(fd);
+	errno = saved;
+}
+
+/* One name in `dir`, not a symlink. Without openat2 (Linux 5.6, or an
+ * outer filter refusing it), O_NOFOLLOW on a single name does the same
+ * once the result is checked not to be a symlink. */
+static int open_beneath(int dir, const char *name)
+{
+	struct jail_open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = JAIL_RESOLVE_NO_SYMLINKS | JAIL_RESOLVE_NO_MAGICLINKS | JAIL_RESOLVE_BENEATH,
+	};
+	struct stat st;
+	int fd;
+
+	if (strcmp(name, "..") == 0) {
+		errno = EXDEV; /* as RESOLVE_BENEATH would say */
+		return -1;
+	}
+	fd = (int)syscall(__NR_openat2, dir, name, &how, sizeof(how));
+	if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
+		return fd;
+	fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+		close(fd);
+		errno = ELOOP;
+		return -1;
+	}
+	return fd;
+}
+
+/* The name at `path` in the view, as an O_PATH fd, walked from the view's
+ * root one component at a time with no symlink followed; a missing
+ * component is made (a directory; the last one as `last` says). `upto`
+ * stops before the last component (for symlinks), and then *leaf is it. */
+static int walk(const char *path, enum make last, int upto, const char **leaf, const char **sc)
+{
+	char buf[PATH_MAX];
+	char *name = buf, *next;
+	int dir, fd;
+
+	if (strlen(path) >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		*sc = "openat2";
+		return -1;
+	}
+	strcpy(buf, path);
+	*sc = "open";
+	dir = open(NEWROOT, O_PATH | O_DIRECTORY | O_CLOEXEC); /* the top of the view as it is now */
+	while (dir >= 0) {
+		enum make make;
+
+		while (*name == '/')
+			name++;
+		if (*name == '\0')
+			return dir;
+		next = strchr(name, '/');
+		if (next)
+			*next++ = '\0';
+		else
+			next = name + strlen(name);
+		while (*next == '/')
+			next++;
+		if (upto && *next == '\0') {
+			*leaf = name;
+			return dir;
+		}
+		make = *next ? MAKE_DIR : last;
+		*sc = "openat2";
+		fd = open_beneath(dir, name);
+		if (fd < 0 && errno == ENOENT && make == MAKE_DIR) {
+			*sc = "mkdirat";
+			if (mkdirat(dir, name, 0755) == 0 || errno == EEXIST)
+				fd = open_beneath(dir, name);
+		} else if (fd < 0 && errno == ENOENT && make == MAKE_FILE) {
+			*sc = "openat";
+			fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+			if (fd >= 0 || errno == EEXIST) {
+				close_keeping_errno(fd);
+				fd = open_beneath(dir, name);
+			}
+		}
+		close_keeping_errno(dir);
+		dir = fd;
+		name = next;
+	}
+	return -1;
+}
+
+static int add_rule(int ruleset, int fd, uint64_t access)
+{
+	struct jail_path_beneath_attr attr = { .allowed_access = access, .parent_fd = fd };
+
+	if (ruleset < 0 || access == 0)
+		return 0;
+	return (int)syscall(__NR_landlock_add_rule, ruleset, JAIL_LANDLOCK_RULE_PATH_BENEATH, &attr, 0);
+}
+
+static int move_to(int mnt, int point)
+{
+	return (int)syscall(__NR_move_mount, mnt, "", point, "",
+			    JAIL_MOVE_MOUNT_F_EMPTY_PATH | JAIL_MOVE_MOUNT_T_EMPTY_PATH);
+}
+
+/* ---- one function per kind of entry ------------------------------------ */
+
+/* The entry's source, outside (under /oldroot), opened as the Landlock
+ * step opens a grant: no symlink in it, and the object the plan saw. */
+static int open_source(const struct jail_view_entry *e, struct jail_error *err)
+{
+	char outside[PATH_MAX];
+	const char *src = e->source ? e->source : e->path;
+	const char *sc;
+	int fd;
+
+	if (strlen(OLDROOT) + strlen(src) >= sizeof(outside)) {
+		errno = ENAMETOOLONG;
+		return jail_fail(err, "view", "openat2", src);
+	}
+	strcpy(outside, OLDROOT);
+	strcat(outside, strcmp(src, "/") == 0 ? "" : src);
+	fd = jail_open_checked(outside, e->has_identity, e->dev, e->ino, OLDROOT "/proc", &sc);
+	if (fd < 0)
+		return jail_fail(err, "view", sc, src);
+	return fd;
+}
+
+static int view_bind(const struct jail_view_entry *e, int ruleset, struct jail_error *err)
+{
+	const char *src = e->source ? e->source : e->path;
+	struct jail_mount_attr attr = {
+		.attr_set = JAIL_MOUNT_ATTR_NOSUID | (e->read_only ? JAIL_MOUNT_ATTR_RDONLY : 0) |
+			    (e->device ? 0 : JAIL_MOUNT_ATTR_NODEV),
+	};
+	const char *sc;
+	struct stat st;
+	int fd, point = -1, tree = -1;
+
+	fd = open_source(e, err);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0) {
+		sc = "fstat";
+		goto fail_src;
+	}
+	point = walk(e->path, S_ISDIR(st.st_mode) ? MAKE_DIR : MAKE_FILE, 0, NULL, &sc);
+	if (point < 0)
+		goto fail_path;
+	sc = "open_tree";
+	tree = (int)syscall(__NR_open_tree, fd, "", JAIL_OPEN_TREE_CLONE | O_CLOEXEC | JAIL_AT_RECURSIVE | AT_EMPTY_PATH);
+	if (tree < 0)
+		goto fail_src;
+	sc = "mount_setattr";
+	if (syscall(__NR_mount_setattr, tree, "", AT_EMPTY_PATH | JAIL_AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+		goto fail_path;
+	sc = "move_mount";
+	if (move_to(tree, point) < 0)
+		goto fail_path;
+	sc = "landlock_add_rule";
+	if (add_rule(ruleset, fd, e->access) < 0)
+		goto fail_path;
+	close(tree);
+	close(point);
+	close(fd);
+	return 0;
+fail_src:
+	jail_fail(err, "view", sc, src);
+	goto out;
+fail_path:
+	jail_fail(err, "view", sc, e->path);
+out:
+	close_keeping_errno(tree);
+	close_keeping_errno(point);
+	close_keeping_errno(fd);
+	return -1;
+}
+
+/* A rule without a mount: for objects a bind already shows (the files of
+ * /etc that are not root's alone, say), at a syscall or two each. */
+static int view_rule(const struct jail_view_entry *e, int ruleset, struct jail_error *err)
+{
+	int fd = open_source(e, err), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = add_rule(ruleset, fd, e->access);
+	close_keeping_errno(fd);
+	if (rc < 0)
+		return jail_fail(err, "view", "landlock_add_rule", e->path);
+	return 0;
+}
+
+static int view_dir(const struct jail_view_entry *e, int ruleset, struct jail_error *err)
+{
+	const char *sc = "landlock_add_rule";
+	int fd = walk(e->path, MAKE_DIR, 0, NULL, &sc), rc;
+
+	if (fd < 0)
+		return jail_fail(err, "view", sc, e->path);
+	rc = add_rule(ruleset, fd, e->access);
+	close_keeping_errno(fd);
+	if (rc < 0)
+		return jail_fail(err, "view", "landlock_add_rule", e->path);
+	return 0;
+}
+
+static int view_symlink(const struct jail_view_entry *e, int ruleset, struct jail_error *err)
+{
+	const char *sc, *leaf = NULL;
+	int dir = walk(e->path, MAKE_DIR, 1, &leaf, &sc), rc;
+
+	(void)ruleset;
+	if (dir < 0)
+		return jail_fail(err, "view", sc, e->path);
+	rc = leaf ? symlinkat(e->target, dir, leaf) : 0;
+	close_keeping_errno(dir);
+	if (rc < 0 && errno != EEXIST) /* something there already: keep it */
+		return jail_fail(err, "view", "symlinkat", e->path);
+	return 0;
+}
+
+/* A new file system of `type` with `options` ("key=value" or "flag"),
+ * mounted at the entry's path with `attrs`, and its rule. */
+static int view_fs(const struct jail_view_entry *e, int ruleset, struct jail_error *err,
+		   const char *type, const char *const *options, uint64_t attrs)
+{
+	char key[64];
+	const char *sc, *value;
+	int point, fs = -1, mnt = -1;
+
+	point = walk(e->path, MAKE_DIR, 0, NULL, &sc);
+	if (point < 0)
+		return jail_fail(err, "view", sc, e->path);
+	sc = "fsopen";
+	fs = (int)syscall(__NR_fsopen, type, JAIL_FSOPEN_CLOEXEC);
+	if (fs < 0)
+		goto fail;
+	sc = "fsconfig";
+	for (; *options; options++) {
+		value = strchr(*options, '=');
+		if (!value) {
+			if (syscall(__NR_fsconfig, fs, JAIL_FSCONFIG_SET_FLAG, *options, NULL, 0) < 0)
+				goto fail;
+			continue;
+		}
+		if ((size_t)(value - *options) >= sizeof(key)) {
+			errno = EINVAL;
+			goto fail;
+		}
+		memcpy(key, *options, (size_t)(value - *options));
+		key[value - *options] = '\0';
+		if (syscall(__NR_fsconfig, fs, JAIL_FSCONFIG_SET_STRING, key, value + 1, 0) < 0)
+			goto fail;
+	}
+	if (syscall(__NR_fsconfig, fs, JAIL_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		goto fail;
+	sc = "fsmount";
+	mnt = (int)syscall(__NR_fsmount, fs, JAIL_FSMOUNT_CLOEXEC, attrs);
+	if (mnt < 0)
+		goto fail;
+	sc = "move_mount";
+	if (move_to(mnt, point) < 0)
+		goto fail;
+	sc = "landlock_add_rule";
+	if (add_rule(ruleset, mnt, e->access) < 0)
+		goto fail;
+	close(mnt);
+	close(fs);
+	close(point);
+	return 0;
+fail:
+	jail_fail(err, "view", sc, e->path);
+	close_keeping_errno(mnt);
+	close_keeping_errno(fs);
+	close_keeping_errno(point);
+	return -1;
+}
+
+static int view_proc(const struct jail_view_entry *e, int ruleset, struct jail_error *err)
+{
+	static const char *const none[] = { NULL };
+	return view_fs(e, ruleset, err, "proc", none,
+		       JAIL_MOUNT_ATTR_NOSUID | JAIL_MOUNT_ATTR_NODEV | JAIL_MOUNT_ATTR_NOEXEC);
+}
+
+static int view_devpts(const struct jail_view_entry *e, int ruleset, struct jail_error *err)
+{
+	static const char *const opts[] = { "newinstance", "ptmxmode=0666", "mode=0620", NULL };
+	return view_fs(e, ruleset, err, "devpts", opts, JAIL_MOUNT_ATTR_NOSUID | JAIL_MOUNT_ATTR_NOEXEC);
+}
+
+static int view_tmpfs(const struct jail_view_entry *e, int ruleset, struct jail_error *err)
+{
+	static const char *const none[] = { NULL };
+	return view_fs(e, ruleset, err, "tmpfs", none, JAIL_MOUNT_ATTR_NOSUID | JAIL_MOUNT_ATTR_NODEV);
+}
+
+/* Indexed by enum jail_view_kind. */
+static int (*const kinds[])(const struct jail_view_entry *, int, struct jail_error *) = {
+	[JAIL_VIEW_BIND] = view_bind,
+	[JAIL_VIEW_DIR] = view_dir,
+	[JAIL_VIEW_SYMLINK] = view_symlink,
+	[JAIL_VIEW_PROC] = view_proc,
+	[JAIL_VIEW_DEVPTS] = view_devpts,
+	[JAIL_VIEW_TMPFS] = view_tmpfs,
+	[JAIL_VIEW_RULE] = view_rule,
+};
+
+/* ---- the scaffolding ---------------------------------------------------- */
+
+/* A scratch tmpfs at SCRATCH becomes the root, with the view's own tmpfs
+ * at /newroot and the machine's root at /oldroot. Returns an fd of the
+ * view's tmpfs (not of what is later mounted on it). */
+static int enter_scratch(struct jail_error *err)
+{
+	int fd;
+
+	/* Nothing done here propagates out, or in. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return jail_fail(err, "namespaces", "mount", "/");
+	if (mount("tmpfs", SCRATCH, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+		return jail_fail(err, "namespaces", "mount", SCRATCH);
+	if (chdir(SCRATCH) < 0)
+		return jail_fail(err, "namespaces", "chdir", SCRATCH);
+	if (mkdir("newroot", 0755) < 0 || mkdir("oldroot", 0755) < 0)
+		return jail_fail(err, "namespaces", "mkdir", SCRATCH);
+	if (mount("tmpfs", "newroot", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+		return jail_fail(err, "namespaces", "mount", SCRATCH "/newroot");
+	if (syscall(SYS_pivot_root, ".", "oldroot") < 0)
+		return jail_fail(err, "namespaces", "pivot_root", SCRATCH);
+	if (chdir("/") < 0)
+		return jail_fail(err, "namespaces", "chdir", "/");
+	fd = open(NEWROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return jail_fail(err, "namespaces", "open", NEWROOT);
+	return fd;
+}
+
+/* Detach the machine's root, and make the view the root. */
+static int leave_scratch(struct jail_error *err)
+{
+	int scratch;
+
+	if (umount2(OLDROOT, MNT_DETACH) < 0)
+		return jail_fail(err, "namespaces", "umount2", OLDROOT);
+	scratch = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (scratch < 0)
+		return jail_fail(err, "namespaces", "open", "/");
+	/* pivot_root(".", ".") stacks the scratch root on the view's; it is
+	 * then detached from where it is, which fchdir reaches. */
+	if (chdir(NEWROOT) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || fchdir(scratch) < 0 ||
+	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
+		jail_fail(err, "namespaces", "pivot_root", NEWROOT);
+		close_keeping_errno(scratch);
+		return -1;
+	}
+	close(scratch);
+	return 0;
+}
+
+int jail_view_build(const struct jail_namespaces *ns, int ruleset_fd, struct jail_error *err)
+{
+	struct jail_mount_attr ro = { .attr_set = JAIL_MOUNT_ATTR_RDONLY };
+	size_t i;
+	int root = enter_scratch(err);
+
+	if (root < 0)
+		return -1;
+	for (i = 0; i < ns->n_view; i++) {
+		const struct jail_view_entry *e = &ns->view[i];
+		if ((size_t)e->kind >= LEN(kinds) || e->path[0] != '/') {
+			errno = EINVAL;
+			jail_fail(err, "view", "mount", e->path);
+			goto fail;
+		}
+		if (kinds[e->kind](e, ruleset_fd, err) < 0)
+			goto fail;
+	}
+	/* The skeleton itself (mount points, symlinks, empty directories) is
+	 * read-only; what is mounted on it keeps its own flags. */
+	if (syscall(__NR_mount_setattr, root, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0) {
+		jail_fail(err, "namespaces", "mount_setattr", "/");
+		goto fail;
+	}
+	close(root);
+	if (leave_scratch(err) < 0)
+		return -1;
+	if (chdir(ns->cwd) < 0)
+		return jail_fail(err, "view", "chdir", ns->cwd);
+	return 0;
+fail:
+	close_keeping_errno(root);
+	return -1;
+}

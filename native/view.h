@@ -1,0 +1,21 @@
+/*
+ * The namespace layer's view: a fresh tmpfs as the root, holding exactly
+ * what the plan lists, so that what is not granted does not exist. No
+ * policy here: which paths, which rights and in which order come from the
+ * plan (src/plan.ts).
+ */
+#ifndef JAIL_VIEW_H
+#define JAIL_VIEW_H
+
+#include "jail.h"
+
+/* In a new user and mount namespace, as its owner: make the root of the
+ * view, apply `ns->view` in order (adding each entry's Landlock rule to
+ * `ruleset_fd`, when it is not -1, on the object it mounts), pivot into
+ * the view and chdir to `ns->cwd`. A failure is step "namespaces" (the
+ * scaffolding) or "view" (an entry, with its path). Only syscalls: this
+ * runs in a forked copy of Node, which must not allocate. */
+int jail_view_build(const struct jail_namespaces *ns, int ruleset_fd,
+		    struct jail_error *err);
+
+#endif
