@@ -78,6 +78,7 @@ export function compileView(policy: Policy, rules: readonly ViewRule[], rights: 
       continue;
     }
     if (r.path.startsWith('/dev/pts/')) continue; // the new devpts replaces the host's terminals by name; /dev/tty stays
+    if (r.path.startsWith('/proc/')) continue; // the view's /proc is the jail's own (/etc/mtab's target is in it)
     const device = r.path.startsWith('/dev/') && !r.isDir;
     hasDev ||= device;
     const bind: ViewEntry = { kind: 'bind', path: r.path, readOnly: !r.writable, access: r.access };
@@ -105,7 +106,11 @@ export function compileView(policy: Policy, rules: readonly ViewRule[], rights: 
     // Only where the view has no such path already (a symlink inside a bind is there).
     if (!binds().some((b) => isWithin(a.path, b.path))) entries.push({ kind: 'symlink', path: a.path, target: a.target });
   }
-  for (const o of policy.overlays) entries.push({ kind: 'bind', path: o.path, source: o.source, readOnly: true, access: rights.readFile });
+  // The sanitised copies at the real paths, unless a grant shows the real
+  // file (you granted ~/.npmrc yourself, or all of ~).
+  for (const o of policy.overlays) {
+    if (!binds().some((b) => isWithin(o.path, b.path))) entries.push({ kind: 'bind', path: o.path, source: o.source, readOnly: true, access: rights.readFile });
+  }
   if (!binds().some((b) => isWithin(policy.cwd, b.path))) entries.push({ kind: 'dir', path: policy.cwd });
   return { net: !needsNetwork(policy), cwd: policy.cwd, entries: order(entries) };
 }

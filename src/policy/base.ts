@@ -1,6 +1,6 @@
 import type { Host } from './host.js';
 import type { Access, PathGrant } from './model.js';
-import { grantOf, resolveReal } from './paths.js';
+import { aliasAt, grantOf, resolveReal } from './paths.js';
 
 /** What running a program needs at all: read and execute. */
 const SYSTEM_RO = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/proc'];
@@ -42,8 +42,8 @@ export function systemBase(host: Host, covered: (path: string, access: Access) =
 export function systemAliases(host: Host): Array<{ path: string; target: string }> {
   const out: Array<{ path: string; target: string }> = [];
   for (const p of [...SYSTEM_RO, ...SYSTEM_DEV]) {
-    const target = host.stat(p, true)?.isSymlink ? host.readlink(p) : null;
-    if (target !== null && host.realpath(p) !== null) out.push({ path: p, target });
+    const alias = host.realpath(p) !== null ? aliasAt(p, host) : null;
+    if (alias) out.push(alias);
   }
   return out;
 }

@@ -3,7 +3,7 @@ import { systemAliases, systemBase } from './base.js';
 import type { Host } from './host.js';
 import type { Access, PathGrant, Policy, PortRange } from './model.js';
 import type { JailOptions } from './options.js';
-import { absolute, grantFromFlag, isWithin } from './paths.js';
+import { absolute, aliasAt, grantFromFlag, isWithin } from './paths.js';
 import { toolchainGrants } from './toolchains.js';
 
 export type { JailOptions };
@@ -37,9 +37,8 @@ export function buildPolicy(opts: JailOptions, host: Host, ctx: BuildContext = {
   const aliases = system ? systemAliases(host) : [];
   for (const given of [...(opts.ro ?? []), ...(opts.rw ?? [])]) {
     const spec = (typeof given === 'string' ? given : given.path).replace(/\?$/, '');
-    const abs = absolute(spec, host);
-    const target = host.stat(abs, true)?.isSymlink ? host.readlink(abs) : null;
-    if (target !== null && !aliases.some((a) => a.path === abs)) aliases.push({ path: abs, target });
+    const alias = aliasAt(absolute(spec, host), host);
+    if (alias && !aliases.some((a) => a.path === alias.path)) aliases.push(alias);
   }
   const unixPaths: string[] = [];
   let unix = false;

@@ -1,7 +1,7 @@
 import { CommandError } from '../errors.js';
 import type { Host } from './host.js';
 import type { PathGrant, Policy } from './model.js';
-import { absolute, grantOf, isWithin, resolveReal } from './paths.js';
+import { absolute, aliasAt, grantOf, isWithin, resolveReal } from './paths.js';
 
 export interface ResolvedCommand {
   /** What execve gets: absolute. */
@@ -114,5 +114,9 @@ export function commandGrants(cmd: ResolvedCommand, host: Host): PathGrant[] {
 
 /** The policy plus the command's executable, interpreters and runtimes. */
 export function withCommand(policy: Policy, cmd: ResolvedCommand, host: Host): Policy {
-  return { ...policy, grants: [...policy.grants, ...commandGrants(cmd, host)] };
+  // The command as found on PATH may be a symlink (~/bin/cat → /bin/cat):
+  // a view shows it there, as it is, so exec finds it.
+  const alias = aliasAt(cmd.file, host);
+  const aliases = alias && !policy.aliases.some((a) => a.path === alias.path) ? [...policy.aliases, alias] : policy.aliases;
+  return { ...policy, grants: [...policy.grants, ...commandGrants(cmd, host)], aliases };
 }

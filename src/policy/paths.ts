@@ -112,3 +112,15 @@ export function grantFromFlag(flag: string, entry: PathEntry, access: Access, ho
   const source: Source = typeof entry === 'string' ? { kind: 'flag', flag, given: spec } : { kind: 'config', flag, given: spec, where: entry.from };
   return grantOf(r, access, source);
 }
+
+/**
+ * The symlink at `p` as an alias for a view (`{ path, target }`), when p
+ * is one and its parent is a real directory (a symlink under a symlinked
+ * directory, /bin/sh with /bin → usr/bin, comes with its parent's alias).
+ */
+export function aliasAt(p: string, host: Host): { path: string; target: string } | null {
+  const parent = p.slice(0, p.lastIndexOf('/')) || '/';
+  if (!host.stat(p, true)?.isSymlink || host.realpath(parent) !== parent) return null;
+  const target = host.readlink(p);
+  return target === null ? null : { path: p, target };
+}

@@ -45,7 +45,7 @@ describe('run()', () => {
     expect(r.status).toBe(1);
     expect(r.signal).toBeNull();
     expect(r.stdout).toBe('project readme\n');
-    expect(r.stderr).toMatch(/Permission denied/);
+    expect(r.stderr).toMatch(/Permission denied|No such file/);
     expect(r.stdout + r.stderr).not.toContain(w.secrets.ssh);
   });
   it('reports the jail’s own failure as status 125', async () => {

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { IS_ROOT, jail, makeWorld, outsideProcess, printed, removeWorld, strictJail, type World } from './harness.js';
+import { IS_ROOT, inFallback, jail, makeWorld, outsideProcess, printed, removeWorld, strictJail, type World } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -28,7 +28,8 @@ strictJail.describe.each(users)('secrets in $HOME stay out of reach (%s)', (_who
   it.each([0, 1, 2, 3, 4])('read #%i is denied, and the control with the grant leaks', (i) => {
     const [, argv] = reads()[i]!;
     const denied = jail(w, ['--ro', '.', '--', ...argv], { asNobody });
-    expect(denied.status, printed(denied)).not.toBe(0);
+    // In the namespace layer ~/.npmrc is there, as the sanitised copy: read, but no token in it.
+    if (!(i === 2 && !inFallback)) expect(denied.status, printed(denied)).not.toBe(0);
     for (const s of Object.values(w.secrets)) expect(printed(denied)).not.toContain(s);
     if (i === 4) expect(printed(denied)).not.toContain('id_ed25519');
 
@@ -67,7 +68,7 @@ strictJail.describe.each(users)('writes outside --rw leave the target unchanged 
     ['overwrite', (o) => `echo pwned > ${o}/keep.txt`],
     ['append', (o) => `echo pwned >> ${o}/keep.txt`],
     ['truncate', (o) => `truncate -s 0 ${o}/keep.txt`],
-    ['delete', (o) => `rm -f ${o}/keep.txt`],
+    ['delete', (o) => `rm ${o}/keep.txt`],
     ['rename away', (o) => `mv ${o}/keep.txt ${o}/moved.txt`],
     ['create', (o) => `echo new > ${o}/new.txt`],
     ['mkdir', (o) => `mkdir ${o}/newdir`],
@@ -141,8 +142,9 @@ strictJail.describe.skipIf(!IS_ROOT)('root', () => {
       expect(caps.stdout).toMatch(/CapEff:\s+0+\n/);
       expect(caps.stdout).toMatch(/CapPrm:\s+0+\n/);
       expect(caps.stdout).toMatch(/CapBnd:\s+0+\n/);
-      // Control: with --keep-caps the same read leaks (a fact of this kernel).
-      const kept = jail(w, ['--keep-caps', '--', 'cat', `/proc/${p.pid}/environ`]);
+      // Control: with --keep-caps the same read leaks (a fact of this kernel),
+      // in the fallback layer (in the namespace layer the process is not there).
+      const kept = jail(w, ['--keep-caps', '--no-namespaces', '--', 'cat', `/proc/${p.pid}/environ`]);
       expect(printed(kept)).toContain(token);
     } finally {
       p.stop();

@@ -56,6 +56,12 @@ export function needs(ok: boolean, why: string): Gated {
   return { it: renaming(it.skip), test: renaming(test.skip), describe: renaming(describe.skip) };
 }
 
+/** The layer this run's jails use: some denials differ in kind (ENOENT
+ *  where a path is not in the view, ECONNREFUSED in a network of its own,
+ *  where the fallback says EACCES or EPERM); what they deny does not. */
+export const LAYER: 'namespaces' | 'landlock' = kernel.namespaces.ok ? 'namespaces' : 'landlock';
+export const inFallback = LAYER === 'landlock';
+
 /** Tests of the namespace layer: they skip where it is not in force. */
 export const inNamespaces = (why: string): Gated => needs(kernel.namespaces.ok, `needs the namespace layer (${why}); here: ${kernel.namespaces.why}`);
 

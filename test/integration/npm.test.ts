@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, makeWorld, removeWorld, strictJail, type World } from './harness.js';
+import { REPO, makeWorld, removeWorld, strictJail, type World, inFallback } from './harness.js';
 
 let w: World;
 const got: string[] = [];
@@ -111,8 +111,10 @@ describe('npm install with the jailed script-shell', () => {
     const attempts = r.read('attempts.log');
     expect(attempts).toMatch(/tcp: \w+/);
     expect(attempts).toMatch(/udp: \w+/);
-    expect(attempts).not.toMatch(/: ok\b/);
-    expect(attempts).toMatch(/read \.ssh\/id_ed25519: EACCES/);
+    // In the namespace layer ~/.npmrc is the sanitised copy: read, no token
+    // in it (checked below); nothing else succeeds in either layer.
+    expect(attempts.replace(inFallback ? '' : 'read .npmrc: ok\n', '')).not.toMatch(/: ok\b/);
+    expect(attempts).toMatch(inFallback ? /read \.ssh\/id_ed25519: EACCES/ : /read \.ssh\/id_ed25519: ENOENT/);
     for (const s of Object.values(w.secrets)) {
       expect(r.out).not.toContain(s);
       expect(attempts + r.read('stolen-id_ed25519') + r.read('stolen-credentials') + r.read('stolen-.npmrc')).not.toContain(s);

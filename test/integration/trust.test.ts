@@ -10,7 +10,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { IS_ROOT, JAIL, NODE, REPO, jail, makeWorld, printed, removeWorld, type World, strictJail } from './harness.js';
+import { IS_ROOT, JAIL, NODE, REPO, jail, makeWorld, printed, removeWorld, type World, strictJail, inFallback, needs } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -241,7 +241,9 @@ strictJail.describe('B6: jail installed in the project it jails', () => {
 });
 
 strictJail.describe('D1: other terminals in /dev/pts', () => {
-  it('the command keeps its own, by name', () => {
+  // In the namespace layer /dev/pts is a new instance: the command has its
+  // terminal on fds 0-2 and /dev/tty, not by its name outside.
+  needs(inFallback, 'the fallback layer: in the namespace layer /dev/pts is a new instance').it('the command keeps its own, by name', () => {
     // script(1) gives jail a terminal; the command reopens it by its name.
     const r = spawnSync('script', ['-qec', `${NODE} ${JAIL} --ro . -- sh -c 'echo mine > $(tty) && echo ok'`, '/dev/null'], { cwd: w.proj, env: w.env, encoding: 'utf8' });
     expect(r.stdout).toMatch(/mine\r?\nok/);
