@@ -114,6 +114,9 @@ Napi::Value Probe(const Napi::CallbackInfo &info) {
   o.Set("landlockErrno", -p.landlock_errno); /* 0 when Landlock is there */
   o.Set("seccomp", p.seccomp != 0);
   o.Set("noNewPrivs", p.no_new_privs != 0);
+  // probe(false): the namespace layer is not tried here (a run that tries it
+  // for real, and falls back when it is refused, saves the attempt).
+  if (info.Length() > 0 && info[0].IsBoolean() && !info[0].As<Napi::Boolean>().Value()) return o;
   struct jail_ns_facts ns;
   jail_probe_namespaces(&ns);
   Napi::Object n = Napi::Object::New(env);

@@ -7,7 +7,7 @@
  */
 import fs = require('node:fs');
 import { realHost } from './host.js';
-import { execInPlace, probe, removeTree, reraise, spawnSupervised, type ExecTarget, type ProbeResult } from './native/apply.js';
+import { execInPlace, layerRefused, probe, removeTree, reraise, spawnSupervised, type ExecTarget, type ProbeResult } from './native/apply.js';
 import { compile, type JailPlan } from './plan.js';
 import { assemble, type Assembled, type JailRequest } from './policy/assemble.js';
 import type { Host } from './policy/host.js';
@@ -47,12 +47,22 @@ export function needsSupervisor(p: Prepared): boolean {
  * so it must run in a process with no other children (the jail CLI). A
  * problem cleaning up is a warning, never the status.
  */
-export function runPrepared(p: Prepared): number {
+export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void): number {
   if (!needsSupervisor(p)) execInPlace(p.plan, p.target);
   let result;
   try {
     materialize(p);
-    result = spawnSupervised(p.plan, p.target);
+    try {
+      result = spawnSupervised(p.plan, p.target);
+    } catch (e) {
+      // Taken as there without a probe, the namespace layer was refused:
+      // nothing ran; run in the fallback layer, as a probe would have chosen.
+      const refused = p.plan.facts.namespaces?.assumed && p.policy.namespaces === 'auto' ? layerRefused(e) : null;
+      if (refused === null) throw e;
+      const plan = compile(p.policy, { ...p.plan.facts, namespaces: { ok: false, why: refused } }, { bestEffort: p.options.bestEffort });
+      onFallback?.(plan);
+      result = spawnSupervised(plan, p.target);
+    }
   } finally {
     if (p.tmpDir) cleanup(p.tmpDir);
   }

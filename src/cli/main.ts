@@ -116,7 +116,10 @@ function run(o: ReturnType<typeof typedOptions>, args: string[], ctx: MainContex
   const { printPolicy, json, verbose, ...options } = o;
   let facts;
   try {
-    facts = probe(abiCap(process.env.JAIL_LANDLOCK_ABI), namespacesEnv(process.env.JAIL_NAMESPACES));
+    // A run tries the namespace layer for real and falls back if refused;
+    // --print-policy probes, so that it prints the layer that would run.
+    const ns = namespacesEnv(process.env.JAIL_NAMESPACES);
+    facts = probe(abiCap(process.env.JAIL_LANDLOCK_ABI), ns === 'off' ? 'off' : printPolicy ? 'auto' : 'assume');
   } catch (e) {
     if (e instanceof NativeLoadError && e.unsupportedPlatform && options.bestEffort && !printPolicy) {
       const command = resolveCommand(args[0]!, realHost());
@@ -145,7 +148,7 @@ function run(o: ReturnType<typeof typedOptions>, args: string[], ctx: MainContex
       ),
     );
   }
-  return runPrepared(p);
+  return runPrepared(p, verbose ? (plan) => process.stderr.write(printableLines(`jail: layer: ${layerLine(plan)}\n`)) : undefined);
 }
 
 /** Off Linux, with --best-effort: run the command as a child, pass its

@@ -23,7 +23,7 @@ export interface NativeProbe {
    *  When not: errno (negative) and its name, code ('EPERM': a seccomp
    *  profile or AppArmor; 'ENOSPC': user.max_user_namespaces=0), and the
    *  step refused ('clone', 'uid_map', 'mount', 'fsmount', ...). */
-  namespaces: { ok: boolean; errno: number; code: string | null; step: string | null };
+  namespaces?: { ok: boolean; errno: number; code: string | null; step: string | null };
 }
 
 /** One entry of the namespace layer's view, applied in plan order. Paths
@@ -98,14 +98,15 @@ export interface NativeError extends Error {
 
 /** What the addon itself exports: errno numbers, no names. */
 interface RawAddon extends Omit<Addon, 'probe'> {
-  probe(): Omit<NativeProbe, 'landlockError' | 'namespaces'> & {
+  probe(tryNamespaces?: boolean): Omit<NativeProbe, 'landlockError' | 'namespaces'> & {
     landlockErrno: number;
-    namespaces: { ok: boolean; errno: number; step: string | null };
+    namespaces?: { ok: boolean; errno: number; step: string | null };
   };
 }
 
 export interface Addon {
-  probe(): NativeProbe;
+  /** Kernel facts; with false, the namespace layer is not tried (namespaces absent). */
+  probe(tryNamespaces?: boolean): NativeProbe;
   /** Never returns: execs, or throws a NativeError. */
   exec(plan: NativePlan): never;
   /** Forks a child that confines itself, dies with this process and execs;
@@ -156,12 +157,12 @@ function named(raw: RawAddon): Addon {
       }
     };
   return {
-    probe() {
-      const { landlockErrno, namespaces: ns, ...p } = raw.probe();
+    probe(tryNamespaces = true) {
+      const { landlockErrno, namespaces: ns, ...p } = raw.probe(tryNamespaces);
       return {
         ...p,
         landlockError: landlockErrno ? errnoName(landlockErrno) : null,
-        namespaces: { ...ns, code: ns.errno ? errnoName(ns.errno) : null },
+        ...(ns && { namespaces: { ...ns, code: ns.errno ? errnoName(ns.errno) : null } }),
       };
     },
     exec: coded(raw.exec),

@@ -101,7 +101,7 @@ export interface KernelFacts {
   arch: string;
   /** Whether this process may make user, mount and PID namespaces with a
    *  fresh /proc (a real attempt, by the probe); why not, when not. */
-  namespaces?: { ok: boolean; why?: string };
+  namespaces?: { ok: boolean; why?: string; assumed?: boolean };
 }
 
 export function describeSource(s: Source): string {
