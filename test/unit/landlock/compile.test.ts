@@ -5,30 +5,17 @@ import { toNativePlan } from '../../../src/native/apply.js';
 import { UnsupportedKernelError } from '../../../src/errors.js';
 import type { PathGrant, Policy } from '../../../src/policy/model.js';
 import type { JailPlan } from '../../../src/plan.js';
+import { policyOf } from '../policy-fixture.js';
 
 function policy(over: Partial<Policy> = {}): Policy {
-  return {
+  return policyOf({
     grants: [
       { path: '/usr', access: 'ro', isDir: true, source: { kind: 'base', what: '/usr' } },
       { path: '/work/src', access: 'rw', isDir: true, source: { kind: 'flag', flag: '--rw', given: './src' } },
       { path: '/dev/null', access: 'dev', isDir: false, source: { kind: 'base', what: '/dev/null' } },
     ],
-    env: { mode: 'filter', pass: [], set: {} },
-    privateTmp: false,
-    net: { mode: 'none', connect: [], bind: [], dns: false, unix: false, unixPaths: [], rawSockets: false },
-    scopeSignals: true,
-    scopeAbstractUnix: true,
-    dropCaps: true,
-    keepFds: [],
-    sysvIpc: false,
-    allowSyscalls: [],
-    logDenials: false,
-    namespaces: 'auto',
-    aliases: [],
-    overlays: [],
-    cwd: '/work',
     ...over,
-  };
+  });
 }
 
 const V1 = (1n << 13n) - 1n;

@@ -5,26 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import type { NetPolicy, Policy } from '../../../src/policy/model.js';
 import { DEFAULT_RULES, seccompRulesFor, type LandlockCoverage } from '../../../src/seccomp/policy.js';
+import { policyOf } from '../policy-fixture.js';
 
 function policy(net: Partial<NetPolicy> = {}, over: Partial<Policy> = {}): Policy {
-  return {
-    grants: [],
-    env: { mode: 'filter', pass: [], set: {} },
-    privateTmp: false,
-    net: { mode: 'none', connect: [], bind: [], dns: false, unix: false, unixPaths: [], rawSockets: false, ...net },
-    scopeSignals: true,
-    scopeAbstractUnix: true,
-    dropCaps: true,
-    keepFds: [],
-    sysvIpc: false,
-    allowSyscalls: [],
-    logDenials: false,
-    namespaces: 'auto',
-    aliases: [],
-    overlays: [],
-    cwd: '/work',
-    ...over,
-  };
+  return policyOf({ net: { ...policyOf().net, ...net }, ...over });
 }
 
 const NONE: LandlockCoverage = { tcp: false, unixPaths: false };
