@@ -5,7 +5,7 @@
 import { PolicyError, UnsupportedKernelError } from './errors.js';
 import { FS, NET } from './landlock/abi.js';
 import { compileLandlock, type CompileOptions, type LandlockPlan } from './landlock/compile.js';
-import type { KernelFacts, Policy } from './policy/model.js';
+import type { Guard, KernelFacts, Policy } from './policy/model.js';
 import { findArch } from './seccomp/arch/index.js';
 import { UnknownSyscallError } from './seccomp/compile.js';
 import { seccompRulesFor, compileSeccompFor, type LandlockCoverage, type SeccompPlan, type ViewCoverage } from './seccomp/policy.js';
@@ -28,6 +28,16 @@ export interface JailPlan {
   keepFds: number[];
   /** What best effort left out; empty in strict mode. */
   dropped: string[];
+  /** The guards to check, and restore, after the run: in the fallback all
+   *  of them; in the namespace layer those no mount enforces (names that do
+   *  not exist yet, the scans, symlinks). */
+  afterRun: Guard[];
+}
+
+/** The guards a mount in the view enforces: keep and pin of what exists
+ *  (a symlink cannot be a mount point). */
+export function mountedGuard(g: Guard): boolean {
+  return (g.mode === 'keep' && (g.kind === 'file' || g.kind === 'dir')) || g.mode === 'pin';
 }
 
 /** Which layer runs, and why not the namespace one. Throws when namespaces
@@ -82,7 +92,8 @@ export function compile(policy: Policy, facts: KernelFacts, opts: CompileOptions
       'pass --best-effort to run without the syscall filter (Landlock rules still apply).',
     );
   }
-  return { facts, layer, fallback, view, landlock, seccomp, dropCaps: policy.dropCaps, keepFds: policy.keepFds, dropped };
+  const afterRun = view ? policy.guards.filter((g) => !mountedGuard(g)) : policy.guards;
+  return { facts, layer, fallback, view, landlock, seccomp, dropCaps: policy.dropCaps, keepFds: policy.keepFds, dropped, afterRun };
 }
 
 /** The view, from the Landlock rules (the addon adds each on the object it

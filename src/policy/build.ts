@@ -75,6 +75,9 @@ export function buildPolicy(opts: JailOptions, host: Host, ctx: BuildContext = {
     aliases,
     overlays: [],
     cwd: host.cwd,
+    guards: [],
+    hidden: [],
+    listings: [],
   };
 }
 

@@ -90,6 +90,57 @@ export interface Policy {
   overlays: Array<{ path: string; source: string }>;
   /** The working directory, which the view must hold. */
   cwd: string;
+  /** What runs later outside the jail, kept as it is inside writable trees
+   *  (--protect and the defaults: git, hook managers, editor and agent
+   *  configs). See src/policy/protect.ts. */
+  guards: Guard[];
+  /** Paths the command may not read inside readable trees (--hide, and
+   *  `.env` files by default). */
+  hidden: Hidden[];
+  /** What the directories on the way to each hidden path hold, for a
+   *  Landlock that can only allow: the fallback grants each other entry. */
+  listings: Listing[];
+}
+
+/**
+ * A path inside a writable tree that must be the same after the run.
+ * - keep: as it is now, content and all (a file, a directory, a symlink),
+ *   or absent when it does not exist yet (a name git would read);
+ * - pin: the entry itself stays (not renamed, removed or replaced by
+ *   another), what is inside may change (`.git`);
+ * - scan: no new entry named like one of `names` appears anywhere under
+ *   `path`, down to `depth` directories (node_modules skipped), besides
+ *   those in `before`; new `.git` files may point only at `gitdirs`;
+ * - worktrees: a repository's `worktrees` directory, where `git worktree
+ *   add` makes new entries: a new one stays only when its `commondir` is
+ *   git's own `../..` and it holds no config of its own.
+ * The namespace layer mounts keep and pin guards of what exists (read-only,
+ * or on itself), which the kernel then enforces; what is left is checked
+ * and restored after the run (src/protect). The fallback does all of it
+ * after the run.
+ */
+export type Guard =
+  | { mode: 'keep'; path: string; kind: 'file' | 'dir' | 'symlink' | 'absent'; why: string; dev?: bigint; ino?: bigint }
+  | { mode: 'pin'; path: string; kind: 'file' | 'dir'; why: string; dev?: bigint; ino?: bigint }
+  | { mode: 'scan'; path: string; depth: number; names: string[]; before: string[]; gitdirs: string[]; why: string }
+  | { mode: 'worktrees'; path: string; before: string[]; why: string };
+
+/** A path the command may not read: in the namespace layer an empty
+ *  read-only mount over it; in the fallback, the grants above it split
+ *  around it (only possible where they are read-only). */
+export interface Hidden {
+  path: string;
+  isDir: boolean;
+  why: string;
+  dev?: bigint;
+  ino?: bigint;
+}
+
+/** A directory's entries, with identities, as seen when the policy was
+ *  built (symlinks left out: a symlink grants nothing itself). */
+export interface Listing {
+  dir: string;
+  entries: Array<{ name: string; isDir: boolean; dev?: bigint; ino?: bigint }>;
 }
 
 /** What the kernel offers, from the addon's probe (or a test). */

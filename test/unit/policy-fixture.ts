@@ -19,6 +19,9 @@ export function policyOf(over: Partial<Policy> = {}): Policy {
     aliases: [],
     overlays: [],
     cwd: '/work',
+    guards: [],
+    hidden: [],
+    listings: [],
     ...over,
   };
 }
