@@ -202,7 +202,7 @@ void ParseNamespaces(Napi::Object n, Plan &p) {
   static const struct { const char *name; enum jail_view_kind kind; } kinds[] = {
       {"bind", JAIL_VIEW_BIND}, {"dir", JAIL_VIEW_DIR},       {"symlink", JAIL_VIEW_SYMLINK},
       {"proc", JAIL_VIEW_PROC}, {"devpts", JAIL_VIEW_DEVPTS}, {"tmpfs", JAIL_VIEW_TMPFS},
-      {"rule", JAIL_VIEW_RULE},
+      {"rule", JAIL_VIEW_RULE}, {"empty", JAIL_VIEW_EMPTY},
   };
   Napi::Array va = Arr(n.Get("view"), w + ".view");
   for (uint32_t i = 0; i < va.Length(); i++) {
@@ -214,7 +214,7 @@ void ParseNamespaces(Napi::Object n, Plan &p) {
     size_t k = 0;
     while (k < sizeof(kinds) / sizeof(kinds[0]) && kind != kinds[k].name) k++;
     if (k == sizeof(kinds) / sizeof(kinds[0]))
-      Bad(e.Env(), at + ".kind", "must be one of bind, dir, symlink, proc, devpts, tmpfs, rule");
+      Bad(e.Env(), at + ".kind", "must be one of bind, dir, symlink, proc, devpts, tmpfs, rule, empty");
     v.kind = kinds[k].kind;
     v.path = Keep(p, AbsPath(e.Get("path"), at + ".path"));
     switch (v.kind) {
@@ -241,6 +241,10 @@ void ParseNamespaces(Napi::Object n, Plan &p) {
       case JAIL_VIEW_PROC:
       case JAIL_VIEW_DEVPTS:
       case JAIL_VIEW_TMPFS:
+        v.access = U64(e.Get("access"), at + ".access");
+        break;
+      case JAIL_VIEW_EMPTY:
+        v.is_dir = Bool(e.Get("isDir"), at + ".isDir") ? 1 : 0;
         v.access = U64(e.Get("access"), at + ".access");
         break;
       case JAIL_VIEW_DIR: {

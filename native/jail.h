@@ -32,6 +32,8 @@ enum jail_view_kind {
 	JAIL_VIEW_TMPFS,   /* an empty tmpfs */
 	JAIL_VIEW_RULE,    /* only a Landlock rule, on the object at source
 			    * outside, which a bind already shows at path */
+	JAIL_VIEW_EMPTY,   /* an empty read-only file or directory (is_dir)
+			    * over what is at path: a hidden path */
 };
 
 struct jail_view_entry {
@@ -45,6 +47,7 @@ struct jail_view_entry {
 	uint64_t ino;
 	int read_only; /* bind */
 	int device;    /* bind: device nodes stay usable (no nodev) */
+	int is_dir;    /* empty: a directory, else a file */
 	uint64_t access; /* Landlock rights on what is mounted (or on the
 			  * directory); 0: no rule */
 };

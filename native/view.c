@@ -334,6 +334,46 @@ static int view_tmpfs(const struct jail_view_entry *e, int ruleset, struct jail_
 	return view_fs(e, ruleset, err, "tmpfs", none, JAIL_MOUNT_ATTR_NOSUID | JAIL_MOUNT_ATTR_NODEV);
 }
 
+/* A hidden path: a read-only tmpfs over a directory; over a file, a
+ * read-only bind of one empty file made on the scratch tmpfs (ours alone). */
+static int view_empty(const struct jail_view_entry *e, int ruleset, struct jail_error *err)
+{
+	static const char *const none[] = { NULL };
+	struct jail_mount_attr attr = { .attr_set = JAIL_MOUNT_ATTR_RDONLY | JAIL_MOUNT_ATTR_NOSUID | JAIL_MOUNT_ATTR_NODEV | JAIL_MOUNT_ATTR_NOEXEC };
+	const char *sc;
+	int fd, point = -1, tree = -1;
+
+	if (e->is_dir)
+		return view_fs(e, ruleset, err, "tmpfs", none,
+			       JAIL_MOUNT_ATTR_RDONLY | JAIL_MOUNT_ATTR_NOSUID | JAIL_MOUNT_ATTR_NODEV | JAIL_MOUNT_ATTR_NOEXEC);
+	sc = "openat";
+	fd = open("/empty", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0444);
+	if (fd < 0)
+		goto fail;
+	close(fd);
+	point = walk(e->path, MAKE_FILE, 0, NULL, &sc);
+	if (point < 0)
+		goto fail;
+	sc = "open_tree";
+	tree = (int)syscall(__NR_open_tree, AT_FDCWD, "/empty", JAIL_OPEN_TREE_CLONE | O_CLOEXEC);
+	if (tree < 0)
+		goto fail;
+	sc = "mount_setattr";
+	if (syscall(__NR_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+		goto fail;
+	sc = "move_mount";
+	if (move_to(tree, point) < 0)
+		goto fail;
+	close(tree);
+	close(point);
+	return 0;
+fail:
+	jail_fail(err, "view", sc, e->path);
+	close_keeping_errno(tree);
+	close_keeping_errno(point);
+	return -1;
+}
+
 /* Indexed by enum jail_view_kind. */
 static int (*const kinds[])(const struct jail_view_entry *, int, struct jail_error *) = {
 	[JAIL_VIEW_BIND] = view_bind,
@@ -343,6 +383,7 @@ static int (*const kinds[])(const struct jail_view_entry *, int, struct jail_err
 	[JAIL_VIEW_DEVPTS] = view_devpts,
 	[JAIL_VIEW_TMPFS] = view_tmpfs,
 	[JAIL_VIEW_RULE] = view_rule,
+	[JAIL_VIEW_EMPTY] = view_empty,
 };
 
 /* ---- the scaffolding ---------------------------------------------------- */

@@ -10,8 +10,9 @@ import { findArch } from './seccomp/arch/index.js';
 import { UnknownSyscallError } from './seccomp/compile.js';
 import { seccompRulesFor, compileSeccompFor, type LandlockCoverage, type SeccompPlan, type ViewCoverage } from './seccomp/policy.js';
 import { abiRow } from './landlock/abi.js';
-import { maskForKind, rightsFor } from './landlock/compile.js';
-import { compileView, needsNetwork, type ViewPlan, type ViewRule } from './namespace/view.js';
+import { maskForKind, rightsFor, splitForHidden } from './landlock/compile.js';
+import { compileView, mountedGuard, needsNetwork, type ViewPlan, type ViewRule } from './namespace/view.js';
+export { mountedGuard };
 
 export interface JailPlan {
   facts: KernelFacts;
@@ -34,11 +35,7 @@ export interface JailPlan {
   afterRun: Guard[];
 }
 
-/** The guards a mount in the view enforces: keep and pin of what exists
- *  (a symlink cannot be a mount point). */
-export function mountedGuard(g: Guard): boolean {
-  return (g.mode === 'keep' && (g.kind === 'file' || g.kind === 'dir')) || g.mode === 'pin';
-}
+
 
 /** Which layer runs, and why not the namespace one. Throws when namespaces
  *  are required and refused. */
@@ -73,6 +70,8 @@ export function compile(policy: Policy, facts: KernelFacts, opts: CompileOptions
   const privateNet = layer === 'namespaces' && !needsNetwork(policy);
   const { plan: landlock, dropped } = compileLandlock(policy, facts.landlockAbi, { ...opts, privateNet });
   const view = layer === 'namespaces' ? viewFor(policy, landlock, facts) : null;
+  // Without the view, Landlock alone keeps hidden paths unreadable.
+  if (!view && landlock && policy.hidden.length > 0) dropped.push(...splitForHidden(landlock, policy, opts.bestEffort ?? false));
   const viewCoverage: ViewCoverage = { paths: view !== null, net: view?.net ?? false };
   let seccomp: SeccompPlan | null = null;
   const why = !facts.seccomp ? 'this kernel has no seccomp filter support' : !findArch(facts.arch) ? `jail has no syscall table for ${facts.arch}` : null;

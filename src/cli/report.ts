@@ -1,4 +1,5 @@
 /** Words for people: errors, and the plan for --print-policy. */
+import { printable } from '../text.js';
 import { JailError } from '../errors.js';
 import { fsRightNames, NET, SCOPE } from '../landlock/abi.js';
 import type { JailPlan } from '../plan.js';
@@ -42,7 +43,23 @@ export const FALLBACK_OPEN = [
   "other processes' command lines in /proc (passwords given as arguments)",
   'UNIX sockets (tsx, language servers) unless --allow-unix, which opens every socket the file system reaches',
   "the command's descendants outliving a supervisor killed with SIGKILL",
+  'protected paths (git hooks and config, hook and agent settings) can be written while the command runs; jail restores them when it ends, so a tool run outside the jail meanwhile may see the change',
 ];
+
+/** The guards and hidden paths, one line each, and how this layer keeps them. */
+export function describeProtections(plan: JailPlan, policy: Policy): string[] {
+  const out: string[] = [];
+  if (policy.guards.length === 0 && policy.hidden.length === 0) return out;
+  const after = new Set(plan.afterRun);
+  out.push(`protected (${plan.view ? 'mounted read-only, or checked after the run' : 'restored after the run'}; --unprotect PATH lifts one):`);
+  for (const g of policy.guards) {
+    const how = !after.has(g) ? (g.mode === 'pin' ? 'pinned' : 'read-only') : g.mode === 'scan' ? `new names, ${g.depth} levels down` : g.mode === 'worktrees' ? 'new worktrees' : g.mode === 'keep' && g.kind === 'absent' ? 'must not appear' : 'restored';
+    out.push(`  ${how.padEnd(24)} ${printable(g.path)}  (${g.why})`);
+  }
+  if (policy.hidden.length) out.push(`hidden (${plan.view ? 'an empty read-only file or directory over it' : 'the grants above split around it'}; --unhide PATH shows one):`);
+  for (const h of policy.hidden) out.push(`  ${printable(h.path)}  (${h.why})`);
+  return out;
+}
 
 /** The layer in force, in one line. */
 export function layerLine(plan: JailPlan): string {
@@ -86,6 +103,7 @@ export function formatPlan(plan: JailPlan, policy: Policy, file: string, argv: s
       else out.push(`  ${e.kind.padEnd(4)} ${e.path}`);
     }
   }
+  out.push(...describeProtections(plan, policy));
   out.push(plan.view?.net ? 'network: a namespace of its own, loopback only: nothing outside is reachable; TCP, UDP and UNIX sockets work inside' : describeNetwork(policy));
   if (plan.seccomp) out.push(describeSeccompPlan(plan.seccomp));
   else out.push('seccomp: off (best effort)');
@@ -126,6 +144,8 @@ export function planToJson(plan: JailPlan, policy: Policy, file: string, argv: s
     },
     seccomp: plan.seccomp && { arch: plan.seccomp.arch, instructions: plan.seccomp.bytes.length / 8, rules: plan.seccomp.rules },
     network: policy.net,
+    protected: policy.guards.map((g) => ({ mode: g.mode, path: g.path, why: g.why, ...(g.mode === 'keep' || g.mode === 'pin' ? { kind: g.kind } : {}), afterRun: plan.afterRun.includes(g) })),
+    hidden: policy.hidden.map((h) => ({ path: h.path, isDir: h.isDir, why: h.why })),
     dropCaps: plan.dropCaps,
     keepFds: plan.keepFds,
     dropped: plan.dropped,

@@ -1,4 +1,5 @@
-import { UnsupportedKernelError } from '../errors.js';
+import { PolicyError, UnsupportedKernelError } from '../errors.js';
+import { printable } from '../text.js';
 import type { Access, Policy, Source } from '../policy/model.js';
 import { isWithin } from '../policy/paths.js';
 import { abiFor, abiRow, FILE_RIGHTS, FS, NET, RESTRICT, SCOPE, type AbiRow } from './abi.js';
@@ -172,8 +173,69 @@ function mergeGrants(policy: Policy, row: AbiRow): { rules: LandlockPathRule[]; 
   }
   const all = [...byPath.values()];
   const dirs = all.filter((r) => r.isDir);
+  // A read-only path inside a writable tree stays: Landlock cannot narrow
+  // (its rule changes nothing here), but the namespace layer mounts it
+  // read-only, and the fallback keeps it by restoring it (a guard).
+  const narrower = (r: LandlockPathRule, d: LandlockPathRule) => (r.access & WRITE) === 0n && (d.access & WRITE) !== 0n && r.sources.some((s) => s.kind === 'flag' || s.kind === 'config');
   const rules = all.filter(
-    (r) => !dirs.some((d) => d !== r && isWithin(r.path, d.path) && (r.access & ~d.access) === 0n),
+    (r) => !dirs.some((d) => d !== r && isWithin(r.path, d.path) && (r.access & ~d.access) === 0n && !narrower(r, d)),
   );
   return { rules, covered: all.length - rules.length };
+}
+
+const WRITE = FS.WRITE_FILE | FS.MAKE_REG | FS.MAKE_DIR | FS.REMOVE_FILE | FS.REMOVE_DIR;
+
+/**
+ * Hidden paths with Landlock alone, which can only allow: each rule that
+ * lets the command read a hidden path is split around it. The rule's own
+ * directory and those on the way down keep only the right to list; every
+ * other entry of each gets the rule's rights. Sound only for read-only
+ * rules: a writable one would give its rights to what is created in those
+ * directories later (unreadable then, which breaks tools), and a rename
+ * could not be stopped either. So a writable rule over a hidden path is
+ * refused, or left alone in best effort and said.
+ */
+export function splitForHidden(plan: LandlockPlan, policy: Pick<Policy, 'hidden' | 'listings'>, bestEffort: boolean): string[] {
+  const dropped: string[] = [];
+  const read = FS.READ_FILE | FS.EXECUTE;
+  for (const h of policy.hidden) {
+    const over = plan.paths.filter((r) => r.isDir && r.path !== h.path && isWithin(h.path, r.path) && (r.access & read) !== 0n);
+    const writable = over.find((r) => (r.access & WRITE) !== 0n);
+    if (writable) {
+      const why = `${printable(h.path)} (${h.why}) cannot be hidden inside ${printable(writable.path)}, which is writable, without the namespace layer (${'Landlock can only allow'}).`;
+      if (!bestEffort) {
+        throw new UnsupportedKernelError(
+          'hiding inside a writable tree',
+          why,
+          `let the command read it (--unhide ${printable(h.path)}), grant the tree read-only with narrower --rw inside it, allow unprivileged user namespaces, or pass --best-effort.`,
+        );
+      }
+      dropped.push(`hiding ${printable(h.path)}: ${why}`);
+      continue;
+    }
+    for (const r of over) split(plan, r, h.path, policy.listings);
+  }
+  // A split gives each entry beside the path it goes around a rule: not
+  // to another hidden path beside it.
+  const hidden = new Set(policy.hidden.map((h) => h.path));
+  plan.paths = plan.paths.filter((r) => !hidden.has(r.path) || dropped.some((d) => d.startsWith(`hiding ${printable(r.path)}:`)));
+  return dropped;
+}
+
+function split(plan: LandlockPlan, rule: LandlockPathRule, hidden: string, listings: Pick<Policy, 'listings'>['listings']): void {
+  plan.paths = plan.paths.filter((r) => r !== rule);
+  const list = FS.READ_DIR & rule.access;
+  for (let dir = rule.path; ; ) {
+    const listing = listings.find((l) => l.dir === dir);
+    if (!listing) throw new PolicyError(`jail has no listing of ${printable(dir)} to hide ${printable(hidden)}.`, 'run again; if it keeps happening, report it.');
+    const next = hidden.slice(dir === '/' ? 1 : dir.length + 1).split('/')[0]!;
+    const at = (n: string) => (dir === '/' ? `/${n}` : `${dir}/${n}`);
+    plan.paths.push({ path: dir, access: list, isDir: true, sources: rule.sources, ...(dir === rule.path && rule.dev !== undefined && { dev: rule.dev, ino: rule.ino }) });
+    for (const e of listing.entries) {
+      if (e.name === next) continue;
+      plan.paths.push({ path: at(e.name), access: maskForKind(rule.access, e.isDir), isDir: e.isDir, sources: rule.sources, ...(e.dev !== undefined && { dev: e.dev, ino: e.ino }) });
+    }
+    if (at(next) === hidden) break;
+    dir = at(next);
+  }
 }

@@ -10,7 +10,7 @@
  * mounts) and the policy in, the ordered entries out. Landlock and seccomp
  * stay on top as they are.
  */
-import type { Policy } from '../policy/model.js';
+import type { Guard, Policy } from '../policy/model.js';
 import { isWithin } from '../policy/paths.js';
 
 /** One thing to make in the view, applied in order (parents first). */
@@ -28,7 +28,12 @@ export type ViewEntry =
       device?: boolean;
       /** The Landlock rights of the rule added on the same object; 0n for none. */
       access: bigint;
+      /** A guard's mount of a path on itself, inside a bind of the same
+       *  kind: a mount point cannot be renamed, removed or replaced. */
+      pin?: boolean;
     }
+  /** An empty read-only file or directory over a hidden path. */
+  | { kind: 'empty'; path: string; isDir: boolean; access: bigint }
   /** A path the view already shows, inside a bind of the same kind: only
    *  its Landlock rule, on the object opened the same checked way. */
   | { kind: 'rule'; path: string; dev?: bigint; ino?: bigint; access: bigint }
@@ -96,7 +101,7 @@ export function compileView(policy: Policy, rules: readonly ViewRule[], rights: 
   // readable entry), which keeps the mounts few.
   const mounted = binds();
   entries.forEach((e, i) => {
-    if (e.kind !== 'bind' || e.device || e.source) return;
+    if (e.kind !== 'bind' || e.device || e.source || e.pin) return;
     const outer = mounted.filter((b) => b !== e && b.path !== e.path && isWithin(e.path, b.path)).sort((a, b) => b.path.length - a.path.length)[0];
     if (outer && outer.readOnly === e.readOnly && !outer.device) {
       entries[i] = { kind: 'rule', path: e.path, access: e.access, ...(e.dev !== undefined && { dev: e.dev, ino: e.ino }) };
@@ -112,8 +117,44 @@ export function compileView(policy: Policy, rules: readonly ViewRule[], rights: 
     if (!binds().some((b) => isWithin(o.path, b.path))) entries.push({ kind: 'bind', path: o.path, source: o.source, readOnly: true, access: rights.readFile });
   }
   if (!binds().some((b) => isWithin(policy.cwd, b.path))) entries.push({ kind: 'dir', path: policy.cwd });
+  entries.push(...guardEntries(policy, binds()));
   return { net: !needsNetwork(policy), cwd: policy.cwd, entries: order(entries) };
 }
+
+/**
+ * The guards the kernel can enforce, inside writable binds: what exists is
+ * bound read-only on itself (`.git/hooks`, `.git/config`: writes meet EROFS,
+ * a rename or removal EBUSY), `.git` is bound on itself writable (it cannot
+ * be renamed, removed or replaced); hidden paths get an empty read-only
+ * file or directory over them. Names that do not exist yet cannot be mount
+ * points: src/protect checks them after the run.
+ */
+function guardEntries(policy: Policy, binds: Array<Extract<ViewEntry, { kind: 'bind' }>>): ViewEntry[] {
+  const out: ViewEntry[] = [];
+  const inside = (p: string, writable: boolean) => {
+    const b = binds.filter((x) => x.path !== p && isWithin(p, x.path)).sort((a, c) => c.path.length - a.path.length)[0];
+    return b !== undefined && (!writable || !b.readOnly);
+  };
+  const bound = (p: string) => binds.some((b) => b.path === p);
+  for (const g of policy.guards) {
+    if (!mountedGuard(g) || !inside(g.path, true) || bound(g.path)) continue;
+    const pin = g.mode === 'pin';
+    const e: ViewEntry = { kind: 'bind', path: g.path, readOnly: !pin, access: 0n, ...(pin && { pin: true }) };
+    if (g.dev !== undefined && g.ino !== undefined) Object.assign(e, { dev: g.dev, ino: g.ino });
+    out.push(e);
+  }
+  for (const h of policy.hidden) {
+    if (inside(h.path, false) && !bound(h.path)) out.push({ kind: 'empty', path: h.path, isDir: h.isDir, access: 0n });
+  }
+  return out;
+}
+
+/** The guards a mount in the view enforces: keep and pin of what exists
+ *  (a symlink cannot be a mount point). */
+export function mountedGuard(g: Guard): g is Extract<Guard, { mode: 'keep' | 'pin' }> {
+  return (g.mode === 'keep' && (g.kind === 'file' || g.kind === 'dir')) || g.mode === 'pin';
+}
+
 
 /** Parents before what lies inside them (by depth; a stable sort keeps
  *  the given order otherwise). */

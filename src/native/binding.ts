@@ -47,7 +47,9 @@ export type NativeViewEntry =
    *  source is, identity checked), which an earlier bind already shows at
    *  path: finer rights inside a bind (/etc's files but not root's own) at
    *  a few µs each, where a bind costs about 45. */
-  | { kind: 'rule'; path: string; source?: string; dev?: bigint; ino?: bigint; access: bigint };
+  | { kind: 'rule'; path: string; source?: string; dev?: bigint; ino?: bigint; access: bigint }
+  /** An empty read-only directory (a tmpfs) or file over a hidden path. */
+  | { kind: 'empty'; path: string; isDir: boolean; access: bigint };
 
 export interface NativePlan {
   landlock?: {

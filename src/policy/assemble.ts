@@ -19,6 +19,7 @@ import type { Host } from './host.js';
 import type { Policy } from './model.js';
 import type { JailOptions } from './options.js';
 import { isWithin } from './paths.js';
+import { withProtections } from './protect.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -93,6 +94,7 @@ export function assemble(req: JailRequest, host: Host): Assembled {
     Object.assign(env, copies.env);
     files = copies.files;
   }
+  policy = withProtections(policy, options, host, projectRoot());
   refuseWritableSelf(policy, host);
   const warnings = gitCredentialsWarning(policy, host, projectRoot);
   return { options, profileChain, policy, command, env, droppedEnv: dropped, tmpDir, files, warnings };

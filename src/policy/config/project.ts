@@ -29,13 +29,14 @@ export function toOptions(d: ProfileDecl, config: LoadedConfig): ProfileOptions 
   // `coverage -> /` out of the project: it stays inside, as the project's own.
   const within = (p: string) => (d.layer === 'project' || (d.layer === 'built-in' && isWithin(stripOptional(p), root)) ? { within: root } : {});
   const entry = (p: ConfigPath): PathEntry => ({ path: p.path, from: d.from, ...within(p.path) });
-  const { ro, rw, allowUnix, ...scalars } = f;
-  return {
-    ...(scalars as ProfileOptions),
-    ...(ro && { ro: ro.map(entry) }),
-    ...(rw && { rw: rw.map(entry) }),
-    ...(allowUnix && { allowUnix: allowUnix.map((u) => (u === true ? u : u.path)) }),
-  };
+  const { allowUnix, ...rest } = f;
+  const out: Record<string, unknown> = { ...rest };
+  for (const key of PATH_OPTIONS) {
+    const v = f[key];
+    if (v) out[key] = v.map(entry);
+  }
+  if (allowUnix) out.allowUnix = allowUnix.map((u) => (u === true ? u : u.path));
+  return out as ProfileOptions;
 }
 
 /** What a project's profile declares, refused where it widens the policy. */
@@ -81,19 +82,25 @@ function projectFields(d: ProfileDecl, config: LoadedConfig): ProfileFields {
   }
 
   const root = host.realpath(config.projectRoot) ?? normalize(config.projectRoot);
-  const inside = (key: 'ro' | 'rw') =>
+  const inside = (key: PathOption) =>
     (d.fields[key] ?? []).map((p): ConfigPath => {
       const optional = p.path.endsWith('?');
       const abs = stripOptional(p.path);
       const real = resolveNearest(abs, host);
       if (!isWithin(real, root)) {
         const shown = real === abs ? abs : `${abs} → ${real}`;
-        refuse(`"${key}" path ${JSON.stringify(p.given)} (${shown}) is outside the project ${root}; a project's config may only grant paths inside it`, `--${key} ${p.given}`);
+        refuse(`"${key}" path ${JSON.stringify(p.given)} (${shown}) is outside the project ${root}; a project's config may only ${key === 'ro' || key === 'rw' ? 'grant' : 'name'} paths inside it`, `${longFlag(key)} ${p.given}`);
       }
       return { given: p.given, path: real + (optional ? '?' : '') };
     });
-  return { ...d.fields, ...(d.fields.ro && { ro: inside('ro') }), ...(d.fields.rw && { rw: inside('rw') }) };
+  const out: Record<string, unknown> = { ...d.fields };
+  for (const key of PATH_OPTIONS) if (OPTIONS[key].project === 'inside' && d.fields[key]) out[key] = inside(key);
+  return out as ProfileFields;
 }
+
+/** The options that take paths: a project's must lie inside the project. */
+type PathOption = 'ro' | 'rw' | 'protect' | 'unprotect' | 'hide' | 'unhide';
+const PATH_OPTIONS = (Object.keys(OPTIONS) as OptionName[]).filter((k): k is PathOption => OPTIONS[k].kind === 'paths');
 
 /** Options whose narrowing a project may not undo, where no flag widens:
  *  the value that is refused turns a default protection back on. */

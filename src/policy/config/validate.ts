@@ -20,7 +20,7 @@ export interface ConfigPath {
 /** A profile's validated fields: paths still carry what was written (for
  *  the project rule's messages), ports are strings. */
 export type ProfileFields = {
-  [N in keyof ProfileOptions]?: N extends 'ro' | 'rw' ? ConfigPath[] : N extends 'allowUnix' ? Array<true | ConfigPath> : N extends 'allowConnect' | 'allowBind' ? string[] : ProfileOptions[N];
+  [N in keyof ProfileOptions]?: N extends 'ro' | 'rw' | 'protect' | 'unprotect' | 'hide' | 'unhide' ? ConfigPath[] : N extends 'allowUnix' ? Array<true | ConfigPath> : N extends 'allowConnect' | 'allowBind' ? string[] : ProfileOptions[N];
 };
 
 /** One layer's declaration of one profile. */

@@ -178,7 +178,7 @@ describe('schema errors name the file, the profile and the field', () => {
 
   it('"$schema" is allowed at the top; unknown field hints list the fields', () => {
     expect(() => load({ $schema: 'https://example.com/s.json', profiles: {} })).not.toThrow();
-    expect(policyError(() => load(profiles({ t: { x: 1 } }))).hint).toMatch(/^a profile's fields are description, extends, ro, rw, system, net, /);
+    expect(policyError(() => load(profiles({ t: { x: 1 } }))).hint).toMatch(/^a profile's fields are description, extends, ro, rw, protect, unprotect, hide, unhide, system, net, /);
   });
 });
 

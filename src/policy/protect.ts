@@ -1,0 +1,347 @@
+/**
+ * What runs later outside the jail, found in the trees the command may
+ * write, and what it may not read, found in the trees it may read. Pure:
+ * it looks through the Host and returns the policy's guards, hidden paths
+ * and listings; the compilers decide how each layer enforces them (mounts
+ * in the namespace layer, restoring after the run and split grants in the
+ * fallback), src/protect restores.
+ *
+ * The defaults, and why each is there:
+ * - every git repository in a writable tree: `.git` itself (renamed or
+ *   replaced, it is another repository), its config and hooks, the names git
+ *   reads that redirect them (`commondir`, `config.worktree`), the hooks
+ *   directory `core.hooksPath` names, submodules' and linked worktrees'
+ *   own; a new `.git` anywhere near the top (a nested repository that git,
+ *   editors and prompts run);
+ * - hook managers and settings that run commands: see RUNS_LATER;
+ * - `.env` and `.env.*` (not `.example`, `.sample`, `.template`) are
+ *   hidden in every tree the user grants.
+ * The search goes down DEPTH directory levels below each granted tree,
+ * leaving out node_modules; what lies deeper is not looked for.
+ */
+import { PolicyError } from '../errors.js';
+import { printable } from '../text.js';
+import type { Host } from './host.js';
+import type { Guard, Hidden, Listing, PathGrant, Policy } from './model.js';
+import type { JailOptions } from './options.js';
+import { absolute, isWithin, normalize, type PathEntry } from './paths.js';
+
+/** Names that hold commands something runs later, at any level searched. */
+export const RUNS_LATER: ReadonlyArray<readonly [name: string, why: string]> = [
+  ['.husky', 'husky git hooks'],
+  ['lefthook.yml', 'lefthook git hooks'],
+  ['.lefthook.yml', 'lefthook git hooks'],
+  ['lefthook-local.yml', 'lefthook git hooks'],
+  ['.lefthook-local.yml', 'lefthook git hooks'],
+  ['.pre-commit-config.yaml', 'pre-commit git hooks'],
+  ['.npmrc', 'npm settings (script-shell, node-options, git)'],
+  ['.yarnrc', 'yarn settings'],
+  ['.yarnrc.yml', 'yarn settings (yarnPath, plugins)'],
+  ['.envrc', 'direnv runs it on cd'],
+  ['mise.toml', 'mise hooks and tasks'],
+  ['.mise.toml', 'mise hooks and tasks'],
+  ['.vscode', 'VS Code tasks, settings and MCP servers'],
+  ['.idea', 'JetBrains run configurations'],
+  ['.zed', 'Zed tasks and settings'],
+  ['.devcontainer', 'dev container commands (initializeCommand runs on the host)'],
+  ['.claude', 'Claude Code hooks and settings'],
+  ['.mcp.json', 'MCP servers an agent starts'],
+  ['.cursor', 'Cursor settings and MCP servers'],
+  ['.codex', 'Codex settings'],
+  ['.gemini', 'Gemini CLI settings and hooks'],
+  ['.kiro', 'Kiro hooks'],
+  ['.windsurf', 'Windsurf workflows'],
+  ['.continue', 'Continue settings and MCP servers'],
+  ['.roo', 'Roo Code MCP servers'],
+  ['.aider.conf.yml', 'aider lint and test commands'],
+];
+
+/** Directory levels searched below each granted tree (the tree is 0). */
+export const DEPTH = 2;
+/** Directories listed at most, in all; beyond, the search stops. */
+const MAX_DIRS = 4000;
+
+const LATER = new Map(RUNS_LATER.map(([n, w]) => [n, w]));
+const ENV_FILE = /^\.env(\..+)?$/;
+const ENV_TEMPLATE = /\.(example|sample|template)$/;
+
+/** Whether a name is a dotenv file hidden by default. */
+export function isEnvFile(name: string): boolean {
+  return ENV_FILE.test(name) && !ENV_TEMPLATE.test(name);
+}
+
+/** The policy with its guards, hidden paths and listings. The trees
+ *  searched are the user's: given as flags, in the user's or the project's
+ *  config, and a built-in profile's inside the project (not the npm cache
+ *  or node's prefix, which a built-in grants too). */
+export function withProtections(policy: Policy, opts: JailOptions, host: Host, projectRoot?: string): Policy {
+  const userGrant = (g: PathGrant) =>
+    g.source.kind === 'flag' ||
+    (g.source.kind === 'config' && (!g.source.where.startsWith('built-in') || (projectRoot !== undefined && isWithin(g.path, projectRoot))));
+  const writable = policy.grants.filter((g) => g.access === 'rw' && g.isDir && userGrant(g)).map((g) => g.path);
+  const readable = policy.grants.filter((g) => (g.access === 'rw' || g.access === 'ro') && g.isDir && userGrant(g)).map((g) => g.path);
+  const inWritable = (p: string) => writable.some((t) => isWithin(p, t) && p !== t);
+
+  const found = search(outermost(readable), host);
+  const guards: Guard[] = [];
+  const keep = (path: string, why: string) => {
+    const st = host.identify(path);
+    const kind = st === null ? 'absent' : st.isSymlink ? 'symlink' : st.isDir ? 'dir' : st.isFile ? 'file' : null;
+    if (kind === null) return; // a FIFO or device: nothing that runs
+    const g: Guard = { mode: 'keep', path, kind, why };
+    if (st?.dev !== undefined) Object.assign(g, { dev: st.dev, ino: st.ino });
+    guards.push(g);
+  };
+
+  // Git repositories, and what their gitdirs hold.
+  const gitdirs: string[] = [];
+  for (const dotgit of found.gits) {
+    if (!inWritable(dotgit)) continue;
+    const st = host.identify(dotgit);
+    if (!st || st.isSymlink) continue;
+    guards.push({ mode: 'pin', path: dotgit, kind: st.isDir ? 'dir' : 'file', why: 'git repository', ...(st.dev !== undefined && { dev: st.dev, ino: st.ino }) });
+    const gitdir = st.isDir ? dotgit : gitdirOf(dotgit, host);
+    if (gitdir !== null) gitGuards(gitdir, parentOf(dotgit), host, keep, guards, gitdirs);
+  }
+  // Hook managers and settings that exist now.
+  for (const p of found.later) if (inWritable(p)) keep(p, LATER.get(baseName(p))!);
+  // --ro inside a writable tree: kept as it is.
+  for (const g of policy.grants) {
+    if (g.access === 'ro' && userGrant(g) && inWritable(g.path)) keep(g.path, `${sourceFlag(g)} inside a writable tree`);
+  }
+  // New names: one scan per writable tree.
+  for (const t of outermost(writable)) {
+    const before = [...found.gits, ...found.later].filter((p) => isWithin(p, t));
+    guards.push({ mode: 'scan', path: t, depth: DEPTH, names: ['.git', ...LATER.keys()], before, gitdirs: [...new Set(gitdirs)], why: 'a new repository or hook setting' });
+  }
+
+  // Lifts: --unprotect PATH (and what is inside it); a --rw naming exactly
+  // a protected path.
+  const lifted = resolved(opts.unprotect, host);
+  const namedRw = policy.grants.filter((g) => g.access === 'rw' && userGrant(g)).map((g) => g.path);
+  let kept = guards.filter((g) => g.mode === 'scan' || (!lifted.some((l) => isWithin(g.path, l)) && !namedRw.includes(g.path)));
+  kept = kept.map((g) => (g.mode === 'scan' ? { ...g, before: [...g.before, ...lifted.filter((l) => isWithin(l, g.path))] } : g));
+  // Only what the command may write needs a guard (a gitdir outside, say).
+  kept = kept.filter((g) => (g.mode === 'scan' && writable.includes(g.path)) || inWritable(g.path));
+  // --protect PATH: always, whatever the lifts.
+  for (const p of resolved(opts.protect, host)) if (inWritable(p) && !kept.some((g) => g.mode !== 'scan' && g.path === p)) keepInto(kept, p, host);
+
+  // Hidden: .env files found, --hide PATH; minus --unhide and exact grants.
+  const unhidden = resolved(opts.unhide, host);
+  const granted = new Set(policy.grants.filter(userGrant).map((g) => g.path));
+  const hidden: Hidden[] = [];
+  const hide = (path: string, why: string) => {
+    if (hidden.some((h) => h.path === path) || unhidden.some((u) => isWithin(path, u)) || granted.has(path)) return;
+    const st = host.identify(path);
+    if (!st || st.isSymlink) return; // a symlink leads to a path hidden or not on its own
+    hidden.push({ path, isDir: st.isDir, why, ...(st.dev !== undefined && { dev: st.dev, ino: st.ino }) });
+  };
+  for (const p of found.env) hide(p, 'a .env file');
+  for (const p of resolved(opts.hide, host)) {
+    if (host.identify(p) !== null) hide(p, '--hide');
+  }
+  const grantsFor = policy.grants.filter((g) => g.isDir && (g.access === 'ro' || g.access === 'rw'));
+  return { ...dedupe({ ...policy, guards: order(kept), hidden }), listings: listingsFor(hidden, grantsFor, host) };
+}
+
+/** --protect of one path, as a keep guard. */
+function keepInto(guards: Guard[], path: string, host: Host): void {
+  const st = host.identify(path);
+  const kind = st === null ? 'absent' : st.isSymlink ? 'symlink' : st.isDir ? 'dir' : 'file';
+  guards.push({ mode: 'keep', path, kind, why: '--protect', ...(st?.dev !== undefined && { dev: st.dev, ino: st.ino }) });
+}
+
+/** A repository's gitdir: its config, hooks and the names that redirect
+ *  them, its submodules' and linked worktrees' own. */
+function gitGuards(gitdir: string, worktree: string, host: Host, keep: (p: string, why: string) => void, guards: Guard[], gitdirs: string[]): void {
+  keep(`${gitdir}/config`, 'git config');
+  keep(`${gitdir}/hooks`, 'git hooks');
+  keep(`${gitdir}/commondir`, 'git reads it for its config and hooks');
+  keep(`${gitdir}/config.worktree`, 'git config (worktree)');
+  const config = readSmall(`${gitdir}/config`, host);
+  if (config !== null) {
+    for (const [key, why] of [['hookspath', 'git hooks (core.hooksPath)'], ['fsmonitor', 'git fsmonitor hook (core.fsmonitor)']] as const) {
+      const v = coreValue(config, key);
+      if (v === null || /^(true|false|yes|no|on|off|[01])$/i.test(v)) continue;
+      keep(v.startsWith('/') ? normalize(v) : normalize(`${worktree}/${v}`), why);
+    }
+  }
+  // Submodules: gitdirs under modules/ (names may hold slashes).
+  const modules = `${gitdir}/modules`;
+  const known: string[] = [];
+  for (const m of moduleDirs(modules, host, 4)) {
+    known.push(`${m}/config`, `${m}/hooks`);
+    gitdirs.push(m);
+    keep(`${m}/config`, 'git config (submodule)');
+    keep(`${m}/hooks`, 'git hooks (submodule)');
+    keep(`${m}/commondir`, 'git reads it for its config and hooks');
+  }
+  guards.push({ mode: 'scan', path: modules, depth: 4, names: ['config', 'hooks', 'commondir', 'config.worktree'], before: known, gitdirs: [], why: 'a new submodule gitdir' });
+  // Linked worktrees: their admin directories.
+  const worktrees = `${gitdir}/worktrees`;
+  const names = host.stat(worktrees, true)?.isDir ? host.readdir(worktrees).filter((e) => e.isDir).map((e) => e.name) : [];
+  for (const n of names) {
+    keep(`${worktrees}/${n}/commondir`, 'git reads it for its config and hooks');
+    keep(`${worktrees}/${n}/config.worktree`, 'git config (worktree)');
+  }
+  guards.push({ mode: 'worktrees', path: worktrees, before: names, why: 'a linked worktree' });
+  gitdirs.push(worktrees);
+}
+
+/** Submodule gitdirs below `dir`: directories holding HEAD and config. */
+function moduleDirs(dir: string, host: Host, depth: number): string[] {
+  if (depth === 0 || !host.stat(dir, true)?.isDir) return [];
+  const out: string[] = [];
+  const entries = host.readdir(dir);
+  for (const e of entries) {
+    if (!e.isDir) continue;
+    const sub = `${dir}/${e.name}`;
+    if (host.stat(`${sub}/HEAD`, true)?.isFile && host.stat(`${sub}/config`, true)?.isFile) out.push(sub, ...moduleDirs(`${sub}/modules`, host, 4));
+    else out.push(...moduleDirs(sub, host, depth - 1));
+  }
+  return out;
+}
+
+/** A `.git` file's `gitdir:`, resolved against its directory. */
+function gitdirOf(dotgit: string, host: Host): string | null {
+  const m = /^gitdir: *(.+?)\s*$/m.exec(readSmall(dotgit, host) ?? '');
+  if (!m) return null;
+  const p = m[1]!.startsWith('/') ? normalize(m[1]!) : normalize(`${parentOf(dotgit)}/${m[1]}`);
+  return host.realpath(p) === p ? p : null; // through a symlink: not followed
+}
+
+/** `[core] key = value` in a git config, last one wins; null if none. */
+export function coreValue(text: string, key: string): string | null {
+  let section = '';
+  let value: string | null = null;
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/^\s+/, '');
+    const head = /^\[\s*([A-Za-z0-9.-]+)(?:\s+"[^"]*")?\s*\]/.exec(line);
+    if (head) {
+      section = head[1]!.toLowerCase();
+      continue;
+    }
+    const kv = /^([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*(.*))?$/.exec(line);
+    if (section === 'core' && kv && kv[1]!.toLowerCase() === key) value = unquote((kv[2] ?? 'true').replace(/\s+[#;].*$/, '').trim());
+  }
+  return value;
+}
+
+const unquote = (v: string) => (v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? v.slice(1, -1) : v);
+
+function readSmall(p: string, host: Host): string | null {
+  try {
+    return host.readText(p, { follow: false, max: 1 << 20 });
+  } catch {
+    return null;
+  }
+}
+
+interface Found {
+  /** `.git` entries (directories or files). */
+  gits: string[];
+  /** RUNS_LATER names. */
+  later: string[];
+  /** dotenv files. */
+  env: string[];
+}
+
+/** One bounded walk of the trees: no symlink followed, node_modules left
+ *  out, not into `.git` or a RUNS_LATER directory. */
+function search(roots: string[], host: Host): Found {
+  const out: Found = { gits: [], later: [], env: [] };
+  let budget = MAX_DIRS;
+  const walk = (dir: string, depth: number) => {
+    if (budget-- <= 0) return;
+    let entries;
+    try {
+      entries = host.readdir(dir);
+    } catch {
+      return; // unreadable: nothing found there
+    }
+    const at = (n: string) => (dir === '/' ? `/${n}` : `${dir}/${n}`);
+    for (const e of entries) {
+      if (e.name === '.git') out.gits.push(at(e.name));
+      else if (LATER.has(e.name)) out.later.push(at(e.name));
+      else if (isEnvFile(e.name) && !e.isDir) out.env.push(at(e.name));
+      else if (e.isDir && !e.isSymlink && depth < DEPTH && e.name !== 'node_modules') walk(at(e.name), depth + 1);
+    }
+  };
+  for (const r of roots) if (host.stat(r, true)?.isDir) walk(r, 0);
+  return out;
+}
+
+/** The trees not inside another in the list. */
+function outermost(paths: string[]): string[] {
+  const u = [...new Set(paths)].sort();
+  return u.filter((p) => !u.some((q) => q !== p && isWithin(p, q)));
+}
+
+/** Paths given to --protect and the like: absolute, real up to the nearest
+ *  existing ancestor (a name that does not exist yet is fine). */
+function resolved(entries: PathEntry[] | undefined, host: Host): string[] {
+  return (entries ?? []).map((e) => {
+    const given = (typeof e === 'string' ? e : e.path).replace(/\?$/, '');
+    if (given === '') throw new PolicyError('a path option needs a path.', 'write e.g. --protect .git/hooks');
+    return nearestReal(absolute(given, host), host);
+  });
+}
+
+function nearestReal(abs: string, host: Host): string {
+  const rest: string[] = [];
+  for (let p = abs; ; p = parentOf(p)) {
+    const real = host.realpath(p);
+    if (real !== null) return normalize([real, ...rest].join('/'));
+    if (p === '/') return abs;
+    rest.unshift(baseName(p));
+  }
+}
+
+/** For each hidden path and each readable grant above it: the entries of
+ *  each directory on the way down, which a split grant needs. */
+function listingsFor(hidden: Hidden[], grants: PathGrant[], host: Host): Listing[] {
+  const dirs = new Set<string>();
+  for (const h of hidden) {
+    for (const g of grants) {
+      if (g.path === h.path || !isWithin(h.path, g.path)) continue;
+      for (let d = parentOf(h.path); isWithin(d, g.path); d = parentOf(d)) {
+        dirs.add(d);
+        if (d === g.path) break;
+      }
+    }
+  }
+  return [...dirs].sort().map((dir) => ({
+    dir,
+    entries: host.readdir(dir).flatMap((e) => {
+      if (e.isSymlink) return [];
+      const st = host.identify(dir === '/' ? `/${e.name}` : `${dir}/${e.name}`);
+      if (!st || st.isSymlink) return [];
+      return [{ name: e.name, isDir: st.isDir, ...(st.dev !== undefined && { dev: st.dev, ino: st.ino }) }];
+    }),
+  }));
+}
+
+function dedupe(p: Policy): Policy {
+  const seen = new Set<string>();
+  const guards = p.guards.filter((g) => {
+    const k = `${g.mode}\0${g.path}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  return { ...p, guards };
+}
+
+/** Shallower first: a pin on `.git` before what is inside it. */
+function order(guards: Guard[]): Guard[] {
+  const depth = (p: string) => p.split('/').length;
+  return [...guards].sort((a, b) => depth(a.path) - depth(b.path));
+}
+
+function sourceFlag(g: PathGrant): string {
+  const s = g.source;
+  return s.kind === 'flag' || s.kind === 'config' ? `${s.flag} ${printable(s.given)}` : printable(g.path);
+}
+
+const parentOf = (p: string) => p.slice(0, p.lastIndexOf('/')) || '/';
+const baseName = (p: string) => p.slice(p.lastIndexOf('/') + 1);
