@@ -95,13 +95,25 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
 
   // Git repositories, and what their gitdirs hold.
   const gitdirs: string[] = [];
+  const done = new Set<string>();
   for (const dotgit of found.gits) {
     if (!inWritable(dotgit)) continue;
     const st = host.identify(dotgit);
     if (!st || st.isSymlink) continue;
     guards.push({ mode: 'pin', path: dotgit, kind: st.isDir ? 'dir' : 'file', why: 'git repository', ...(st.dev !== undefined && { dev: st.dev, ino: st.ino }) });
     const gitdir = st.isDir ? dotgit : gitdirOf(dotgit, host);
-    if (gitdir !== null) gitGuards(gitdir, parentOf(dotgit), host, keep, guards, gitdirs);
+    if (gitdir === null) continue;
+    // A linked worktree's gitdir names the common one, which holds the
+    // config and hooks.
+    const common = host.stat(`${gitdir}/commondir`, true)?.isFile ? commonOf(gitdir, host) : gitdir;
+    if (common !== gitdir) {
+      keep(`${gitdir}/commondir`, 'git reads it for its config and hooks');
+      keep(`${gitdir}/config.worktree`, 'git config (worktree)');
+    }
+    if (common !== null && !done.has(common)) {
+      done.add(common);
+      gitGuards(common, parentOf(dotgit), host, keep, guards, gitdirs);
+    }
   }
   // Hook managers and settings that exist now.
   for (const p of found.later) if (inWritable(p)) keep(p, LATER.get(baseName(p))!);
@@ -119,7 +131,7 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
   // a protected path.
   const lifted = resolved(opts.unprotect, host);
   const namedRw = policy.grants.filter((g) => g.access === 'rw' && userGrant(g)).map((g) => g.path);
-  let kept = guards.filter((g) => g.mode === 'scan' || (!lifted.some((l) => isWithin(g.path, l)) && !namedRw.includes(g.path)));
+  let kept = guards.filter((g) => !lifted.some((l) => isWithin(g.path, l)) && (g.mode === 'scan' || !namedRw.includes(g.path)));
   kept = kept.map((g) => (g.mode === 'scan' ? { ...g, before: [...g.before, ...lifted.filter((l) => isWithin(l, g.path))] } : g));
   // Only what the command may write needs a guard (a gitdir outside, say).
   kept = kept.filter((g) => (g.mode === 'scan' && writable.includes(g.path)) || inWritable(g.path));
@@ -208,6 +220,14 @@ function gitdirOf(dotgit: string, host: Host): string | null {
   if (!m) return null;
   const p = m[1]!.startsWith('/') ? normalize(m[1]!) : normalize(`${parentOf(dotgit)}/${m[1]}`);
   return host.realpath(p) === p ? p : null; // through a symlink: not followed
+}
+
+/** A linked worktree's common gitdir, from its `commondir`. */
+function commonOf(gitdir: string, host: Host): string | null {
+  const text = readSmall(`${gitdir}/commondir`, host)?.trim();
+  if (!text) return null;
+  const p = text.startsWith('/') ? normalize(text) : normalize(`${gitdir}/${text}`);
+  return host.realpath(p) === p ? p : null;
 }
 
 /** `[core] key = value` in a git config, last one wins; null if none. */

@@ -1,0 +1,211 @@
+import { describe, expect, it } from 'vitest';
+import { compileLandlock, splitForHidden } from '../../../src/landlock/compile.js';
+import { compileView } from '../../../src/namespace/view.js';
+import { compile } from '../../../src/plan.js';
+import { FS } from '../../../src/landlock/abi.js';
+import type { Guard, PathGrant, Policy } from '../../../src/policy/model.js';
+import { coreValue, isEnvFile, withProtections } from '../../../src/policy/protect.js';
+import { fakeHost, type Node } from '../fakehost.js';
+import { policyOf } from '../policy-fixture.js';
+
+const P = '/work/proj';
+const flag = (path: string, access: 'ro' | 'rw'): PathGrant => ({ path, access, isDir: true, source: { kind: 'flag', flag: `--${access}`, given: path } });
+
+const repo: Record<string, Node> = {
+  [`${P}/package.json`]: '{}',
+  [`${P}/.git/HEAD`]: 'ref: refs/heads/main\n',
+  [`${P}/.git/config`]: '[core]\n\thooksPath = .githooks\n\tfsmonitor = false\n',
+  [`${P}/.git/hooks/pre-commit.sample`]: '#!/bin/sh\n',
+  [`${P}/.git/worktrees/wt/commondir`]: '../..\n',
+  [`${P}/.git/modules/lib/HEAD`]: 'x',
+  [`${P}/.git/modules/lib/config`]: '[core]\n',
+  [`${P}/.githooks`]: { dir: true },
+  [`${P}/.husky/pre-commit`]: 'npm test\n',
+  [`${P}/.env`]: 'SECRET=1',
+  [`${P}/.env.local`]: 'SECRET=2',
+  [`${P}/.env.example`]: 'SECRET=',
+  [`${P}/apps/web/.env`]: 'SECRET=3',
+  [`${P}/apps/web/deep/er/.env`]: 'SECRET=4', // below the search depth
+  [`${P}/node_modules/x/.env`]: 'SECRET=5', // node_modules is not searched
+  [`${P}/src/index.ts`]: '',
+  [`${P}/sub/.git`]: 'gitdir: ../.git/worktrees/wt\n',
+};
+
+const protect = (grants: PathGrant[], opts = {}, tree = repo) => withProtections(policyOf({ grants }), opts, fakeHost(tree), P);
+const paths = (p: Policy, mode?: Guard['mode']) => p.guards.filter((g) => !mode || g.mode === mode).map((g) => g.path);
+
+describe('the defaults found in a writable tree', () => {
+  const p = protect([flag(P, 'rw')]);
+
+  it('pins every .git, keeps its config and hooks, and the names that redirect them', () => {
+    expect(paths(p, 'pin')).toEqual([`${P}/.git`, `${P}/sub/.git`]);
+    const keep = p.guards.filter((g) => g.mode === 'keep').map((g) => [g.path, g.mode === 'keep' && g.kind]);
+    expect(keep).toEqual(expect.arrayContaining([
+      [`${P}/.git/config`, 'file'],
+      [`${P}/.git/hooks`, 'dir'],
+      [`${P}/.git/commondir`, 'absent'],
+      [`${P}/.git/config.worktree`, 'absent'],
+      [`${P}/.githooks`, 'dir'], // core.hooksPath
+      [`${P}/.git/modules/lib/config`, 'file'],
+      [`${P}/.git/modules/lib/hooks`, 'absent'],
+      [`${P}/.git/worktrees/wt/commondir`, 'file'],
+      [`${P}/.husky`, 'dir'],
+    ]));
+    expect(paths(p, 'worktrees')).toEqual([`${P}/.git/worktrees`]);
+  });
+
+  it('scans each writable tree for new repositories and hook settings, knowing what was there', () => {
+    const scan = p.guards.find((g) => g.mode === 'scan' && g.path === P);
+    expect(scan).toMatchObject({ depth: 2, before: expect.arrayContaining([`${P}/.git`, `${P}/.husky`, `${P}/sub/.git`]) });
+    expect(scan?.mode === 'scan' && scan.names).toEqual(expect.arrayContaining(['.git', '.husky', '.npmrc', '.envrc', '.vscode', '.claude', '.mcp.json']));
+    expect(scan?.mode === 'scan' && scan.gitdirs).toContain(`${P}/.git/worktrees`);
+  });
+
+  it('hides .env files down to the search depth, not templates nor node_modules', () => {
+    expect(p.hidden.map((h) => h.path).sort()).toEqual([`${P}/.env`, `${P}/.env.local`, `${P}/apps/web/.env`]);
+  });
+
+  it('guards nothing in a read-only tree, but still hides there', () => {
+    const ro = protect([flag(P, 'ro')]);
+    expect(ro.guards).toEqual([]);
+    expect(ro.hidden).toHaveLength(3);
+  });
+
+  it('lists the directories on the way to each hidden path, for a split', () => {
+    expect(p.listings.map((l) => l.dir)).toEqual([P, `${P}/apps`, `${P}/apps/web`]);
+  });
+});
+
+describe('lifting and adding', () => {
+  it('--unprotect lifts a path and what is inside it; a new name it names may appear', () => {
+    const p = protect([flag(P, 'rw')], { unprotect: [`${P}/.git`, `${P}/.claude`] });
+    expect(paths(p).filter((x) => x === `${P}/.git` || x.startsWith(`${P}/.git/`))).toEqual([]);
+    const scan = p.guards.find((g) => g.mode === 'scan' && g.path === P);
+    expect(scan?.mode === 'scan' && scan.before).toContain(`${P}/.claude`);
+  });
+
+  it('--rw naming a protected path exactly lifts that one', () => {
+    const p = protect([flag(P, 'rw'), flag(`${P}/.husky`, 'rw')]);
+    expect(paths(p)).not.toContain(`${P}/.husky`);
+    expect(paths(p)).toContain(`${P}/.git/hooks`);
+  });
+
+  it('--protect keeps a path that does not exist yet, and only inside a writable tree', () => {
+    const p = protect([flag(P, 'rw'), flag('/srv', 'ro')], { protect: [`${P}/deploy.sh`, '/srv/x'] });
+    expect(p.guards).toContainEqual({ mode: 'keep', path: `${P}/deploy.sh`, kind: 'absent', why: '--protect' });
+    expect(paths(p)).not.toContain('/srv/x');
+  });
+
+  it('--ro inside --rw becomes a guard', () => {
+    const p = protect([flag(P, 'rw'), flag(`${P}/src`, 'ro')]);
+    expect(p.guards).toContainEqual(expect.objectContaining({ mode: 'keep', path: `${P}/src`, kind: 'dir' }));
+  });
+
+  it('--unhide and a grant of the file itself show it; --hide adds one', () => {
+    const p = protect([flag(P, 'ro'), { ...flag(`${P}/.env.local`, 'ro'), isDir: false }], { unhide: [`${P}/apps`], hide: [`${P}/src/index.ts`] });
+    expect(p.hidden.map((h) => h.path).sort()).toEqual([`${P}/.env`, `${P}/src/index.ts`]);
+  });
+
+  it('a built-in grant outside the project (the npm cache) is not searched', () => {
+    const cache = { path: '/home/u/.npm', access: 'rw' as const, isDir: true, source: { kind: 'config' as const, flag: '--rw', given: '{npmCache}', where: 'built-in profile node' } };
+    const p = protect([cache], {}, { ...repo, '/home/u/.npm/.git/config': '' });
+    expect(p.guards).toEqual([]);
+  });
+});
+
+describe('small readers', () => {
+  it.each([
+    ['.env', true],
+    ['.env.local', true],
+    ['.env.production.local', true],
+    ['.env.example', false],
+    ['.env.sample', false],
+    ['.env.template', false],
+    ['.envrc', false],
+    ['env', false],
+  ])('isEnvFile(%s) is %s', (name, hidden) => expect(isEnvFile(name)).toBe(hidden));
+
+  it('reads core values the way git does: last one wins, other sections ignored, quotes and comments dropped', () => {
+    const text = '[core]\n\thooksPath = a\n[remote "o"]\n\thooksPath = b\n[Core]\n\tHOOKSPATH = "c d" ; comment\n';
+    expect(coreValue(text, 'hookspath')).toBe('c d');
+    expect(coreValue('[user]\n\tname = x\n', 'hookspath')).toBeNull();
+  });
+});
+
+describe('the fallback: read-only grants split around hidden paths', () => {
+  const policy = (grants: PathGrant[]) => protect(grants);
+
+  it('lists the directories on the way, grants every other entry, and nothing at the hidden paths', () => {
+    const p = policy([flag(P, 'ro')]);
+    const { plan } = compileLandlock(p, 7);
+    const dropped = splitForHidden(plan!, p, false);
+    expect(dropped).toEqual([]);
+    const at = (x: string) => plan!.paths.find((r) => r.path === x);
+    expect(at(P)!.access).toBe(FS.READ_DIR);
+    expect(at(`${P}/apps`)!.access).toBe(FS.READ_DIR);
+    expect(at(`${P}/apps/web`)!.access).toBe(FS.READ_DIR);
+    expect(at(`${P}/src`)!.access & FS.READ_FILE).toBe(FS.READ_FILE);
+    expect(at(`${P}/.env.example`)!.access & FS.READ_FILE).toBe(FS.READ_FILE);
+    expect(at(`${P}/apps/web/deep`)).toBeDefined();
+    for (const h of [`${P}/.env`, `${P}/.env.local`, `${P}/apps/web/.env`]) expect(at(h)).toBeUndefined();
+  });
+
+  it('refuses a hidden path in a writable tree, naming the way out; best effort says what it left', () => {
+    const p = policy([flag(P, 'rw')]);
+    const { plan } = compileLandlock(p, 7);
+    expect(() => splitForHidden(plan!, p, false)).toThrow(/cannot be hidden inside \/work\/proj, which is writable/);
+    const { plan: again } = compileLandlock(p, 7);
+    expect(splitForHidden(again!, p, true)[0]).toMatch(/^hiding \/work\/proj\/\.env:/);
+  });
+
+  it('compile() splits only in the fallback', () => {
+    const p = policy([flag(P, 'ro')]);
+    const facts = { landlockAbi: 7, seccomp: false, arch: 'x64' };
+    const fb = compile(p, { ...facts, namespaces: { ok: false, why: 'off' } }, { bestEffort: true });
+    expect(fb.landlock!.paths.find((r) => r.path === P)!.access).toBe(FS.READ_DIR);
+    const ns = compile(p, { ...facts, namespaces: { ok: true } }, { bestEffort: true });
+    expect(ns.landlock!.paths.find((r) => r.path === P)!.access & FS.READ_FILE).toBe(FS.READ_FILE);
+  });
+});
+
+describe('the namespace layer: mounts for guards and hidden paths', () => {
+  const p = protect([flag(P, 'rw')]);
+  const facts = { landlockAbi: 7, seccomp: false, arch: 'x64', namespaces: { ok: true } };
+  const plan = compile(p, facts, { bestEffort: true });
+  const entries = plan.view!.entries;
+  const at = (x: string) => entries.filter((e) => e.path === x);
+
+  it('binds what exists read-only, pins .git on itself, and empties hidden paths', () => {
+    expect(at(`${P}/.git`)).toEqual([expect.objectContaining({ kind: 'bind', readOnly: false, pin: true })]);
+    expect(at(`${P}/.git/hooks`)).toEqual([expect.objectContaining({ kind: 'bind', readOnly: true })]);
+    expect(at(`${P}/.git/config`)).toEqual([expect.objectContaining({ kind: 'bind', readOnly: true })]);
+    expect(at(`${P}/.husky`)).toEqual([expect.objectContaining({ kind: 'bind', readOnly: true })]);
+    expect(at(`${P}/.env`)).toEqual([{ kind: 'empty', path: `${P}/.env`, isDir: false, access: 0n }]);
+  });
+
+  it('mounts parents first', () => {
+    const i = (x: string) => entries.findIndex((e) => e.path === x);
+    expect(i(P)).toBeLessThan(i(`${P}/.git`));
+    expect(i(`${P}/.git`)).toBeLessThan(i(`${P}/.git/hooks`));
+  });
+
+  it('leaves to after the run only what no mount enforces', () => {
+    const modes = plan.afterRun.map((g) => (g.mode === 'keep' ? `keep:${g.kind}` : g.mode));
+    expect(new Set(modes)).toEqual(new Set(['keep:absent', 'scan', 'worktrees']));
+    const fallback = compile(protect([flag(P, 'rw')], { unhide: [P] }), { ...facts, namespaces: { ok: false } }, { bestEffort: true });
+    expect(fallback.afterRun).toHaveLength(p.guards.length);
+  });
+
+  it('keeps --ro inside --rw as a read-only bind (no longer dropped as covered)', () => {
+    const q = protect([flag(P, 'rw'), flag(`${P}/.git`, 'ro')]);
+    const v = compile(q, facts, { bestEffort: true }).view!;
+    expect(v.entries.filter((e) => e.path === `${P}/.git`)).toEqual([expect.objectContaining({ kind: 'bind', readOnly: true })]);
+  });
+
+  it('guards nothing a grant does not show', () => {
+    const q = policyOf({ grants: [flag('/srv', 'rw')], guards: [{ mode: 'keep', path: '/elsewhere/x', kind: 'file', why: 't' }], hidden: [{ path: '/elsewhere/.env', isDir: false, why: 't' }] });
+    const v = compileView(q, [{ path: '/srv', access: 0n, writable: true, isDir: true }], { dev: 0n, readFile: 0n });
+    expect(v.entries.map((e) => e.path)).not.toContain('/elsewhere/x');
+    expect(v.entries.map((e) => e.path)).not.toContain('/elsewhere/.env');
+  });
+});
