@@ -17,7 +17,8 @@
  * - `.env` and `.env.*` (not `.example`, `.sample`, `.template`) are
  *   hidden in every tree the user grants.
  * The search goes down DEPTH directory levels below each granted tree,
- * leaving out node_modules; what lies deeper is not looked for.
+ * leaving out node_modules; what lies deeper is not looked for, nor in `/`
+ * or a tree holding $HOME (such a grant is everything).
  */
 import { PolicyError } from '../errors.js';
 import { printable } from '../text.js';
@@ -82,7 +83,11 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
   const readable = policy.grants.filter((g) => (g.access === 'rw' || g.access === 'ro') && g.isDir && userGrant(g)).map((g) => g.path);
   const inWritable = (p: string) => writable.some((t) => isWithin(p, t) && p !== t);
 
-  const found = search(outermost(readable), host);
+  // `/` and trees that hold $HOME grant everything, and the kernel's own
+  // file systems hold nothing to find: not searched (cheap start-up for
+  // `--ro /`).
+  const searched = outermost(readable).filter((t) => t !== '/' && !isWithin(host.home, t) && !['/proc', '/sys', '/dev'].some((k) => isWithin(t, k)));
+  const found = search(searched, host);
   const guards: Guard[] = [];
   const keep = (path: string, why: string) => {
     const st = host.identify(path);
@@ -122,7 +127,7 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
     if (g.access === 'ro' && userGrant(g) && inWritable(g.path)) keep(g.path, `${sourceFlag(g)} inside a writable tree`);
   }
   // New names: one scan per writable tree.
-  for (const t of outermost(writable)) {
+  for (const t of outermost(writable).filter((w) => searched.some((r) => isWithin(w, r)))) {
     const before = [...found.gits, ...found.later].filter((p) => isWithin(p, t));
     guards.push({ mode: 'scan', path: t, depth: DEPTH, names: ['.git', ...LATER.keys()], before, gitdirs: [...new Set(gitdirs)], why: 'a new repository or hook setting' });
   }
