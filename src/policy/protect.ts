@@ -96,6 +96,9 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
     const g: Guard = { mode: 'keep', path, kind, why };
     if (st?.dev !== undefined) Object.assign(g, { dev: st.dev, ino: st.ino });
     guards.push(g);
+    // A symlink (`.git/hooks -> ../tools/hooks`): what it leads to runs.
+    const real = kind === 'symlink' ? host.realpath(path) : null;
+    if (real !== null && real !== path && !guards.some((x) => x.path === real)) keep(real, why);
   };
 
   // Git repositories, and what their gitdirs hold.
@@ -175,6 +178,9 @@ function gitGuards(gitdir: string, worktree: string, host: Host, keep: (p: strin
   keep(`${gitdir}/hooks`, 'git hooks');
   keep(`${gitdir}/commondir`, 'git reads it for its config and hooks');
   keep(`${gitdir}/config.worktree`, 'git config (worktree)');
+  // A rebase or cherry-pick left unfinished: its todo list's `exec` lines
+  // run at the next `git rebase --continue`.
+  for (const state of ['rebase-merge', 'rebase-apply', 'sequencer']) keep(`${gitdir}/${state}`, 'an unfinished rebase or cherry-pick (its todo runs commands)');
   const config = readSmall(`${gitdir}/config`, host);
   if (config !== null) {
     for (const [key, why] of [['hookspath', 'git hooks (core.hooksPath)'], ['fsmonitor', 'git fsmonitor hook (core.fsmonitor)']] as const) {

@@ -96,6 +96,14 @@ describe('lifting and adding', () => {
     expect(paths(p)).not.toContain('/srv/x');
   });
 
+  it('keeps what a protected symlink leads to as well', () => {
+    const tree = { ...repo, [`${P}/.git/hooks`]: { link: '../tools/hooks' }, [`${P}/tools/hooks/pre-commit`]: 'x' };
+    delete (tree as Record<string, unknown>)[`${P}/.git/hooks/pre-commit.sample`];
+    const p = protect([flag(P, 'rw')], {}, tree);
+    expect(p.guards).toContainEqual(expect.objectContaining({ mode: 'keep', path: `${P}/.git/hooks`, kind: 'symlink' }));
+    expect(p.guards).toContainEqual(expect.objectContaining({ mode: 'keep', path: `${P}/tools/hooks`, kind: 'dir' }));
+  });
+
   it('--ro inside --rw becomes a guard', () => {
     const p = protect([flag(P, 'rw'), flag(`${P}/src`, 'ro')]);
     expect(p.guards).toContainEqual(expect.objectContaining({ mode: 'keep', path: `${P}/src`, kind: 'dir' }));
