@@ -17,7 +17,7 @@ import { doctor } from './doctor.js';
 import { addOptions, typedOptions } from './options.js';
 import { profilesText } from './profile.js';
 import { binsOutside, dependencyRoot, profileForScript } from './script-shell.js';
-import { formatError, formatPlan, layerLine, planToJson } from './report.js';
+import { formatError, formatPlan, layerLine, npmCacheLine, planToJson } from './report.js';
 
 export function program(): Command {
   return addOptions(
@@ -142,13 +142,25 @@ function run(o: ReturnType<typeof typedOptions>, args: string[], ctx: MainContex
     process.stderr.write(
       printableLines(
         `jail: layer: ${layerLine(p.plan)}\n` +
+        (npmCacheLine(p.plan, p.policy) ? `jail: ${npmCacheLine(p.plan, p.policy)}\n` : '') +
         `jail: ${ll ? ll.paths.length : 0} path rules, ${ll?.ports.length ?? 0} port rules, seccomp ${p.plan.seccomp ? 'on' : 'off'}` +
           `${p.tmpDir ? `, TMPDIR ${p.tmpDir}` : ''}; running ${p.command.file}\n` +
           `jail: environment: left out ${p.droppedEnv.length ? p.droppedEnv.join(' ') : 'nothing'}\n`,
       ),
     );
   }
-  return runPrepared(p, verbose ? (plan) => process.stderr.write(printableLines(`jail: layer: ${layerLine(plan)}\n`)) : undefined);
+  const say = (line: string) => process.stderr.write(printableLines(`jail: ${line}\n`));
+  return runPrepared(
+    p,
+    verbose
+      ? (plan) => {
+          say(`layer: ${layerLine(plan)}`);
+          const cache = npmCacheLine(plan, p.policy);
+          if (cache) say(cache);
+        }
+      : undefined,
+    verbose ? say : undefined,
+  );
 }
 
 /** Off Linux, with --best-effort: run the command as a child, pass its
