@@ -40,6 +40,9 @@ Examples:
   jail --ro . --rw ./src -- npx tsc          read the project, write only ./src
   jail --ro . --allow-connect 443 -- node x  add outgoing TCP to port 443
   jail --ro . --print-policy -- ls           show every rule and where it came from
+  jail -p npm-install -- npm ci --offline    npm's cache through a private layer
+                                             (--npm-cache): only verified content
+                                             is kept; read-only without namespaces
 
 Exit status: 125 if the jail fails, 126 if the command cannot run, 127 if it
 is not found, else the command's own. Environment: JAIL_LANDLOCK_ABI=N uses at

@@ -120,7 +120,8 @@ for (const { user, asNobody } of users) {
       expect(r.status, printed(r)).toBe(0);
       // The attack itself worked inside (namespace layer), or was refused (fallback).
       expect(r.stdout).toMatch(inFallback ? /refused E(ACCES|ROFS|PERM)/ : /patched /);
-      const later = run(seed, 'npx', ['--offline', 'goodpkg', 'again']);
+      // Where goodpkg is not installed: there npx runs its _npx tree.
+      const later = run(project('npx-later'), 'npx', ['--offline', 'goodpkg', 'again']);
       expect(printed(later)).toContain('good again');
       expect(printed(later)).not.toContain('PLANTED');
       expect(fs.existsSync(marker)).toBe(false);
