@@ -6,6 +6,7 @@
  * descendant, removes the TMPDIR and passes the status on.
  */
 import fs = require('node:fs');
+import { ApplyError } from './errors.js';
 import { realHost } from './host.js';
 import { execInPlace, layerRefused, probe, removeTree, reraise, spawnSupervised, type ExecTarget, type ProbeResult } from './native/apply.js';
 import { mergeVerifiedContent } from './npmcache/merge.js';
@@ -52,10 +53,23 @@ export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void, 
   if (!needsSupervisor(p)) execInPlace(p.plan, p.target);
   let result;
   let ran = p.plan;
+  const layerDir = p.policy.npmCache?.layerDir;
   try {
     materialize(p);
     try {
-      result = spawnSupervised(p.plan, p.target);
+      try {
+        result = spawnSupervised(p.plan, p.target);
+      } catch (e) {
+        // The overlay for npm's cache was refused (a kernel before 5.11, an
+        // upper directory without user xattrs: tmpfs before 6.6): nothing
+        // ran; run with the cache read-only, as the fallback has it.
+        if (!overlayRefused(e, p)) throw e;
+        process.stderr.write(`jail: warning: npm cache: the private overlay cannot be mounted here (${printable(String((e as ApplyError).syscall))}: ${printable(String((e as ApplyError).code))}); the cache is read-only in this run.\n`);
+        p = { ...p, policy: { ...p.policy, npmCache: null } };
+        p.plan = compile(p.policy, p.plan.facts, { bestEffort: p.options.bestEffort });
+        ran = p.plan;
+        result = spawnSupervised(p.plan, p.target);
+      }
     } catch (e) {
       // Taken as there without a probe, the namespace layer was refused:
       // nothing ran; run in the fallback layer, as a probe would have chosen.
@@ -71,7 +85,7 @@ export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void, 
     if (ran.layer === 'namespaces') mergeNpmCache(p, say);
   } finally {
     if (p.tmpDir) cleanup(p.tmpDir);
-    const layer = p.policy.npmCache?.layerDir;
+    const layer = layerDir;
     if (layer && fs.existsSync(layer)) cleanup(layer, "npm cache's private layer");
   }
   if (result.signal !== null) {
@@ -94,6 +108,13 @@ function materialize(p: Prepared): void {
   if (!p.tmpDir) return;
   fs.mkdirSync(p.tmpDir, { mode: 0o700 });
   for (const f of p.files) fs.writeFileSync(`${p.tmpDir}/${f.name}`, f.text, { mode: 0o600, flag: 'wx' });
+}
+
+/** Whether the view failed at the npm cache's overlay (its mount point or
+ *  its private directory), before anything ran. */
+function overlayRefused(e: unknown, p: Prepared): boolean {
+  const c = p.policy.npmCache;
+  return c !== null && e instanceof ApplyError && e.step === 'view' && (e.path === c.path || e.path === c.layerDir);
 }
 
 /** npm's cache after a run in the namespace layer: the verified content of
