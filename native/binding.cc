@@ -203,6 +203,7 @@ void ParseNamespaces(Napi::Object n, Plan &p) {
       {"bind", JAIL_VIEW_BIND}, {"dir", JAIL_VIEW_DIR},       {"symlink", JAIL_VIEW_SYMLINK},
       {"proc", JAIL_VIEW_PROC}, {"devpts", JAIL_VIEW_DEVPTS}, {"tmpfs", JAIL_VIEW_TMPFS},
       {"rule", JAIL_VIEW_RULE}, {"empty", JAIL_VIEW_EMPTY},
+      {"overlay", JAIL_VIEW_OVERLAY},
   };
   Napi::Array va = Arr(n.Get("view"), w + ".view");
   for (uint32_t i = 0; i < va.Length(); i++) {
@@ -214,7 +215,7 @@ void ParseNamespaces(Napi::Object n, Plan &p) {
     size_t k = 0;
     while (k < sizeof(kinds) / sizeof(kinds[0]) && kind != kinds[k].name) k++;
     if (k == sizeof(kinds) / sizeof(kinds[0]))
-      Bad(e.Env(), at + ".kind", "must be one of bind, dir, symlink, proc, devpts, tmpfs, rule, empty");
+      Bad(e.Env(), at + ".kind", "must be one of bind, dir, symlink, proc, devpts, tmpfs, rule, empty, overlay");
     v.kind = kinds[k].kind;
     v.path = Keep(p, AbsPath(e.Get("path"), at + ".path"));
     switch (v.kind) {
@@ -238,6 +239,17 @@ void ParseNamespaces(Napi::Object n, Plan &p) {
       case JAIL_VIEW_SYMLINK:
         v.target = Keep(p, Str(e.Get("target"), at + ".target"));
         break;
+      case JAIL_VIEW_OVERLAY: {
+        Napi::Value dev = e.Get("dev"), ino = e.Get("ino");
+        v.target = Keep(p, AbsPath(e.Get("layer"), at + ".layer"));
+        if (!dev.IsUndefined() || !ino.IsUndefined()) {
+          v.has_identity = 1;
+          v.dev = U64(dev, at + ".dev");
+          v.ino = U64(ino, at + ".ino");
+        }
+        v.access = U64(e.Get("access"), at + ".access");
+        break;
+      }
       case JAIL_VIEW_PROC:
       case JAIL_VIEW_DEVPTS:
       case JAIL_VIEW_TMPFS:

@@ -34,13 +34,16 @@ enum jail_view_kind {
 			    * outside, which a bind already shows at path */
 	JAIL_VIEW_EMPTY,   /* an empty read-only file or directory (is_dir)
 			    * over what is at path: a hidden path */
+	JAIL_VIEW_OVERLAY, /* an overlayfs at path: the directory at path
+			    * outside below, target/upper and target/work
+			    * (outside) above */
 };
 
 struct jail_view_entry {
 	enum jail_view_kind kind;
 	const char *path;   /* absolute, in the view */
 	const char *source; /* bind, rule: absolute, outside; NULL means path */
-	const char *target; /* symlink */
+	const char *target; /* symlink; overlay: the directory holding upper/ and work/ */
 	/* bind, rule: what the TypeScript side saw at the source (else ESTALE). */
 	int has_identity;
 	uint64_t dev;

@@ -108,5 +108,6 @@ function viewFor(policy: Policy, landlock: LandlockPlan | null, facts: KernelFac
   return compileView(policy, rules, {
     dev: landlock ? rightsFor('dev', row) : 0n,
     readFile: landlock ? maskForKind(rightsFor('ro', row), false) : 0n,
+    readWrite: landlock ? maskForKind(rightsFor('rw', row), true) : 0n,
   });
 }

@@ -6,8 +6,10 @@
  * descendant, removes the TMPDIR and passes the status on.
  */
 import fs = require('node:fs');
+import { ApplyError } from './errors.js';
 import { realHost } from './host.js';
 import { execInPlace, layerRefused, probe, removeTree, reraise, spawnSupervised, type ExecTarget, type ProbeResult } from './native/apply.js';
+import { mergeVerifiedContent } from './npmcache/merge.js';
 import { compile, type JailPlan } from './plan.js';
 import { assemble, type Assembled, type JailRequest } from './policy/assemble.js';
 import type { Host } from './policy/host.js';
@@ -47,13 +49,27 @@ export function needsSupervisor(p: Prepared): boolean {
  * so it must run in a process with no other children (the jail CLI). A
  * problem cleaning up is a warning, never the status.
  */
-export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void): number {
+export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void, say?: (line: string) => void): number {
   if (!needsSupervisor(p)) execInPlace(p.plan, p.target);
   let result;
+  let ran = p.plan;
+  const layerDir = p.policy.npmCache?.layerDir;
   try {
     materialize(p);
     try {
-      result = spawnSupervised(p.plan, p.target);
+      try {
+        result = spawnSupervised(p.plan, p.target);
+      } catch (e) {
+        // The overlay for npm's cache was refused (a kernel before 5.11, an
+        // upper directory without user xattrs: tmpfs before 6.6): nothing
+        // ran; run with the cache read-only, as the fallback has it.
+        if (!overlayRefused(e, p)) throw e;
+        process.stderr.write(`jail: warning: npm cache: the private overlay cannot be mounted here (${printable(String((e as ApplyError).syscall))}: ${printable(String((e as ApplyError).code))}); the cache is read-only in this run.\n`);
+        p = { ...p, policy: { ...p.policy, npmCache: null } };
+        p.plan = compile(p.policy, p.plan.facts, { bestEffort: p.options.bestEffort });
+        ran = p.plan;
+        result = spawnSupervised(p.plan, p.target);
+      }
     } catch (e) {
       // Taken as there without a probe, the namespace layer was refused:
       // nothing ran; run in the fallback layer, as a probe would have chosen.
@@ -61,10 +77,16 @@ export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void):
       if (refused === null) throw e;
       const plan = compile(p.policy, { ...p.plan.facts, namespaces: { ok: false, why: refused } }, { bestEffort: p.options.bestEffort });
       onFallback?.(plan);
+      ran = plan;
       result = spawnSupervised(plan, p.target);
     }
+    // Everything the command started has ended: what it wrote to npm's
+    // cache can be judged now, with nothing left to change it.
+    if (ran.layer === 'namespaces') mergeNpmCache(p, say);
   } finally {
     if (p.tmpDir) cleanup(p.tmpDir);
+    const layer = layerDir;
+    if (layer && fs.existsSync(layer)) cleanup(layer, "npm cache's private layer");
   }
   if (result.signal !== null) {
     reraise(result.signal);
@@ -76,16 +98,47 @@ export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void):
 /** The private TMPDIR, made here and only here (mkdir fails if the name
  *  exists), with the sanitised config copies in it. */
 function materialize(p: Prepared): void {
+  const layer = p.policy.npmCache?.layerDir;
+  if (layer && p.plan.layer === 'namespaces') {
+    // The overlay's upper and work directories: only jail can reach them.
+    fs.mkdirSync(layer, { mode: 0o700 });
+    fs.mkdirSync(`${layer}/upper`, { mode: 0o700 });
+    fs.mkdirSync(`${layer}/work`, { mode: 0o700 });
+  }
   if (!p.tmpDir) return;
   fs.mkdirSync(p.tmpDir, { mode: 0o700 });
   for (const f of p.files) fs.writeFileSync(`${p.tmpDir}/${f.name}`, f.text, { mode: 0o600, flag: 'wx' });
 }
 
-/** Remove the TMPDIR without following anything the program left in it,
- *  then any left behind by runs whose supervisor was killed. */
-function cleanup(dir: string): void {
+/** Whether the view failed at the npm cache's overlay (its mount point or
+ *  its private directory), before anything ran. */
+function overlayRefused(e: unknown, p: Prepared): boolean {
+  const c = p.policy.npmCache;
+  return c !== null && e instanceof ApplyError && e.step === 'view' && (e.path === c.path || e.path === c.layerDir);
+}
+
+/** npm's cache after a run in the namespace layer: the verified content of
+ *  the private layer into the real cache, the rest dropped (merge.ts). A
+ *  file under content-v2 that does not match its name is no write npm
+ *  makes, so it is named on stderr. */
+function mergeNpmCache(p: Prepared, say?: (line: string) => void): void {
+  const cache = p.policy.npmCache;
+  if (!cache?.layerDir) return;
+  const r = mergeVerifiedContent(`${cache.layerDir}/upper`, cache.path);
+  if (r.rejected.length) {
+    const shown = r.rejected.slice(0, 5).map((f) => printable(f)).join(', ');
+    process.stderr.write(`jail: npm cache: dropped ${r.rejected.length} file(s) the command wrote under content-v2 that do not match their own hash: ${shown}${r.rejected.length > 5 ? ', …' : ''}\n`);
+  }
+  for (const why of r.problems) process.stderr.write(`jail: warning: npm cache: could not keep a verified entry: ${printable(why)}\n`);
+  say?.(`npm cache: kept ${r.kept} new verified content file(s) (${r.present} there already); index entries, _npx, _logs and the rest the command wrote are dropped`);
+}
+
+/** Remove the TMPDIR (or the npm cache's private layer) without following
+ *  anything the program left in it, then any left behind by runs whose
+ *  supervisor was killed. */
+function cleanup(dir: string, what = 'TMPDIR'): void {
   const why = removeTree(dir);
-  if (why) process.stderr.write(`jail: warning: could not remove TMPDIR ${printable(dir)}: ${printable(why)}\n`);
+  if (why) process.stderr.write(`jail: warning: could not remove ${what} ${printable(dir)}: ${printable(why)}\n`);
   sweepStale(dir.slice(0, dir.lastIndexOf('/')) || '/');
 }
 

@@ -17,7 +17,7 @@ import { doctor } from './doctor.js';
 import { addOptions, typedOptions } from './options.js';
 import { profilesText } from './profile.js';
 import { binsOutside, dependencyRoot, profileForScript } from './script-shell.js';
-import { formatError, formatPlan, layerLine, planToJson } from './report.js';
+import { formatError, formatPlan, layerLine, npmCacheLine, planToJson } from './report.js';
 
 export function program(): Command {
   return addOptions(
@@ -40,6 +40,9 @@ Examples:
   jail --ro . --rw ./src -- npx tsc          read the project, write only ./src
   jail --ro . --allow-connect 443 -- node x  add outgoing TCP to port 443
   jail --ro . --print-policy -- ls           show every rule and where it came from
+  jail -p npm-install -- npm ci --offline    npm's cache through a private layer
+                                             (--npm-cache): only verified content
+                                             is kept; read-only without namespaces
 
 Exit status: 125 if the jail fails, 126 if the command cannot run, 127 if it
 is not found, else the command's own. Environment: JAIL_LANDLOCK_ABI=N uses at
@@ -142,13 +145,25 @@ function run(o: ReturnType<typeof typedOptions>, args: string[], ctx: MainContex
     process.stderr.write(
       printableLines(
         `jail: layer: ${layerLine(p.plan)}\n` +
+        (npmCacheLine(p.plan, p.policy) ? `jail: ${npmCacheLine(p.plan, p.policy)}\n` : '') +
         `jail: ${ll ? ll.paths.length : 0} path rules, ${ll?.ports.length ?? 0} port rules, seccomp ${p.plan.seccomp ? 'on' : 'off'}` +
           `${p.tmpDir ? `, TMPDIR ${p.tmpDir}` : ''}; running ${p.command.file}\n` +
           `jail: environment: left out ${p.droppedEnv.length ? p.droppedEnv.join(' ') : 'nothing'}\n`,
       ),
     );
   }
-  return runPrepared(p, verbose ? (plan) => process.stderr.write(printableLines(`jail: layer: ${layerLine(plan)}\n`)) : undefined);
+  const say = (line: string) => process.stderr.write(printableLines(`jail: ${line}\n`));
+  return runPrepared(
+    p,
+    verbose
+      ? (plan) => {
+          say(`layer: ${layerLine(plan)}`);
+          const cache = npmCacheLine(plan, p.policy);
+          if (cache) say(cache);
+        }
+      : undefined,
+    verbose ? say : undefined,
+  );
 }
 
 /** Off Linux, with --best-effort: run the command as a child, pass its

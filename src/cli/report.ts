@@ -69,11 +69,23 @@ export function layerLine(plan: JailPlan): string {
   return `Landlock and seccomp only (${plan.fallback}); open in this layer: ${FALLBACK_OPEN.join('; ')}`;
 }
 
+/** How npm's cache is reached in this plan's layer, in one line; null
+ *  without --npm-cache. */
+export function npmCacheLine(plan: JailPlan, policy: Policy): string | null {
+  const c = policy.npmCache;
+  if (!c) return null;
+  return plan.layer === 'namespaces'
+    ? `npm cache: ${c.path} through a private overlay (writes to ${c.layerDir ?? '?'}/upper); afterwards only content that hashes to its name is kept`
+    : `npm cache: ${c.path} read-only (the fallback layer has no private overlay): installs from the cache work, anything that must write to it fails, and nothing is added to it`;
+}
+
 export function formatPlan(plan: JailPlan, policy: Policy, file: string, argv: string[], run: RunFacts = {}): string {
   const out: string[] = [];
   out.push(`command: ${file}${argv.length > 1 ? ' ' + argv.slice(1).join(' ') : ''}`);
   out.push(`layer: ${layerLine(plan)}`);
   if (run.profileChain?.length) out.push(`profile: ${run.profileChain.join(' → ')}`);
+  const cache = npmCacheLine(plan, policy);
+  if (cache) out.push(cache);
   if (run.tmpDir) out.push(`private TMPDIR: ${run.tmpDir}${run.files?.length ? ` (with ${run.files.map((f) => f.name).join(', ')})` : ''}, removed afterwards`);
   const ll = plan.landlock;
   out.push(`kernel: Landlock ABI ${plan.facts.landlockAbi}, seccomp ${plan.facts.seccomp ? 'yes' : 'no'}, arch ${plan.facts.arch}`);
@@ -100,6 +112,7 @@ export function formatPlan(plan: JailPlan, policy: Policy, file: string, argv: s
     for (const e of plan.view.entries) {
       if (e.kind === 'bind') out.push(`  ${e.device ? 'dev ' : e.readOnly ? 'ro  ' : 'rw  '} ${e.path}${e.source ? ` ← ${e.source}` : ''}`);
       else if (e.kind === 'symlink') out.push(`  link ${e.path} → ${e.target}`);
+      else if (e.kind === 'overlay') out.push(`  ovl  ${e.path} (writes to ${e.layer}/upper)`);
       else out.push(`  ${e.kind.padEnd(4)} ${e.path}`);
     }
   }
@@ -121,6 +134,7 @@ export function planToJson(plan: JailPlan, policy: Policy, file: string, argv: s
     command: { file, argv },
     layer: plan.layer,
     fallback: plan.fallback,
+    npmCache: policy.npmCache && { path: policy.npmCache.path, through: plan.layer === 'namespaces' ? 'overlay' : 'read-only', layerDir: policy.npmCache.layerDir ?? null },
     openInFallback: plan.layer === 'landlock' ? FALLBACK_OPEN : [],
     view: plan.view && {
       net: plan.view.net,

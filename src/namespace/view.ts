@@ -39,7 +39,13 @@ export type ViewEntry =
   | { kind: 'rule'; path: string; dev?: bigint; ino?: bigint; access: bigint }
   | { kind: 'dir'; path: string }
   | { kind: 'symlink'; path: string; target: string }
-  | { kind: 'proc' | 'devpts' | 'tmpfs'; path: string; access: bigint };
+  | { kind: 'proc' | 'devpts' | 'tmpfs'; path: string; access: bigint }
+  /** An overlay at `path`: the real directory there (opened the checked
+   *  way, as a bind's source) read-only below, and `layer`/upper (with
+   *  `layer`/work) above, a directory jail made outside the view. Writes
+   *  land in the upper; what of them may reach the real directory is decided
+   *  after the run (npm's cache: src/npmcache/merge.ts). */
+  | { kind: 'overlay'; path: string; layer: string; dev?: bigint; ino?: bigint; access: bigint };
 
 export interface ViewPlan {
   /** A network namespace of its own too (loopback only): the policy needs no
@@ -66,6 +72,8 @@ export interface ViewRights {
   dev: bigint;
   /** Rights for a file shown read-only (an overlay). */
   readFile: bigint;
+  /** Rights for a directory written through a private layer (npm's cache). */
+  readWrite: bigint;
 }
 
 /** Whether the policy needs the host's network at all. */
@@ -77,7 +85,9 @@ export function needsNetwork(policy: Policy): boolean {
 export function compileView(policy: Policy, rules: readonly ViewRule[], rights: ViewRights): ViewPlan {
   const entries: ViewEntry[] = [];
   let hasDev = false;
+  const cache = policy.npmCache?.layerDir !== undefined ? policy.npmCache : null;
   for (const r of rules) {
+    if (cache && r.path === cache.path) continue; // the overlay below, read-write
     if (r.path === '/proc') {
       entries.push({ kind: 'proc', path: r.path, access: r.access });
       continue;
@@ -115,6 +125,9 @@ export function compileView(policy: Policy, rules: readonly ViewRule[], rights: 
   // file (you granted ~/.npmrc yourself, or all of ~).
   for (const o of policy.overlays) {
     if (!binds().some((b) => isWithin(o.path, b.path))) entries.push({ kind: 'bind', path: o.path, source: o.source, readOnly: true, access: rights.readFile });
+  }
+  if (cache) {
+    entries.push({ kind: 'overlay', path: cache.path, layer: cache.layerDir!, access: rights.readWrite, ...(cache.dev !== undefined && { dev: cache.dev, ino: cache.ino }) });
   }
   if (!binds().some((b) => isWithin(policy.cwd, b.path))) entries.push({ kind: 'dir', path: policy.cwd });
   entries.push(...guardEntries(policy, binds()));

@@ -49,7 +49,12 @@ export type NativeViewEntry =
    *  a few µs each, where a bind costs about 45. */
   | { kind: 'rule'; path: string; source?: string; dev?: bigint; ino?: bigint; access: bigint }
   /** An empty read-only directory (a tmpfs) or file over a hidden path. */
-  | { kind: 'empty'; path: string; isDir: boolean; access: bigint };
+  | { kind: 'empty'; path: string; isDir: boolean; access: bigint }
+  /** An overlayfs at path (nosuid, nodev, userxattr): below, the directory
+   *  at path outside, opened as a bind's source is (identity checked),
+   *  read-only; above, `layer`/upper with `layer`/work, jail's own
+   *  directory outside (no symlink in it). With its rule on the mount. */
+  | { kind: 'overlay'; path: string; layer: string; dev?: bigint; ino?: bigint; access: bigint };
 
 export interface NativePlan {
   landlock?: {

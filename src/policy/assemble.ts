@@ -75,7 +75,10 @@ export function assemble(req: JailRequest, host: Host): Assembled {
     profileChain = r.chain;
   }
   const projectRoot = () => config?.projectRoot ?? req.projectRoot ?? findProjectRoot(host);
-  let policy = buildPolicy(options, host, options.toolchains ? { projectRoot: projectRoot() } : {});
+  let policy = buildPolicy(options, host, {
+    ...(options.toolchains && { projectRoot: projectRoot() }),
+    ...(options.npmCache && { npmCache: npmCacheOf(host, req.env) }),
+  });
   const command = resolveCommand(req.argv[0]!, host);
   policy = withCommand(policy, command, host);
   const { env, dropped } = filterEnv(req.env, policy.env);
@@ -93,6 +96,11 @@ export function assemble(req: JailRequest, host: Host): Assembled {
     env.TMPDIR = env.TMP = env.TEMP = tmpDir;
     Object.assign(env, copies.env);
     files = copies.files;
+  }
+  if (policy.npmCache) {
+    // The cache's private layer: beside the TMPDIR, named like it so that a
+    // later run sweeps it away if this one is killed; never in the view.
+    policy = { ...policy, npmCache: { ...policy.npmCache, layerDir: `${host.tmpdir === '/' ? '' : host.tmpdir}/${host.tempName()}` } };
   }
   policy = withProtections(policy, options, host, projectRoot());
   refuseWritableSelf(policy, host);

@@ -3,7 +3,7 @@ import { systemAliases, systemBase } from './base.js';
 import type { Host } from './host.js';
 import type { Access, PathGrant, Policy, PortRange } from './model.js';
 import type { JailOptions } from './options.js';
-import { absolute, aliasAt, grantFromFlag, isWithin } from './paths.js';
+import { absolute, aliasAt, grantFromFlag, grantOf, isWithin, resolveReal } from './paths.js';
 import { toolchainGrants } from './toolchains.js';
 
 export type { JailOptions };
@@ -12,6 +12,8 @@ export type { JailOptions };
 export interface BuildContext {
   /** The project's root: PATH entries inside it are not toolchains. */
   projectRoot?: string;
+  /** npm's cache as the user configured it (for --npm-cache). */
+  npmCache?: string;
 }
 
 /**
@@ -31,7 +33,8 @@ export function buildPolicy(opts: JailOptions, host: Host, ctx: BuildContext = {
   const covered = (path: string, access: Access) =>
     flagged.some((g) => g.isDir && isWithin(path, g.path) && (g.access === access || g.access === 'rw'));
   const system = opts.system !== false;
-  const grants = [...(system ? systemBase(host, covered) : []), ...(opts.toolchains ? toolchainGrants(host, ctx.projectRoot) : []), ...flagged];
+  const npmCache = opts.npmCache && ctx.npmCache !== undefined ? npmCacheGrant(ctx.npmCache, flagged, host) : null;
+  const grants = [...(system ? systemBase(host, covered) : []), ...(opts.toolchains ? toolchainGrants(host, ctx.projectRoot) : []), ...flagged, ...(npmCache ? [npmCache.grant] : [])];
   // A path given through a symlink (`--ro /opt/tool` → /srv/tool) is shown
   // in a view where it was given, as the symlink it is.
   const aliases = system ? systemAliases(host) : [];
@@ -74,11 +77,25 @@ export function buildPolicy(opts: JailOptions, host: Host, ctx: BuildContext = {
     namespaces: opts.namespaces === false ? 'off' : opts.requireNamespaces ? 'require' : 'auto',
     aliases,
     overlays: [],
+    npmCache: npmCache && { path: npmCache.grant.path, ...(npmCache.grant.dev !== undefined && { dev: npmCache.grant.dev, ino: npmCache.grant.ino }) },
     cwd: host.cwd,
     guards: [],
     hidden: [],
     listings: [],
   };
+}
+
+/**
+ * --npm-cache: the cache, read-only as far as Landlock goes (the namespace
+ * layer mounts a private overlay on it). Skipped when it does not exist
+ * yet, as the profiles' `{npmCache}?` was; and when a --rw flag already
+ * covers it: writing the real cache is then the user's explicit choice.
+ */
+function npmCacheGrant(cache: string, flagged: PathGrant[], host: Host): { grant: PathGrant } | null {
+  const r = resolveReal(cache, host);
+  if (!r?.st.isDir) return null;
+  if (flagged.some((g) => g.access === 'rw' && g.isDir && isWithin(r.real, g.path))) return null;
+  return { grant: grantOf(r, 'ro', { kind: 'jail', what: "npm's cache, read-only; written through a private layer (--npm-cache)" }) };
 }
 
 /** `443`, `8000-8100`. */

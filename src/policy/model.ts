@@ -88,6 +88,9 @@ export interface Policy {
   /** Files jail makes shown at another path in a view: the sanitised
    *  ~/.gitconfig at ~/.gitconfig, for tools that clear GIT_CONFIG_GLOBAL. */
   overlays: Array<{ path: string; source: string }>;
+  /** npm's cache through a private layer (--npm-cache); null when off, or
+   *  when a --rw grant already covers the cache (the user's own choice). */
+  npmCache: NpmCache | null;
   /** The working directory, which the view must hold. */
   cwd: string;
   /** What runs later outside the jail, kept as it is inside writable trees
@@ -100,6 +103,25 @@ export interface Policy {
   /** What the directories on the way to each hidden path hold, for a
    *  Landlock that can only allow: the fallback grants each other entry. */
   listings: Listing[];
+}
+
+/**
+ * npm's cache, read as it is and written to a private layer: in the
+ * namespace layer an overlay on the real cache whose upper directory is
+ * `layerDir/upper`; in the fallback a read-only grant (Landlock cannot
+ * redirect writes). Afterwards only content that hashes to its own name is
+ * copied into the real cache (src/npmcache/merge.ts): index entries,
+ * packuments, `_npx` and logs the jail wrote are dropped, so nothing the
+ * jail wrote can change what a later unjailed npm or npx runs.
+ */
+export interface NpmCache {
+  /** The real cache, symlinks resolved. */
+  path: string;
+  dev?: bigint;
+  ino?: bigint;
+  /** jail's private directory for the layer (`jail-<pid>-<hex>` beside the
+   *  private TMPDIR, 0700, holding upper/ and work/); decided by assemble. */
+  layerDir?: string;
 }
 
 /**

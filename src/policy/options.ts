@@ -201,6 +201,14 @@ export const OPTIONS = {
     where: ALL,
     project: 'any',
   },
+  npmCache: {
+    kind: 'switch',
+    flag: '--npm-cache',
+    help: "npm's cache through a private layer: read as it is, written privately; only content that matches its own hash is kept afterwards",
+    where: ALL,
+    // It narrows: the cache is never more writable than without it.
+    project: 'any',
+  },
   namespaces: {
     kind: 'negated',
     flag: '--no-namespaces',

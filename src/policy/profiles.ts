@@ -30,10 +30,12 @@ const BUILTINS: Readonly<Record<string, Readonly<ProfileJson>>> = {
     ro: ['{project}'],
   },
   node: {
-    description: 'what node, npm and npx need: the node install and the project read-only, the npm cache read-write (never ~/.npmrc)',
+    description: "what node, npm and npx need: the node install and the project read-only, npm's cache through a private layer (never ~/.npmrc)",
     ro: ['{nodePrefix}', '{project}'],
-    // Optional: npm creates it on first use, and a missing path is skipped.
-    rw: ['{npmCache}?'],
+    // Not `rw: ['{npmCache}']`: what a jailed program writes there, a later
+    // unjailed npx runs. The cache is read as it is; writes go to a private
+    // layer, and only content that hashes to its name is kept.
+    npmCache: true,
     // pyenv's python3 shim (node-gyp), nvm's node, ~/.cargo/bin: runnable.
     toolchains: true,
   },
@@ -42,7 +44,7 @@ const BUILTINS: Readonly<Record<string, Readonly<ProfileJson>>> = {
       'npm install/ci: the project read-write (install scripts write node_modules), the npm cache, node-gyp headers; ' +
       'no network yet (an egress proxy for registries is planned), so install from the cache (--offline)',
     extends: 'node',
-    rw: ['{project}', '{npmCache}?'],
+    rw: ['{project}'],
     // node-gyp's header cache; the compilers themselves are in /usr (system base).
     ro: ['{home}/.node-gyp?', '{home}/.cache/node-gyp?'],
     net: 'none',
@@ -57,7 +59,7 @@ const BUILTINS: Readonly<Record<string, Readonly<ProfileJson>>> = {
     description: 'nothing beyond the system base and the command itself (what the library API starts from)',
   },
   default: {
-    description: 'what `jail -- cmd` uses without -p, --ro or --rw: read the project, write nothing but the npm cache, with the node runtime',
+    description: "what `jail -- cmd` uses without -p, --ro or --rw: read the project, write nothing (npm's cache through a private layer), with the node runtime",
     extends: ['read-only', 'node'],
   },
 };

@@ -18,6 +18,7 @@ export function policyOf(over: Partial<Policy> = {}): Policy {
     namespaces: 'auto',
     aliases: [],
     overlays: [],
+    npmCache: null,
     cwd: '/work',
     guards: [],
     hidden: [],

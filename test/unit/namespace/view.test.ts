@@ -86,3 +86,29 @@ describe('the view', () => {
     expect(compile(buildPolicy({ ro: ['.'] }, host), ns(false, 'x')).landlock!.handledNet).not.toBe(0n);
   });
 });
+
+describe("npm's cache (--npm-cache)", () => {
+  const cacheHost = fakeHost({ ...tree, '/home/u/.npm/_cacache/index-v5/x': 'x' });
+  const policy = () => {
+    const p = buildPolicy({ ro: ['.'], npmCache: true }, cacheHost, { npmCache: '/home/u/.npm' });
+    return { ...p, npmCache: { ...p.npmCache!, layerDir: '/tmp/jail-1-0123456789ab' } };
+  };
+  it('is an overlay with read-write rights in the namespace layer, never a writable bind of the real cache', () => {
+    const v = compile(policy(), ns(true)).view!;
+    const at = v.entries.filter((e) => e.path === '/home/u/.npm');
+    expect(at).toEqual([expect.objectContaining({ kind: 'overlay', path: '/home/u/.npm', layer: '/tmp/jail-1-0123456789ab' })]);
+    expect((at[0] as { access: bigint }).access & 0x2n).toBe(0x2n); // write-file, on the overlay only
+  });
+  it('is a read-only grant in the fallback', () => {
+    const plan = compile(policy(), ns(false, 'clone: EPERM'));
+    expect(plan.view).toBeNull();
+    const rule = plan.landlock!.paths.find((r) => r.path === '/home/u/.npm')!;
+    expect(rule.access & 0x2n).toBe(0n);
+  });
+  it('is absent when off, and plainly read-write when --rw covers it', () => {
+    expect(buildPolicy({ ro: ['.'] }, cacheHost, { npmCache: '/home/u/.npm' }).npmCache).toBeNull();
+    const p = buildPolicy({ rw: ['/home/u/.npm'], npmCache: true }, cacheHost, { npmCache: '/home/u/.npm' });
+    expect(p.npmCache).toBeNull();
+    expect(p.grants.filter((g) => g.path === '/home/u/.npm').map((g) => g.access)).toEqual(['rw']);
+  });
+});

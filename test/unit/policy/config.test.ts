@@ -331,7 +331,8 @@ describe('layers, extends and merging', () => {
     it('puts flags on top of a profile', () => {
       const { options } = resolveProfile(load(), 'npm-install');
       const merged = mergeOptions(options, { rw: ['./extra'], net: 'all', allowConnect: ['443'] });
-      expect(paths(merged.rw)).toEqual(['/home/u/.npm?', PROJECT, './extra']);
+      expect(paths(merged.rw)).toEqual([PROJECT, './extra']);
+      expect(merged.npmCache).toBe(true);
       expect(merged.net).toBe('all');
       expect(merged.allowConnect).toEqual(['443']);
       expect(options.net).toBe('none'); // inputs untouched
@@ -532,17 +533,18 @@ describe('built-in profiles', () => {
   const config = load();
   const resolved = (name: string) => {
     const o = resolveProfile(config, name).options;
-    return { ro: paths(o.ro), rw: paths(o.rw), net: o.net };
+    return { ro: paths(o.ro), rw: paths(o.rw), net: o.net, npmCache: o.npmCache };
   };
-  const table: Array<[string, { ro: string[]; rw: string[]; net?: string }]> = [
+  // npm's cache is never a plain read-write grant: --npm-cache, its private layer.
+  const table: Array<[string, { ro: string[]; rw: string[]; net?: string; npmCache?: boolean }]> = [
     ['read-only', { ro: [PROJECT], rw: [] }],
-    ['node', { ro: [NODE, PROJECT], rw: ['/home/u/.npm?'] }],
-    ['npm-install', { ro: [NODE, PROJECT, '/home/u/.node-gyp?', '/home/u/.cache/node-gyp?'], rw: ['/home/u/.npm?', PROJECT], net: 'none' }],
-    ['test', { ro: [NODE, PROJECT], rw: ['/home/u/.npm?', `${PROJECT}/coverage?`, `${PROJECT}/node_modules/.vite?`, `${PROJECT}/node_modules/.cache?`] }],
-    ['default', { ro: [PROJECT, NODE], rw: ['/home/u/.npm?'] }],
+    ['node', { ro: [NODE, PROJECT], rw: [], npmCache: true }],
+    ['npm-install', { ro: [NODE, PROJECT, '/home/u/.node-gyp?', '/home/u/.cache/node-gyp?'], rw: [PROJECT], net: 'none', npmCache: true }],
+    ['test', { ro: [NODE, PROJECT], rw: [`${PROJECT}/coverage?`, `${PROJECT}/node_modules/.vite?`, `${PROJECT}/node_modules/.cache?`], npmCache: true }],
+    ['default', { ro: [PROJECT, NODE], rw: [], npmCache: true }],
   ];
   it.each(table)('%s', (name, want) => {
-    expect(resolved(name)).toEqual({ net: undefined, ...want });
+    expect(resolved(name)).toEqual({ net: undefined, npmCache: undefined, ...want });
   });
 
   it('chains', () => {
@@ -566,8 +568,13 @@ describe('built-in profiles', () => {
   });
 
   it('build into a policy on the fake machine', () => {
-    const policy = buildPolicy({ ...resolveProfile(config, 'test').options, system: false }, config.host);
-    expect(policy.grants.map((g) => `${g.access} ${g.path}`)).toEqual([`ro ${NODE}`, `ro ${PROJECT}`, 'rw /home/u/.npm', `rw ${PROJECT}/node_modules/.cache`]);
+    const policy = buildPolicy({ ...resolveProfile(config, 'test').options, system: false }, config.host, { npmCache: '/home/u/.npm' });
+    expect(policy.grants.map((g) => `${g.access} ${g.path}`)).toEqual([`ro ${NODE}`, `ro ${PROJECT}`, `rw ${PROJECT}/node_modules/.cache`, 'ro /home/u/.npm']);
+    expect(policy.npmCache?.path).toBe('/home/u/.npm');
+    // --rw over the cache is the user's own choice: then plainly writable, no layer.
+    const rw = buildPolicy({ ...resolveProfile(config, 'test').options, rw: ['/home/u'], system: false }, config.host, { npmCache: '/home/u/.npm' });
+    expect(rw.npmCache).toBeNull();
+    expect(rw.grants.map((g) => `${g.access} ${g.path}`)).not.toContain('ro /home/u/.npm');
   });
 });
 

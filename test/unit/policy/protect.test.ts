@@ -212,7 +212,7 @@ describe('the namespace layer: mounts for guards and hidden paths', () => {
 
   it('guards nothing a grant does not show', () => {
     const q = policyOf({ grants: [flag('/srv', 'rw')], guards: [{ mode: 'keep', path: '/elsewhere/x', kind: 'file', why: 't' }], hidden: [{ path: '/elsewhere/.env', isDir: false, why: 't' }] });
-    const v = compileView(q, [{ path: '/srv', access: 0n, writable: true, isDir: true }], { dev: 0n, readFile: 0n });
+    const v = compileView(q, [{ path: '/srv', access: 0n, writable: true, isDir: true }], { dev: 0n, readFile: 0n, readWrite: 0n });
     expect(v.entries.map((e) => e.path)).not.toContain('/elsewhere/x');
     expect(v.entries.map((e) => e.path)).not.toContain('/elsewhere/.env');
   });
