@@ -11,7 +11,12 @@ import { execInPlace, layerRefused, probe, removeTree, reraise, spawnSupervised,
 import { compile, type JailPlan } from './plan.js';
 import { assemble, type Assembled, type JailRequest } from './policy/assemble.js';
 import type { Host } from './policy/host.js';
+import type * as Protect from './protect/index.js';
 import { printable } from './text.js';
+
+/** Detect and restore, loaded only by a run that has guards to check. */
+let protect: typeof Protect | undefined;
+const loadProtect = (): typeof Protect => (protect ??= require('./protect/index.js') as typeof Protect);
 
 export interface RunRequest extends Omit<JailRequest, 'nodeExecPath'> {
   nodeExecPath?: string;
@@ -36,7 +41,9 @@ export function prepare(req: RunRequest, facts: ProbeResult = probe(req.abiCap),
 export function needsSupervisor(p: Prepared): boolean {
   // The namespace layer always has one: Node cannot enter a user namespace
   // itself, and the PID namespace needs its init.
-  return p.tmpDir !== null || p.plan.layer === 'namespaces';
+  // Guards checked after the run need someone alive after it: exec in
+  // place would leave nobody to restore them.
+  return p.tmpDir !== null || p.plan.layer === 'namespaces' || p.plan.afterRun.length > 0;
 }
 
 /**
@@ -47,12 +54,15 @@ export function needsSupervisor(p: Prepared): boolean {
  * so it must run in a process with no other children (the jail CLI). A
  * problem cleaning up is a warning, never the status.
  */
-export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void): number {
+export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void, opts: { quarantineRoot?: string } = {}): number {
   if (!needsSupervisor(p)) execInPlace(p.plan, p.target);
   let result;
+  let guarded: Protect.Snapshot | null = null;
   try {
     materialize(p);
     try {
+      // The guarded set as it is right before the command starts.
+      guarded = p.plan.afterRun.length ? loadProtect().snapshot(p.plan.afterRun) : null;
       result = spawnSupervised(p.plan, p.target);
     } catch (e) {
       // Taken as there without a probe, the namespace layer was refused:
@@ -61,9 +71,15 @@ export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void):
       if (refused === null) throw e;
       const plan = compile(p.policy, { ...p.plan.facts, namespaces: { ok: false, why: refused } }, { bestEffort: p.options.bestEffort });
       onFallback?.(plan);
+      // The fallback checks more after the run (what mounts would have
+      // held): record for the plan that runs, still before anything ran.
+      guarded = plan.afterRun.length ? loadProtect().snapshot(plan.afterRun) : null;
       result = spawnSupervised(plan, p.target);
     }
   } finally {
+    // spawnSupervised returns (or throws) only once the command and all it
+    // left running have ended: nothing jailed can undo the restore.
+    if (guarded) restoreGuarded(guarded, opts.quarantineRoot);
     if (p.tmpDir) cleanup(p.tmpDir);
   }
   if (result.signal !== null) {
@@ -71,6 +87,37 @@ export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void):
     return 128 + result.signal; // a signal whose default is to ignore
   }
   return result.code ?? 125;
+}
+
+/**
+ * Put the guarded set back and say what was reverted. The supervisor
+ * passed SIGINT, SIGTERM and SIGHUP on to the command while it ran, and
+ * gave their dispositions back when it ended: a second Ctrl-C (or a
+ * TERM from a process manager) now would kill this process halfway through
+ * the restore, leaving what was planted in place. So they are caught (and
+ * dropped) until it is done; the status is the command's, as always. Only
+ * SIGKILL can stop it, as it stops the supervisor itself.
+ */
+function restoreGuarded(snap: Protect.Snapshot, quarantineRoot: string | undefined): void {
+  const hold = (): void => {};
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+  for (const s of signals) process.on(s, hold);
+  try {
+    const m = loadProtect();
+    const text = m.formatRestore(m.restore(snap, quarantineRoot === undefined ? {} : { quarantineRoot }));
+    if (text) writeStderr(text);
+  } finally {
+    for (const s of signals) process.removeListener(s, hold);
+  }
+}
+
+/** A report must not fail the run: the terminal may have gone (SIGHUP). */
+function writeStderr(text: string): void {
+  try {
+    fs.writeSync(2, text);
+  } catch {
+    // nowhere to say it
+  }
 }
 
 /** The private TMPDIR, made here and only here (mkdir fails if the name
