@@ -22,6 +22,20 @@ describe('keep file', () => {
     expect(fs.statSync(s.qdir).mode & 0o777).toBe(0o700);
   });
 
+  it('sees a change of content alone (same size, same mode, same inode)', () => {
+    const s = scratch();
+    tree(s.p, { '.npmrc': 'script-shell=/bin/sh\n' });
+    const f = `${s.p}/.npmrc`;
+    const r = runAttack(s, [keep(f, 'file', 'npm config')], () => {
+      const fd = fs.openSync(f, 'r+');
+      fs.writeSync(fd, 'script-shell=/evil/x\n', 0);
+      fs.closeSync(fd);
+    });
+    expect(fs.readFileSync(f, 'utf8')).toBe('script-shell=/bin/sh\n');
+    expect(fs.readFileSync(`${s.qdir}${f}`, 'utf8')).toBe('script-shell=/evil/x\n');
+    expect(r.changes).toHaveLength(1);
+  });
+
   it('reports nothing and makes no quarantine when nothing changed', () => {
     const s = scratch();
     gitRepo(s.p);
@@ -87,6 +101,8 @@ describe('keep file', () => {
       fs.rmSync(cfg);
       mkfifo(cfg);
     });
+    // Checked first: reading a FIFO left in place would hang the test.
+    expect(fs.lstatSync(cfg).isFile()).toBe(true);
     expect(fs.readFileSync(cfg).equals(before)).toBe(true);
     expect(fs.lstatSync(`${s.qdir}${cfg}`).isFIFO()).toBe(true);
     expect(r.changes[0]).toMatchObject({ what: 'replaced', action: 'restored' });
