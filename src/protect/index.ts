@@ -10,6 +10,7 @@
  * Loaded only when a plan has guards to check (src/run.ts requires it
  * lazily): a run without any pays nothing for it.
  */
+import path = require('node:path');
 import type { Guard } from '../policy/model.js';
 import { printable } from '../text.js';
 import { DEFAULT_BUDGET, restoreGuards, snapshotGuards, type Budget, type Change, type RestoreResult, type Snapshot } from './guards.js';
@@ -40,7 +41,7 @@ export function snapshot(guards: readonly Guard[], opts: SnapshotOptions = {}): 
 /** Put every guarded path back as the snapshot saw it; call once nothing
  *  jailed runs any more. Never throws. */
 export function restore(snap: Snapshot, opts: RestoreOptions = {}): RestoreResult {
-  const q = new Quarantine(opts.quarantineRoot ?? defaultQuarantineRoot(), stampOf(opts.now ?? new Date(), opts.pid ?? process.pid), opts.limits);
+  const q = new Quarantine(path.resolve(opts.quarantineRoot ?? defaultQuarantineRoot()), stampOf(opts.now ?? new Date(), opts.pid ?? process.pid), opts.limits);
   return restoreGuards(snap, q);
 }
 
