@@ -13,7 +13,12 @@ import { mergeVerifiedContent } from './npmcache/merge.js';
 import { compile, type JailPlan } from './plan.js';
 import { assemble, type Assembled, type JailRequest } from './policy/assemble.js';
 import type { Host } from './policy/host.js';
+import type * as Protect from './protect/index.js';
 import { printable } from './text.js';
+
+/** Detect and restore, loaded only by a run that has guards to check. */
+let protect: typeof Protect | undefined;
+const loadProtect = (): typeof Protect => (protect ??= require('./protect/index.js') as typeof Protect);
 
 export interface RunRequest extends Omit<JailRequest, 'nodeExecPath'> {
   nodeExecPath?: string;
@@ -38,7 +43,9 @@ export function prepare(req: RunRequest, facts: ProbeResult = probe(req.abiCap),
 export function needsSupervisor(p: Prepared): boolean {
   // The namespace layer always has one: Node cannot enter a user namespace
   // itself, and the PID namespace needs its init.
-  return p.tmpDir !== null || p.plan.layer === 'namespaces';
+  // Guards checked after the run need someone alive after it: exec in
+  // place would leave nobody to restore them.
+  return p.tmpDir !== null || p.plan.layer === 'namespaces' || p.plan.afterRun.length > 0;
 }
 
 /**
@@ -49,14 +56,17 @@ export function needsSupervisor(p: Prepared): boolean {
  * so it must run in a process with no other children (the jail CLI). A
  * problem cleaning up is a warning, never the status.
  */
-export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void, say?: (line: string) => void): number {
+export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void, say?: (line: string) => void, opts: { quarantineRoot?: string } = {}): number {
   if (!needsSupervisor(p)) execInPlace(p.plan, p.target);
   let result;
   let ran = p.plan;
+  let guarded: Protect.Snapshot | null = null;
   const layerDir = p.policy.npmCache?.layerDir;
   try {
     materialize(p);
     try {
+      // The guarded set as it is right before the command starts.
+      guarded = p.plan.afterRun.length ? loadProtect().snapshot(p.plan.afterRun) : null;
       try {
         result = spawnSupervised(p.plan, p.target);
       } catch (e) {
@@ -78,12 +88,18 @@ export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void, 
       const plan = compile(p.policy, { ...p.plan.facts, namespaces: { ok: false, why: refused } }, { bestEffort: p.options.bestEffort });
       onFallback?.(plan);
       ran = plan;
+      // The fallback checks more after the run (what mounts would have
+      // held): record for the plan that runs, still before anything ran.
+      guarded = plan.afterRun.length ? loadProtect().snapshot(plan.afterRun) : null;
       result = spawnSupervised(plan, p.target);
     }
     // Everything the command started has ended: what it wrote to npm's
     // cache can be judged now, with nothing left to change it.
     if (ran.layer === 'namespaces') mergeNpmCache(p, say);
   } finally {
+    // spawnSupervised returns (or throws) only once the command and all it
+    // left running have ended: nothing jailed can undo the restore.
+    if (guarded) restoreGuarded(guarded, opts.quarantineRoot);
     if (p.tmpDir) cleanup(p.tmpDir);
     const layer = layerDir;
     if (layer && fs.existsSync(layer)) cleanup(layer, "npm cache's private layer");
@@ -93,6 +109,37 @@ export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void, 
     return 128 + result.signal; // a signal whose default is to ignore
   }
   return result.code ?? 125;
+}
+
+/**
+ * Put the guarded set back and say what was reverted. The supervisor
+ * passed SIGINT, SIGTERM and SIGHUP on to the command while it ran, and
+ * gave their dispositions back when it ended: a second Ctrl-C (or a
+ * TERM from a process manager) now would kill this process halfway through
+ * the restore, leaving what was planted in place. So they are caught (and
+ * dropped) until it is done; the status is the command's, as always. Only
+ * SIGKILL can stop it, as it stops the supervisor itself.
+ */
+function restoreGuarded(snap: Protect.Snapshot, quarantineRoot: string | undefined): void {
+  const hold = (): void => {};
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+  for (const s of signals) process.on(s, hold);
+  try {
+    const m = loadProtect();
+    const text = m.formatRestore(m.restore(snap, quarantineRoot === undefined ? {} : { quarantineRoot }));
+    if (text) writeStderr(text);
+  } finally {
+    for (const s of signals) process.removeListener(s, hold);
+  }
+}
+
+/** A report must not fail the run: the terminal may have gone (SIGHUP). */
+function writeStderr(text: string): void {
+  try {
+    fs.writeSync(2, text);
+  } catch {
+    // nowhere to say it
+  }
 }
 
 /** The private TMPDIR, made here and only here (mkdir fails if the name
