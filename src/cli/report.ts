@@ -53,7 +53,7 @@ export function describeProtections(plan: JailPlan, policy: Policy): string[] {
   const after = new Set(plan.afterRun);
   out.push(`protected (${plan.view ? 'mounted read-only, or checked after the run' : 'restored after the run'}; --unprotect PATH lifts one):`);
   for (const g of policy.guards) {
-    const how = !after.has(g) ? (g.mode === 'pin' ? 'pinned' : 'read-only') : g.mode === 'scan' ? `new names, ${g.depth} levels down` : g.mode === 'worktrees' ? 'new worktrees' : g.mode === 'keep' && g.kind === 'absent' ? 'must not appear' : 'restored';
+    const how = !after.has(g) ? (g.mode === 'pin' ? 'pinned' : 'read-only') : g.mode === 'scan' ? `new names, ${g.depth - 1} levels below` : g.mode === 'worktrees' ? 'new worktrees' : g.mode === 'keep' && g.kind === 'absent' ? 'must not appear' : 'restored';
     out.push(`  ${how.padEnd(24)} ${printable(g.path)}  (${g.why})`);
   }
   if (policy.hidden.length) out.push(`hidden (${plan.view ? 'an empty read-only file or directory over it' : 'the grants above split around it'}; --unhide PATH shows one):`);

@@ -131,7 +131,8 @@ export interface NpmCache {
  * - pin: the entry itself stays (not renamed, removed or replaced by
  *   another), what is inside may change (`.git`);
  * - scan: no new entry named like one of `names` appears anywhere under
- *   `path`, down to `depth` directories (node_modules skipped), besides
+ *   `path`, down to `depth` levels (the path's own entries are level 1;
+ *   node_modules skipped), besides
  *   those in `before`; new `.git` files may point only at `gitdirs`;
  * - worktrees: a repository's `worktrees` directory, where `git worktree
  *   add` makes new entries: a new one stays only when its `commondir` is
@@ -144,7 +145,7 @@ export interface NpmCache {
 export type Guard =
   | { mode: 'keep'; path: string; kind: 'file' | 'dir' | 'symlink' | 'absent'; why: string; dev?: bigint; ino?: bigint }
   | { mode: 'pin'; path: string; kind: 'file' | 'dir'; why: string; dev?: bigint; ino?: bigint }
-  | { mode: 'scan'; path: string; depth: number; names: string[]; before: string[]; gitdirs: string[]; why: string }
+  | { mode: 'scan'; path: string; depth: number; names: string[]; before: string[]; gitdirs: string[]; why: string; reasons?: Record<string, string> }
   | { mode: 'worktrees'; path: string; before: string[]; why: string };
 
 /** A path the command may not read: in the namespace layer an empty

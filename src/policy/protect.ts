@@ -59,7 +59,8 @@ export const RUNS_LATER: ReadonlyArray<readonly [name: string, why: string]> = [
 
 /** Directory levels searched below each granted tree (the tree is 0). */
 export const DEPTH = 2;
-/** Directories listed at most, in all; beyond, the search stops. */
+/** Directories listed at most, in all; beyond, the search stops (and the
+ *  after-run check for new names is left out, with nothing to compare). */
 const MAX_DIRS = 4000;
 
 const LATER = new Map(RUNS_LATER.map(([n, w]) => [n, w]));
@@ -131,8 +132,10 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
   }
   // New names: one scan per writable tree.
   for (const t of outermost(writable).filter((w) => searched.some((r) => isWithin(w, r)))) {
-    const before = [...found.gits, ...found.later].filter((p) => isWithin(p, t));
-    guards.push({ mode: 'scan', path: t, depth: DEPTH, names: ['.git', ...LATER.keys()], before, gitdirs: [...new Set(gitdirs)], why: 'a new repository or hook setting' });
+    const before = [...found.gits, ...found.later, ...found.heads].filter((p) => isWithin(p, t));
+    if (!found.complete) continue; // what was there is not known: nothing to compare with
+    const reasons = { ...Object.fromEntries(LATER), '.git': 'a new git repository (git, editors and prompts run its config)', HEAD: 'a new bare git repository' };
+    guards.push({ mode: 'scan', path: t, depth: DEPTH + 1, names: ['.git', 'HEAD', ...LATER.keys()], before, gitdirs: [...new Set(gitdirs)], why: 'a new repository or hook setting', reasons });
   }
 
   // Lifts: --unprotect PATH (and what is inside it); a --rw naming exactly
@@ -199,7 +202,7 @@ function gitGuards(gitdir: string, worktree: string, host: Host, keep: (p: strin
     keep(`${m}/hooks`, 'git hooks (submodule)');
     keep(`${m}/commondir`, 'git reads it for its config and hooks');
   }
-  guards.push({ mode: 'scan', path: modules, depth: 4, names: ['config', 'hooks', 'commondir', 'config.worktree'], before: known, gitdirs: [], why: 'a new submodule gitdir' });
+  guards.push({ mode: 'scan', path: modules, depth: 5, names: ['config', 'hooks', 'commondir', 'config.worktree'], before: known, gitdirs: [], why: 'a new submodule gitdir' });
   // Linked worktrees: their admin directories.
   const worktrees = `${gitdir}/worktrees`;
   const names = host.stat(worktrees, true)?.isDir ? host.readdir(worktrees).filter((e) => e.isDir).map((e) => e.name) : [];
@@ -269,8 +272,12 @@ function readSmall(p: string, host: Host): string | null {
 }
 
 interface Found {
+  /** Whether every directory down to DEPTH was listed. */
+  complete: boolean;
   /** `.git` entries (directories or files). */
   gits: string[];
+  /** Files named HEAD (a bare repository's), outside `.git`. */
+  heads: string[];
   /** RUNS_LATER names. */
   later: string[];
   /** dotenv files. */
@@ -278,12 +285,15 @@ interface Found {
 }
 
 /** One bounded walk of the trees: no symlink followed, node_modules left
- *  out, not into `.git` or a RUNS_LATER directory. */
+ *  out, not into `.git` (as the after-run scan, which compares with it). */
 function search(roots: string[], host: Host): Found {
-  const out: Found = { gits: [], later: [], env: [] };
+  const out: Found = { complete: true, gits: [], heads: [], later: [], env: [] };
   let budget = MAX_DIRS;
   const walk = (dir: string, depth: number) => {
-    if (budget-- <= 0) return;
+    if (budget-- <= 0) {
+      out.complete = false;
+      return;
+    }
     let entries;
     try {
       entries = host.readdir(dir);
@@ -292,10 +302,14 @@ function search(roots: string[], host: Host): Found {
     }
     const at = (n: string) => (dir === '/' ? `/${n}` : `${dir}/${n}`);
     for (const e of entries) {
-      if (e.name === '.git') out.gits.push(at(e.name));
-      else if (LATER.has(e.name)) out.later.push(at(e.name));
+      if (e.name === '.git') {
+        out.gits.push(at(e.name));
+        continue;
+      }
+      if (LATER.has(e.name)) out.later.push(at(e.name));
+      else if (e.name === 'HEAD') out.heads.push(at(e.name));
       else if (isEnvFile(e.name) && !e.isDir) out.env.push(at(e.name));
-      else if (e.isDir && !e.isSymlink && depth < DEPTH && e.name !== 'node_modules') walk(at(e.name), depth + 1);
+      if (e.isDir && !e.isSymlink && depth < DEPTH && e.name !== 'node_modules') walk(at(e.name), depth + 1);
     }
   };
   for (const r of roots) if (host.stat(r, true)?.isDir) walk(r, 0);

@@ -419,7 +419,7 @@ class Restorer {
       for (const { name: n, dir: isDir } of entries) {
         const p = join(dir, n);
         if (match(n) && !before.has(p) && !(n === '.git' && this.gitFileInside(p, gitdirs))) {
-          this.aside(p, g.why, 'created');
+          this.aside(p, g.reasons?.[toText(n)] ?? g.why, 'created');
           continue;
         }
         if (isDir && level < g.depth && n !== 'node_modules' && n !== '.git') queue.push({ dir: p, level: level + 1 });

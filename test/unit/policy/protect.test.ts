@@ -56,7 +56,7 @@ describe('the defaults found in a writable tree', () => {
 
   it('scans each writable tree for new repositories and hook settings, knowing what was there', () => {
     const scan = p.guards.find((g) => g.mode === 'scan' && g.path === P);
-    expect(scan).toMatchObject({ depth: 2, before: expect.arrayContaining([`${P}/.git`, `${P}/.husky`, `${P}/sub/.git`]) });
+    expect(scan).toMatchObject({ depth: 3, before: expect.arrayContaining([`${P}/.git`, `${P}/.husky`, `${P}/sub/.git`]) });
     expect(scan?.mode === 'scan' && scan.names).toEqual(expect.arrayContaining(['.git', '.husky', '.npmrc', '.envrc', '.vscode', '.claude', '.mcp.json']));
     expect(scan?.mode === 'scan' && scan.gitdirs).toContain(`${P}/.git/worktrees`);
   });
