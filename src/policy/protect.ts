@@ -109,7 +109,10 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
     if (!inWritable(dotgit)) continue;
     const st = host.identify(dotgit);
     if (!st || st.isSymlink) continue;
-    guards.push({ mode: 'pin', path: dotgit, kind: st.isDir ? 'dir' : 'file', why: 'git repository', ...(st.dev !== undefined && { dev: st.dev, ino: st.ino }) });
+    // A `.git` directory is pinned (git writes inside it); a `gitdir:` file
+    // is kept whole: its one line says where the config and hooks are.
+    if (st.isDir) guards.push({ mode: 'pin', path: dotgit, kind: 'dir', why: 'git repository', ...(st.dev !== undefined && { dev: st.dev, ino: st.ino }) });
+    else keep(dotgit, 'git repository (gitdir: file)');
     const gitdir = st.isDir ? dotgit : gitdirOf(dotgit, host);
     if (gitdir === null) continue;
     // A linked worktree's gitdir names the common one, which holds the

@@ -112,8 +112,11 @@ const metaOf = (st: fs.BigIntStats): Meta => ({
 export function snapshotGuards(guards: readonly Guard[], budget: Budget = DEFAULT_BUDGET): Snapshot {
   const snap: Snapshot = { takenNs: BigInt(Date.now()) * 1_000_000n, items: [], ancestors: new Map(), notes: [] };
   const left = { ...budget };
-  // Shallower first: a pin on `.git` is restored before keeps inside it.
-  const sorted = guards.map((g, i) => ({ g, i, path: toBytes(g.path) })).sort((a, b) => depthOf(a.path) - depthOf(b.path) || a.i - b.i);
+  // Pins first (a `.git` renamed away comes back before anything looks
+  // inside or beside it), then keeps, then the scans for new names;
+  // shallower first within each: a pin on `.git` before keeps inside it.
+  const rank = (g: Guard) => (g.mode === 'pin' ? 0 : g.mode === 'keep' ? 1 : 2);
+  const sorted = guards.map((g, i) => ({ g, i, path: toBytes(g.path) })).sort((a, b) => rank(a.g) - rank(b.g) || depthOf(a.path) - depthOf(b.path) || a.i - b.i);
   for (const { g, path } of sorted) {
     let realAncestors = true;
     for (const a of ancestors(path)) {
@@ -418,7 +421,7 @@ class Restorer {
       }
       for (const { name: n, dir: isDir } of entries) {
         const p = join(dir, n);
-        if (match(n) && !before.has(p) && !(n === '.git' && this.gitFileInside(p, gitdirs))) {
+        if (match(n) && !before.has(p) && !(n === '.git' && this.gitFileInside(p, gitdirs)) && (toText(n) !== 'HEAD' || bareRepo(dir))) {
           this.aside(p, g.reasons?.[toText(n)] ?? g.why, 'created');
           continue;
         }
@@ -521,4 +524,9 @@ function normalize(p: BPath): BPath {
     else out.push(c);
   }
   return `/${out.join('/')}`;
+}
+
+/** What git takes for a bare repository: HEAD beside objects/ and refs/. */
+function bareRepo(dir: BPath): boolean {
+  return lstat(join(dir, toBytes('objects')))?.isDirectory() === true && lstat(join(dir, toBytes('refs')))?.isDirectory() === true;
 }

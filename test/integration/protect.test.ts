@@ -121,7 +121,8 @@ function sh(cwd: string, script: string): string {
 function quarantined(s: Side, abs: string): string[] {
   const q = path.join(s.state, 'jail', 'quarantine');
   if (!fs.existsSync(q)) return [];
-  return fs.readdirSync(q).map((stamp) => path.join(q, stamp, abs)).filter((p) => fs.existsSync(p));
+  // lstat: a quarantined symlink may dangle there.
+  return fs.readdirSync(q).map((stamp) => path.join(q, stamp, abs)).filter((p) => fs.lstatSync(p, { throwIfNoEntry: false }) !== undefined);
 }
 
 /** Every entry the fallback quarantined, for "a clean run undoes nothing". */

@@ -38,7 +38,8 @@ describe('the defaults found in a writable tree', () => {
   const p = protect([flag(P, 'rw')]);
 
   it('pins every .git, keeps its config and hooks, and the names that redirect them', () => {
-    expect(paths(p, 'pin')).toEqual([`${P}/.git`, `${P}/sub/.git`]);
+    expect(paths(p, 'pin')).toEqual([`${P}/.git`]);
+    expect(p.guards).toContainEqual(expect.objectContaining({ mode: 'keep', path: `${P}/sub/.git`, kind: 'file' }));
     const keep = p.guards.filter((g) => g.mode === 'keep').map((g) => [g.path, g.mode === 'keep' && g.kind]);
     expect(keep).toEqual(expect.arrayContaining([
       [`${P}/.git/config`, 'file'],
