@@ -55,6 +55,34 @@ describe('scan', () => {
   });
 });
 
+describe('scan: bare repositories, and pins first', () => {
+  it('takes a HEAD for a bare repository only beside objects/ and refs/, and says why by name', () => {
+    const s = scratch();
+    gitRepo(s.p);
+    const g: Guard = { mode: 'scan', path: s.p, depth: 3, names: ['.git', 'HEAD'], before: [`${s.p}/.git`], gitdirs: [], why: 'scan', reasons: { HEAD: 'a new bare git repository' } };
+    const r = runAttack(s, [g], () => tree(s.p, { 'bare/HEAD': 'ref: refs/heads/main\n', 'bare/objects/x': '', 'bare/refs/heads/x': '', 'notes/HEAD': 'just a file' }));
+    expect(fs.existsSync(`${s.p}/bare/HEAD`)).toBe(false);
+    expect(fs.existsSync(`${s.p}/notes/HEAD`)).toBe(true);
+    expect(r.changes).toEqual([expect.objectContaining({ path: `${s.p}/bare/HEAD`, why: 'a new bare git repository' })]);
+  });
+
+  it('brings a renamed .git back before a scan looks beside it', () => {
+    const s = scratch();
+    gitRepo(s.p);
+    const st = fs.lstatSync(`${s.p}/.git`, { bigint: true });
+    const guards: Guard[] = [
+      { mode: 'scan', path: s.p, depth: 3, names: ['.git', 'HEAD'], before: [`${s.p}/.git`], gitdirs: [], why: 'scan' },
+      { mode: 'pin', path: `${s.p}/.git`, kind: 'dir', why: 'git repository', dev: st.dev, ino: st.ino },
+    ];
+    runAttack(s, guards, () => {
+      fs.renameSync(`${s.p}/.git`, `${s.p}/.git-away`);
+      fs.mkdirSync(`${s.p}/.git`);
+    });
+    expect(fs.lstatSync(`${s.p}/.git`, { bigint: true }).ino).toBe(st.ino);
+    expect(fs.existsSync(`${s.p}/.git/HEAD`)).toBe(true);
+  });
+});
+
 describe('worktrees', () => {
   const wt = (p: string, before: string[] = []): Guard => ({ mode: 'worktrees', path: `${p}/.git/worktrees`, before, why: 'git worktrees' });
 
