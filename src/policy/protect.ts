@@ -194,6 +194,11 @@ function gitGuards(gitdir: string, worktree: string, host: Host, keep: (p: strin
       if (v === null || /^(true|false|yes|no|on|off|[01])$/i.test(v)) continue;
       keep(v.startsWith('/') ? normalize(v) : normalize(`${worktree}/${v}`), why);
     }
+    // Files the config includes are config too (relative to the gitdir).
+    for (const v of configValues(config, /^include(if\s+".*")?$/i, 'path')) {
+      const p = v.startsWith('~/') ? `${host.home}${v.slice(1)}` : v.startsWith('/') ? v : `${gitdir}/${v}`;
+      keep(normalize(p), 'git config (include.path)');
+    }
   }
   // Submodules: gitdirs under modules/ (names may hold slashes).
   const modules = `${gitdir}/modules`;
@@ -249,19 +254,26 @@ function commonOf(gitdir: string, host: Host): string | null {
 
 /** `[core] key = value` in a git config, last one wins; null if none. */
 export function coreValue(text: string, key: string): string | null {
-  let section = '';
-  let value: string | null = null;
+  return configValues(text, /^core$/i, key).at(-1) ?? null;
+}
+
+/** Every `key = value` in sections whose header (`include`, `includeIf
+ *  "gitdir:x"`) matches, in order. A reader of the common forms only: what
+ *  it misses is not kept. */
+export function configValues(text: string, section: RegExp, key: string): string[] {
+  let inside = false;
+  const values: string[] = [];
   for (const raw of text.split('\n')) {
     const line = raw.replace(/^\s+/, '');
-    const head = /^\[\s*([A-Za-z0-9.-]+)(?:\s+"[^"]*")?\s*\]/.exec(line);
+    const head = /^\[\s*([A-Za-z0-9.-]+(?:\s+"[^"]*")?)\s*\]/.exec(line);
     if (head) {
-      section = head[1]!.toLowerCase();
+      inside = section.test(head[1]!);
       continue;
     }
     const kv = /^([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*(.*))?$/.exec(line);
-    if (section === 'core' && kv && kv[1]!.toLowerCase() === key) value = unquote((kv[2] ?? 'true').replace(/\s+[#;].*$/, '').trim());
+    if (inside && kv && kv[1]!.toLowerCase() === key) values.push(unquote((kv[2] ?? 'true').replace(/\s+[#;].*$/, '').trim()));
   }
-  return value;
+  return values;
 }
 
 const unquote = (v: string) => (v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? v.slice(1, -1) : v);

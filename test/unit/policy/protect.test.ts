@@ -139,6 +139,13 @@ describe('small readers', () => {
     expect(coreValue(text, 'hookspath')).toBe('c d');
     expect(coreValue('[user]\n\tname = x\n', 'hookspath')).toBeNull();
   });
+
+  it('keeps the files a repository config includes', () => {
+    const tree = { ...repo, [`${P}/.git/config`]: '[include]\n\tpath = ../tools/gitconfig\n[includeIf "gitdir:~/x/"]\n\tpath = /work/proj/cfg/extra\n', [`${P}/tools/gitconfig`]: '[core]\n' };
+    const p = protect([flag(P, 'rw')], {}, tree);
+    expect(p.guards).toContainEqual(expect.objectContaining({ mode: 'keep', path: `${P}/tools/gitconfig`, kind: 'file', why: 'git config (include.path)' }));
+    expect(p.guards).toContainEqual(expect.objectContaining({ mode: 'keep', path: `${P}/cfg/extra`, kind: 'absent' }));
+  });
 });
 
 describe('the fallback: read-only grants split around hidden paths', () => {
