@@ -153,17 +153,26 @@ function run(o: ReturnType<typeof typedOptions>, args: string[], ctx: MainContex
     );
   }
   const say = (line: string) => process.stderr.write(printableLines(`jail: ${line}\n`));
-  return runPrepared(
+  let ran = p.plan;
+  const status = runPrepared(
     p,
-    verbose
-      ? (plan) => {
-          say(`layer: ${layerLine(plan)}`);
-          const cache = npmCacheLine(plan, p.policy);
-          if (cache) say(cache);
-        }
-      : undefined,
+    (plan) => {
+      ran = plan;
+      if (!verbose) return;
+      say(`layer: ${layerLine(plan)}`);
+      const cache = npmCacheLine(plan, p.policy);
+      if (cache) say(cache);
+    },
     verbose ? say : undefined,
   );
+  // npm blames "root-owned files" for a cache it cannot write: say why.
+  if (status !== 0 && ran.layer === 'landlock' && p.policy.npmCache && /^(npm|npx)$/.test(args[0]!.slice(args[0]!.lastIndexOf('/') + 1))) {
+    say(
+      `npm's cache is read-only in this layer (Landlock and seccomp only: ${ran.fallback ?? 'no namespaces'}), so anything that must write to it fails (a cold install, a new npx package).\n` +
+        '  hint: install once outside the jail (or where user namespaces are allowed) to fill the cache, then run this again; or pass --rw ~/.npm, which lets the command plant code that npx runs later.',
+    );
+  }
+  return status;
 }
 
 /** Off Linux, with --best-effort: run the command as a child, pass its
