@@ -25,6 +25,8 @@ import { printable } from '../text.js';
 import type { Host } from './host.js';
 import type { Guard, Hidden, Listing, PathGrant, Policy } from './model.js';
 import type { JailOptions } from './options.js';
+import { parentOf } from './config/load.js';
+import { resolveNearest } from './config/project.js';
 import { absolute, isWithin, normalize, type PathEntry } from './paths.js';
 
 /** Names that hold commands something runs later, at any level searched. */
@@ -343,18 +345,8 @@ function resolved(entries: PathEntry[] | undefined, host: Host): string[] {
   return (entries ?? []).map((e) => {
     const given = (typeof e === 'string' ? e : e.path).replace(/\?$/, '');
     if (given === '') throw new PolicyError('a path option needs a path.', 'write e.g. --protect .git/hooks');
-    return nearestReal(absolute(given, host), host);
+    return resolveNearest(absolute(given, host), host);
   });
-}
-
-function nearestReal(abs: string, host: Host): string {
-  const rest: string[] = [];
-  for (let p = abs; ; p = parentOf(p)) {
-    const real = host.realpath(p);
-    if (real !== null) return normalize([real, ...rest].join('/'));
-    if (p === '/') return abs;
-    rest.unshift(baseName(p));
-  }
 }
 
 /** For each hidden path and each readable grant above it: the entries of
@@ -403,5 +395,4 @@ function sourceFlag(g: PathGrant): string {
   return s.kind === 'flag' || s.kind === 'config' ? `${s.flag} ${printable(s.given)}` : printable(g.path);
 }
 
-const parentOf = (p: string) => p.slice(0, p.lastIndexOf('/')) || '/';
 const baseName = (p: string) => p.slice(p.lastIndexOf('/') + 1);
