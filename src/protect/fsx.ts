@@ -29,9 +29,8 @@ export function ancestors(p: BPath): BPath[] {
   return out;
 }
 
-export function isWithin(inner: BPath, outer: BPath): boolean {
-  return outer === '/' || inner === outer || inner.startsWith(outer + '/');
-}
+/** The same test on byte strings as on text. */
+export { isWithin } from '../policy/paths.js';
 
 /** lstat, or undefined when nothing is there (ENOENT, or ENOTDIR: a file
  *  where a directory on the way was). */
