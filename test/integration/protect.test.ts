@@ -498,6 +498,15 @@ strictJail.describe.each(users)('protected paths (%s)', (who, asNobody) => {
       expect(r.stdout).toContain('public notes');
       expect(printed(r)).not.toContain(SECRET.env);
     });
+
+    strictJail.it('--hide DIR hides a whole directory, through a symlink too', () => {
+      const proj = project(s, 'hide-dir', { 'keys/deploy.pem': `KEY-${SECRET.env}\n`, 'keys/sub/more.pem': `MORE-${SECRET.env}\n`, 'src/a.ts': 'export {}\n' });
+      fs.symlinkSync('keys', path.join(proj, 'keys-link'));
+      const r = run(proj, ['--ro', '.', '--hide', 'keys', '--', 'sh', '-c', 'cat keys/deploy.pem keys/sub/more.pem keys-link/deploy.pem; cp -r keys /dev/stdout; cat src/a.ts; echo DONE']);
+      expect(r.stdout, printed(r)).toContain('DONE');
+      expect(r.stdout).toContain('export {}');
+      expect(printed(r)).not.toContain(SECRET.env);
+    });
   });
 
   strictJail.describe('a project config narrows, never lifts', () => {
