@@ -429,6 +429,18 @@ strictJail.describe.each(users)('protected paths (%s)', (who, asNobody) => {
       judgeReport(r, proj, { 'build.sh': before['build.sh']!, 'out/gen.sh': 'absent' });
     });
 
+    strictJail.it('the npm-install profile (the project read-write, no script-shell) protects the same', () => {
+      const proj = project(s, 'npm-install');
+      const n = seq;
+      const M = path.join(s.markers, `m${n}`);
+      const before = snapshot(proj, ['.git/hooks', '.git/config']);
+      const r = run(proj, ['-p', 'npm-install', '--', 'sh', '-c', `printf ${hook(M, 'npm-install-hook')} > .git/hooks/pre-commit && chmod +x .git/hooks/pre-commit && echo WROTE .git/hooks/pre-commit\necho DONE`]);
+      expect(r.stdout, printed(r)).toContain('DONE');
+      expect(snapshot(proj, ['.git/hooks', '.git/config'])).toEqual(before);
+      outside(s, proj, 'git commit -q --allow-empty -m later');
+      expect(fired(s, n)).toEqual([]);
+    });
+
     strictJail.it('--unprotect lifts one default: that hook stays, .git/config is still held', () => {
       const proj = project(s, 'unprotect');
       const cfg = snapshot(proj, ['.git/config']);
