@@ -197,7 +197,7 @@ export const OPTIONS = {
   privateTmp: {
     kind: 'negated',
     flag: '--no-private-tmp',
-    help: 'no private TMPDIR: run without a supervisor, the command replacing jail',
+    help: 'no private TMPDIR: in the fallback, with nothing to check after the run, the command replaces jail (no supervisor)',
     where: ALL,
     project: 'any',
   },
