@@ -226,8 +226,12 @@ strictJail.describe('the terminal', () => {
       expect(r.stdout).toMatch(/got=\s*$/m);
       expect(r.stdout).not.toContain('INJECTED');
     }
+    // Control: unjailed, the ioctl succeeds and the terminal echoes what it
+    // typed. (Whether `read` then gets the line depends on when script(1)
+    // passes on the EOF of its own stdin: under load, before the injection.)
     const control = inPty(`${w.trySyscall} tiocsti INJECTED; echo rc=$?`);
-    expect(control.stdout).toMatch(/got=INJECTED/);
+    expect(control.stdout).toMatch(/rc=0\b/);
+    expect(control.stdout).toContain('INJECTED');
   });
 });
 
