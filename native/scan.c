@@ -2,9 +2,9 @@
  * List a directory tree for the policy to judge (which of /etc's entries
  * other users may read): every entry's lstat in one call, where a walk in
  * JavaScript costs two calls into Node per entry (a readdir, an lstat).
- * Symlinks, which the policy never grants, are known by getdents' type
- * alone. Only the walking is here; what to grant is decided in
- * src/policy/base.ts.
+ * Symlinks are left out (most of /etc: alternatives/, ssl/certs/): the
+ * policy judges one by where it points, never by the tree it is in. Only
+ * the walking is here; what to grant is decided in src/policy/base.ts.
  *
  * Only descriptor-relative calls, no symlink ever followed: a directory is
  * opened with O_NOFOLLOW below the one that listed it, and what it holds is
@@ -158,20 +158,19 @@ static int scan_dir(struct jail_scan *s, int fd, char rel[PATH_MAX], int depth, 
 	for (i = 0; rc >= 0 && i < n; i++) {
 		const char *name = names[i].name;
 
+		if (names[i].type == DT_LNK)
+			continue; /* known by getdents' type: no lstat */
 		if (len + 1 + strlen(name) >= PATH_MAX) {
 			rc = 1;
 			continue;
 		}
 		snprintf(rel + len, PATH_MAX - len, "%s%s", len ? "/" : "", name);
-		if (names[i].type == DT_LNK) {
-			/* Most of /etc is symlinks (alternatives/, ssl/certs/),
-			 * which the policy never grants: no lstat for them. */
-			memset(&st, 0, sizeof(st));
-			st.st_mode = S_IFLNK | 0777;
-		} else if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			rc = errno == ENOENT ? rc : 1; /* gone since it was listed */
 			continue;
 		}
+		if (S_ISLNK(st.st_mode))
+			continue;
 		sub = -1;
 		if (S_ISDIR(st.st_mode) && depth < max_depth) {
 			sub = openat(fd, name, DIR_FLAGS);

@@ -17,7 +17,7 @@
 struct jail_scan_entry {
 	uint32_t mode; /* st_mode, from lstat (a directory's from its fstat) */
 	uint32_t flags;
-	uint64_t dev, ino; /* 0 for a symlink, which is not stat'd */
+	uint64_t dev, ino;
 };
 
 struct jail_scan {
@@ -29,8 +29,8 @@ struct jail_scan {
 	size_t names_len, names_cap;
 };
 
-/* Every entry under the directory `root` (an absolute path), the root
- * first, then in pre-order, a directory's entries sorted by name; no
+/* Every entry under the directory `root` (an absolute path) but symlinks,
+ * the root first, then in pre-order, a directory's entries sorted by name; no
  * symlink followed below the root. Directories deeper than max_depth below
  * the root are listed without their entries. Returns -1 with err filled in
  * when root cannot be opened or memory runs out; else 0, and out must be

@@ -18,15 +18,13 @@ const S_IFMT = 0o170000;
 const SCAN_INCOMPLETE = 1n;
 
 /** The addon's scan (native/scan.c) as entries: the paths joined by NULs,
- *  and per entry (flags << 32 | mode), dev, ino (none for a symlink). */
+ *  and per entry (flags << 32 | mode), dev, ino. */
 function scanEntries(names: string, meta: BigUint64Array): ScanEntry[] {
   return names.split('\0').map((path, i) => {
     const m = meta[3 * i]!;
     const mode = Number(m & 0xffffffffn);
     const type = mode & S_IFMT;
-    const e: ScanEntry = { path, mode, isDir: type === fs.constants.S_IFDIR, isFile: type === fs.constants.S_IFREG, isSymlink: type === fs.constants.S_IFLNK, incomplete: ((m >> 32n) & SCAN_INCOMPLETE) !== 0n };
-    if (!e.isSymlink) [e.dev, e.ino] = [meta[3 * i + 1]!, meta[3 * i + 2]!];
-    return e;
+    return { path, mode, isDir: type === fs.constants.S_IFDIR, isFile: type === fs.constants.S_IFREG, isSymlink: false, dev: meta[3 * i + 1]!, ino: meta[3 * i + 2]!, incomplete: ((m >> 32n) & SCAN_INCOMPLETE) !== 0n };
   });
 }
 

@@ -16,8 +16,7 @@ export interface Stat {
   uid?: number;
 }
 
-/** One entry of a scanned tree (Host.scanTree): its lstat, with identity
- *  (but a symlink's: it is never granted). */
+/** One entry of a scanned tree (Host.scanTree): its lstat, with identity. */
 export interface ScanEntry extends Stat {
   /** Relative to the scanned root, '/'-separated; '' for the root itself. */
   path: string;
@@ -47,9 +46,10 @@ export interface Host {
   identify(p: string): Stat | null;
   readdir(p: string): DirEntry[];
   /**
-   * Every entry under the directory `root` (a realpath), lstat'd with its
-   * identity, following no symlink below root: root first (path ''), then
-   * in pre-order, each directory's entries sorted by name. Directories more
+   * Every entry under the directory `root` (a realpath) but symlinks (the
+   * policy judges one by where it points), lstat'd with its identity,
+   * following no symlink below root: root first (path ''), then in
+   * pre-order, each directory's entries sorted by name. Directories more
    * than maxDepth below root come without their entries (incomplete). null
    * when root is no directory or cannot be opened. One native call on the
    * real host (native/scan.c); a walk through readdir and identify on a

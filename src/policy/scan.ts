@@ -14,8 +14,8 @@ export function walkTree(host: Pick<Host, 'readdir' | 'identify'>, root: string,
     for (const name of names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
       const path = rel ? `${rel}/${name}` : name;
       const st = host.identify(`${root}/${path}`);
-      if (!st) continue; // gone since it was listed
-      const entry: ScanEntry = st.isSymlink ? { isDir: false, isFile: false, isSymlink: true, mode: st.mode, path, incomplete: false } : { ...st, path, incomplete: false };
+      if (!st || st.isSymlink) continue; // gone since it was listed; a symlink
+      const entry: ScanEntry = { ...st, path, incomplete: false };
       out.push(entry);
       if (st.isDir) {
         if (depth < maxDepth) walk(path, depth + 1);
