@@ -213,7 +213,7 @@ int jail_scan_tree(const char *root, int max_depth, struct jail_scan *out, struc
 	if (rc < 0) {
 		jail_scan_free(out);
 		errno = saved;
-		FAIL(err, "scan", "fstat", root);
+		FAIL(err, "scan", saved == ENOMEM ? "malloc" : "fstat", root);
 	}
 	if (rc > 0)
 		out->entries[0].flags = JAIL_SCAN_INCOMPLETE;
