@@ -11,10 +11,16 @@
  *
  *   node bench/startup.mjs [--quick] [--check]
  *
+ * Beside it, paired the same way, the target of issue 15: `jail --ro . --
+ * /bin/true` within 10 ms of `node -e 0`, as this user and, when this is
+ * root and setpriv(1) is there, as nobody (each against `node -e 0` run the
+ * same way): root's /etc is granted entry by entry, a normal user's whole.
+ *
  * --quick: 10 rounds instead of 40 (CI smoke). --check: exit 1 when the bar
  * fails (otherwise the exit status is 0 either way).
  */
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median, quantile, shuffle } from './stats.mjs';
@@ -30,6 +36,7 @@ const ROUNDS = flags.has('--quick') ? 10 : 40;
 const WARMUP = flags.has('--quick') ? 2 : 5;
 const BAR_MS = 15;
 const NS_BAR_MS = 3;
+const TARGET_MS = 10;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const node = process.execPath;
@@ -50,7 +57,21 @@ const COMMANDS = [
   { key: 'fallback', label: 'jail --no-namespaces --ro / -- /bin/true', argv: [node, jail, '--no-namespaces', '--ro', '/', '--', '/bin/true'] },
   // No private TMPDIR, so no supervisor: the command replaces the jail.
   { key: 'inPlace', label: 'jail --no-private-tmp --ro / -- /bin/true', argv: [node, jail, '--no-private-tmp', '--ro', '/', '--', '/bin/true'] },
+  // Issue 15's target: a project read-only, root's /etc entry by entry.
+  { key: 'dot', label: 'jail --ro . -- /bin/true', argv: [node, jail, '--ro', '.', '--', '/bin/true'] },
 ];
+const me = process.getuid() === 0 ? 'root' : `uid ${process.getuid()}`;
+// The same as an unprivileged user, when this is root: setpriv to nobody,
+// paired with node -e 0 run through setpriv too.
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p));
+const asNobody = process.getuid() === 0 && SETPRIV ? [SETPRIV, '--reuid=65534', '--regid=65534', '--clear-groups'] : null;
+if (asNobody) {
+  COMMANDS.push(
+    { key: 'nodeNobody', label: 'node -e 0 (as nobody)', argv: [...asNobody, node, '-e', '0'] },
+    { key: 'dotNobody', label: 'jail --ro . -- /bin/true (as nobody)', argv: [...asNobody, node, jail, '--ro', '.', '--', '/bin/true'] },
+    { key: 'rootNobody', label: 'jail --ro / -- /bin/true (as nobody)', argv: [...asNobody, node, jail, '--ro', '/', '--', '/bin/true'] },
+  );
+}
 
 // [what, later stage, earlier stage]: the stage's cost is later − earlier.
 const STAGES = [
@@ -111,6 +132,26 @@ console.log(`without the supervisor (--no-private-tmp): median ${f1(inPlaceMs)} 
 const layerMs = median(diffs('jail', 'fallback'));
 console.log(`the namespace layer over the fallback (--no-namespaces): median ${f1(layerMs)} ms (bar: ${NS_BAR_MS} ms; where namespaces are refused both are the fallback)`);
 
+// Issue 15: over node -e 0, and as a ratio to it (median of per-round ratios).
+const ratios = (a, b) => samples[a].map((x, i) => x / samples[b][i]);
+const PAIRS = [
+  [`jail --ro . (as ${me})`, 'dot', 'node'],
+  [`jail --ro / (as ${me})`, 'jail', 'node'],
+  ...(asNobody
+    ? [
+        ['jail --ro . (as nobody)', 'dotNobody', 'nodeNobody'],
+        ['jail --ro / (as nobody)', 'rootNobody', 'nodeNobody'],
+      ]
+    : []),
+];
+console.log(`\nover node -e 0 run the same way (target for --ro .: at most ${TARGET_MS} ms more):`);
+const overNodeMs = {};
+for (const [what, a, b] of PAIRS) {
+  const ms = median(diffs(a, b));
+  overNodeMs[a] = r2(ms);
+  console.log(`  ${what.padEnd(28)} +${f1(ms).padStart(5)} ms  ×${median(ratios(a, b)).toFixed(2)}${a.startsWith('dot') ? `  ${ms <= TARGET_MS ? 'MET' : 'not met'}` : ''}`);
+}
+
 const summary = {
   bench: 'startup',
   rounds: ROUNDS,
@@ -119,6 +160,8 @@ const summary = {
   jailMinusNodeMs: r2(diffMs),
   inPlaceMinusNodeMs: r2(inPlaceMs),
   namespacesMinusFallbackMs: r2(layerMs),
+  user: me,
+  overNodeMs,
   barMs: BAR_MS,
   pass,
 };

@@ -17,6 +17,7 @@
 
 extern "C" {
 #include "ns.h"
+#include "scan.h"
 #include "supervisor.h"
 }
 
@@ -375,6 +376,31 @@ Napi::Value Rmtree(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// scanTree(root, maxDepth): every entry under root, lstat'd, following no
+// symlink (scan.c), as { names, meta }: the paths relative to root joined
+// by NULs, and per entry three numbers, (flags << 32 | mode), dev, ino.
+Napi::Value ScanTree(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string root = AbsPath(info[0], "root");
+  int depth = static_cast<int>(Integer(info[1], "maxDepth", 0, 1024));
+  struct jail_scan s;
+  struct jail_error e;
+  std::memset(&e, 0, sizeof(e));
+  if (jail_scan_tree(root.c_str(), depth, &s, &e) < 0) throw ApplyError(env, e);
+  Napi::BigUint64Array meta = Napi::BigUint64Array::New(env, 3 * s.n);
+  for (size_t i = 0; i < s.n; i++) {
+    meta[3 * i] = static_cast<uint64_t>(s.entries[i].flags) << 32 | s.entries[i].mode;
+    meta[3 * i + 1] = s.entries[i].dev;
+    meta[3 * i + 2] = s.entries[i].ino;
+  }
+  Napi::Object o = Napi::Object::New(env);
+  // Without the last NUL: split('\0') gives one name per entry.
+  o.Set("names", Napi::String::New(env, s.names, s.names_len ? s.names_len - 1 : 0));
+  o.Set("meta", meta);
+  jail_scan_free(&s);
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe));
   exports.Set("exec", Napi::Function::New(env, Exec));
@@ -382,6 +408,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("supervise", Napi::Function::New(env, Supervise));
   exports.Set("reraise", Napi::Function::New(env, Reraise));
   exports.Set("rmtree", Napi::Function::New(env, Rmtree));
+  exports.Set("scanTree", Napi::Function::New(env, ScanTree));
   return exports;
 }
 

@@ -2,9 +2,10 @@
 import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
-import { PolicyError } from './errors.js';
-import { addonFiles } from './native/binding.js';
-import type { DirEntry, Host, Stat } from './policy/host.js';
+import { NativeLoadError, PolicyError } from './errors.js';
+import { addonFiles, loadAddon } from './native/binding.js';
+import type { DirEntry, Host, ScanEntry, Stat } from './policy/host.js';
+import { walkTree } from './policy/scan.js';
 import { printable } from './text.js';
 
 function toStat(s: fs.Stats): Stat {
@@ -12,6 +13,20 @@ function toStat(s: fs.Stats): Stat {
 }
 
 const MAX_TEXT = 4 << 20;
+
+const S_IFMT = 0o170000;
+const SCAN_INCOMPLETE = 1n;
+
+/** The addon's scan (native/scan.c) as entries: the paths joined by NULs,
+ *  and per entry (flags << 32 | mode), dev, ino. */
+function scanEntries(names: string, meta: BigUint64Array): ScanEntry[] {
+  return names.split('\0').map((path, i) => {
+    const m = meta[3 * i]!;
+    const mode = Number(m & 0xffffffffn);
+    const type = mode & S_IFMT;
+    return { path, mode, isDir: type === fs.constants.S_IFDIR, isFile: type === fs.constants.S_IFREG, isSymlink: false, dev: meta[3 * i + 1]!, ino: meta[3 * i + 2]!, incomplete: ((m >> 32n) & SCAN_INCOMPLETE) !== 0n };
+  });
+}
 
 export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Host {
   let tmpdir: string | undefined;
@@ -43,6 +58,16 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
       } catch {
         return [];
       }
+    },
+    scanTree(root, maxDepth) {
+      let raw;
+      try {
+        raw = loadAddon().scanTree(root, maxDepth);
+      } catch (e) {
+        if (e instanceof NativeLoadError) return walkTree(this, root, maxDepth);
+        return null; // root is gone, or no directory
+      }
+      return scanEntries(raw.names, raw.meta);
     },
     readlink(p) {
       try {

@@ -65,6 +65,7 @@ const NO_FILES: Host = {
   stat: () => null,
   identify: () => null,
   readdir: () => [],
+  scanTree: () => null,
   readlink: () => null,
   readHead: () => null,
   executable: () => false,

@@ -1,7 +1,7 @@
 import { PolicyError, UnsupportedKernelError } from '../errors.js';
 import { printable } from '../text.js';
 import type { Access, Policy, Source } from '../policy/model.js';
-import { isWithin } from '../policy/paths.js';
+import { ancestors, isWithin } from '../policy/paths.js';
 import { abiFor, abiRow, FILE_RIGHTS, FS, NET, RESTRICT, SCOPE, type AbiRow } from './abi.js';
 
 export interface LandlockPathRule {
@@ -172,14 +172,12 @@ function mergeGrants(policy: Policy, row: AbiRow): { rules: LandlockPathRule[]; 
     }
   }
   const all = [...byPath.values()];
-  const dirs = all.filter((r) => r.isDir);
   // A read-only path inside a writable tree stays: Landlock cannot narrow
   // (its rule changes nothing here), but the namespace layer mounts it
   // read-only, and the fallback keeps it by restoring it (a guard).
   const narrower = (r: LandlockPathRule, d: LandlockPathRule) => (r.access & WRITE) === 0n && (d.access & WRITE) !== 0n && r.sources.some((s) => s.kind === 'flag' || s.kind === 'config');
-  const rules = all.filter(
-    (r) => !dirs.some((d) => d !== r && isWithin(r.path, d.path) && (r.access & ~d.access) === 0n && !narrower(r, d)),
-  );
+  const coveredBy = (r: LandlockPathRule, d: LandlockPathRule | undefined) => d !== undefined && d.isDir && (r.access & ~d.access) === 0n && !narrower(r, d);
+  const rules = all.filter((r) => !ancestors(r.path).some((p) => coveredBy(r, byPath.get(p))));
   return { rules, covered: all.length - rules.length };
 }
 

@@ -11,7 +11,7 @@
  * stay on top as they are.
  */
 import type { Guard, Policy } from '../policy/model.js';
-import { isWithin } from '../policy/paths.js';
+import { ancestors, isWithin } from '../policy/paths.js';
 
 /** One thing to make in the view, applied in order (parents first). */
 export type ViewEntry =
@@ -109,10 +109,12 @@ export function compileView(policy: Policy, rules: readonly ViewRule[], rights: 
   // Inside a bind of the same kind, a path is there already: only its rule
   // is added, without a mount of its own (root's /etc: one bind, a rule per
   // readable entry), which keeps the mounts few.
-  const mounted = binds();
+  const mounted = new Map<string, Extract<ViewEntry, { kind: 'bind' }>>();
+  for (const b of binds()) if (!mounted.has(b.path)) mounted.set(b.path, b);
   entries.forEach((e, i) => {
     if (e.kind !== 'bind' || e.device || e.source || e.pin) return;
-    const outer = mounted.filter((b) => b !== e && b.path !== e.path && isWithin(e.path, b.path)).sort((a, b) => b.path.length - a.path.length)[0];
+    // The nearest bind above it (the first at that path).
+    const outer = ancestors(e.path).map((p) => mounted.get(p)).find((b) => b !== undefined);
     if (outer && outer.readOnly === e.readOnly && !outer.device) {
       entries[i] = { kind: 'rule', path: e.path, access: e.access, ...(e.dev !== undefined && { dev: e.dev, ino: e.ino }) };
     }

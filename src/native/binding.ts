@@ -131,6 +131,13 @@ export interface Addon {
   /** Removes a directory tree following no symlink in it, however deep;
    *  throws a NativeError (step 'rmtree'). */
   rmtree(path: string): void;
+  /** Every entry under the directory root but symlinks, lstat'd, following
+   *  no symlink below it (native/scan.c): the paths relative to root joined
+   *  by NULs (the root's own is ''), and per entry (flags << 32 | mode),
+   *  dev, ino;
+   *  flag 1: a directory not listed whole. Throws a NativeError (step
+   *  'scan') when root cannot be opened. */
+  scanTree(root: string, maxDepth: number): { names: string; meta: BigUint64Array };
 }
 
 let addon: Addon | undefined;
@@ -177,6 +184,7 @@ function named(raw: RawAddon): Addon {
     supervise: coded(raw.supervise),
     reraise: coded(raw.reraise),
     rmtree: coded(raw.rmtree),
+    scanTree: coded(raw.scanTree),
   };
 }
 

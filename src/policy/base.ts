@@ -74,35 +74,47 @@ function etcGrants(host: Host): PathGrant[] {
   return grants;
 }
 
+/** How deep below /etc the scan goes; a directory deeper still is never
+ *  granted whole (none is deeper than 6 on common systems). */
+const MAX_SCAN_DEPTH = 32;
+
 /**
  * Grants for the world-readable part of a tree: one grant for the whole tree
- * when all of it is readable by others, else one per readable entry.
+ * when all of it is readable by others, else one per readable entry. The
+ * tree is listed in one scan (Host.scanTree), judged here.
  */
 export function readableTree(dir: string, host: Host): { all: boolean; grants: PathGrant[] } {
-  const grants: PathGrant[] = [];
-  let all = true;
-  for (const e of host.readdir(dir)) {
-    if (e.isSymlink) continue; // judged by where it points
-    const path = `${dir}/${e.name}`;
-    const st = host.stat(path, true);
-    if (!st || st.isSymlink) continue;
-    const source = { kind: 'base', what: '/etc' } as const;
-    if (st.isDir) {
-      if ((st.mode & (WORLD_READABLE | WORLD_SEARCHABLE)) !== (WORLD_READABLE | WORLD_SEARCHABLE)) {
+  const entries = host.scanTree(dir, MAX_SCAN_DEPTH);
+  if (!entries) return { all: false, grants: [] };
+  // Pre-order: a directory's entries follow it, up to the next entry not
+  // under it.
+  let i = 1;
+  const source = { kind: 'base', what: '/etc' } as const;
+  const judge = (prefix: string): { all: boolean; grants: PathGrant[] } => {
+    const grants: PathGrant[] = [];
+    let all = true;
+    while (i < entries.length && entries[i]!.path.startsWith(prefix)) {
+      const e = entries[i++]!;
+      if (e.isSymlink) continue; // judged by where it points
+      const real = { real: `${dir}/${e.path}`, st: e };
+      if (e.isDir) {
+        const sub = judge(`${e.path}/`);
+        if ((e.mode & (WORLD_READABLE | WORLD_SEARCHABLE)) !== (WORLD_READABLE | WORLD_SEARCHABLE)) {
+          all = false;
+        } else if (sub.all && !e.incomplete) {
+          grants.push(grantOf(real, 'ro', source));
+        } else {
+          all = false;
+          grants.push(...sub.grants);
+        }
+      } else if (e.mode & WORLD_READABLE) {
+        grants.push(grantOf(real, 'ro', source));
+      } else {
         all = false;
-        continue;
       }
-      const sub = readableTree(path, host);
-      if (sub.all) grants.push(grantOf({ real: path, st }, 'ro', source));
-      else {
-        all = false;
-        grants.push(...sub.grants);
-      }
-    } else if (st.mode & WORLD_READABLE) {
-      grants.push(grantOf({ real: path, st }, 'ro', source));
-    } else {
-      all = false;
     }
-  }
-  return { all, grants };
+    return { all, grants };
+  };
+  const tree = judge('');
+  return { all: tree.all && !entries[0]!.incomplete, grants: tree.grants };
 }

@@ -16,6 +16,16 @@ export interface Stat {
   uid?: number;
 }
 
+/** One entry of a scanned tree (Host.scanTree): its lstat, with identity. */
+export interface ScanEntry extends Stat {
+  /** Relative to the scanned root, '/'-separated; '' for the root itself. */
+  path: string;
+  /** A directory whose entries below are not all listed (it could not be
+   *  read, an entry in it could not be stat'd, or it lies deeper than the
+   *  scan goes): never to be taken as a whole. */
+  incomplete: boolean;
+}
+
 export interface DirEntry {
   name: string;
   isDir: boolean;
@@ -35,6 +45,17 @@ export interface Host {
   /** lstat with the file's identity (dev, ino), for a grant. */
   identify(p: string): Stat | null;
   readdir(p: string): DirEntry[];
+  /**
+   * Every entry under the directory `root` (a realpath) but symlinks (the
+   * policy judges one by where it points), lstat'd with its identity,
+   * following no symlink below root: root first (path ''), then in
+   * pre-order, each directory's entries sorted by name. Directories more
+   * than maxDepth below root come without their entries (incomplete). null
+   * when root is no directory or cannot be opened. One native call on the
+   * real host (native/scan.c); a walk through readdir and identify on a
+   * fake one (walkTree).
+   */
+  scanTree(root: string, maxDepth: number): ScanEntry[] | null;
   /** A symlink's target as written; null when p is no symlink. */
   readlink(p: string): string | null;
   /** First bytes of a file, null when unreadable. */

@@ -29,6 +29,18 @@ export function isWithin(inner: string, outer: string): boolean {
   return outer === '/' || inner === outer || inner.startsWith(outer + '/');
 }
 
+/** The directories a path is within (isWithin), itself left out: nearest
+ *  first, '/' last; none for '/'. For lookups in a Map by path, where a
+ *  search through every other path would be quadratic. */
+export function ancestors(p: string): string[] {
+  const out: string[] = [];
+  for (let q = p; q !== '/' && q !== ''; ) {
+    q = q.slice(0, q.lastIndexOf('/')) || '/';
+    out.push(q);
+  }
+  return out;
+}
+
 /**
  * A path as typed (on the command line, in the API), or one from a profile:
  * absolute already, with where it came from and, for a project's paths,

@@ -1,6 +1,7 @@
 import { PolicyError } from '../../src/errors.js';
 import type { Host, Stat } from '../../src/policy/host.js';
 import { normalize } from '../../src/policy/paths.js';
+import { walkTree } from '../../src/policy/scan.js';
 
 /** A fake file system: path → file content (string), a directory ({}),
  *  or a symlink ({ link: target }). Modes default to 0755/0644. */
@@ -41,7 +42,7 @@ export function fakeHost(tree: Record<string, Node>, over: Partial<Host> = {}): 
   };
   const content = (n: Node | undefined) => (typeof n === 'string' ? n : n && 'file' in n ? n.file : null);
 
-  return {
+  const host: Host = {
     cwd: '/work/proj',
     home: '/home/u',
     uid: 1000,
@@ -94,6 +95,8 @@ export function fakeHost(tree: Record<string, Node>, over: Partial<Host> = {}): 
     self: ['/opt/jail', '/usr/bin/node'],
     tmpdir: '/tmp',
     tempName: () => 'jail-1-000000000000',
+    scanTree: (root, maxDepth) => walkTree(host, root, maxDepth),
     ...over,
   };
+  return host;
 }

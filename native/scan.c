@@ -1,0 +1,228 @@
+/*
+ * List a directory tree for the policy to judge (which of /etc's entries
+ * other users may read): every entry's lstat in one call, where a walk in
+ * JavaScript costs two calls into Node per entry (a readdir, an lstat).
+ * Symlinks are left out (most of /etc: alternatives/, ssl/certs/): the
+ * policy judges one by where it points, never by the tree it is in. Only
+ * the walking is here; what to grant is decided in src/policy/base.ts.
+ *
+ * Only descriptor-relative calls, no symlink ever followed: a directory is
+ * opened with O_NOFOLLOW below the one that listed it, and what it holds is
+ * reported with the fstat of that descriptor, so the mode judged is the
+ * mode of the directory whose names follow. Entries come in pre-order, a
+ * directory's sorted by name (as Node's readdir gives them).
+ */
+#define _GNU_SOURCE
+#include "scan.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+#define DENTS_SIZE 32768
+
+/* What getdents64 returns, one record after another (getdents(2)). */
+struct dent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+static int add_entry(struct jail_scan *s, const char *rel, const struct stat *st, uint32_t flags)
+{
+	size_t len = strlen(rel) + 1;
+	struct jail_scan_entry *e;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 256;
+		e = realloc(s->entries, cap * sizeof(*e));
+		if (!e)
+			return -1;
+		s->entries = e;
+		s->cap = cap;
+	}
+	if (s->names_len + len > s->names_cap) {
+		size_t cap = s->names_cap ? 2 * s->names_cap : 8192;
+		char *names;
+
+		while (cap < s->names_len + len)
+			cap *= 2;
+		names = realloc(s->names, cap);
+		if (!names)
+			return -1;
+		s->names = names;
+		s->names_cap = cap;
+	}
+	memcpy(s->names + s->names_len, rel, len);
+	s->names_len += len; /* each name ends with its NUL */
+	e = &s->entries[s->n++];
+	e->mode = (uint32_t)st->st_mode;
+	e->flags = flags;
+	e->dev = (uint64_t)st->st_dev;
+	e->ino = (uint64_t)st->st_ino;
+	return 0;
+}
+
+/* A name getdents gave, with its type (DT_LNK, DT_DIR, ... DT_UNKNOWN). */
+struct listed {
+	char *name;
+	unsigned char type;
+};
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct listed *)a)->name, ((const struct listed *)b)->name);
+}
+
+static void free_listed(struct listed *l, size_t n)
+{
+	while (n > 0)
+		free(l[--n].name);
+	free(l);
+}
+
+/* The entries of directory fd, sorted by name, as one malloc'd array
+ * (*out, *n): getdents64 on fd itself (readdir would need a second
+ * descriptor). */
+static int list(int fd, struct listed **out, size_t *n)
+{
+	size_t cap = 0;
+	struct listed *l = NULL, *more;
+	long got, at;
+	char *buf = malloc(DENTS_SIZE);
+
+	*n = 0;
+	if (!buf)
+		return -1;
+	while ((got = syscall(SYS_getdents64, fd, buf, DENTS_SIZE)) > 0) {
+		for (at = 0; at < got; at += ((struct dent64 *)(buf + at))->d_reclen) {
+			const struct dent64 *d = (const struct dent64 *)(buf + at);
+
+			if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+				continue;
+			if (*n == cap) {
+				cap = cap ? 2 * cap : 32;
+				more = realloc(l, cap * sizeof(*l));
+				if (!more)
+					goto fail;
+				l = more;
+			}
+			l[*n].type = d->d_type;
+			if (!(l[*n].name = strdup(d->d_name)))
+				goto fail;
+			(*n)++;
+		}
+	}
+	if (got < 0)
+		goto fail;
+	free(buf);
+	qsort(l, *n, sizeof(*l), by_name);
+	*out = l;
+	return 0;
+fail:
+	{
+		int saved = errno;
+
+		free(buf);
+		free_listed(l, *n);
+		errno = saved;
+	}
+	return -1;
+}
+
+/* Report the entries of directory fd (at `rel`, `depth` below the root),
+ * going into each subdirectory. Returns 0, or 1 when the listing is
+ * incomplete (an entry that could not be named or stat'd; an unreadable
+ * listing), or -1 when memory ran out. A subdirectory whose listing is
+ * incomplete, or that lies deeper than max_depth, is flagged
+ * JAIL_SCAN_INCOMPLETE: the policy must not take it as a whole. */
+static int scan_dir(struct jail_scan *s, int fd, char rel[PATH_MAX], int depth, int max_depth)
+{
+	size_t len = strlen(rel), i, n, at;
+	struct listed *names;
+	struct stat st;
+	int sub, r, rc = 0;
+
+	if (list(fd, &names, &n) < 0)
+		return errno == ENOMEM ? -1 : 1;
+	for (i = 0; rc >= 0 && i < n; i++) {
+		const char *name = names[i].name;
+
+		if (names[i].type == DT_LNK)
+			continue; /* known by getdents' type: no lstat */
+		if (len + 1 + strlen(name) >= PATH_MAX) {
+			rc = 1;
+			continue;
+		}
+		snprintf(rel + len, PATH_MAX - len, "%s%s", len ? "/" : "", name);
+		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			rc = errno == ENOENT ? rc : 1; /* gone since it was listed */
+			continue;
+		}
+		if (S_ISLNK(st.st_mode))
+			continue;
+		sub = -1;
+		if (S_ISDIR(st.st_mode) && depth < max_depth) {
+			sub = openat(fd, name, DIR_FLAGS);
+			if (sub >= 0 && fstat(sub, &st) < 0) {
+				close(sub);
+				sub = -1;
+			}
+		}
+		at = s->n;
+		r = add_entry(s, rel, &st, 0);
+		if (r == 0 && S_ISDIR(st.st_mode))
+			r = sub >= 0 ? scan_dir(s, sub, rel, depth + 1, max_depth) : 1;
+		if (r > 0)
+			s->entries[at].flags = JAIL_SCAN_INCOMPLETE;
+		if (r < 0)
+			rc = -1;
+		if (sub >= 0)
+			close(sub);
+		rel[len] = '\0';
+	}
+	free_listed(names, n);
+	return rc;
+}
+
+int jail_scan_tree(const char *root, int max_depth, struct jail_scan *out, struct jail_error *err)
+{
+	char rel[PATH_MAX] = "";
+	struct stat st;
+	int fd, rc = -1, saved;
+
+	memset(out, 0, sizeof(*out));
+	fd = open(root, DIR_FLAGS);
+	if (fd < 0)
+		FAIL(err, "scan", "open", root);
+	/* The root itself comes first, named "". */
+	if (fstat(fd, &st) == 0 && add_entry(out, rel, &st, 0) == 0)
+		rc = scan_dir(out, fd, rel, 0, max_depth);
+	saved = errno;
+	close(fd);
+	if (rc < 0) {
+		jail_scan_free(out);
+		errno = saved;
+		FAIL(err, "scan", saved == ENOMEM ? "malloc" : "fstat", root);
+	}
+	if (rc > 0)
+		out->entries[0].flags = JAIL_SCAN_INCOMPLETE;
+	return 0;
+}
+
+void jail_scan_free(struct jail_scan *s)
+{
+	free(s->entries);
+	free(s->names);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,42 @@
+/*
+ * A directory tree's entries, listed for the policy to judge (scan.c).
+ */
+#ifndef JAIL_SCAN_H
+#define JAIL_SCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jail.h"
+
+/* Set on a directory whose entries below are not all listed: it could not
+ * be opened or read, one of its entries could not be stat'd, or it lies
+ * deeper than max_depth. */
+#define JAIL_SCAN_INCOMPLETE 1u
+
+struct jail_scan_entry {
+	uint32_t mode; /* st_mode, from lstat (a directory's from its fstat) */
+	uint32_t flags;
+	uint64_t dev, ino;
+};
+
+struct jail_scan {
+	struct jail_scan_entry *entries;
+	size_t n, cap;
+	/* Each entry's path relative to the root, in entry order, each ending
+	 * with a NUL; the root's own is "". */
+	char *names;
+	size_t names_len, names_cap;
+};
+
+/* Every entry under the directory `root` (an absolute path) but symlinks,
+ * the root first, then in pre-order, a directory's entries sorted by name; no
+ * symlink followed below the root. Directories deeper than max_depth below
+ * the root are listed without their entries. Returns -1 with err filled in
+ * when root cannot be opened or memory runs out; else 0, and out must be
+ * freed with jail_scan_free. */
+int jail_scan_tree(const char *root, int max_depth, struct jail_scan *out, struct jail_error *err);
+
+void jail_scan_free(struct jail_scan *s);
+
+#endif

@@ -1,0 +1,120 @@
+/**
+ * The /etc scan: the addon's one-call walk (native/scan.c) against the walk
+ * in JavaScript it replaced, on the real /etc (it only reads), and the
+ * judging of a scan on a fake host.
+ */
+import fs = require('node:fs');
+import os = require('node:os');
+import path = require('node:path');
+import { afterAll, describe, expect, it } from 'vitest';
+import { realHost } from '../../../src/host.js';
+import { loadAddon } from '../../../src/native/binding.js';
+import { readableTree } from '../../../src/policy/base.js';
+import type { Host, ScanEntry } from '../../../src/policy/host.js';
+import type { PathGrant } from '../../../src/policy/model.js';
+import { grantOf } from '../../../src/policy/paths.js';
+import { walkTree } from '../../../src/policy/scan.js';
+import { fakeHost } from '../fakehost.js';
+
+const host = realHost();
+
+/** readableTree as it was before the scan: readdir and lstat per entry,
+ *  with the identity added (the scan brings it; the old walk had none). */
+function walkedTree(dir: string, h: Host): { all: boolean; grants: PathGrant[] } {
+  const grants: PathGrant[] = [];
+  let all = true;
+  for (const e of h.readdir(dir)) {
+    if (e.isSymlink) continue;
+    const p = `${dir}/${e.name}`;
+    const st = h.identify(p);
+    if (!st || st.isSymlink) continue;
+    const source = { kind: 'base', what: '/etc' } as const;
+    if (st.isDir) {
+      if ((st.mode & 0o005) !== 0o005) {
+        all = false;
+        continue;
+      }
+      const sub = walkedTree(p, h);
+      if (sub.all) grants.push(grantOf({ real: p, st }, 'ro', source));
+      else {
+        all = false;
+        grants.push(...sub.grants);
+      }
+    } else if (st.mode & 0o004) {
+      grants.push(grantOf({ real: p, st }, 'ro', source));
+    } else {
+      all = false;
+    }
+  }
+  return { all, grants };
+}
+
+/** What a scan entry says, without fields only one side has (uid). */
+const shape = (e: ScanEntry) => ({ path: e.path, isDir: e.isDir, isFile: e.isFile, isSymlink: e.isSymlink, mode: e.mode, dev: e.dev, ino: e.ino, incomplete: e.incomplete });
+
+describe('the /etc scan on this machine', () => {
+  it('lists what a walk through readdir and lstat lists, identities included', () => {
+    const native = host.scanTree('/etc', 32);
+    expect(native).not.toBeNull();
+    expect(native!.map(shape)).toEqual(walkTree(host, '/etc', 32)!.map(shape));
+    // The addon's own answer, not walkTree's as a stand-in.
+    expect(loadAddon().scanTree('/etc', 32).meta.length).toBe(3 * native!.length);
+  });
+  it('grants what the walk in JavaScript granted, with the identities checked at open', () => {
+    const scanned = readableTree('/etc', host);
+    const walked = walkedTree('/etc', host);
+    expect(scanned).toEqual(walked);
+    for (const g of scanned.grants) {
+      const st = fs.lstatSync(g.path, { bigint: true });
+      expect([g.dev, g.ino]).toEqual([st.dev, st.ino]);
+    }
+  });
+});
+
+describe('the scan of a tree', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jail-scan-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.mkdirSync(`${dir}/a/b/c`, { recursive: true });
+  fs.writeFileSync(`${dir}/a/b/c/deep`, 'x');
+  fs.writeFileSync(`${dir}/a/secret`, 'x', { mode: 0o600 });
+  fs.symlinkSync('a', `${dir}/link`);
+
+  it('follows no symlink, lists none, and leaves directories past maxDepth incomplete', () => {
+    const got = host.scanTree(dir, 2)!.map((e) => `${e.path || '.'}${e.isDir ? '/' : e.isSymlink ? '@' : ''}${e.incomplete ? ' incomplete' : ''}`);
+    expect(got).toEqual(['./', 'a/', 'a/b/', 'a/b/c/ incomplete', 'a/secret']);
+    expect(host.scanTree(dir, 2)!.map(shape)).toEqual(walkTree(host, dir, 2)!.map(shape));
+  });
+  it('is null for what is no directory', () => {
+    expect(host.scanTree(`${dir}/link`, 1)).toBeNull();
+    expect(host.scanTree(`${dir}/nonexistent`, 1)).toBeNull();
+    expect(host.scanTree(`${dir}/a/secret`, 1)).toBeNull();
+  });
+});
+
+describe('judging a scan', () => {
+  const tree = {
+    '/etc/passwd': 'x',
+    '/etc/ssl/certs/ca.pem': 'x',
+    '/etc/ssl/private/key.pem': { file: 'KEY', mode: 0o600 },
+    '/etc/deep/x': 'x',
+  };
+  it('grants an incomplete directory never whole, only what was listed in it', () => {
+    const h = fakeHost(tree, { uid: 0 });
+    const incomplete = (e: ScanEntry) => (e.path === 'deep' ? { ...e, incomplete: true } : e);
+    const scanned: Host = { ...h, scanTree: (root, d) => walkTree(h, root, d)!.map(incomplete) };
+    expect(readableTree('/etc', h).grants.map((g) => g.path)).toContain('/etc/deep');
+    const r = readableTree('/etc', scanned);
+    expect(r.grants.map((g) => g.path)).toEqual(['/etc/deep/x', '/etc/passwd', '/etc/ssl/certs']);
+    expect(r.all).toBe(false);
+  });
+  it('grants nothing when the tree cannot be scanned', () => {
+    const h = fakeHost(tree, { uid: 0, scanTree: () => null });
+    expect(readableTree('/etc', h)).toEqual({ all: false, grants: [] });
+  });
+  it('takes a tree whose root is incomplete as not all readable', () => {
+    const h = fakeHost({ '/etc/passwd': 'x' }, { uid: 0 });
+    const scanned: Host = { ...h, scanTree: (root, d) => walkTree(h, root, d)!.map((e) => (e.path === '' ? { ...e, incomplete: true } : e)) };
+    expect(readableTree('/etc', h).all).toBe(true);
+    expect(readableTree('/etc', scanned)).toMatchObject({ all: false, grants: [{ path: '/etc/passwd' }] });
+  });
+});
