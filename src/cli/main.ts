@@ -62,6 +62,7 @@ export interface MainContext {
 
 export function main(argv: string[], ctx: MainContext = {}): number {
   restoreNodeOptions(process.env);
+  quietOnClosedPipe();
   // Subcommands come first and alone; `jail -- doctor` runs a program.
   if (argv[0] === 'doctor') {
     try {
@@ -96,6 +97,23 @@ export function main(argv: string[], ctx: MainContext = {}): number {
     return run(typedOptions(cmd), cmd.args, ctx);
   } catch (e) {
     return fail(e);
+  }
+}
+
+/**
+ * `jail --help | head -3`: once the reader has gone, a write fails with
+ * EPIPE (node ignores SIGPIPE), which would end in a stack trace. End as
+ * `yes | head` ends, quietly, with the status of a death by SIGPIPE (141).
+ */
+let pipeWatched = false;
+function quietOnClosedPipe(): void {
+  if (pipeWatched) return;
+  pipeWatched = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      process.exit(128 + os.constants.signals.SIGPIPE);
+    });
   }
 }
 

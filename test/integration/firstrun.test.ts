@@ -2,8 +2,8 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, expect } from 'vitest';
-import { IS_ROOT, jailCommand, makeWorld, needs, printed, removeWorld, strictJail, type World } from './harness.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IS_ROOT, JAIL, NODE, jailCommand, makeWorld, needs, printed, removeWorld, strictJail, type World } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -24,5 +24,16 @@ strictJail.describe('the command on PATH', () => {
     const r = spawnSync(`/usr/bin/${cmd}`, argv, { cwd: w.proj, encoding: 'utf8', env: { ...w.env, PATH: `${closed}/bin:${file}:${loop}:/usr/bin:/bin` } });
     expect([r.status, r.stderr], printed(r)).toEqual([0, '']);
     expect(r.stdout).toContain('README.md');
+  });
+});
+
+describe('output into a closed pipe', () => {
+  // The reader is gone before jail writes: every write meets EPIPE.
+  it.each([
+    ['--help', ['--help']],
+    ['--print-policy', ['--ro', '.', '--print-policy', '--', 'ls']],
+  ])('%s ends quietly', (_, args) => {
+    const r = spawnSync('sh', ['-c', `{ sleep 0.3; "$@"; echo "status $?" >&2; } | true`, 'sh', NODE, JAIL, ...args], { cwd: w.proj, env: w.env, encoding: 'utf8' });
+    expect(r.stderr).toBe('status 141\n');
   });
 });
