@@ -12,7 +12,7 @@ import { configContext } from '../policy/assemble.js';
 import { resolveCommand } from '../policy/command.js';
 import { loadConfig, resolveProfile } from '../policy/config.js';
 import { prepare, runPrepared } from '../run.js';
-import { printableLines } from '../text.js';
+import { closest, printableLines } from '../text.js';
 import { doctor } from './doctor.js';
 import { addOptions, typedOptions } from './options.js';
 import { profilesText } from './profile.js';
@@ -94,7 +94,7 @@ export function main(argv: string[], ctx: MainContext = {}): number {
     return fail(e);
   }
   try {
-    return run(typedOptions(cmd), cmd.args, ctx);
+    return run(typedOptions(cmd), cmd.args, ctx, argv[0]);
   } catch (e) {
     return fail(e);
   }
@@ -129,12 +129,22 @@ function restoreNodeOptions(env: NodeJS.ProcessEnv): void {
   delete env.JAIL_NODE_OPTIONS;
 }
 
-function run(o: ReturnType<typeof typedOptions>, args: string[], ctx: MainContext): number {
-  if (args.length === 0) {
+/** The subcommands, for a did-you-mean when a mistyped one is not found. */
+const SUBCOMMANDS = ['doctor', 'profiles'];
+
+/** What --print-policy shows the policy for when no command is given: the
+ *  command adds only its own executable to the policy. */
+const PLACEHOLDER = 'true';
+
+function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainContext, firstWord: string | undefined): number {
+  const { printPolicy, json, verbose, ...options } = o;
+  if (json && !printPolicy) throw new PolicyError('--json changes only what --print-policy prints, and --print-policy was not given.', 'add --print-policy to print the policy as JSON, or drop --json.');
+  if (given.length === 0 && !printPolicy) {
     process.stderr.write('jail: no command given.\n  hint: write the command after the options, e.g. jail --ro . -- ls\n');
     return 125;
   }
-  const { printPolicy, json, verbose, ...options } = o;
+  const args = given.length ? given : [PLACEHOLDER];
+  if (!given.length) process.stderr.write(`jail: no command given: the policy below is for a placeholder command, ${PLACEHOLDER}; a command adds its own executable and interpreters.\n`);
   let facts;
   try {
     // A run tries the namespace layer for real and falls back if refused;
@@ -149,7 +159,15 @@ function run(o: ReturnType<typeof typedOptions>, args: string[], ctx: MainContex
     }
     throw e;
   }
-  const p = prepare({ options, argv: args, env: process.env, implicitProfile: 'default', projectRoot: ctx.projectRoot }, facts);
+  let p;
+  try {
+    p = prepare({ options, argv: args, env: process.env, implicitProfile: 'default', projectRoot: ctx.projectRoot }, facts);
+  } catch (e) {
+    // `jail doctr`: a mistyped subcommand is looked up as a command.
+    const meant = e instanceof CommandError && e.exitCode === 127 && firstWord !== undefined && firstWord === args[0] ? closest(firstWord, SUBCOMMANDS) : undefined;
+    if (meant !== undefined) throw new CommandError(`${e instanceof Error ? e.message : ''}\n  hint: did you mean jail ${meant}?`, 127);
+    throw e;
+  }
 
   if (printPolicy) {
     const { plan, policy, command } = p;
@@ -211,6 +229,16 @@ function runUnconfined(file: string, argv: string[]): number {
  */
 export function scriptShell(argv: string[], env: NodeJS.ProcessEnv, cwd: string): number {
   restoreNodeOptions(env);
+  if (argv[0] === '--help' || argv[0] === '-h') {
+    // Passed on, sh would say "Illegal option --".
+    process.stdout.write(
+      'Usage: jail-sh -c SCRIPT [NAME [ARGS...]]\n\n' +
+        "npm's script-shell: runs each script with /bin/sh -c inside a jail, install-time scripts of\n" +
+        'dependencies with the npm-install profile, the project\'s scripts with the profile named like\n' +
+        'the script, else default. Set it in .npmrc: script-shell=/absolute/path/to/jail-sh\n',
+    );
+    return 0;
+  }
   let profile: string;
   const dependency = dependencyRoot(cwd);
   try {

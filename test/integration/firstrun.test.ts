@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IS_ROOT, JAIL, NODE, jailCommand, makeWorld, needs, printed, removeWorld, strictJail, type World } from './harness.js';
+import { IS_ROOT, JAIL, NODE, REPO, jailCommand, makeWorld, needs, printed, removeWorld, strictJail, type World } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -31,9 +31,42 @@ describe('output into a closed pipe', () => {
   // The reader is gone before jail writes: every write meets EPIPE.
   it.each([
     ['--help', ['--help']],
-    ['--print-policy', ['--ro', '.', '--print-policy', '--', 'ls']],
+    // --best-effort: printing needs no ABI in particular.
+    ['--print-policy', ['--best-effort', '--ro', '.', '--print-policy', '--', 'ls']],
   ])('%s ends quietly', (_, args) => {
     const r = spawnSync('sh', ['-c', `{ sleep 0.3; "$@"; echo "status $?" >&2; } | true`, 'sh', NODE, JAIL, ...args], { cwd: w.proj, env: w.env, encoding: 'utf8' });
     expect(r.stderr).toBe('status 141\n');
+  });
+});
+
+describe('parsing', () => {
+  const run = (args: string[]) => spawnSync(NODE, [JAIL, ...args], { cwd: w.proj, env: w.env, encoding: 'utf8' });
+  it('--rw -- ls does not take -- as the path', () => {
+    const r = run(['--rw', '--', 'ls']);
+    expect(r.status, printed(r)).toBe(125);
+    expect(r.stderr).toMatch(/^jail: --rw needs a value, but the next word is --, which ends the options\.\n {2}hint: /);
+  });
+  it('--json without --print-policy is an error', () => {
+    const r = run(['--json', '--ro', '.', '--', 'true']);
+    expect(r.status, printed(r)).toBe(125);
+    expect(r.stderr).toMatch(/^jail: --json changes only what --print-policy prints/);
+  });
+  it('--print-policy needs no command, and says what it shows', () => {
+    const r = run(['--best-effort', '--ro', '.', '--print-policy']);
+    expect(r.status, printed(r)).toBe(0);
+    expect(r.stdout).toMatch(/^command: \/.*\/true\n/);
+    expect(r.stderr).toMatch(/placeholder command, true/);
+    const j = run(['--best-effort', '--ro', '.', '--print-policy', '--json']);
+    expect(j.status, printed(j)).toBe(0);
+    expect((JSON.parse(j.stdout) as { command: { argv: string[] } }).command.argv).toEqual(['true']);
+  });
+  it('jail doctr suggests doctor', () => {
+    const r = run(['doctr']);
+    expect([r.status, r.stderr], printed(r)).toEqual([127, 'jail: doctr: command not found\n  hint: did you mean jail doctor?\n']);
+  });
+  it('jail-sh --help prints a usage line', () => {
+    const r = spawnSync(NODE, [path.join(REPO, 'bin', 'jail-sh.js'), '--help'], { cwd: w.proj, env: w.env, encoding: 'utf8' });
+    expect([r.status, r.stderr], printed(r)).toEqual([0, '']);
+    expect(r.stdout).toMatch(/^Usage: jail-sh -c SCRIPT/);
   });
 });
