@@ -14,6 +14,7 @@ import { loadConfig, resolveProfile } from '../policy/config.js';
 import { prepare, runPrepared } from '../run.js';
 import { closest, printableLines } from '../text.js';
 import { doctor } from './doctor.js';
+import { makeOutputDirs } from './outputdirs.js';
 import { addOptions, typedOptions } from './options.js';
 import { profilesText } from './profile.js';
 import { binsOutside, dependencyRoot, profileForScript } from './script-shell.js';
@@ -158,6 +159,11 @@ function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainConte
       return runUnconfined(command.file, args);
     }
     throw e;
+  }
+  if (!printPolicy) {
+    for (const d of makeOutputDirs(options.rw, process.cwd(), process.env.HOME || os.homedir())) {
+      if (verbose) process.stderr.write(printableLines(`jail: made ${d} (--rw: it did not exist)\n`));
+    }
   }
   let p;
   try {

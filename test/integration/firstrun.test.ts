@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IS_ROOT, JAIL, NODE, REPO, jailCommand, makeWorld, needs, printed, removeWorld, strictJail, type World } from './harness.js';
+import { IS_ROOT, JAIL, NODE, REPO, jail, jailCommand, makeWorld, needs, printed, removeWorld, strictJail, type World } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -68,5 +68,44 @@ describe('parsing', () => {
     const r = spawnSync(NODE, [path.join(REPO, 'bin', 'jail-sh.js'), '--help'], { cwd: w.proj, env: w.env, encoding: 'utf8' });
     expect([r.status, r.stderr], printed(r)).toEqual([0, '']);
     expect(r.stdout).toMatch(/^Usage: jail-sh -c SCRIPT/);
+  });
+});
+
+strictJail.describe('output directories', () => {
+  it('a missing --rw directory inside the working directory is made, 0755, and -v says so', () => {
+    const r = jail(w, ['-v', '--ro', '.', '--rw', './dist/deep', '--', 'sh', '-c', 'echo built > dist/deep/out.txt']);
+    expect(r.status, printed(r)).toBe(0);
+    expect(r.stderr).toContain('jail: made ./dist/deep (--rw: it did not exist)\n');
+    expect(fs.readFileSync(path.join(w.proj, 'dist', 'deep', 'out.txt'), 'utf8')).toBe('built\n');
+    expect(fs.statSync(path.join(w.proj, 'dist')).mode & 0o7777).toBe(0o755 & ~process.umask());
+  });
+  it("--rw './gen?' still skips a missing directory", () => {
+    const r = jail(w, ['--ro', '.', '--rw', './gen?', '--', 'true']);
+    expect(r.status, printed(r)).toBe(0);
+    expect(fs.existsSync(path.join(w.proj, 'gen'))).toBe(false);
+  });
+  it('is never made through a symlink, nor outside the working directory', () => {
+    fs.symlinkSync(w.outside, path.join(w.proj, 'out-link'));
+    const r = jail(w, ['--ro', '.', '--rw', './out-link/new', '--', 'true']);
+    expect(r.status, printed(r)).toBe(125);
+    expect(r.stderr).toMatch(/out-link is a symlink; jail makes a missing --rw directory only through real directories/);
+    expect(fs.existsSync(path.join(w.outside, 'new'))).toBe(false);
+    const up = jail(w, ['--ro', '.', '--rw', '../made-above', '--', 'true']);
+    expect(up.status, printed(up)).toBe(125);
+    expect(fs.existsSync(path.join(w.root, 'made-above'))).toBe(false);
+  });
+  it('--print-policy makes nothing', () => {
+    const r = jail(w, ['--ro', '.', '--rw', './not-yet', '--print-policy', '--', 'true']);
+    expect(r.status, printed(r)).toBe(125);
+    expect(r.stderr).toContain('a run makes it');
+    expect(fs.existsSync(path.join(w.proj, 'not-yet'))).toBe(false);
+  });
+  it("a profile's missing path names the config file", () => {
+    const dir = path.join(w.root, 'cfgproj');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'jail.config.json'), JSON.stringify({ profiles: { default: { ro: ['./nosuch'] } } }));
+    const r = jail(w, ['--', 'true'], { cwd: dir });
+    expect(r.status, printed(r)).toBe(125);
+    expect(r.stderr).toContain(`(profile default, ${path.join(dir, 'jail.config.json')})`);
   });
 });
