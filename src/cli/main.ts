@@ -11,6 +11,7 @@ import { probe } from '../native/apply.js';
 import { configContext } from '../policy/assemble.js';
 import { resolveCommand } from '../policy/command.js';
 import { loadConfig, resolveProfile } from '../policy/config.js';
+import { isWithin } from '../policy/paths.js';
 import { prepare, runPrepared } from '../run.js';
 import { closest, printableLines } from '../text.js';
 import { doctor } from './doctor.js';
@@ -195,7 +196,7 @@ function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainConte
     );
   }
   const say = (line: string) => process.stderr.write(printableLines(`jail: ${line}\n`));
-  return runPrepared(
+  const status = runPrepared(
     p,
     verbose
       ? (plan) => {
@@ -205,6 +206,28 @@ function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainConte
         }
       : undefined,
     verbose ? say : undefined,
+  );
+  const hint = status === 126 || status === 127 ? toolchainHint(p, status) : null;
+  if (hint) process.stderr.write(printableLines(`jail: ${hint}\n`));
+  return status;
+}
+
+/**
+ * A command from a toolchain under $HOME (a pyenv shim, an nvm node) runs,
+ * but what it runs next there (~/.pyenv/libexec/pyenv) is not granted: the
+ * shell says "Permission denied" or "not found" (126, 127) and nothing
+ * names the jail. When the command or its interpreter lies under $HOME,
+ * say which flag grants the toolchains.
+ */
+function toolchainHint(p: ReturnType<typeof prepare>, status: number): string | null {
+  if (p.options.toolchains) return null;
+  const host = realHost();
+  const homes = [host.home, host.realpath(host.home) ?? host.home].filter((h) => h !== '/' && h !== '');
+  const under = [p.command.file, ...p.command.chain].find((f) => homes.some((h) => isWithin(f, h)));
+  if (under === undefined) return null;
+  return (
+    `status ${status}, a shell's "cannot run" or "not found": ${under} lies under $HOME, and what it runs from there may not be granted.\n` +
+    `  hint: --toolchains grants the toolchains under $HOME that PATH names (pyenv, nvm, ~/.cargo/bin); or grant the tool's directory with --ro.`
   );
 }
 

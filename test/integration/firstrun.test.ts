@@ -109,3 +109,21 @@ strictJail.describe('output directories', () => {
     expect(r.stderr).toContain(`(profile default, ${path.join(dir, 'jail.config.json')})`);
   });
 });
+
+strictJail.describe('hints', () => {
+  it('a command under $HOME that fails to run what it runs next hints at --toolchains', () => {
+    // A pyenv-like shim: granted itself, it runs a file beside it in $HOME.
+    const bin = path.join(w.home, '.tool', 'bin');
+    fs.mkdirSync(bin, { recursive: true });
+    fs.mkdirSync(path.join(w.home, '.tool', 'libexec'));
+    fs.writeFileSync(path.join(w.home, '.tool', 'libexec', 'real'), '#!/bin/sh\necho real\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, 'shim'), `#!/bin/sh\nexec ${path.join(w.home, '.tool', 'libexec', 'real')}\n`, { mode: 0o755 });
+    const env = { ...w.env, PATH: `${bin}:${w.env.PATH}` };
+    const r = jail(w, ['--ro', '.', '--', 'shim'], { env });
+    expect([126, 127], printed(r)).toContain(r.status);
+    expect(r.stderr).toContain('lies under $HOME');
+    expect(r.stderr).toContain('hint: --toolchains grants the toolchains under $HOME');
+    const outside = jail(w, ['--ro', '.', '--', 'sh', '-c', 'exit 127']);
+    expect([outside.status, outside.stderr]).toEqual([127, '']);
+  });
+});
