@@ -127,3 +127,11 @@ strictJail.describe('hints', () => {
     expect([outside.status, outside.stderr]).toEqual([127, '']);
   });
 });
+
+describe('jail doctor', () => {
+  it('says whether --log-denials records can be read', () => {
+    const r = spawnSync(NODE, [JAIL, 'doctor'], { cwd: w.proj, env: w.env, encoding: 'utf8' });
+    expect(r.status, printed(r)).toBe(0);
+    expect(r.stdout).toMatch(/^--log-denials records: (none|readable|in the kernel log only|unknown)\b/m);
+  });
+});
