@@ -135,3 +135,14 @@ describe('jail doctor', () => {
     expect(r.stdout).toMatch(/^--log-denials records: (none|readable|in the kernel log only|unknown)\b/m);
   });
 });
+
+strictJail.describe('profiles', () => {
+  it('a project profile "test" that extends the built-in "test" works', () => {
+    const dir = path.join(w.root, 'testproj');
+    fs.mkdirSync(path.join(dir, 'dist'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'jail.config.json'), JSON.stringify({ profiles: { test: { extends: 'test', rw: ['dist'] } } }));
+    const r = jail(w, ['-p', 'test', '--', 'sh', '-c', 'echo ok > dist/out'], { cwd: dir });
+    expect(r.status, printed(r)).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'dist', 'out'), 'utf8')).toBe('ok\n');
+  });
+});
