@@ -178,7 +178,8 @@ function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainConte
 
   if (printPolicy) {
     const { plan, policy, command } = p;
-    process.stdout.write(json ? JSON.stringify(planToJson(plan, policy, command.file, args, p), null, 2) + '\n' : printableLines(formatPlan(plan, policy, command.file, args, p)));
+    const facts = { ...p, verbose, environment: { passed: Object.keys(p.env).sort(), leftOut: p.droppedEnv } };
+    process.stdout.write(json ? JSON.stringify(planToJson(plan, policy, command.file, args, facts), null, 2) + '\n' : printableLines(formatPlan(plan, policy, command.file, args, facts)));
     return 0;
   }
   for (const d of p.plan.dropped) process.stderr.write(`jail: warning: --best-effort: running without ${d}\n`);

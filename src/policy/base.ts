@@ -52,14 +52,14 @@ function etcGrants(host: Host): PathGrant[] {
   const etc = host.realpath('/etc');
   if (!etc) return [];
   const grants: PathGrant[] = [];
-  const tree = host.uid === 0 ? readableTree(etc, host) : { all: true, grants: [] };
+  const tree = host.uid === 0 ? readableTree(etc, host) : { all: true, grants: [], leftOut: 0 };
   const r = resolveReal(etc, host);
   if (!r) return [];
   if (tree.all) {
     grants.push(grantOf(r, 'ro', { kind: 'base', what: '/etc' }));
   } else {
     // Listing is harmless; reading is granted per readable entry.
-    grants.push(grantOf(r, 'list', { kind: 'base', what: '/etc (listing)' }));
+    grants.push(grantOf(r, 'list', { kind: 'base', what: '/etc (listing)', leftOut: tree.leftOut }));
     grants.push(...tree.grants);
   }
   // /etc entries that link elsewhere (resolv.conf → /run/…): grant the
@@ -78,9 +78,10 @@ function etcGrants(host: Host): PathGrant[] {
  * Grants for the world-readable part of a tree: one grant for the whole tree
  * when all of it is readable by others, else one per readable entry.
  */
-export function readableTree(dir: string, host: Host): { all: boolean; grants: PathGrant[] } {
+export function readableTree(dir: string, host: Host): { all: boolean; grants: PathGrant[]; leftOut: number } {
   const grants: PathGrant[] = [];
   let all = true;
+  let leftOut = 0; // entries only root may read, for --print-policy's summary
   for (const e of host.readdir(dir)) {
     if (e.isSymlink) continue; // judged by where it points
     const path = `${dir}/${e.name}`;
@@ -90,19 +91,22 @@ export function readableTree(dir: string, host: Host): { all: boolean; grants: P
     if (st.isDir) {
       if ((st.mode & (WORLD_READABLE | WORLD_SEARCHABLE)) !== (WORLD_READABLE | WORLD_SEARCHABLE)) {
         all = false;
+        leftOut++;
         continue;
       }
       const sub = readableTree(path, host);
       if (sub.all) grants.push(grantOf({ real: path, st }, 'ro', source));
       else {
         all = false;
+        leftOut += sub.leftOut;
         grants.push(...sub.grants);
       }
     } else if (st.mode & WORLD_READABLE) {
       grants.push(grantOf({ real: path, st }, 'ro', source));
     } else {
       all = false;
+      leftOut++;
     }
   }
-  return { all, grants };
+  return { all, grants, leftOut };
 }

@@ -146,3 +146,23 @@ strictJail.describe('profiles', () => {
     expect(fs.readFileSync(path.join(dir, 'dist', 'out'), 'utf8')).toBe('ok\n');
   });
 });
+
+strictJail.describe('--print-policy', () => {
+  needs(IS_ROOT, "runs as root, where /etc is granted entry by entry").it("as root, /etc's rules are one line unless -v", () => {
+    const r = jail(w, ['--ro', '.', '--print-policy', '--', 'true']);
+    expect(r.status, printed(r)).toBe(0);
+    expect(r.stdout).toMatch(/^ {2}ro {3}\/etc\/…: \d+ rules, one per entry others may read {2}system base \(\/etc\); root-only files left out: \d+; -v lists them$/m);
+    expect(r.stdout).not.toMatch(/^ {2}ro {3}\/etc\/passwd /m);
+    const v = jail(w, ['-v', '--ro', '.', '--print-policy', '--', 'true']);
+    expect(v.stdout).toMatch(/^ {2}ro {3}\/etc\/passwd /m);
+    expect(v.stdout).not.toContain('/etc/…');
+  });
+  it("shows the environment filter's result, names only", () => {
+    const r = jail(w, ['--ro', '.', '--print-policy', '--', 'true'], { env: { ...w.env, GITHUB_TOKEN: 'ghp_' + 'a1'.repeat(20), HARMLESS: 'value-shown-nowhere' } });
+    expect(r.status, printed(r)).toBe(0);
+    expect(r.stdout).toMatch(/^environment \(names only\): passed \d+: .*\bHARMLESS\b/m);
+    expect(r.stdout).toMatch(/^ {2}left out 1: GITHUB_TOKEN$/m);
+    expect(r.stdout).not.toContain('value-shown-nowhere');
+    expect(r.stdout).not.toContain('a1a1a1');
+  });
+});
