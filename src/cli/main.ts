@@ -3,7 +3,7 @@
  * the jail itself fails, 126/127 when the command cannot be run or found,
  * otherwise the command's own (it replaces this process).
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import os = require('node:os');
 import { CommandError, NativeLoadError, PolicyError } from '../errors.js';
 import { realHost } from '../host.js';
@@ -11,7 +11,8 @@ import { probe } from '../native/apply.js';
 import { configContext } from '../policy/assemble.js';
 import { resolveCommand } from '../policy/command.js';
 import { loadConfig, resolveProfile } from '../policy/config.js';
-import { isWithin } from '../policy/paths.js';
+import { absolute, isWithin } from '../policy/paths.js';
+import { ACCESSES, explain, type Access, type Query } from '../explain.js';
 import { prepare, runPrepared } from '../run.js';
 import { closest, printableLines } from '../text.js';
 import { doctor } from './doctor.js';
@@ -36,6 +37,9 @@ export function program(): Command {
       `
 Commands:
   jail doctor                                what this kernel lets the jail enforce
+  jail explain [options] PATH [--access A]   whether these options let the command
+                                             read, write, exec or create PATH, and why
+  jail explain [options] --connect HOST:PORT ... or connect there (TCP)
   jail profiles [show NAME]                  list the profiles, or print one resolved
 
 Examples:
@@ -70,6 +74,13 @@ export function main(argv: string[], ctx: MainContext = {}): number {
     try {
       process.stdout.write(doctor(abiCap(process.env.JAIL_LANDLOCK_ABI), namespacesEnv(process.env.JAIL_NAMESPACES)));
       return 0;
+    } catch (e) {
+      return fail(e);
+    }
+  }
+  if (argv[0] === 'explain') {
+    try {
+      return explainMain(argv.slice(1), ctx);
     } catch (e) {
       return fail(e);
     }
@@ -132,7 +143,7 @@ function restoreNodeOptions(env: NodeJS.ProcessEnv): void {
 }
 
 /** The subcommands, for a did-you-mean when a mistyped one is not found. */
-const SUBCOMMANDS = ['doctor', 'profiles'];
+const SUBCOMMANDS = ['doctor', 'explain', 'profiles'];
 
 /** What --print-policy shows the policy for when no command is given: the
  *  command adds only its own executable to the policy. */
@@ -230,6 +241,61 @@ function toolchainHint(p: ReturnType<typeof prepare>, status: number): string | 
     `status ${status}, a shell's "cannot run" or "not found": ${under} lies under $HOME, and what it runs from there may not be granted.\n` +
     `  hint: --toolchains grants the toolchains under $HOME that PATH names (pyenv, nvm, ~/.cargo/bin); or grant the tool's directory with --ro.`
   );
+}
+
+/**
+ * `jail explain [flags] PATH --access A [-- command...]`, or `--connect
+ * HOST:PORT`: the plan a run with these flags would apply, assembled and
+ * compiled by the same code, asked whether it allows the access. Exit 0
+ * when it does, 1 when it does not.
+ */
+function explainMain(argv: string[], ctx: MainContext): number {
+  // What follows -- is the command, whose own executable joins the policy.
+  const dd = argv.indexOf('--');
+  const own = dd < 0 ? argv : argv.slice(0, dd);
+  const command = dd < 0 ? [] : argv.slice(dd + 1);
+  const cmd = addOptions(
+    new Command('jail explain')
+      .usage('[options] PATH [--access read|write|exec|create] [-- command...]\n       jail explain [options] --connect HOST:PORT')
+      .description('Say whether a jail with these options lets the command reach PATH (or a TCP port), and why: the rule and where it came from, or the flag that would allow it. Runs nothing. Exit 0 if allowed, 1 if not.')
+      .argument('[path]', 'the path to ask about'),
+  )
+    .addOption(new Option('--access <access>', 'what to ask about (default read)').choices(ACCESSES))
+    .option('--connect <host:port>', 'ask about a TCP connection instead of a path')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(printableLines(`jail: ${str.replace(/^error: /, '')}`)) });
+  try {
+    cmd.parse(own, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 125;
+    throw e;
+  }
+  const { printPolicy, json, verbose, ...options } = typedOptions(cmd);
+  void verbose;
+  if (printPolicy || json) throw new PolicyError('jail explain prints no policy.', 'drop --print-policy and --json, or use jail --print-policy.');
+  const o = cmd.opts<{ access?: Access; connect?: string }>();
+  const path = cmd.args[0];
+  if ((path === undefined) === (o.connect === undefined)) {
+    throw new PolicyError('jail explain needs a PATH, or --connect HOST:PORT (not both).', 'e.g. jail explain --ro . ./src/index.ts --access write');
+  }
+  if (o.connect !== undefined && o.access !== undefined) throw new PolicyError('--access is for a PATH; --connect asks about TCP connect.', 'drop --access.');
+  const host = realHost();
+  let query: Query;
+  if (o.connect !== undefined) {
+    const m = /^(.+):(\d{1,5})$/.exec(o.connect);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || port < 1 || port > 65535) throw new PolicyError(`--connect ${o.connect}: not HOST:PORT.`, 'e.g. --connect registry.npmjs.org:443');
+    query = { connect: { host: m[1]!, port } };
+  } else {
+    query = { path: absolute(path!, host), access: o.access ?? 'read' };
+  }
+  const ns = namespacesEnv(process.env.JAIL_NAMESPACES);
+  const facts = probe(abiCap(process.env.JAIL_LANDLOCK_ABI), ns === 'off' ? 'off' : 'auto');
+  const p = prepare({ options, argv: command.length ? command : [PLACEHOLDER], env: process.env, implicitProfile: 'default', projectRoot: ctx.projectRoot }, facts, host);
+  const r = explain(p.plan, p.policy, host, query);
+  const layer = p.plan.layer === 'namespaces' ? 'the namespace layer' : 'Landlock and seccomp only';
+  process.stdout.write(printableLines(`${r.verdict}\n${r.why.map((l) => `  ${l}\n`).join('')}  (in ${layer}${command.length ? '' : `; for a placeholder command, ${PLACEHOLDER}`})\n`));
+  return r.allowed ? 0 : 1;
 }
 
 /** Off Linux, with --best-effort: run the command as a child, pass its
