@@ -166,3 +166,17 @@ strictJail.describe('--print-policy', () => {
     expect(r.stdout).not.toContain('a1a1a1');
   });
 });
+
+// The inner jail's launcher finds node on PATH: it must be in the system base.
+const systemNode = ['/usr/local/bin/node', '/usr/bin/node'].some((n) => fs.existsSync(n));
+strictJail.describe('jail inside the jail', () => {
+  needs(systemNode, 'node under /usr on PATH, for the inner jail').it('after a folder install (node_modules/jail links outside the project), a script can run jail', () => {
+    const dir = path.join(w.root, 'nested');
+    fs.mkdirSync(path.join(dir, 'node_modules', '.bin'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'package.json'), '{}');
+    fs.symlinkSync(REPO, path.join(dir, 'node_modules', 'jail'));
+    fs.symlinkSync('../jail/bin/jail.js', path.join(dir, 'node_modules', '.bin', 'jail'));
+    const r = jail(w, ['--ro', '.', '--', 'node_modules/.bin/jail', '--ro', '.', '--', 'echo', 'inner'], { cwd: dir });
+    expect([r.status, r.stdout], printed(r)).toEqual([0, 'inner\n']);
+  });
+});
