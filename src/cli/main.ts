@@ -115,19 +115,23 @@ export function main(argv: string[], ctx: MainContext = {}): number {
 
 /**
  * `jail --help | head -3`: once the reader has gone, a write fails with
- * EPIPE (node ignores SIGPIPE), which would end in a stack trace. End as
- * `yes | head` ends, quietly, with the status of a death by SIGPIPE (141).
+ * EPIPE (node ignores SIGPIPE), which would end in a stack trace. jail
+ * writes to stdout only what was asked for (help, the policy, doctor's
+ * report): it ends as `yes | head` ends, quietly, with the status of a
+ * death by SIGPIPE (141). On stderr, a run's messages are dropped and the
+ * status stays the command's.
  */
 let pipeWatched = false;
 function quietOnClosedPipe(): void {
   if (pipeWatched) return;
   pipeWatched = true;
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EPIPE') throw e;
-      process.exit(128 + os.constants.signals.SIGPIPE);
-    });
-  }
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(128 + os.constants.signals.SIGPIPE);
+  });
+  process.stderr.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
 }
 
 /**
@@ -189,8 +193,8 @@ function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainConte
 
   if (printPolicy) {
     const { plan, policy, command } = p;
-    const facts = { ...p, verbose, environment: { passed: Object.keys(p.env).sort(), leftOut: p.droppedEnv } };
-    process.stdout.write(json ? JSON.stringify(planToJson(plan, policy, command.file, args, facts), null, 2) + '\n' : printableLines(formatPlan(plan, policy, command.file, args, facts)));
+    const shown = { ...p, verbose, environment: { passed: Object.keys(p.env).sort(), leftOut: p.droppedEnv } };
+    process.stdout.write(json ? JSON.stringify(planToJson(plan, policy, command.file, args, shown), null, 2) + '\n' : printableLines(formatPlan(plan, policy, command.file, args, shown)));
     return 0;
   }
   for (const d of p.plan.dropped) process.stderr.write(`jail: warning: --best-effort: running without ${d}\n`);
@@ -270,8 +274,7 @@ function explainMain(argv: string[], ctx: MainContext): number {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 125;
     throw e;
   }
-  const { printPolicy, json, verbose, ...options } = typedOptions(cmd);
-  void verbose;
+  const { printPolicy, json, verbose: _verbose, ...options } = typedOptions(cmd);
   if (printPolicy || json) throw new PolicyError('jail explain prints no policy.', 'drop --print-policy and --json, or use jail --print-policy.');
   const o = cmd.opts<{ access?: Access; connect?: string }>();
   const path = cmd.args[0];

@@ -39,6 +39,13 @@ describe('output into a closed pipe', () => {
   });
 });
 
+strictJail.describe('a closed pipe on stderr during a run', () => {
+  it("drops jail's messages and keeps the command's status", () => {
+    const r = spawnSync('sh', ['-c', `{ sleep 0.3; "$@" 2>&1 >/dev/null; echo "status $?" >&2; } | true`, 'sh', NODE, JAIL, '-v', '--ro', '.', '--', 'sh', '-c', 'exit 3'], { cwd: w.proj, env: w.env, encoding: 'utf8' });
+    expect(r.stderr).toBe('status 3\n');
+  });
+});
+
 describe('parsing', () => {
   const run = (args: string[]) => spawnSync(NODE, [JAIL, ...args], { cwd: w.proj, env: w.env, encoding: 'utf8' });
   it('--rw -- ls does not take -- as the path', () => {
