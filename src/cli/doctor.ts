@@ -6,6 +6,7 @@ import { compile } from '../plan.js';
 import { buildPolicy } from '../policy/build.js';
 import type { Host } from '../policy/host.js';
 import { findArch } from '../seccomp/arch/index.js';
+import { logDenialsLine } from './audit.js';
 import { FALLBACK_OPEN } from './report.js';
 
 const read = (p: string) => {
@@ -46,6 +47,8 @@ export function doctor(abiCap?: number, namespaces: 'auto' | 'off' = 'auto'): st
   if (tiocsti !== null) out.push(`dev.tty.legacy_tiocsti: ${tiocsti}${tiocsti === '1' ? ' (keystroke injection possible; jail refuses TIOCSTI)' : ''}`);
   out.push(`running as: ${process.getuid?.() === 0 ? 'root (the command gets no capabilities, and root-only /etc files stay hidden)' : `uid ${process.getuid?.()}`}`);
 
+  out.push(logDenialsLine({ abi: f.landlockAbi, cmdline: read('/proc/cmdline'), netlink: read('/proc/net/netlink'), auditctl: auditctlStatus(), comm: (pid) => read(`/proc/${pid}/comm`) }));
+
   // What best effort would leave out of the defaults and of a port rule.
   const policy = buildPolicy({ allowConnect: ['443'], privateTmp: false }, NO_FILES);
   const dropped = compile(policy, f, { bestEffort: true }).dropped;
@@ -75,3 +78,15 @@ const NO_FILES: Host = {
   tmpdir: '/tmp',
   tempName: () => 'jail-doctor',
 };
+
+/** `auditctl -s`, when it is installed and answers (as root); null else. */
+function auditctlStatus(): string | null {
+  // Required here: child_process only for doctor (start-up, see lazy-child-process.ts).
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  for (const dir of ['/usr/sbin', '/sbin', '/usr/bin', '/bin']) {
+    if (!fs.existsSync(`${dir}/auditctl`)) continue;
+    const r = spawnSync(`${dir}/auditctl`, ['-s'], { encoding: 'utf8', timeout: 2000 });
+    return r.status === 0 ? r.stdout : null;
+  }
+  return null;
+}

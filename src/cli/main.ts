@@ -3,7 +3,7 @@
  * the jail itself fails, 126/127 when the command cannot be run or found,
  * otherwise the command's own (it replaces this process).
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import os = require('node:os');
 import { CommandError, NativeLoadError, PolicyError } from '../errors.js';
 import { realHost } from '../host.js';
@@ -11,9 +11,12 @@ import { probe } from '../native/apply.js';
 import { configContext } from '../policy/assemble.js';
 import { resolveCommand } from '../policy/command.js';
 import { loadConfig, resolveProfile } from '../policy/config.js';
+import { absolute, isWithin } from '../policy/paths.js';
+import { ACCESSES, explain, type Access, type Query } from '../explain.js';
 import { prepare, runPrepared } from '../run.js';
-import { printableLines } from '../text.js';
+import { closest, printableLines } from '../text.js';
 import { doctor } from './doctor.js';
+import { makeOutputDirs } from './outputdirs.js';
 import { addOptions, typedOptions } from './options.js';
 import { profilesText } from './profile.js';
 import { binsOutside, dependencyRoot, profileForScript } from './script-shell.js';
@@ -34,6 +37,9 @@ export function program(): Command {
       `
 Commands:
   jail doctor                                what this kernel lets the jail enforce
+  jail explain [options] PATH [--access A]   whether these options let the command
+                                             read, write, exec or create PATH, and why
+  jail explain [options] --connect HOST:PORT ... or connect there (TCP)
   jail profiles [show NAME]                  list the profiles, or print one resolved
 
 Examples:
@@ -62,11 +68,19 @@ export interface MainContext {
 
 export function main(argv: string[], ctx: MainContext = {}): number {
   restoreNodeOptions(process.env);
+  quietOnClosedPipe();
   // Subcommands come first and alone; `jail -- doctor` runs a program.
   if (argv[0] === 'doctor') {
     try {
       process.stdout.write(doctor(abiCap(process.env.JAIL_LANDLOCK_ABI), namespacesEnv(process.env.JAIL_NAMESPACES)));
       return 0;
+    } catch (e) {
+      return fail(e);
+    }
+  }
+  if (argv[0] === 'explain') {
+    try {
+      return explainMain(argv.slice(1), ctx);
     } catch (e) {
       return fail(e);
     }
@@ -93,10 +107,31 @@ export function main(argv: string[], ctx: MainContext = {}): number {
     return fail(e);
   }
   try {
-    return run(typedOptions(cmd), cmd.args, ctx);
+    return run(typedOptions(cmd), cmd.args, ctx, argv[0]);
   } catch (e) {
     return fail(e);
   }
+}
+
+/**
+ * `jail --help | head -3`: once the reader has gone, a write fails with
+ * EPIPE (node ignores SIGPIPE), which would end in a stack trace. jail
+ * writes to stdout only what was asked for (help, the policy, doctor's
+ * report): it ends as `yes | head` ends, quietly, with the status of a
+ * death by SIGPIPE (141). On stderr, a run's messages are dropped and the
+ * status stays the command's.
+ */
+let pipeWatched = false;
+function quietOnClosedPipe(): void {
+  if (pipeWatched) return;
+  pipeWatched = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(128 + os.constants.signals.SIGPIPE);
+  });
+  process.stderr.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
 }
 
 /**
@@ -111,12 +146,22 @@ function restoreNodeOptions(env: NodeJS.ProcessEnv): void {
   delete env.JAIL_NODE_OPTIONS;
 }
 
-function run(o: ReturnType<typeof typedOptions>, args: string[], ctx: MainContext): number {
-  if (args.length === 0) {
+/** The subcommands, for a did-you-mean when a mistyped one is not found. */
+const SUBCOMMANDS = ['doctor', 'explain', 'profiles'];
+
+/** What --print-policy shows the policy for when no command is given: the
+ *  command adds only its own executable to the policy. */
+const PLACEHOLDER = 'true';
+
+function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainContext, firstWord: string | undefined): number {
+  const { printPolicy, json, verbose, ...options } = o;
+  if (json && !printPolicy) throw new PolicyError('--json changes only what --print-policy prints, and --print-policy was not given.', 'add --print-policy to print the policy as JSON, or drop --json.');
+  if (given.length === 0 && !printPolicy) {
     process.stderr.write('jail: no command given.\n  hint: write the command after the options, e.g. jail --ro . -- ls\n');
     return 125;
   }
-  const { printPolicy, json, verbose, ...options } = o;
+  const args = given.length ? given : [PLACEHOLDER];
+  if (!given.length) process.stderr.write(`jail: no command given: the policy below is for a placeholder command, ${PLACEHOLDER}; a command adds its own executable and interpreters.\n`);
   let facts;
   try {
     // A run tries the namespace layer for real and falls back if refused;
@@ -131,11 +176,25 @@ function run(o: ReturnType<typeof typedOptions>, args: string[], ctx: MainContex
     }
     throw e;
   }
-  const p = prepare({ options, argv: args, env: process.env, implicitProfile: 'default', projectRoot: ctx.projectRoot }, facts);
+  if (!printPolicy) {
+    for (const d of makeOutputDirs(options.rw, process.cwd(), process.env.HOME || os.homedir())) {
+      if (verbose) process.stderr.write(printableLines(`jail: made ${d} (--rw: it did not exist)\n`));
+    }
+  }
+  let p;
+  try {
+    p = prepare({ options, argv: args, env: process.env, implicitProfile: 'default', projectRoot: ctx.projectRoot }, facts);
+  } catch (e) {
+    // `jail doctr`: a mistyped subcommand is looked up as a command.
+    const meant = e instanceof CommandError && e.exitCode === 127 && firstWord !== undefined && firstWord === args[0] ? closest(firstWord, SUBCOMMANDS) : undefined;
+    if (meant !== undefined) throw new CommandError(`${e instanceof Error ? e.message : ''}\n  hint: did you mean jail ${meant}?`, 127);
+    throw e;
+  }
 
   if (printPolicy) {
     const { plan, policy, command } = p;
-    process.stdout.write(json ? JSON.stringify(planToJson(plan, policy, command.file, args, p), null, 2) + '\n' : printableLines(formatPlan(plan, policy, command.file, args, p)));
+    const shown = { ...p, verbose, environment: { passed: Object.keys(p.env).sort(), leftOut: p.droppedEnv } };
+    process.stdout.write(json ? JSON.stringify(planToJson(plan, policy, command.file, args, shown), null, 2) + '\n' : printableLines(formatPlan(plan, policy, command.file, args, shown)));
     return 0;
   }
   for (const d of p.plan.dropped) process.stderr.write(`jail: warning: --best-effort: running without ${d}\n`);
@@ -172,7 +231,82 @@ function run(o: ReturnType<typeof typedOptions>, args: string[], ctx: MainContex
         '  hint: install once outside the jail (or where user namespaces are allowed) to fill the cache, then run this again; or pass --rw ~/.npm, which lets the command plant code that npx runs later.',
     );
   }
+  const hint = status === 126 || status === 127 ? toolchainHint(p, status) : null;
+  if (hint) process.stderr.write(printableLines(`jail: ${hint}\n`));
   return status;
+}
+
+/**
+ * A command from a toolchain under $HOME (a pyenv shim, an nvm node) runs,
+ * but what it runs next there (~/.pyenv/libexec/pyenv) is not granted: the
+ * shell says "Permission denied" or "not found" (126, 127) and nothing
+ * names the jail. When the command or its interpreter lies under $HOME,
+ * say which flag grants the toolchains.
+ */
+function toolchainHint(p: ReturnType<typeof prepare>, status: number): string | null {
+  if (p.options.toolchains) return null;
+  const host = realHost();
+  const homes = [host.home, host.realpath(host.home) ?? host.home].filter((h) => h !== '/' && h !== '');
+  const under = [p.command.file, ...p.command.chain].find((f) => homes.some((h) => isWithin(f, h)));
+  if (under === undefined) return null;
+  return (
+    `status ${status}, a shell's "cannot run" or "not found": ${under} lies under $HOME, and what it runs from there may not be granted.\n` +
+    `  hint: --toolchains grants the toolchains under $HOME that PATH names (pyenv, nvm, ~/.cargo/bin); or grant the tool's directory with --ro.`
+  );
+}
+
+/**
+ * `jail explain [flags] PATH --access A [-- command...]`, or `--connect
+ * HOST:PORT`: the plan a run with these flags would apply, assembled and
+ * compiled by the same code, asked whether it allows the access. Exit 0
+ * when it does, 1 when it does not.
+ */
+function explainMain(argv: string[], ctx: MainContext): number {
+  // What follows -- is the command, whose own executable joins the policy.
+  const dd = argv.indexOf('--');
+  const own = dd < 0 ? argv : argv.slice(0, dd);
+  const command = dd < 0 ? [] : argv.slice(dd + 1);
+  const cmd = addOptions(
+    new Command('jail explain')
+      .usage('[options] PATH [--access read|write|exec|create] [-- command...]\n       jail explain [options] --connect HOST:PORT')
+      .description('Say whether a jail with these options lets the command reach PATH (or a TCP port), and why: the rule and where it came from, or the flag that would allow it. Runs nothing. Exit 0 if allowed, 1 if not.')
+      .argument('[path]', 'the path to ask about'),
+  )
+    .addOption(new Option('--access <access>', 'what to ask about (default read)').choices(ACCESSES))
+    .option('--connect <host:port>', 'ask about a TCP connection instead of a path')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(printableLines(`jail: ${str.replace(/^error: /, '')}`)) });
+  try {
+    cmd.parse(own, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 125;
+    throw e;
+  }
+  const { printPolicy, json, verbose: _verbose, ...options } = typedOptions(cmd);
+  if (printPolicy || json) throw new PolicyError('jail explain prints no policy.', 'drop --print-policy and --json, or use jail --print-policy.');
+  const o = cmd.opts<{ access?: Access; connect?: string }>();
+  const path = cmd.args[0];
+  if ((path === undefined) === (o.connect === undefined)) {
+    throw new PolicyError('jail explain needs a PATH, or --connect HOST:PORT (not both).', 'e.g. jail explain --ro . ./src/index.ts --access write');
+  }
+  if (o.connect !== undefined && o.access !== undefined) throw new PolicyError('--access is for a PATH; --connect asks about TCP connect.', 'drop --access.');
+  const host = realHost();
+  let query: Query;
+  if (o.connect !== undefined) {
+    const m = /^(.+):(\d{1,5})$/.exec(o.connect);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || port < 1 || port > 65535) throw new PolicyError(`--connect ${o.connect}: not HOST:PORT.`, 'e.g. --connect registry.npmjs.org:443');
+    query = { connect: { host: m[1]!, port } };
+  } else {
+    query = { path: absolute(path!, host), access: o.access ?? 'read' };
+  }
+  const ns = namespacesEnv(process.env.JAIL_NAMESPACES);
+  const facts = probe(abiCap(process.env.JAIL_LANDLOCK_ABI), ns === 'off' ? 'off' : 'auto');
+  const p = prepare({ options, argv: command.length ? command : [PLACEHOLDER], env: process.env, implicitProfile: 'default', projectRoot: ctx.projectRoot }, facts, host);
+  const r = explain(p.plan, p.policy, host, query);
+  const layer = p.plan.layer === 'namespaces' ? 'the namespace layer' : 'Landlock and seccomp only';
+  process.stdout.write(printableLines(`${r.verdict}\n${r.why.map((l) => `  ${l}\n`).join('')}  (in ${layer}${command.length ? '' : `; for a placeholder command, ${PLACEHOLDER}`})\n`));
+  return r.allowed ? 0 : 1;
 }
 
 /** Off Linux, with --best-effort: run the command as a child, pass its
@@ -202,6 +336,16 @@ function runUnconfined(file: string, argv: string[]): number {
  */
 export function scriptShell(argv: string[], env: NodeJS.ProcessEnv, cwd: string): number {
   restoreNodeOptions(env);
+  if (argv[0] === '--help' || argv[0] === '-h') {
+    // Passed on, sh would say "Illegal option --".
+    process.stdout.write(
+      'Usage: jail-sh -c SCRIPT [NAME [ARGS...]]\n\n' +
+        "npm's script-shell: runs each script with /bin/sh -c inside a jail, install-time scripts of\n" +
+        'dependencies with the npm-install profile, the project\'s scripts with the profile named like\n' +
+        'the script, else default. Set it in .npmrc: script-shell=/absolute/path/to/jail-sh\n',
+    );
+    return 0;
+  }
   let profile: string;
   const dependency = dependencyRoot(cwd);
   try {

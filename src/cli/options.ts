@@ -4,6 +4,7 @@
  * commander's defaults) becomes JailOptions.
  */
 import { Option, type Command } from 'commander';
+import { PolicyError } from '../errors.js';
 import { parseFd } from '../policy/build.js';
 import { OPTIONS, optionsFor, type JailOptions } from '../policy/options.js';
 
@@ -16,14 +17,30 @@ const unixList = (v: Array<string | true> | true | undefined): Array<string | tr
 
 export const CLI_OPTIONS = optionsFor('cli');
 
+/**
+ * `--rw -- ls`: commander takes the next word as the value, even `--`, so
+ * the path would be `--` and the command's name lost. `--` is never a value
+ * a flag means: it ends the options.
+ */
+function notEnd<T, P>(flag: string, parse: (v: string, prev: P) => T): (v: string, prev: P) => T {
+  return (v, prev) => {
+    if (v === '--') {
+      const name = /--[a-z-]+/.exec(flag)![0];
+      throw new PolicyError(`${name} needs a value, but the next word is --, which ends the options.`, `write the value before --, e.g. ${name} ${flag.includes('<path>') ? './dist' : 'VALUE'} -- ls`);
+    }
+    return parse(v, prev);
+  };
+}
+
 export function addOptions(cmd: Command): Command {
   for (const name of CLI_OPTIONS) {
     const s = OPTIONS[name];
     const o = new Option(s.flag, s.help);
     if ('choices' in s) o.choices(s.choices);
-    if (s.kind === 'paths' || s.kind === 'ports' || s.kind === 'syscalls' || s.kind === 'env') o.argParser(collect);
-    if (s.kind === 'fds') o.argParser(collectFd);
+    if (s.kind === 'paths' || s.kind === 'ports' || s.kind === 'syscalls' || s.kind === 'env') o.argParser(notEnd(s.flag, collect));
+    if (s.kind === 'fds') o.argParser(notEnd(s.flag, collectFd));
     if (s.kind === 'unix') o.argParser(collectUnix);
+    if (s.kind === 'name') o.argParser(notEnd(s.flag, (v: string) => v));
     cmd.addOption(o);
   }
   return cmd;

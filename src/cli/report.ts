@@ -2,6 +2,7 @@
 import { printable } from '../text.js';
 import { JailError } from '../errors.js';
 import { fsRightNames, NET, SCOPE } from '../landlock/abi.js';
+import type { LandlockPlan } from '../landlock/compile.js';
 import type { JailPlan } from '../plan.js';
 import { describeSource, type Policy } from '../policy/model.js';
 import { describeSeccompPlan } from '../seccomp/policy.js';
@@ -33,6 +34,32 @@ export interface RunFacts {
   tmpDir?: string | null;
   files?: Array<{ name: string }>;
   warnings?: string[];
+  /** Every rule, /etc's too (-v); else /etc's per-entry rules as root are one line. */
+  verbose?: boolean;
+  /** The environment filter's result: names only, never values. */
+  environment?: { passed: string[]; leftOut: string[] };
+}
+
+/** Below this many, /etc's rules are listed even without -v. */
+const ETC_SUMMARY_MIN = 10;
+
+/**
+ * As root, /etc is granted entry by entry (what others may read; shadow,
+ * sudoers and host keys left out): some 150 rules before the user's own.
+ * Without -v they are one line. null when there is nothing to summarise.
+ */
+function etcSummary(plan: LandlockPlan, verbose: boolean): { rules: Set<LandlockPlan['paths'][number]>; line: string } | null {
+  if (verbose) return null;
+  const listing = plan.paths.find((r) => r.sources.some((s) => s.kind === 'base' && s.leftOut !== undefined));
+  const dir = listing?.path ?? '/etc';
+  const rules = plan.paths.filter((r) => r.path.startsWith(dir + '/') && r.sources.every((s) => s.kind === 'base' && s.what === '/etc'));
+  if (rules.length < ETC_SUMMARY_MIN) return null;
+  const left = listing?.sources.find((s) => s.kind === 'base' && s.leftOut !== undefined);
+  const leftOut = left?.kind === 'base' ? left.leftOut : undefined;
+  return {
+    rules: new Set(rules),
+    line: `  ro   ${dir}/…: ${rules.length} rules, one per entry others may read  system base (${dir})${leftOut !== undefined ? `; root-only files left out: ${leftOut}` : ''}; -v lists them`,
+  };
 }
 
 /** What Landlock and seccomp alone leave open, which the namespace layer
@@ -98,7 +125,14 @@ export function formatPlan(plan: JailPlan, policy: Policy, file: string, argv: s
     out.push(`  scoped: ${names(ll.scoped, SCOPE).join(' ') || '(none)'}`);
     out.push(`paths (${ll.paths.length} rules${ll.covered ? `, ${ll.covered} more covered by a directory above` : ''}):`);
     const w = Math.max(...ll.paths.map((r) => r.path.length), 10);
+    const etc = etcSummary(ll, run.verbose ?? false);
+    let etcShown = false;
     for (const r of ll.paths) {
+      if (etc?.rules.has(r)) {
+        if (!etcShown) out.push(etc.line);
+        etcShown = true;
+        continue;
+      }
       out.push(`  ${accessLabel(r.access).padEnd(4)} ${r.path.padEnd(w)}  ${r.sources.map(describeSource).join('; ')}`);
       out.push(`       ${fsRightNames(r.access).join(' ')}`);
     }
@@ -109,7 +143,17 @@ export function formatPlan(plan: JailPlan, policy: Policy, file: string, argv: s
   }
   if (plan.view) {
     out.push(`view (${plan.view.entries.length} entries; the working directory ${plan.view.cwd}):`);
+    // /etc's per-entry Landlock rules in the view, summarised with them.
+    const etcDir = plan.landlock?.paths.find((r) => r.sources.some((x) => x.kind === 'base' && x.leftOut !== undefined))?.path ?? '/etc';
+    const etcRules = run.verbose ? [] : plan.view.entries.filter((e) => e.kind === 'rule' && e.path.startsWith(etcDir + '/'));
+    const skip = new Set(etcRules.length >= ETC_SUMMARY_MIN ? etcRules : []);
+    let skipShown = false;
     for (const e of plan.view.entries) {
+      if (skip.has(e)) {
+        if (!skipShown) out.push(`  rule ${etcDir}/…: ${skip.size} entries, Landlock rules inside the ${etcDir} mount; -v lists them`);
+        skipShown = true;
+        continue;
+      }
       if (e.kind === 'bind') out.push(`  ${e.device ? 'dev ' : e.readOnly ? 'ro  ' : 'rw  '} ${e.path}${e.source ? ` ← ${e.source}` : ''}`);
       else if (e.kind === 'symlink') out.push(`  link ${e.path} → ${e.target}`);
       else if (e.kind === 'overlay') out.push(`  ovl  ${e.path} (writes to ${e.layer}/upper)`);
@@ -123,6 +167,11 @@ export function formatPlan(plan: JailPlan, policy: Policy, file: string, argv: s
   out.push(`capabilities: ${plan.dropCaps ? 'all dropped' : 'kept (--keep-caps)'}`);
   if (plan.keepFds.length) out.push(`fds passed on: 0 1 2 ${plan.keepFds.join(' ')}`);
   for (const d of plan.dropped) out.push(`dropped (best effort): ${d}`);
+  if (run.environment) {
+    const { passed, leftOut } = run.environment;
+    out.push(`environment (names only): passed ${passed.length}: ${passed.join(' ') || '(none)'}`);
+    out.push(`  left out ${leftOut.length}: ${leftOut.join(' ') || '(none)'}`);
+  }
   for (const w of run.warnings ?? []) out.push(`warning: ${w}`);
   return out.join('\n') + '\n';
 }
@@ -145,6 +194,7 @@ export function planToJson(plan: JailPlan, policy: Policy, file: string, argv: s
     tmpDir: run.tmpDir ?? null,
     tmpFiles: (run.files ?? []).map((f) => f.name),
     warnings: run.warnings ?? [],
+    environment: run.environment ?? null,
     kernel: plan.facts,
     landlock: ll && {
       abi: ll.abi,

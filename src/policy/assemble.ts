@@ -16,9 +16,9 @@ import { RESERVED } from './config/load.js';
 import { findProjectRoot, loadConfig, mergeOptions, resolveProfile, type ConfigContext, type LoadedConfig } from './config.js';
 import { filterEnv } from './env.js';
 import type { Host } from './host.js';
-import type { Policy } from './model.js';
+import type { PathGrant, Policy } from './model.js';
 import type { JailOptions } from './options.js';
-import { isWithin } from './paths.js';
+import { grantOf, isWithin, resolveReal } from './paths.js';
 import { withProtections } from './protect.js';
 
 type Env = Record<string, string | undefined>;
@@ -81,6 +81,7 @@ export function assemble(req: JailRequest, host: Host): Assembled {
   });
   const command = resolveCommand(req.argv[0]!, host);
   policy = withCommand(policy, command, host);
+  policy = { ...policy, grants: [...policy.grants, ...nestedSelf(host, projectRoot())] };
   const { env, dropped } = filterEnv(req.env, policy.env);
 
   let tmpDir: string | null = null;
@@ -106,6 +107,30 @@ export function assemble(req: JailRequest, host: Host): Assembled {
   refuseWritableSelf(policy, host);
   const warnings = gitCredentialsWarning(policy, host, projectRoot);
   return { options, profileChain, policy, command, env, droppedEnv: dropped, tmpDir, files, warnings };
+}
+
+/** What jail needs to run: its launchers, its code, the addon and its loader. */
+const RUNTIME = ['bin', 'dist', 'package.json', 'build/Release', 'prebuilds', 'node_modules/node-gyp-build'];
+
+/**
+ * A folder install (`npm install ../jail`): node_modules/jail links to a
+ * checkout outside the project, and a script that runs `jail` in the jail
+ * (`jail --ro . -- npm test`) finds it unreadable, "Permission denied".
+ * When the link leads to this jail, its runtime is granted read-only: its
+ * code is no secret, a jail inside only narrows, and refuseWritableSelf
+ * keeps any grant of it from being writable.
+ */
+function nestedSelf(host: Host, projectRoot: string): PathGrant[] {
+  const root = host.realpath(projectRoot) ?? projectRoot;
+  const pkg = host.realpath(`${root === '/' ? '' : root}/node_modules/jail`);
+  if (pkg === null || isWithin(pkg, root) || !host.self.includes(pkg)) return [];
+  const grants: PathGrant[] = [];
+  for (const part of RUNTIME) {
+    const r = resolveReal(`${pkg}/${part}`, host);
+    // Only what stays inside the package: a link in it leads nowhere else.
+    if (r && isWithin(r.real, pkg)) grants.push(grantOf(r, 'ro', { kind: 'jail', what: 'jail itself, linked from node_modules/jail (a folder install), so scripts can run jail' }));
+  }
+  return grants;
 }
 
 /**

@@ -52,14 +52,14 @@ function etcGrants(host: Host): PathGrant[] {
   const etc = host.realpath('/etc');
   if (!etc) return [];
   const grants: PathGrant[] = [];
-  const tree = host.uid === 0 ? readableTree(etc, host) : { all: true, grants: [] };
+  const tree = host.uid === 0 ? readableTree(etc, host) : { all: true, grants: [], leftOut: 0 };
   const r = resolveReal(etc, host);
   if (!r) return [];
   if (tree.all) {
     grants.push(grantOf(r, 'ro', { kind: 'base', what: '/etc' }));
   } else {
     // Listing is harmless; reading is granted per readable entry.
-    grants.push(grantOf(r, 'list', { kind: 'base', what: '/etc (listing)' }));
+    grants.push(grantOf(r, 'list', { kind: 'base', what: '/etc (listing)', leftOut: tree.leftOut }));
     grants.push(...tree.grants);
   }
   // /etc entries that link elsewhere (resolv.conf → /run/…): grant the
@@ -83,16 +83,18 @@ const MAX_SCAN_DEPTH = 32;
  * when all of it is readable by others, else one per readable entry. The
  * tree is listed in one scan (Host.scanTree), judged here.
  */
-export function readableTree(dir: string, host: Host): { all: boolean; grants: PathGrant[] } {
+export function readableTree(dir: string, host: Host): { all: boolean; grants: PathGrant[]; leftOut: number } {
   const entries = host.scanTree(dir, MAX_SCAN_DEPTH);
-  if (!entries) return { all: false, grants: [] };
+  if (!entries) return { all: false, grants: [], leftOut: 0 };
   // Pre-order: a directory's entries follow it, up to the next entry not
   // under it.
   let i = 1;
   const source = { kind: 'base', what: '/etc' } as const;
-  const judge = (prefix: string): { all: boolean; grants: PathGrant[] } => {
+  // leftOut: entries only root may read, for --print-policy's summary.
+  const judge = (prefix: string): { all: boolean; grants: PathGrant[]; leftOut: number } => {
     const grants: PathGrant[] = [];
     let all = true;
+    let leftOut = 0;
     while (i < entries.length && entries[i]!.path.startsWith(prefix)) {
       const e = entries[i++]!;
       if (e.isSymlink) continue; // judged by where it points
@@ -101,20 +103,23 @@ export function readableTree(dir: string, host: Host): { all: boolean; grants: P
         const sub = judge(`${e.path}/`);
         if ((e.mode & (WORLD_READABLE | WORLD_SEARCHABLE)) !== (WORLD_READABLE | WORLD_SEARCHABLE)) {
           all = false;
+          leftOut++;
         } else if (sub.all && !e.incomplete) {
           grants.push(grantOf(real, 'ro', source));
         } else {
           all = false;
+          leftOut += sub.leftOut;
           grants.push(...sub.grants);
         }
       } else if (e.mode & WORLD_READABLE) {
         grants.push(grantOf(real, 'ro', source));
       } else {
         all = false;
+        leftOut++;
       }
     }
-    return { all, grants };
+    return { all, grants, leftOut };
   };
   const tree = judge('');
-  return { all: tree.all && !entries[0]!.incomplete, grants: tree.grants };
+  return { all: tree.all && !entries[0]!.incomplete, grants: tree.grants, leftOut: tree.leftOut };
 }

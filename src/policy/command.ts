@@ -29,13 +29,29 @@ export function findCommand(name: string, host: Host, pathVar = host.path): stri
   let denied: string | null = null;
   for (const dir of pathVar.split(':')) {
     const candidate = absolute((dir === '' ? '.' : dir) + '/' + name, host);
-    const st = host.stat(candidate);
+    const st = statOnPath(candidate, host);
     if (!st || st.isDir) continue;
     if (host.executable(candidate)) return candidate;
     denied ??= candidate;
   }
   if (denied) throw new CommandError(`jail: ${name}: Permission denied`, 126);
   throw new CommandError(`jail: ${name}: command not found`, 127);
+}
+
+/**
+ * stat() of a PATH candidate, null where the search cannot look: an entry
+ * this user may not enter (root's ~/.cargo/bin for nobody), one that is a
+ * file (ENOTDIR) or a symlink loop (ELOOP). sh skips such entries and goes
+ * on, and so does jail.
+ */
+export function statOnPath(p: string, host: Host): ReturnType<Host['stat']> {
+  try {
+    return host.stat(p);
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'EACCES' || code === 'ENOTDIR' || code === 'ELOOP' || code === 'ENAMETOOLONG') return null;
+    throw e;
+  }
 }
 
 const MAX_DEPTH = 4; // the kernel allows 4 levels of interpreter too

@@ -28,6 +28,11 @@ const HOOKS = ['LD_PRELOAD', 'LD_AUDIT', 'NODE_REPL_EXTERNAL_MODULE', 'BASH_ENV'
  *  NODE_OPTIONS for the scripts it runs (npm reads npm_config_* in any case). */
 const NPM_NODE_OPTIONS = ['NPM_CONFIG_NODE_OPTIONS', 'NPM_CONFIG_NODE-OPTIONS'];
 
+/** Where TLS clients find extra CA certificates: a path, no secret, and a
+ *  run behind a corporate proxy fails without it (AWS_CA_BUNDLE would go
+ *  with the AWS_ prefix). Their values still pass the by-value check. */
+const CA_BUNDLES = ['AWS_CA_BUNDLE', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO'];
+
 /** What --clean-env keeps. */
 const MINIMAL = ['PATH', 'HOME', 'TERM', 'LANG', 'USER', 'LOGNAME', 'SHELL', 'TZ', 'COLORTERM', 'NO_COLOR'];
 
@@ -45,6 +50,7 @@ export function secretReason(name: string, value: string): string | null {
     const reason = nodeOptionsReason(value);
     if (reason !== null) return reason;
   }
+  if (CA_BUNDLES.includes(upper)) return valueSecretReason(value);
   if (isGitConfigEnv(upper)) return 'git config';
   if (SECRET_SUFFIXES.some((s) => upper.endsWith(s)) || SECRET_PARTS.some((p) => upper.includes(p)) || isSession(upper, value)) return 'secret name';
   if (SECRET_PREFIXES.some((p) => upper.startsWith(p))) return 'cloud credentials';

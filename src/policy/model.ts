@@ -12,7 +12,7 @@ export type Access = 'ro' | 'rw' | 'dev' | 'list';
 export type Source =
   | { kind: 'flag'; flag: string; given: string }
   | { kind: 'config'; flag: string; given: string; where: string }
-  | { kind: 'base'; what: string }
+  | { kind: 'base'; what: string; /** /etc's listing as root: how many entries only root may read were left out. */ leftOut?: number }
   | { kind: 'command'; what: string }
   | { kind: 'jail'; what: string };
 

@@ -77,7 +77,7 @@ export const OPTIONS = {
   rw: {
     kind: 'paths',
     flag: '--rw <path>',
-    help: 'read, write, create and delete under PATH (repeatable)',
+    help: 'read, write, create and delete under PATH (repeatable); a missing directory inside the working directory is made first',
     where: ALL,
     project: 'inside',
   },

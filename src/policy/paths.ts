@@ -5,7 +5,7 @@ import type { Access, PathGrant, Source } from './model.js';
 
 /** `~` and `~/x` expand to the home directory; other paths are taken
  *  relative to the working directory. */
-export function absolute(given: string, host: Host): string {
+export function absolute(given: string, host: Pick<Host, 'cwd' | 'home'>): string {
   let p = given;
   if (p === '~') p = host.home;
   else if (p.startsWith('~/')) p = host.home + p.slice(1);
@@ -106,9 +106,19 @@ export function grantFromFlag(flag: string, entry: PathEntry, access: Access, ho
   const r = resolveReal(abs, host);
   if (r === null) {
     if (optional) return null;
+    if (typeof entry !== 'string') {
+      // A profile's path: the file to fix is the one that says it.
+      throw new PolicyError(
+        `${flag} ${printable(spec)} (${printable(entry.from)}): no such file or directory (${printable(abs)}).`,
+        `check the path in that file, or end it with ? ("${printable(spec)}?") to skip it when it does not exist.`,
+      );
+    }
+    // A run makes a missing --rw directory inside the working directory
+    // (cli/outputdirs.ts) before it gets here; --print-policy makes nothing.
+    const made = flag === '--rw' && isWithin(abs, normalize(host.cwd)) ? '; a run makes it (jail makes a missing --rw directory inside the working directory), --print-policy does not' : '';
     throw new PolicyError(
       `${flag} ${printable(spec)}: no such file or directory (${printable(abs)}).`,
-      `check the path, or write ${flag} '${printable(spec)}?' to skip it when it does not exist.`,
+      `check the path, or write ${flag} '${printable(spec)}?' to skip it when it does not exist${made}.`,
     );
   }
   if (within !== undefined) {

@@ -13,6 +13,7 @@
 import type { Host } from './host.js';
 import type { PathGrant } from './model.js';
 import { grantOf, isWithin, normalize, resolveReal } from './paths.js';
+import { statOnPath } from './command.js';
 
 /**
  * Paths under $HOME (relative to it) that hold keys, tokens or passwords.
@@ -62,7 +63,7 @@ export function toolchainGrants(host: Host, projectRoot?: string): PathGrant[] {
   for (const entry of new Set(host.path.split(':'))) {
     if (!entry.startsWith('/')) continue;
     const dir = host.realpath(entry);
-    if (!dir || !underHome(dir) || !host.stat(dir)?.isDir) continue;
+    if (!dir || !underHome(dir) || !statOnPath(dir, host)?.isDir) continue;
     // Anything a dependency or a jailed run may write is no toolchain: npm
     // puts node_modules/.bin first on PATH, and a package can make its bin
     // (or .bin itself) a link to a credentials file or another project.

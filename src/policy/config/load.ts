@@ -55,7 +55,12 @@ export function loadConfig(ctx: ConfigContext): LoadedConfig {
     if (d.name === RESERVED && d.layer !== 'built-in') {
       throw new PolicyError(`${d.file}: profile name "${RESERVED}" is reserved: it always means nothing beyond the system base.`, 'give your profile another name.', d.file ?? undefined);
     }
-    profiles.set(d.name, [...(profiles.get(d.name) ?? []), d]);
+    // A project's "test" that extends "test" means the layers below (the
+    // built-in "test"), which are merged under it anyway: the edge is no
+    // cycle, and changes nothing the profile extends.
+    const below = profiles.get(d.name) ?? [];
+    const decl = below.length > 0 && d.extends.includes(d.name) ? { ...d, extends: d.extends.filter((e) => e !== d.name) } : d;
+    profiles.set(d.name, [...below, decl]);
   }
   const config: LoadedConfig = { projectRoot, projectFile, userFile: userText === null ? null : userConfigPath, userConfigPath, profiles, host };
   checkExtends(config);

@@ -113,6 +113,21 @@ describe('the command', () => {
     expect(err(() => findCommand('./nosuch', host))).toEqual([127, 'jail: ./nosuch: No such file or directory']);
     expect(err(() => findCommand('/usr/bin', host))).toEqual([126, 'jail: /usr/bin: Is a directory']);
   });
+  it('skips PATH entries it cannot search (EACCES, ENOTDIR, ELOOP), as sh does', () => {
+    const thrower = (code: string) => Object.assign(new Error(code), { code });
+    const base = fakeHost(tree);
+    const blocked = fakeHost(tree, {
+      path: '/root/.cargo/bin:/etc/passwd:/loop:/usr/bin',
+      stat: (p, l) => {
+        if (p.startsWith('/root/')) throw thrower('EACCES');
+        if (p.startsWith('/etc/passwd/')) throw thrower('ENOTDIR');
+        if (p.startsWith('/loop/')) throw thrower('ELOOP');
+        return base.stat(p, l);
+      },
+    });
+    expect(findCommand('cat', blocked)).toBe('/usr/bin/cat');
+    expect(() => findCommand('nosuch', blocked)).toThrow('jail: nosuch: command not found');
+  });
   it('brings its interpreter chain: npx → npx-cli.js → node, with node’s prefix only', () => {
     const cmd = resolveCommand('npx', host);
     expect(cmd.file).toBe('/home/u/.nvm/versions/node/v20/bin/npx');

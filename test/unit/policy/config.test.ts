@@ -427,6 +427,12 @@ describe('the security rule: a project config may narrow, and grant inside the p
     expect(() => resolveProfile(project({ mine: { extends: 'read-only' } }, user), 'mine')).toThrowError(
       `a project's config may not change what "mine" extends, since your ~/.config/jail/config.json defines it.`,
     );
+    // Extending the built-in of its own name is the layering itself: allowed; more is a change.
+    const t = resolveProfile(project({ test: { extends: 'test', rw: ['dist'] } }, user), 'test');
+    expect(t.chain.at(-1)).toMatch(/^test \(built-in, project /);
+    expect(t.chain.some((c) => c.startsWith('node '))).toBe(true);
+    expect(() => resolveProfile(project({ test: { extends: ['test', 'deploy'] } }, user), 'test')).toThrowError(`a project's config may not change what "test" extends`);
+    expect(() => resolveProfile(project({ mine: { extends: 'mine' } }, user), 'mine')).not.toThrow();
     // Adding paths inside the project to a built-in is fine; so is a new name extending it.
     expect(() => resolveProfile(project({ 'npm-install': { rw: ['dist'] } }, user), 'npm-install')).not.toThrow();
     expect(() => resolveProfile(project({ 'npm-install-project': { extends: ['npm-install', 'deploy'] } }, user), 'npm-install-project')).not.toThrow();

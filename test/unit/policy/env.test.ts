@@ -56,6 +56,16 @@ describe('the default environment', () => {
     ['PATH', 'https://a:b@c/', 'URL with a password'],
     ['HTTP_PROXY', 'http://proxy:3128', null],
     ['HTTPS_PROXY', 'http://u:p@proxy:3128', 'URL with a password'],
+    // CA bundles: paths, no secret; the value is still checked.
+    ['AWS_CA_BUNDLE', '/etc/ssl/corp-ca.pem', null],
+    ['NODE_EXTRA_CA_CERTS', '/etc/ssl/corp-ca.pem', null],
+    ['SSL_CERT_FILE', '/etc/ssl/certs/ca-certificates.crt', null],
+    ['SSL_CERT_DIR', '/etc/ssl/certs', null],
+    ['REQUESTS_CA_BUNDLE', '/etc/ssl/corp-ca.pem', null],
+    ['CURL_CA_BUNDLE', '/etc/ssl/corp-ca.pem', null],
+    ['GIT_SSL_CAINFO', '/etc/ssl/corp-ca.pem', null],
+    ['AWS_CA_BUNDLE', 'https://u:p@example.com/ca.pem', 'URL with a password'],
+    ['AWS_SECRET_ACCESS_KEY', '/etc/ssl/corp-ca.pem', 'secret name'],
   ])('%s=%s → %s', (name, value, reason) => {
     expect(secretReason(name, value)).toBe(reason);
   });
