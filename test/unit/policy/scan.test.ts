@@ -20,9 +20,10 @@ const host = realHost();
 
 /** readableTree as it was before the scan: readdir and lstat per entry,
  *  with the identity added (the scan brings it; the old walk had none). */
-function walkedTree(dir: string, h: Host): { all: boolean; grants: PathGrant[] } {
+function walkedTree(dir: string, h: Host): { all: boolean; grants: PathGrant[]; leftOut: number } {
   const grants: PathGrant[] = [];
   let all = true;
+  let leftOut = 0;
   for (const e of h.readdir(dir)) {
     if (e.isSymlink) continue;
     const p = `${dir}/${e.name}`;
@@ -32,21 +33,24 @@ function walkedTree(dir: string, h: Host): { all: boolean; grants: PathGrant[] }
     if (st.isDir) {
       if ((st.mode & 0o005) !== 0o005) {
         all = false;
+        leftOut++;
         continue;
       }
       const sub = walkedTree(p, h);
       if (sub.all) grants.push(grantOf({ real: p, st }, 'ro', source));
       else {
         all = false;
+        leftOut += sub.leftOut;
         grants.push(...sub.grants);
       }
     } else if (st.mode & 0o004) {
       grants.push(grantOf({ real: p, st }, 'ro', source));
     } else {
       all = false;
+      leftOut++;
     }
   }
-  return { all, grants };
+  return { all, grants, leftOut };
 }
 
 /** What a scan entry says, without fields only one side has (uid). */
@@ -109,7 +113,7 @@ describe('judging a scan', () => {
   });
   it('grants nothing when the tree cannot be scanned', () => {
     const h = fakeHost(tree, { uid: 0, scanTree: () => null });
-    expect(readableTree('/etc', h)).toEqual({ all: false, grants: [] });
+    expect(readableTree('/etc', h)).toEqual({ all: false, grants: [], leftOut: 0 });
   });
   it('takes a tree whose root is incomplete as not all readable', () => {
     const h = fakeHost({ '/etc/passwd': 'x' }, { uid: 0 });
