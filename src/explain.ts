@@ -76,7 +76,10 @@ function explainPath(plan: JailPlan, policy: Policy, host: Host, given: string, 
   if (r.exists && access === 'create') return deny('it exists already; to change it, ask about write.');
 
   const hidden = policy.hidden.find((h) => isWithin(path, h.path));
-  if (hidden && !writes) return deny(`hidden (${hidden.why}): the command sees it empty; --unhide ${hidden.path} shows it.`);
+  if (hidden && !writes) {
+    const how = plan.view ? 'the command sees it empty' : 'reading it gives EACCES';
+    return deny(`hidden (${hidden.why}): ${how}; --unhide ${hidden.path} shows it.`);
+  }
   if (writes) {
     const guard = guardOn(policy, path, access);
     if (guard) {
