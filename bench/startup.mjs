@@ -48,8 +48,10 @@ const COMMANDS = [
   { key: 'true', label: '/bin/true', argv: ['/bin/true'] },
   { key: 'node', label: 'node -e 0', argv: [node, '-e', '0'] },
   { key: 'commander', label: "node -e \"require('commander')\"", argv: [node, '-e', "require('commander')"] },
-  // What bin/jail.js loads: the esbuild bundle of the CLI, commander inlined.
-  { key: 'modules', label: "node -e \"require('./dist/cli.js')\"", argv: [node, '-e', "require('./dist/cli.js')"] },
+  // What bin/jail.js loads: the esbuild bundle of the CLI, commander inlined,
+  // through dist/load.js with its V8 code cache; beside it, without.
+  { key: 'modules', label: "node -e \"require('./dist/load.js')()\"", argv: [node, '-e', "require('./dist/load.js')()"] },
+  { key: 'plainBundle', label: "node -e \"require('./dist/cli.js')\"", argv: [node, '-e', "require('./dist/cli.js')"] },
   { key: 'printPolicy', label: 'jail --print-policy --ro / -- /bin/true', argv: [node, jail, '--print-policy', '--ro', '/', '--', '/bin/true'] },
   { key: 'jail', label: 'jail --ro / -- /bin/true', argv: [node, jail, '--ro', '/', '--', '/bin/true'] },
   // The same in the fallback layer (Landlock and seccomp alone): what the
@@ -78,6 +80,7 @@ const STAGES = [
   ['node start-up itself', 'node', 'true'],
   ["require('commander')", 'commander', 'node'],
   ['load the CLI bundle dist/cli.js (incl. commander)', 'modules', 'node'],
+  ['the same without the code cache (plain require)', 'plainBundle', 'node'],
   ['parse, addon load, probe, build, compile, print', 'printPolicy', 'modules'],
   ['apply Landlock/seccomp, exec /bin/true (vs print)', 'jail', 'printPolicy'],
 ];

@@ -11,4 +11,4 @@
 ':' //; if [ -n "${NODE_OPTIONS+set}" ]; then export JAIL_NODE_OPTIONS="$NODE_OPTIONS"; unset NODE_OPTIONS; fi
 ':' //; exec "$n" "$0" "$@"
 'use strict';
-process.exitCode = require('../dist/cli.js').main(process.argv.slice(2));
+process.exitCode = require('../dist/load.js')().main(process.argv.slice(2));

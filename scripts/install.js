@@ -16,14 +16,20 @@ if (process.platform !== 'linux') {
   console.warn(`jail: no native addon for ${process.platform}: jail confines commands on Linux only.`);
   process.exit(0);
 }
+let loads = false;
 try {
   require('node-gyp-build')(root);
-  process.exit(0); // a prebuild (or an earlier build) loads
+  loads = true; // a prebuild (or an earlier build)
 } catch {
   // build below
 }
-const r = spawnSync(process.execPath, [require.resolve('node-gyp-build/bin.js')], { cwd: root, stdio: 'inherit' });
-if (r.status !== 0) {
-  console.warn('jail: could not build the native addon; `jail` will refuse to run until it is built.');
-  console.warn('jail: install python3, make and a C/C++ compiler, then run `npm rebuild jail`.');
+if (!loads) {
+  const r = spawnSync(process.execPath, [require.resolve('node-gyp-build/bin.js')], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.warn('jail: could not build the native addon; `jail` will refuse to run until it is built.');
+    console.warn('jail: install python3, make and a C/C++ compiler, then run `npm rebuild jail`.');
+  }
 }
+// The CLI's V8 code cache, for this node (dist/load.js): start-up only, so
+// without it (or with --ignore-scripts) jail just starts a few ms slower.
+spawnSync(process.execPath, [path.join(root, 'dist', 'make-codecache.js')], { cwd: root, stdio: 'ignore' });

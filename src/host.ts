@@ -170,15 +170,25 @@ function randomHex(n: number): string {
 
 /** jail's package directory (bin/, dist/, build/ or prebuilds/), the node
  *  running it, and the addon with node-gyp-build when that loaded it (it
- *  may be installed beside jail rather than in it). */
+ *  may be installed beside jail rather than in it). bin/ and dist/ are
+ *  named too, so that a grant of either (not only of the package) is
+ *  refused, and so are the loader and the code cache it trusts (dist/load.js,
+ *  dist/cli.js.cache), the cache even when it is not there yet: a command
+ *  that could write one could have its bytecode run by the next jail. */
 function selfPaths(): string[] {
+  const pkg = path.join(__dirname, '..');
   const out: string[] = [];
-  for (const p of [path.join(__dirname, '..'), process.execPath, ...addonFiles()]) {
+  for (const p of [pkg, process.execPath, ...addonFiles(), path.join(pkg, 'bin'), __dirname, path.join(__dirname, 'load.js')]) {
     try {
       out.push(fs.realpathSync.native(p));
     } catch {
       // gone: nothing to protect
     }
+  }
+  try {
+    out.push(path.join(fs.realpathSync.native(__dirname), 'cli.js.cache'));
+  } catch {
+    // no dist/: nothing to protect
   }
   return out;
 }

@@ -5,6 +5,8 @@
  *
  *   tsc -p tsconfig.build.json          dist/**.js and .d.ts (the library)
  *   esbuild src/cli/main.ts → dist/cli.js   the CLI, one bundle (start-up)
+ *   src/cli/load.cjs → dist/load.js     what bin/ loads it with, and
+ *   dist/cli.js.cache                   its V8 code cache (src/cli/make-codecache.cjs)
  *
  *   node tools/build.mjs              build
  *   node tools/build.mjs --if-stale   build only when src/ (or this file, the
@@ -64,7 +66,7 @@ const VENDOR_JSONC = {
 /** What dist/ is built from. */
 const INPUTS = ['src', 'tools/build.mjs', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
 /** What the build writes that others load: the CLI and the library entry. */
-const OUTPUTS = ['dist/cli.js', 'dist/vendor/jsonc-parser.js', 'dist/index.js', 'dist/index.d.ts'];
+const OUTPUTS = ['dist/cli.js', 'dist/load.js', 'dist/make-codecache.js', 'dist/vendor/jsonc-parser.js', 'dist/index.js', 'dist/index.d.ts'];
 
 function newest(p) {
   const st = fs.statSync(p);
@@ -88,7 +90,24 @@ export function staleReason() {
   return null;
 }
 
-/** tsc, then esbuild. Throws when either fails (their messages are on stderr). */
+/**
+ * The code cache for dist/cli.js, made by the node that builds (it fits no
+ * other: dist/load.js checks the node, the arch and the bundle's bytes and
+ * otherwise loads the bundle without it). Best effort: a build without it
+ * only starts slower, so a failure is reported and the stale file removed.
+ */
+export function makeCodeCache() {
+  const cache = path.join(ROOT, 'dist', 'cli.js.cache');
+  fs.rmSync(cache, { force: true });
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'make-codecache.js')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) console.error(`build: no code cache for dist/cli.js (${r.signal ?? `exit ${r.status}`}); jail starts without it.\n${r.stderr}`);
+}
+
+/** tsc, then esbuild, then the loader and the code cache. Throws when tsc or
+ *  esbuild fails (their messages are on stderr). */
 export async function build() {
   const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], {
     cwd: ROOT,
@@ -98,6 +117,9 @@ export async function build() {
   const esbuild = await import('esbuild');
   await esbuild.build(CLI_BUNDLE);
   await esbuild.build(VENDOR_JSONC);
+  fs.copyFileSync(path.join(ROOT, 'src', 'cli', 'load.cjs'), path.join(ROOT, 'dist', 'load.js'));
+  fs.copyFileSync(path.join(ROOT, 'src', 'cli', 'make-codecache.cjs'), path.join(ROOT, 'dist', 'make-codecache.js'));
+  makeCodeCache();
 }
 
 /** Build when stale; returns what was done, for the caller to report. */

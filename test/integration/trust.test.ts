@@ -237,6 +237,12 @@ strictJail.describe('B6: jail installed in the project it jails', () => {
     expect(fs.readFileSync(cli, 'utf8')).toBe(before);
     expect(r.status).toBe(125);
     expect(r.stderr).toMatch(/is part of jail itself/);
+    // Narrower grants of its code: dist/, the code cache the loader trusts
+    // (dist/cli.js.cache: bytecode the next run would execute), bin/.
+    for (const grant of ['dist', 'dist/cli.js.cache', 'dist/load.js', 'bin']) {
+      const g = spawnSync(NODE, [path.join(pkg, 'bin', 'jail.js'), '--ro', '.', '--rw', path.join(pkg, grant), '--', 'true'], { cwd: proj, env: w.env, encoding: 'utf8' });
+      expect([grant, g.status, g.stderr]).toEqual([grant, 125, expect.stringMatching(/is part of jail itself/)]);
+    }
   });
 });
 

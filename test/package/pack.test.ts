@@ -25,7 +25,7 @@ beforeAll(() => {
   const src = path.join(work, 'src');
   const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { files: string[] };
   for (const f of [...pkg.files, 'package.json', 'README.md', 'LICENSE']) {
-    if (f === 'prebuilds/') continue;
+    if (f === 'prebuilds/' || f.startsWith('!')) continue; // a negation leaves files out; dist/ is copied whole
     fs.cpSync(path.join(REPO, f), path.join(src, f), { recursive: true });
   }
   fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(src, 'node_modules'));
@@ -38,9 +38,12 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 describe('npm pack', () => {
   it('holds dist/, the prebuilt addon, the native sources and binding.gyp', () => {
-    for (const f of ['dist/cli.js', 'dist/index.js', 'dist/index.d.ts', 'bin/jail.js', `prebuilds/linux-${process.arch}/jail.node`, 'native/jail.c', 'native/binding.cc', 'native/kernel.h', 'binding.gyp', 'scripts/install.js', 'package.json', 'README.md', 'LICENSE']) {
+    for (const f of ['dist/cli.js', 'dist/load.js', 'dist/make-codecache.js', 'dist/index.js', 'dist/index.d.ts', 'bin/jail.js', `prebuilds/linux-${process.arch}/jail.node`, 'native/jail.c', 'native/binding.cc', 'native/kernel.h', 'binding.gyp', 'scripts/install.js', 'package.json', 'README.md', 'LICENSE']) {
       expect(files).toContain(f);
     }
+  });
+  it('holds no code cache: it fits only the node that made it (scripts/install.js makes one)', () => {
+    expect(files).not.toContain('dist/cli.js.cache');
   });
   it('holds no tests, fixtures, bench data or build output', () => {
     expect(files.filter((f) => /^(test|bench|tools|build|src|node_modules)\//.test(f) || f.includes('fixtures'))).toEqual([]);

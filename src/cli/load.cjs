@@ -1,0 +1,104 @@
+/*
+ * dist/load.js: loads the CLI bundle dist/cli.js with the V8 code cache that
+ * tools/build.mjs made for it (dist/cli.js.cache), so the bundle's functions
+ * are not compiled again on every run (Node 20 has no
+ * module.enableCompileCache). Plain CommonJS, copied as is by the build.
+ *
+ * The cache file is one header line of JSON, then a copy of the bundle's
+ * bytes, then V8's cached data:
+ *
+ *   {"v":1,"node":"v20.20.2","arch":"x64","v8":"…","sourceBytes":N,"dataBytes":M,"sha256":"…"}\n
+ *   <the N bytes of dist/cli.js it was made from><M bytes of cached data>
+ *
+ * V8 checks only the source's length and its own version and flags, so the
+ * rest is ours: the cache is used only when it was made by this node on
+ * this arch and its copy of the bundle equals, byte for byte, the bundle
+ * read here (a memcmp: exact, nothing to steer, and cheaper than loading
+ * node:crypto to hash). Anything else, a missing or short file, a foreign
+ * node, a different bundle, or V8 refusing the data, and the bundle is
+ * loaded by a plain require(), as before. JAIL_DEBUG_CACHE=1 says which on
+ * stderr.
+ *
+ * The cache sits beside jail's own code: host.self lists it, so no jail is
+ * ever granted to write it (refuseWritableSelf).
+ */
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const Module = require('node:module');
+
+const BUNDLE = path.join(__dirname, 'cli.js');
+const CACHE = `${BUNDLE}.cache`;
+const VERSION = 1;
+/** Node's CommonJS wrapper, the header on its own line (lineOffset -1), so
+ *  lines and columns in stack traces are those of dist/cli.js. */
+const HEAD = '(function (exports, require, module, __filename, __dirname) {\n';
+const TAIL = '\n})';
+
+/** What this node would write in, and accept from, a cache header. */
+function identity(sourceBytes, dataBytes) {
+  return { v: VERSION, node: process.version, arch: process.arch, v8: process.versions.v8, sourceBytes, dataBytes };
+}
+
+/** The cached data in `cache` when it was made from exactly `source` by a
+ *  node like this one; otherwise the reason it is not. */
+function check(cache, source) {
+  const nl = cache.indexOf(10);
+  if (nl < 0) return { why: 'no header' };
+  let h;
+  try {
+    h = JSON.parse(cache.toString('latin1', 0, nl));
+  } catch {
+    return { why: 'unreadable header' };
+  }
+  const want = identity(source.length, h && h.dataBytes);
+  for (const k of Object.keys(want)) {
+    if (!h || h[k] !== want[k]) return { why: `made for ${k} ${h && h[k]}, not ${want[k]}` };
+  }
+  if (!Number.isSafeInteger(h.dataBytes) || h.dataBytes <= 0 || cache.length !== nl + 1 + source.length + h.dataBytes) return { why: 'wrong size' };
+  if (!source.equals(cache.subarray(nl + 1, nl + 1 + source.length))) return { why: 'made from a different dist/cli.js' };
+  return { data: cache.subarray(nl + 1 + source.length) };
+}
+
+/** The bundle's exports, and whether the cache was used ('accepted') or
+ *  why not. */
+function loadWithCache() {
+  let script;
+  try {
+    const source = fs.readFileSync(BUNDLE);
+    const c = check(fs.readFileSync(CACHE), source);
+    if (!c.data) return { status: c.why };
+    script = new (require('node:vm').Script)(HEAD + source.toString('utf8') + TAIL, { filename: BUNDLE, lineOffset: -1, cachedData: c.data });
+    if (script.cachedDataRejected) return { status: 'rejected by V8' };
+  } catch (e) {
+    return { status: e && e.code === 'ENOENT' ? `${path.basename(e.path)} missing` : `${e && e.message}` };
+  }
+  const m = new Module(BUNDLE, module);
+  m.filename = BUNDLE;
+  m.paths = Module._nodeModulePaths(__dirname);
+  Module._cache[BUNDLE] = m; // a later require('…/dist/cli.js') gets this one
+  try {
+    script.runInThisContext().call(m.exports, m.exports, Module.createRequire(BUNDLE), m, BUNDLE, __dirname);
+  } catch (e) {
+    delete Module._cache[BUNDLE]; // as require() does when a module throws
+    throw e;
+  }
+  m.loaded = true;
+  return { exports: m.exports, status: 'accepted' };
+}
+
+/** dist/cli.js's exports, loaded with the code cache when it fits. */
+function load() {
+  const r = loadWithCache();
+  load.status = r.status;
+  if (process.env.JAIL_DEBUG_CACHE === '1') process.stderr.write(`jail: code cache ${r.status === 'accepted' ? 'accepted' : `not used: ${r.status}`}\n`);
+  return r.exports || require(BUNDLE);
+}
+/** 'accepted', or why the cache was not used; set by load(). */
+load.status = undefined;
+load.identity = identity;
+load.HEAD = HEAD;
+load.TAIL = TAIL;
+load.BUNDLE = BUNDLE;
+load.CACHE = CACHE;
+module.exports = load;
