@@ -177,7 +177,7 @@ function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainConte
     throw e;
   }
   if (!printPolicy) {
-    for (const d of makeOutputDirs(options.rw, process.cwd(), process.env.HOME || os.homedir())) {
+    for (const d of makeOutputDirs(options.rw, process.cwd(), process.env.HOME || os.homedir(), realHost().self)) {
       if (verbose) process.stderr.write(printableLines(`jail: made ${d} (--rw: it did not exist)\n`));
     }
   }

@@ -13,14 +13,16 @@ import { absolute, isWithin, normalize } from '../policy/paths.js';
 import type { PathEntry } from '../policy/paths.js';
 import { printable } from '../text.js';
 
-/** Make the missing --rw directories; returns those made, as typed. */
-export function makeOutputDirs(rw: readonly PathEntry[] | undefined, cwd: string, home: string): string[] {
+/** Make the missing --rw directories; returns those made, as typed. None
+ *  inside jail's own code (`self`): that grant is refused later, and a
+ *  refused run must leave nothing behind. */
+export function makeOutputDirs(rw: readonly PathEntry[] | undefined, cwd: string, home: string, self: readonly string[] = []): string[] {
   const made: string[] = [];
   const root = normalize(cwd);
   for (const entry of rw ?? []) {
     if (typeof entry !== 'string' || entry.endsWith('?') || entry === '') continue;
     const abs = absolute(entry, { cwd, home });
-    if (abs === root || !isWithin(abs, root) || fs.existsSync(abs)) continue;
+    if (abs === root || !isWithin(abs, root) || fs.existsSync(abs) || self.some((x) => isWithin(abs, x))) continue;
     let cur = root;
     for (const part of abs.slice(root === '/' ? 1 : root.length + 1).split('/')) {
       cur = `${cur === '/' ? '' : cur}/${part}`;
