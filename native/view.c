@@ -141,6 +141,27 @@ static int move_to(int mnt, int point)
 			    JAIL_MOVE_MOUNT_F_EMPTY_PATH | JAIL_MOVE_MOUNT_T_EMPTY_PATH);
 }
 
+/* A copy of the tree at `name` in `dir` (the object itself with
+ * AT_EMPTY_PATH and name ""), with `attr`, mounted on `point`. *sc names
+ * the step that failed. */
+static int clone_onto(int dir, const char *name, unsigned int flags, const struct jail_mount_attr *attr, int point, const char **sc)
+{
+	int tree, rc = -1;
+
+	*sc = "open_tree";
+	tree = (int)syscall(__NR_open_tree, dir, name, JAIL_OPEN_TREE_CLONE | O_CLOEXEC | flags);
+	if (tree < 0)
+		return -1;
+	*sc = "mount_setattr";
+	if (syscall(__NR_mount_setattr, tree, "", AT_EMPTY_PATH | (flags & JAIL_AT_RECURSIVE), attr, sizeof(*attr)) < 0)
+		goto out;
+	*sc = "move_mount";
+	rc = move_to(tree, point);
+out:
+	close_keeping_errno(tree);
+	return rc;
+}
+
 /* ---- one function per kind of entry ------------------------------------ */
 
 /* The entry's source, outside (under /oldroot), opened as the Landlock
@@ -173,7 +194,7 @@ static int view_bind(const struct jail_view_entry *e, int ruleset, struct jail_e
 	};
 	const char *sc;
 	struct stat st;
-	int fd, point = -1, tree = -1;
+	int fd, point = -1;
 
 	fd = open_source(e, err);
 	if (fd < 0)
@@ -185,20 +206,14 @@ static int view_bind(const struct jail_view_entry *e, int ruleset, struct jail_e
 	point = walk(e->path, S_ISDIR(st.st_mode) ? MAKE_DIR : MAKE_FILE, 0, NULL, &sc);
 	if (point < 0)
 		goto fail_path;
-	sc = "open_tree";
-	tree = (int)syscall(__NR_open_tree, fd, "", JAIL_OPEN_TREE_CLONE | O_CLOEXEC | JAIL_AT_RECURSIVE | AT_EMPTY_PATH);
-	if (tree < 0)
-		goto fail_src;
-	sc = "mount_setattr";
-	if (syscall(__NR_mount_setattr, tree, "", AT_EMPTY_PATH | JAIL_AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+	if (clone_onto(fd, "", JAIL_AT_RECURSIVE | AT_EMPTY_PATH, &attr, point, &sc) < 0) {
+		if (strcmp(sc, "open_tree") == 0)
+			goto fail_src; /* the source's fault, not the mount point's */
 		goto fail_path;
-	sc = "move_mount";
-	if (move_to(tree, point) < 0)
-		goto fail_path;
+	}
 	sc = "landlock_add_rule";
 	if (add_rule(ruleset, fd, e->access) < 0)
 		goto fail_path;
-	close(tree);
 	close(point);
 	close(fd);
 	return 0;
@@ -208,7 +223,6 @@ fail_src:
 fail_path:
 	jail_fail(err, "view", sc, e->path);
 out:
-	close_keeping_errno(tree);
 	close_keeping_errno(point);
 	close_keeping_errno(fd);
 	return -1;
@@ -341,37 +355,23 @@ static int view_empty(const struct jail_view_entry *e, int ruleset, struct jail_
 	static const char *const none[] = { NULL };
 	struct jail_mount_attr attr = { .attr_set = JAIL_MOUNT_ATTR_RDONLY | JAIL_MOUNT_ATTR_NOSUID | JAIL_MOUNT_ATTR_NODEV | JAIL_MOUNT_ATTR_NOEXEC };
 	const char *sc;
-	int fd, point = -1, tree = -1;
+	int fd, point;
 
 	if (e->is_dir)
 		return view_fs(e, ruleset, err, "tmpfs", none,
 			       JAIL_MOUNT_ATTR_RDONLY | JAIL_MOUNT_ATTR_NOSUID | JAIL_MOUNT_ATTR_NODEV | JAIL_MOUNT_ATTR_NOEXEC);
-	sc = "openat";
 	fd = open("/empty", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0444);
 	if (fd < 0)
-		goto fail;
+		return jail_fail(err, "view", "openat", e->path);
 	close(fd);
 	point = walk(e->path, MAKE_FILE, 0, NULL, &sc);
-	if (point < 0)
-		goto fail;
-	sc = "open_tree";
-	tree = (int)syscall(__NR_open_tree, AT_FDCWD, "/empty", JAIL_OPEN_TREE_CLONE | O_CLOEXEC);
-	if (tree < 0)
-		goto fail;
-	sc = "mount_setattr";
-	if (syscall(__NR_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-		goto fail;
-	sc = "move_mount";
-	if (move_to(tree, point) < 0)
-		goto fail;
-	close(tree);
+	if (point < 0 || clone_onto(AT_FDCWD, "/empty", 0, &attr, point, &sc) < 0) {
+		jail_fail(err, "view", sc, e->path);
+		close_keeping_errno(point);
+		return -1;
+	}
 	close(point);
 	return 0;
-fail:
-	jail_fail(err, "view", sc, e->path);
-	close_keeping_errno(tree);
-	close_keeping_errno(point);
-	return -1;
 }
 
 /* "<key>/oldroot/proc/self/fd/<fd>": a path overlayfs resolves to the
