@@ -92,17 +92,7 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
   const searched = outermost(readable).filter((t) => t !== '/' && !isWithin(host.home, t) && !['/proc', '/sys', '/dev'].some((k) => isWithin(t, k)));
   const found = search(searched, host);
   const guards: Guard[] = [];
-  const keep = (path: string, why: string) => {
-    const st = host.identify(path);
-    const kind = st === null ? 'absent' : st.isSymlink ? 'symlink' : st.isDir ? 'dir' : st.isFile ? 'file' : null;
-    if (kind === null) return; // a FIFO or device: nothing that runs
-    const g: Guard = { mode: 'keep', path, kind, why };
-    if (st?.dev !== undefined) Object.assign(g, { dev: st.dev, ino: st.ino });
-    guards.push(g);
-    // A symlink (`.git/hooks -> ../tools/hooks`): what it leads to runs.
-    const real = kind === 'symlink' ? host.realpath(path) : null;
-    if (real !== null && real !== path && !guards.some((x) => x.path === real)) keep(real, why);
-  };
+  const keep = (path: string, why: string) => keepGuards(guards, path, why, host);
 
   // Git repositories, and what their gitdirs hold.
   const gitdirs: string[] = [];
@@ -152,7 +142,7 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
   // Only what the command may write needs a guard (a gitdir outside, say).
   kept = kept.filter((g) => (g.mode === 'scan' && writable.includes(g.path)) || inWritable(g.path));
   // --protect PATH: always, whatever the lifts.
-  for (const p of resolved(opts.protect, host)) if (inWritable(p) && !kept.some((g) => g.mode !== 'scan' && g.path === p)) keepInto(kept, p, host);
+  for (const p of resolved(opts.protect, host)) if (inWritable(p) && !kept.some((g) => g.mode !== 'scan' && g.path === p)) keepGuards(kept, p, '--protect', host);
 
   // Hidden: .env files found, --hide PATH; minus --unhide and exact grants.
   const unhidden = resolved(opts.unhide, host);
@@ -172,11 +162,16 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
   return { ...dedupe({ ...policy, guards: order(kept), hidden }), listings: listingsFor(hidden, grantsFor, host) };
 }
 
-/** --protect of one path, as a keep guard. */
-function keepInto(guards: Guard[], path: string, host: Host): void {
+/** A keep guard for `path` as it is now (absent when missing), and for
+ *  what a symlink there leads to: that runs too (`.git/hooks ->
+ *  ../tools/hooks`). A FIFO or device is left out: nothing that runs. */
+function keepGuards(guards: Guard[], path: string, why: string, host: Host): void {
   const st = host.identify(path);
-  const kind = st === null ? 'absent' : st.isSymlink ? 'symlink' : st.isDir ? 'dir' : 'file';
-  guards.push({ mode: 'keep', path, kind, why: '--protect', ...(st?.dev !== undefined && { dev: st.dev, ino: st.ino }) });
+  const kind = st === null ? 'absent' : st.isSymlink ? 'symlink' : st.isDir ? 'dir' : st.isFile ? 'file' : null;
+  if (kind === null) return;
+  guards.push({ mode: 'keep', path, kind, why, ...(st?.dev !== undefined && { dev: st.dev, ino: st.ino }) });
+  const real = kind === 'symlink' ? host.realpath(path) : null;
+  if (real !== null && real !== path && !guards.some((x) => x.path === real)) keepGuards(guards, real, why, host);
 }
 
 /** A repository's gitdir: its config, hooks and the names that redirect
