@@ -10,6 +10,7 @@
  * mount of the view does not exist at all, and one under a read-only mount
  * cannot be written whatever Landlock says.
  */
+import { allowFlag, matchHost } from './egress/rules.js';
 import { FS, NET, fsRightNames } from './landlock/abi.js';
 import type { LandlockPathRule } from './landlock/compile.js';
 import type { ViewEntry } from './namespace/view.js';
@@ -175,13 +176,21 @@ function explainConnect(plan: JailPlan, policy: Policy, to: { host: string; port
   const n = policy.net;
   if (n.mode === 'all') return { allowed: true, verdict: verdict(true), why: ['--net all: the network is not restricted.'] };
   const range = n.connect.find((r) => r.from <= to.port && to.port <= r.to);
+  const host = matchHost(n.hosts, to.host, to.port);
+  if (host) {
+    const how = plan.view?.net
+      ? "the command's only way out is the proxy, inside its own network namespace: tools that use the proxy variables, and (through jail's DNS) those that connect directly, reach it."
+      : 'tools that use the proxy variables (HTTPS_PROXY, npm, git) reach it; a direct connection does not.';
+    return { allowed: true, verdict: verdict(true), why: [`by --allow-host ${host.given}, through jail's egress proxy: ${how}`] };
+  }
+  const hostFlag = allowFlag(to.host, to.port);
   if (plan.view?.net) {
-    return { allowed: false, verdict: verdict(false), why: ['the command has a network namespace of its own, loopback only: nothing outside is reachable.', `to allow it: --allow-connect ${to.port}`] };
+    return { allowed: false, verdict: verdict(false), why: [`the command has a network namespace of its own, loopback only: nothing outside is reachable${n.hosts.length ? " but the hosts --allow-host names, through jail's proxy" : ''}.`, `to allow it: ${hostFlag}`] };
   }
   if (range) return { allowed: true, verdict: verdict(true), why: [`by --allow-connect ${range.from === range.to ? range.from : `${range.from}-${range.to}`}.`] };
   const ll = plan.landlock;
   if (ll === null || (ll.handledNet & NET.CONNECT_TCP) === 0n) {
     return { allowed: true, verdict: verdict(true), why: [`this kernel's Landlock cannot restrict TCP connect (ABI ${ll?.abi ?? 0}; TCP rules need 4), and best effort ran without it.`] };
   }
-  return { allowed: false, verdict: verdict(false), why: ['--net none: TCP connect only to the ports --allow-connect names, and none names it.', `to allow it: --allow-connect ${to.port}`] };
+  return { allowed: false, verdict: verdict(false), why: ['--net none: TCP connect only to the hosts --allow-host and the ports --allow-connect name, and none names it.', `to allow it: ${hostFlag} (only that host, through jail's proxy), or --allow-connect ${to.port} (any host on that port)`] };
 }

@@ -68,7 +68,12 @@ export function landlockCoverage(landlock: LandlockPlan | null): LandlockCoverag
 export function compile(policy: Policy, facts: KernelFacts, opts: CompileOptions = {}): JailPlan {
   const { layer, fallback } = chooseLayer(policy, facts);
   const privateNet = layer === 'namespaces' && !needsNetwork(policy);
-  const { plan: landlock, dropped } = compileLandlock(policy, facts.landlockAbi, { ...opts, privateNet });
+  // Outside a network namespace of its own, the way to the egress proxy is
+  // a Landlock rule for its port (on any address: Landlock names no
+  // address; --print-policy says so).
+  const eg = policy.egress;
+  const llPolicy = eg && eg.port && !privateNet ? { ...policy, net: { ...policy.net, connect: [...policy.net.connect, { from: eg.port, to: eg.port }] } } : policy;
+  const { plan: landlock, dropped } = compileLandlock(llPolicy, facts.landlockAbi, { ...opts, privateNet });
   const view = layer === 'namespaces' ? viewFor(policy, landlock, facts) : null;
   // Without the view, Landlock alone keeps hidden paths unreadable.
   if (!view && landlock && policy.hidden.length > 0) dropped.push(...splitForHidden(landlock, policy, opts.bestEffort ?? false));

@@ -8,7 +8,7 @@
 import fs = require('node:fs');
 import { ApplyError } from './errors.js';
 import { realHost } from './host.js';
-import { execInPlace, layerRefused, probe, removeTree, reraise, spawnSupervised, type ExecTarget, type ProbeResult } from './native/apply.js';
+import { execInPlace, layerRefused, probe, removeTree, reraise, spawnJailed, supervise, superviseAsync, type ExecTarget, type ProbeResult } from './native/apply.js';
 import { mergeVerifiedContent } from './npmcache/merge.js';
 import { compile, type JailPlan } from './plan.js';
 import { assemble, type Assembled, type JailRequest } from './policy/assemble.js';
@@ -45,7 +45,7 @@ export function needsSupervisor(p: Prepared): boolean {
   // itself, and the PID namespace needs its init.
   // Guards checked after the run need someone alive after it: exec in
   // place would leave nobody to restore them.
-  return p.tmpDir !== null || p.plan.layer === 'namespaces' || p.plan.afterRun.length > 0;
+  return p.tmpDir !== null || p.plan.layer === 'namespaces' || p.plan.afterRun.length > 0 || p.policy.egress !== null;
 }
 
 /**
@@ -58,27 +58,95 @@ export function needsSupervisor(p: Prepared): boolean {
  */
 export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void, say?: (line: string) => void, opts: { quarantineRoot?: string } = {}): number {
   if (!needsSupervisor(p)) execInPlace(p.plan, p.target);
+  const run = new SupervisedRun(p, opts.quarantineRoot);
   let result;
-  let ran = p.plan;
-  let guarded: Protect.Snapshot | null = null;
-  const layerDir = p.policy.npmCache?.layerDir;
   try {
+    result = supervise(run.start(onFallback).pid);
+    run.after(say);
+  } finally {
+    run.cleanup();
+  }
+  return statusOf(result);
+}
+
+/** What the supervisor serves while the command runs (the egress proxy):
+ *  given the plan that runs and the sockets its init made (in the order of
+ *  plan.view.sockets), and stopped once everything jailed has ended. */
+export interface Service {
+  attach(plan: JailPlan, fds: number[]): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * runPrepared() with the event loop free while the command runs: for a
+ * service the supervisor runs meanwhile (the egress proxy). Waiting happens
+ * on a thread of libuv's pool; signals and the end of every descendant are
+ * as in runPrepared().
+ */
+export async function runPreparedAsync(p: Prepared, service: Service, onFallback?: (plan: JailPlan) => void, say?: (line: string) => void, opts: { quarantineRoot?: string } = {}): Promise<number> {
+  const run = new SupervisedRun(p, opts.quarantineRoot);
+  let result;
+  try {
+    const started = run.start(onFallback);
+    try {
+      service.attach(started.plan, started.fds);
+    } catch (e) {
+      // Nothing may run without its service: end it, then say why.
+      process.kill(started.pid, 'SIGKILL');
+      await superviseAsync(started.pid);
+      throw e;
+    }
+    result = await superviseAsync(started.pid);
+    run.after(say);
+  } finally {
+    await service.stop();
+    run.cleanup();
+  }
+  return statusOf(result);
+}
+
+function statusOf(result: { code: number | null; signal: number | null }): number {
+  if (result.signal !== null) {
+    reraise(result.signal);
+    return 128 + result.signal; // a signal whose default is to ignore
+  }
+  return result.code ?? 125;
+}
+
+/** One supervised run's steps around the wait: start (with the fallbacks
+ *  when a layer or the npm cache's overlay is refused), what comes after
+ *  the command, and the cleanup whatever happened. */
+class SupervisedRun {
+  private ran: JailPlan;
+  private guarded: Protect.Snapshot | null = null;
+  private readonly layerDir: string | undefined;
+
+  constructor(
+    private p: Prepared,
+    private readonly quarantineRoot: string | undefined,
+  ) {
+    this.ran = p.plan;
+    this.layerDir = p.policy.npmCache?.layerDir;
+  }
+
+  start(onFallback?: (plan: JailPlan) => void): { pid: number; fds: number[]; plan: JailPlan } {
+    let p = this.p;
     materialize(p);
     try {
       // The guarded set as it is right before the command starts.
-      guarded = p.plan.afterRun.length ? loadProtect().snapshot(p.plan.afterRun) : null;
+      this.guarded = p.plan.afterRun.length ? loadProtect().snapshot(p.plan.afterRun) : null;
       try {
-        result = spawnSupervised(p.plan, p.target);
+        return { ...spawnJailed(p.plan, p.target), plan: p.plan };
       } catch (e) {
         // The overlay for npm's cache was refused (a kernel before 5.11, an
         // upper directory without user xattrs: tmpfs before 6.6): nothing
         // ran; run with the cache read-only, as the fallback has it.
         if (!overlayRefused(e, p)) throw e;
         process.stderr.write(`jail: warning: npm cache: the private overlay cannot be mounted here (${printable(String((e as ApplyError).syscall))}: ${printable(String((e as ApplyError).code))}); the cache is read-only in this run.\n`);
-        p = { ...p, policy: { ...p.policy, npmCache: null } };
+        p = this.p = { ...p, policy: { ...p.policy, npmCache: null } };
         p.plan = compile(p.policy, p.plan.facts, { bestEffort: p.options.bestEffort });
-        ran = p.plan;
-        result = spawnSupervised(p.plan, p.target);
+        this.ran = p.plan;
+        return { ...spawnJailed(p.plan, p.target), plan: p.plan };
       }
     } catch (e) {
       // Taken as there without a probe, the namespace layer was refused:
@@ -87,28 +155,28 @@ export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void, 
       if (refused === null) throw e;
       const plan = compile(p.policy, { ...p.plan.facts, namespaces: { ok: false, why: refused } }, { bestEffort: p.options.bestEffort });
       onFallback?.(plan);
-      ran = plan;
+      this.ran = plan;
       // The fallback checks more after the run (what mounts would have
       // held): record for the plan that runs, still before anything ran.
-      guarded = plan.afterRun.length ? loadProtect().snapshot(plan.afterRun) : null;
-      result = spawnSupervised(plan, p.target);
+      this.guarded = plan.afterRun.length ? loadProtect().snapshot(plan.afterRun) : null;
+      return { ...spawnJailed(plan, p.target), plan };
     }
-    // Everything the command started has ended: what it wrote to npm's
-    // cache can be judged now, with nothing left to change it.
-    if (ran.layer === 'namespaces') mergeNpmCache(p, say);
-  } finally {
-    // spawnSupervised returns (or throws) only once the command and all it
-    // left running have ended: nothing jailed can undo the restore.
-    if (guarded) restoreGuarded(guarded, opts.quarantineRoot);
-    if (p.tmpDir) cleanup(p.tmpDir);
-    const layer = layerDir;
+  }
+
+  /** Everything the command started has ended: what it wrote to npm's
+   *  cache can be judged now, with nothing left to change it. */
+  after(say?: (line: string) => void): void {
+    if (this.ran.layer === 'namespaces') mergeNpmCache(this.p, say);
+  }
+
+  /** The supervisor's wait returns (or throws) only once the command and
+   *  all it left running have ended: nothing jailed can undo the restore. */
+  cleanup(): void {
+    if (this.guarded) restoreGuarded(this.guarded, this.quarantineRoot);
+    if (this.p.tmpDir) cleanup(this.p.tmpDir);
+    const layer = this.layerDir;
     if (layer && fs.existsSync(layer)) cleanup(layer, "npm cache's private layer");
   }
-  if (result.signal !== null) {
-    reraise(result.signal);
-    return 128 + result.signal; // a signal whose default is to ignore
-  }
-  return result.code ?? 125;
 }
 
 /**

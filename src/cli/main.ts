@@ -13,7 +13,9 @@ import { resolveCommand } from '../policy/command.js';
 import { loadConfig, resolveProfile } from '../policy/config.js';
 import { absolute, isWithin } from '../policy/paths.js';
 import { ACCESSES, explain, type Access, type Query } from '../explain.js';
-import { prepare, runPrepared } from '../run.js';
+import { EgressSession } from '../egress/session.js';
+import type { JailPlan } from '../plan.js';
+import { prepare, runPrepared, runPreparedAsync, type Prepared } from '../run.js';
 import { closest, printableLines } from '../text.js';
 import { doctor } from './doctor.js';
 import { makeOutputDirs } from './outputdirs.js';
@@ -66,7 +68,11 @@ export interface MainContext {
   projectRoot?: string;
 }
 
-export function main(argv: string[], ctx: MainContext = {}): number {
+/** A status, or with an egress proxy serving while the command runs, a
+ *  promise of one (bin/ sets process.exitCode either way). */
+export type Status = number | Promise<number>;
+
+export function main(argv: string[], ctx: MainContext = {}): Status {
   restoreNodeOptions(process.env);
   quietOnClosedPipe();
   // Subcommands come first and alone; `jail -- doctor` runs a program.
@@ -107,7 +113,8 @@ export function main(argv: string[], ctx: MainContext = {}): number {
     return fail(e);
   }
   try {
-    return run(typedOptions(cmd), cmd.args, ctx, argv[0]);
+    const status = run(typedOptions(cmd), cmd.args, ctx, argv[0]);
+    return typeof status === 'number' ? status : status.catch(fail);
   } catch (e) {
     return fail(e);
   }
@@ -153,7 +160,7 @@ const SUBCOMMANDS = ['doctor', 'explain', 'profiles'];
  *  command adds only its own executable to the policy. */
 const PLACEHOLDER = 'true';
 
-function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainContext, firstWord: string | undefined): number {
+function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainContext, firstWord: string | undefined): Status {
   const { printPolicy, json, verbose, ...options } = o;
   if (json && !printPolicy) throw new PolicyError('--json changes only what --print-policy prints, and --print-policy was not given.', 'add --print-policy to print the policy as JSON, or drop --json.');
   if (given.length === 0 && !printPolicy) {
@@ -183,7 +190,7 @@ function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainConte
   }
   let p;
   try {
-    p = prepare({ options, argv: args, env: process.env, implicitProfile: 'default', projectRoot: ctx.projectRoot }, facts);
+    p = prepare({ options, argv: args, env: process.env, implicitProfile: 'default', projectRoot: ctx.projectRoot, ...(!printPolicy && { egressPort: pickPort }) }, facts);
   } catch (e) {
     // `jail doctr`: a mistyped subcommand is looked up as a command.
     const meant = e instanceof CommandError && e.exitCode === 127 && firstWord !== undefined && firstWord === args[0] ? closest(firstWord, SUBCOMMANDS) : undefined;
@@ -213,27 +220,63 @@ function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainConte
   }
   const say = (line: string) => process.stderr.write(printableLines(`jail: ${line}\n`));
   let ran = p.plan;
-  const status = runPrepared(
-    p,
-    (plan) => {
-      ran = plan;
-      if (!verbose) return;
-      say(`layer: ${layerLine(plan)}`);
-      const cache = npmCacheLine(plan, p.policy);
-      if (cache) say(cache);
-    },
-    verbose ? say : undefined,
-  );
-  // npm blames "root-owned files" for a cache it cannot write: say why.
-  if (status !== 0 && ran.layer === 'landlock' && p.policy.npmCache && /^(npm|npx)$/.test(args[0]!.slice(args[0]!.lastIndexOf('/') + 1))) {
-    say(
-      `npm's cache is read-only in this layer (Landlock and seccomp only: ${ran.fallback ?? 'no namespaces'}), so anything that must write to it fails (a cold install, a new npx package).\n` +
-        '  hint: install once outside the jail (or where user namespaces are allowed) to fill the cache, then run this again; or pass --rw ~/.npm, which lets the command plant code that npx runs later.',
-    );
+  const onFallback = (plan: JailPlan) => {
+    ran = plan;
+    if (!verbose) return;
+    say(`layer: ${layerLine(plan)}`);
+    const cache = npmCacheLine(plan, p.policy);
+    if (cache) say(cache);
+  };
+  const done = (status: number): number => {
+    // npm blames "root-owned files" for a cache it cannot write: say why.
+    if (status !== 0 && ran.layer === 'landlock' && p.policy.npmCache && /^(npm|npx)$/.test(args[0]!.slice(args[0]!.lastIndexOf('/') + 1))) {
+      say(
+        `npm's cache is read-only in this layer (Landlock and seccomp only: ${ran.fallback ?? 'no namespaces'}), so anything that must write to it fails (a cold install, a new npx package).\n` +
+          '  hint: install once outside the jail (or where user namespaces are allowed) to fill the cache, then run this again; or pass --rw ~/.npm, which lets the command plant code that npx runs later.',
+      );
+    }
+    if (status !== 0 && p.env.npm_config_offline === 'true' && /^(npm|npx|pnpm|yarn)$/.test(args[0]!.slice(args[0]!.lastIndexOf('/') + 1))) {
+      say('the network is off in this run, so npm could use only its cache (npm_config_offline=true).\n  hint: --allow-host registry.npmjs.org lets it reach the registry, and nothing else.');
+    }
+    const hint = status === 126 || status === 127 ? toolchainHint(p, status) : null;
+    if (hint) process.stderr.write(printableLines(`jail: ${hint}\n`));
+    return status;
+  };
+  if (p.policy.egress) {
+    const again = () => prepare({ options, argv: args, env: process.env, implicitProfile: 'default', projectRoot: ctx.projectRoot, egressPort: pickPort }, facts);
+    return runWithEgress(p, again, onFallback, verbose ? say : undefined).then(done);
   }
-  const hint = status === 126 || status === 127 ? toolchainHint(p, status) : null;
-  if (hint) process.stderr.write(printableLines(`jail: ${hint}\n`));
-  return status;
+  return done(runPrepared(p, onFallback, verbose ? say : undefined));
+}
+
+/**
+ * The proxy's port on the host's 127.0.0.1 (and, in the namespace layer,
+ * inside the command's network namespace): random below Linux's ephemeral
+ * range, where outgoing connections take theirs; a taken one is tried
+ * again (runWithEgress).
+ */
+function pickPort(avoid: number[]): number {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (!avoid.includes(port)) return port;
+  }
+}
+
+/** A run with --allow-host: the proxy listens first (another port when
+ *  this one is taken), and serves while the command runs. */
+async function runWithEgress(p: Prepared, again: () => Prepared, onFallback: (plan: JailPlan) => void, say: ((line: string) => void) | undefined): Promise<number> {
+  const session = new EgressSession(p.policy.net.hosts, say && ((line) => say(line)));
+  for (let tries = 1; ; tries++) {
+    try {
+      await session.listenHost(p.policy.egress!.port);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || tries === 5) throw e;
+      p = again();
+    }
+  }
+  say?.(`egress: proxy on 127.0.0.1:${p.policy.egress!.port} for ${p.policy.net.hosts.map((h) => h.given).join(', ')}`);
+  return runPreparedAsync(p, session, onFallback, say);
 }
 
 /**
@@ -334,7 +377,7 @@ function runUnconfined(file: string, argv: string[]): number {
  * `preinstall`, outside the jail, and chmods (even rewrites) their targets,
  * so a bin made a symlink to ~/.ssh/id_rsa would turn the key 0755.
  */
-export function scriptShell(argv: string[], env: NodeJS.ProcessEnv, cwd: string): number {
+export function scriptShell(argv: string[], env: NodeJS.ProcessEnv, cwd: string): Status {
   restoreNodeOptions(env);
   if (argv[0] === '--help' || argv[0] === '-h') {
     // Passed on, sh would say "Illegal option --".
@@ -365,6 +408,12 @@ export function scriptShell(argv: string[], env: NodeJS.ProcessEnv, cwd: string)
   }
   const status = main(['-p', profile, '--', '/bin/sh', ...argv], dependency ? { projectRoot: dependency } : {});
   if (dependency === null) return status;
+  return typeof status === 'number' ? escapedBins(dependency, status, env, cwd) : status.then((s) => escapedBins(dependency, s, env, cwd));
+}
+
+/** After a dependency's script: a bin of it that leads outside its
+ *  package fails the script (npm would change that file outside the jail). */
+function escapedBins(dependency: string, status: number, env: NodeJS.ProcessEnv, cwd: string): number {
   try {
     const escaped = binsOutside(dependency, realHost(env, cwd));
     if (escaped.length === 0) return status;

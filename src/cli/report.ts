@@ -162,6 +162,7 @@ export function formatPlan(plan: JailPlan, policy: Policy, file: string, argv: s
   }
   out.push(...describeProtections(plan, policy));
   out.push(plan.view?.net ? 'network: a namespace of its own, loopback only: nothing outside is reachable; TCP, UDP and UNIX sockets work inside' : describeNetwork(policy));
+  out.push(...describeEgress(plan, policy));
   if (plan.seccomp) out.push(describeSeccompPlan(plan.seccomp));
   else out.push('seccomp: off (best effort)');
   out.push(`capabilities: ${plan.dropCaps ? 'all dropped' : 'kept (--keep-caps)'}`);
@@ -208,12 +209,33 @@ export function planToJson(plan: JailPlan, policy: Policy, file: string, argv: s
     },
     seccomp: plan.seccomp && { arch: plan.seccomp.arch, instructions: plan.seccomp.bytes.length / 8, rules: plan.seccomp.rules },
     network: policy.net,
+    egress: policy.egress && { ...policy.egress, hosts: policy.net.hosts.map((h) => h.given), sockets: plan.view?.sockets ?? [] },
     protected: policy.guards.map((g) => ({ mode: g.mode, path: g.path, why: g.why, ...(g.mode === 'keep' || g.mode === 'pin' ? { kind: g.kind } : {}), afterRun: plan.afterRun.includes(g) })),
     hidden: policy.hidden.map((h) => ({ path: h.path, isDir: h.isDir, why: h.why })),
     dropCaps: plan.dropCaps,
     keepFds: plan.keepFds,
     dropped: plan.dropped,
   };
+}
+
+/** --allow-host: where the proxy is, how each layer keeps the command to
+ *  it, and what that leaves open. */
+function describeEgress(plan: JailPlan, policy: Policy): string[] {
+  const eg = policy.egress;
+  if (!eg) return [];
+  const at = `127.0.0.1:${eg.port || '(a free port, picked at run time)'}`;
+  const out = [`egress: only ${policy.net.hosts.map((h) => h.given).join(', ')}, through jail's proxy at ${at} (HTTP CONNECT, http:// requests, SOCKS5); the proxy resolves names itself`];
+  if (plan.view?.net) {
+    out.push('  the proxy, inside the command\'s own network namespace, is its only way out');
+    out.push(
+      eg.resolvConf
+        ? `  name lookups: ${eg.resolvConf.path} names jail's DNS, which gives allowed names local addresses; connections to them on port ${eg.transparentPorts.join(', ') || '(none)'} go through the proxy (for programs that ignore proxy variables); other names are refused at once`
+        : '  name lookups: off (no private TMPDIR for jail\'s resolv.conf, or it is a symlink out of the view): only programs that use the proxy variables get out',
+    );
+  } else {
+    out.push(`  a Landlock rule allows TCP connect to port ${eg.port || '(the proxy\'s)'} on ANY address (Landlock names ports, not addresses): a program that ignores the proxy variables could reach another host's port ${eg.port || 'of that number'}; the namespace layer has no such gap`);
+  }
+  return out;
 }
 
 const ranges = (rs: Array<{ from: number; to: number }>) => rs.map((r) => (r.from === r.to ? `${r.from}` : `${r.from}-${r.to}`)).join(', ');

@@ -51,8 +51,21 @@ export interface ViewPlan {
   /** A network namespace of its own too (loopback only): the policy needs no
    *  network, so UNIX sockets and listen() can be allowed safely. */
   net: boolean;
+  /** Sockets the init binds inside that namespace and hands to the
+   *  supervisor (--allow-host): the egress proxy on 127.0.0.1, jail's DNS
+   *  on 127.0.0.1:53, a listener on each port allowed hosts are reached on
+   *  (the addresses jail's DNS gives them are all on loopback). */
+  sockets: ViewSocket[];
   cwd: string;
   entries: ViewEntry[];
+}
+
+export interface ViewSocket {
+  type: 'tcp' | 'udp';
+  addr: string;
+  port: number;
+  /** What the supervisor serves on it. */
+  role: 'proxy' | 'dns' | 'transparent';
 }
 
 /** A path rule as the Landlock compiler made it. */
@@ -133,7 +146,20 @@ export function compileView(policy: Policy, rules: readonly ViewRule[], rights: 
   }
   if (!binds().some((b) => isWithin(policy.cwd, b.path))) entries.push({ kind: 'dir', path: policy.cwd });
   entries.push(...guardEntries(policy, binds()));
-  return { net: !needsNetwork(policy), cwd: policy.cwd, entries: order(entries) };
+  const net = !needsNetwork(policy);
+  const eg = net ? policy.egress : null;
+  // jail's resolv.conf over the real one (which a bind may show already):
+  // mounted after it, so on top.
+  if (eg?.resolvConf) entries.push({ kind: 'bind', path: eg.resolvConf.path, source: eg.resolvConf.source, readOnly: true, access: rights.readFile });
+  return { net, sockets: eg ? egressSockets(eg) : [], cwd: policy.cwd, entries: order(entries) };
+}
+
+function egressSockets(eg: NonNullable<Policy['egress']>): ViewSocket[] {
+  return [
+    { type: 'tcp', addr: '127.0.0.1', port: eg.port, role: 'proxy' },
+    ...(eg.resolvConf ? [{ type: 'udp' as const, addr: '127.0.0.1', port: 53, role: 'dns' as const }] : []),
+    ...eg.transparentPorts.filter((p) => p !== eg.port).map((port) => ({ type: 'tcp' as const, addr: '0.0.0.0', port, role: 'transparent' as const })),
+  ];
 }
 
 /**

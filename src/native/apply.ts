@@ -124,6 +124,21 @@ export function spawnSupervised(plan: JailPlan, target: ExecTarget): { code: num
   return addon.supervise(pid);
 }
 
+// TEMP until netfds lands
+export function spawnJailed(plan: JailPlan, target: ExecTarget): { pid: number; fds: number[] } {
+  try {
+    return { pid: loadAddon().spawn(toNativePlan(plan, target)), fds: [] };
+  } catch (e) {
+    throw explain(e as NativeError, target);
+  }
+}
+export function supervise(pid: number): { code: number | null; signal: number | null } {
+  return loadAddon().supervise(pid);
+}
+export function superviseAsync(pid: number): Promise<{ code: number | null; signal: number | null }> {
+  return Promise.resolve(loadAddon().supervise(pid));
+}
+
 /** Die of the command's signal, so our parent sees what the command did. */
 export function reraise(signal: number): void {
   loadAddon().reraise(signal);

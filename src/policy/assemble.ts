@@ -19,6 +19,7 @@ import type { Host } from './host.js';
 import type { PathGrant, Policy } from './model.js';
 import type { JailOptions } from './options.js';
 import { grantOf, isWithin, resolveReal } from './paths.js';
+import { offlineNpm, proxyUrl, withEgress } from './egress.js';
 import { withProtections } from './protect.js';
 
 type Env = Record<string, string | undefined>;
@@ -38,6 +39,10 @@ export interface JailRequest {
   projectRoot?: string;
   /** The node running jail (for the built-ins' {nodePrefix}). */
   nodeExecPath: string;
+  /** --allow-host: the egress proxy's port, asked for only when a host is
+   *  allowed (a run starts listening then); not one of `avoid`, the ports
+   *  the namespace layer takes for itself. Without it, 0 (no run). */
+  egressPort?: (avoid: number[]) => number;
 }
 
 export interface Assembled {
@@ -83,12 +88,14 @@ export function assemble(req: JailRequest, host: Host): Assembled {
   policy = withCommand(policy, command, host);
   policy = { ...policy, grants: [...policy.grants, ...nestedSelf(host, projectRoot())] };
   const { env, dropped } = filterEnv(req.env, policy.env);
+  const hosts = policy.net.hosts;
+  const egressPort = hosts.length ? (req.egressPort?.([53, ...hosts.map((h) => h.port)]) ?? 0) : 0;
 
   let tmpDir: string | null = null;
   let files: Assembled['files'] = [];
   if (policy.privateTmp) {
     tmpDir = `${host.tmpdir === '/' ? '' : host.tmpdir}/${host.tempName()}`;
-    const copies = userConfigCopies(host, req.env, tmpDir);
+    const copies = userConfigCopies(host, req.env, tmpDir, hosts.length ? proxyUrl(egressPort) : undefined);
     policy = {
       ...policy,
       grants: [...policy.grants, { path: tmpDir, access: 'rw', isDir: true, source: { kind: 'jail', what: 'private TMPDIR' } }, ...copies.grants],
@@ -102,6 +109,12 @@ export function assemble(req: JailRequest, host: Host): Assembled {
     // The cache's private layer: beside the TMPDIR, named like it so that a
     // later run sweeps it away if this one is killed; never in the view.
     policy = { ...policy, npmCache: { ...policy.npmCache, layerDir: `${host.tmpdir === '/' ? '' : host.tmpdir}/${host.tempName()}` } };
+  }
+  offlineNpm(policy, env);
+  if (hosts.length) {
+    const e = withEgress(policy, env, tmpDir, egressPort, host);
+    policy = e.policy;
+    files = [...files, ...e.files];
   }
   policy = withProtections(policy, options, host, projectRoot());
   refuseWritableSelf(policy, host);

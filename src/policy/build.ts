@@ -1,3 +1,4 @@
+import { parseAllowHost, type HostRule } from '../egress/rules.js';
 import { PolicyError } from '../errors.js';
 import { systemAliases, systemBase } from './base.js';
 import type { Host } from './host.js';
@@ -66,7 +67,9 @@ export function buildPolicy(opts: JailOptions, host: Host, ctx: BuildContext = {
       unix,
       unixPaths,
       rawSockets: opts.allowRawSockets ?? false,
+      hosts: hostRules(opts.allowHost ?? [], opts.net),
     },
+    egress: null,
     scopeSignals: true,
     scopeAbstractUnix: true,
     dropCaps: !opts.keepCaps,
@@ -96,6 +99,20 @@ function npmCacheGrant(cache: string, flagged: PathGrant[], host: Host): { grant
   if (!r?.st.isDir) return null;
   if (flagged.some((g) => g.access === 'rw' && g.isDir && isWithin(r.real, g.path))) return null;
   return { grant: grantOf(r, 'ro', { kind: 'jail', what: "npm's cache, read-only; written through a private layer (--npm-cache)" }) };
+}
+
+/** --allow-host values, each once; refused with --net all, where they
+ *  would change nothing. */
+function hostRules(given: readonly string[], net: string | undefined): HostRule[] {
+  if (given.length && net === 'all') {
+    throw new PolicyError(`--allow-host ${given[0]} changes nothing with --net all, which lets everything out.`, 'drop --net all to let out only the hosts you name.');
+  }
+  const out: HostRule[] = [];
+  for (const g of given) {
+    const r = parseAllowHost(g);
+    if (!out.some((o) => o.host === r.host && o.port === r.port && o.wildcard === r.wildcard)) out.push(r);
+  }
+  return out;
 }
 
 /** `443`, `8000-8100`. */

@@ -29,6 +29,8 @@ export interface PathGrant {
   ino?: bigint;
 }
 
+import type { HostRule } from '../egress/rules.js';
+
 export interface PortRange {
   from: number;
   to: number;
@@ -47,6 +49,29 @@ export interface NetPolicy {
   unixPaths: string[];
   /** SOCK_RAW and AF_PACKET. */
   rawSockets: boolean;
+  /** --allow-host: reached through jail's egress proxy, nothing else. */
+  hosts: HostRule[];
+}
+
+/**
+ * The egress proxy the supervisor runs for --allow-host (src/egress). The
+ * command's proxy variables name 127.0.0.1:port. In the fallback that is
+ * the host's loopback, and a Landlock rule allows connecting to the port;
+ * in the namespace layer the jail's init binds it (and the rest below)
+ * inside the command's own network namespace and hands the sockets out.
+ */
+export interface Egress {
+  /** The proxy's port; 0 where no run picks one (--print-policy). */
+  port: number;
+  /** Name lookups in the namespace layer: resolv.conf (its real path)
+   *  shown as jail's copy, which names jail's DNS server on 127.0.0.1.
+   *  null when it cannot be shown (no private TMPDIR, or a symlink that
+   *  leads out of the view): then only the proxy variables lead out. */
+  resolvConf: { path: string; source: string } | null;
+  /** Ports on which the namespace layer takes connections to the local
+   *  addresses its DNS gives allowed names (programs that ignore proxy
+   *  variables): one per port the name rules name. */
+  transparentPorts: number[];
 }
 
 /** What the jailed program's environment is made of. */
@@ -67,6 +92,8 @@ export interface Policy {
    *  to remove it afterwards). */
   privateTmp: boolean;
   net: NetPolicy;
+  /** The egress proxy, when --allow-host names any host; else null. */
+  egress: Egress | null;
   /** Landlock scopes: no signals to, no abstract sockets of, processes outside. */
   scopeSignals: boolean;
   scopeAbstractUnix: boolean;

@@ -20,13 +20,14 @@ import type { PathEntry } from './paths.js';
  * - negated: `--no-flag`, on unless given
  * - choice: one of `choices`
  * - ports: repeatable TCP port or range (`443`, `8000-8100`)
+ * - hosts: repeatable `HOST[:PORT]` (`registry.npmjs.org`, `*.example.com:8443`)
  * - unix: repeatable, with an optional value (`--allow-unix [PATH]`)
  * - syscalls: repeatable syscall name
  * - env: repeatable `NAME` or `NAME=VALUE`
  * - fds: repeatable file descriptor number
  * - name: one word (a profile name)
  */
-export type Kind = 'paths' | 'switch' | 'negated' | 'choice' | 'ports' | 'unix' | 'syscalls' | 'env' | 'fds' | 'name';
+export type Kind = 'paths' | 'switch' | 'negated' | 'choice' | 'ports' | 'hosts' | 'unix' | 'syscalls' | 'env' | 'fds' | 'name';
 
 /** Where an option may be given: on the command line, in a profile of a
  *  config file, in the library API. */
@@ -128,6 +129,13 @@ export const OPTIONS = {
     kind: 'ports',
     flag: '--allow-connect <port>',
     help: 'allow TCP connect to PORT or a range like 8000-8100 (repeatable)',
+    where: ALL,
+    project: 'never',
+  },
+  allowHost: {
+    kind: 'hosts',
+    flag: '--allow-host <host>',
+    help: 'allow HTTPS to HOST (repeatable): HOST:PORT for another port, *.HOST for its subdomains; through jail\'s egress proxy, which lets nothing else out',
     where: ALL,
     project: 'never',
   },
@@ -309,6 +317,7 @@ interface Values {
   negated: boolean;
   choice: string;
   ports: Array<string | number>;
+  hosts: string[];
   unix: Array<string | true>;
   syscalls: string[];
   env: string[];

@@ -53,7 +53,9 @@ export function npmCacheOf(host: Host, env: Env): string {
   return value && !value.includes('${') && (value.startsWith('/') || value.startsWith('~')) ? home(value) : `${host.home}/.npm`;
 }
 
-export function userConfigCopies(host: Host, env: Env, tmpDir: string): Copies {
+/** `proxy`: the egress proxy's URL (--allow-host), set as git's
+ *  http.proxy in the copy, after (so over) any the user's config names. */
+export function userConfigCopies(host: Host, env: Env, tmpDir: string, proxy?: string): Copies {
   const read = (p: string) => {
     try {
       return host.readText(p, { follow: true });
@@ -86,7 +88,7 @@ export function userConfigCopies(host: Host, env: Env, tmpDir: string): Copies {
   const globalPath = env.GIT_CONFIG_GLOBAL ?? `${host.home}/.gitconfig`;
   const [xdg, global] = [read(`${gitDir}/config`), read(globalPath)];
   const texts = [xdg, global].filter((t): t is string => t !== null);
-  if (texts.length) {
+  if (texts.length || proxy !== undefined) {
     const s = sanitizeGitconfig(texts.join('\n'));
     let text = s.text;
     // git dies on an exclude file it cannot read, the default one too:
@@ -97,10 +99,11 @@ export function userConfigCopies(host: Host, env: Env, tmpDir: string): Copies {
       out.files.push({ name: 'gitignore', text: ignore });
       text += `\n[core]\n\texcludesFile = ${tmpDir}/gitignore\n`;
     }
+    if (proxy !== undefined) text += `\n[http]\n\tproxy = ${proxy}\n`;
     out.files.push({ name: 'gitconfig', text });
     out.env.GIT_CONFIG_GLOBAL = `${tmpDir}/gitconfig`;
     // One copy holds both: shown where git looks first without the variable.
-    out.overlays.push({ path: global !== null ? globalPath : `${gitDir}/config`, source: `${tmpDir}/gitconfig` });
+    if (texts.length) out.overlays.push({ path: global !== null ? globalPath : `${gitDir}/config`, source: `${tmpDir}/gitconfig` });
     grantFiles(s.files, ['core.excludesfile']);
   }
   return out;

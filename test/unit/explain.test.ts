@@ -90,8 +90,13 @@ describe.each(['namespaces', 'landlock'] as const)('jail explain, %s layer', (la
 
 describe('jail explain --connect', () => {
   const connect = (port: number): Query => ({ connect: { host: 'example.com', port } });
-  it('--net none: denied unless --allow-connect names the port', () => {
-    expect(ask({ ro: ['.'] }, connect(443))).toMatchObject({ allowed: false, why: ['the command has a network namespace of its own, loopback only: nothing outside is reachable.', 'to allow it: --allow-connect 443'] });
+  it('--net none: denied unless --allow-host names the host or --allow-connect the port', () => {
+    expect(ask({ ro: ['.'] }, connect(443))).toMatchObject({ allowed: false, why: ['the command has a network namespace of its own, loopback only: nothing outside is reachable.', 'to allow it: --allow-host example.com'] });
+    expect(ask({ ro: ['.'] }, connect(8443), 'landlock').why[1]).toBe("to allow it: --allow-host example.com:8443 (only that host, through jail's proxy), or --allow-connect 8443 (any host on that port)");
+    expect(ask({ ro: ['.'], allowHost: ['*.com'.replace('*.', '*.example.')] }, connect(443))).toMatchObject({ allowed: false });
+    expect(ask({ ro: ['.'], allowHost: ['example.com'] }, connect(443))).toMatchObject({ allowed: true });
+    expect(ask({ ro: ['.'], allowHost: ['example.com'] }, connect(443)).why[0]).toMatch(/^by --allow-host example.com, through jail's egress proxy: the command's only way out/);
+    expect(ask({ ro: ['.'], allowHost: ['example.com'] }, connect(80))).toMatchObject({ allowed: false });
     expect(ask({ ro: ['.'] }, connect(443), 'landlock')).toMatchObject({ allowed: false });
     expect(ask({ ro: ['.'], allowConnect: ['400-500'] }, connect(443), 'landlock')).toMatchObject({ allowed: true, why: ['by --allow-connect 400-500.'] });
     expect(ask({ ro: ['.'], allowConnect: [443] }, connect(80))).toMatchObject({ allowed: false });

@@ -6,6 +6,7 @@
 import { PolicyError } from '../../errors.js';
 import { closest, printable } from '../../text.js';
 import { parseEnv, parseFd, parsePorts } from '../build.js';
+import { parseAllowHost } from '../../egress/rules.js';
 import { OPTIONS, optionsFor, type Kind, type OptionName, type ProfileOptions, type Surface } from '../options.js';
 import { normalize } from '../paths.js';
 import type { Layer } from './types.js';
@@ -44,6 +45,7 @@ const EXPECTED: Record<Kind, string> = {
   negated: 'true or false',
   choice: '', // from the choices
   ports: 'an array of ports (443) or port ranges ("8000-8100")',
+  hosts: 'an array of hosts ("registry.npmjs.org", "*.example.com", "example.com:8443")',
   unix: 'true or an array of socket paths',
   syscalls: 'an array of syscall names',
   env: 'an array of "NAME" or "NAME=VALUE" strings',
@@ -86,6 +88,15 @@ export function checkValue(name: OptionName, value: unknown, bad: (why?: string)
         }
         return s;
       });
+    case 'hosts':
+      for (const h of strings(value)) {
+        try {
+          parseAllowHost(h);
+        } catch (e) {
+          bad(`: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+      return value;
     case 'unix':
       if (value === true) return [true];
       if (Array.isArray(value) && value.every((u) => u === true || typeof u === 'string')) return value;

@@ -383,6 +383,7 @@ describe('the security rule: a project config may narrow, and grant inside the p
     ['net all', { net: 'all' }, mayNot('"net": "all"'), '--net all'],
     ['allowConnect', { allowConnect: [443] }, mayNot('"allowConnect"'), '--allow-connect 443'],
     ['allowBind', { allowBind: ['8000-8100'] }, mayNot('"allowBind"'), '--allow-bind 8000-8100'],
+    ['allowHost', { allowHost: ['evil.example'] }, mayNot('"allowHost"'), '--allow-host evil.example'],
     ['allowDns', { allowDns: true }, mayNot('"allowDns": true'), '--allow-dns'],
     ['allowUnix', { allowUnix: true }, mayNot('"allowUnix"'), '--allow-unix'],
     ['allowUnix path', { allowUnix: ['s.sock'] }, mayNot('"allowUnix"'), '--allow-unix s.sock'],

@@ -86,7 +86,7 @@ describe('formatRestore', () => {
 
 describe('needsSupervisor', () => {
   it('is true when guards are checked after the run, even in the fallback without a TMPDIR', () => {
-    const p = (afterRun: unknown[]) => ({ tmpDir: null, plan: { layer: 'landlock', afterRun } }) as unknown as Prepared;
+    const p = (afterRun: unknown[]) => ({ tmpDir: null, plan: { layer: 'landlock', afterRun }, policy: { egress: null } }) as unknown as Prepared;
     expect(needsSupervisor(p([]))).toBe(false);
     expect(needsSupervisor(p([keep('/p/.git/config', 'file')]))).toBe(true);
   });
