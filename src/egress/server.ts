@@ -1,0 +1,225 @@
+/**
+ * The supervisor's egress engine: the only way out of the jail's private
+ * network namespace. It serves sockets it is handed (created inside the
+ * namespace by its init) or listens itself (the fallback layer, on the
+ * host's loopback):
+ *
+ *   proxy        HTTP CONNECT, absolute-form HTTP and SOCKS5 (proxy.ts)
+ *   transparent  raw TCP to 127.100.x.y:PORT, the name from the AddressMap
+ *   dns          UDP :53, allowed names → 127.100.x.y (dns.ts)
+ *
+ * Every target passes one gate: the rules decide, dial.ts connects, and a
+ * refusal is counted for the summary the CLI prints after the run.
+ */
+import * as dgram from 'node:dgram';
+import * as net from 'node:net';
+import { printable } from '../text.js';
+import { answer } from './dns.js';
+import { AddressMap } from './dnsmap.js';
+import { defaultResolve, dial, DialError, type Dialed, type Resolve } from './dial.js';
+import { createHttpProxy, serve, splice, type Gate } from './proxy.js';
+import { allowFlag, matchHost, normalizeHost, type HostRule } from './rules.js';
+
+export interface EgressOptions {
+  rules: HostRule[];
+  /** Explicit-proxy listeners to serve: an fd of an already-listening TCP socket ({ fd }) or a listen target ({ host: '127.0.0.1', port: 0 }). */
+  proxy: Array<{ fd: number } | { host: string; port: number }>;
+  /** Transparent listeners (already listening, inside the namespace, bound to 0.0.0.0:PORT): the destination address (socket.localAddress) gives the name through the AddressMap, the port is PORT. */
+  transparent: Array<{ fd: number; port: number }>;
+  /** UDP sockets (already bound, inside the namespace, 127.0.0.1:53) to answer DNS on. */
+  dns: Array<{ fd: number }>;
+  /** -v: one line per request/decision. */
+  log?: (line: string) => void;
+  /** Upstream name resolution; default dns.lookup(host, { all: true }). Tests inject loopback answers. */
+  resolve?: (host: string) => Promise<Array<{ address: string; family: number }>>;
+  /** Resolving and connecting upstream, in ms, before a 504; default 20 s. */
+  connectTimeout?: number;
+}
+
+export interface Blocked {
+  host: string;
+  port: number;
+  count: number;
+  via: 'proxy' | 'dns' | 'direct';
+}
+
+export interface Egress {
+  /** Every listener is serving. fd listeners accept as soon as the event
+   *  loop runs (the kernel queues connections until then). */
+  ready: Promise<void>;
+  /** The port of the first proxy listener (after ready). */
+  port(): number;
+  blocked(): Blocked[];
+  /** Stops listening and destroys open connections. */
+  close(): Promise<void>;
+}
+
+const CONNECT_TIMEOUT = 20_000;
+const SUMMARY_LINES = 10;
+
+export function startEgress(opts: EgressOptions): Egress {
+  const rules = opts.rules;
+  const log = opts.log ?? (() => {});
+  const resolve: Resolve = opts.resolve ?? defaultResolve;
+  const timeout = opts.connectTimeout ?? CONNECT_TIMEOUT;
+  const map = new AddressMap();
+  const closing = new AbortController();
+  const sockets = new Set<net.Socket>();
+  const counts = new Map<string, Blocked>();
+
+  const track = (s: net.Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  };
+  const block = (host: string, port: number, via: Blocked['via']) => {
+    const key = `${via} ${host} ${port}`;
+    const b = counts.get(key);
+    if (b) b.count++;
+    else counts.set(key, { host, port, count: 1, via });
+  };
+
+  const gate: Gate = {
+    async open(given, port, via, what) {
+      const n = normalizeHost(given);
+      // A client that resolved through our DNS and then asked the proxy
+      // for the address (socks5://, not socks5h://) means the name.
+      const host = (n?.kind === 'ipv4' ? map.nameFor(n.host) : undefined) ?? n?.host ?? given;
+      const rule = n === null ? null : matchHost(rules, host, port);
+      if (rule === null) {
+        block(host, port, via);
+        log(`egress: ${printable(what)} blocked`);
+        throw new DialError(403, `blocked by jail: allow with ${allowFlag(host, port)}`);
+      }
+      let d: Dialed;
+      try {
+        d = await dial(host, port, rule, resolve, timeout, closing.signal);
+      } catch (e) {
+        const err = e instanceof DialError ? e : new DialError(502, String(e));
+        log(`egress: ${printable(what)} ${err.status === 403 ? 'refused' : 'failed'}: ${printable(err.message)}`);
+        if (err.status !== 403) throw err;
+        block(host, port, via);
+        throw new DialError(403, `blocked by jail: ${err.message}`);
+      }
+      track(d.socket);
+      log(`egress: ${printable(what)} allowed (${d.address})`);
+      return d;
+    },
+  };
+
+  const httpProxy = createHttpProxy(gate);
+  const servers: net.Server[] = [];
+  const udps: dgram.Socket[] = [];
+  const listening: Array<Promise<void>> = [];
+  const whenListening = (emitter: net.Server | dgram.Socket) =>
+    listening.push(
+      new Promise<void>((ok, fail) => {
+        emitter.once('listening', ok);
+        emitter.once('error', fail);
+      }),
+    );
+
+  for (const target of opts.proxy) {
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+      track(socket);
+      serve(socket, gate, httpProxy);
+    });
+    whenListening(server);
+    server.listen('fd' in target ? { fd: target.fd } : { host: target.host, port: target.port });
+    servers.push(server);
+  }
+
+  for (const { fd, port } of opts.transparent) {
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+      track(socket);
+      socket.on('error', () => socket.destroy());
+      const local = (socket.localAddress ?? '').replace(/^::ffff:/i, '');
+      const name = map.nameFor(local);
+      if (name === undefined) {
+        // Not an address the DNS server handed out: nothing to map it to.
+        block(local, port, 'direct');
+        log(`egress: direct ${local}:${port} blocked (no name)`);
+        socket.resetAndDestroy();
+        return;
+      }
+      gate.open(name, port, 'direct', `direct ${name}:${port} (${local})`).then(
+        (up) => (socket.destroyed ? up.socket.destroy() : splice(socket, up.socket)),
+        () => socket.resetAndDestroy(),
+      );
+    });
+    whenListening(server);
+    server.listen({ fd });
+    servers.push(server);
+  }
+
+  for (const { fd } of opts.dns) {
+    const udp = dgram.createSocket('udp4');
+    udp.on('message', (msg, from) => {
+      const a = answer(msg, rules, map);
+      if (a.name !== undefined && a.refused) {
+        block(a.name.toLowerCase().replace(/\.$/, ''), 0, 'dns');
+        log(`egress: lookup ${printable(a.name)} blocked`);
+      } else if (a.address !== undefined) {
+        log(`egress: lookup ${printable(a.name ?? '')} → ${a.address}`);
+      }
+      if (a.reply) udp.send(a.reply, from.port, from.address);
+    });
+    whenListening(udp);
+    udp.bind({ fd });
+    udps.push(udp);
+  }
+
+  const ready = Promise.all(listening).then(() => {
+    // From now on a listener's error is a line in the log, not a crash.
+    for (const e of [...servers, ...udps]) e.on('error', (err: Error) => log(`egress: ${err.message}`));
+  });
+  // The caller awaits ready; until it does, a failure must not be unhandled.
+  ready.catch(() => {});
+
+  return {
+    ready,
+    port() {
+      const a = servers[0]?.address();
+      return typeof a === 'object' && a !== null ? a.port : 0;
+    },
+    blocked: () => [...counts.values()].map((b) => ({ ...b })),
+    async close() {
+      closing.abort();
+      const closed = servers.map((s) => new Promise<void>((ok) => s.close(() => ok())));
+      for (const s of sockets) s.destroy();
+      for (const u of udps) {
+        closed.push(new Promise<void>((ok) => u.close(() => ok())));
+      }
+      httpProxy.close(() => {});
+      await Promise.all(closed);
+    },
+  };
+}
+
+/**
+ * The summary after a run, one line per host (connections merged across
+ * the ways they were tried), most often blocked first:
+ *
+ *   jail: blocked 3 connections to evil.example:443 (allow with --allow-host evil.example)
+ *   jail: blocked 2 lookups of evil.example (allow with --allow-host evil.example)
+ *
+ * '' when nothing was blocked.
+ */
+export function formatBlocked(list: Blocked[]): string {
+  const merged = new Map<string, Blocked>();
+  for (const b of list) {
+    const key = b.via === 'dns' ? `dns ${b.host}` : `tcp ${b.host} ${b.port}`;
+    const m = merged.get(key);
+    if (m) m.count += b.count;
+    else merged.set(key, { ...b });
+  }
+  const lines = [...merged.values()]
+    .sort((a, b) => b.count - a.count)
+    .map((b) => {
+      const n = (what: string) => `${b.count} ${what}${b.count === 1 ? '' : 's'}`;
+      if (b.via === 'dns') return `jail: blocked ${n('lookup')} of ${printable(b.host)} (allow with ${printable(allowFlag(b.host, 443))})`;
+      const shown = net.isIPv6(b.host) ? `[${b.host}]` : b.host;
+      return `jail: blocked ${n('connection')} to ${printable(shown)}:${b.port} (allow with ${printable(allowFlag(b.host, b.port))})`;
+    });
+  if (lines.length > SUMMARY_LINES + 1) lines.splice(SUMMARY_LINES, Infinity, `jail: … and ${lines.length - SUMMARY_LINES} more`);
+  return lines.map((l) => `${l}\n`).join('');
+}
