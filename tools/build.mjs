@@ -40,11 +40,44 @@ const CLI_BUNDLE = {
       name: 'vendor',
       setup(b) {
         b.onResolve({ filter: /^jsonc-parser$/ }, () => ({ path: './vendor/jsonc-parser.js', external: true }));
+        b.onResolve({ filter: /^tldts$/ }, () => ({ path: './vendor/tldts.js', external: true }));
+        // The egress proxy (dns-packet and all) loads only for --allow-host.
+        b.onResolve({ filter: /\/egress\/session\.js$/ }, () => ({ path: './egress.js', external: true }));
       },
     },
   ],
   minify: true,
   keepNames: true,
+  logLevel: 'warning',
+  absWorkingDir: ROOT,
+};
+
+/** The egress proxy, a bundle of its own beside cli.js: only a run with
+ *  --allow-host loads it. */
+const EGRESS_BUNDLE = {
+  ...CLI_BUNDLE,
+  entryPoints: [path.join(ROOT, 'src', 'egress', 'session.ts')],
+  outfile: path.join(ROOT, 'dist', 'egress.js'),
+  format: 'cjs',
+  plugins: [
+    {
+      name: 'vendor',
+      setup(b) {
+        b.onResolve({ filter: /^tldts$/ }, () => ({ path: './vendor/tldts.js', external: true }));
+      },
+    },
+  ],
+};
+
+/** tldts (the public-suffix list, ~100 kB), for a wildcard --allow-host only. */
+const VENDOR_TLDTS = {
+  entryPoints: [require.resolve('tldts')],
+  outfile: path.join(ROOT, 'dist', 'vendor', 'tldts.js'),
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  minify: true,
   logLevel: 'warning',
   absWorkingDir: ROOT,
 };
@@ -66,7 +99,7 @@ const VENDOR_JSONC = {
 /** What dist/ is built from. */
 const INPUTS = ['src', 'tools/build.mjs', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
 /** What the build writes that others load: the CLI and the library entry. */
-const OUTPUTS = ['dist/cli.js', 'dist/load.js', 'dist/make-codecache.js', 'dist/vendor/jsonc-parser.js', 'dist/index.js', 'dist/index.d.ts'];
+const OUTPUTS = ['dist/cli.js', 'dist/egress.js', 'dist/load.js', 'dist/make-codecache.js', 'dist/vendor/jsonc-parser.js', 'dist/vendor/tldts.js', 'dist/index.js', 'dist/index.d.ts'];
 
 function newest(p) {
   const st = fs.statSync(p);
@@ -117,6 +150,8 @@ export async function build() {
   const esbuild = await import('esbuild');
   await esbuild.build(CLI_BUNDLE);
   await esbuild.build(VENDOR_JSONC);
+  await esbuild.build(EGRESS_BUNDLE);
+  await esbuild.build(VENDOR_TLDTS);
   fs.copyFileSync(path.join(ROOT, 'src', 'cli', 'load.cjs'), path.join(ROOT, 'dist', 'load.js'));
   fs.copyFileSync(path.join(ROOT, 'src', 'cli', 'make-codecache.cjs'), path.join(ROOT, 'dist', 'make-codecache.js'));
   makeCodeCache();

@@ -13,7 +13,7 @@ import { resolveCommand } from '../policy/command.js';
 import { loadConfig, resolveProfile } from '../policy/config.js';
 import { absolute, isWithin } from '../policy/paths.js';
 import { ACCESSES, explain, type Access, type Query } from '../explain.js';
-import { EgressSession } from '../egress/session.js';
+import type * as Egress from '../egress/session.js';
 import type { JailPlan } from '../plan.js';
 import { prepare, runPrepared, runPreparedAsync, type Prepared } from '../run.js';
 import { closest, printableLines } from '../text.js';
@@ -46,7 +46,9 @@ Commands:
 
 Examples:
   jail --ro . --rw ./src -- npx tsc          read the project, write only ./src
-  jail --ro . --allow-connect 443 -- node x  add outgoing TCP to port 443
+  jail --ro . --allow-host api.github.com -- node x
+                                             HTTPS to that host, through jail's
+                                             egress proxy, and nothing else
   jail --ro . --print-policy -- ls           show every rule and where it came from
   jail -p npm-install -- npm ci --offline    npm's cache through a private layer
                                              (--npm-cache): only verified content
@@ -265,6 +267,8 @@ function pickPort(avoid: number[]): number {
 /** A run with --allow-host: the proxy listens first (another port when
  *  this one is taken), and serves while the command runs. */
 async function runWithEgress(p: Prepared, again: () => Prepared, onFallback: (plan: JailPlan) => void, say: ((line: string) => void) | undefined): Promise<number> {
+  // A bundle of its own (tools/build.mjs): only this run pays for it.
+  const { EgressSession } = require('../egress/session.js') as typeof Egress;
   const session = new EgressSession(p.policy.net.hosts, say && ((line) => say(line)));
   for (let tries = 1; ; tries++) {
     try {

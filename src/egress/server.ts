@@ -133,7 +133,10 @@ export function startEgress(opts: EgressOptions): Egress {
       track(socket);
       socket.on('error', () => socket.destroy());
       const local = (socket.localAddress ?? '').replace(/^::ffff:/i, '');
-      const name = map.nameFor(local);
+      // The namespace's own loopback stands for the host's: with
+      // --allow-host localhost:5432, a test reaches the database on the
+      // host at the address it would use outside.
+      const name = map.nameFor(local) ?? (local === '127.0.0.1' || local === '::1' ? 'localhost' : undefined);
       if (name === undefined) {
         // Not an address the DNS server handed out: nothing to map it to.
         block(local, port, 'direct');

@@ -41,13 +41,14 @@ const BUILTINS: Readonly<Record<string, Readonly<ProfileJson>>> = {
   },
   'npm-install': {
     description:
-      'npm install/ci: the project read-write (install scripts write node_modules), the npm cache, node-gyp headers; ' +
-      'no network yet (an egress proxy for registries is planned), so install from the cache (--offline)',
+      'npm install/ci: the project read-write (install scripts write node_modules), the npm cache, node-gyp headers, ' +
+      'and the npm registry (registry.npmjs.org, through jail\'s egress proxy; nothing else)',
     extends: 'node',
     rw: ['{project}'],
     // node-gyp's header cache; the compilers themselves are in /usr (system base).
     ro: ['{home}/.node-gyp?', '{home}/.cache/node-gyp?'],
     net: 'none',
+    allowHost: ['registry.npmjs.org'],
   },
   test: {
     description: "test runners: the project read-only, its coverage/ and node_modules/.vite and .cache read-write (create coverage/ once: it is written only if it exists)",

@@ -143,7 +143,8 @@ function skipReason(e: Example, localBins: (name: string) => boolean): string | 
   if (e.args.some((a) => /^<.*>$/.test(a) || a === '[options]')) return `a synopsis, not a command: ${e.text}`;
   if (e.args[0] === 'explain' || e.args[0] === 'doctor') return null;
   const cmd = commandOf(e.args);
-  const net = e.args.some((a, i) => a.startsWith('--allow-connect') || a === '--allow-dns' || a === '--net=all' || (a === '--net' && e.args[i + 1] === 'all'));
+  const host = (i: number) => (e.args[i]!.startsWith('--allow-host=') ? e.args[i]!.slice(13) : e.args[i] === '--allow-host' ? (e.args[i + 1] ?? '') : null);
+  const net = e.args.some((a, i) => a.startsWith('--allow-connect') || a === '--allow-dns' || a === '--net=all' || (a === '--net' && e.args[i + 1] === 'all') || (host(i) !== null && !host(i)!.startsWith('localhost:')));
   if (net) return `needs the internet: ${e.text}`;
   if (cmd[0] === 'npm' && ['ci', 'install', 'i', 'update', 'add'].includes(cmd[1] ?? '')) return `needs the internet: ${e.text}`;
   if (cmd[0] === 'npx' && (cmd.includes('-y') || cmd.includes('--yes') || !localBins(cmd.find((a, i) => i > 0 && !a.startsWith('-')) ?? ''))) return `needs the internet: ${e.text}`;
@@ -252,10 +253,10 @@ const CLAIMS: Claim[] = [
   {
     example: 'jail explain --ro . --connect registry.npmjs.org:443',
     status: 1,
-    // to allow it: --allow-connect 443
+    // to allow it: --allow-host registry.npmjs.org
     check: (r) => {
       expect(r.stdout).toMatch(/^connect registry\.npmjs\.org:443 \(TCP\): denied\n/);
-      expect(r.stdout).toContain('to allow it: --allow-connect 443');
+      expect(r.stdout).toMatch(/to allow it: --allow-host registry\.npmjs\.org\b/);
     },
   },
 ];
