@@ -11,6 +11,8 @@
 #include <deque>
 #include <string>
 #include <vector>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <csignal>
@@ -134,6 +136,7 @@ struct Plan {
   struct jail_namespaces ns;
   std::deque<std::string> strings;  // a deque: adding one moves no other
   std::vector<jail_view_entry> view;
+  std::vector<jail_socket> sockets;
   std::vector<std::string> paths;
   std::vector<jail_path_rule> pathRules;
   std::vector<jail_port_rule> portRules;
@@ -193,9 +196,37 @@ std::string AbsPath(Napi::Value v, const std::string &where) {
   return s;
 }
 
+// plan.namespaces.sockets: bound (TCP: listening) in the jail's network
+// namespace by its init, for this process. Without net they would be the
+// host's, which is not what they are for.
+void ParseSockets(Napi::Array sa, Plan &p) {
+  const std::string w = "plan.namespaces.sockets";
+  if (sa.Length() > 0 && !p.ns.net) Bad(sa.Env(), w, "needs net: the sockets are made in the jail's own network namespace");
+  if (sa.Length() > JAIL_MAX_SOCKETS) Bad(sa.Env(), w, ("must hold at most " + std::to_string(JAIL_MAX_SOCKETS)).c_str());
+  for (uint32_t i = 0; i < sa.Length(); i++) {
+    const std::string at = At(w, i);
+    Napi::Object o = Obj(sa.Get(i), at);
+    struct jail_socket s;
+    std::memset(&s, 0, sizeof(s));
+    std::string type = Str(o.Get("type"), at + ".type");
+    if (type != "tcp" && type != "udp") Bad(o.Env(), at + ".type", "must be tcp or udp");
+    s.type = type == "tcp" ? SOCK_STREAM : SOCK_DGRAM;
+    std::string addr = Str(o.Get("addr"), at + ".addr");
+    s.family = inet_pton(AF_INET, addr.c_str(), s.addr) == 1 ? AF_INET : inet_pton(AF_INET6, addr.c_str(), s.addr) == 1 ? AF_INET6 : 0;
+    if (!s.family) Bad(o.Env(), at + ".addr", "must be an IPv4 or IPv6 address");
+    s.port = static_cast<uint16_t>(Integer(o.Get("port"), at + ".port", 1, 65535));
+    const std::string host = s.family == AF_INET6 ? "[" + addr + "]" : addr;
+    s.name = Keep(p, type + " " + host + ":" + std::to_string(s.port));
+    p.sockets.push_back(s);
+  }
+  p.ns.sockets = p.sockets.data();
+  p.ns.n_sockets = p.sockets.size();
+}
+
 // plan.namespaces: the namespace layer, its view in plan order.
 void ParseNamespaces(Napi::Object n, Plan &p) {
   const std::string w = "plan.namespaces";
+  std::memset(&p.ns, 0, sizeof(p.ns));
   p.ns.uid = static_cast<uint32_t>(Integer(n.Get("uid"), w + ".uid", 0, UINT32_MAX - 1));
   p.ns.gid = static_cast<uint32_t>(Integer(n.Get("gid"), w + ".gid", 0, UINT32_MAX - 1));
   p.ns.net = Bool(n.Get("net"), w + ".net") ? 1 : 0;
@@ -272,6 +303,8 @@ void ParseNamespaces(Napi::Object n, Plan &p) {
   }
   p.ns.view = p.view.data();
   p.ns.n_view = p.view.size();
+  Napi::Value sv = n.Get("sockets");
+  if (!sv.IsUndefined()) ParseSockets(Arr(sv, w + ".sockets"), p);
   p.c.ns = &p.ns;
 }
 
@@ -332,31 +365,73 @@ Napi::Value Exec(const Napi::CallbackInfo &info) {
 }
 
 // spawn(plan): fork a child that confines itself and execs (and dies with
-// this process); returns its pid once the exec happened, or throws what
-// failed in the child, or EBUSY when this process has children already.
-// With plan.namespaces the child is the jail's init and the pid is its
-// own; supervise(pid) still returns the command's status.
+// this process); returns { pid, fds } once the exec happened, or throws
+// what failed in the child, or EBUSY when this process has children
+// already (or one still supervised). With plan.namespaces the child is the
+// jail's init and the pid is its own; supervise(pid) still returns the
+// command's status. fds: this process's copies of plan.namespaces.sockets,
+// in their order (O_CLOEXEC), the caller's to close.
 Napi::Value Spawn(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
   Plan p;
   ParsePlan(info, p);
   struct jail_error e;
   std::memset(&e, 0, sizeof(e));
-  int pid = jail_prepare(&p.c, &e) == 0 ? jail_spawn(&p.c, &e) : -1;
+  std::vector<int> fds(p.sockets.size(), -1);
+  int pid = jail_prepare(&p.c, &e) == 0 ? jail_spawn(&p.c, fds.data(), &e) : -1;
   jail_release(&p.c);
-  if (pid < 0) throw ApplyError(info.Env(), e);
-  return Napi::Number::New(info.Env(), pid);
+  if (pid < 0) throw ApplyError(env, e);
+  Napi::Array a = Napi::Array::New(env, fds.size());
+  for (uint32_t i = 0; i < fds.size(); i++) a.Set(i, fds[i]);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("pid", pid);
+  o.Set("fds", a);
+  return o;
+}
+
+// A wait status as child_process gives it: { code, signal } (a number).
+Napi::Object Status(Napi::Env env, int status) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("code", WIFEXITED(status) ? Napi::Value(Napi::Number::New(env, WEXITSTATUS(status))) : env.Null());
+  o.Set("signal", WIFSIGNALED(status) ? Napi::Value(Napi::Number::New(env, WTERMSIG(status))) : env.Null());
+  return o;
 }
 
 // supervise(pid): wait for the child, passing on signals sent to us, then
 // kill and reap whatever it left running. Returns the child's own
 // { code, signal } as child_process does (signal as a number).
 Napi::Value Supervise(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  int status = jail_supervise(static_cast<int>(Integer(info[0], "pid", 1, INT32_MAX)));
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("code", WIFEXITED(status) ? Napi::Value(Napi::Number::New(env, WEXITSTATUS(status))) : env.Null());
-  o.Set("signal", WIFSIGNALED(status) ? Napi::Value(Napi::Number::New(env, WTERMSIG(status))) : env.Null());
-  return o;
+  return Status(info.Env(), jail_supervise(static_cast<int>(Integer(info[0], "pid", 1, INT32_MAX))));
+}
+
+// superviseAsync(pid, callback): supervise() on a thread of libuv's pool;
+// callback(null, { code, signal }) on this one. jail_supervise is sound
+// off the main thread: waitid and waitpid wait for children of the whole
+// thread group; the parent-death signals (the init's, the command's) are
+// tied to the thread that made the child, and spawn() runs on the main
+// thread, which ends only with the process; the forwarding handlers and
+// the subreaper flag belong to the process, not to a thread; the reap
+// waits for a handler running on another thread (supervisor.c); and
+// spawn() refuses (EBUSY) until this is done. Caveats: it holds one of the
+// pool's threads (4 unless UV_THREADPOOL_SIZE) while the command runs,
+// which fs, dns and zlib calls then share; and spawn() from a worker_threads
+// Worker ties the parent-death signal to that Worker's thread.
+class SuperviseWorker : public Napi::AsyncWorker {
+ public:
+  SuperviseWorker(Napi::Function callback, int pid) : Napi::AsyncWorker(callback, "jail.supervise"), pid_(pid) {}
+  void Execute() override { status_ = jail_supervise(pid_); }
+  void OnOK() override { Callback().Call({Env().Null(), Status(Env(), status_)}); }
+
+ private:
+  int pid_;
+  int status_ = 0;
+};
+
+Napi::Value SuperviseAsync(const Napi::CallbackInfo &info) {
+  int pid = static_cast<int>(Integer(info[0], "pid", 1, INT32_MAX));
+  if (!info[1].IsFunction()) Bad(info.Env(), "callback", "must be a function");
+  (new SuperviseWorker(info[1].As<Napi::Function>(), pid))->Queue();
+  return info.Env().Undefined();
 }
 
 // reraise(sig): die of `sig` as the command did, leaving no core.
@@ -406,6 +481,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("exec", Napi::Function::New(env, Exec));
   exports.Set("spawn", Napi::Function::New(env, Spawn));
   exports.Set("supervise", Napi::Function::New(env, Supervise));
+  exports.Set("superviseAsync", Napi::Function::New(env, SuperviseAsync));
   exports.Set("reraise", Napi::Function::New(env, Reraise));
   exports.Set("rmtree", Napi::Function::New(env, Rmtree));
   exports.Set("scanTree", Napi::Function::New(env, ScanTree));

@@ -55,6 +55,20 @@ struct jail_view_entry {
 			  * directory); 0: no rule */
 };
 
+/* A socket the init makes in the jail's network namespace, bound (and
+ * listening, for SOCK_STREAM), for the supervisor: a proxy outside that only
+ * the jail can reach. */
+struct jail_socket {
+	int family;       /* AF_INET or AF_INET6 */
+	int type;         /* SOCK_STREAM or SOCK_DGRAM */
+	uint8_t addr[16]; /* network order; the first 4 for AF_INET */
+	uint16_t port;
+	const char *name; /* "tcp 127.0.0.1:8081", for errors */
+};
+
+/* As many as one SCM_RIGHTS message carries in the init's fixed buffer. */
+#define JAIL_MAX_SOCKETS 16
+
 /* The namespace layer: new user, mount and PID namespaces (and network,
  * with net), a view built from `view`, the command run by an init. */
 struct jail_namespaces {
@@ -64,6 +78,8 @@ struct jail_namespaces {
 	const char *cwd; /* in the view */
 	const struct jail_view_entry *view;
 	size_t n_view;
+	const struct jail_socket *sockets; /* only with net */
+	size_t n_sockets;                  /* at most JAIL_MAX_SOCKETS */
 };
 
 struct jail_port_rule {

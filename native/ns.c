@@ -4,8 +4,9 @@
  * and makes only syscalls. It maps the supervisor's ids to themselves,
  * builds the view (view.c), starts the command (PID 2) as the fallback
  * layer does, then reaps whatever ends and passes on the signals that come
- * from outside. It reports to the supervisor on a pipe: the exec or the
- * failure first, the command's wait status last.
+ * from outside. It reports to the supervisor on a socket: the plan's
+ * listening sockets (made in the jail's network namespace) first, then
+ * the exec or the failure, the command's wait status last.
  */
 #define _GNU_SOURCE
 #include "ns.h"
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -101,6 +103,107 @@ static int loopback_up(struct jail_error *err)
 	return 0;
 }
 
+/* One of the plan's sockets, bound (and listening); -1 with *sc. */
+static int make_socket(const struct jail_socket *s, const char **sc)
+{
+	union {
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} a;
+	socklen_t len = s->family == AF_INET ? sizeof(a.in) : sizeof(a.in6);
+	int fd, one = 1, saved;
+
+	memset(&a, 0, sizeof(a));
+	if (s->family == AF_INET) {
+		a.in.sin_family = AF_INET;
+		a.in.sin_port = htons(s->port);
+		memcpy(&a.in.sin_addr, s->addr, 4);
+	} else {
+		a.in6.sin6_family = AF_INET6;
+		a.in6.sin6_port = htons(s->port);
+		memcpy(&a.in6.sin6_addr, s->addr, 16);
+	}
+	*sc = "socket";
+	fd = socket(s->family, s->type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	/* Not for UDP: there it would let the command bind the same address
+	 * beside ours (with the option too) and take its datagrams. For TCP
+	 * a listener excludes that, and the option only skips TIME_WAIT. An
+	 * IPv6 socket takes only what it names: '::' and '0.0.0.0' can both
+	 * be had, whatever the namespace's bindv6only. */
+	*sc = "setsockopt";
+	if ((s->type == SOCK_STREAM && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
+	    (s->family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0))
+		goto failed;
+	*sc = "bind";
+	if (bind(fd, (struct sockaddr *)&a, len) < 0)
+		goto failed;
+	*sc = "listen";
+	if (s->type == SOCK_STREAM && listen(fd, 128) < 0)
+		goto failed;
+	return fd;
+failed:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+/* The plan's sockets, made here so that they are the jail's network
+ * namespace's: only the jail reaches them, and no port of the host's is
+ * taken. They go to the supervisor in one message and are closed here
+ * before the command starts: it never holds them, and the init's own
+ * memory and fds are out of its reach (not dumpable: jail_init_main). */
+static int pass_sockets(const struct jail_namespaces *ns, int report_fd, struct jail_error *err)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * JAIL_MAX_SOCKETS)];
+		struct cmsghdr align;
+	} control;
+	struct jail_report r;
+	struct iovec iov = { &r, sizeof(r) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf };
+	struct cmsghdr *c;
+	int fds[JAIL_MAX_SOCKETS];
+	const char *sc;
+	size_t n, i;
+	ssize_t sent;
+
+	if (ns->n_sockets == 0)
+		return 0;
+	if (ns->n_sockets > JAIL_MAX_SOCKETS) { /* the binding refuses more */
+		errno = EINVAL;
+		return jail_fail(err, "network", "sendmsg", NULL);
+	}
+	for (n = 0; n < ns->n_sockets; n++) {
+		fds[n] = make_socket(&ns->sockets[n], &sc);
+		if (fds[n] < 0) {
+			jail_fail(err, "network", sc, ns->sockets[n].name);
+			for (i = 0; i < n; i++)
+				close(fds[i]);
+			return -1;
+		}
+	}
+	memset(&r, 0, sizeof(r));
+	memset(&control, 0, sizeof(control));
+	r.kind = JAIL_REPORT_SOCKETS;
+	r.value = (int32_t)n;
+	msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
+	while ((sent = sendmsg(report_fd, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	if (sent < 0)
+		jail_fail(err, "network", "sendmsg", NULL);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	return sent < 0 ? -1 : 0;
+}
+
 /* ---- what the jail sees of the init ------------------------------------ */
 
 /* The init is a copy of Node: /proc/1/cmdline, which anyone may read,
@@ -163,9 +266,6 @@ static void copy(char *to, size_t size, const char *from)
 static void report(int fd, enum jail_report_kind kind, int value, const struct jail_error *e)
 {
 	struct jail_report r;
-	const char *p = (const char *)&r;
-	size_t left = sizeof(r);
-	ssize_t n;
 
 	memset(&r, 0, sizeof(r));
 	r.kind = kind;
@@ -176,13 +276,10 @@ static void report(int fd, enum jail_report_kind kind, int value, const struct j
 		copy(r.path, sizeof(r.path), e->path);
 		r.has_path = e->path != NULL;
 	}
-	/* EPIPE when the supervisor is gone: then there is no one to tell. */
-	while (left > 0 && ((n = write(fd, p, left)) > 0 || errno == EINTR)) {
-		if (n > 0) {
-			p += n;
-			left -= (size_t)n;
-		}
-	}
+	/* One message, whole or not at all. EPIPE when the supervisor is
+	 * gone: then there is no one to tell. */
+	while (send(fd, &r, sizeof(r), MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
 }
 
 /* ---- the init -------------------------------------------------------------- */
@@ -224,15 +321,16 @@ static int from_outside(const siginfo_t *si)
 }
 
 /* Die with the supervisor: SIGKILL when the thread that forked us ends,
- * which ends the PID namespace. If it ended before the prctl, the pipe's
- * read end is closed already (fds close before the parent-death signal). */
+ * which ends the PID namespace. If it ended before the prctl, its end of
+ * the report socket is closed already (fds close before the parent-death
+ * signal), which hangs ours up. */
 static int die_with_supervisor(int report_fd, struct jail_error *err)
 {
 	struct pollfd p = { .fd = report_fd, .events = POLLOUT };
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		return jail_fail(err, "namespaces", "prctl", NULL);
-	if (poll(&p, 1, 0) == 1 && (p.revents & POLLERR))
+	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)))
 		_exit(125);
 	return 0;
 }
@@ -283,7 +381,7 @@ int jail_init_main(void *arg)
 	}
 	if (hide_supervisor(&err) < 0)
 		goto failed;
-	if (plan->ns->net && loopback_up(&err) < 0)
+	if (plan->ns->net && (loopback_up(&err) < 0 || pass_sockets(plan->ns, a->report, &err) < 0))
 		goto failed;
 	if (jail_view_build(plan->ns, plan->ruleset_fd, &err) < 0)
 		goto failed;

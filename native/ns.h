@@ -2,8 +2,8 @@
  * The namespace layer's processes. The supervisor (Node) forks an init in
  * new user, mount and PID namespaces; the init builds the view, starts the
  * command as PID 2 with the existing jail_enter steps, passes signals on,
- * reaps, and reports to the supervisor on a pipe. When the init exits, the
- * kernel ends every process left in the namespace.
+ * reaps, and reports to the supervisor on a socket. When the init exits,
+ * the kernel ends every process left in the namespace.
  */
 #ifndef JAIL_NS_H
 #define JAIL_NS_H
@@ -12,13 +12,15 @@
 #include <stdint.h>
 #include "jail.h"
 
-/* What the init writes on the report pipe: one EXECED or FAILED record,
- * then (after EXECED) one STATUS record. Strings are copied in: pointers
- * mean nothing in another process. */
+/* What the init sends on the report socket (SOCK_SEQPACKET: a record is
+ * one message): with the plan's sockets, first one SOCKETS record; then
+ * one EXECED or FAILED record, then (after EXECED) one STATUS record.
+ * Strings are copied in: pointers mean nothing in another process. */
 enum jail_report_kind {
 	JAIL_REPORT_EXECED = 1, /* the command has exec'd */
 	JAIL_REPORT_FAILED,     /* a step failed; nothing ran. value: errno */
 	JAIL_REPORT_STATUS,     /* the command ended. value: its wait status */
+	JAIL_REPORT_SOCKETS,    /* value: how many; the fds ride along (SCM_RIGHTS) */
 };
 
 struct jail_report {
@@ -27,13 +29,13 @@ struct jail_report {
 	int32_t has_path;
 	char step[32];
 	char syscall[32];
-	char path[4096 - 3 * 4 - 2 * 32]; /* the whole record fits in PIPE_BUF */
+	char path[4096 - 3 * 4 - 2 * 32]; /* a record is one page */
 };
 
 struct jail_init_args {
 	struct jail_plan *plan;
-	int report; /* the pipe's write end */
-	int peer;   /* its read end, the supervisor's: closed in the init */
+	int report; /* the init's end of the report socket pair */
+	int peer;   /* the supervisor's end: closed in the init */
 };
 
 /* The init's body, for clone(2) without CLONE_VM: a copy of the caller,

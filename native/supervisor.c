@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,26 +36,48 @@ JAIL_STATIC_ASSERT(sizeof(sig_atomic_t) == sizeof(pid_t), "the kernel stores a p
  * signal n (all of `forwarded` are below 32). */
 static volatile sig_atomic_t early;
 
+/* Handlers between their read of `supervised` and their kill(). The thread
+ * that reaps (jail_supervise: Node's main thread, or one of libuv's pool
+ * with superviseAsync) is not always the one a handler interrupts, so it
+ * waits for them to be done: then no kill() can reach a reused pid. */
+static int forwarding;
+
+/* From jail_spawn until jail_supervise has returned: the child, and the
+ * globals here, are that call's. With superviseAsync JavaScript runs
+ * meanwhile, and a second spawn() must not take them over. */
+static int active;
+
 /* Signals another process sent us go on to the command; those the kernel or
  * the terminal generated (Ctrl-C, a hangup) reached its process group too.
  * Node's other threads do not block signals, so this may run on any of
  * them, at any time from forward_signals() on; one that comes before the
  * child exists is kept for it. Whoever clears its bit passes it on, once. */
-static void forward(int sig, siginfo_t *si, void *ctx)
+static void forward_to(int sig)
 {
-	pid_t pid = supervised; /* read once: kill(-1, …) would reach everyone */
+	/* read once: kill(-1, …) would reach everyone */
+	pid_t pid = __atomic_load_n(&supervised, __ATOMIC_SEQ_CST);
 	int bit = 1 << sig;
 
-	(void)ctx;
-	if (si->si_code != SI_USER && si->si_code != SI_QUEUE && si->si_code != SI_TKILL)
-		return;
 	if (pid <= 0) {
 		__atomic_fetch_or(&early, bit, __ATOMIC_SEQ_CST);
-		pid = supervised;
+		pid = __atomic_load_n(&supervised, __ATOMIC_SEQ_CST);
 		if (pid <= 0 || !(__atomic_fetch_and(&early, ~bit, __ATOMIC_SEQ_CST) & bit))
 			return; /* jail_spawn passes it on */
 	}
 	kill(pid, sig);
+}
+
+static void forward(int sig, siginfo_t *si, void *ctx)
+{
+	int saved = errno;
+
+	(void)ctx;
+	if (si->si_code != SI_USER && si->si_code != SI_QUEUE && si->si_code != SI_TKILL)
+		return;
+	__atomic_fetch_add(&forwarding, 1, __ATOMIC_SEQ_CST);
+	forward_to(sig);
+	__atomic_fetch_sub(&forwarding, 1, __ATOMIC_SEQ_CST);
+	errno = saved;
 }
 
 static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGCONT };
@@ -163,28 +186,46 @@ int jail_start_command(struct jail_plan *plan, struct jail_error *err)
 	return clone_command(plan, err, NULL);
 }
 
-/* The namespace layer: the init's pid and the pipe it reports on. One
+/* The namespace layer: the init's pid and the socket it reports on. One
  * supervised child at a time (the EBUSY rule), so one of each. */
 static pid_t init_pid = -1;
 static int init_reports = -1;
 static struct jail_report last_report; /* what err points into */
 
-/* Read one whole record; 0 at end of file (the init is gone). */
-static int read_report(struct jail_report *r)
+/* Read one record (one message); 0 at end of file (the init is gone).
+ * With fds (room for JAIL_MAX_SOCKETS), the descriptors that came with it
+ * land there (O_CLOEXEC) and *n says how many; without, none are taken. */
+static int read_report(struct jail_report *r, int *fds, size_t *n)
 {
-	char *p = (char *)r;
-	size_t got = 0;
-	ssize_t n;
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * JAIL_MAX_SOCKETS)];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { r, sizeof(*r) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+	ssize_t got;
+	size_t k;
 
-	while (got < sizeof(*r)) {
-		n = read(init_reports, p + got, sizeof(*r) - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -1 : 0;
-		got += (size_t)n;
+	if (fds) {
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof(control.buf);
+		*n = 0;
 	}
-	return 1;
+	while ((got = recvmsg(init_reports, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	for (c = fds && got >= 0 ? CMSG_FIRSTHDR(&msg) : NULL; c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); /* the buffer bounds it */
+		memcpy(fds + *n, CMSG_DATA(c), k * sizeof(int));
+		*n += k;
+	}
+	if (got > 0 && (got != sizeof(*r) || (msg.msg_flags & MSG_TRUNC))) {
+		errno = EPROTO;
+		return -1;
+	}
+	return got < 0 ? -1 : got > 0;
 }
 
 static void forget_init(void)
@@ -196,7 +237,9 @@ static void forget_init(void)
 }
 
 /* Fork the init into new namespaces. A real fork (no CLONE_VM): it lives
- * as long as the command, and Node runs meanwhile. */
+ * as long as the command, and Node runs meanwhile. It reports on a socket
+ * rather than a pipe so that a record can carry descriptors; SEQPACKET
+ * keeps each record one message. */
 static int start_init(struct jail_plan *plan, struct jail_error *err)
 {
 	struct jail_init_args args = { plan, -1, -1 };
@@ -204,8 +247,8 @@ static int start_init(struct jail_plan *plan, struct jail_error *err)
 	int fds[2], pid, saved;
 	char *stack;
 
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		FAIL(err, "namespaces", "pipe2", NULL);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
+		FAIL(err, "namespaces", "socketpair", NULL);
 	args.peer = fds[0];
 	args.report = fds[1];
 	stack = mmap(NULL, INIT_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
@@ -230,14 +273,28 @@ static int start_init(struct jail_plan *plan, struct jail_error *err)
 	return pid;
 }
 
-/* Wait for the init to say the command has exec'd; else fill err with
- * what failed in it (or EPIPE: it ended without a word) and reap it. */
-static int await_exec(int pid, struct jail_error *err)
+/* Wait for the init to say the command has exec'd, taking the plan's
+ * sockets on the way (fds: room for n_sockets); else fill err with what
+ * failed in it (or EPIPE: it ended without a word; EPROTO: a record out of
+ * place), close what came, and end and reap it. */
+static int await_exec(int pid, int *fds, size_t n_sockets, struct jail_error *err)
 {
-	int got = read_report(&last_report), status;
+	int came[JAIL_MAX_SOCKETS], got, status;
+	size_t n = 0, i;
 
-	if (got > 0 && last_report.kind == JAIL_REPORT_EXECED)
+	got = read_report(&last_report, came, &n);
+	if (got > 0 && last_report.kind == JAIL_REPORT_SOCKETS) {
+		if (n == n_sockets && last_report.value == (int32_t)n) {
+			got = read_report(&last_report, NULL, NULL);
+		} else {
+			got = -1;
+			errno = EPROTO;
+		}
+	}
+	if (got > 0 && last_report.kind == JAIL_REPORT_EXECED && n == n_sockets) {
+		memcpy(fds, came, n * sizeof(int));
 		return 0;
+	}
 	if (got > 0 && last_report.kind == JAIL_REPORT_FAILED) {
 		err->step = last_report.step;
 		err->syscall = last_report.syscall;
@@ -245,11 +302,16 @@ static int await_exec(int pid, struct jail_error *err)
 		err->path = last_report.has_path ? last_report.path : NULL;
 	} else {
 		err->step = "namespaces";
-		err->syscall = "read";
-		err->code = got < 0 ? errno : EPIPE;
+		err->syscall = "recvmsg";
+		err->code = got < 0 ? errno : got == 0 ? EPIPE : EPROTO;
 		err->path = NULL;
 	}
+	for (i = 0; i < n; i++)
+		close(came[i]);
 	supervised = -1; /* before the reap frees the pid */
+	/* Not reaped yet, so the pid is still the init's; after a record out
+	 * of place it may be serving a command that runs. */
+	kill(pid, SIGKILL);
 	while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR)
 		;
 	forget_init();
@@ -257,22 +319,30 @@ static int await_exec(int pid, struct jail_error *err)
 	return -1;
 }
 
-int jail_spawn(struct jail_plan *plan, struct jail_error *err)
+int jail_spawn(struct jail_plan *plan, int *fds, struct jail_error *err)
 {
 	sigset_t all, old;
 	siginfo_t si;
 	int pid;
 
 	/* After the command, every child of this process is ended (orphans
-	 * become ours, below): there must be none of another's. */
-	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0) {
+	 * become ours, below): there must be none of another's. A child still
+	 * being supervised counts as one even once reaped. */
+	if (__atomic_exchange_n(&active, 1, __ATOMIC_SEQ_CST)) {
 		errno = EBUSY;
 		FAIL(err, "spawn", "waitid", NULL);
 	}
+	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0) {
+		errno = EBUSY;
+		jail_fail(err, "spawn", "waitid", NULL);
+		goto refused;
+	}
 	/* Orphans of the command's processes come to us rather than to init,
 	 * even from a new session, so that end_descendants finds them all. */
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
-		FAIL(err, "spawn", "prctl", NULL);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+		jail_fail(err, "spawn", "prctl", NULL);
+		goto refused;
+	}
 	/* No handler of ours may run in the child before it resets them;
 	 * its first step sets default dispositions, then an empty mask. */
 	sigfillset(&all);
@@ -283,15 +353,16 @@ int jail_spawn(struct jail_plan *plan, struct jail_error *err)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid > 0)
 		pass_early(pid);
-	if (pid > 0 && plan->ns && await_exec(pid, err) < 0)
+	if (pid > 0 && plan->ns && await_exec(pid, fds, plan->ns->n_sockets, err) < 0)
 		pid = -1;
-	if (pid < 0) {
-		restore_signals();
-		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
-		errno = err->code;
-		return -1;
-	}
-	return pid; /* it execed; jail_supervise waits for it */
+	if (pid > 0)
+		return pid; /* it execed; jail_supervise waits for it */
+	restore_signals();
+	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+refused:
+	__atomic_store_n(&active, 0, __ATOMIC_SEQ_CST);
+	errno = err->code;
+	return -1;
 }
 
 /* SIGKILL every process whose parent is this one. Without a readable /proc
@@ -354,24 +425,28 @@ int jail_supervise(int pid)
 	siginfo_t si;
 	int status = 0;
 
-	/* Wait without reaping, stop forwarding, then reap: a signal arriving
+	/* Wait without reaping, stop forwarding (and let a handler that read
+	 * the pid on another thread finish), then reap: a signal arriving
 	 * meanwhile cannot reach a process that reused the pid. */
 	while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
 		;
-	supervised = -1;
+	__atomic_store_n(&supervised, -1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&forwarding, __ATOMIC_SEQ_CST) > 0)
+		sched_yield();
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	/* The namespace layer: the init reports the command's own status
 	 * before it exits; without a report (it was killed), its own. */
 	if (pid == init_pid) {
 		struct jail_report r;
-		if (read_report(&r) > 0 && r.kind == JAIL_REPORT_STATUS)
+		if (read_report(&r, NULL, NULL) > 0 && r.kind == JAIL_REPORT_STATUS)
 			status = r.value;
 		forget_init();
 	}
 	end_descendants();
 	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 	restore_signals();
+	__atomic_store_n(&active, 0, __ATOMIC_SEQ_CST);
 	return status;
 }
 

@@ -18,8 +18,11 @@
  * With plan->ns (the namespace layer) the child is the jail's init (ns.h),
  * which builds the view and starts the command as PID 2; the pid returned
  * is the init's, once the command has execed, and err is what failed in
- * the init or the command. */
-int jail_spawn(struct jail_plan *plan, struct jail_error *err);
+ * the init or the command. The init makes plan->ns->sockets in the jail's
+ * network namespace; this process's copies (O_CLOEXEC) land in fds, room
+ * for n_sockets, in plan order, and are this process's to close. Until
+ * jail_supervise has returned, another jail_spawn fails with EBUSY. */
+int jail_spawn(struct jail_plan *plan, int *fds, struct jail_error *err);
 
 /* The command's process: a child that shares our memory until it execs
  * (CLONE_VM | CLONE_VFORK), runs jail_enter and dies with the calling
@@ -27,7 +30,8 @@ int jail_spawn(struct jail_plan *plan, struct jail_error *err);
  * by jail_spawn and by the namespace layer's init. */
 int jail_start_command(struct jail_plan *plan, struct jail_error *err);
 
-/* Wait for the child as its supervisor. From jail_spawn on, signals sent to
+/* Wait for the child as its supervisor, on any thread of this process
+ * (see superviseAsync in binding.cc). From jail_spawn on, signals sent to
  * this process by another (kill; not the terminal's, which reach the
  * child's process group directly) are passed on to the child. When it has
  * ended, SIGKILL everything it left running (every descendant, whatever its

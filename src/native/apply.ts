@@ -6,7 +6,7 @@ import { ApplyError, CommandError, InternalError } from '../errors.js';
 import type { JailPlan } from '../plan.js';
 import type { KernelFacts } from '../policy/model.js';
 import { printable } from '../text.js';
-import { loadAddon, type NativeError, type NativePlan, type NativeProbe } from './binding.js';
+import { loadAddon, type NativeError, type NativePlan, type NativeProbe, type NativeSocket, type NativeStatus } from './binding.js';
 
 export interface ProbeResult extends KernelFacts {
   kernel: string;
@@ -113,15 +113,37 @@ export function execInPlace(plan: JailPlan, target: ExecTarget): never {
  * from outside the jail. Returns how it ended; throws like execInPlace when
  * a step (or the exec) failed in the child, before anything ran.
  */
-export function spawnSupervised(plan: JailPlan, target: ExecTarget): { code: number | null; signal: number | null } {
-  const addon = loadAddon();
-  let pid: number;
+export function spawnSupervised(plan: JailPlan, target: ExecTarget): NativeStatus {
+  return loadAddon().supervise(spawnJailed(plan, target).pid);
+}
+
+/**
+ * Fork a child that confines itself and execs the command; its pid once
+ * the exec happened, for superviseAsync (or the addon's supervise). With
+ * `sockets` (the namespace layer with its own network only), the init
+ * makes them in the jail's network namespace and fds are this process's
+ * copies, in that order (O_CLOEXEC), for net.Server#listen({ fd }) or
+ * dgram's bind({ fd }); ours to close. Throws like spawnSupervised.
+ */
+export function spawnJailed(plan: JailPlan, target: ExecTarget, sockets: NativeSocket[] = []): { pid: number; fds: number[] } {
+  const native = toNativePlan(plan, target);
+  if (sockets.length > 0 && !native.namespaces) throw new TypeError('spawnJailed: sockets need the namespace layer with a network of its own (plan.view.net)');
+  if (native.namespaces) native.namespaces.sockets = sockets;
   try {
-    pid = addon.spawn(toNativePlan(plan, target));
+    return loadAddon().spawn(native);
   } catch (e) {
     throw explain(e as NativeError, target);
   }
-  return addon.supervise(pid);
+}
+
+/**
+ * Wait for the child spawnJailed started, as supervise does (signals sent
+ * to this process are passed on; what it left running is ended and
+ * reaped), on a thread of libuv's pool: the event loop runs meanwhile. A
+ * second spawnJailed fails with EBUSY until this has settled.
+ */
+export function superviseAsync(pid: number): Promise<NativeStatus> {
+  return new Promise((resolve, reject) => loadAddon().superviseAsync(pid, (err, status) => (err ? reject(err) : resolve(status))));
 }
 
 // TEMP until netfds lands
@@ -232,6 +254,7 @@ export function explain(e: NativeError, target: ExecTarget): Error {
     'landlock-ruleset': opened ? 'the path changed after the policy was built; run again.' : 'check the kernel log (dmesg) for Landlock errors.',
     capabilities: 'pass --keep-caps to keep the capabilities instead.',
     seccomp: 'the kernel refused the syscall filter; pass --best-effort to run without it.',
+    ...(e.code === 'EADDRINUSE' && { network: 'two sockets of the jail\'s own network take the same address and port.' }),
   };
   return new ApplyError(
     `cannot apply the jail: step ${e.step} failed: ${e.syscall}${e.path ? ` ${e.path}` : ''}: ${e.code}.`,

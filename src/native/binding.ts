@@ -83,12 +83,30 @@ export interface NativePlan {
     /** chdir here in the view. */
     cwd: string;
     view: NativeViewEntry[];
+    /** Sockets the init makes in the jail's network namespace (only with
+     *  net; at most 16), for the supervisor: bound to addr:port, an IPv4 or
+     *  IPv6 literal ('127.0.0.1', '0.0.0.0', '::1'; an IPv6 one takes IPv6
+     *  only), with SO_REUSEADDR and listening for tcp. Only the jail can
+     *  reach them; spawn() returns this process's copies. */
+    sockets?: NativeSocket[];
   };
   dropCaps: boolean;
   keepFds: number[];
   file: string;
   argv: string[];
   envp: string[];
+}
+
+export interface NativeSocket {
+  type: 'tcp' | 'udp';
+  addr: string;
+  port: number;
+}
+
+/** How a supervised child ended, as child_process says it (signal as a number). */
+export interface NativeStatus {
+  code: number | null;
+  signal: number | null;
 }
 
 /** Thrown by the addon: shaped like Node's fs errors. The addon gives the
@@ -117,14 +135,22 @@ export interface Addon {
   /** Never returns: execs, or throws a NativeError. */
   exec(plan: NativePlan): never;
   /** Forks a child that confines itself, dies with this process and execs;
-   *  its pid, or a NativeError. This process must have no other child.
-   *  With plan.namespaces the child is the jail's init (PID 1 inside),
-   *  and the pid is the init's; it returns once the command has exec'd. */
-  spawn(plan: NativePlan): number;
+   *  its pid, or a NativeError. This process must have no other child (nor
+   *  one still supervised: EBUSY). With plan.namespaces the child is the
+   *  jail's init (PID 1 inside), and the pid is the init's; it returns once
+   *  the command has exec'd. fds: this process's copies of
+   *  plan.namespaces.sockets, in their order (O_CLOEXEC; for
+   *  net.Server#listen({ fd }) or dgram's bind({ fd })), ours to close; a
+   *  socket that cannot be made fails with step 'network' and its
+   *  'tcp 0.0.0.0:443' as path, before anything ran. */
+  spawn(plan: NativePlan): { pid: number; fds: number[] };
   /** Waits for the child, passing on signals sent to this process; then
    *  kills and reaps everything the child left running. The child's status;
    *  in the namespace layer the command's, which the init reports. */
-  supervise(pid: number): { code: number | null; signal: number | null };
+  supervise(pid: number): NativeStatus;
+  /** supervise() on a thread of libuv's pool, which it holds while the
+   *  command runs; the callback comes on this thread. */
+  superviseAsync(pid: number, callback: (err: Error | null, status: NativeStatus) => void): void;
   /** Dies of `signal` (default disposition), dumping no core; returns if it
    *  is ignored by default. */
   reraise(signal: number): void;
@@ -182,6 +208,7 @@ function named(raw: RawAddon): Addon {
     exec: coded(raw.exec),
     spawn: coded(raw.spawn),
     supervise: coded(raw.supervise),
+    superviseAsync: coded(raw.superviseAsync),
     reraise: coded(raw.reraise),
     rmtree: coded(raw.rmtree),
     scanTree: coded(raw.scanTree),

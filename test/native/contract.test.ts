@@ -117,18 +117,18 @@ describe('spawn() and supervise()', () => {
     expect(e).toMatchObject({ code: 'ENOENT', syscall: 'execve', step: 'exec', path: '/no/such/file' });
   });
   it('a child that execs: supervise() returns its status or its signal', () => {
-    const r = inChild(`const a = addon.supervise(addon.spawn(${plan({ file: '/bin/sh', argv: ['sh', '-c', 'exit 7'] })}));
-      const b = addon.supervise(addon.spawn(${plan({ file: '/bin/sh', argv: ['sh', '-c', 'kill -TERM $$'] })}));
+    const r = inChild(`const a = addon.supervise(addon.spawn(${plan({ file: '/bin/sh', argv: ['sh', '-c', 'exit 7'] })}).pid);
+      const b = addon.supervise(addon.spawn(${plan({ file: '/bin/sh', argv: ['sh', '-c', 'kill -TERM $$'] })}).pid);
       out([a, b])`);
     expect(r).toEqual([{ code: 7, signal: null }, { code: null, signal: 15 }]);
   });
   it('supervise() returns the command\'s own status once it has killed and reaped all it left running', () => {
     const marker = `50.${process.pid}${Date.now() % 1e6}`; // unique, and a duration to sleep
-    const r = inChild(`const pid = addon.spawn(${plan({ file: '/bin/sh', argv: ['sh', '-c', `setsid sleep ${marker} & sleep ${marker} & exit 4`] })});
+    const r = inChild(`const { pid, fds } = addon.spawn(${plan({ file: '/bin/sh', argv: ['sh', '-c', `setsid sleep ${marker} & sleep ${marker} & exit 4`] })});
       const status = addon.supervise(pid);
       const left = require('fs').readdirSync('/proc').filter((p) => /^\\d+$/.test(p) && Number(p) !== process.pid).filter((p) => { try { return require('fs').readFileSync('/proc/' + p + '/cmdline', 'utf8').includes(${JSON.stringify(marker)}) } catch { return false } });
-      out({ status, left })`);
-    expect(r).toEqual({ status: { code: 4, signal: null }, left: [] });
+      out({ status, left, fds })`);
+    expect(r).toEqual({ status: { code: 4, signal: null }, left: [], fds: [] });
   });
   it('spawn() refuses (EBUSY) in a process that has children of its own, which the supervisor would end; they live on', () => {
     const r = inChild(`const other = require('child_process').spawn('sleep', ['5'], { stdio: 'ignore' });
@@ -151,7 +151,7 @@ describe('verified opens: the addon grants the object the TypeScript side checke
   /** Child source: apply one path rule with the identity of `identityOf`. */
   const applying = (p: string, identityOf: string | null, how: 'exec' | 'spawn' = 'exec') => {
     const id = identityOf ? `const st = require('fs').statSync(${JSON.stringify(identityOf)}, { bigint: true }); const id = { dev: st.dev, ino: st.ino };` : 'const id = {};';
-    const run = how === 'exec' ? 'addon.exec(p)' : 'out(addon.supervise(addon.spawn(p)))';
+    const run = how === 'exec' ? 'addon.exec(p)' : 'out(addon.supervise(addon.spawn(p).pid))';
     return `${id} const p = { ...${plan({ file: '/usr/bin/true' })}, landlock: { ...${JSON.stringify(ll())}, paths: [{ path: ${JSON.stringify(p)}, access: 1, ...id }] } }; ${run}`;
   };
 

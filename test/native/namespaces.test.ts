@@ -570,7 +570,7 @@ describe.each(WHO)('as %s', (who) => {
 const plan = JSON.parse(${JSON.stringify(plan)}, (_, v) => (typeof v === 'string' && /^\\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v));
 plan.namespaces.uid = process.geteuid(); plan.namespaces.gid = process.getegid(); // 0 under unshare -r
 let spawned;
-try { spawned = addon.supervise(addon.spawn(plan)); } catch (e) { spawned = { code: e.code, step: e.step, syscall: e.syscall, path: e.path }; }
+try { spawned = addon.supervise(addon.spawn(plan).pid); } catch (e) { spawned = { code: e.code, step: e.step, syscall: e.syscall, path: e.path }; }
 process.stdout.write(JSON.stringify({ probe: addon.probe().namespaces, spawned }));`);
     }
 
