@@ -20,6 +20,8 @@ export interface Answer {
   reply: Buffer | null;
   /** The name looked up. */
   name?: string;
+  /** The record type asked for. */
+  type?: string;
   /** The name is not allowed (reverse lookups aside: resolvers make those on their own). */
   refused?: boolean;
   /** The address answered, when one was. */
@@ -39,7 +41,7 @@ export function answer(msg: Buffer, rules: readonly HostRule[], map: AddressMap)
   if (query.questions?.length !== 1 || q === undefined) return { reply: encode(query, FORMERR) };
   const name = q.name;
   if (matchName(rules, name) === null) {
-    return { reply: encode(query, NXDOMAIN, q), name, refused: !/(^|\.)arpa\.?$/i.test(name) };
+    return { reply: encode(query, NXDOMAIN, q), name, type: q.type, refused: !/(^|\.)arpa\.?$/i.test(name) };
   }
   if (q.type === 'A' || (q.type as string) === 'ANY') {
     const address = map.addressFor(name);

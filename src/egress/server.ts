@@ -154,13 +154,23 @@ export function startEgress(opts: EgressOptions): Egress {
     servers.push(server);
   }
 
+  const otherOnly = new Set<string>();
   for (const { fd } of opts.dns) {
     const udp = dgram.createSocket('udp4');
     udp.on('message', (msg, from) => {
       const a = answer(msg, rules, map);
       if (a.name !== undefined && a.refused) {
-        block(a.name.toLowerCase().replace(/\.$/, ''), 0, 'dns');
-        log(`egress: lookup ${printable(a.name)} blocked`);
+        // A lookup asks for A and AAAA (getent, glibc, c-ares): counted by
+        // its A. A name asked for only in other types counts once, the
+        // first time; its first A later is that same lookup.
+        const name = a.name.toLowerCase().replace(/\.$/, '');
+        const isA = a.type === 'A' || a.type === 'ANY';
+        if (isA && !otherOnly.delete(name)) block(name, 0, 'dns');
+        else if (!isA && !counts.has(`dns ${name} 0`)) {
+          otherOnly.add(name);
+          block(name, 0, 'dns');
+        }
+        log(`egress: lookup ${printable(a.name)} (${a.type ?? '?'}) blocked`);
       } else if (a.address !== undefined) {
         log(`egress: lookup ${printable(a.name ?? '')} → ${a.address}`);
       }

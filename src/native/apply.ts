@@ -125,7 +125,7 @@ export function spawnSupervised(plan: JailPlan, target: ExecTarget): NativeStatu
  * copies, in that order (O_CLOEXEC), for net.Server#listen({ fd }) or
  * dgram's bind({ fd }); ours to close. Throws like spawnSupervised.
  */
-export function spawnJailed(plan: JailPlan, target: ExecTarget, sockets: NativeSocket[] = []): { pid: number; fds: number[] } {
+export function spawnJailed(plan: JailPlan, target: ExecTarget, sockets: NativeSocket[] = socketsOf(plan)): { pid: number; fds: number[] } {
   const native = toNativePlan(plan, target);
   if (sockets.length > 0 && !native.namespaces) throw new TypeError('spawnJailed: sockets need the namespace layer with a network of its own (plan.view.net)');
   if (native.namespaces) native.namespaces.sockets = sockets;
@@ -146,19 +146,14 @@ export function superviseAsync(pid: number): Promise<NativeStatus> {
   return new Promise((resolve, reject) => loadAddon().superviseAsync(pid, (err, status) => (err ? reject(err) : resolve(status))));
 }
 
-// TEMP until netfds lands
-export function spawnJailed(plan: JailPlan, target: ExecTarget): { pid: number; fds: number[] } {
-  try {
-    return { pid: loadAddon().spawn(toNativePlan(plan, target)), fds: [] };
-  } catch (e) {
-    throw explain(e as NativeError, target);
-  }
-}
-export function supervise(pid: number): { code: number | null; signal: number | null } {
+/** Wait for the child spawnJailed started, blocking (the CLI's plain run). */
+export function supervise(pid: number): NativeStatus {
   return loadAddon().supervise(pid);
 }
-export function superviseAsync(pid: number): Promise<{ code: number | null; signal: number | null }> {
-  return Promise.resolve(loadAddon().supervise(pid));
+
+/** The sockets the plan's view asks the init for (--allow-host). */
+function socketsOf(plan: JailPlan): NativeSocket[] {
+  return (plan.view?.sockets ?? []).map(({ type, addr, port }) => ({ type, addr, port }));
 }
 
 /** Die of the command's signal, so our parent sees what the command did. */

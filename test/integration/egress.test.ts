@@ -11,7 +11,8 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inFallback, jailAsync, makeWorld, removeWorld, type AsyncRun, type World } from './harness.js';
+import { spawn } from 'node:child_process';
+import { inFallback, jailAsync, jailCommand, makeWorld, removeWorld, type AsyncRun, type World } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -59,6 +60,38 @@ async function server(reply = 'hello from outside'): Promise<Listener> {
       s.close(() => r());
     });
   return l;
+}
+
+/** A raw TCP server that records what it receives. */
+async function rawServer(): Promise<{ port: number; got: string[]; close(): Promise<void> }> {
+  const got: string[] = [];
+  const conns = new Set<net.Socket>();
+  const s = net.createServer((c) => {
+    conns.add(c);
+    c.on('data', (d) => got.push(String(d)));
+    c.end('raw hello');
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return {
+    port: (s.address() as net.AddressInfo).port,
+    got,
+    close: () => new Promise<void>((r) => (conns.forEach((c) => c.destroy()), s.close(() => r()))),
+  };
+}
+
+/** `jail ARGS` without blocking this process, as root or as nobody, with stdin. */
+function jailRun(args: string[], opts: { asNobody?: boolean; input?: string } = {}): Promise<AsyncRun> {
+  const [cmd, argv] = jailCommand(w, args, opts);
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { cwd: w.proj, env: w.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+    child.stdin.end(opts.input ?? '');
+  });
 }
 
 const curl = (url: string) => ['curl', '-sS', '--max-time', '10', url];
@@ -137,5 +170,76 @@ describe('--allow-host', () => {
   it.skipIf(inFallback)('in the namespace layer: a test suite may still listen on loopback and connect to it (supertest), with no other flag', async () => {
     const r = await run(['--allow-host', 'example.com', '--', 'node', 'supertest.js']);
     expect(r.stdout.trim()).toBe('pong');
+  });
+
+  it('works for an unprivileged user too', async () => {
+    const s = await server('as nobody');
+    try {
+      const r = await jailRun(['--ro', '.', '--allow-host', `localhost:${s.port}`, '--', ...curl(`http://localhost:${s.port}/n`)], { asNobody: true });
+      expect(r.stdout).toBe('as nobody');
+      expect(s.requests).toEqual([`GET /n host=localhost:${s.port}`]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('keeps stdin, stdout and pipes as they are: `yes | jail … -- head -1` ends at once', async () => {
+    const echo = await jailRun(['--ro', '.', '--allow-host', 'example.com', '--', 'cat'], { input: 'through stdin\n' });
+    expect(echo.stdout).toBe('through stdin\n');
+    const t0 = Date.now();
+    const [cmd, argv] = jailCommand(w, ['--ro', '.', '--allow-host', 'example.com', '--', 'head', '-1']);
+    const r = await new Promise<string>((resolve) => {
+      const yes = spawn('yes', [], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const head = spawn(cmd, argv, { cwd: w.proj, env: w.env, stdio: [yes.stdout, 'pipe', 'inherit'] });
+      let out = '';
+      head.stdout!.on('data', (d) => (out += d));
+      head.on('close', () => {
+        yes.kill();
+        resolve(out);
+      });
+    });
+    expect(r).toBe('y\n');
+    expect(Date.now() - t0).toBeLessThan(5_000);
+  });
+
+  it('-v logs every request', async () => {
+    const s = await server();
+    try {
+      const r = await run(['-v', '--allow-host', `localhost:${s.port}`, '--', ...curl(`http://localhost:${s.port}/logged`)]);
+      expect(r.stderr).toMatch(new RegExp(`jail: egress: .*localhost:${s.port}.*allowed`));
+    } finally {
+      await s.close();
+    }
+  });
+
+  it.skipIf(inFallback)('in the namespace layer: a program that ignores proxy variables (a raw connect, Node 20 fetch) reaches localhost:PORT when it is allowed', async () => {
+    const raw = await rawServer();
+    const s = await server('fetched');
+    try {
+      const r = await run(['--allow-host', `localhost:${raw.port}`, '--allow-host', `localhost:${s.port}`, '--', 'sh', '-c', `node direct.js 127.0.0.1 ${raw.port}; node -e "fetch('http://localhost:${s.port}/f').then(r => r.text()).then(t => console.log(t))"`]);
+      expect(r.stdout).toBe('connected\nraw hellofetched\n');
+      expect(raw.got.join('')).toBe('DIRECT-BYTES');
+      expect(s.requests).toEqual([`GET /f host=localhost:${s.port}`]);
+    } finally {
+      await Promise.all([raw.close(), s.close()]);
+    }
+  });
+
+  it('refuses a wildcard over a public suffix, and --allow-host with --net all, before anything runs', async () => {
+    const psl = await run(['--allow-host', '*.co.uk', '--', 'sh', '-c', 'echo RAN']);
+    expect([psl.status, psl.stdout]).toEqual([125, '']);
+    expect(psl.stderr).toMatch(/public suffix/);
+    const all = await run(['--net', 'all', '--allow-host', 'example.com', '--', 'sh', '-c', 'echo RAN']);
+    expect([all.status, all.stdout]).toEqual([125, '']);
+  });
+});
+
+describe('no network at all', () => {
+  it('npm is told it is offline, and fails at once with a hint instead of retrying for a minute', async () => {
+    const t0 = Date.now();
+    const r = await jailAsync(w, ['--', 'npm', 'view', 'left-pad', 'version']);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('hint: --allow-host registry.npmjs.org');
   });
 });
