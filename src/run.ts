@@ -85,6 +85,14 @@ export interface Service {
  */
 export async function runPreparedAsync(p: Prepared, service: Service, onFallback?: (plan: JailPlan) => void, say?: (line: string) => void, opts: { quarantineRoot?: string } = {}): Promise<number> {
   const run = new SupervisedRun(p, opts.quarantineRoot);
+  // A fault in the service must not end this process while the command
+  // runs: the restore of what runs later, and the cleanup, come after it.
+  // It is said, and the service stops.
+  const fault = (e: unknown) => {
+    writeStderr(`jail: internal error in the supervisor's service, which stops: ${e instanceof Error ? e.message : String(e)}\n`);
+    void service.stop().catch(() => {});
+  };
+  process.on('uncaughtException', fault);
   let result;
   try {
     const started = run.start(onFallback);
@@ -99,7 +107,8 @@ export async function runPreparedAsync(p: Prepared, service: Service, onFallback
     result = await superviseAsync(started.pid);
     run.after(say);
   } finally {
-    await service.stop();
+    await service.stop().catch(fault);
+    process.removeListener('uncaughtException', fault);
     run.cleanup();
   }
   return statusOf(result);

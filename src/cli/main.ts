@@ -269,7 +269,7 @@ function pickPort(avoid: number[]): number {
 async function runWithEgress(p: Prepared, again: () => Prepared, onFallback: (plan: JailPlan) => void, say: ((line: string) => void) | undefined): Promise<number> {
   // A bundle of its own (tools/build.mjs): only this run pays for it.
   const { EgressSession } = require('../egress/session.js') as typeof Egress;
-  const session = new EgressSession(p.policy.net.hosts, say && ((line) => say(line)));
+  const session = new EgressSession(p.policy.net.hosts, p.policy.net.connect, say && ((line) => say(line)));
   for (let tries = 1; ; tries++) {
     try {
       await session.listenHost(p.policy.egress!.port);

@@ -62,7 +62,7 @@ export async function dial(host: string, port: number, rule: HostRule, resolve: 
       throw new DialError(502, `cannot resolve ${host}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
     const all = found.map((f) => f.address);
-    addresses = host === 'localhost' ? all : all.filter((a) => !isInternal(a));
+    addresses = host === 'localhost' || rule.internal ? all : all.filter((a) => !isInternal(a));
     if (addresses.length === 0) {
       if (all.length === 0) throw new DialError(502, `${host} has no address`);
       throw new DialError(403, `${host} resolves to ${all.join(', ')}, an address of this machine or its link; refused`);

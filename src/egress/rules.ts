@@ -21,6 +21,10 @@ export interface HostRule {
   kind: 'name' | 'ipv4' | 'ipv6';
   /** As the user wrote it. */
   given: string;
+  /** Addresses of this machine and its link allowed too: a rule that
+   *  stands for --allow-connect PORT, which lets the command connect to
+   *  any address on that port directly anyway. */
+  internal?: boolean;
 }
 
 export const DEFAULT_PORT = 443;

@@ -32,6 +32,8 @@ export interface EgressOptions {
   log?: (line: string) => void;
   /** Upstream name resolution; default dns.lookup(host, { all: true }). Tests inject loopback answers. */
   resolve?: (host: string) => Promise<Array<{ address: string; family: number }>>;
+  /** --allow-connect: ports on which any host may be reached. */
+  anyHostPorts?: Array<{ from: number; to: number }>;
   /** Resolving and connecting upstream, in ms, before a 504; default 20 s. */
   connectTimeout?: number;
 }
@@ -78,13 +80,18 @@ export function startEgress(opts: EgressOptions): Egress {
     else counts.set(key, { host, port, count: 1, via });
   };
 
+  // --allow-connect PORT lets the command reach any host on PORT
+  // directly; through the proxy (where the proxy variables send it) too.
+  const anyHost = (n: NonNullable<ReturnType<typeof normalizeHost>>, port: number): HostRule | null =>
+    (opts.anyHostPorts ?? []).some((r) => r.from <= port && port <= r.to) ? { host: n.host, wildcard: false, port, kind: n.kind, given: `--allow-connect ${port}`, internal: true } : null;
+
   const gate: Gate = {
     async open(given, port, via, what) {
       const n = normalizeHost(given);
       // A client that resolved through our DNS and then asked the proxy
       // for the address (socks5://, not socks5h://) means the name.
       const host = (n?.kind === 'ipv4' ? map.nameFor(n.host) : undefined) ?? n?.host ?? given;
-      const rule = n === null ? null : matchHost(rules, host, port);
+      const rule = n === null ? null : (matchHost(rules, host, port) ?? anyHost(n, port));
       if (rule === null) {
         block(host, port, via);
         log(`egress: ${printable(what)} blocked`);
@@ -158,7 +165,15 @@ export function startEgress(opts: EgressOptions): Egress {
   for (const { fd } of opts.dns) {
     const udp = dgram.createSocket('udp4');
     udp.on('message', (msg, from) => {
-      const a = answer(msg, rules, map);
+      let a: ReturnType<typeof answer>;
+      try {
+        a = answer(msg, rules, map);
+      } catch (e) {
+        // The address table full (a program asking for 65 000 names under
+        // an allowed wildcard): no answer, and the run goes on.
+        log(`egress: lookup not answered: ${e instanceof Error ? e.message : String(e)}`);
+        return;
+      }
       if (a.name !== undefined && a.refused) {
         // A lookup asks for A and AAAA (getent, glibc, c-ares): counted by
         // its A. A name asked for only in other types counts once, the

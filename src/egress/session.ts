@@ -17,13 +17,14 @@ export class EgressSession implements Service {
 
   constructor(
     private readonly rules: HostRule[],
+    private readonly anyHostPorts: Array<{ from: number; to: number }>,
     private readonly log?: (line: string) => void,
     private readonly report: (text: string) => void = (t) => process.stderr.write(t),
   ) {}
 
   /** Listen on the host's 127.0.0.1:port; rejects (EADDRINUSE) when taken. */
   async listenHost(port: number): Promise<void> {
-    const e = startEgress({ rules: this.rules, proxy: [{ host: '127.0.0.1', port }], transparent: [], dns: [], ...(this.log && { log: this.log }) });
+    const e = startEgress({ rules: this.rules, anyHostPorts: this.anyHostPorts, proxy: [{ host: '127.0.0.1', port }], transparent: [], dns: [], ...(this.log && { log: this.log }) });
     try {
       await e.ready;
     } catch (err) {
@@ -40,6 +41,7 @@ export class EgressSession implements Service {
     const of = (role: string) => sockets.flatMap((s, i) => (s.role === role ? [{ fd: fds[i]!, port: s.port }] : []));
     this.inside = startEgress({
       rules: this.rules,
+      anyHostPorts: this.anyHostPorts,
       proxy: of('proxy').map(({ fd }) => ({ fd })),
       transparent: of('transparent'),
       dns: of('dns').map(({ fd }) => ({ fd })),
@@ -54,9 +56,14 @@ export class EgressSession implements Service {
     return [...(this.host?.blocked() ?? []), ...(this.inside?.blocked() ?? [])];
   }
 
-  async stop(): Promise<void> {
-    const text = formatBlocked(this.blocked());
-    await Promise.all([this.host?.close(), this.inside?.close()]);
-    if (text) this.report(text);
+  private stopped: Promise<void> | null = null;
+
+  /** Close, then say what was blocked; once, however often it is asked. */
+  stop(): Promise<void> {
+    return (this.stopped ??= (async () => {
+      const text = formatBlocked(this.blocked());
+      await Promise.all([this.host?.close(), this.inside?.close()]);
+      if (text) this.report(text);
+    })());
   }
 }

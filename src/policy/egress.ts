@@ -41,6 +41,9 @@ export function withEgress(policy: Policy, env: Env, tmpDir: string | null, port
   for (const k of BYPASS_VARS) if (!explicit.has(k)) delete env[k];
   for (const k of PROXY_VARS) if (!explicit.has(k)) env[k] = url;
   if (!explicit.has('NODE_USE_ENV_PROXY')) env.NODE_USE_ENV_PROXY = '1';
+  // npm's update check is no job for a jailed run, and a blocked one would
+  // be named in the summary as if the command had asked for it.
+  if (!explicit.has('npm_config_update_notifier')) env.npm_config_update_notifier = 'false';
   const files: Array<{ name: string; text: string }> = [];
   let resolvConf: Egress['resolvConf'] = null;
   const real = tmpDir === null ? null : resolvConfPath(policy, host);

@@ -106,8 +106,8 @@ describe('the environment', () => {
   strictJail.it('--clean-env passes only the minimal list', () => {
     const r = jail(w, ['--clean-env', '--ro', '.', '--', 'env'], { env: env() });
     const names = r.stdout.trim().split('\n').map((l) => l.split('=')[0]).sort();
-    // Plus what the jail itself sets: the private TMPDIR and the npmrc copy.
-    expect(names).toEqual(['HOME', 'LANG', 'NPM_CONFIG_USERCONFIG', 'PATH', 'TEMP', 'TMP', 'TMPDIR', 'npm_config_userconfig']);
+    // Plus what the jail itself sets: the private TMPDIR, the npmrc copy, npm offline (no network).
+    expect(names).toEqual(['HOME', 'LANG', 'NPM_CONFIG_USERCONFIG', 'PATH', 'TEMP', 'TMP', 'TMPDIR', 'npm_config_offline', 'npm_config_userconfig']);
   });
   strictJail.it('-v names what was left out, never the values', () => {
     const r = jail(w, ['-v', '--ro', '.', '--', 'true'], { env: env() });
