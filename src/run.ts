@@ -77,6 +77,18 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+/** Several services as one: attached in order, stopped together. */
+export function allOf(services: Service[]): Service {
+  return {
+    attach(plan, fds) {
+      for (const s of services) s.attach(plan, fds);
+    },
+    async stop() {
+      await Promise.all(services.map((s) => s.stop()));
+    },
+  };
+}
+
 /**
  * runPrepared() with the event loop free while the command runs: for a
  * service the supervisor runs meanwhile (the egress proxy). Waiting happens

@@ -15,7 +15,7 @@ import { absolute, isWithin } from '../policy/paths.js';
 import { ACCESSES, explain, type Access, type Query } from '../explain.js';
 import type * as Egress from '../egress/session.js';
 import type { JailPlan } from '../plan.js';
-import { prepare, runPrepared, runPreparedAsync, type Prepared } from '../run.js';
+import { allOf, prepare, runPrepared, runPreparedAsync, type Prepared, type Service } from '../run.js';
 import { closest, printableLines } from '../text.js';
 import { doctor } from './doctor.js';
 import { makeOutputDirs } from './outputdirs.js';
@@ -244,9 +244,9 @@ function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainConte
     if (hint) process.stderr.write(printableLines(`jail: ${hint}\n`));
     return status;
   };
-  if (p.policy.egress) {
+  if (needsServices(p)) {
     const again = () => prepare({ options, argv: args, env: process.env, implicitProfile: 'default', projectRoot: ctx.projectRoot, egressPort: pickPort }, facts);
-    return runWithEgress(p, again, onFallback, verbose ? say : undefined).then(done);
+    return runWithServices(p, again, onFallback, verbose ? say : undefined).then(done);
   }
   return done(runPrepared(p, onFallback, verbose ? say : undefined));
 }
@@ -264,23 +264,42 @@ function pickPort(avoid: number[]): number {
   }
 }
 
-/** A run with --allow-host: the proxy listens first (another port when
- *  this one is taken), and serves while the command runs. */
-async function runWithEgress(p: Prepared, again: () => Prepared, onFallback: (plan: JailPlan) => void, say: ((line: string) => void) | undefined): Promise<number> {
-  // A bundle of its own (tools/build.mjs): only this run pays for it.
-  const { EgressSession } = require('../egress/session.js') as typeof Egress;
-  const session = new EgressSession(p.policy.net.hosts, p.policy.net.connect, say && ((line) => say(line)));
-  for (let tries = 1; ; tries++) {
-    try {
-      await session.listenHost(p.policy.egress!.port);
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || tries === 5) throw e;
-      p = again();
+/** Whether something serves the command from outside while it runs (the
+ *  egress proxy): then the supervisor waits without blocking. */
+function needsServices(p: Prepared): boolean {
+  return p.policy.egress !== null;
+}
+
+/**
+ * A run with services: each starts before the command (the egress proxy
+ * listens first, on another port when this one is taken, which means
+ * preparing again), serves while it runs, and stops once everything
+ * jailed has ended.
+ */
+async function runWithServices(p: Prepared, again: () => Prepared, onFallback: (plan: JailPlan) => void, say: ((line: string) => void) | undefined): Promise<number> {
+  const services: Service[] = [];
+  try {
+    if (p.policy.egress) {
+      // A bundle of its own (tools/build.mjs): only this run pays for it.
+      const { EgressSession } = require('../egress/session.js') as typeof Egress;
+      const session = new EgressSession(p.policy.net.hosts, p.policy.net.connect, say && ((line) => say(line)));
+      for (let tries = 1; ; tries++) {
+        try {
+          await session.listenHost(p.policy.egress!.port);
+          break;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || tries === 5) throw e;
+          p = again();
+        }
+      }
+      services.push(session);
+      say?.(`egress: proxy on 127.0.0.1:${p.policy.egress!.port} for ${p.policy.net.hosts.map((h) => h.given).join(', ')}`);
     }
+  } catch (e) {
+    await Promise.all(services.map((s) => s.stop()));
+    throw e;
   }
-  say?.(`egress: proxy on 127.0.0.1:${p.policy.egress!.port} for ${p.policy.net.hosts.map((h) => h.given).join(', ')}`);
-  return runPreparedAsync(p, session, onFallback, say);
+  return runPreparedAsync(p, allOf(services), onFallback, say);
 }
 
 /**
