@@ -186,7 +186,9 @@ function serveSocks(socket: net.Socket, first: Buffer, gate: Gate): void {
   };
   const onData = (d: Buffer) => {
     buf = Buffer.concat([buf, d]);
-    step();
+    // A greeting and a request fit in 600 bytes: more is no SOCKS client.
+    if (buf.length > 1024) socket.destroy();
+    else step();
   };
   socket.on('error', () => socket.destroy());
   socket.on('data', onData);

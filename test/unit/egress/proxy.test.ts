@@ -251,3 +251,19 @@ describe('timeouts and closing', () => {
     expect((await pending).text).toMatch(/^(HTTP\/1\.1 502 |)/);
   });
 });
+
+describe('--allow-connect ports', () => {
+  it('lets any host through on a port --allow-connect names, loopback included (the command could connect there directly)', async () => {
+    const e = startEgress({ rules: [], anyHostPorts: [{ from: echo.port, to: echo.port }], proxy: [{ host: '127.0.0.1', port: 0 }], transparent: [], dns: [], resolve });
+    try {
+      await e.ready;
+      const ok = await exchange(e.port(), `CONNECT evil.test:${echo.port} HTTP/1.1\r\n\r\n`, /\r\n\r\n/);
+      expect(ok.text).toBe('HTTP/1.1 200 Connection Established\r\n\r\n');
+      ok.socket.destroy();
+      const other = await exchange(e.port(), `CONNECT evil.test:${web.port} HTTP/1.1\r\n\r\n`);
+      expect(other.text).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
+    } finally {
+      await e.close();
+    }
+  });
+});
