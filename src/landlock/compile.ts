@@ -110,7 +110,8 @@ export function compileLandlock(policy: Policy, abi: number, opts: CompileOption
     const wantsPorts = policy.net.connect.length + policy.net.bind.length > 0;
     // With no ports asked for, seccomp alone can refuse TCP sockets on an
     // older kernel; ports need Landlock.
-    if (!wantsPorts || need((row.net & tcp) === tcp, 'TCP port control', 'net', tcp, '--allow-connect/--allow-bind', '; TCP sockets are refused instead')) {
+    const asking = policy.egress && policy.net.connect.some((r) => r.from === policy.egress!.port) ? '--allow-host (a rule for the egress proxy\'s port)' : '--allow-connect/--allow-bind';
+    if (!wantsPorts || need((row.net & tcp) === tcp, 'TCP port control', 'net', tcp, asking, '; TCP sockets are refused instead')) {
       handledNet |= row.net & tcp;
     }
     if (handledNet) {

@@ -12,7 +12,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { inFallback, jailAsync, jailCommand, makeWorld, removeWorld, type AsyncRun, type World } from './harness.js';
+import { inFallback, jailAsync, jailCommand, makeWorld, removeWorld, needsKernelAbi, strictJail, type AsyncRun, type World } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -97,7 +97,7 @@ function jailRun(args: string[], opts: { asNobody?: boolean; input?: string } = 
 const curl = (url: string) => ['curl', '-sS', '--max-time', '10', url];
 const run = (args: string[]): Promise<AsyncRun> => jailAsync(w, ['--ro', '.', ...args]);
 
-describe('--allow-host', () => {
+strictJail.describe('--allow-host', () => {
   it('lets a tool that reads the proxy variables reach an allowed host', async () => {
     const s = await server();
     try {
@@ -234,12 +234,20 @@ describe('--allow-host', () => {
   });
 });
 
-describe('no network at all', () => {
+strictJail.describe('no network at all', () => {
   it('npm is told it is offline, and fails at once with a hint instead of retrying for a minute', async () => {
     const t0 = Date.now();
     const r = await jailAsync(w, ['--', 'npm', 'view', 'left-pad', 'version']);
     expect(Date.now() - t0).toBeLessThan(15_000);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('hint: --allow-host registry.npmjs.org');
+  });
+});
+
+needsKernelAbi(1, 'Landlock').describe('--allow-host where Landlock cannot name a port', () => {
+  it('the fallback before ABI 4 refuses, naming --allow-host, and nothing runs', async () => {
+    const r = await jailAsync(w, ['--ro', '.', '--allow-host', 'example.com', '--', 'sh', '-c', 'echo RAN'], { env: { ...w.env, JAIL_LANDLOCK_ABI: '3', JAIL_NAMESPACES: 'off' } });
+    expect([r.status, r.stdout]).toEqual([125, '']);
+    expect(r.stderr).toContain("cannot enforce --allow-host (a rule for the egress proxy's port): this kernel has Landlock ABI 3; TCP port control needs ABI 4");
   });
 });
