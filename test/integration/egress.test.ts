@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { inFallback, jailAsync, jailCommand, makeWorld, removeWorld, needsKernelAbi, strictJail, type AsyncRun, type World } from './harness.js';
 
