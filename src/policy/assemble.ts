@@ -119,6 +119,11 @@ export function assemble(req: JailRequest, host: Host): Assembled {
   policy = withProtections(policy, options, host, projectRoot());
   refuseWritableSelf(policy, host);
   const warnings = gitCredentialsWarning(policy, host, projectRoot);
+  if (policy.egress && policy.egress.resolvConf === null) {
+    warnings.push(
+      `--allow-host: jail cannot show its own resolv.conf here (${tmpDir === null ? 'no private TMPDIR (--no-private-tmp)' : '/etc/resolv.conf is not in the view'}), so only programs that use the proxy variables reach the allowed hosts; name lookups inside fail.`,
+    );
+  }
   return { options, profileChain, policy, command, env, droppedEnv: dropped, tmpDir, files, warnings };
 }
 

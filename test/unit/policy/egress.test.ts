@@ -91,6 +91,11 @@ describe('--allow-host in the policy', () => {
     const a = assemble(req({ options: { ro: ['.'] }, egressPort: () => ((asked = true), 1) }), host());
     expect([asked, a.policy.egress, a.env.HTTPS_PROXY]).toEqual([false, null, 'http://corp:3128']);
   });
+  it('says so when it cannot show its resolv.conf (no private TMPDIR)', () => {
+    const a = assemble(req({ options: { ro: ['.'], allowHost: ['a.example'], privateTmp: false } }), host());
+    expect(a.policy.egress?.resolvConf).toBeNull();
+    expect(a.warnings.join('\n')).toMatch(/--allow-host: jail cannot show its own resolv.conf here \(no private TMPDIR/);
+  });
   it('refuses --allow-host with --net all', () => {
     expect(() => buildPolicy({ allowHost: ['a.example'], net: 'all' }, host())).toThrowError(/changes nothing with --net all/);
   });
