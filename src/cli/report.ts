@@ -161,7 +161,7 @@ export function formatPlan(plan: JailPlan, policy: Policy, file: string, argv: s
     }
   }
   out.push(...describeProtections(plan, policy));
-  out.push(plan.view?.net ? 'network: a namespace of its own, loopback only: nothing outside is reachable; TCP, UDP and UNIX sockets work inside' : describeNetwork(policy));
+  out.push(plan.view?.net ? `network: a namespace of its own, loopback only: nothing outside is reachable${policy.egress ? " but through jail's egress proxy (below)" : ''}; TCP, UDP and UNIX sockets work inside` : describeNetwork(policy));
   out.push(...describeEgress(plan, policy));
   if (plan.seccomp) out.push(describeSeccompPlan(plan.seccomp));
   else out.push('seccomp: off (best effort)');
