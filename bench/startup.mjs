@@ -61,6 +61,9 @@ const COMMANDS = [
   { key: 'inPlace', label: 'jail --no-private-tmp --ro / -- /bin/true', argv: [node, jail, '--no-private-tmp', '--ro', '/', '--', '/bin/true'] },
   // Issue 15's target: a project read-only, root's /etc entry by entry.
   { key: 'dot', label: 'jail --ro . -- /bin/true', argv: [node, jail, '--ro', '.', '--', '/bin/true'] },
+  // --allow-host: the egress proxy's bundle, its listener, and the wait on
+  // libuv's pool so that it can serve (no connection is made).
+  { key: 'egress', label: 'jail --ro / --allow-host example.com -- /bin/true', argv: [node, jail, '--ro', '/', '--allow-host', 'example.com', '--', '/bin/true'] },
 ];
 const me = process.getuid() === 0 ? 'root' : `uid ${process.getuid()}`;
 // The same as an unprivileged user, when this is root: setpriv to nobody,
@@ -83,6 +86,7 @@ const STAGES = [
   ['the same without the code cache (plain require)', 'plainBundle', 'node'],
   ['parse, addon load, probe, build, compile, print', 'printPolicy', 'modules'],
   ['apply Landlock/seccomp, exec /bin/true (vs print)', 'jail', 'printPolicy'],
+  ['--allow-host: the egress proxy (vs jail --ro /)', 'egress', 'jail'],
 ];
 
 /** Wall time of one run in ms; on failure, runs it again to show its stderr and exits. */
