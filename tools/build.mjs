@@ -64,9 +64,26 @@ const EGRESS_BUNDLE = {
       name: 'vendor',
       setup(b) {
         b.onResolve({ filter: /^tldts$/ }, () => ({ path: './vendor/tldts.js', external: true }));
+        // Certificates for --secret only (reflect-metadata comes with it).
+        b.onResolve({ filter: /^(@peculiar\/x509|reflect-metadata)$/ }, () => ({ path: './vendor/x509.js', external: true }));
       },
     },
   ],
+};
+
+/** @peculiar/x509 and the reflect-metadata it needs loaded first: the
+ *  run's CA and leaf certificates, for --secret only. */
+const VENDOR_X509 = {
+  stdin: { contents: "require('reflect-metadata');\nmodule.exports = require('@peculiar/x509');\n", resolveDir: ROOT, loader: 'js' },
+  outfile: path.join(ROOT, 'dist', 'vendor', 'x509.js'),
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  minify: true,
+  keepNames: true,
+  logLevel: 'warning',
+  absWorkingDir: ROOT,
 };
 
 /** tldts (the public-suffix list, ~100 kB), for a wildcard --allow-host only. */
@@ -99,7 +116,7 @@ const VENDOR_JSONC = {
 /** What dist/ is built from. */
 const INPUTS = ['src', 'tools/build.mjs', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
 /** What the build writes that others load: the CLI and the library entry. */
-const OUTPUTS = ['dist/cli.js', 'dist/egress.js', 'dist/load.js', 'dist/make-codecache.js', 'dist/vendor/jsonc-parser.js', 'dist/vendor/tldts.js', 'dist/index.js', 'dist/index.d.ts'];
+const OUTPUTS = ['dist/cli.js', 'dist/egress.js', 'dist/load.js', 'dist/make-codecache.js', 'dist/vendor/jsonc-parser.js', 'dist/vendor/tldts.js', 'dist/vendor/x509.js', 'dist/index.js', 'dist/index.d.ts'];
 
 function newest(p) {
   const st = fs.statSync(p);
@@ -152,6 +169,7 @@ export async function build() {
   await esbuild.build(VENDOR_JSONC);
   await esbuild.build(EGRESS_BUNDLE);
   await esbuild.build(VENDOR_TLDTS);
+  await esbuild.build(VENDOR_X509);
   fs.copyFileSync(path.join(ROOT, 'src', 'cli', 'load.cjs'), path.join(ROOT, 'dist', 'load.js'));
   fs.copyFileSync(path.join(ROOT, 'src', 'cli', 'make-codecache.cjs'), path.join(ROOT, 'dist', 'make-codecache.js'));
   makeCodeCache();

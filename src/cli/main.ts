@@ -192,7 +192,7 @@ function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainConte
   }
   let p;
   try {
-    p = prepare({ options, argv: args, env: process.env, implicitProfile: 'default', projectRoot: ctx.projectRoot, ...(!printPolicy && { egressPort: pickPort }) }, facts);
+    p = prepare({ options, argv: args, env: process.env, implicitProfile: 'default', projectRoot: ctx.projectRoot, ...(!printPolicy && { egressPort: pickPort, randomBytes }) }, facts);
   } catch (e) {
     // `jail doctr`: a mistyped subcommand is looked up as a command.
     const meant = e instanceof CommandError && e.exitCode === 127 && firstWord !== undefined && firstWord === args[0] ? closest(firstWord, SUBCOMMANDS) : undefined;
@@ -245,7 +245,7 @@ function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainConte
     return status;
   };
   if (needsServices(p)) {
-    const again = () => prepare({ options, argv: args, env: process.env, implicitProfile: 'default', projectRoot: ctx.projectRoot, egressPort: pickPort }, facts);
+    const again = () => prepare({ options, argv: args, env: process.env, implicitProfile: 'default', projectRoot: ctx.projectRoot, egressPort: pickPort, randomBytes }, facts);
     return runWithServices(p, again, onFallback, verbose ? say : undefined).then(done);
   }
   return done(runPrepared(p, onFallback, verbose ? say : undefined));
@@ -283,8 +283,10 @@ async function runWithServices(p: Prepared, again: () => Prepared, onFallback: (
       // A bundle of its own (tools/build.mjs): only this run pays for it.
       const { EgressSession } = require('../egress/session.js') as typeof Egress;
       const session = new EgressSession(p.policy.net.hosts, p.policy.net.connect, say && ((line) => say(line)));
+      const caFiles = p.policy.secrets?.length ? await session.useSecrets(process.env.NODE_EXTRA_CA_CERTS) : [];
       for (let tries = 1; ; tries++) {
         try {
+          if (caFiles.length) useSecretValues(session, p, caFiles);
           await session.listenHost(p.policy.egress!.port);
           break;
         } catch (e) {
@@ -300,6 +302,23 @@ async function runWithServices(p: Prepared, again: () => Prepared, onFallback: (
     throw e;
   }
   return runPreparedAsync(p, allOf(services), onFallback, say);
+}
+
+/** n random bytes (--secret's placeholders). */
+function randomBytes(n: number): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(n));
+}
+
+/**
+ * --secret: the real values, from jail's own environment by name, go to
+ * the proxy only; the CA's certificate files join the TMPDIR's (the
+ * prepared run is plain data, written by materialize when it starts).
+ * Again for each try of a port: preparing again makes new placeholders.
+ */
+function useSecretValues(session: Egress.EgressSession, p: Prepared, caFiles: Array<{ name: string; text: string }>): void {
+  session.setSecrets((p.policy.secrets ?? []).map((s) => ({ name: s.name, placeholder: s.placeholder, value: process.env[s.name] ?? '', hosts: s.hosts })));
+  const names = new Set(caFiles.map((f) => f.name));
+  p.files = [...p.files.filter((f) => !names.has(f.name)), ...caFiles];
 }
 
 /**

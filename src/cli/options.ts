@@ -37,7 +37,7 @@ export function addOptions(cmd: Command): Command {
     const s = OPTIONS[name];
     const o = new Option(s.flag, s.help);
     if ('choices' in s) o.choices(s.choices);
-    if (s.kind === 'paths' || s.kind === 'ports' || s.kind === 'hosts' || s.kind === 'syscalls' || s.kind === 'env') o.argParser(notEnd(s.flag, collect));
+    if (s.kind === 'paths' || s.kind === 'ports' || s.kind === 'hosts' || s.kind === 'syscalls' || s.kind === 'env' || s.kind === 'secrets') o.argParser(notEnd(s.flag, collect));
     if (s.kind === 'fds') o.argParser(notEnd(s.flag, collectFd));
     if (s.kind === 'unix') o.argParser(collectUnix);
     if (s.kind === 'name') o.argParser(notEnd(s.flag, (v: string) => v));

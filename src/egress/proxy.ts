@@ -9,6 +9,7 @@
 import * as http from 'node:http';
 import type * as net from 'node:net';
 import { DialError, type Dialed } from './dial.js';
+import type { Interceptor } from './intercept.js';
 import * as socks from './socks.js';
 
 /** What the proxy asks of the engine (server.ts). */
@@ -24,11 +25,11 @@ export interface Gate {
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 /** The HTTP side of the proxy; sockets reach it through `serve`. */
-export function createHttpProxy(gate: Gate): http.Server {
+export function createHttpProxy(gate: Gate, intercept?: Interceptor): http.Server {
   // No request timeout: an upload through the proxy takes as long as it takes.
   const server = http.createServer({ requestTimeout: 0 });
-  server.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => connect(gate, req, socket, head));
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => forward(gate, req, res));
+  server.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => connect(gate, req, socket, head, intercept));
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => forward(gate, req, res, intercept));
   server.on('clientError', (_err, socket: net.Socket) => {
     if (socket.writable) socket.end(rawResponse(400, 'jail egress: not an HTTP request this proxy understands'));
     else socket.destroy();
@@ -37,11 +38,11 @@ export function createHttpProxy(gate: Gate): http.Server {
 }
 
 /** A new connection on a proxy port: SOCKS5 here, HTTP handed to `httpServer`. */
-export function serve(socket: net.Socket, gate: Gate, httpServer: http.Server): void {
+export function serve(socket: net.Socket, gate: Gate, httpServer: http.Server, intercept?: Interceptor): void {
   socket.once('data', (first: Buffer) => {
     socket.pause();
     if (first[0] === socks.VERSION) {
-      serveSocks(socket, first, gate);
+      serveSocks(socket, first, gate, intercept);
     } else {
       socket.unshift(first);
       httpServer.emit('connection', socket);
@@ -64,11 +65,18 @@ export function splice(a: net.Socket, b: net.Socket): void {
 }
 
 /** CONNECT host:port: a tunnel, for TLS. */
-function connect(gate: Gate, req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+function connect(gate: Gate, req: http.IncomingMessage, socket: net.Socket, head: Buffer, intercept?: Interceptor): void {
   const m = /^(\[[^\]]*\]|[^:[\]]+):(\d{1,5})$/.exec(req.url ?? '');
   const port = Number(m?.[2]);
   if (!m?.[1] || !(port >= 1 && port <= 65535)) {
     socket.end(rawResponse(400, 'jail egress: CONNECT takes host:port'));
+    return;
+  }
+  if (intercept?.wants(m[1], port)) {
+    // A --secret host: jail speaks TLS with the client, and dials for
+    // each request (intercept.ts).
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    intercept.take(socket, m[1], port, head);
     return;
   }
   socket.on('error', () => socket.destroy());
@@ -90,7 +98,7 @@ function connect(gate: Gate, req: http.IncomingMessage, socket: net.Socket, head
 }
 
 /** GET http://host:port/path: forwarded in origin form, body and answer streamed. */
-function forward(gate: Gate, req: http.IncomingMessage, res: http.ServerResponse): void {
+function forward(gate: Gate, req: http.IncomingMessage, res: http.ServerResponse, intercept?: Interceptor): void {
   const given = req.url ?? '';
   const authority = /^http:\/\/([^/?#]*)/i.exec(given);
   let url: URL | undefined;
@@ -109,14 +117,16 @@ function forward(gate: Gate, req: http.IncomingMessage, res: http.ServerResponse
   const port = Number(url.port || 80);
   // The path as the client sent it: URL would normalise "/a/../b" and escapes.
   const rest = given.slice(authority[0].length);
-  const path = rest.startsWith('/') ? rest : `/${rest}`;
+  let path = rest.startsWith('/') ? rest : `/${rest}`;
+  let raw = req.rawHeaders;
+  if (intercept?.wants(url.hostname, port)) ({ url: path, rawHeaders: raw } = intercept.rewrite(url.hostname, port, path, raw));
   gate.open(url.hostname, port, 'proxy', `${req.method ?? 'GET'} http://${url.host}${path}`).then(
     (up) => {
       if (res.destroyed) {
         up.socket.destroy();
         return;
       }
-      const headers = passOn(req.rawHeaders);
+      const headers = passOn(raw);
       headers.push('Host', url.host);
       const upReq = http.request({ method: req.method, path, headers, setHost: false, createConnection: () => up.socket });
       upReq.on('response', (upRes) => {
@@ -142,7 +152,7 @@ function forward(gate: Gate, req: http.IncomingMessage, res: http.ServerResponse
 }
 
 /** A SOCKS5 client: greeting, one CONNECT request, then a tunnel. */
-function serveSocks(socket: net.Socket, first: Buffer, gate: Gate): void {
+function serveSocks(socket: net.Socket, first: Buffer, gate: Gate, intercept?: Interceptor): void {
   let buf = first;
   let greeted = false;
   const step = () => {
@@ -166,6 +176,11 @@ function serveSocks(socket: net.Socket, first: Buffer, gate: Gate): void {
       return;
     }
     const early = buf.subarray(r.length);
+    if (intercept?.wants(r.host, r.port)) {
+      socket.write(socks.reply(socks.REP.ok));
+      intercept.take(socket, r.host, r.port, early);
+      return;
+    }
     const shown = r.host.includes(':') ? `[${r.host}]` : r.host;
     gate.open(r.host, r.port, 'proxy', `SOCKS ${shown}:${r.port}`).then(
       (up) => {

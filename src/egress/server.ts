@@ -19,6 +19,7 @@ import { AddressMap } from './dnsmap.js';
 import { defaultResolve, dial, DialError, type Dialed, type Resolve } from './dial.js';
 import { createHttpProxy, serve, splice, type Gate } from './proxy.js';
 import { allowFlag, matchHost, normalizeHost, type HostRule } from './rules.js';
+import { createInterceptor, type InterceptOptions } from './intercept.js';
 
 export interface EgressOptions {
   rules: HostRule[];
@@ -36,6 +37,8 @@ export interface EgressOptions {
   anyHostPorts?: Array<{ from: number; to: number }>;
   /** Resolving and connecting upstream, in ms, before a 504; default 20 s. */
   connectTimeout?: number;
+  /** --secret: the hosts whose TLS jail terminates, and what it puts in. */
+  intercept?: InterceptOptions;
 }
 
 export interface Blocked {
@@ -52,6 +55,9 @@ export interface Egress {
   /** The port of the first proxy listener (after ready). */
   port(): number;
   blocked(): Blocked[];
+  /** --secret's summary lines (intercept.ts), once the command's
+   *  connections have closed; '' when none. */
+  interceptReport(): Promise<string>;
   /** Stops listening and destroys open connections. */
   close(): Promise<void>;
 }
@@ -113,7 +119,8 @@ export function startEgress(opts: EgressOptions): Egress {
     },
   };
 
-  const httpProxy = createHttpProxy(gate);
+  const intercept = opts.intercept && createInterceptor(gate, { ...opts.intercept, log });
+  const httpProxy = createHttpProxy(gate, intercept);
   const servers: net.Server[] = [];
   const udps: dgram.Socket[] = [];
   const listening: Array<Promise<void>> = [];
@@ -128,7 +135,7 @@ export function startEgress(opts: EgressOptions): Egress {
   for (const target of opts.proxy) {
     const server = net.createServer({ allowHalfOpen: true }, (socket) => {
       track(socket);
-      serve(socket, gate, httpProxy);
+      serve(socket, gate, httpProxy, intercept);
     });
     whenListening(server);
     server.listen('fd' in target ? { fd: target.fd } : { host: target.host, port: target.port });
@@ -149,6 +156,10 @@ export function startEgress(opts: EgressOptions): Egress {
         block(local, port, 'direct');
         log(`egress: direct ${local}:${port} blocked (no name)`);
         socket.resetAndDestroy();
+        return;
+      }
+      if (intercept?.wants(name, port)) {
+        intercept.take(socket, name, port);
         return;
       }
       gate.open(name, port, 'direct', `direct ${name}:${port} (${local})`).then(
@@ -210,6 +221,11 @@ export function startEgress(opts: EgressOptions): Egress {
       return typeof a === 'object' && a !== null ? a.port : 0;
     },
     blocked: () => [...counts.values()].map((b) => ({ ...b })),
+    interceptReport: async () => {
+      if (!intercept) return '';
+      await intercept.settle();
+      return intercept.report();
+    },
     async close() {
       closing.abort();
       const closed = servers.map((s) => new Promise<void>((ok) => s.close(() => ok())));
@@ -218,6 +234,7 @@ export function startEgress(opts: EgressOptions): Egress {
         closed.push(new Promise<void>((ok) => u.close(() => ok())));
       }
       httpProxy.close(() => {});
+      intercept?.close();
       await Promise.all(closed);
     },
   };

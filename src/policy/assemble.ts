@@ -21,6 +21,7 @@ import type { JailOptions } from './options.js';
 import { grantOf, isWithin, resolveReal } from './paths.js';
 import { offlineNpm, proxyUrl, withEgress } from './egress.js';
 import { withProtections } from './protect.js';
+import { secretEnv, withSecrets } from './inject.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -43,6 +44,9 @@ export interface JailRequest {
    *  allowed (a run starts listening then); not one of `avoid`, the ports
    *  the namespace layer takes for itself. Without it, 0 (no run). */
   egressPort?: (avoid: number[]) => number;
+  /** --secret: n random bytes, for the placeholders. Without it (--print-
+   *  policy) a placeholder has the value's shape, its random part zeros. */
+  randomBytes?: (n: number) => Uint8Array;
 }
 
 export interface Assembled {
@@ -87,6 +91,8 @@ export function assemble(req: JailRequest, host: Host): Assembled {
   const command = resolveCommand(req.argv[0]!, host);
   policy = withCommand(policy, command, host);
   policy = { ...policy, grants: [...policy.grants, ...nestedSelf(host, projectRoot())] };
+  const secrets = withSecrets(policy, options.secret ?? [], new Set(given.secret ?? []), req.env, req.randomBytes);
+  policy = secrets.policy;
   const { env, dropped } = filterEnv(req.env, policy.env);
   const hosts = policy.net.hosts;
   const egressPort = hosts.length ? (req.egressPort?.([53, ...hosts.map((h) => h.port)]) ?? 0) : 0;
@@ -104,6 +110,7 @@ export function assemble(req: JailRequest, host: Host): Assembled {
     env.TMPDIR = env.TMP = env.TEMP = tmpDir;
     Object.assign(env, copies.env);
     files = copies.files;
+    dropped.push(...secretEnv(policy, env, tmpDir, req.env));
   }
   if (policy.npmCache) {
     // The cache's private layer: beside the TMPDIR, named like it so that a
@@ -118,7 +125,7 @@ export function assemble(req: JailRequest, host: Host): Assembled {
   }
   policy = withProtections(policy, options, host, projectRoot());
   refuseWritableSelf(policy, host);
-  const warnings = gitCredentialsWarning(policy, host, projectRoot);
+  const warnings = [...secrets.notes, ...gitCredentialsWarning(policy, host, projectRoot)];
   if (policy.egress && policy.egress.resolvConf === null) {
     warnings.push(
       `--allow-host: jail cannot show its own resolv.conf here (${tmpDir === null ? 'no private TMPDIR (--no-private-tmp)' : '/etc/resolv.conf is not in the view'}), so only programs that use the proxy variables reach the allowed hosts; name lookups inside fail.`,

@@ -127,6 +127,9 @@ export interface Policy {
   /** Paths the command may not read inside readable trees (--hide, and
    *  `.env` files by default). */
   hidden: Hidden[];
+  /** --secret: variables the command sees as placeholders; absent or
+   *  empty without. */
+  secrets?: Secret[];
   /** What the directories on the way to each hidden path hold, for a
    *  Landlock that can only allow: the fallback grants each other entry. */
   listings: Listing[];
@@ -174,6 +177,20 @@ export type Guard =
   | { mode: 'pin'; path: string; kind: 'file' | 'dir'; why: string; dev?: bigint; ino?: bigint }
   | { mode: 'scan'; path: string; depth: number; names: string[]; before: string[]; gitdirs: string[]; why: string; reasons?: Record<string, string> }
   | { mode: 'worktrees'; path: string; before: string[]; why: string };
+
+/**
+ * --secret NAME@HOST: the command's NAME is `placeholder`; the egress proxy
+ * terminates TLS for `hosts` (with a CA made for the run) and puts the real
+ * value, which only the supervisor holds (read by NAME from its own
+ * environment), where the placeholder stands in a request's head.
+ */
+export interface Secret {
+  name: string;
+  placeholder: string;
+  hosts: HostRule[];
+  /** As written (the first time, when NAME is given more than once). */
+  given: string;
+}
 
 /** A path the command may not read: in the namespace layer an empty
  *  read-only mount over it; in the fallback, the grants above it split

@@ -26,8 +26,10 @@ import type { PathEntry } from './paths.js';
  * - env: repeatable `NAME` or `NAME=VALUE`
  * - fds: repeatable file descriptor number
  * - name: one word (a profile name)
+ * - secrets: repeatable `NAME@HOST[,HOST…]` (a variable, and the hosts its
+ *   real value may be sent to)
  */
-export type Kind = 'paths' | 'switch' | 'negated' | 'choice' | 'ports' | 'hosts' | 'unix' | 'syscalls' | 'env' | 'fds' | 'name';
+export type Kind = 'paths' | 'switch' | 'negated' | 'choice' | 'ports' | 'hosts' | 'unix' | 'syscalls' | 'env' | 'fds' | 'name' | 'secrets';
 
 /** Where an option may be given: on the command line, in a profile of a
  *  config file, in the library API. */
@@ -136,6 +138,15 @@ export const OPTIONS = {
     kind: 'hosts',
     flag: '--allow-host <host>',
     help: 'allow HTTPS to HOST (repeatable): HOST:PORT for another port, *.HOST for its subdomains; through jail\'s egress proxy, which lets nothing else out',
+    where: ALL,
+    project: 'never',
+  },
+  secret: {
+    kind: 'secrets',
+    flag: '--secret <name@hosts>',
+    help:
+      'NAME@HOST[,HOST...]: the command sees $NAME as a random placeholder; jail\'s egress proxy puts the real value into ' +
+      'requests to those hosts only (headers and URL, HTTPS through a CA made for this run); the hosts are allowed as by --allow-host (repeatable)',
     where: ALL,
     project: 'never',
   },
@@ -323,6 +334,7 @@ interface Values {
   env: string[];
   fds: number[];
   name: string;
+  secrets: string[];
 }
 
 /** The value an option takes in a config file (JSON). */

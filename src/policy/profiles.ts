@@ -63,6 +63,35 @@ const BUILTINS: Readonly<Record<string, Readonly<ProfileJson>>> = {
     description: "what `jail -- cmd` uses without -p, --ro or --rw: read the project, write nothing (npm's cache through a private layer), with the node runtime",
     extends: ['read-only', 'node'],
   },
+  // Agent CLIs (README "Jail a coding agent"). Learned from the packages
+  // themselves (@anthropic-ai/claude-code 2.1, @openai/codex 0.171: native
+  // binaries that read HTTPS_PROXY and a CA bundle from the environment).
+  // Their login tokens stay hidden: the API key goes through --secret, so
+  // the agent holds a placeholder worth nothing outside this run.
+  claude: {
+    description:
+      'Claude Code: the project read-write (protections apply), ~/.claude and ~/.claude.json read-write without ~/.claude/.credentials.json, ' +
+      'ANTHROPIC_API_KEY as a placeholder (--secret), api.anthropic.com',
+    extends: 'node',
+    rw: ['{project}', '{home}/.claude?', '{home}/.claude.json?'],
+    // The native installer's binary (~/.local/bin/claude links here).
+    ro: ['{home}/.local/share/claude?'],
+    hide: ['{home}/.claude/.credentials.json?'],
+    net: 'none',
+    secret: ['ANTHROPIC_API_KEY@api.anthropic.com'],
+    allowHost: ['api.anthropic.com'],
+  },
+  codex: {
+    description:
+      'Codex CLI: the project read-write (protections apply), ~/.codex read-write without ~/.codex/auth.json, ' +
+      'OPENAI_API_KEY as a placeholder (--secret), api.openai.com',
+    extends: 'node',
+    rw: ['{project}', '{home}/.codex?'],
+    hide: ['{home}/.codex/auth.json?'],
+    net: 'none',
+    secret: ['OPENAI_API_KEY@api.openai.com'],
+    allowHost: ['api.openai.com'],
+  },
 };
 
 /** The built-in profiles' names and descriptions, as written (placeholders and all). */
@@ -82,7 +111,7 @@ export function builtinProfiles(ctx: BuiltinContext): Map<string, ProfileJson> {
   const fill = (p: string) => p.replace(PLACEHOLDER, (_, key: string) => values[key] ?? '') || '/';
   const out = new Map<string, ProfileJson>();
   for (const [name, spec] of Object.entries(BUILTINS)) {
-    out.set(name, { ...spec, ...(spec.ro && { ro: spec.ro.map(fill) }), ...(spec.rw && { rw: spec.rw.map(fill) }) });
+    out.set(name, { ...spec, ...(spec.ro && { ro: spec.ro.map(fill) }), ...(spec.rw && { rw: spec.rw.map(fill) }), ...(spec.hide && { hide: spec.hide.map(fill) }) });
   }
   return out;
 }

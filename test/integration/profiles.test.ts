@@ -50,7 +50,7 @@ describe('profiles', () => {
   });
   it('jail profiles lists them; jail profiles show prints one; an unknown one is 125', () => {
     fs.rmSync(path.join(w.proj, 'jail.config.json'), { force: true }); // whichever tests ran before
-    expect(jail(w, ['profiles']).stdout).toMatch(/^default .*\nnode .*\nnone .*\nnpm-install .*\nread-only .*\ntest /);
+    expect(jail(w, ['profiles']).stdout).toMatch(/^claude .*\ncodex .*\ndefault .*\nnode .*\nnone .*\nnpm-install .*\nread-only .*\ntest /);
     expect(jail(w, ['profiles', 'show', 'npm-install']).stdout).toMatch(/profile npm-install: node \(built-in\) → npm-install \(built-in\)/);
     const bad = jail(w, ['-p', 'tset', '--', 'true']);
     expect([bad.status, bad.stderr]).toEqual([125, expect.stringMatching(/unknown profile "tset".*\n {2}hint: did you mean -p test\?/)]);

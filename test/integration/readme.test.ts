@@ -146,7 +146,7 @@ function skipReason(e: Example, localBins: (name: string) => boolean): string | 
   // --allow-host: a host to reach, which the scratch project lacks (a
   // database on localhost:5432 included); test/integration/egress.test.ts
   // runs it against servers of its own.
-  const net = e.args.some((a, i) => a.startsWith('--allow-connect') || a.startsWith('--allow-host') || a === '--allow-dns' || a === '--net=all' || (a === '--net' && e.args[i + 1] === 'all'));
+  const net = e.args.some((a, i) => a.startsWith('--allow-connect') || a.startsWith('--allow-host') || a.startsWith('--secret') || (/^(-p|--profile)$/.test(a) && /^(claude|codex)$/.test(e.args[i + 1] ?? '')) || a === '--allow-dns' || a === '--net=all' || (a === '--net' && e.args[i + 1] === 'all'));
   if (net) return `needs the internet: ${e.text}`;
   if (cmd[0] === 'npm' && ['ci', 'install', 'i', 'update', 'add'].includes(cmd[1] ?? '')) return `needs the internet: ${e.text}`;
   if (cmd[0] === 'npx' && (cmd.includes('-y') || cmd.includes('--yes') || !localBins(cmd.find((a, i) => i > 0 && !a.startsWith('-')) ?? ''))) return `needs the internet: ${e.text}`;

@@ -7,6 +7,7 @@ import { PolicyError } from '../../errors.js';
 import { closest, printable } from '../../text.js';
 import { parseEnv, parseFd, parsePorts } from '../build.js';
 import { parseAllowHost } from '../../egress/rules.js';
+import { parseSecret } from '../inject.js';
 import { OPTIONS, optionsFor, type Kind, type OptionName, type ProfileOptions, type Surface } from '../options.js';
 import { normalize } from '../paths.js';
 import type { Layer } from './types.js';
@@ -51,6 +52,7 @@ const EXPECTED: Record<Kind, string> = {
   env: 'an array of "NAME" or "NAME=VALUE" strings',
   fds: 'an array of file descriptor numbers (3 or more)',
   name: 'a profile name',
+  secrets: 'an array of "NAME@HOST[,HOST...]" strings',
 };
 
 export function expected(name: OptionName): string {
@@ -94,6 +96,15 @@ export function checkValue(name: OptionName, value: unknown, bad: (why?: string)
           parseAllowHost(h);
         } catch (e) {
           bad(`: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+      return value;
+    case 'secrets':
+      for (const e of strings(value)) {
+        try {
+          parseSecret(e);
+        } catch (err) {
+          bad(`: ${err instanceof Error ? err.message : String(err)}`);
         }
       }
       return value;

@@ -173,7 +173,7 @@ describe('schema errors name the file, the profile and the field', () => {
 
   it('a project can make a built-in extend in a cycle only to be told so', () => {
     const e = policyError(() => load(profiles({ node: { extends: 'default' } })));
-    expect(e.message).toMatch(/profile "default" extends itself: default → (read-only → )?node → default\./);
+    expect(e.message).toMatch(/profile "(default" extends itself: default → (read-only → )?node → default|node" extends itself: node → default → node)\./);
   });
 
   it('"$schema" is allowed at the top; unknown field hints list the fields', () => {
@@ -213,7 +213,7 @@ describe('finding the project and its config', () => {
 
     const none = loadConfig(context({ [`${PROJECT}/package.json`]: '{"name": "p"}' }));
     expect(none.projectFile).toBeNull();
-    expect([...none.profiles.keys()].sort()).toEqual(['default', 'node', 'none', 'npm-install', 'read-only', 'test']);
+    expect([...none.profiles.keys()].sort()).toEqual(['claude', 'codex', 'default', 'node', 'none', 'npm-install', 'read-only', 'test']);
   });
 
   it('package.json "jail" must be a config object; a broken package.json is reported', () => {
@@ -344,7 +344,7 @@ describe('unknown profiles', () => {
   const config = load(profiles({ build: {} }));
   it('list the names, with a did-you-mean when one is close', () => {
     const e = policyError(() => resolveProfile(config, 'tset'));
-    expect(e.message).toBe('unknown profile "tset"; profiles: build, default, node, none, npm-install, read-only, test.');
+    expect(e.message).toBe('unknown profile "tset"; profiles: build, claude, codex, default, node, none, npm-install, read-only, test.');
     expect(e.hint).toBe('did you mean -p test?');
   });
   it('say where to define one otherwise', () => {
@@ -525,7 +525,7 @@ describe('built-in profiles', () => {
   const ctx = { projectRoot: '/p', home: '/home/u', nodePrefix: NODE, npmCache: '/home/u/.npm' };
   it('every one has a description, and its paths are filled in', () => {
     const b = builtinProfiles(ctx);
-    expect([...b.keys()].sort()).toEqual(['default', 'node', 'none', 'npm-install', 'read-only', 'test']);
+    expect([...b.keys()].sort()).toEqual(['claude', 'codex', 'default', 'node', 'none', 'npm-install', 'read-only', 'test']);
     for (const [name, p] of b) {
       expect(p.description, name).toBeTruthy();
       for (const path of [...(p.ro ?? []), ...(p.rw ?? [])]) expect(path, name).toMatch(/^\/[^{}]*$/);
@@ -589,7 +589,7 @@ describe('listProfiles', () => {
   it('names, layers, files, descriptions and extends, sorted', () => {
     const config = load(profiles({ node: { description: 'mine' }, ci: { extends: 'test' } }), profiles({ node: {} }));
     const list = listProfiles(config);
-    expect(list.map((p) => p.name)).toEqual(['ci', 'default', 'node', 'none', 'npm-install', 'read-only', 'test']);
+    expect(list.map((p) => p.name)).toEqual(['ci', 'claude', 'codex', 'default', 'node', 'none', 'npm-install', 'read-only', 'test']);
     expect(list.find((p) => p.name === 'node')).toEqual({ name: 'node', layers: ['built-in', 'user', 'project'], files: [UCONF, PCONF], description: 'mine', extends: [] });
     expect(list.find((p) => p.name === 'ci')).toEqual({ name: 'ci', layers: ['project'], files: [PCONF], description: '', extends: ['test'] });
     expect(list.find((p) => p.name === 'read-only')?.description).toBe('read the project; write nothing');
