@@ -21,6 +21,7 @@ import type { JailOptions } from './options.js';
 import { grantOf, isWithin, resolveReal } from './paths.js';
 import { offlineNpm, proxyUrl, withEgress } from './egress.js';
 import { withProtections } from './protect.js';
+import { withSshAgent } from './sshagent.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -116,9 +117,11 @@ export function assemble(req: JailRequest, host: Host): Assembled {
     policy = e.policy;
     files = [...files, ...e.files];
   }
+  const agent = withSshAgent(policy, options, env, req.env, tmpDir, host);
+  policy = agent.policy;
   policy = withProtections(policy, options, host, projectRoot());
   refuseWritableSelf(policy, host);
-  const warnings = gitCredentialsWarning(policy, host, projectRoot);
+  const warnings = [...gitCredentialsWarning(policy, host, projectRoot), ...agent.warnings];
   return { options, profileChain, policy, command, env, droppedEnv: dropped, tmpDir, files, warnings };
 }
 
