@@ -72,7 +72,9 @@ export function compile(policy: Policy, facts: KernelFacts, opts: CompileOptions
   // a Landlock rule for its port (on any address: Landlock names no
   // address; --print-policy says so).
   const eg = policy.egress;
-  const llPolicy = eg && eg.port && !privateNet ? { ...policy, net: { ...policy.net, connect: [...policy.net.connect, { from: eg.port, to: eg.port }] } } : policy;
+  let llPolicy = eg && eg.port && !privateNet ? { ...policy, net: { ...policy.net, connect: [...policy.net.connect, { from: eg.port, to: eg.port }] } } : policy;
+  const agentPaths = sshAgentUnixPaths(policy, layer, facts);
+  if (agentPaths.length) llPolicy = { ...llPolicy, net: { ...llPolicy.net, unixPaths: [...llPolicy.net.unixPaths, ...agentPaths] } };
   const { plan: landlock, dropped } = compileLandlock(llPolicy, facts.landlockAbi, { ...opts, privateNet });
   const view = layer === 'namespaces' ? viewFor(policy, landlock, facts) : null;
   // Without the view, Landlock alone keeps hidden paths unreadable.
@@ -82,7 +84,7 @@ export function compile(policy: Policy, facts: KernelFacts, opts: CompileOptions
   const why = !facts.seccomp ? 'this kernel has no seccomp filter support' : !findArch(facts.arch) ? `jail has no syscall table for ${facts.arch}` : null;
   if (!why) {
     try {
-      seccomp = compileSeccompFor(seccompRulesFor(policy, landlockCoverage(landlock), viewCoverage), facts.arch);
+      seccomp = compileSeccompFor(seccompRulesFor(agentPaths.length ? llPolicy : policy, landlockCoverage(landlock), viewCoverage), facts.arch);
     } catch (e) {
       if (!(e instanceof UnknownSyscallError)) throw e;
       throw new PolicyError(`--allow-syscall ${e.names.join(', ')}: no such syscall on ${e.arch}.`, 'write the kernel\'s name of the syscall, e.g. --allow-syscall io_uring_setup.');
@@ -98,6 +100,30 @@ export function compile(policy: Policy, facts: KernelFacts, opts: CompileOptions
   }
   const afterRun = view ? policy.guards.filter((g) => !mountedGuard(g)) : policy.guards;
   return { facts, layer, fallback, view, landlock, seccomp, dropCaps: policy.dropCaps, keepFds: policy.keepFds, dropped, afterRun };
+}
+
+/**
+ * --ssh-agent confirm or allow: how the command reaches the agent's socket.
+ * In the namespace layer it is a path in the view (the private TMPDIR, or
+ * the real socket bound in), and UNIX sockets are allowed there. In the
+ * fallback, the syscall filter refuses UNIX sockets unless allowed, and
+ * allowing them opens every socket the file system reaches: from Landlock
+ * ABI 9 a rule names this one socket (returned, for the Landlock compiler);
+ * below it, only --allow-unix, given as the explicit acknowledgement that
+ * every socket (the real agent's too) is reachable, lets the run go on.
+ */
+export function sshAgentUnixPaths(policy: Policy, layer: JailPlan['layer'], facts: KernelFacts): string[] {
+  const agent = policy.sshAgent;
+  if (!agent || layer === 'namespaces' || policy.net.unix) return [];
+  if (facts.landlockAbi >= 9) return [agent.socket];
+  throw new UnsupportedKernelError(
+    'ssh agent',
+    `cannot keep --ssh-agent ${agent.mode} to one socket in this layer (Landlock and seccomp only): this kernel has ${facts.landlockAbi ? `Landlock ABI ${facts.landlockAbi}` : 'no Landlock'}, and a rule for one UNIX socket path needs ABI 9; ` +
+      `allowing UNIX sockets opens every socket the file system reaches, the real agent's (${agent.upstream}) included, which a program can find in /proc/net/unix.`,
+    `run where user namespaces are allowed (the namespace layer shows only jail's socket), or pass --allow-unix as well to accept that the real agent is reachable${agent.mode === 'confirm' ? ' (then confirm guards only programs that use SSH_AUTH_SOCK)' : ''}.`,
+    facts.landlockAbi,
+    9,
+  );
 }
 
 /** The view, from the Landlock rules (the addon adds each on the object it

@@ -73,6 +73,9 @@ export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void, 
  *  given the plan that runs and the sockets its init made (in the order of
  *  plan.view.sockets), and stopped once everything jailed has ended. */
 export interface Service {
+  /** Once the private TMPDIR exists, before the command starts (the SSH
+   *  agent's socket is made in it). */
+  beforeStart?(): Promise<void>;
   attach(plan: JailPlan, fds: number[]): void;
   stop(): Promise<void>;
 }
@@ -80,6 +83,9 @@ export interface Service {
 /** Several services as one: attached in order, stopped together. */
 export function allOf(services: Service[]): Service {
   return {
+    async beforeStart() {
+      for (const s of services) await s.beforeStart?.();
+    },
     attach(plan, fds) {
       for (const s of services) s.attach(plan, fds);
     },
@@ -107,6 +113,8 @@ export async function runPreparedAsync(p: Prepared, service: Service, onFallback
   process.on('uncaughtException', fault);
   let result;
   try {
+    run.materialize();
+    await service.beforeStart?.();
     const started = run.start(onFallback);
     try {
       service.attach(started.plan, started.fds);
@@ -141,6 +149,7 @@ class SupervisedRun {
   private ran: JailPlan;
   private guarded: Protect.Snapshot | null = null;
   private readonly layerDir: string | undefined;
+  private made = false;
 
   constructor(
     private p: Prepared,
@@ -150,9 +159,15 @@ class SupervisedRun {
     this.layerDir = p.policy.npmCache?.layerDir;
   }
 
+  /** The private TMPDIR and its files (once). */
+  materialize(): void {
+    if (!this.made) materialize(this.p);
+    this.made = true;
+  }
+
   start(onFallback?: (plan: JailPlan) => void): { pid: number; fds: number[]; plan: JailPlan } {
     let p = this.p;
-    materialize(p);
+    this.materialize();
     try {
       // The guarded set as it is right before the command starts.
       this.guarded = p.plan.afterRun.length ? loadProtect().snapshot(p.plan.afterRun) : null;

@@ -43,6 +43,8 @@ const CLI_BUNDLE = {
         b.onResolve({ filter: /^tldts$/ }, () => ({ path: './vendor/tldts.js', external: true }));
         // The egress proxy (dns-packet and all) loads only for --allow-host.
         b.onResolve({ filter: /\/egress\/session\.js$/ }, () => ({ path: './egress.js', external: true }));
+        // jail's SSH agent loads only for --ssh-agent confirm.
+        b.onResolve({ filter: /\/sshagent\/session\.js$/ }, () => ({ path: './sshagent.js', external: true }));
       },
     },
   ],
@@ -86,6 +88,16 @@ const VENDOR_X509 = {
   absWorkingDir: ROOT,
 };
 
+/** jail's confirming SSH agent, a bundle of its own beside cli.js: only a
+ *  run with --ssh-agent confirm loads it. */
+const SSHAGENT_BUNDLE = {
+  ...CLI_BUNDLE,
+  entryPoints: [path.join(ROOT, 'src', 'sshagent', 'session.ts')],
+  outfile: path.join(ROOT, 'dist', 'sshagent.js'),
+  format: 'cjs',
+  plugins: [],
+};
+
 /** tldts (the public-suffix list, ~100 kB), for a wildcard --allow-host only. */
 const VENDOR_TLDTS = {
   entryPoints: [require.resolve('tldts')],
@@ -116,7 +128,7 @@ const VENDOR_JSONC = {
 /** What dist/ is built from. */
 const INPUTS = ['src', 'tools/build.mjs', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
 /** What the build writes that others load: the CLI and the library entry. */
-const OUTPUTS = ['dist/cli.js', 'dist/egress.js', 'dist/load.js', 'dist/make-codecache.js', 'dist/vendor/jsonc-parser.js', 'dist/vendor/tldts.js', 'dist/vendor/x509.js', 'dist/index.js', 'dist/index.d.ts'];
+const OUTPUTS = ['dist/cli.js', 'dist/egress.js', 'dist/sshagent.js', 'dist/load.js', 'dist/make-codecache.js', 'dist/vendor/jsonc-parser.js', 'dist/vendor/tldts.js', 'dist/vendor/x509.js', 'dist/index.js', 'dist/index.d.ts'];
 
 function newest(p) {
   const st = fs.statSync(p);
@@ -168,6 +180,7 @@ export async function build() {
   await esbuild.build(CLI_BUNDLE);
   await esbuild.build(VENDOR_JSONC);
   await esbuild.build(EGRESS_BUNDLE);
+  await esbuild.build(SSHAGENT_BUNDLE);
   await esbuild.build(VENDOR_TLDTS);
   await esbuild.build(VENDOR_X509);
   fs.copyFileSync(path.join(ROOT, 'src', 'cli', 'load.cjs'), path.join(ROOT, 'dist', 'load.js'));

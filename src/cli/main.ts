@@ -14,6 +14,7 @@ import { loadConfig, resolveProfile } from '../policy/config.js';
 import { absolute, isWithin } from '../policy/paths.js';
 import { ACCESSES, explain, type Access, type Query } from '../explain.js';
 import type * as Egress from '../egress/session.js';
+import type * as SshAgent from '../sshagent/session.js';
 import type { JailPlan } from '../plan.js';
 import { allOf, prepare, runPrepared, runPreparedAsync, type Prepared, type Service } from '../run.js';
 import { closest, printableLines } from '../text.js';
@@ -267,7 +268,7 @@ function pickPort(avoid: number[]): number {
 /** Whether something serves the command from outside while it runs (the
  *  egress proxy): then the supervisor waits without blocking. */
 function needsServices(p: Prepared): boolean {
-  return p.policy.egress !== null;
+  return p.policy.egress !== null || p.policy.sshAgent?.mode === 'confirm';
 }
 
 /**
@@ -297,6 +298,7 @@ async function runWithServices(p: Prepared, again: () => Prepared, onFallback: (
       services.push(session);
       say?.(`egress: proxy on 127.0.0.1:${p.policy.egress!.port} for ${p.policy.net.hosts.map((h) => h.given).join(', ')}`);
     }
+    if (p.policy.sshAgent?.mode === 'confirm') services.push(sshAgentService(p, say));
   } catch (e) {
     await Promise.all(services.map((s) => s.stop()));
     throw e;
@@ -319,6 +321,33 @@ function useSecretValues(session: Egress.EgressSession, p: Prepared, caFiles: Ar
   session.setSecrets((p.policy.secrets ?? []).map((s) => ({ name: s.name, placeholder: s.placeholder, value: process.env[s.name] ?? '', hosts: s.hosts })));
   const names = new Set(caFiles.map((f) => f.name));
   p.files = [...p.files.filter((f) => !names.has(f.name)), ...caFiles];
+}
+
+/**
+ * --ssh-agent confirm: jail's agent (a bundle of its own, loaded only
+ * here), listening once the private TMPDIR exists.
+ */
+function sshAgentService(p: Prepared, say: ((line: string) => void) | undefined): Service {
+  const agent = p.policy.sshAgent!;
+  const { SshAgentSession, timeoutFromEnv } = require('../sshagent/session.js') as typeof SshAgent;
+  let timeoutMs: number;
+  try {
+    timeoutMs = timeoutFromEnv(process.env.JAIL_SSH_AGENT_TIMEOUT);
+  } catch (e) {
+    throw new PolicyError((e as Error).message + '.', 'set it to the seconds a prompt waits for your answer (60 by default), or unset it.');
+  }
+  if (p.plan.layer === 'landlock' && p.policy.net.unix) {
+    process.stderr.write(printableLines(`jail: warning: --ssh-agent confirm with --allow-unix in this layer: every UNIX socket the file system reaches is open, the real agent's (${agent.upstream}) included; only programs that use SSH_AUTH_SOCK are asked about.\n`));
+  }
+  const session = new SshAgentSession(agent, { timeoutMs, env: process.env, ...(say && { log: say }) });
+  return {
+    beforeStart: async () => {
+      await session.listen();
+      say?.(`ssh agent: jail's agent on ${agent.socket}, forwarding to ${agent.upstream} what you confirm`);
+    },
+    attach: (plan, fds) => session.attach(plan, fds),
+    stop: () => session.stop(),
+  };
 }
 
 /**

@@ -163,6 +163,7 @@ export function formatPlan(plan: JailPlan, policy: Policy, file: string, argv: s
   out.push(...describeProtections(plan, policy));
   out.push(plan.view?.net ? `network: a namespace of its own, loopback only: nothing outside is reachable${policy.egress ? " but through jail's egress proxy (below)" : ''}; TCP, UDP and UNIX sockets work inside` : describeNetwork(policy));
   out.push(...describeEgress(plan, policy));
+  out.push(...describeSshAgent(plan, policy));
   if (plan.seccomp) out.push(describeSeccompPlan(plan.seccomp));
   else out.push('seccomp: off (best effort)');
   out.push(`capabilities: ${plan.dropCaps ? 'all dropped' : 'kept (--keep-caps)'}`);
@@ -209,6 +210,7 @@ export function planToJson(plan: JailPlan, policy: Policy, file: string, argv: s
     },
     seccomp: plan.seccomp && { arch: plan.seccomp.arch, instructions: plan.seccomp.bytes.length / 8, rules: plan.seccomp.rules },
     network: policy.net,
+    sshAgent: policy.sshAgent ?? { mode: 'deny' },
     egress: policy.egress && { ...policy.egress, hosts: policy.net.hosts.map((h) => h.given), sockets: plan.view?.sockets ?? [] },
     protected: policy.guards.map((g) => ({ mode: g.mode, path: g.path, why: g.why, ...(g.mode === 'keep' || g.mode === 'pin' ? { kind: g.kind } : {}), afterRun: plan.afterRun.includes(g) })),
     hidden: policy.hidden.map((h) => ({ path: h.path, isDir: h.isDir, why: h.why })),
@@ -236,6 +238,28 @@ function describeEgress(plan: JailPlan, policy: Policy): string[] {
     out.push(`  a Landlock rule allows TCP connect to port ${eg.port || '(the proxy\'s)'} on ANY address (Landlock names ports, not addresses): a program that ignores the proxy variables could reach another host's port ${eg.port || 'of that number'}; the namespace layer has no such gap`);
   }
   return out;
+}
+
+/** --ssh-agent: what SSH_AUTH_SOCK leads to, and how this layer keeps the
+ *  real agent out of reach (or does not). */
+export function describeSshAgent(plan: JailPlan, policy: Policy): string[] {
+  const a = policy.sshAgent;
+  if (!a) return ['ssh agent: none (--ssh-agent deny): no agent inside'];
+  const allUnix = plan.layer === 'landlock' && policy.net.unix;
+  if (a.mode === 'allow') {
+    return [
+      `ssh agent: allow: WARNING: SSH_AUTH_SOCK=${a.socket}, your real agent, unasked: the command can sign as you with every key in it (logins, pushes, commits); --ssh-agent confirm asks first`,
+      `  ${plan.layer === 'namespaces' ? 'its socket is bound into the view' : allUnix ? 'reached through --allow-unix, which opens every UNIX socket the file system reaches' : 'a Landlock rule allows connecting to it (ABI 9)'}`,
+    ];
+  }
+  return [
+    `ssh agent: confirm: SSH_AUTH_SOCK=${a.socket}, jail's agent: it lists the keys of ${a.upstream} and forwards a signature only after you confirm it on jail's terminal (or a desktop dialog); adding, removing, locking and extensions are refused`,
+    plan.layer === 'namespaces'
+      ? "  the real agent's socket is not in the view; UNIX sockets are allowed (only jail's socket and those under the grants exist)"
+      : allUnix
+        ? `  WARNING: --allow-unix opens every UNIX socket the file system reaches, the real agent's (${a.upstream}) included: a program that does not use SSH_AUTH_SOCK can reach it unasked`
+        : '  a Landlock rule allows connecting to this socket only (ABI 9)',
+  ];
 }
 
 const ranges = (rs: Array<{ from: number; to: number }>) => rs.map((r) => (r.from === r.to ? `${r.from}` : `${r.from}-${r.to}`)).join(', ');

@@ -22,6 +22,7 @@ import { grantOf, isWithin, resolveReal } from './paths.js';
 import { offlineNpm, proxyUrl, withEgress } from './egress.js';
 import { withProtections } from './protect.js';
 import { secretEnv, withSecrets } from './inject.js';
+import { withSshAgent } from './sshagent.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -123,9 +124,11 @@ export function assemble(req: JailRequest, host: Host): Assembled {
     policy = e.policy;
     files = [...files, ...e.files];
   }
+  const agent = withSshAgent(policy, options, env, req.env, tmpDir, host);
+  policy = agent.policy;
   policy = withProtections(policy, options, host, projectRoot());
   refuseWritableSelf(policy, host);
-  const warnings = [...secrets.notes, ...gitCredentialsWarning(policy, host, projectRoot)];
+  const warnings = [...secrets.notes, ...gitCredentialsWarning(policy, host, projectRoot), ...agent.warnings];
   if (policy.egress && policy.egress.resolvConf === null) {
     warnings.push(
       `--allow-host: jail cannot show its own resolv.conf here (${tmpDir === null ? 'no private TMPDIR (--no-private-tmp)' : '/etc/resolv.conf is not in the view'}), so only programs that use the proxy variables reach the allowed hosts; name lookups inside fail.`,

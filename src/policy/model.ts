@@ -85,6 +85,22 @@ export interface EnvPolicy {
   set: Record<string, string>;
 }
 
+/**
+ * --ssh-agent: what the jailed program's SSH_AUTH_SOCK leads to.
+ * - confirm: `socket`, in the private TMPDIR, where the supervisor speaks
+ *   the agent protocol (src/sshagent), asks the user before each signature
+ *   and forwards to `upstream`, the real agent, which stays out of reach;
+ * - allow: `socket` is the real agent's, shown in the view (a grant).
+ * Absent (or deny): no agent inside.
+ */
+export interface SshAgent {
+  mode: 'confirm' | 'allow';
+  /** What SSH_AUTH_SOCK names inside. */
+  socket: string;
+  /** The real agent's socket (the invoking environment's SSH_AUTH_SOCK). */
+  upstream: string;
+}
+
 export interface Policy {
   grants: PathGrant[];
   env: EnvPolicy;
@@ -120,6 +136,8 @@ export interface Policy {
   npmCache: NpmCache | null;
   /** The working directory, which the view must hold. */
   cwd: string;
+  /** --ssh-agent confirm or allow; absent: no agent inside. */
+  sshAgent?: SshAgent;
   /** What runs later outside the jail, kept as it is inside writable trees
    *  (--protect and the defaults: git, hook managers, editor and agent
    *  configs). See src/policy/protect.ts. */

@@ -171,6 +171,14 @@ export const OPTIONS = {
     where: ALL,
     project: 'never',
   },
+  sshAgent: {
+    kind: 'choice',
+    flag: '--ssh-agent <mode>',
+    choices: ['deny', 'confirm', 'allow'],
+    help: "the SSH agent (SSH_AUTH_SOCK): deny (none inside), confirm (jail's own agent: it lists your keys, asks you on the terminal before each signature, refuses adding and removing keys), allow (your agent, unasked)",
+    where: ALL,
+    project: { only: 'deny' },
+  },
   allowRawSockets: {
     kind: 'switch',
     flag: '--allow-raw-sockets',
