@@ -12,7 +12,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { inFallback, jailAsync, jailCommand, makeWorld, removeWorld, needsKernelAbi, strictJail, type AsyncRun, type World } from './harness.js';
+import { inNamespaces, jailAsync, jailCommand, makeWorld, removeWorld, needsKernelAbi, strictJail, type AsyncRun, type World } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -159,7 +159,7 @@ strictJail.describe('--allow-host', () => {
     expect(r.stdout.trim()).toMatch(/^(http:\/\/127\.0\.0\.1:\d+)\|\1\|\1\|unset\|\1$/);
   });
 
-  it.skipIf(inFallback)('in the namespace layer: jail answers name lookups, allowed names with local addresses, others refused at once', async () => {
+  inNamespaces('jail\'s DNS lives in the command\'s own network namespace').it('in the namespace layer: jail answers name lookups, allowed names with local addresses, others refused at once', async () => {
     const t0 = Date.now();
     const r = await run(['--allow-host', 'registry.example.org', '--', 'sh', '-c', 'getent hosts registry.example.org; getent hosts evil.example.net; echo "lookup=$?"']);
     expect(Date.now() - t0).toBeLessThan(5_000);
@@ -167,7 +167,7 @@ strictJail.describe('--allow-host', () => {
     expect(r.stderr).toContain('jail: blocked 1 lookup of evil.example.net (allow with --allow-host evil.example.net)');
   });
 
-  it.skipIf(inFallback)('in the namespace layer: a test suite may still listen on loopback and connect to it (supertest), with no other flag', async () => {
+  inNamespaces('a private loopback needs a network namespace').it('in the namespace layer: a test suite may still listen on loopback and connect to it (supertest), with no other flag', async () => {
     const r = await run(['--allow-host', 'example.com', '--', 'node', 'supertest.js']);
     expect(r.stdout.trim()).toBe('pong');
   });
@@ -212,7 +212,7 @@ strictJail.describe('--allow-host', () => {
     }
   });
 
-  it.skipIf(inFallback)('in the namespace layer: a program that ignores proxy variables (a raw connect, Node 20 fetch) reaches localhost:PORT when it is allowed', async () => {
+  inNamespaces('the transparent path needs jail\'s DNS in a network namespace').it('in the namespace layer: a program that ignores proxy variables (a raw connect, Node 20 fetch) reaches localhost:PORT when it is allowed', async () => {
     const raw = await rawServer();
     const s = await server('fetched');
     try {
