@@ -11,9 +11,9 @@ import * as fs from 'node:fs';
 import * as https from 'node:https';
 import type * as net from 'node:net';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeCa, type RunCa } from '../../src/egress/ca.js';
-import { jailAsync, makeWorld, removeWorld, type AsyncRun, type World } from './harness.js';
+import { jailAsync, makeWorld, removeWorld, strictJail, type AsyncRun, type World } from './harness.js';
 
 const REAL = `sk-ant-api03-${'R3aLsEcReT'.repeat(4)}xyz`;
 
@@ -55,7 +55,7 @@ afterAll(() => removeWorld(w));
 const run = (args: string[]): Promise<AsyncRun> => jailAsync(w, ['--ro', '.', ...args], { env });
 const curl = (...a: string[]) => ['curl', '-sS', '--max-time', '10', ...a];
 
-describe('--secret', () => {
+strictJail.describe('--secret', () => {
   it('the listed host gets the real value in a header and the query; the command sees only the placeholder', async () => {
     const s = await upstream(realCa);
     try {

@@ -8,7 +8,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { IS_ROOT, LAYER, inFallback, jail, jailCommand, makeWorld, needs, removeWorld, strictJail, until, type World } from './harness.js';
 
 const have = (cmd: string, args: string[]) => spawnSync(cmd, args, { stdio: 'ignore' }).status !== null && spawnSync(cmd, args, { stdio: 'ignore' }).error === undefined;
@@ -212,7 +212,7 @@ gated.describe('--ssh-agent', () => {
     });
   });
 
-  describe('--print-policy and config', () => {
+  strictJail.describe('--print-policy and config', () => {
     gated.it('deny (the default), confirm and allow each say what the command gets', async () => {
       const a = await startAgent(false);
       const env = { ...w.env, SSH_AUTH_SOCK: a.sock };
