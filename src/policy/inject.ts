@@ -107,6 +107,12 @@ export function withSecrets(
   if (!policy.privateTmp) {
     throw new PolicyError(`${FLAG} ${given[0]} needs the private TMPDIR, where the command finds the certificate of jail's CA.`, 'drop --no-private-tmp.');
   }
+  // The real value is in jail's own memory and environment (and in the
+  // namespace layer's init, a copy of it). A command that keeps its
+  // capabilities (root's CAP_SYS_PTRACE) can read them: /proc/<pid>/environ.
+  if (!policy.dropCaps) {
+    throw new PolicyError(`${FLAG} ${given[0]} with --keep-caps: a command that keeps its capabilities can read jail's own memory, where the real value is.`, 'drop --keep-caps.');
+  }
   const notes: string[] = [];
   const secrets: Secret[] = [];
   const hosts = [...policy.net.hosts];

@@ -84,6 +84,26 @@ strictJail.describe('--secret', () => {
     }
   });
 
+  it("the supervisor's environment and memory, which hold the real value, stay out of reach (its parent's /proc files)", async () => {
+    const s = await upstream(realCa);
+    try {
+      // In the fallback the parent is jail's supervisor itself; in the
+      // namespace layer the init, a copy of it. Landlock keeps ptrace-like
+      // access to outside processes closed, the init is not dumpable, and no
+      // capability is left to override either.
+      const script = 'for f in environ cmdline mem maps; do cat /proc/$PPID/$f 2>&1 | tr "\\0" "\\n" | head -c 200000; done; grep -a -c -F "$API_KEY" /proc/$PPID/environ 2>&1 || true';
+      const r = await run(['--secret', `API_KEY@localhost:${s.port}`, '--', 'sh', '-c', script]);
+      expect(r.stdout).not.toContain(REAL);
+      expect(r.stdout + r.stderr).not.toContain(REAL.slice(16));
+      // With its capabilities, root could read them: refused before anything runs.
+      const kept = await run(['--keep-caps', '--secret', `API_KEY@localhost:${s.port}`, '--', 'sh', '-c', script]);
+      expect([kept.status, kept.stdout]).toEqual([125, '']);
+      expect(kept.stderr).toContain('with --keep-caps: a command that keeps its capabilities can read');
+    } finally {
+      await s.close();
+    }
+  });
+
   it('a program that ignores proxy variables (Node 20 fetch) gets the value put in too, or is kept out', async () => {
     const s = await upstream(realCa);
     try {
