@@ -19,7 +19,9 @@
  * --quick: 10 rounds instead of 40 (CI smoke). --check: exit 1 when the bar
  * fails (otherwise the exit status is 0 either way).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +41,7 @@ const NS_BAR_MS = 3;
 const TARGET_MS = 10;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
 const node = process.execPath;
 const jail = path.join(root, 'bin', 'jail.js');
 
@@ -65,6 +68,26 @@ const COMMANDS = [
   // libuv's pool so that it can serve (no connection is made).
   { key: 'egress', label: 'jail --ro / --allow-host example.com -- /bin/true', argv: [node, jail, '--ro', '/', '--allow-host', 'example.com', '--', '/bin/true'] },
 ];
+// Peers, when they are here: the Landlock-only C launcher from this
+// directory (built now: one ruleset, read and execute beneath /, then exec),
+// and bubblewrap and firejail if installed, each with a comparable policy
+// (the whole file system read-only, a private /proc and /tmp, no network).
+const which = (name) => ['/usr/bin', '/bin', '/usr/local/bin'].map((d) => path.join(d, name)).find((p) => fs.existsSync(p));
+const PEERS = [];
+{
+  const cc = which('cc');
+  if (cc) {
+    const out = path.join(fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'jail-bench-')), 'landlock-only');
+    const built = spawnSync(cc, ['-O2', '-o', out, path.join(root, 'bench', 'landlock-only.c')], { stdio: 'inherit' });
+    // ABI 1's file-system rights handled; read, read-dir and execute beneath /.
+    if (built.status === 0) PEERS.push({ key: 'landlockOnly', label: 'landlock-only (C) / -- /bin/true', argv: [out, '0x1fff', '/:0xd', '--', '/bin/true'] });
+  }
+  const bwrap = which('bwrap');
+  if (bwrap) PEERS.push({ key: 'bwrap', label: 'bwrap (ro /, proc, tmpfs /tmp, unshare-all) /bin/true', argv: [bwrap, '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--unshare-all', '--die-with-parent', '/bin/true'] });
+  const firejail = which('firejail');
+  if (firejail) PEERS.push({ key: 'firejail', label: 'firejail --noprofile --net=none /bin/true', argv: [firejail, '--quiet', '--noprofile', '--net=none', '/bin/true'] });
+}
+COMMANDS.push(...PEERS);
 const me = process.getuid() === 0 ? 'root' : `uid ${process.getuid()}`;
 // The same as an unprivileged user, when this is root: setpriv to nobody,
 // paired with node -e 0 run through setpriv too.
@@ -159,8 +182,57 @@ for (const [what, a, b] of PAIRS) {
   console.log(`  ${what.padEnd(28)} +${f1(ms).padStart(5)} ms  ×${median(ratios(a, b)).toFixed(2)}${a.startsWith('dot') ? `  ${ms <= TARGET_MS ? 'MET' : 'not met'}` : ''}`);
 }
 
+// The library path, in this process: run() of /bin/true against
+// child_process.spawn of it, paired per round (issue 15's goal: within 3 ms).
+const { run: jailRun } = require(path.join(root, 'dist', 'index.js'));
+const spawnTrue = () => new Promise((ok, fail) => spawn('/bin/true', [], { stdio: 'ignore' }).on('exit', ok).on('error', fail));
+const lib = { spawn: [], run: [] };
+for (let round = 0; round < WARMUP + ROUNDS; round++) {
+  for (const k of shuffle(['spawn', 'run'])) {
+    const t0 = process.hrtime.bigint();
+    if (k === 'spawn') await spawnTrue();
+    else await jailRun({ ro: ['/'] }, '/bin/true');
+    if (round >= WARMUP) lib[k].push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+}
+const libOverMs = median(lib.run.map((x, i) => x - lib.spawn[i]));
+console.log(`\nthe library, in this process: child_process.spawn('/bin/true') ${f1(median(lib.spawn))} ms, run({ ro: ['/'] }, '/bin/true') ${f1(median(lib.run))} ms: +${f1(libOverMs)} ms (goal: 3 ms)`);
+for (const p of PEERS) console.log(`peer: ${p.label}: median ${f1(median(samples[p.key]))} ms, ${f1(median(diffs(p.key, 'true')))} ms over /bin/true`);
+
+// The chart: median wall time of each, one bar per row, as an SVG beside
+// this script (the README shows it).
+const rows = [
+  ['/bin/true', median(samples.true)],
+  ...PEERS.map((p) => [p.label.replace(/ --? ?\/bin\/true$| \/bin\/true$/, ''), median(samples[p.key])]),
+  ["child_process.spawn('/bin/true') from Node", median(lib.spawn)],
+  ["the library's run() of /bin/true", median(lib.run)],
+  ['node -e 0', median(samples.node)],
+  ['jail --ro / -- /bin/true', median(samples.jail)],
+  ['jail --no-namespaces --ro / -- /bin/true', median(samples.fallback)],
+  ['jail --ro . -- /bin/true', median(samples.dot)],
+  ['jail --ro / --allow-host example.com -- /bin/true', median(samples.egress)],
+];
+fs.writeFileSync(path.join(root, 'bench', 'startup.svg'), chart(rows, `start-up, median of ${ROUNDS} paired rounds, as ${me}, ${os.cpus().length} cores, Linux ${os.release()}, Node ${process.versions.node}`));
+console.log('chart: bench/startup.svg');
+
+function chart(rows, title) {
+  const esc = (t) => String(t).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const max = Math.max(...rows.map((r) => r[1]));
+  const W = 760, label = 330, barW = W - label - 70, rowH = 22, top = 34;
+  const bars = rows
+    .map(([name, ms], i) => {
+      const y = top + i * rowH;
+      const w = Math.max(1, (ms / max) * barW);
+      return `<text x="${label - 8}" y="${y + 15}" text-anchor="end">${esc(name)}</text><rect x="${label}" y="${y + 4}" width="${w.toFixed(1)}" height="14" fill="${/^jail|library/.test(name) ? '#3b6ea8' : '#9a9a9a'}"/><text x="${(label + w + 6).toFixed(1)}" y="${y + 15}">${ms.toFixed(1)} ms</text>`;
+    })
+    .join('\n');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${top + rows.length * rowH + 10}" font-family="sans-serif" font-size="12">\n<text x="8" y="20" font-weight="bold">${esc(title)}</text>\n${bars}\n</svg>\n`;
+}
+
 const summary = {
   bench: 'startup',
+  library: { spawnMs: r2(median(lib.spawn)), runMs: r2(median(lib.run)), overMs: r2(libOverMs) },
+  peers: Object.fromEntries(PEERS.map((p) => [p.key, r2(median(samples[p.key]))])),
   rounds: ROUNDS,
   medianMs: Object.fromEntries(COMMANDS.map((c) => [c.key, r2(median(samples[c.key]))])),
   stageMs,
