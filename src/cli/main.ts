@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import os = require('node:os');
+import fs = require('node:fs');
 import { CommandError, NativeLoadError, PolicyError } from '../errors.js';
 import { realHost } from '../host.js';
 import { probe } from '../native/apply.js';
@@ -186,21 +187,27 @@ function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainConte
     }
     throw e;
   }
-  if (!printPolicy) {
-    for (const d of makeOutputDirs(options.rw, process.cwd(), process.env.HOME || os.homedir(), realHost().self)) {
-      if (verbose) process.stderr.write(printableLines(`jail: made ${d} (--rw: it did not exist)\n`));
-    }
-  }
+  const { made, created } = printPolicy ? { made: [], created: [] } : makeOutputDirs(options.rw, process.cwd(), process.env.HOME || os.homedir(), realHost().self);
   let p;
   try {
     p = prepare({ options, argv: args, env: process.env, implicitProfile: 'default', projectRoot: ctx.projectRoot, ...(!printPolicy && { egressPort: pickPort, randomBytes }) }, facts);
   } catch (e) {
+    // Bad input runs nothing and leaves nothing: the directories made for
+    // --rw go again (still empty: nothing ran), deepest first.
+    for (const d of [...created].reverse()) {
+      try {
+        fs.rmdirSync(d);
+      } catch {
+        // not empty or gone: leave it
+      }
+    }
     // `jail doctr`: a mistyped subcommand is looked up as a command.
     const meant = e instanceof CommandError && e.exitCode === 127 && firstWord !== undefined && firstWord === args[0] ? closest(firstWord, SUBCOMMANDS) : undefined;
     if (meant !== undefined) throw new CommandError(`${e instanceof Error ? e.message : ''}\n  hint: did you mean jail ${meant}?`, 127);
     throw e;
   }
 
+  if (verbose) for (const d of made) process.stderr.write(printableLines(`jail: made ${d} (--rw: it did not exist)\n`));
   if (printPolicy) {
     const { plan, policy, command } = p;
     const shown = { ...p, verbose, environment: { passed: Object.keys(p.env).sort(), leftOut: p.droppedEnv } };

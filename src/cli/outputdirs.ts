@@ -13,11 +13,16 @@ import { absolute, isWithin, normalize } from '../policy/paths.js';
 import type { PathEntry } from '../policy/paths.js';
 import { printable } from '../text.js';
 
-/** Make the missing --rw directories; returns those made, as typed. None
+/** Make the missing --rw directories; returns those made, as typed, and
+ *  every directory created (for the caller to take away when the run is
+ *  refused before anything ran). None
  *  inside jail's own code (`self`): that grant is refused later, and a
  *  refused run must leave nothing behind. */
-export function makeOutputDirs(rw: readonly PathEntry[] | undefined, cwd: string, home: string, self: readonly string[] = []): string[] {
+export function makeOutputDirs(rw: readonly PathEntry[] | undefined, cwd: string, home: string, self: readonly string[] = []): { made: string[]; created: string[] } {
   const made: string[] = [];
+  /** Every directory made, in order: what to take away again when the run
+   *  is refused before anything ran. */
+  const created: string[] = [];
   const root = normalize(cwd);
   for (const entry of rw ?? []) {
     if (typeof entry !== 'string' || entry.endsWith('?') || entry === '') continue;
@@ -29,6 +34,7 @@ export function makeOutputDirs(rw: readonly PathEntry[] | undefined, cwd: string
       let st = fs.lstatSync(cur, { throwIfNoEntry: false });
       if (st === undefined) {
         fs.mkdirSync(cur, { mode: 0o755 });
+        created.push(cur);
         st = fs.lstatSync(cur);
       }
       if (st.isSymbolicLink()) {
@@ -41,5 +47,5 @@ export function makeOutputDirs(rw: readonly PathEntry[] | undefined, cwd: string
     }
     made.push(entry);
   }
-  return made;
+  return { made, created };
 }

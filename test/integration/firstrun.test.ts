@@ -86,6 +86,12 @@ strictJail.describe('output directories', () => {
     expect(fs.readFileSync(path.join(w.proj, 'dist', 'deep', 'out.txt'), 'utf8')).toBe('built\n');
     expect(fs.statSync(path.join(w.proj, 'dist')).mode & 0o7777).toBe(0o755 & ~process.umask());
   });
+  it('a run refused for bad input leaves no directory it made behind', () => {
+    const r = jail(w, ['--ro', '.', '--rw', './made-then/refused', '--allow-host', '*.com', '--', 'true']);
+    expect(r.status, printed(r)).toBe(125);
+    expect(r.stderr).toMatch(/public suffix/);
+    expect(fs.existsSync(path.join(w.proj, 'made-then'))).toBe(false);
+  });
   it("--rw './gen?' still skips a missing directory", () => {
     const r = jail(w, ['--ro', '.', '--rw', './gen?', '--', 'true']);
     expect(r.status, printed(r)).toBe(0);
