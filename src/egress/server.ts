@@ -64,6 +64,7 @@ export interface Egress {
 
 const CONNECT_TIMEOUT = 20_000;
 const SUMMARY_LINES = 10;
+const MAX_BLOCKED = 10_000;
 
 export function startEgress(opts: EgressOptions): Egress {
   const rules = opts.rules;
@@ -79,8 +80,15 @@ export function startEgress(opts: EgressOptions): Egress {
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
   };
+  // A program asking for a million made-up names must not grow this
+  // process without bound: past MAX_BLOCKED distinct targets, the rest are
+  // counted together under one line.
   const block = (host: string, port: number, via: Blocked['via']) => {
-    const key = `${via} ${host} ${port}`;
+    let key = `${via} ${host} ${port}`;
+    if (!counts.has(key) && counts.size >= MAX_BLOCKED) {
+      key = `${via} (others) 0`;
+      [host, port] = ['(other targets)', 0];
+    }
     const b = counts.get(key);
     if (b) b.count++;
     else counts.set(key, { host, port, count: 1, via });
@@ -193,7 +201,7 @@ export function startEgress(opts: EgressOptions): Egress {
         const isA = a.type === 'A' || a.type === 'ANY';
         if (isA && !otherOnly.delete(name)) block(name, 0, 'dns');
         else if (!isA && !counts.has(`dns ${name} 0`)) {
-          otherOnly.add(name);
+          if (otherOnly.size < MAX_BLOCKED) otherOnly.add(name);
           block(name, 0, 'dns');
         }
         log(`egress: lookup ${printable(a.name)} (${a.type ?? '?'}) blocked`);
