@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <string>
@@ -19,6 +20,7 @@
 
 extern "C" {
 #include "ns.h"
+#include "observe.h"
 #include "scan.h"
 #include "supervisor.h"
 }
@@ -141,6 +143,9 @@ struct Plan {
   std::vector<jail_path_rule> pathRules;
   std::vector<jail_port_rule> portRules;
   std::vector<uint8_t> filter;
+  struct jail_observer observer;
+  std::vector<uint8_t> observerFilter;
+  std::vector<jail_observe_call> observeCalls;
   std::vector<int> keep;
   std::string file;
   std::vector<std::string> argv, envp;
@@ -308,6 +313,46 @@ void ParseNamespaces(Napi::Object n, Plan &p) {
   p.c.ns = &p.ns;
 }
 
+// plan.observer (--report-denials): the observer's filter and, per syscall
+// it notifies, which arguments to read (observe.h).
+void ParseObserver(Napi::Object o, Plan &p) {
+  const std::string w = "plan.observer";
+  Napi::Value fv = o.Get("filter");
+  if (!fv.IsTypedArray() || fv.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) Bad(o.Env(), w + ".filter", "must be a Uint8Array");
+  Napi::Uint8Array f = fv.As<Napi::Uint8Array>();
+  p.observerFilter.assign(f.Data(), f.Data() + f.ByteLength());
+  if (p.observerFilter.empty() || p.observerFilter.size() % 8 != 0 || p.observerFilter.size() / 8 > 4096)
+    Bad(o.Env(), w + ".filter", "must hold 1 to 4096 instructions of 8 bytes");
+  Napi::Array ca = Arr(o.Get("calls"), w + ".calls");
+  if (ca.Length() > JAIL_OBSERVE_MAX_SYSCALLS) Bad(o.Env(), w + ".calls", ("must hold at most " + std::to_string(JAIL_OBSERVE_MAX_SYSCALLS)).c_str());
+  for (uint32_t i = 0; i < ca.Length(); i++) {
+    const std::string at = At(w + ".calls", i);
+    Napi::Object c = Obj(ca.Get(i), at);
+    struct jail_observe_call call;
+    std::memset(&call, 0, sizeof(call));
+    call.nr = static_cast<int>(Integer(c.Get("nr"), at + ".nr", 0, INT32_MAX));
+    Napi::Array pa = Arr(c.Get("paths"), at + ".paths");
+    if (pa.Length() > 2) Bad(o.Env(), at + ".paths", "must hold at most 2 [dirfd, path] pairs");
+    for (uint32_t k = 0; k < 2; k++) {
+      call.path[k] = call.dirfd[k] = -1;
+      if (k >= pa.Length()) continue;
+      const std::string pw = At(at + ".paths", k);
+      Napi::Array pair = Arr(pa.Get(k), pw);
+      call.dirfd[k] = static_cast<int8_t>(Integer(pair.Get(0u), pw + "[0]", -1, 5));
+      call.path[k] = static_cast<int8_t>(Integer(pair.Get(1u), pw + "[1]", 0, 5));
+    }
+    Napi::Value d = c.Get("deref");
+    call.deref = d.IsUndefined() ? -1 : static_cast<int8_t>(Integer(d, at + ".deref", 0, 5));
+    p.observeCalls.push_back(call);
+  }
+  p.observer.filter = p.observerFilter.data();
+  p.observer.filter_len = p.observerFilter.size();
+  p.observer.calls = p.observeCalls.data();
+  p.observer.n_calls = p.observeCalls.size();
+  p.observer.sock = -1;
+  p.c.observer = &p.observer;
+}
+
 void ParsePlan(const Napi::CallbackInfo &info, Plan &p) {
   Napi::Env env = info.Env();
   if (info.Length() != 1) throw Napi::TypeError::New(env, "takes one plan object");
@@ -330,6 +375,9 @@ void ParsePlan(const Napi::CallbackInfo &info, Plan &p) {
     p.c.filter = p.filter.data();
     p.c.filter_len = p.filter.size();
   }
+
+  Napi::Value ob = o.Get("observer");
+  if (!ob.IsUndefined()) ParseObserver(Obj(ob, "plan.observer"), p);
 
   p.c.drop_caps = Bool(o.Get("dropCaps"), "plan.dropCaps") ? 1 : 0;
   Napi::Array kf = Arr(o.Get("keepFds"), "plan.keepFds");
@@ -357,6 +405,7 @@ Napi::Value Exec(const Napi::CallbackInfo &info) {
   // The layer needs an init outside the command, and a multithreaded
   // process (Node) cannot enter a new user namespace itself.
   if (p.c.ns) Bad(info.Env(), "plan.namespaces", "needs spawn(): exec() replaces this process and has no init");
+  if (p.c.observer) Bad(info.Env(), "plan.observer", "needs spawn(): its listener goes to a supervisor");
   struct jail_error e;
   std::memset(&e, 0, sizeof(e));
   if (jail_prepare(&p.c, &e) == 0) jail_enter(&p.c, &e);
@@ -434,6 +483,43 @@ Napi::Value SuperviseAsync(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// takeObserved(): what the observer recorded since the last take, as
+// { calls, dropped }: per call { nr, pid, args, path, base, path2, base2 }
+// (args: the low 32 bits of each, signed, as int and flags arguments are;
+// openat2's how.flags in place of its pointer), and how many calls were
+// let through unrecorded, past the bounds.
+Napi::Value TakeObserved(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  size_t bytes = 0, n = 0;
+  uint64_t dropped = 0;
+  char *buf = jail_observe_take(&bytes, &n, &dropped);
+  Napi::Array calls = Napi::Array::New(env, n);
+  static const char *names[4] = {"path", "base", "path2", "base2"};
+  size_t at = 0;
+  for (uint32_t i = 0; i < n && at + sizeof(jail_observed) <= bytes; i++) {
+    struct jail_observed h;
+    std::memcpy(&h, buf + at, sizeof(h));
+    Napi::Object c = Napi::Object::New(env);
+    c.Set("nr", h.nr);
+    c.Set("pid", h.pid);
+    Napi::Array args = Napi::Array::New(env, 6);
+    for (uint32_t k = 0; k < 6; k++) args.Set(k, static_cast<int32_t>(static_cast<uint32_t>(h.args[k])));
+    c.Set("args", args);
+    size_t s = at + sizeof(h);
+    for (int k = 0; k < 4; k++) {
+      c.Set(names[k], Napi::String::New(env, buf + s, h.len[k]));
+      s += h.len[k];
+    }
+    calls.Set(i, c);
+    at = (s + 7) & ~static_cast<size_t>(7);
+  }
+  free(buf);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("calls", calls);
+  o.Set("dropped", static_cast<double>(dropped));
+  return o;
+}
+
 // reraise(sig): die of `sig` as the command did, leaving no core.
 // Returns only for signals whose default is to ignore.
 Napi::Value Reraise(const Napi::CallbackInfo &info) {
@@ -483,6 +569,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("supervise", Napi::Function::New(env, Supervise));
   exports.Set("superviseAsync", Napi::Function::New(env, SuperviseAsync));
   exports.Set("reraise", Napi::Function::New(env, Reraise));
+  exports.Set("takeObserved", Napi::Function::New(env, TakeObserved));
   exports.Set("rmtree", Napi::Function::New(env, Rmtree));
   exports.Set("scanTree", Napi::Function::New(env, ScanTree));
   return exports;

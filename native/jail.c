@@ -286,6 +286,20 @@ static int step_landlock(struct jail_plan *plan, struct jail_error *err)
 	return 0;
 }
 
+/* Before the main filter, which may refuse what this needs. The listener
+ * leaves for the supervisor here, and this process closes it: the command
+ * never holds it. */
+static int step_observe(struct jail_plan *plan, struct jail_error *err)
+{
+	const char *sc;
+
+	if (!plan->observer)
+		return 0;
+	if (jail_observe_install(plan->observer, &sc) < 0)
+		FAIL(err, "observe", sc, NULL);
+	return 0;
+}
+
 static int step_seccomp(struct jail_plan *plan, struct jail_error *err)
 {
 	struct sock_fprog prog;
@@ -311,6 +325,7 @@ static const struct step enter_steps[] = {
 	{ "capabilities", step_caps },
 	{ "no-new-privs", step_no_new_privs },
 	{ "landlock", step_landlock },
+	{ "observe", step_observe },
 	{ "seccomp", step_seccomp },
 	{ "exec", step_exec },
 };

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "kernel.h"
+#include "observe.h"
 
 struct jail_path_rule {
 	const char *path; /* a realpath: no symlink in it */
@@ -105,6 +106,10 @@ struct jail_plan {
 	/* seccomp: skipped when filter_len is 0 (struct sock_filter array). */
 	const void *filter;
 	size_t filter_len; /* in bytes, a multiple of 8 */
+
+	/* --report-denials: a second filter whose listener goes to the
+	 * supervisor (observe.h); NULL without it. spawn only. */
+	struct jail_observer *observer;
 
 	int drop_caps;       /* empty every capability set, bounding included */
 	const int *keep_fds; /* passed on to the program, besides 0-2 */

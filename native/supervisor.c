@@ -345,12 +345,22 @@ int jail_spawn(struct jail_plan *plan, int *fds, struct jail_error *err)
 	}
 	/* No handler of ours may run in the child before it resets them;
 	 * its first step sets default dispositions, then an empty mask. */
+	/* The observer's thread waits for the listener before the command
+	 * exists: the command's own execve is answered while this thread is
+	 * still blocked in the vfork. */
+	if (plan->observer && jail_observe_start(plan->observer) < 0) {
+		jail_fail(err, "observe", "pthread_create", NULL);
+		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+		goto refused;
+	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	early = 0;
 	forward_signals();
 	pid = plan->ns ? start_init(plan, err) : clone_command(plan, err, &supervised);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (plan->observer)
+		jail_observe_spawned(plan->observer);
 	if (pid > 0)
 		pass_early(pid);
 	if (pid > 0 && plan->ns && await_exec(pid, fds, plan->ns->n_sockets, err) < 0)
@@ -359,6 +369,7 @@ int jail_spawn(struct jail_plan *plan, int *fds, struct jail_error *err)
 		return pid; /* it execed; jail_supervise waits for it */
 	restore_signals();
 	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+	jail_observe_stop();
 refused:
 	__atomic_store_n(&active, 0, __ATOMIC_SEQ_CST);
 	errno = err->code;
@@ -444,6 +455,7 @@ int jail_supervise(int pid)
 		forget_init();
 	}
 	end_descendants();
+	jail_observe_stop(); /* no process is left under its filter */
 	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 	restore_signals();
 	__atomic_store_n(&active, 0, __ATOMIC_SEQ_CST);

@@ -36,6 +36,21 @@ export function explain(plan: JailPlan, policy: Policy, host: Host, q: Query): E
   return 'connect' in q ? explainConnect(plan, policy, q.connect) : explainPath(plan, policy, host, q.path, q.access);
 }
 
+/** What --report-denials asks of a call the command made: also `remove`
+ *  (a name unlinked or renamed away: the right to remove in its
+ *  directory). */
+export type ObservedAccess = Access | 'remove';
+
+/**
+ * A call the command made, judged after the run: as explain() does, but a
+ * path missing on the host is not the jail's refusal (ENOENT) for read,
+ * write and exec; and create or remove are judged by the rights alone,
+ * since the call itself may have made or removed the name since.
+ */
+export function judgeCall(plan: JailPlan, policy: Policy, host: Host, path: string, access: ObservedAccess): Explanation {
+  return explainPath(plan, policy, host, path, access, true);
+}
+
 /** The path as the kernel would reach it: symlinks resolved, and for a
  *  path that does not exist, its nearest existing directory's real path
  *  with the rest appended. */
@@ -52,8 +67,9 @@ function resolve(p: string, host: Host): { real: string; exists: boolean; isDir:
 
 const parentOf = (p: string) => p.slice(0, p.lastIndexOf('/')) || '/';
 
-/** The Landlock rights an access needs, on the path (or, to create, on its directory). */
-function needed(access: Access, isDir: boolean): bigint {
+/** The Landlock rights an access needs, on the path (or, to create or
+ *  remove, on its directory). */
+function needed(access: ObservedAccess, isDir: boolean): bigint {
   switch (access) {
     case 'read':
       return isDir ? FS.READ_DIR : FS.READ_FILE;
@@ -63,18 +79,22 @@ function needed(access: Access, isDir: boolean): bigint {
       return FS.EXECUTE;
     case 'create':
       return FS.MAKE_REG;
+    case 'remove':
+      return FS.REMOVE_FILE;
   }
 }
 
-function explainPath(plan: JailPlan, policy: Policy, host: Host, given: string, access: Access): Explanation {
+function explainPath(plan: JailPlan, policy: Policy, host: Host, given: string, access: ObservedAccess, observed = false): Explanation {
   const r = resolve(given, host);
   const path = r.real;
   const shown = given === path ? path : `${given} (${path})`;
   const verdict = (ok: boolean) => `${access} ${shown}: ${ok ? 'allowed' : 'denied'}`;
   const deny = (...why: string[]): Explanation => ({ allowed: false, verdict: verdict(false), why });
-  const writes = access === 'write' || access === 'create';
-  if (!r.exists && access !== 'create') return deny(`it does not exist${writes ? '; to make it, ask about create' : ''}.`);
-  if (r.exists && access === 'create') return deny('it exists already; to change it, ask about write.');
+  const writes = access === 'write' || access === 'create' || access === 'remove';
+  const names = access === 'create' || access === 'remove'; // a name in a directory
+  if (observed && !r.exists && !names) return { allowed: true, verdict: `${access} ${shown}: not there (ENOENT), not the jail`, why: [] };
+  if (!observed && !r.exists && access !== 'create') return deny(`it does not exist${writes ? '; to make it, ask about create' : ''}.`);
+  if (!observed && r.exists && access === 'create') return deny('it exists already; to change it, ask about write.');
 
   const hidden = policy.hidden.find((h) => isWithin(path, h.path));
   if (hidden && !writes) {
@@ -82,7 +102,7 @@ function explainPath(plan: JailPlan, policy: Policy, host: Host, given: string, 
     return deny(`hidden (${hidden.why}): ${how}; --unhide ${hidden.path} shows it.`);
   }
   if (writes) {
-    const guard = guardOn(policy, path, access);
+    const guard = guardOn(policy, path, access === 'remove' ? 'write' : access);
     if (guard) {
       const lifted = `--unprotect ${guard.path} lifts it`;
       return plan.view
@@ -92,8 +112,8 @@ function explainPath(plan: JailPlan, policy: Policy, host: Host, given: string, 
   }
 
   // The object whose rules count: the path, or to create it, its directory.
-  const target = access === 'create' ? parentOf(path) : path;
-  const targetIsDir = access === 'create' ? true : r.isDir;
+  const target = names ? parentOf(path) : path;
+  const targetIsDir = names ? true : r.isDir;
   const want = needed(access, targetIsDir);
 
   if (plan.view) {
@@ -151,8 +171,8 @@ function ruleLine(x: LandlockPathRule): string {
 }
 
 /** The flag that would allow an access. */
-function suggest(access: Access, path: string, isDir: boolean): string {
-  if (access === 'create') return `to allow it: --rw ${parentOf(path)}`;
+function suggest(access: ObservedAccess, path: string, isDir: boolean): string {
+  if (access === 'create' || access === 'remove') return `to allow it: --rw ${parentOf(path)}`;
   if (access === 'write') return `to allow it: --rw ${path}${isDir ? '' : ` (or --rw ${parentOf(path)})`}`;
   return `to allow it: --ro ${path}`;
 }

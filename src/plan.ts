@@ -8,6 +8,7 @@ import { compileLandlock, type CompileOptions, type LandlockPlan } from './landl
 import type { Guard, KernelFacts, Policy } from './policy/model.js';
 import { findArch } from './seccomp/arch/index.js';
 import { UnknownSyscallError } from './seccomp/compile.js';
+import { compileObserver, type ObserverPlan } from './seccomp/observe.js';
 import { seccompRulesFor, compileSeccompFor, type LandlockCoverage, type SeccompPlan, type ViewCoverage } from './seccomp/policy.js';
 import { abiRow } from './landlock/abi.js';
 import { maskForKind, rightsFor, splitForHidden } from './landlock/compile.js';
@@ -25,6 +26,9 @@ export interface JailPlan {
   view: ViewPlan | null;
   landlock: LandlockPlan | null;
   seccomp: SeccompPlan | null;
+  /** --report-denials: the observer filter (seccomp/observe.ts), whose
+   *  listener the supervisor serves; null without the flag. */
+  observer: ObserverPlan | null;
   dropCaps: boolean;
   keepFds: number[];
   /** What best effort left out; empty in strict mode. */
@@ -99,7 +103,10 @@ export function compile(policy: Policy, facts: KernelFacts, opts: CompileOptions
     );
   }
   const afterRun = view ? policy.guards.filter((g) => !mountedGuard(g)) : policy.guards;
-  return { facts, layer, fallback, view, landlock, seccomp, dropCaps: policy.dropCaps, keepFds: policy.keepFds, dropped, afterRun };
+  // Without seccomp (best effort) there is no observer either: said above.
+  const observer = policy.reportDenials && seccomp ? compileObserver(findArch(facts.arch)!) : null;
+  if (policy.reportDenials && !seccomp) dropped.push('--report-denials: it needs seccomp user notification');
+  return { facts, layer, fallback, view, landlock, seccomp, observer, dropCaps: policy.dropCaps, keepFds: policy.keepFds, dropped, afterRun };
 }
 
 /**

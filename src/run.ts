@@ -8,9 +8,11 @@
 import fs = require('node:fs');
 import { ApplyError } from './errors.js';
 import { realHost } from './host.js';
-import { execInPlace, layerRefused, probe, removeTree, reraise, spawnJailed, supervise, superviseAsync, type ExecTarget, type ProbeResult } from './native/apply.js';
+import { formatDenials, judgeObserved } from './denials.js';
+import { execInPlace, layerRefused, probe, removeTree, reraise, spawnJailed, supervise, superviseAsync, takeObserved, type ExecTarget, type ProbeResult } from './native/apply.js';
 import { mergeVerifiedContent } from './npmcache/merge.js';
 import { compile, type JailPlan } from './plan.js';
+import { findArch, syscallName } from './seccomp/arch/index.js';
 import { assemble, type Assembled, type JailRequest } from './policy/assemble.js';
 import type { Host } from './policy/host.js';
 import type * as Protect from './protect/index.js';
@@ -45,7 +47,8 @@ export function needsSupervisor(p: Prepared): boolean {
   // itself, and the PID namespace needs its init.
   // Guards checked after the run need someone alive after it: exec in
   // place would leave nobody to restore them.
-  return p.tmpDir !== null || p.plan.layer === 'namespaces' || p.plan.afterRun.length > 0 || p.policy.egress !== null;
+  // --report-denials: the observer's listener goes to the supervisor.
+  return p.tmpDir !== null || p.plan.layer === 'namespaces' || p.plan.afterRun.length > 0 || p.policy.egress !== null || Boolean(p.plan.observer);
 }
 
 /**
@@ -203,6 +206,7 @@ class SupervisedRun {
    *  cache can be judged now, with nothing left to change it. */
   after(say?: (line: string) => void): void {
     if (this.ran.layer === 'namespaces') mergeNpmCache(this.p, say);
+    if (this.ran.observer) reportDenials(this.ran, this.p);
   }
 
   /** The supervisor's wait returns (or throws) only once the command and
@@ -235,6 +239,16 @@ function restoreGuarded(snap: Protect.Snapshot, quarantineRoot: string | undefin
   } finally {
     for (const s of signals) process.removeListener(s, hold);
   }
+}
+
+/** --report-denials: what the observer recorded, judged against the plan
+ *  that ran (denials.ts), on stderr. */
+function reportDenials(plan: JailPlan, p: Prepared): void {
+  const { calls, dropped } = takeObserved();
+  const arch = findArch(plan.facts.arch);
+  if (!arch) return;
+  const lines = formatDenials(judgeObserved(plan, p.policy, realHost(process.env), calls, dropped, (nr) => syscallName(arch, nr)), p.policy.cwd);
+  if (lines.length) writeStderr(lines.map((l) => `jail: ${l}\n`).join(''));
 }
 
 /** A report must not fail the run: the terminal may have gone (SIGHUP). */

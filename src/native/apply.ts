@@ -6,7 +6,7 @@ import { ApplyError, CommandError, InternalError } from '../errors.js';
 import type { JailPlan } from '../plan.js';
 import type { KernelFacts } from '../policy/model.js';
 import { printable } from '../text.js';
-import { loadAddon, type NativeError, type NativePlan, type NativeProbe, type NativeSocket, type NativeStatus } from './binding.js';
+import { loadAddon, type NativeError, type NativeObserved, type NativePlan, type NativeProbe, type NativeSocket, type NativeStatus } from './binding.js';
 
 export interface ProbeResult extends KernelFacts {
   kernel: string;
@@ -80,6 +80,7 @@ export function toNativePlan(plan: JailPlan, target: ExecTarget): NativePlan {
         }
       : undefined,
     seccomp: plan.seccomp?.bytes,
+    ...(plan.observer && { observer: { filter: plan.observer.bytes, calls: plan.observer.calls.map(({ nr, paths, deref }) => ({ nr, paths, ...(deref !== undefined && { deref }) })) } }),
     ...(plan.view && {
       namespaces: { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0, net: plan.view.net, cwd: plan.view.cwd, view: plan.view.entries },
     }),
@@ -149,6 +150,11 @@ export function superviseAsync(pid: number): Promise<NativeStatus> {
 /** Wait for the child spawnJailed started, blocking (the CLI's plain run). */
 export function supervise(pid: number): NativeStatus {
   return loadAddon().supervise(pid);
+}
+
+/** What the observer recorded (--report-denials), once supervise returned. */
+export function takeObserved(): { calls: NativeObserved[]; dropped: number } {
+  return loadAddon().takeObserved();
 }
 
 /** The sockets the plan's view asks the init for (--allow-host). */

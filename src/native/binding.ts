@@ -69,6 +69,10 @@ export interface NativePlan {
   };
   /** struct sock_filter[], 8 bytes each. */
   seccomp?: Uint8Array;
+  /** --report-denials (spawn() only): a second filter, installed before
+   *  the main one with a listener that goes to the supervisor, and per
+   *  syscall it notifies which arguments to read (native/observe.h). */
+  observer?: { filter: Uint8Array; calls: Array<{ nr: number; paths: Array<[number, number]>; deref?: number }> };
   /**
    * The namespace layer (spawn() only): new user, mount and PID namespaces
    * (and network, with net: only lo, up), an init as PID 1, and a view that
@@ -101,6 +105,20 @@ export interface NativeSocket {
   type: 'tcp' | 'udp';
   addr: string;
   port: number;
+}
+
+/** One observed call, as the supervisor's thread read it: args are the
+ *  low 32 bits of each, signed (openat2's: how.flags in place of the
+ *  pointer); base is the directory a relative path starts from, as /proc
+ *  showed the caller's dirfd or cwd ('' for an absolute path). */
+export interface NativeObserved {
+  nr: number;
+  pid: number;
+  args: number[];
+  path: string;
+  base: string;
+  path2: string;
+  base2: string;
 }
 
 /** How a supervised child ended, as child_process says it (signal as a number). */
@@ -154,6 +172,10 @@ export interface Addon {
   /** Dies of `signal` (default disposition), dumping no core; returns if it
    *  is ignored by default. */
   reraise(signal: number): void;
+  /** What the observer recorded since the last take (after supervise
+   *  returns, all of it); dropped: calls let through unrecorded past the
+   *  bounds (100 000 calls, 32 MiB). */
+  takeObserved(): { calls: NativeObserved[]; dropped: number };
   /** Removes a directory tree following no symlink in it, however deep;
    *  throws a NativeError (step 'rmtree'). */
   rmtree(path: string): void;
@@ -210,6 +232,7 @@ function named(raw: RawAddon): Addon {
     supervise: coded(raw.supervise),
     superviseAsync: coded(raw.superviseAsync),
     reraise: coded(raw.reraise),
+    takeObserved: coded(raw.takeObserved),
     rmtree: coded(raw.rmtree),
     scanTree: coded(raw.scanTree),
   };

@@ -77,6 +77,7 @@ export function buildPolicy(opts: JailOptions, host: Host, ctx: BuildContext = {
     sysvIpc: opts.allowSysvIpc ?? false,
     allowSyscalls: opts.allowSyscall ?? [],
     logDenials: opts.logDenials ?? false,
+    reportDenials: opts.reportDenials ?? false,
     namespaces: opts.namespaces === false ? 'off' : opts.requireNamespaces ? 'require' : 'auto',
     aliases,
     overlays: [],

@@ -122,6 +122,10 @@ export interface Policy {
   allowSyscalls: string[];
   /** Ask the kernel to audit-log denials of the jailed program (ABI 7). */
   logDenials: boolean;
+  /** --report-denials: observe the path syscalls (a seccomp user
+   *  notification observer that lets each go on) and, after the run, say
+   *  which of them the plan refused. */
+  reportDenials: boolean;
   /** The second wall: auto (where the kernel allows), require (refuse
    *  otherwise), off (Landlock and seccomp only). */
   namespaces: 'auto' | 'require' | 'off';

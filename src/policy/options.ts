@@ -278,6 +278,14 @@ export const OPTIONS = {
     where: ALL,
     project: 'any',
   },
+  reportDenials: {
+    kind: 'switch',
+    flag: '--report-denials',
+    help: 'once the command ends, list on stderr the paths the jail refused it, with the flag that would allow each',
+    where: ALL,
+    // Only says more, on the user's own terminal: a project may ask for it.
+    project: 'any',
+  },
   bestEffort: {
     kind: 'switch',
     flag: '--best-effort',

@@ -253,6 +253,15 @@ const CLAIMS: Claim[] = [
     },
   },
   {
+    example: "jail --report-denials --ro . -- sh -c 'cat ~/.ssh/id_ed25519; mkdir dist'",
+    status: 1, // mkdir's
+    check: (r, proj) => {
+      expect(r.stderr).toMatch(/^jail: {3}denied read \S+\/\.ssh\/id_ed25519 \(/m);
+      expect(r.stderr).toContain(`denied create ${path.join(proj, 'dist')} (`);
+      expect(r.stderr).toMatch(/to allow it: --rw \.$/m);
+    },
+  },
+  {
     example: 'jail explain --ro . --connect registry.npmjs.org:443',
     status: 1,
     // to allow it: --allow-host registry.npmjs.org

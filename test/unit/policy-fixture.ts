@@ -16,6 +16,7 @@ export function policyOf(over: Partial<Policy> = {}): Policy {
     sysvIpc: false,
     allowSyscalls: [],
     logDenials: false,
+    reportDenials: false,
     namespaces: 'auto',
     aliases: [],
     overlays: [],

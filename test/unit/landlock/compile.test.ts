@@ -123,7 +123,7 @@ describe('compileLandlock', () => {
       ['/work/src', 3n, 4n], // the first identity seen for the path
       ['/dev/null', undefined, undefined],
     ]);
-    const jailPlan: JailPlan = { facts: { landlockAbi: 7, seccomp: true, arch: 'x64' }, layer: 'landlock', fallback: 'off', view: null, landlock: plan, seccomp: null, dropCaps: true, keepFds: [], dropped: [], afterRun: [] };
+    const jailPlan: JailPlan = { facts: { landlockAbi: 7, seccomp: true, arch: 'x64' }, layer: 'landlock', fallback: 'off', view: null, landlock: plan, seccomp: null, observer: null, dropCaps: true, keepFds: [], dropped: [], afterRun: [] };
     const native = toNativePlan(jailPlan, { file: '/bin/true', argv: ['true'], env: {} });
     expect(native.landlock!.paths).toEqual([
       { path: '/usr', access: plan!.paths[0]!.access, dev: 1n, ino: 2n },
