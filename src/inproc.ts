@@ -273,7 +273,17 @@ class JailedChild extends EventEmitter {
     this.pid = started.pid;
     process.nextTick(() => this.emit('spawn'));
     watchChild(started).then(
-      (status) => finish(...this.afterRun(run, status, say)),
+      (status) => {
+        let ended: [number | null, NodeJS.Signals | null];
+        try {
+          ended = this.afterRun(run, status, say);
+        } catch (e) {
+          // A cleanup that failed is the jail's failure, as in the CLI.
+          say(formatError(e));
+          ended = [125, null];
+        }
+        finish(...ended);
+      },
       (e: unknown) => {
         this.emit('error', e);
         finish(null, null);
