@@ -17,6 +17,10 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <csignal>
+#include <fcntl.h>
+#include <memory>
+#include <unistd.h>
+#include <uv.h>
 
 extern "C" {
 #include "ns.h"
@@ -353,10 +357,9 @@ void ParseObserver(Napi::Object o, Plan &p) {
   p.c.observer = &p.observer;
 }
 
-void ParsePlan(const Napi::CallbackInfo &info, Plan &p) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 1) throw Napi::TypeError::New(env, "takes one plan object");
-  Napi::Object o = Obj(info[0], "plan");
+void ParsePlan(Napi::Value v, Plan &p) {
+  Napi::Env env = v.Env();
+  Napi::Object o = Obj(v, "plan");
   std::memset(&p.c, 0, sizeof(p.c));
   p.c.ruleset_fd = -1;
 
@@ -401,7 +404,8 @@ void ParsePlan(const Napi::CallbackInfo &info, Plan &p) {
 // caller must exit rather than carry on.
 Napi::Value Exec(const Napi::CallbackInfo &info) {
   Plan p;
-  ParsePlan(info, p);
+  if (info.Length() != 1) throw Napi::TypeError::New(info.Env(), "takes one plan object");
+  ParsePlan(info[0], p);
   // The layer needs an init outside the command, and a multithreaded
   // process (Node) cannot enter a new user namespace itself.
   if (p.c.ns) Bad(info.Env(), "plan.namespaces", "needs spawn(): exec() replaces this process and has no init");
@@ -423,7 +427,8 @@ Napi::Value Exec(const Napi::CallbackInfo &info) {
 Napi::Value Spawn(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Plan p;
-  ParsePlan(info, p);
+  if (info.Length() != 1) throw Napi::TypeError::New(env, "takes one plan object");
+  ParsePlan(info[0], p);
   struct jail_error e;
   std::memset(&e, 0, sizeof(e));
   std::vector<int> fds(p.sockets.size(), -1);
@@ -520,6 +525,125 @@ Napi::Value TakeObserved(const Napi::CallbackInfo &info) {
   return o;
 }
 
+// spawnChild(plan, stdio, cwd): the library's spawn, one child among many
+// (supervisor.h, jail_spawn_child): stdio, three fds of this process, become
+// the child's 0, 1 and 2; cwd (or undefined) is where it starts outside
+// the namespace layer. Returns { pid, pidfd, report, fds } once the command
+// has execed, or throws what failed, as spawn() does. pidfd and report
+// (-1 outside the namespace layer) are for watchChild, which closes them.
+Napi::Value SpawnChild(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Plan p;
+  if (info.Length() != 3) throw Napi::TypeError::New(env, "takes a plan, three fds and a cwd");
+  ParsePlan(info[0], p);
+  struct jail_stdio io;
+  std::memset(&io, 0, sizeof(io));
+  Napi::Array stdio = Arr(info[1], "stdio");
+  if (stdio.Length() != 3) Bad(env, "stdio", "must hold three fds");
+  for (uint32_t i = 0; i < 3; i++) io.fd[i] = static_cast<int>(Integer(stdio.Get(i), At("stdio", i), 0, INT32_MAX));
+  std::string cwd;
+  if (!info[2].IsUndefined()) {
+    cwd = AbsPath(info[2], "cwd");
+    io.cwd = cwd.c_str();
+  }
+  struct jail_error e;
+  struct jail_report last;  // what e points into after a failure in the init
+  struct jail_child child;
+  std::memset(&e, 0, sizeof(e));
+  std::vector<int> fds(p.sockets.size(), -1);
+  int pid = jail_prepare(&p.c, &e) == 0 ? jail_spawn_child(&p.c, &io, fds.data(), &last, &child, &e) : -1;
+  jail_release(&p.c);
+  if (pid < 0) throw ApplyError(env, e);
+  Napi::Array a = Napi::Array::New(env, fds.size());
+  for (uint32_t i = 0; i < fds.size(); i++) a.Set(i, fds[i]);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("pid", child.pid);
+  o.Set("pidfd", child.pidfd);
+  o.Set("report", child.report);
+  o.Set("fds", a);
+  return o;
+}
+
+// watchChild(pid, pidfd, report, callback): the child's pidfd polled on
+// this thread's event loop (no thread waits); once it is readable, the
+// child is reaped, pidfd and report closed, and callback(null, { code,
+// signal }) called, once. A child reaped by someone else comes back as an
+// error (ECHILD). The poll keeps the loop alive, as a child_process does.
+struct Watch {
+  uv_poll_t poll;
+  napi_env env;
+  struct jail_child child;
+  Napi::FunctionReference callback;
+  std::unique_ptr<Napi::AsyncContext> context;
+};
+
+void Reaped(uv_poll_t *handle, int, int) {
+  Watch *w = static_cast<Watch *>(handle->data);
+  int status = 0;
+  int got = jail_child_reap(&w->child, &status);
+  if (got == 0) return;  // not ended yet: keep polling
+  int saved = errno;
+  uv_poll_stop(handle);
+  Napi::Env env(w->env);
+  {
+    Napi::HandleScope scope(env);
+    Napi::Value err = env.Null();
+    if (got < 0) {
+      struct jail_error e = {"wait", "waitpid", saved, nullptr};
+      err = ApplyError(env, e).Value();
+    }
+    try {
+      w->callback.MakeCallback(env.Global(), {err, got > 0 ? Napi::Value(Status(env, status)) : env.Null()}, *w->context);
+    } catch (const Napi::Error &e) {
+      napi_fatal_exception(w->env, e.Value());  // as an uncaught exception in the callback
+    }
+  }
+  uv_close(reinterpret_cast<uv_handle_t *>(handle), [](uv_handle_t *h) { delete static_cast<Watch *>(h->data); });
+}
+
+Napi::Value WatchChild(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 4 || !info[3].IsFunction()) throw Napi::TypeError::New(env, "takes pid, pidfd, report and a callback");
+  uv_loop_t *loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) throw Napi::Error::New(env, "no event loop");
+  auto w = std::make_unique<Watch>();
+  w->env = env;
+  w->child.pid = static_cast<int>(Integer(info[0], "pid", 1, INT32_MAX));
+  w->child.pidfd = static_cast<int>(Integer(info[1], "pidfd", 0, INT32_MAX));
+  w->child.report = static_cast<int>(Integer(info[2], "report", -1, INT32_MAX));
+  w->callback = Napi::Persistent(info[3].As<Napi::Function>());
+  w->context = std::make_unique<Napi::AsyncContext>(env, "jail.child");
+  int rc = uv_poll_init(loop, &w->poll, w->child.pidfd);
+  if (rc == 0) {
+    w->poll.data = w.get();
+    rc = uv_poll_start(&w->poll, UV_READABLE, Reaped);
+    if (rc != 0) {
+      uv_close(reinterpret_cast<uv_handle_t *>(&w->poll), [](uv_handle_t *h) { delete static_cast<Watch *>(h->data); });
+      w.release();
+    }
+  }
+  if (rc != 0) {
+    struct jail_error e = {"wait", "uv_poll_start", -rc, nullptr};
+    throw ApplyError(env, e);
+  }
+  w.release();
+  return env.Undefined();
+}
+
+// pipe(): [read end, write end], both O_CLOEXEC, for a child's stdio.
+Napi::Value Pipe(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) {
+    struct jail_error e = {"stdio", "pipe2", errno, nullptr};
+    throw ApplyError(env, e);
+  }
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(0u, fds[0]);
+  a.Set(1u, fds[1]);
+  return a;
+}
+
 // reraise(sig): die of `sig` as the command did, leaving no core.
 // Returns only for signals whose default is to ignore.
 Napi::Value Reraise(const Napi::CallbackInfo &info) {
@@ -566,6 +690,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe));
   exports.Set("exec", Napi::Function::New(env, Exec));
   exports.Set("spawn", Napi::Function::New(env, Spawn));
+  exports.Set("spawnChild", Napi::Function::New(env, SpawnChild));
+  exports.Set("watchChild", Napi::Function::New(env, WatchChild));
+  exports.Set("pipe", Napi::Function::New(env, Pipe));
   exports.Set("supervise", Napi::Function::New(env, Supervise));
   exports.Set("superviseAsync", Napi::Function::New(env, SuperviseAsync));
   exports.Set("reraise", Napi::Function::New(env, Reraise));

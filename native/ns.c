@@ -373,6 +373,8 @@ int jail_init_main(void *arg)
 	close(a->peer);
 	if (die_with_supervisor(a->report, &err) < 0 || map_ids(plan->ns->uid, plan->ns->gid, &err) < 0)
 		goto failed;
+	if (a->stdio && jail_move_stdio(a->stdio, &err) < 0)
+		goto failed;
 	/* No one in the jail reads this process's memory (Node's, with the
 	 * environment the jail filtered) through /proc/1. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {

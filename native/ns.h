@@ -36,6 +36,7 @@ struct jail_init_args {
 	struct jail_plan *plan;
 	int report; /* the init's end of the report socket pair */
 	int peer;   /* the supervisor's end: closed in the init */
+	const int *stdio; /* the command's 0, 1 and 2 (jail_spawn_child); NULL: as they are */
 };
 
 /* The init's body, for clone(2) without CLONE_VM: a copy of the caller,

@@ -122,8 +122,27 @@ struct child {
 	struct jail_plan *plan;
 	struct jail_error *err;
 	pid_t parent;
+	const struct jail_stdio *io; /* NULL: 0-2 as they are */
 	volatile int failed;
 };
+
+/* The caller's three descriptors become 0, 1 and 2. Each is first copied
+ * above 2, so that one given as another's number (stdout as 0) is not
+ * overwritten before it is moved; jail_enter then clears close-on-exec. */
+int jail_move_stdio(const int fd[3], struct jail_error *err)
+{
+	int tmp[3], i;
+
+	for (i = 0; i < 3; i++)
+		if ((tmp[i] = fcntl(fd[i], F_DUPFD_CLOEXEC, 3)) < 0)
+			FAIL(err, "stdio", "fcntl", NULL);
+	for (i = 0; i < 3; i++)
+		if (dup2(tmp[i], i) < 0)
+			FAIL(err, "stdio", "dup2", NULL);
+	for (i = 0; i < 3; i++)
+		close(tmp[i]);
+	return 0;
+}
 
 /* The child shares our memory until it execs (CLONE_VM | CLONE_VFORK, as
  * posix_spawn does): no page tables to copy, and a failed step is written
@@ -142,7 +161,13 @@ static int child_main(void *arg)
 		c->err->syscall = "prctl";
 		c->err->code = errno;
 		c->err->path = NULL;
-	} else if (getppid() == c->parent) {
+	} else if (getppid() != c->parent) {
+		/* the supervisor is gone: nothing to run for */
+	} else if (c->io && jail_move_stdio(c->io->fd, c->err) < 0) {
+		/* err says which */
+	} else if (c->io && c->io->cwd && chdir(c->io->cwd) < 0) {
+		jail_fail(c->err, "cwd", "chdir", c->io->cwd);
+	} else {
 		jail_enter(c->plan, c->err); /* returns only when a step failed */
 	}
 	c->failed = 1;
@@ -152,19 +177,25 @@ static int child_main(void *arg)
 #define CHILD_STACK (128 * 1024)
 #define INIT_STACK (256 * 1024)
 
-/* With `tid`, the kernel stores the child's pid there before it runs. */
-static int clone_command(struct jail_plan *plan, struct jail_error *err, volatile sig_atomic_t *tid)
+/* With `tid`, the kernel stores the child's pid there before it runs; with
+ * `io`, the child takes its stdio (and cwd) from it, and io->pidfd gets a
+ * pidfd for it (CLONE_PIDFD, which shares tid's argument: not both). */
+static int clone_command(struct jail_plan *plan, struct jail_error *err, volatile sig_atomic_t *tid, struct jail_stdio *io)
 {
-	struct child c = { plan, err, getpid(), 0 };
+	struct child c = { plan, err, getpid(), io, 0 };
+	int ruleset = plan->ruleset_fd;
+	int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (tid ? CLONE_PARENT_SETTID : 0) | (io ? CLONE_PIDFD : 0);
 	char *stack;
 	int pid, saved, status;
 
 	stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (stack == MAP_FAILED)
 		FAIL(err, "spawn", "mmap", NULL);
-	pid = clone(child_main, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD | (tid ? CLONE_PARENT_SETTID : 0), &c,
-		    (pid_t *)tid);
+	pid = clone(child_main, stack + CHILD_STACK, flags, &c, io ? (pid_t *)&io->pidfd : (pid_t *)tid);
 	saved = errno;
+	/* The child wrote -1 over it in our shared memory when it closed its
+	 * copy: ours is still open, for jail_release. */
+	plan->ruleset_fd = ruleset;
 	munmap(stack, CHILD_STACK);
 	if (pid < 0) {
 		errno = saved;
@@ -173,6 +204,10 @@ static int clone_command(struct jail_plan *plan, struct jail_error *err, volatil
 	if (c.failed) { /* it exited: nothing ran */
 		if (tid)
 			*tid = -1; /* before the reap frees the pid */
+		if (io) {
+			close(io->pidfd);
+			io->pidfd = -1;
+		}
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 		errno = err->code;
@@ -183,7 +218,7 @@ static int clone_command(struct jail_plan *plan, struct jail_error *err, volatil
 
 int jail_start_command(struct jail_plan *plan, struct jail_error *err)
 {
-	return clone_command(plan, err, NULL);
+	return clone_command(plan, err, NULL, NULL);
 }
 
 /* The namespace layer: the init's pid and the socket it reports on. One
@@ -195,7 +230,7 @@ static struct jail_report last_report; /* what err points into */
 /* Read one record (one message); 0 at end of file (the init is gone).
  * With fds (room for JAIL_MAX_SOCKETS), the descriptors that came with it
  * land there (O_CLOEXEC) and *n says how many; without, none are taken. */
-static int read_report(struct jail_report *r, int *fds, size_t *n)
+static int read_report(int sock, struct jail_report *r, int *fds, size_t *n)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * JAIL_MAX_SOCKETS)];
@@ -212,7 +247,7 @@ static int read_report(struct jail_report *r, int *fds, size_t *n)
 		msg.msg_controllen = sizeof(control.buf);
 		*n = 0;
 	}
-	while ((got = recvmsg(init_reports, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+	while ((got = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
 		;
 	for (c = fds && got >= 0 ? CMSG_FIRSTHDR(&msg) : NULL; c; c = CMSG_NXTHDR(&msg, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
@@ -240,10 +275,12 @@ static void forget_init(void)
  * as long as the command, and Node runs meanwhile. It reports on a socket
  * rather than a pipe so that a record can carry descriptors; SEQPACKET
  * keeps each record one message. */
-static int start_init(struct jail_plan *plan, struct jail_error *err)
+static int start_init(struct jail_plan *plan, struct jail_error *err, volatile sig_atomic_t *tid, struct jail_stdio *io,
+		      int *reports)
 {
-	struct jail_init_args args = { plan, -1, -1 };
-	int flags = SIGCHLD | CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | (plan->ns->net ? CLONE_NEWNET : 0);
+	struct jail_init_args args = { plan, -1, -1, io ? io->fd : NULL };
+	int flags = SIGCHLD | CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | (plan->ns->net ? CLONE_NEWNET : 0) |
+		    (io ? CLONE_PIDFD : CLONE_PARENT_SETTID);
 	int fds[2], pid, saved;
 	char *stack;
 
@@ -259,7 +296,7 @@ static int start_init(struct jail_plan *plan, struct jail_error *err)
 		errno = saved;
 		FAIL(err, "namespaces", "mmap", NULL);
 	}
-	pid = clone(jail_init_main, stack + INIT_STACK, flags | CLONE_PARENT_SETTID, &args, (pid_t *)&supervised);
+	pid = clone(jail_init_main, stack + INIT_STACK, flags, &args, io ? (pid_t *)&io->pidfd : (pid_t *)tid);
 	saved = errno;
 	munmap(stack, INIT_STACK); /* the init has its own copy */
 	close(fds[1]);
@@ -268,8 +305,7 @@ static int start_init(struct jail_plan *plan, struct jail_error *err)
 		errno = saved;
 		FAIL(err, "namespaces", "clone", NULL);
 	}
-	init_pid = pid;
-	init_reports = fds[0];
+	*reports = fds[0];
 	return pid;
 }
 
@@ -277,29 +313,30 @@ static int start_init(struct jail_plan *plan, struct jail_error *err)
  * sockets on the way (fds: room for n_sockets); else fill err with what
  * failed in it (or EPIPE: it ended without a word; EPROTO: a record out of
  * place), close what came, and end and reap it. */
-static int await_exec(int pid, int *fds, size_t n_sockets, struct jail_error *err)
+static int await_exec(int pid, int sock, int *fds, size_t n_sockets, struct jail_report *last, volatile sig_atomic_t *tid,
+		      struct jail_error *err)
 {
 	int came[JAIL_MAX_SOCKETS], got, status;
 	size_t n = 0, i;
 
-	got = read_report(&last_report, came, &n);
-	if (got > 0 && last_report.kind == JAIL_REPORT_SOCKETS) {
-		if (n == n_sockets && last_report.value == (int32_t)n) {
-			got = read_report(&last_report, NULL, NULL);
+	got = read_report(sock, last, came, &n);
+	if (got > 0 && last->kind == JAIL_REPORT_SOCKETS) {
+		if (n == n_sockets && last->value == (int32_t)n) {
+			got = read_report(sock, last, NULL, NULL);
 		} else {
 			got = -1;
 			errno = EPROTO;
 		}
 	}
-	if (got > 0 && last_report.kind == JAIL_REPORT_EXECED && n == n_sockets) {
+	if (got > 0 && last->kind == JAIL_REPORT_EXECED && n == n_sockets) {
 		memcpy(fds, came, n * sizeof(int));
 		return 0;
 	}
-	if (got > 0 && last_report.kind == JAIL_REPORT_FAILED) {
-		err->step = last_report.step;
-		err->syscall = last_report.syscall;
-		err->code = last_report.value;
-		err->path = last_report.has_path ? last_report.path : NULL;
+	if (got > 0 && last->kind == JAIL_REPORT_FAILED) {
+		err->step = last->step;
+		err->syscall = last->syscall;
+		err->code = last->value;
+		err->path = last->has_path ? last->path : NULL;
 	} else {
 		err->step = "namespaces";
 		err->syscall = "recvmsg";
@@ -308,13 +345,13 @@ static int await_exec(int pid, int *fds, size_t n_sockets, struct jail_error *er
 	}
 	for (i = 0; i < n; i++)
 		close(came[i]);
-	supervised = -1; /* before the reap frees the pid */
+	if (tid)
+		*tid = -1; /* before the reap frees the pid */
 	/* Not reaped yet, so the pid is still the init's; after a record out
 	 * of place it may be serving a command that runs. */
 	kill(pid, SIGKILL);
 	while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR)
 		;
-	forget_init();
 	errno = err->code;
 	return -1;
 }
@@ -357,14 +394,19 @@ int jail_spawn(struct jail_plan *plan, int *fds, struct jail_error *err)
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	early = 0;
 	forward_signals();
-	pid = plan->ns ? start_init(plan, err) : clone_command(plan, err, &supervised);
+	pid = plan->ns ? start_init(plan, err, &supervised, NULL, &init_reports) : clone_command(plan, err, &supervised, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (plan->observer)
 		jail_observe_spawned(plan->observer);
 	if (pid > 0)
 		pass_early(pid);
-	if (pid > 0 && plan->ns && await_exec(pid, fds, plan->ns->n_sockets, err) < 0)
-		pid = -1;
+	if (pid > 0 && plan->ns) {
+		init_pid = pid;
+		if (await_exec(pid, init_reports, fds, plan->ns->n_sockets, &last_report, &supervised, err) < 0) {
+			forget_init();
+			pid = -1;
+		}
+	}
 	if (pid > 0)
 		return pid; /* it execed; jail_supervise waits for it */
 	restore_signals();
@@ -374,6 +416,57 @@ refused:
 	__atomic_store_n(&active, 0, __ATOMIC_SEQ_CST);
 	errno = err->code;
 	return -1;
+}
+
+int jail_spawn_child(struct jail_plan *plan, struct jail_stdio *io, int *fds, struct jail_report *last,
+		     struct jail_child *out, struct jail_error *err)
+{
+	sigset_t all, old;
+	int pid;
+
+	out->report = -1;
+	io->pidfd = -1;
+	/* No handler of ours may run in the child before it resets them (the
+	 * command's child shares our memory; the init waits for signals with
+	 * all of them blocked). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pid = plan->ns ? start_init(plan, err, NULL, io, &out->report) : clone_command(plan, err, NULL, io);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pid > 0 && plan->ns && await_exec(pid, out->report, fds, plan->ns->n_sockets, last, NULL, err) < 0) {
+		close(out->report);
+		close(io->pidfd);
+		out->report = io->pidfd = -1;
+		errno = err->code;
+		pid = -1;
+	}
+	out->pid = pid;
+	out->pidfd = io->pidfd;
+	return pid;
+}
+
+int jail_child_reap(struct jail_child *c, int *status)
+{
+	struct jail_report r;
+	pid_t got;
+	int saved;
+
+	while ((got = waitpid(c->pid, status, WNOHANG | __WALL)) < 0 && errno == EINTR)
+		;
+	if (got == 0)
+		return 0;
+	saved = errno;
+	/* The init sent the command's status before it exited, and its end
+	 * of the socket is closed now: this never waits. */
+	if (got > 0 && c->report >= 0 && recv(c->report, &r, sizeof(r), MSG_DONTWAIT) == (ssize_t)sizeof(r) &&
+	    r.kind == JAIL_REPORT_STATUS)
+		*status = r.value;
+	if (c->report >= 0)
+		close(c->report);
+	close(c->pidfd);
+	c->report = c->pidfd = -1;
+	errno = saved;
+	return got > 0 ? 1 : -1;
 }
 
 /* SIGKILL every process whose parent is this one. Without a readable /proc
@@ -450,7 +543,7 @@ int jail_supervise(int pid)
 	 * before it exits; without a report (it was killed), its own. */
 	if (pid == init_pid) {
 		struct jail_report r;
-		if (read_report(&r, NULL, NULL) > 0 && r.kind == JAIL_REPORT_STATUS)
+		if (read_report(init_reports, &r, NULL, NULL) > 0 && r.kind == JAIL_REPORT_STATUS)
 			status = r.value;
 		forget_init();
 	}

@@ -7,6 +7,7 @@
 #define JAIL_SUPERVISOR_H
 
 #include "jail.h"
+#include "ns.h"
 
 /* Start a child that runs jail_enter and execs, and dies with this process
  * (SIGKILL when the calling thread ends). Returns the child's pid once it
@@ -23,6 +24,44 @@
  * for n_sockets, in plan order, and are this process's to close. Until
  * jail_supervise has returned, another jail_spawn fails with EBUSY. */
 int jail_spawn(struct jail_plan *plan, int *fds, struct jail_error *err);
+
+/* A per-child spawn, for the library: many may run at once, and nothing
+ * of it is process-wide (no subreaper, no signal forwarding, no globals).
+ * The caller gives the child's stdio and working directory and gets a pidfd
+ * (CLONE_PIDFD) to poll: readable once the child has ended. */
+struct jail_stdio {
+	int fd[3];       /* become the child's 0, 1 and 2 (this process keeps its own) */
+	const char *cwd; /* chdir there first, outside the namespace layer
+			  * (which has plan->ns->cwd); NULL: stay */
+	int pidfd;       /* out: the child's pidfd (O_CLOEXEC) */
+};
+
+struct jail_child {
+	int pid;    /* the command's; in the namespace layer, its init's */
+	int pidfd;
+	int report; /* the namespace layer: the init's report socket; else -1 */
+};
+
+/* Start the command as jail_spawn does, dying with the calling thread, but
+ * for one caller among many: with plan->ns the init is PID 1 of the jail,
+ * and whatever the command leaves running ends with it; without, the
+ * command is a direct child, and what it leaves running after it exits is
+ * not ended (nothing here is a subreaper). Returns the pid once the command
+ * has execed, filling *out, or -1 with err (the strings of a failure in the
+ * init point into *last). fds: as for jail_spawn. */
+int jail_spawn_child(struct jail_plan *plan, struct jail_stdio *io, int *fds, struct jail_report *last,
+		     struct jail_child *out, struct jail_error *err);
+
+/* Once child->pidfd is readable: reap it and close its descriptors.
+ * Returns 1 with its wait status (in the namespace layer, the command's,
+ * from the init's report; without one, the init's own), 0 when it has not
+ * ended yet, -1 with errno when it cannot be reaped (another reaped it:
+ * ECHILD; then its descriptors are closed too). */
+int jail_child_reap(struct jail_child *child, int *status);
+
+/* Make fd[0..2] this process's 0, 1 and 2 (the child's steps, and the
+ * namespace layer's init). */
+int jail_move_stdio(const int fd[3], struct jail_error *err);
 
 /* The command's process: a child that shares our memory until it execs
  * (CLONE_VM | CLONE_VFORK), runs jail_enter and dies with the calling

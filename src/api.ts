@@ -1,9 +1,12 @@
 /**
  * spawn() and run(): a jailed command as a child process, with
  * child_process.spawn's semantics (stdio pipe/inherit/ignore, exit and close
- * events, kill). The child is the `jail` command itself, which supervises
- * the jailed program, so a jail failure is exit status 125 as on the
- * command line.
+ * events, kill). The plan is compiled in this process and the addon starts
+ * the jailed program directly (inproc.ts); runs that path cannot serve yet
+ * (services beside the command, spawn options it lacks) start the `jail`
+ * command instead, which supervises the program. Either way a jail failure
+ * is exit status 125 as on the command line. `child.jailPath` says which
+ * ran (JAIL_DEBUG_SPAWN=1 says it on stderr).
  *
  * The options are checked against the option registry here, in the
  * caller's process: an unknown key or a value of the wrong kind throws a
@@ -13,6 +16,7 @@
 import { spawn as spawnChild, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import path = require('node:path');
 import { PolicyError } from './errors.js';
+import { spawnInProcess, type SpawnPath } from './inproc.js';
 import { packageRoot } from './native/binding.js';
 import { NO_PROFILE } from './policy/assemble.js';
 import { checkApiOptions } from './policy/config.js';
@@ -74,8 +78,12 @@ export function spawn(policy: JailSpawnOptions, command: string, args: readonly 
       );
     }
   }
+  const flags = toArgs(policy); // checks the options: a bad one throws here
+  const inProcess = spawnInProcess(policy, command, args, options);
+  if (process.env.JAIL_DEBUG_SPAWN === '1') process.stderr.write(`jail: spawn: ${inProcess.path.path}${inProcess.path.why ? ` (${inProcess.path.why})` : ''}\n`);
+  if (inProcess.child) return inProcess.child;
   const jail = path.join(packageRoot(), 'bin', 'jail.js');
-  const argv = [jail, ...toArgs(policy), '--', command, ...args];
+  const argv = [jail, ...flags, '--', command, ...args];
   // The supervisor runs outside the jail: NODE_OPTIONS (a --require) must
   // not load code into it. It reaches the command, filtered, as on the CLI.
   const env = { ...(options.env ?? process.env) };
@@ -83,7 +91,9 @@ export function spawn(policy: JailSpawnOptions, command: string, args: readonly 
     env.JAIL_NODE_OPTIONS = env.NODE_OPTIONS;
     delete env.NODE_OPTIONS;
   }
-  return spawnChild(process.execPath, argv, { ...options, env });
+  const child = spawnChild(process.execPath, argv, { ...options, env });
+  (child as ChildProcess & { jailPath: SpawnPath }).jailPath = inProcess.path;
+  return child;
 }
 
 export interface RunResult {

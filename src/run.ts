@@ -21,6 +21,11 @@ import { printable } from './text.js';
 /** Detect and restore, loaded only by a run that has guards to check. */
 let protect: typeof Protect | undefined;
 const loadProtect = (): typeof Protect => (protect ??= require('./protect/index.js') as typeof Protect);
+/** The library imports it up front (in-process spawn(); one load per
+ *  process), which also serves code run from src/ by a test runner. */
+export function provideProtect(m: typeof Protect): void {
+  protect ??= m;
+}
 
 export interface RunRequest extends Omit<JailRequest, 'nodeExecPath'> {
   nodeExecPath?: string;
@@ -145,10 +150,15 @@ function statusOf(result: { code: number | null; signal: number | null }): numbe
   return result.code ?? 125;
 }
 
+/** Starts the plan's command: spawnJailed for the CLI's supervisor; the
+ *  library passes its own (spawnChild, with the child's stdio). */
+export type Spawner<S> = (plan: JailPlan, target: ExecTarget) => S;
+
 /** One supervised run's steps around the wait: start (with the fallbacks
  *  when a layer or the npm cache's overlay is refused), what comes after
- *  the command, and the cleanup whatever happened. */
-class SupervisedRun {
+ *  the command, and the cleanup whatever happened. What it has to say
+ *  goes to `write` (this process's stderr unless told). */
+export class SupervisedRun {
   private ran: JailPlan;
   private guarded: Protect.Snapshot | null = null;
   private readonly layerDir: string | undefined;
@@ -157,9 +167,15 @@ class SupervisedRun {
   constructor(
     private p: Prepared,
     private readonly quarantineRoot: string | undefined,
+    private readonly write: (text: string) => void = writeStderr,
   ) {
     this.ran = p.plan;
     this.layerDir = p.policy.npmCache?.layerDir;
+  }
+
+  /** The plan that runs (after a fallback, the fallback's). */
+  get plan(): JailPlan {
+    return this.ran;
   }
 
   /** The private TMPDIR and its files (once). */
@@ -168,24 +184,26 @@ class SupervisedRun {
     this.made = true;
   }
 
-  start(onFallback?: (plan: JailPlan) => void): { pid: number; fds: number[]; plan: JailPlan } {
+  start(onFallback?: (plan: JailPlan) => void): { pid: number; fds: number[]; plan: JailPlan };
+  start<S extends { pid: number; fds: number[] }>(onFallback: ((plan: JailPlan) => void) | undefined, spawn: Spawner<S>): S & { plan: JailPlan };
+  start(onFallback?: (plan: JailPlan) => void, spawn: Spawner<{ pid: number; fds: number[] }> = spawnJailed): { pid: number; fds: number[]; plan: JailPlan } {
     let p = this.p;
     this.materialize();
     try {
       // The guarded set as it is right before the command starts.
       this.guarded = p.plan.afterRun.length ? loadProtect().snapshot(p.plan.afterRun) : null;
       try {
-        return { ...spawnJailed(p.plan, p.target), plan: p.plan };
+        return { ...spawn(p.plan, p.target), plan: p.plan };
       } catch (e) {
         // The overlay for npm's cache was refused (a kernel before 5.11, an
         // upper directory without user xattrs: tmpfs before 6.6): nothing
         // ran; run with the cache read-only, as the fallback has it.
         if (!overlayRefused(e, p)) throw e;
-        process.stderr.write(`jail: warning: npm cache: the private overlay cannot be mounted here (${printable(String((e as ApplyError).syscall))}: ${printable(String((e as ApplyError).code))}); the cache is read-only in this run.\n`);
+        this.write(`jail: warning: npm cache: the private overlay cannot be mounted here (${printable(String((e as ApplyError).syscall))}: ${printable(String((e as ApplyError).code))}); the cache is read-only in this run.\n`);
         p = this.p = { ...p, policy: { ...p.policy, npmCache: null } };
         p.plan = compile(p.policy, p.plan.facts, { bestEffort: p.options.bestEffort });
         this.ran = p.plan;
-        return { ...spawnJailed(p.plan, p.target), plan: p.plan };
+        return { ...spawn(p.plan, p.target), plan: p.plan };
       }
     } catch (e) {
       // Taken as there without a probe, the namespace layer was refused:
@@ -198,24 +216,24 @@ class SupervisedRun {
       // The fallback checks more after the run (what mounts would have
       // held): record for the plan that runs, still before anything ran.
       this.guarded = plan.afterRun.length ? loadProtect().snapshot(plan.afterRun) : null;
-      return { ...spawnJailed(plan, p.target), plan };
+      return { ...spawn(plan, p.target), plan };
     }
   }
 
   /** Everything the command started has ended: what it wrote to npm's
    *  cache can be judged now, with nothing left to change it. */
   after(say?: (line: string) => void): void {
-    if (this.ran.layer === 'namespaces') mergeNpmCache(this.p, say);
+    if (this.ran.layer === 'namespaces') mergeNpmCache(this.p, this.write, say);
     if (this.ran.observer) reportDenials(this.ran, this.p);
   }
 
   /** The supervisor's wait returns (or throws) only once the command and
    *  all it left running have ended: nothing jailed can undo the restore. */
   cleanup(): void {
-    if (this.guarded) restoreGuarded(this.guarded, this.quarantineRoot);
-    if (this.p.tmpDir) cleanup(this.p.tmpDir);
+    if (this.guarded) restoreGuarded(this.guarded, this.quarantineRoot, this.write);
+    if (this.p.tmpDir) cleanup(this.p.tmpDir, 'TMPDIR', this.write);
     const layer = this.layerDir;
-    if (layer && fs.existsSync(layer)) cleanup(layer, "npm cache's private layer");
+    if (layer && fs.existsSync(layer)) cleanup(layer, "npm cache's private layer", this.write);
   }
 }
 
@@ -228,14 +246,14 @@ class SupervisedRun {
  * dropped) until it is done; the status is the command's, as always. Only
  * SIGKILL can stop it, as it stops the supervisor itself.
  */
-function restoreGuarded(snap: Protect.Snapshot, quarantineRoot: string | undefined): void {
+function restoreGuarded(snap: Protect.Snapshot, quarantineRoot: string | undefined, write: (text: string) => void): void {
   const hold = (): void => {};
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
   for (const s of signals) process.on(s, hold);
   try {
     const m = loadProtect();
     const text = m.formatRestore(m.restore(snap, quarantineRoot === undefined ? {} : { quarantineRoot }));
-    if (text) writeStderr(text);
+    if (text) write(text);
   } finally {
     for (const s of signals) process.removeListener(s, hold);
   }
@@ -286,24 +304,24 @@ function overlayRefused(e: unknown, p: Prepared): boolean {
  *  the private layer into the real cache, the rest dropped (merge.ts). A
  *  file under content-v2 that does not match its name is no write npm
  *  makes, so it is named on stderr. */
-function mergeNpmCache(p: Prepared, say?: (line: string) => void): void {
+function mergeNpmCache(p: Prepared, write: (text: string) => void, say?: (line: string) => void): void {
   const cache = p.policy.npmCache;
   if (!cache?.layerDir) return;
   const r = mergeVerifiedContent(`${cache.layerDir}/upper`, cache.path);
   if (r.rejected.length) {
     const shown = r.rejected.slice(0, 5).map((f) => printable(f)).join(', ');
-    process.stderr.write(`jail: npm cache: dropped ${r.rejected.length} file(s) the command wrote under content-v2 that do not match their own hash: ${shown}${r.rejected.length > 5 ? ', …' : ''}\n`);
+    write(`jail: npm cache: dropped ${r.rejected.length} file(s) the command wrote under content-v2 that do not match their own hash: ${shown}${r.rejected.length > 5 ? ', …' : ''}\n`);
   }
-  for (const why of r.problems) process.stderr.write(`jail: warning: npm cache: could not keep a verified entry: ${printable(why)}\n`);
+  for (const why of r.problems) write(`jail: warning: npm cache: could not keep a verified entry: ${printable(why)}\n`);
   say?.(`npm cache: kept ${r.kept} new verified content file(s) (${r.present} there already); index entries, _npx, _logs and the rest the command wrote are dropped`);
 }
 
 /** Remove the TMPDIR (or the npm cache's private layer) without following
  *  anything the program left in it, then any left behind by runs whose
  *  supervisor was killed. */
-function cleanup(dir: string, what = 'TMPDIR'): void {
+function cleanup(dir: string, what: string, write: (text: string) => void): void {
   const why = removeTree(dir);
-  if (why) process.stderr.write(`jail: warning: could not remove ${what} ${printable(dir)}: ${printable(why)}\n`);
+  if (why) write(`jail: warning: could not remove ${what} ${printable(dir)}: ${printable(why)}\n`);
   sweepStale(dir.slice(0, dir.lastIndexOf('/')) || '/');
 }
 

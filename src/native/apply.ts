@@ -137,6 +137,40 @@ export function spawnJailed(plan: JailPlan, target: ExecTarget, sockets: NativeS
   }
 }
 
+/** A child of spawnChild: its pid (the init's in the namespace layer), and
+ *  what watchChild needs. */
+export interface ChildHandle {
+  pid: number;
+  fds: number[];
+  pidfd: number;
+  report: number;
+}
+
+/**
+ * spawnJailed for the library: one child among many, nothing process-wide.
+ * stdio: the fds that become its 0, 1 and 2; cwd: where it starts (the
+ * namespace layer's is plan.view.cwd). Throws like spawnJailed.
+ */
+export function spawnChild(plan: JailPlan, target: ExecTarget, stdio: [number, number, number], cwd: string | undefined): ChildHandle {
+  const native = toNativePlan(plan, target);
+  if (native.namespaces) native.namespaces.sockets = socketsOf(plan);
+  try {
+    return loadAddon().spawnChild(native, stdio, cwd);
+  } catch (e) {
+    throw explain(e as NativeError, target);
+  }
+}
+
+/** How the child of spawnChild ended, polled on the event loop. */
+export function watchChild(child: ChildHandle): Promise<NativeStatus> {
+  return new Promise((resolve, reject) => loadAddon().watchChild(child.pid, child.pidfd, child.report, (err, status) => (err ? reject(err) : resolve(status!))));
+}
+
+/** pipe2(O_CLOEXEC): [read end, write end]. */
+export function pipe(): [number, number] {
+  return loadAddon().pipe();
+}
+
 /**
  * Wait for the child spawnJailed started, as supervise does (signals sent
  * to this process are passed on; what it left running is ended and

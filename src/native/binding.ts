@@ -162,6 +162,20 @@ export interface Addon {
    *  socket that cannot be made fails with step 'network' and its
    *  'tcp 0.0.0.0:443' as path, before anything ran. */
   spawn(plan: NativePlan): { pid: number; fds: number[] };
+  /** A per-child spawn for the library (native/supervisor.h,
+   *  jail_spawn_child): many at once, nothing process-wide (no subreaper,
+   *  no signal forwarding). stdio: three fds of this process that become
+   *  the child's 0, 1 and 2; cwd: where it starts outside the namespace
+   *  layer. Returns once the command has execed; pidfd and report (the
+   *  init's report socket, -1 outside the namespace layer) are for
+   *  watchChild, which closes them. Throws as spawn() does. */
+  spawnChild(plan: NativePlan, stdio: [number, number, number], cwd: string | undefined): { pid: number; pidfd: number; report: number; fds: number[] };
+  /** Polls the pidfd on this thread's event loop (no thread waits); once
+   *  the child has ended, reaps it, closes pidfd and report, and calls
+   *  back once with its status (the command's in the namespace layer). */
+  watchChild(pid: number, pidfd: number, report: number, callback: (err: NativeError | null, status: NativeStatus | null) => void): void;
+  /** pipe2(O_CLOEXEC): [read end, write end]. */
+  pipe(): [number, number];
   /** Waits for the child, passing on signals sent to this process; then
    *  kills and reaps everything the child left running. The child's status;
    *  in the namespace layer the command's, which the init reports. */
@@ -229,6 +243,9 @@ function named(raw: RawAddon): Addon {
     },
     exec: coded(raw.exec),
     spawn: coded(raw.spawn),
+    spawnChild: coded(raw.spawnChild),
+    watchChild: coded(raw.watchChild),
+    pipe: coded(raw.pipe),
     supervise: coded(raw.supervise),
     superviseAsync: coded(raw.superviseAsync),
     reraise: coded(raw.reraise),

@@ -1,0 +1,367 @@
+/**
+ * spawn() in the calling process: the plan is compiled here and the addon
+ * clones the jailed child directly (native/supervisor.h, jail_spawn_child),
+ * with no second Node process. What the CLI's supervisor does around the
+ * command happens here too, on the event loop: the private TMPDIR, the
+ * filtered environment, the guards checked after the run, npm's cache
+ * merged, the TMPDIR removed; then `exit`, then `close`.
+ *
+ * Runs this path cannot serve yet take the CLI child instead (api.ts):
+ * those with services running beside the command (the egress proxy of
+ * --allow-host and --secret, --ssh-agent confirm), those whose guards must
+ * be checked with nothing of the command's left running in the
+ * Landlock-only layer (only the CLI's subreaper ends what it leaves
+ * behind), and spawn options it does not implement.
+ *
+ * The Landlock-only layer: the command is a direct child, and what it
+ * leaves running after it exits is not ended (nothing in a library may be
+ * a subreaper for the whole process); the TMPDIR goes when the command
+ * exits. The namespace layer: the init is PID 1 of the jail, so all of it
+ * ends with the command.
+ */
+import { EventEmitter } from 'node:events';
+import fs = require('node:fs');
+import net = require('node:net');
+import os = require('node:os');
+import path = require('node:path');
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { CommandError } from './errors.js';
+import { realHost } from './host.js';
+import { pipe, probe, spawnChild, watchChild, type ChildHandle, type ProbeResult } from './native/apply.js';
+import type { NativeStatus } from './native/binding.js';
+import { formatError } from './cli/report.js';
+import { makeOutputDirs } from './cli/outputdirs.js';
+import type { JailPlan } from './plan.js';
+import { NO_PROFILE } from './policy/assemble.js';
+import { parseFd } from './policy/build.js';
+import { OPTIONS, type JailOptions, type OptionName } from './policy/options.js';
+import * as protect from './protect/index.js';
+import { prepare, provideProtect, SupervisedRun, type Prepared } from './run.js';
+import { printableLines } from './text.js';
+
+provideProtect(protect);
+
+/** Which way a spawn() went, and why (JAIL_DEBUG_SPAWN=1 says it on stderr). */
+export interface SpawnPath {
+  path: 'in-process' | 'cli';
+  why?: string;
+}
+
+/** Spawn options this path implements; any other set sends the run to the CLI. */
+const HANDLED = new Set(['cwd', 'env', 'stdio', 'shell', 'argv0', 'windowsHide', 'windowsVerbatimArguments']);
+
+/** The API's options as the CLI reads them back from toArgs()'s flags
+ *  (checked already). */
+export function typedApiOptions(opts: JailOptions): JailOptions {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(opts)) {
+    if (value === undefined) continue;
+    const name = key as OptionName;
+    switch (OPTIONS[name].kind) {
+      case 'switch':
+        if (value === true) out[name] = true;
+        break;
+      case 'negated':
+        if (value === false) out[name] = false;
+        break;
+      case 'unix':
+        out[name] = value;
+        break;
+      case 'choice':
+      case 'name':
+        out[name] = value;
+        break;
+      case 'fds':
+        out[name] = (value as Array<string | number>).map((v) => parseFd(String(v)));
+        break;
+      default:
+        out[name] = (value as Array<string | number | { path: string }>).map((v) => (typeof v === 'object' ? v.path : String(v)));
+    }
+  }
+  if (opts.profile === undefined) out.profile = NO_PROFILE;
+  return out as JailOptions;
+}
+
+/** Kernel facts, once per process and setting (JAIL_LANDLOCK_ABI,
+ *  JAIL_NAMESPACES): the namespace layer is tried for real once, so the
+ *  layer is known before a plan is compiled. */
+const factsCache = new Map<string, ProbeResult>();
+function factsFor(env: NodeJS.ProcessEnv): ProbeResult {
+  const cap = env.JAIL_LANDLOCK_ABI;
+  const ns = env.JAIL_NAMESPACES === 'off' ? 'off' : 'auto';
+  const key = `${cap ?? ''}/${ns}`;
+  let f = factsCache.get(key);
+  if (!f) {
+    const n = cap === undefined || cap === '' ? undefined : Number(cap);
+    f = probe(n !== undefined && Number.isInteger(n) && n >= 0 ? n : undefined, ns);
+    factsCache.set(key, f);
+  }
+  return f;
+}
+
+/** A pipe, /dev/null, or an fd of ours ('inherit': 0, 1 or 2). */
+type StdioKind = 'pipe' | 'ignore' | number;
+
+/** options.stdio as three entries this path can make; null when it cannot. */
+function stdioKinds(stdio: SpawnOptions['stdio']): [StdioKind, StdioKind, StdioKind] | null {
+  const one = (s: unknown, i: number): StdioKind | null => {
+    if (s === undefined || s === null || s === 'pipe' || s === 'overlapped') return 'pipe';
+    if (s === 'inherit') return i;
+    if (s === 'ignore') return 'ignore';
+    if (typeof s === 'number' && Number.isInteger(s) && s >= 0) return s;
+    return null;
+  };
+  if (stdio === undefined || typeof stdio === 'string') {
+    const k = one(stdio, 0);
+    if (k === null) return null;
+    return [one(stdio, 0)!, one(stdio, 1)!, one(stdio, 2)!];
+  }
+  if (!Array.isArray(stdio) || stdio.slice(3).some((s) => s !== undefined && s !== null && s !== 'ignore')) return null;
+  const a = [0, 1, 2].map((i) => one(stdio[i], i));
+  return a.some((k) => k === null) ? null : (a as [StdioKind, StdioKind, StdioKind]);
+}
+
+/** Whether this run is one the in-process path serves, and if not, why. */
+function cliOnly(p: Prepared): string | null {
+  if (p.policy.egress !== null) return 'an egress proxy runs beside the command (--allow-host, --secret)';
+  if (p.policy.sshAgent?.mode === 'confirm') return 'the SSH agent asks before each use (--ssh-agent confirm)';
+  if (p.plan.observer) return "the supervisor's observer records the command's calls (--report-denials)";
+  if (p.plan.layer === 'landlock' && p.plan.afterRun.length > 0) return 'guards are checked after the run, and only the CLI ends what the command leaves running in the Landlock-only layer';
+  return null;
+}
+
+/**
+ * The in-process spawn, or a reason to use the CLI child (then nothing has
+ * been made). Throws only what child_process.spawn would throw at once;
+ * the jail's own failures come as exit status 125 with the message on the
+ * child's stderr, as from the CLI.
+ */
+export function spawnInProcess(policy: JailOptions, command: string, args: readonly string[], options: SpawnOptions): { child: ChildProcess; path: SpawnPath } | { child: null; path: SpawnPath } {
+  if (process.env.JAIL_SPAWN === 'cli') return { child: null, path: { path: 'cli', why: 'JAIL_SPAWN=cli' } };
+  for (const [k, v] of Object.entries(options)) {
+    if (v !== undefined && v !== false && !HANDLED.has(k)) return { child: null, path: { path: 'cli', why: `spawn option "${k}"` } };
+  }
+  const kinds = stdioKinds(options.stdio);
+  if (!kinds) return { child: null, path: { path: 'cli', why: 'stdio other than pipe, inherit, ignore or an fd' } };
+  const env = options.env ?? process.env;
+  const cwd = path.resolve(options.cwd === undefined ? process.cwd() : String(options.cwd));
+  const opts = typedApiOptions(policy);
+  const argv = [command, ...args];
+
+  let p: Prepared | null = null;
+  let failure: unknown = null;
+  let created: string[] = [];
+  try {
+    const facts = factsFor(env);
+    const host = realHost(env, cwd);
+    created = makeOutputDirs(opts.rw, cwd, env.HOME || os.homedir(), host.self).created;
+    p = prepare({ options: opts, argv, env, projectRoot: undefined }, facts, host);
+  } catch (e) {
+    failure = e;
+    for (const d of [...created].reverse()) {
+      try {
+        fs.rmdirSync(d);
+      } catch {
+        // not empty or gone: leave it
+      }
+    }
+  }
+  if (p) {
+    const why = cliOnly(p);
+    if (why) return { child: null, path: { path: 'cli', why } };
+  }
+  const child = new JailedChild(command, argv);
+  child.begin(p, failure, kinds, cwd);
+  return { child: child as unknown as ChildProcess, path: { path: 'in-process' } };
+}
+
+/** A jailed child with child_process's ChildProcess surface: pid, stdio
+ *  streams, kill(), exitCode and signalCode, `spawn`, `exit`, `close`,
+ *  and `error` when it could not be started at all. */
+class JailedChild extends EventEmitter {
+  pid: number | undefined = undefined;
+  stdin: net.Socket | null = null;
+  stdout: net.Socket | null = null;
+  stderr: net.Socket | null = null;
+  readonly stdio: Array<net.Socket | null> = [null, null, null];
+  exitCode: number | null = null;
+  signalCode: NodeJS.Signals | null = null;
+  killed = false;
+  connected = false;
+  readonly jailPath: SpawnPath = { path: 'in-process' };
+  private exited = false;
+  private closesNeeded = 1; // the exit, plus one per readable stream
+
+  constructor(
+    readonly spawnfile: string,
+    readonly spawnargs: string[],
+  ) {
+    super();
+  }
+
+  begin(p: Prepared | null, failure: unknown, kinds: [StdioKind, StdioKind, StdioKind], cwd: string): void {
+    // The child's ends (given to it, then closed here) and ours.
+    const theirs: number[] = [];
+    const toClose: number[] = [];
+    let errFd = -1; // where the jail's own messages go: the child's stderr
+    let errOwned = false;
+    try {
+      for (let i = 0; i < 3; i++) {
+        const k = kinds[i]!;
+        if (k === 'pipe') {
+          const [r, w] = pipe();
+          const [mine, child] = i === 0 ? [w, r] : [r, w];
+          theirs.push(child);
+          toClose.push(child);
+          const s = new net.Socket({ fd: mine, readable: i > 0, writable: i === 0 });
+          this.stdio[i] = s;
+          if (i > 0) {
+            this.closesNeeded++;
+            s.on('close', () => this.maybeClose());
+          }
+        } else if (k === 'ignore') {
+          const fd = fs.openSync('/dev/null', i === 0 ? 'r' : 'w');
+          theirs.push(fd);
+          toClose.push(fd);
+        } else {
+          theirs.push(k);
+        }
+      }
+      [this.stdin, this.stdout, this.stderr] = [this.stdio[0] ?? null, this.stdio[1] ?? null, this.stdio[2] ?? null];
+      errFd = kinds[2] === 'ignore' ? -1 : theirs[2]!;
+      errOwned = kinds[2] === 'pipe';
+    } catch (e) {
+      for (const fd of toClose) fs.closeSync(fd);
+      process.nextTick(() => this.emit('error', e));
+      return;
+    }
+    // Our own messages, from here on, go where the command's stderr goes;
+    // a pipe's end stays open for them until the run is cleaned up.
+    const said: string[] = [];
+    const say = (text: string) => said.push(printableLines(text));
+    const closeTheirs = () => {
+      for (const fd of toClose) if (!(errOwned && fd === errFd)) fs.closeSync(fd);
+    };
+    const finish = (status: number | null, signal: NodeJS.Signals | null) => {
+      flush(errFd, errOwned, said, () => undefined);
+      this.exitWith(status, signal);
+    };
+    if (!p) {
+      say(failure instanceof CommandError ? `${failure.message}\n` : formatError(failure));
+      closeTheirs();
+      return process.nextTick(() => finish(failure instanceof CommandError ? failure.exitCode : 125, null));
+    }
+    for (const d of p.plan.dropped) say(`jail: warning: --best-effort: running without ${d}\n`);
+    for (const w of p.warnings) say(`jail: warning: ${w}\n`);
+    if (said.length) flushSync(errFd, said);
+    const run = new SupervisedRun(p, undefined, say);
+    let started: ChildHandle & { plan: JailPlan };
+    try {
+      started = run.start(undefined, (plan, target) => spawnChild(plan, target, theirs as [number, number, number], cwd));
+    } catch (e) {
+      try {
+        run.cleanup();
+      } catch (c) {
+        say(formatError(c));
+      }
+      say(e instanceof CommandError ? `${e.message}\n` : formatError(e));
+      closeTheirs();
+      process.nextTick(() => finish(e instanceof CommandError ? e.exitCode : 125, null));
+      return;
+    }
+    closeTheirs();
+    for (const fd of started.fds) fs.closeSync(fd); // no sockets are asked for on this path
+    this.pid = started.pid;
+    process.nextTick(() => this.emit('spawn'));
+    watchChild(started).then(
+      (status) => {
+        let ended: [number | null, NodeJS.Signals | null];
+        try {
+          ended = this.afterRun(run, status, say);
+        } catch (e) {
+          // A cleanup that failed is the jail's failure, as in the CLI.
+          say(formatError(e));
+          ended = [125, null];
+        }
+        finish(...ended);
+      },
+      (e: unknown) => {
+        this.emit('error', e);
+        finish(null, null);
+      },
+    );
+  }
+
+  /** After the command: npm's cache, the guards, the TMPDIR; its status. */
+  private afterRun(run: SupervisedRun, status: NativeStatus, say: (text: string) => void): [number | null, NodeJS.Signals | null] {
+    try {
+      run.after((line) => say(`jail: ${line}\n`));
+    } finally {
+      run.cleanup();
+    }
+    if (status.signal !== null) return [null, signalName(status.signal)];
+    return [status.code ?? 125, null];
+  }
+
+  private exitWith(code: number | null, signal: NodeJS.Signals | null): void {
+    this.exited = true;
+    this.exitCode = code;
+    this.signalCode = signal;
+    this.emit('exit', code, signal);
+    // As child_process does: a stream nobody reads is drained, so that
+    // it ends and `close` comes.
+    for (const st of [this.stdout, this.stderr]) if (st && st.readableFlowing === null && st.listenerCount('readable') === 0) st.resume();
+    this.maybeClose();
+  }
+
+  private maybeClose(): void {
+    if (--this.closesNeeded === 0) this.emit('close', this.exitCode, this.signalCode);
+  }
+
+  kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    if (this.pid === undefined || this.exited) return false;
+    // Safe from pid reuse: the child is reaped only by watchChild's
+    // callback, on this thread, which sets `exited` first.
+    try {
+      process.kill(this.pid, signal);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
+      throw e;
+    }
+    this.killed = true;
+    return true;
+  }
+
+  /** Not implemented: the child keeps the event loop alive until it ends. */
+  ref(): void {}
+  unref(): void {}
+  disconnect(): void {}
+}
+
+function signalName(n: number): NodeJS.Signals | null {
+  for (const [name, v] of Object.entries(os.constants.signals)) if (v === n) return name as NodeJS.Signals;
+  return null;
+}
+
+/** Before the command runs: the pipe is empty, a few lines fit. */
+function flushSync(fd: number, said: string[]): void {
+  const text = said.splice(0).join('');
+  if (fd < 0 || !text) return;
+  try {
+    fs.writeSync(fd, text);
+  } catch {
+    // nowhere to say it
+  }
+}
+
+/** After it: written without blocking this thread (the reader of a pipe
+ *  may be this process, behind a full buffer), then our end is closed. */
+function flush(fd: number, owned: boolean, said: string[], done: () => void): void {
+  const text = said.splice(0).join('');
+  const close = () => {
+    if (owned) fs.close(fd, () => done());
+    else done();
+  };
+  if (fd < 0 || !text) return close();
+  fs.write(fd, text, () => close());
+}

@@ -1,0 +1,122 @@
+/**
+ * spawn() and run() in the calling process (src/inproc.ts): no second Node
+ * process, nothing process-wide, so a harness may run many at once beside
+ * children of its own. The load runs in a child process of its own
+ * (fixtures/inproc-load.cjs), as root and as nobody, judged there: fds,
+ * zombies and memory of the process that called run().
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run, spawn } from '../../src/api.js';
+import { IS_ROOT, LAYER, makeWorld, NODE, REPO, removeWorld, strictJail, type World } from './harness.js';
+
+let w: World;
+beforeAll(() => {
+  w = makeWorld('inproc');
+});
+afterAll(() => removeWorld(w));
+
+const LOAD = path.join(__dirname, 'fixtures', 'inproc-load.cjs');
+const ROUNDS = 1000;
+
+interface Load {
+  uid: number;
+  rounds: number;
+  msPerRun: number;
+  fds: [number, number, number];
+  rssGrowthMb: number;
+  zombies: number[];
+  failures: unknown[];
+  wrong: unknown[];
+  paths: string[];
+  bystander: { state: string; exitCode: number | null; signalCode: string | null };
+}
+
+function load(asNobody: boolean): Load {
+  const argv = ['--expose-gc', LOAD, path.join(REPO, 'dist', 'index.js'), String(ROUNDS)];
+  const [cmd, args] = asNobody ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', NODE, ...argv]] : [NODE, argv];
+  const r = spawnSync(cmd, args, { cwd: w.proj, env: w.env, encoding: 'utf8', timeout: 170_000 });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  return JSON.parse(r.stdout) as Load;
+}
+
+const users: Array<[string, boolean]> = IS_ROOT ? [['root', false], ['nobody', true]] : [['this user', false]];
+
+strictJail.describe.each(users)(`in-process spawn under load (${LAYER} layer), as %s`, (_, asNobody) => {
+  it(`${ROUNDS} sequential run()s leak no fds, zombies or memory; 50 concurrent spawn()s end right; a child of the harness lives on`, { timeout: 180_000 }, () => {
+    const r = load(asNobody);
+    expect(r.uid).toBe(asNobody ? 65534 : process.getuid?.());
+    expect(r.failures).toEqual([]);
+    expect(r.paths).toEqual(['in-process']);
+    expect(r.fds[1]).toBe(r.fds[0]);
+    expect(r.fds[2]).toBe(r.fds[0]);
+    expect(r.zombies).toEqual([]);
+    expect(r.rssGrowthMb).toBeLessThan(30);
+    expect(r.wrong).toEqual([]);
+    expect(r.bystander).toEqual({ state: 'S', exitCode: null, signalCode: null });
+  });
+});
+
+strictJail.describe('which path runs', () => {
+  it('a plain run is in-process; one with an egress proxy takes the CLI', async () => {
+    const a = spawn({ ro: ['.'] }, 'true', [], { cwd: w.proj, env: w.env, stdio: 'ignore' }) as ReturnType<typeof spawn> & { jailPath: { path: string } };
+    expect(a.jailPath.path).toBe('in-process');
+    const b = spawn({ ro: ['.'], allowHost: ['example.com'] }, 'true', [], { cwd: w.proj, env: w.env, stdio: 'ignore' }) as ReturnType<typeof spawn> & { jailPath: { path: string; why: string } };
+    expect(b.jailPath).toMatchObject({ path: 'cli', why: expect.stringMatching(/egress proxy/) });
+    const ends = (c: ReturnType<typeof spawn>) => new Promise((r) => c.on('close', (code) => r(code)));
+    expect(await Promise.all([ends(a), ends(b)])).toEqual([0, 0]);
+  });
+  it('a spawn option this path lacks takes the CLI', async () => {
+    const c = spawn({ ro: ['.'] }, 'true', [], { cwd: w.proj, env: w.env, stdio: 'ignore', detached: true }) as ReturnType<typeof spawn> & { jailPath: { path: string } };
+    expect(c.jailPath.path).toBe('cli');
+    await new Promise((r) => c.on('close', r));
+  });
+});
+
+strictJail.describe('in-process spawn()', () => {
+  it('stdio inherit and a given fd reach the command; cwd is where it starts', async () => {
+    const out = path.join(w.root, 'inproc-out.txt');
+    const fd = fs.openSync(out, 'w');
+    const c = spawn({ ro: ['.'] }, 'sh', ['-c', 'pwd; echo to-fd'], { cwd: w.proj, env: w.env, stdio: ['ignore', fd, 'inherit'] });
+    const code = await new Promise((r) => c.on('close', r));
+    fs.closeSync(fd);
+    expect(code).toBe(0);
+    expect(fs.readFileSync(out, 'utf8')).toBe(`${fs.realpathSync(w.proj)}\nto-fd\n`);
+  });
+  it('what the command leaves running ends with it in the namespace layer (its init is PID 1)', async () => {
+    if (LAYER !== 'namespaces') return; // below: the fallback
+    const marker = path.join(w.outside, 'inproc-left');
+    const r = await run({ ro: ['.'], rw: [w.outside] }, 'sh', ['-c', `(sleep 1; touch ${marker}) & echo started`], { cwd: w.proj, env: w.env });
+    expect([r.status, r.stdout, r.stderr]).toEqual([0, 'started\n', '']);
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+  it('in the Landlock-only layer it outlives the command (no subreaper in a library; src/inproc.ts)', async () => {
+    if (LAYER !== 'landlock') return;
+    const r = await run({ ro: ['.'] }, 'sh', ['-c', 'sleep 5 >/dev/null 2>&1 & echo $!'], { cwd: w.proj, env: w.env });
+    expect(r.status).toBe(0);
+    const pid = Number(r.stdout.trim());
+    expect(fs.existsSync(`/proc/${pid}`)).toBe(true);
+    process.kill(pid, 'SIGKILL');
+  });
+  it('a jailed command killed by a signal is seen so, and the run before it was cleaned up', async () => {
+    const c = spawn({ ro: ['.'] }, 'sh', ['-c', 'echo $TMPDIR; kill -9 $$'], { cwd: w.proj, env: w.env });
+    let out = '';
+    c.stdout!.on('data', (d) => (out += d));
+    const [code, signal] = await new Promise<[number | null, string | null]>((r) => c.on('close', (a, b) => r([a, b])));
+    expect([code, signal]).toEqual([null, 'SIGKILL']);
+    const tmp = out.trim();
+    if (tmp.startsWith('/tmp/jail-')) expect(fs.existsSync(tmp)).toBe(false);
+  });
+});
+
+describe('the CLI path is unchanged', () => {
+  it('JAIL_SPAWN=cli in the environment of this process forces it', () => {
+    const r = spawnSync(NODE, ['-e', `const c = require(${JSON.stringify(path.join(REPO, 'dist', 'index.js'))}).spawn({ ro: ['.'] }, 'true', [], { stdio: 'ignore' }); console.log(c.jailPath.path); c.on('close', (s) => console.log(s));`], { cwd: w.proj, env: { ...w.env, JAIL_SPAWN: 'cli' }, encoding: 'utf8' });
+    expect(r.stdout).toBe('cli\n0\n');
+  });
+});
+
