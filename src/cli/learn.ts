@@ -72,7 +72,7 @@ export function learnMain(argv: string[], runner: LearnRunner): number | Promise
   if (given.profile !== undefined) throw new PolicyError('jail learn starts from its own broad policy, not a profile.', 'drop -p; other flags (--ro, --allow-host …) add to the broad policy and go into the profile.');
   if (o.force && o.save === undefined) throw new PolicyError('--force is for --save.', 'add --save NAME, or drop --force.');
   const args = cmd.args;
-  if (args.length === 0) throw new PolicyError('jail learn: no command given.', 'write the command after the options, e.g. jail learn -- npm test');
+  if (args.length === 0) throw new PolicyError('learn: no command given.', 'write the command after the options, e.g. jail learn -- npm test');
 
   const host = realHost();
   const config = loadConfig(configContext(host, { env: process.env, nodeExecPath: process.execPath }));
