@@ -112,12 +112,10 @@ export interface Judged {
 const MAX_DENIALS = 10_000;
 const MAX_JUDGED = 200_000;
 
-/** Each recorded call judged against the plan that ran; the refused ones,
- *  one per access and path. */
-export function judgeObserved(plan: JailPlan, policy: Policy, host: Host, calls: readonly ObservedRecord[], dropped: number, nameOf: (nr: number) => string | undefined): Judged {
-  const seen = new Map<string, Denial | null>();
-  let more = 0;
-  let denied = 0;
+/** Each recorded call's paths, with what it asks of each (an O_CREAT open
+ *  of a file that is there now as the write or read its mode asks), in
+ *  order, repeats included; calls of unknown syscalls left out. */
+export function* observedPaths(host: Host, calls: readonly ObservedRecord[], nameOf: (nr: number) => string | undefined): Generator<{ access: ObservedAccess; path: string }> {
   for (const c of calls) {
     const name = nameOf(c.nr);
     if (name === undefined) continue;
@@ -126,25 +124,36 @@ export function judgeObserved(plan: JailPlan, policy: Policy, host: Host, calls:
       const path = want && absolute(given, base);
       if (!want || path === null) continue;
       const access: ObservedAccess = want === 'open-create' ? (host.realpath(path) !== null ? writeOrRead(name, c.args) : 'create') : want;
-      const key = `${access}\0${path}`;
-      const known = seen.get(key);
-      if (known !== undefined) {
-        if (known) known.calls++;
-        continue;
-      }
-      if (denied >= MAX_DENIALS || seen.size >= MAX_JUDGED) {
-        more++;
-        continue;
-      }
-      const e = judgeCall(plan, policy, host, path, access);
-      if (e.allowed) {
-        seen.set(key, null);
-        continue;
-      }
-      denied++;
-      const allow = e.why.find((l) => l.startsWith('to allow it: '))?.slice('to allow it: '.length) ?? null;
-      seen.set(key, { access, path, why: shortWhy(e.why.filter((l) => !l.startsWith('to allow it: '))), allow: allow && relative(allow, policy.cwd), calls: 1 });
+      yield { access, path };
     }
+  }
+}
+
+/** Each recorded call judged against the plan that ran; the refused ones,
+ *  one per access and path. */
+export function judgeObserved(plan: JailPlan, policy: Policy, host: Host, calls: readonly ObservedRecord[], dropped: number, nameOf: (nr: number) => string | undefined): Judged {
+  const seen = new Map<string, Denial | null>();
+  let more = 0;
+  let denied = 0;
+  for (const { access, path } of observedPaths(host, calls, nameOf)) {
+    const key = `${access}\0${path}`;
+    const known = seen.get(key);
+    if (known !== undefined) {
+      if (known) known.calls++;
+      continue;
+    }
+    if (denied >= MAX_DENIALS || seen.size >= MAX_JUDGED) {
+      more++;
+      continue;
+    }
+    const e = judgeCall(plan, policy, host, path, access);
+    if (e.allowed) {
+      seen.set(key, null);
+      continue;
+    }
+    denied++;
+    const allow = e.why.find((l) => l.startsWith('to allow it: '))?.slice('to allow it: '.length) ?? null;
+    seen.set(key, { access, path, why: shortWhy(e.why.filter((l) => !l.startsWith('to allow it: '))), allow: allow && relative(allow, policy.cwd), calls: 1 });
   }
   const denials = [...seen.values()].filter((d): d is Denial => d !== null);
   return { denials, dropped, more };
@@ -152,7 +161,7 @@ export function judgeObserved(plan: JailPlan, policy: Policy, host: Host, calls:
 
 /** explain's reasons in one clause: "the rules on it give read-file, not
  *  write-file:" and its rule lines become "only read-file there, by --ro .". */
-function shortWhy(why: string[]): string {
+export function shortWhy(why: string[]): string {
   const m = /^the rules on it give (.*), not (.*):$/.exec(why[0] ?? '');
   if (m) {
     const by = why.slice(1).map((l) => /\((.*)\)$/.exec(l.trim())?.[1] ?? l.trim());

@@ -254,7 +254,7 @@ class JailedChild extends EventEmitter {
     for (const d of p.plan.dropped) say(`jail: warning: --best-effort: running without ${d}\n`);
     for (const w of p.warnings) say(`jail: warning: ${w}\n`);
     if (said.length) flushSync(errFd, said);
-    const run = new SupervisedRun(p, undefined, say);
+    const run = new SupervisedRun(p, {}, say);
     let started: ChildHandle & { plan: JailPlan };
     try {
       started = run.start(undefined, (plan, target) => spawnChild(plan, target, theirs as [number, number, number], cwd));

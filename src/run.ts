@@ -8,7 +8,7 @@
 import fs = require('node:fs');
 import { ApplyError } from './errors.js';
 import { realHost } from './host.js';
-import { formatDenials, judgeObserved } from './denials.js';
+import { formatDenials, judgeObserved, type ObservedRecord } from './denials.js';
 import { execInPlace, layerRefused, probe, removeTree, reraise, spawnJailed, supervise, superviseAsync, takeObserved, type ExecTarget, type ProbeResult } from './native/apply.js';
 import { mergeVerifiedContent } from './npmcache/merge.js';
 import { compile, type JailPlan } from './plan.js';
@@ -64,9 +64,9 @@ export function needsSupervisor(p: Prepared): boolean {
  * so it must run in a process with no other children (the jail CLI). A
  * problem cleaning up is a warning, never the status.
  */
-export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void, say?: (line: string) => void, opts: { quarantineRoot?: string } = {}): number {
+export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void, say?: (line: string) => void, opts: RunOptions = {}): number {
   if (!needsSupervisor(p)) execInPlace(p.plan, p.target);
-  const run = new SupervisedRun(p, opts.quarantineRoot);
+  const run = new SupervisedRun(p, opts);
   let result;
   try {
     result = supervise(run.start(onFallback).pid);
@@ -75,6 +75,21 @@ export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void, 
     run.cleanup();
   }
   return statusOf(result);
+}
+
+export interface RunOptions {
+  quarantineRoot?: string;
+  /** The observer's records (plan.observer), given here instead of the
+   *  --report-denials summary on stderr (jail learn), with the plan that
+   *  ran (a fallback's, when the namespace layer was refused). */
+  onObserved?: (observed: Observed) => void;
+}
+
+export interface Observed {
+  plan: JailPlan;
+  calls: ObservedRecord[];
+  dropped: number;
+  nameOf: (nr: number) => string | undefined;
 }
 
 /** What the supervisor serves while the command runs (the egress proxy):
@@ -109,8 +124,8 @@ export function allOf(services: Service[]): Service {
  * on a thread of libuv's pool; signals and the end of every descendant are
  * as in runPrepared().
  */
-export async function runPreparedAsync(p: Prepared, service: Service, onFallback?: (plan: JailPlan) => void, say?: (line: string) => void, opts: { quarantineRoot?: string } = {}): Promise<number> {
-  const run = new SupervisedRun(p, opts.quarantineRoot);
+export async function runPreparedAsync(p: Prepared, service: Service, onFallback?: (plan: JailPlan) => void, say?: (line: string) => void, opts: RunOptions = {}): Promise<number> {
+  const run = new SupervisedRun(p, opts);
   // A fault in the service must not end this process while the command
   // runs: the restore of what runs later, and the cleanup, come after it.
   // It is said, and the service stops.
@@ -164,11 +179,16 @@ export class SupervisedRun {
   private readonly layerDir: string | undefined;
   private made = false;
 
+  private readonly quarantineRoot: string | undefined;
+  private readonly onObserved: ((observed: Observed) => void) | undefined;
+
   constructor(
     private p: Prepared,
-    private readonly quarantineRoot: string | undefined,
+    opts: RunOptions,
     private readonly write: (text: string) => void = writeStderr,
   ) {
+    this.quarantineRoot = opts.quarantineRoot;
+    this.onObserved = opts.onObserved;
     this.ran = p.plan;
     this.layerDir = p.policy.npmCache?.layerDir;
   }
@@ -224,7 +244,10 @@ export class SupervisedRun {
    *  cache can be judged now, with nothing left to change it. */
   after(say?: (line: string) => void): void {
     if (this.ran.layer === 'namespaces') mergeNpmCache(this.p, this.write, say);
-    if (this.ran.observer) reportDenials(this.ran, this.p);
+    if (this.ran.observer) {
+      if (this.onObserved) this.onObserved(observed(this.ran));
+      else reportDenials(this.ran, this.p);
+    }
   }
 
   /** The supervisor's wait returns (or throws) only once the command and
@@ -262,11 +285,16 @@ function restoreGuarded(snap: Protect.Snapshot, quarantineRoot: string | undefin
 /** --report-denials: what the observer recorded, judged against the plan
  *  that ran (denials.ts), on stderr. */
 function reportDenials(plan: JailPlan, p: Prepared): void {
+  const { calls, dropped, nameOf } = observed(plan);
+  const lines = formatDenials(judgeObserved(plan, p.policy, realHost(process.env), calls, dropped, nameOf), p.policy.cwd);
+  if (lines.length) writeStderr(lines.map((l) => `jail: ${l}\n`).join(''));
+}
+
+/** What the observer recorded in this run, taken (once). */
+function observed(plan: JailPlan): Observed {
   const { calls, dropped } = takeObserved();
   const arch = findArch(plan.facts.arch);
-  if (!arch) return;
-  const lines = formatDenials(judgeObserved(plan, p.policy, realHost(process.env), calls, dropped, (nr) => syscallName(arch, nr)), p.policy.cwd);
-  if (lines.length) writeStderr(lines.map((l) => `jail: ${l}\n`).join(''));
+  return { plan, calls, dropped, nameOf: (nr) => (arch ? syscallName(arch, nr) : undefined) };
 }
 
 /** A report must not fail the run: the terminal may have gone (SIGHUP). */

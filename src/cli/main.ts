@@ -17,9 +17,10 @@ import { ACCESSES, explain, type Access, type Query } from '../explain.js';
 import type * as Egress from '../egress/session.js';
 import type * as SshAgent from '../sshagent/session.js';
 import type { JailPlan } from '../plan.js';
-import { allOf, prepare, runPrepared, runPreparedAsync, type Prepared, type Service } from '../run.js';
+import { allOf, prepare, runPrepared, runPreparedAsync, type Prepared, type RunOptions, type Service } from '../run.js';
 import { closest, printableLines } from '../text.js';
 import { doctor } from './doctor.js';
+import { learnMain, type LearnRunner } from './learn.js';
 import { makeOutputDirs } from './outputdirs.js';
 import { addOptions, typedOptions } from './options.js';
 import { profilesText } from './profile.js';
@@ -45,6 +46,10 @@ Commands:
                                              read, write, exec or create PATH, and why
   jail explain [options] --connect HOST:PORT ... or connect there (TCP)
   jail profiles [show NAME]                  list the profiles, or print one resolved
+  jail learn [options] [--save NAME] -- CMD  run CMD under a broad policy ($HOME
+                                             read-only without its credentials),
+                                             and print (or save) a profile of what
+                                             it touched; jail learn --help says more
 
 Examples:
   jail --ro . --rw ./src -- npx tsc          read the project, write only ./src
@@ -91,6 +96,14 @@ export function main(argv: string[], ctx: MainContext = {}): Status {
   if (argv[0] === 'explain') {
     try {
       return explainMain(argv.slice(1), ctx);
+    } catch (e) {
+      return fail(e);
+    }
+  }
+  if (argv[0] === 'learn') {
+    try {
+      const status = learnMain(argv.slice(1), learnRunner(ctx));
+      return typeof status === 'number' ? status : status.catch(fail);
     } catch (e) {
       return fail(e);
     }
@@ -158,7 +171,7 @@ function restoreNodeOptions(env: NodeJS.ProcessEnv): void {
 }
 
 /** The subcommands, for a did-you-mean when a mistyped one is not found. */
-const SUBCOMMANDS = ['doctor', 'explain', 'profiles'];
+const SUBCOMMANDS = ['doctor', 'explain', 'learn', 'profiles'];
 
 /** What --print-policy shows the policy for when no command is given: the
  *  command adds only its own executable to the policy. */
@@ -259,6 +272,27 @@ function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainConte
   return done(runPrepared(p, onFallback, verbose ? say : undefined));
 }
 
+/** How jail learn prepares and runs: as a run does, with the observer's
+ *  records handed to it. */
+function learnRunner(ctx: MainContext): LearnRunner {
+  let facts: ReturnType<typeof probe> | undefined;
+  let root: string | undefined;
+  const probed = () => (facts ??= probe(abiCap(process.env.JAIL_LANDLOCK_ABI), namespacesEnv(process.env.JAIL_NAMESPACES) === 'off' ? 'off' : 'assume'));
+  return {
+    prepare: (options, argv, projectRoot) =>
+      prepare({ options, argv, env: process.env, implicitProfile: 'default', projectRoot: (root = ctx.projectRoot ?? projectRoot), egressPort: pickPort, randomBytes }, probed()),
+    execute: (p, onObserved) => {
+      for (const d of p.plan.dropped) process.stderr.write(`jail: warning: --best-effort: running without ${d}\n`);
+      for (const w of p.warnings) process.stderr.write(printableLines(`jail: warning: ${w}\n`));
+      if (needsServices(p)) {
+        const again = () => prepare({ options: p.options, argv: p.target.argv, env: process.env, implicitProfile: 'default', projectRoot: ctx.projectRoot ?? root, egressPort: pickPort, randomBytes }, probed());
+        return runWithServices(p, again, () => {}, undefined, { onObserved });
+      }
+      return runPrepared(p, undefined, undefined, { onObserved });
+    },
+  };
+}
+
 /**
  * The proxy's port on the host's 127.0.0.1 (and, in the namespace layer,
  * inside the command's network namespace): random below Linux's ephemeral
@@ -284,7 +318,7 @@ function needsServices(p: Prepared): boolean {
  * preparing again), serves while it runs, and stops once everything
  * jailed has ended.
  */
-async function runWithServices(p: Prepared, again: () => Prepared, onFallback: (plan: JailPlan) => void, say: ((line: string) => void) | undefined): Promise<number> {
+async function runWithServices(p: Prepared, again: () => Prepared, onFallback: (plan: JailPlan) => void, say: ((line: string) => void) | undefined, opts: RunOptions = {}): Promise<number> {
   const services: Service[] = [];
   try {
     if (p.policy.egress) {
@@ -310,7 +344,7 @@ async function runWithServices(p: Prepared, again: () => Prepared, onFallback: (
     await Promise.all(services.map((s) => s.stop()));
     throw e;
   }
-  return runPreparedAsync(p, allOf(services), onFallback, say);
+  return runPreparedAsync(p, allOf(services), onFallback, say, opts);
 }
 
 /** n random bytes (--secret's placeholders). */

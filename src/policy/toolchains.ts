@@ -18,7 +18,8 @@ import { statOnPath } from './command.js';
 /**
  * Paths under $HOME (relative to it) that hold keys, tokens or passwords.
  * No toolchain grant covers one or lies inside one; so ~/.config, ~/.cargo
- * and ~/.local are never granted whole either.
+ * and ~/.local are never granted whole either. `jail learn` (learn.ts)
+ * grants $HOME without these, and never learns one.
  */
 export const HOME_SECRETS: readonly string[] = [
   '.ssh', '.gnupg', '.aws', '.azure', '.kube', '.docker', '.password-store', '.terraform.d',
@@ -28,7 +29,7 @@ export const HOME_SECRETS: readonly string[] = [
   '.gem/credentials', '.m2/settings.xml', '.m2/settings-security.xml', '.gradle/gradle.properties',
   '.config/gh', '.config/hub', '.config/gcloud', '.config/git', '.config/op', '.config/rclone',
   '.config/containers', '.config/helm', '.config/doctl', '.config/jail',
-  '.local/share/keyrings', '.local/share/password-store',
+  '.local/share/keyrings', '.local/share/password-store', '.claude/.credentials.json', '.codex/auth.json',
   '.mozilla', '.pki', '.bash_history', '.zsh_history', '.python_history', '.node_repl_history',
 ];
 

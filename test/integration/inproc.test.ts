@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run, spawn } from '../../src/api.js';
 import { IS_ROOT, LAYER, makeWorld, NODE, REPO, removeWorld, strictJail, type World } from './harness.js';
 
@@ -113,7 +113,7 @@ strictJail.describe('in-process spawn()', () => {
   });
 });
 
-describe('the CLI path is unchanged', () => {
+strictJail.describe('the CLI path is unchanged', () => {
   it('JAIL_SPAWN=cli in the environment of this process forces it', () => {
     const r = spawnSync(NODE, ['-e', `const c = require(${JSON.stringify(path.join(REPO, 'dist', 'index.js'))}).spawn({ ro: ['.'] }, 'true', [], { stdio: 'ignore' }); console.log(c.jailPath.path); c.on('close', (s) => console.log(s));`], { cwd: w.proj, env: { ...w.env, JAIL_SPAWN: 'cli' }, encoding: 'utf8' });
     expect(r.stdout).toBe('cli\n0\n');

@@ -262,6 +262,15 @@ const CLAIMS: Claim[] = [
     },
   },
   {
+    example: 'jail learn -- ls src',
+    status: 0,
+    // the project read, nothing written: "ro": ["."]
+    check: (r) => {
+      expect(JSON.parse(r.stdout.slice(r.stdout.indexOf('{')))).toEqual({ description: 'learnt by jail learn from: ls src', ro: ['.'] });
+      expect(r.stderr).toContain('jail: learn: broad policy: ');
+    },
+  },
+  {
     example: 'jail explain --ro . --connect registry.npmjs.org:443',
     status: 1,
     // to allow it: --allow-host registry.npmjs.org
