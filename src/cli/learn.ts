@@ -14,7 +14,7 @@
  * be what was learnt).
  */
 import fs = require('node:fs');
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { observedPaths } from '../denials.js';
 import { PolicyError } from '../errors.js';
 import { realHost } from '../host.js';
@@ -30,7 +30,7 @@ import { BUILTIN_PROFILES } from '../policy/profiles.js';
 import type { Observed, Prepared } from '../run.js';
 import { npmCacheOf } from '../tmpdir/copies.js';
 import { printable, printableLines } from '../text.js';
-import { addOptions, typedOptions } from './options.js';
+import { addOptions, parseOrStatus, typedOptions } from './options.js';
 
 /** What main() lends learn: preparing and running as a plain run does
  *  (the probe, the egress proxy's port, the services). */
@@ -57,15 +57,9 @@ export function learnCommand(): Command {
 }
 
 export function learnMain(argv: string[], runner: LearnRunner): number | Promise<number> {
-  const cmd = learnCommand()
-    .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(printableLines(`jail: ${str.replace(/^error: /, '')}`)) });
-  try {
-    cmd.parse(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 125;
-    throw e;
-  }
+  const cmd = learnCommand();
+  const parsed = parseOrStatus(cmd, argv);
+  if (parsed !== null) return parsed;
   const { printPolicy, json, verbose: _v, ...given } = typedOptions(cmd);
   const o = cmd.opts<{ save?: string; force?: boolean }>();
   if (printPolicy || json) throw new PolicyError('jail learn prints a profile, not the policy.', 'drop --print-policy and --json.');

@@ -3,7 +3,7 @@
  * the jail itself fails, 126/127 when the command cannot be run or found,
  * otherwise the command's own (it replaces this process).
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import os = require('node:os');
 import fs = require('node:fs');
 import { CommandError, NativeLoadError, PolicyError } from '../errors.js';
@@ -22,7 +22,7 @@ import { closest, printableLines } from '../text.js';
 import { doctor } from './doctor.js';
 import { learnMain, type LearnRunner } from './learn.js';
 import { makeOutputDirs } from './outputdirs.js';
-import { addOptions, typedOptions } from './options.js';
+import { addOptions, parseOrStatus, typedOptions } from './options.js';
 import { profilesText } from './profile.js';
 import { binsOutside, dependencyRoot, profileForScript } from './script-shell.js';
 import { formatError, formatPlan, layerLine, npmCacheLine, planToJson } from './report.js';
@@ -120,13 +120,10 @@ export function main(argv: string[], ctx: MainContext = {}): Status {
     }
   }
   const cmd = program();
-  cmd.exitOverride().configureOutput({
-    outputError: (str, write) => write(printableLines(`jail: ${str.replace(/^error: /, '')}`)),
-  });
   try {
-    cmd.parse(argv, { from: 'user' });
+    const status = parseOrStatus(cmd, argv);
+    if (status !== null) return status;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 125;
     return fail(e);
   }
   try {
@@ -428,15 +425,9 @@ function explainMain(argv: string[], ctx: MainContext): number {
       .argument('[path]', 'the path to ask about'),
   )
     .addOption(new Option('--access <access>', 'what to ask about (default read)').choices(ACCESSES))
-    .option('--connect <host:port>', 'ask about a TCP connection instead of a path')
-    .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(printableLines(`jail: ${str.replace(/^error: /, '')}`)) });
-  try {
-    cmd.parse(own, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 125;
-    throw e;
-  }
+    .option('--connect <host:port>', 'ask about a TCP connection instead of a path');
+  const status = parseOrStatus(cmd, own);
+  if (status !== null) return status;
   const { printPolicy, json, verbose: _verbose, ...options } = typedOptions(cmd);
   if (printPolicy || json) throw new PolicyError('jail explain prints no policy.', 'drop --print-policy and --json, or use jail --print-policy.');
   const o = cmd.opts<{ access?: Access; connect?: string }>();

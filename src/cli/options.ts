@@ -3,10 +3,11 @@
  * Option per entry, with the parser its kind needs. What was typed (not
  * commander's defaults) becomes JailOptions.
  */
-import { Option, type Command } from 'commander';
+import { CommanderError, Option, type Command } from 'commander';
 import { PolicyError } from '../errors.js';
 import { parseFd } from '../policy/build.js';
 import { OPTIONS, optionsFor, type JailOptions } from '../policy/options.js';
+import { printableLines } from '../text.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 const collectFd = (v: string, prev: number[] = []) => [...prev, parseFd(v)];
@@ -57,4 +58,21 @@ export function typedOptions(cmd: Command): JailOptions & { printPolicy?: boolea
     out[name] = OPTIONS[name].kind === 'unix' ? unixList(o[name] as Array<string | true> | true) : o[name];
   }
   return out;
+}
+
+/**
+ * Parse argv with commander, its errors worded as jail's (`jail: …`, on
+ * stderr): null when the options parsed, else the status to exit with
+ * (0 for --help and --version, 125 for bad input). Other errors are
+ * thrown, for the caller's own handling.
+ */
+export function parseOrStatus(cmd: Command, argv: string[]): number | null {
+  cmd.exitOverride().configureOutput({ outputError: (str, write) => write(printableLines(`jail: ${str.replace(/^error: /, '')}`)) });
+  try {
+    cmd.parse(argv, { from: 'user' });
+    return null;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 125;
+    throw e;
+  }
 }

@@ -17,7 +17,7 @@ import type * as net from 'node:net';
 import * as tls from 'node:tls';
 import { printable } from '../text.js';
 import type { RunCa } from './ca.js';
-import type { Gate } from './proxy.js';
+import { passOn, relay, send, type Gate } from './proxy.js';
 import { rewriteHead, type Injection } from './rewrite.js';
 import { matchHost, normalizeHost, type HostRule } from './rules.js';
 
@@ -119,20 +119,7 @@ export function createInterceptor(gate: Gate, opts: InterceptOptions): Intercept
             return;
           }
           log(`egress: ${printable(what)} with ${head.injected.length ? head.injected.join(', ') : 'no secret'} put in`);
-          const upReq = http.request({ method: req.method, path: head.url, headers: passOn(head.rawHeaders), setHost: false, createConnection: () => up });
-          upReq.on('response', (upRes) => {
-            res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, passOn(upRes.rawHeaders));
-            upRes.pipe(res);
-            upRes.on('error', () => res.destroy());
-          });
-          upReq.on('error', (e) => {
-            if (res.headersSent) res.destroy();
-            else send(res, 502, `jail egress: ${shownHost(c.host, c.port)}: ${(e as NodeJS.ErrnoException).code ?? e.message}`);
-          });
-          res.on('close', () => {
-            if (!res.writableFinished) upReq.destroy();
-          });
-          req.pipe(upReq);
+          relay(req, res, up, { path: head.url, headers: passOn(head.rawHeaders, true) }, shownHost(c.host, c.port));
         });
       },
       (e: unknown) => {
@@ -225,31 +212,3 @@ export function createInterceptor(gate: Gate, opts: InterceptOptions): Intercept
   };
 }
 
-/** Headers that describe one hop, not the message (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
-
-/** Raw headers without the hop-by-hop ones and those Connection names;
- *  Host stays (the request is in origin form to the same host). */
-function passOn(raw: readonly string[]): string[] {
-  const named = new Set<string>();
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]?.toLowerCase() === 'connection') for (const t of (raw[i + 1] ?? '').split(',')) named.add(t.trim().toLowerCase());
-  }
-  const out: string[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const lower = raw[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named.has(lower) || lower.startsWith('proxy-')) continue;
-    out.push(raw[i]!, raw[i + 1]!);
-  }
-  return out;
-}
-
-function send(res: http.ServerResponse, status: number, text: string): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const body = `${text}\n`;
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
-  res.end(body);
-}

@@ -126,22 +126,7 @@ function forward(gate: Gate, req: http.IncomingMessage, res: http.ServerResponse
         up.socket.destroy();
         return;
       }
-      const headers = passOn(raw);
-      headers.push('Host', url.host);
-      const upReq = http.request({ method: req.method, path, headers, setHost: false, createConnection: () => up.socket });
-      upReq.on('response', (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, passOn(upRes.rawHeaders));
-        upRes.pipe(res);
-        upRes.on('error', () => res.destroy());
-      });
-      upReq.on('error', (e) => {
-        if (res.headersSent) res.destroy();
-        else send(res, 502, `jail egress: ${url.host}: ${(e as NodeJS.ErrnoException).code ?? e.message}`);
-      });
-      res.on('close', () => {
-        if (!res.writableFinished) upReq.destroy();
-      });
-      req.pipe(upReq);
+      relay(req, res, up.socket, { path, headers: [...passOn(raw), 'Host', url.host] }, url.host);
     },
     (e: unknown) => {
       const { status, text } = failure(e);
@@ -212,20 +197,40 @@ function serveSocks(socket: net.Socket, first: Buffer, gate: Gate, intercept?: I
 }
 
 /** Raw headers without the hop-by-hop ones, those the Connection header
- *  names, and Proxy-*. */
-function passOn(raw: string[]): string[] {
+ *  names, and Proxy-*; Host too unless `keepHost` (a request that stays in
+ *  origin form to the same host). */
+export function passOn(raw: readonly string[], keepHost = false): string[] {
   const named = new Set<string>();
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]?.toLowerCase() === 'connection') for (const t of (raw[i + 1] ?? '').split(',')) named.add(t.trim().toLowerCase());
   }
   const out: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const k = raw[i] as string;
+    const k = raw[i]!;
     const lower = k.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named.has(lower) || lower.startsWith('proxy-') || lower === 'host') continue;
-    out.push(k, raw[i + 1] as string);
+    if (HOP_BY_HOP.has(lower) || named.has(lower) || lower.startsWith('proxy-') || (lower === 'host' && !keepHost)) continue;
+    out.push(k, raw[i + 1]!);
   }
   return out;
+}
+
+/**
+ * One request to the upstream over `socket` (connected, checked by the
+ * gate), its answer streamed back to `res`; a failure before the answer's
+ * head is a 502 naming `shown`, after it the client's connection ends.
+ */
+export function relay(req: http.IncomingMessage, res: http.ServerResponse, socket: net.Socket, out: { path: string; headers: string[] }, shown: string): void {
+  const upReq = http.request({ method: req.method, path: out.path, headers: out.headers, setHost: false, createConnection: () => socket });
+  upReq.on('response', (upRes) => {
+    res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, passOn(upRes.rawHeaders));
+    upRes.pipe(res);
+    upRes.on('error', () => res.destroy());
+  });
+  upReq.on('error', (e) => send(res, 502, `jail egress: ${shown}: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+  res.on('close', () => {
+    if (!res.writableFinished) upReq.destroy();
+  });
+  req.pipe(upReq);
 }
 
 function failure(e: unknown): { status: number; text: string } {
@@ -233,9 +238,15 @@ function failure(e: unknown): { status: number; text: string } {
   return { status: 502, text: `jail egress: ${String(e)}` };
 }
 
-function send(res: http.ServerResponse, status: number, text: string): void {
+/** A short plain-text answer of jail's own; once an answer has begun,
+ *  the connection ends instead. */
+export function send(res: http.ServerResponse, status: number, text: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
   const body = `${text}\n`;
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
   res.end(body);
 }
 
