@@ -73,11 +73,11 @@ const EGRESS_BUNDLE = {
   ],
 };
 
-/** @peculiar/x509 and the reflect-metadata it needs loaded first: the
- *  run's CA and leaf certificates, for --secret only. */
-const VENDOR_X509 = {
-  stdin: { contents: "require('reflect-metadata');\nmodule.exports = require('@peculiar/x509');\n", resolveDir: ROOT, loader: 'js' },
-  outfile: path.join(ROOT, 'dist', 'vendor', 'x509.js'),
+/** A third-party module as one minified CommonJS file in dist/vendor/,
+ *  loaded by the bundles above only when a run needs it. */
+const vendor = (name, from) => ({
+  ...from,
+  outfile: path.join(ROOT, 'dist', 'vendor', `${name}.js`),
   bundle: true,
   format: 'cjs',
   platform: 'node',
@@ -86,7 +86,13 @@ const VENDOR_X509 = {
   keepNames: true,
   logLevel: 'warning',
   absWorkingDir: ROOT,
-};
+});
+
+/** @peculiar/x509 and the reflect-metadata it needs loaded first: the
+ *  run's CA and leaf certificates, for --secret only. */
+const VENDOR_X509 = vendor('x509', {
+  stdin: { contents: "require('reflect-metadata');\nmodule.exports = require('@peculiar/x509');\n", resolveDir: ROOT, loader: 'js' },
+});
 
 /** jail's confirming SSH agent, a bundle of its own beside cli.js: only a
  *  run with --ssh-agent confirm loads it. */
@@ -99,31 +105,11 @@ const SSHAGENT_BUNDLE = {
 };
 
 /** tldts (the public-suffix list, ~100 kB), for a wildcard --allow-host only. */
-const VENDOR_TLDTS = {
-  entryPoints: [require.resolve('tldts')],
-  outfile: path.join(ROOT, 'dist', 'vendor', 'tldts.js'),
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  minify: true,
-  logLevel: 'warning',
-  absWorkingDir: ROOT,
-};
+const VENDOR_TLDTS = vendor('tldts', { entryPoints: [require.resolve('tldts')] });
 
-/** jsonc-parser as one CommonJS file (its main is a UMD build whose
- *  requires esbuild cannot follow; its ESM build bundles cleanly). */
-const VENDOR_JSONC = {
-  entryPoints: [require.resolve('jsonc-parser/lib/esm/main.js')],
-  outfile: path.join(ROOT, 'dist', 'vendor', 'jsonc-parser.js'),
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  minify: true,
-  logLevel: 'warning',
-  absWorkingDir: ROOT,
-};
+/** jsonc-parser (its main is a UMD build whose requires esbuild cannot
+ *  follow; its ESM build bundles cleanly). */
+const VENDOR_JSONC = vendor('jsonc-parser', { entryPoints: [require.resolve('jsonc-parser/lib/esm/main.js')] });
 
 /** What dist/ is built from. */
 const INPUTS = ['src', 'tools/build.mjs', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
