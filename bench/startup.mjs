@@ -80,12 +80,12 @@ const PEERS = [];
     const out = path.join(fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'jail-bench-')), 'landlock-only');
     const built = spawnSync(cc, ['-O2', '-o', out, path.join(root, 'bench', 'landlock-only.c')], { stdio: 'inherit' });
     // ABI 1's file-system rights handled; read, read-dir and execute beneath /.
-    if (built.status === 0) PEERS.push({ key: 'landlockOnly', label: 'landlock-only (C) / -- /bin/true', argv: [out, '0x1fff', '/:0xd', '--', '/bin/true'] });
+    if (built.status === 0) PEERS.push({ key: 'landlockOnly', label: 'landlock-only C launcher, read-only / (/bin/true)', argv: [out, '0x1fff', '/:0xd', '--', '/bin/true'] });
   }
   const bwrap = which('bwrap');
-  if (bwrap) PEERS.push({ key: 'bwrap', label: 'bwrap (ro /, proc, tmpfs /tmp, unshare-all) /bin/true', argv: [bwrap, '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--unshare-all', '--die-with-parent', '/bin/true'] });
+  if (bwrap) PEERS.push({ key: 'bwrap', label: 'bwrap: ro /, own /proc and /tmp, unshare-all (/bin/true)', argv: [bwrap, '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--unshare-all', '--die-with-parent', '/bin/true'] });
   const firejail = which('firejail');
-  if (firejail) PEERS.push({ key: 'firejail', label: 'firejail --noprofile --net=none /bin/true', argv: [firejail, '--quiet', '--noprofile', '--net=none', '/bin/true'] });
+  if (firejail) PEERS.push({ key: 'firejail', label: 'firejail --noprofile --net=none (/bin/true)', argv: [firejail, '--quiet', '--noprofile', '--net=none', '/bin/true'] });
 }
 COMMANDS.push(...PEERS);
 const me = process.getuid() === 0 ? 'root' : `uid ${process.getuid()}`;
@@ -203,7 +203,7 @@ for (const p of PEERS) console.log(`peer: ${p.label}: median ${f1(median(samples
 // this script (the README shows it).
 const rows = [
   ['/bin/true', median(samples.true)],
-  ...PEERS.map((p) => [p.label.replace(/ --? ?\/bin\/true$| \/bin\/true$/, ''), median(samples[p.key])]),
+  ...PEERS.map((p) => [p.label.replace(/ \(\/bin\/true\)$/, ''), median(samples[p.key])]),
   ["child_process.spawn('/bin/true') from Node", median(lib.spawn)],
   ["the library's run() of /bin/true", median(lib.run)],
   ['node -e 0', median(samples.node)],
