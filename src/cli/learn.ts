@@ -198,12 +198,12 @@ function save(name: string, profile: ProfileJson, target: Target, why: string[],
   const jsonc = require('jsonc-parser') as Jsonc;
   const inPackageJson = target === 'project' && projectFile !== null && projectFile.endsWith('/package.json');
   const file = target === 'user' ? userConfigPath : inPackageJson ? projectFile : `${projectRoot === '/' ? '' : projectRoot}/${PROJECT_CONFIG}`;
-  let text: string | null = null;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
+  // Only a regular file is edited: a config that is a symlink (planted by
+  // the project, say to ~/.aws/credentials) would have its target's text
+  // copied into the file written below.
+  const st = fs.lstatSync(file, { throwIfNoEntry: false });
+  if (st && !st.isFile()) throw new PolicyError(`--save ${name}: ${printable(file)} is not a regular file (a symlink?); jail edits only a regular config file.`, 'replace it with the file itself, or save under another config.');
+  const text = st ? fs.readFileSync(file, 'utf8') : null;
   const at = inPackageJson ? ['jail', 'profiles', name] : ['profiles', name];
   const before = text ?? '{}\n';
   const tree = jsonc.parseTree(before);

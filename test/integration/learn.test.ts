@@ -35,6 +35,23 @@ strictJail.describe.each(users)('jail learn as %s', (_, asNobody) => {
     fs.rmSync(path.join(w.proj, 'dist'), { recursive: true, force: true });
   });
 
+  strictJail.it('--save never writes through a symlinked config: the link and what it leads to stay as they are', () => {
+    const dir = path.join(w.home, '.config', 'jail');
+    fs.mkdirSync(dir, { recursive: true, mode: 0o777 });
+    const target = path.join(w.outside, 'dotfiles-jail.json');
+    fs.writeFileSync(target, '{ "profiles": {} }\n', { mode: 0o666 });
+    fs.symlinkSync(target, path.join(dir, 'config.json'));
+    try {
+      // ~/.config/tool is outside the project: the profile goes to the user config.
+      const r = jail(w, ['learn', '--save', 'tool-learnt', '--', 'cat', path.join(w.home, '.config', 'tool', 'settings.json')], { asNobody });
+      expect(r.status, printed(r)).toBe(125);
+      expect(fs.lstatSync(path.join(dir, 'config.json')).isSymbolicLink()).toBe(true);
+      expect(fs.readFileSync(target, 'utf8')).toBe('{ "profiles": {} }\n');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   strictJail.it('a key the command reaches for is never learnt, and its content never shown', () => {
     const r = jail(w, ['learn', '--', 'cat', path.join(w.home, '.ssh', 'id_ed25519')], { asNobody });
     expect(r.status).toBe(1); // cat's own
