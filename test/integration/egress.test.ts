@@ -130,6 +130,10 @@ strictJail.describe('--allow-host', () => {
       expect(r.stdout).not.toContain('SHOULD NOT BE SEEN');
       expect(other.connections).toBe(0);
       expect(r.stderr).toContain(`jail: blocked 1 connection to localhost:${other.port} (allow with --allow-host localhost:${other.port})`);
+      // The control: allowed, the same request arrives.
+      const control = await run(['--allow-host', `localhost:${other.port}`, '--', ...curl(`http://localhost:${other.port}/steal`)]);
+      expect(control.stdout).toBe('SHOULD NOT BE SEEN');
+      expect(other.connections).toBe(1);
     } finally {
       await Promise.all([allowed.close(), other.close()]);
     }
@@ -141,6 +145,11 @@ strictJail.describe('--allow-host', () => {
       const r = await run(['--allow-host', `localhost:${allowed.port}`, '--', 'node', 'direct.js', '127.0.0.1', String(other.port)]);
       expect(r.stdout).toMatch(/error (ECONNREFUSED|EACCES|ENETUNREACH|EPERM)/);
       expect(other.connections).toBe(0);
+      // The control: with the network open, the same program gets through,
+      // so the listener would have seen a leak.
+      const open = await run(['--net', 'all', '--', 'node', 'direct.js', '127.0.0.1', String(other.port)]);
+      expect(open.stdout).toContain('connected');
+      expect(other.connections).toBe(1);
     } finally {
       await Promise.all([allowed.close(), other.close()]);
     }
