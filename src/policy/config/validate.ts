@@ -91,23 +91,9 @@ export function checkValue(name: OptionName, value: unknown, bad: (why?: string)
         return s;
       });
     case 'hosts':
-      for (const h of strings(value)) {
-        try {
-          parseAllowHost(h);
-        } catch (e) {
-          bad(`: ${e instanceof Error ? e.message : String(e)}`);
-        }
-      }
-      return value;
+      return parsedEach(strings(value), parseAllowHost, bad);
     case 'secrets':
-      for (const e of strings(value)) {
-        try {
-          parseSecret(e);
-        } catch (err) {
-          bad(`: ${err instanceof Error ? err.message : String(err)}`);
-        }
-      }
-      return value;
+      return parsedEach(strings(value), parseSecret, bad);
     case 'unix':
       if (value === true) return [true];
       if (Array.isArray(value) && value.every((u) => u === true || typeof u === 'string')) return value;
@@ -254,4 +240,17 @@ function configPath(given: string, site: DeclSite, key: string): ConfigPath {
 
 export function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** Strings that each parse with `parse`; the first that does not is
+ *  refused with the parser's own words. */
+function parsedEach(values: string[], parse: (v: string) => unknown, bad: (why?: string) => never): string[] {
+  for (const v of values) {
+    try {
+      parse(v);
+    } catch (e) {
+      bad(`: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return values;
 }
