@@ -10,7 +10,7 @@
  * which the system base already grants read-only.
  */
 
-import type { ProfileJson } from './options.js';
+import { OPTIONS, type ProfileJson } from './options.js';
 
 export type { ProfileJson };
 
@@ -77,6 +77,10 @@ const BUILTINS: Readonly<Record<string, Readonly<ProfileJson>>> = {
     // The native installer's binary (~/.local/bin/claude links here).
     ro: ['{home}/.local/share/claude?'],
     hide: ['{home}/.claude/.credentials.json?'],
+    // What Claude Code runs later, unjailed: hooks, apiKeyHelper and the
+    // permission lists in its settings (a project's .claude is protected
+    // by default already).
+    protect: ['{home}/.claude/settings.json', '{home}/.claude/settings.local.json'],
     net: 'none',
     secret: ['ANTHROPIC_API_KEY@api.anthropic.com'],
     allowHost: ['api.anthropic.com'],
@@ -88,6 +92,8 @@ const BUILTINS: Readonly<Record<string, Readonly<ProfileJson>>> = {
     extends: 'node',
     rw: ['{project}', '{home}/.codex?'],
     hide: ['{home}/.codex/auth.json?'],
+    // MCP servers and the notify command Codex runs later, unjailed.
+    protect: ['{home}/.codex/config.toml'],
     net: 'none',
     secret: ['OPENAI_API_KEY@api.openai.com'],
     allowHost: ['api.openai.com'],
@@ -111,7 +117,13 @@ export function builtinProfiles(ctx: BuiltinContext): Map<string, ProfileJson> {
   const fill = (p: string) => p.replace(PLACEHOLDER, (_, key: string) => values[key] ?? '') || '/';
   const out = new Map<string, ProfileJson>();
   for (const [name, spec] of Object.entries(BUILTINS)) {
-    out.set(name, { ...spec, ...(spec.ro && { ro: spec.ro.map(fill) }), ...(spec.rw && { rw: spec.rw.map(fill) }), ...(spec.hide && { hide: spec.hide.map(fill) }) });
+    // Every path option, from the registry: a new one in a built-in is
+    // filled in as well.
+    const filled: Record<string, unknown> = { ...spec };
+    for (const [key, value] of Object.entries(spec)) {
+      if (Array.isArray(value) && (OPTIONS as Record<string, { kind: string }>)[key]?.kind === 'paths') filled[key] = (value as string[]).map(fill);
+    }
+    out.set(name, filled as ProfileJson);
   }
   return out;
 }

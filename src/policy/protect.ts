@@ -141,8 +141,12 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
   kept = kept.map((g) => (g.mode === 'scan' ? { ...g, before: [...g.before, ...lifted.filter((l) => isWithin(l, g.path))] } : g));
   // Only what the command may write needs a guard (a gitdir outside, say).
   kept = kept.filter((g) => (g.mode === 'scan' && writable.includes(g.path)) || inWritable(g.path));
-  // --protect PATH: always, whatever the lifts.
-  for (const p of resolved(opts.protect, host)) if (inWritable(p) && !kept.some((g) => g.mode !== 'scan' && g.path === p)) keepGuards(kept, p, '--protect', host);
+  // --protect PATH: always, whatever the lifts, in any writable tree (a
+  // built-in profile's outside the project too: the agent profiles keep
+  // their tool's settings under $HOME so).
+  const anyWritable = policy.grants.filter((g) => g.access === 'rw' && g.isDir).map((g) => g.path);
+  const inAnyWritable = (p: string) => anyWritable.some((t) => isWithin(p, t) && p !== t);
+  for (const p of resolved(opts.protect, host)) if (inAnyWritable(p) && !kept.some((g) => g.mode !== 'scan' && g.path === p)) keepGuards(kept, p, '--protect', host);
 
   // Hidden: .env files found, --hide PATH; minus --unhide and exact grants.
   const unhidden = resolved(opts.unhide, host);

@@ -48,6 +48,26 @@ describe('profiles', () => {
     const r = jail(w, ['--', 'cat', 'README.md']);
     expect([r.status, r.stdout]).toEqual([0, 'project readme\n']);
   });
+  strictJail.it.each([
+    ['claude', '.claude', ['settings.json', 'settings.local.json'], 'history.jsonl'],
+    ['codex', '.codex', ['config.toml'], 'history.jsonl'],
+  ])('-p %s keeps the settings its agent runs later (hooks, MCP servers) as they are; its state stays writable', (profile, dir, settings, state) => {
+    const home = path.join(w.home, dir);
+    fs.mkdirSync(home, { recursive: true, mode: 0o777 });
+    fs.writeFileSync(path.join(home, settings[0]!), 'ORIGINAL\n', { mode: 0o666 });
+    try {
+      const plant = settings.map((f) => `echo PLANTED >> ~/${dir}/${f}`).join('; ');
+      const r = jail(w, ['-p', profile, '--', 'sh', '-c', `${plant}; echo written >> ~/${dir}/${state}`]);
+      expect(r.status, printed(r)).toBe(0);
+      expect(fs.readFileSync(path.join(home, settings[0]!), 'utf8')).toBe('ORIGINAL\n');
+      for (const f of settings.slice(1)) expect(fs.existsSync(path.join(home, f))).toBe(false);
+      // The control: a write into the same tree lands.
+      expect(fs.readFileSync(path.join(home, state), 'utf8')).toBe('written\n');
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   it('jail profiles lists them; jail profiles show prints one; an unknown one is 125', () => {
     fs.rmSync(path.join(w.proj, 'jail.config.json'), { force: true }); // whichever tests ran before
     expect(jail(w, ['profiles']).stdout).toMatch(/^claude .*\ncodex .*\ndefault .*\nnode .*\nnone .*\nnpm-install .*\nread-only .*\ntest /);
