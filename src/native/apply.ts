@@ -75,7 +75,9 @@ export function toNativePlan(plan: JailPlan, target: ExecTarget): NativePlan {
           handledNet: ll.handledNet,
           scoped: ll.scoped,
           restrictFlags: ll.restrictFlags,
-          paths: ll.paths.map((r) => (r.dev !== undefined && r.ino !== undefined ? { path: r.path, access: r.access, dev: r.dev, ino: r.ino } : { path: r.path, access: r.access })),
+          // The namespace layer adds each path rule from its view entry
+          // (native/view.c) and ignores these: not converted twice.
+          paths: plan.view ? [] : ll.paths.map((r) => (r.dev !== undefined && r.ino !== undefined ? { path: r.path, access: r.access, dev: r.dev, ino: r.ino } : { path: r.path, access: r.access })),
           ports: ll.ports,
         }
       : undefined,
