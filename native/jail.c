@@ -94,7 +94,7 @@ static int open_nofollow(const char *path, const char *proc, const char **sc)
 }
 
 int jail_open_checked(const char *path, int has_identity, uint64_t dev,
-		      uint64_t ino, const char *proc, const char **sc)
+		      uint64_t ino, const char *proc, struct stat *out, const char **sc)
 {
 	struct jail_open_how how = {
 		.flags = O_PATH | O_CLOEXEC,
@@ -107,10 +107,12 @@ int jail_open_checked(const char *path, int has_identity, uint64_t dev,
 	fd = (int)syscall(__NR_openat2, AT_FDCWD, path, &how, sizeof(how));
 	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
 		fd = open_nofollow(path, proc, sc);
-	if (fd < 0 || !has_identity)
+	if (fd < 0 || (!has_identity && !out))
 		return fd;
-	if (fstat(fd, &st) == 0) {
-		if ((uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino)
+	if (!out)
+		out = &st;
+	if (fstat(fd, out) == 0) {
+		if (!has_identity || ((uint64_t)out->st_dev == dev && (uint64_t)out->st_ino == ino))
 			return fd;
 		errno = ESTALE;
 	}
@@ -126,7 +128,7 @@ int jail_open_checked(const char *path, int has_identity, uint64_t dev,
 static int open_checked(const struct jail_path_rule *r, struct jail_error *err)
 {
 	const char *sc;
-	int fd = jail_open_checked(r->path, r->has_identity, r->dev, r->ino, "/proc", &sc);
+	int fd = jail_open_checked(r->path, r->has_identity, r->dev, r->ino, "/proc", NULL, &sc);
 
 	if (fd < 0)
 		FAIL(err, "landlock-ruleset", sc, r->path);
@@ -251,11 +253,13 @@ static int step_caps(struct jail_plan *plan, struct jail_error *err)
 		return 0;
 	if (syscall(__NR_capget, &hdr, data) < 0)
 		FAIL(err, "capabilities", "capget", NULL);
-	/* Root regains the bounding set at exec; empty it while we may. */
+	/* Root regains the bounding set at exec; empty it while we may. Past
+	 * the last capability the kernel knows, the drop says EINVAL. */
 	if (data[0].effective & (1U << CAP_SETPCAP)) {
-		for (cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
-			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
-				FAIL(err, "capabilities", "prctl", NULL);
+		for (cap = 0; prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0; cap++)
+			;
+		if (errno != EINVAL || cap == 0)
+			FAIL(err, "capabilities", "prctl", NULL);
 	}
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
 	    errno != EINVAL)

@@ -169,9 +169,11 @@ void jail_probe(struct jail_facts *out);
 /* Open `path` as O_PATH following no symlink anywhere in it (ELOOP); with
  * has_identity, refuse another object than dev/ino (ESTALE). `proc` is
  * where procfs is mounted, for kernels (or outer filters) without
- * openat2. Returns the fd, or -1 with errno and *sc the syscall. */
+ * openat2. With `st`, the object's fstat lands there. Returns the fd, or
+ * -1 with errno and *sc the syscall. */
+struct stat;
 int jail_open_checked(const char *path, int has_identity, uint64_t dev,
-		      uint64_t ino, const char *proc, const char **sc);
+		      uint64_t ino, const char *proc, struct stat *st, const char **sc);
 
 /* Steps that may run before a fork: open paths, build the ruleset. */
 int jail_prepare(struct jail_plan *plan, struct jail_error *err);

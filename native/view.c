@@ -68,29 +68,104 @@ static int open_beneath(int dir, const char *name)
 	return fd;
 }
 
-/* The name at `path` in the view, as an O_PATH fd, walked from the view's
- * root one component at a time with no symlink followed; a missing
- * component is made (a directory; the last one as `last` says). `upto`
- * stops before the last component (for symlinks), and then *leaf is it. */
-static int walk(const char *path, enum make last, int upto, const char **leaf, const char **sc)
+/* What the entries share while the view is built. */
+struct build {
+	int top;     /* /newroot as it is now: opened again after a mount on "/" */
+	int ruleset; /* -1: no rules */
+	int empty_file, empty_dir; /* /empty, /empty.d on the scratch tmpfs, once made */
+};
+
+/* The whole of `rel` (relative, no leading '/') beneath `dir` in one
+ * openat2 following no symlink: what walking it a name at a time does,
+ * when every name exists. -1 with ENOSYS/EPERM (no openat2) or ENOENT
+ * sends the caller to the walk by names. */
+static int open_all_beneath(int dir, const char *rel)
+{
+	struct jail_open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = JAIL_RESOLVE_NO_SYMLINKS | JAIL_RESOLVE_NO_MAGICLINKS | JAIL_RESOLVE_BENEATH,
+	};
+
+	return (int)syscall(__NR_openat2, dir, *rel ? rel : ".", &how, sizeof(how));
+}
+
+/* A missing name in `dir`, made as `make` says, and its fd (for a file,
+ * the fd of its creation: O_EXCL and O_NOFOLLOW make it ours). */
+static int make_name(int dir, const char *name, enum make make, const char **sc)
+{
+	int fd;
+
+	if (make == MAKE_DIR) {
+		*sc = "mkdirat";
+		if (mkdirat(dir, name, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*sc = "openat2";
+		return open_beneath(dir, name);
+	}
+	*sc = "openat";
+	fd = openat(dir, name, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+	if (fd >= 0 || errno != EEXIST)
+		return fd;
+	*sc = "openat2";
+	return open_beneath(dir, name);
+}
+
+/* The name at `path` in the view, as an fd, walked from the view's root
+ * following no symlink; a missing component is made (a directory; the
+ * last one as `last` says). `upto` stops before the last component (for
+ * symlinks), and then *leaf is it. In one openat2 when all of it exists
+ * (or all but the last name), else a name at a time. */
+static int walk(const struct build *b, const char *path, enum make last, int upto, const char **leaf, const char **sc)
 {
 	char buf[PATH_MAX];
-	char *name = buf, *next;
+	char *name, *next, *slash;
 	int dir, fd;
 
+	while (*path == '/')
+		path++;
 	if (strlen(path) >= sizeof(buf)) {
 		errno = ENAMETOOLONG;
 		*sc = "openat2";
 		return -1;
 	}
 	strcpy(buf, path);
-	*sc = "open";
-	dir = open(NEWROOT, O_PATH | O_DIRECTORY | O_CLOEXEC); /* the top of the view as it is now */
+	/* No trailing '/': the last component is the last name. */
+	for (size_t n = strlen(buf); n > 0 && buf[n - 1] == '/'; n--)
+		buf[n - 1] = '\0';
+	*sc = "openat2";
+	slash = strrchr(buf, '/');
+	if (!upto) {
+		fd = open_all_beneath(b->top, buf);
+		if (fd >= 0 || (errno != ENOENT && errno != ENOSYS && errno != EPERM))
+			return fd;
+	}
+	/* The parent in one go, then the last name. */
+	if (buf[0] != '\0') {
+		if (slash)
+			*slash = '\0';
+		dir = slash ? open_all_beneath(b->top, buf) : open_all_beneath(b->top, "");
+		if (slash)
+			*slash = '/';
+		if (dir >= 0) {
+			name = slash ? slash + 1 : buf;
+			if (upto) {
+				*leaf = name;
+				return dir;
+			}
+			fd = open_beneath(dir, name);
+			if (fd < 0 && errno == ENOENT)
+				fd = make_name(dir, name, last, sc);
+			close_keeping_errno(dir);
+			return fd;
+		}
+		if (errno != ENOENT && errno != ENOSYS && errno != EPERM)
+			return -1;
+	}
+	/* A name at a time, making what is missing. */
+	name = buf;
+	*sc = "openat2";
+	dir = open_beneath(b->top, ".");
 	while (dir >= 0) {
-		enum make make;
-
-		while (*name == '/')
-			name++;
 		if (*name == '\0')
 			return dir;
 		next = strchr(name, '/');
@@ -104,21 +179,10 @@ static int walk(const char *path, enum make last, int upto, const char **leaf, c
 			*leaf = name;
 			return dir;
 		}
-		make = *next ? MAKE_DIR : last;
 		*sc = "openat2";
 		fd = open_beneath(dir, name);
-		if (fd < 0 && errno == ENOENT && make == MAKE_DIR) {
-			*sc = "mkdirat";
-			if (mkdirat(dir, name, 0755) == 0 || errno == EEXIST)
-				fd = open_beneath(dir, name);
-		} else if (fd < 0 && errno == ENOENT && make == MAKE_FILE) {
-			*sc = "openat";
-			fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
-			if (fd >= 0 || errno == EEXIST) {
-				close_keeping_errno(fd);
-				fd = open_beneath(dir, name);
-			}
-		}
+		if (fd < 0 && errno == ENOENT)
+			fd = make_name(dir, name, *next ? MAKE_DIR : last, sc);
 		close_keeping_errno(dir);
 		dir = fd;
 		name = next;
@@ -166,7 +230,7 @@ out:
 
 /* The entry's source, outside (under /oldroot), opened as the Landlock
  * step opens a grant: no symlink in it, and the object the plan saw. */
-static int open_source(const struct jail_view_entry *e, struct jail_error *err)
+static int open_source(const struct jail_view_entry *e, struct stat *st, struct jail_error *err)
 {
 	char outside[PATH_MAX];
 	const char *src = e->source ? e->source : e->path;
@@ -179,13 +243,13 @@ static int open_source(const struct jail_view_entry *e, struct jail_error *err)
 	}
 	strcpy(outside, OLDROOT);
 	strcat(outside, strcmp(src, "/") == 0 ? "" : src);
-	fd = jail_open_checked(outside, e->has_identity, e->dev, e->ino, OLDROOT "/proc", &sc);
+	fd = jail_open_checked(outside, e->has_identity, e->dev, e->ino, OLDROOT "/proc", st, &sc);
 	if (fd < 0)
 		return jail_fail(err, "view", sc, src);
 	return fd;
 }
 
-static int view_bind(const struct jail_view_entry *e, int ruleset, struct jail_error *err)
+static int view_bind(const struct jail_view_entry *e, struct build *b, struct jail_error *err)
 {
 	const char *src = e->source ? e->source : e->path;
 	struct jail_mount_attr attr = {
@@ -196,14 +260,10 @@ static int view_bind(const struct jail_view_entry *e, int ruleset, struct jail_e
 	struct stat st;
 	int fd, point = -1;
 
-	fd = open_source(e, err);
+	fd = open_source(e, &st, err);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) < 0) {
-		sc = "fstat";
-		goto fail_src;
-	}
-	point = walk(e->path, S_ISDIR(st.st_mode) ? MAKE_DIR : MAKE_FILE, 0, NULL, &sc);
+	point = walk(b, e->path, S_ISDIR(st.st_mode) ? MAKE_DIR : MAKE_FILE, 0, NULL, &sc);
 	if (point < 0)
 		goto fail_path;
 	if (clone_onto(fd, "", JAIL_AT_RECURSIVE | AT_EMPTY_PATH, &attr, point, &sc) < 0) {
@@ -212,7 +272,7 @@ static int view_bind(const struct jail_view_entry *e, int ruleset, struct jail_e
 		goto fail_path;
 	}
 	sc = "landlock_add_rule";
-	if (add_rule(ruleset, fd, e->access) < 0)
+	if (add_rule(b->ruleset, fd, e->access) < 0)
 		goto fail_path;
 	close(point);
 	close(fd);
@@ -230,39 +290,39 @@ out:
 
 /* A rule without a mount: for objects a bind already shows (the files of
  * /etc that are not root's alone, say), at a syscall or two each. */
-static int view_rule(const struct jail_view_entry *e, int ruleset, struct jail_error *err)
+static int view_rule(const struct jail_view_entry *e, struct build *b, struct jail_error *err)
 {
-	int fd = open_source(e, err), rc;
+	int fd = open_source(e, NULL, err), rc;
 
 	if (fd < 0)
 		return -1;
-	rc = add_rule(ruleset, fd, e->access);
+	rc = add_rule(b->ruleset, fd, e->access);
 	close_keeping_errno(fd);
 	if (rc < 0)
 		return jail_fail(err, "view", "landlock_add_rule", e->path);
 	return 0;
 }
 
-static int view_dir(const struct jail_view_entry *e, int ruleset, struct jail_error *err)
+static int view_dir(const struct jail_view_entry *e, struct build *b, struct jail_error *err)
 {
 	const char *sc = "landlock_add_rule";
-	int fd = walk(e->path, MAKE_DIR, 0, NULL, &sc), rc;
+	int fd = walk(b, e->path, MAKE_DIR, 0, NULL, &sc), rc;
 
 	if (fd < 0)
 		return jail_fail(err, "view", sc, e->path);
-	rc = add_rule(ruleset, fd, e->access);
+	rc = add_rule(b->ruleset, fd, e->access);
 	close_keeping_errno(fd);
 	if (rc < 0)
 		return jail_fail(err, "view", "landlock_add_rule", e->path);
 	return 0;
 }
 
-static int view_symlink(const struct jail_view_entry *e, int ruleset, struct jail_error *err)
+static int view_symlink(const struct jail_view_entry *e, struct build *b, struct jail_error *err)
 {
 	const char *sc, *leaf = NULL;
-	int dir = walk(e->path, MAKE_DIR, 1, &leaf, &sc), rc;
+	int dir = walk(b, e->path, MAKE_DIR, 1, &leaf, &sc), rc;
 
-	(void)ruleset;
+	(void)b;
 	if (dir < 0)
 		return jail_fail(err, "view", sc, e->path);
 	rc = leaf ? symlinkat(e->target, dir, leaf) : 0;
@@ -274,14 +334,14 @@ static int view_symlink(const struct jail_view_entry *e, int ruleset, struct jai
 
 /* A new file system of `type` with `options` ("key=value" or "flag"),
  * mounted at the entry's path with `attrs`, and its rule. */
-static int view_fs(const struct jail_view_entry *e, int ruleset, struct jail_error *err,
+static int view_fs(const struct jail_view_entry *e, struct build *b, struct jail_error *err,
 		   const char *type, const char *const *options, uint64_t attrs)
 {
 	char key[64];
 	const char *sc, *value;
 	int point, fs = -1, mnt = -1;
 
-	point = walk(e->path, MAKE_DIR, 0, NULL, &sc);
+	point = walk(b, e->path, MAKE_DIR, 0, NULL, &sc);
 	if (point < 0)
 		return jail_fail(err, "view", sc, e->path);
 	sc = "fsopen";
@@ -315,7 +375,7 @@ static int view_fs(const struct jail_view_entry *e, int ruleset, struct jail_err
 	if (move_to(mnt, point) < 0)
 		goto fail;
 	sc = "landlock_add_rule";
-	if (add_rule(ruleset, mnt, e->access) < 0)
+	if (add_rule(b->ruleset, mnt, e->access) < 0)
 		goto fail;
 	close(mnt);
 	close(fs);
@@ -329,43 +389,50 @@ fail:
 	return -1;
 }
 
-static int view_proc(const struct jail_view_entry *e, int ruleset, struct jail_error *err)
+static int view_proc(const struct jail_view_entry *e, struct build *b, struct jail_error *err)
 {
 	static const char *const none[] = { NULL };
-	return view_fs(e, ruleset, err, "proc", none,
+	return view_fs(e, b, err, "proc", none,
 		       JAIL_MOUNT_ATTR_NOSUID | JAIL_MOUNT_ATTR_NODEV | JAIL_MOUNT_ATTR_NOEXEC);
 }
 
-static int view_devpts(const struct jail_view_entry *e, int ruleset, struct jail_error *err)
+static int view_devpts(const struct jail_view_entry *e, struct build *b, struct jail_error *err)
 {
 	static const char *const opts[] = { "newinstance", "ptmxmode=0666", "mode=0620", NULL };
-	return view_fs(e, ruleset, err, "devpts", opts, JAIL_MOUNT_ATTR_NOSUID | JAIL_MOUNT_ATTR_NOEXEC);
+	return view_fs(e, b, err, "devpts", opts, JAIL_MOUNT_ATTR_NOSUID | JAIL_MOUNT_ATTR_NOEXEC);
 }
 
-static int view_tmpfs(const struct jail_view_entry *e, int ruleset, struct jail_error *err)
+static int view_tmpfs(const struct jail_view_entry *e, struct build *b, struct jail_error *err)
 {
 	static const char *const none[] = { NULL };
-	return view_fs(e, ruleset, err, "tmpfs", none, JAIL_MOUNT_ATTR_NOSUID | JAIL_MOUNT_ATTR_NODEV);
+	return view_fs(e, b, err, "tmpfs", none, JAIL_MOUNT_ATTR_NOSUID | JAIL_MOUNT_ATTR_NODEV);
 }
 
-/* A hidden path: a read-only tmpfs over a directory; over a file, a
- * read-only bind of one empty file made on the scratch tmpfs (ours alone). */
-static int view_empty(const struct jail_view_entry *e, int ruleset, struct jail_error *err)
+/* A hidden path, or what a listed directory left out: a read-only bind
+ * of one empty file, or one empty directory, made on the scratch tmpfs
+ * (ours alone) when first needed. */
+static int view_empty(const struct jail_view_entry *e, struct build *b, struct jail_error *err)
 {
-	static const char *const none[] = { NULL };
 	struct jail_mount_attr attr = { .attr_set = JAIL_MOUNT_ATTR_RDONLY | JAIL_MOUNT_ATTR_NOSUID | JAIL_MOUNT_ATTR_NODEV | JAIL_MOUNT_ATTR_NOEXEC };
+	const char *empty = e->is_dir ? "/empty.d" : "/empty";
+	int *made = e->is_dir ? &b->empty_dir : &b->empty_file;
 	const char *sc;
 	int fd, point;
 
-	if (e->is_dir)
-		return view_fs(e, ruleset, err, "tmpfs", none,
-			       JAIL_MOUNT_ATTR_RDONLY | JAIL_MOUNT_ATTR_NOSUID | JAIL_MOUNT_ATTR_NODEV | JAIL_MOUNT_ATTR_NOEXEC);
-	fd = open("/empty", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0444);
-	if (fd < 0)
-		return jail_fail(err, "view", "openat", e->path);
-	close(fd);
-	point = walk(e->path, MAKE_FILE, 0, NULL, &sc);
-	if (point < 0 || clone_onto(AT_FDCWD, "/empty", 0, &attr, point, &sc) < 0) {
+	if (!*made) {
+		if (e->is_dir) {
+			if (mkdir(empty, 0555) < 0)
+				return jail_fail(err, "view", "mkdir", e->path);
+		} else {
+			fd = open(empty, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+			if (fd < 0)
+				return jail_fail(err, "view", "openat", e->path);
+			close(fd);
+		}
+		*made = 1;
+	}
+	point = walk(b, e->path, e->is_dir ? MAKE_DIR : MAKE_FILE, 0, NULL, &sc);
+	if (point < 0 || clone_onto(AT_FDCWD, empty, 0, &attr, point, &sc) < 0) {
 		jail_fail(err, "view", sc, e->path);
 		close_keeping_errno(point);
 		return -1;
@@ -402,17 +469,17 @@ static void fd_option(char *buf, size_t size, const char *key, int fd)
  * the object the plan saw), jail's private upper/ and work/ above, so that
  * what the command writes there stays out of the real directory. userxattr:
  * overlayfs in a user namespace keeps its metadata in user.* xattrs. */
-static int view_overlay(const struct jail_view_entry *e, int ruleset, struct jail_error *err)
+static int view_overlay(const struct jail_view_entry *e, struct build *b, struct jail_error *err)
 {
 	struct jail_view_entry layer_entry = { .path = e->target };
 	char lower[64], upper[64], work[64];
 	const char *opts[] = { lower, upper, work, "userxattr", NULL };
 	int low, layer, up = -1, wk = -1, rc = -1;
 
-	low = open_source(e, err);
+	low = open_source(e, NULL, err);
 	if (low < 0)
 		return -1;
-	layer = open_source(&layer_entry, err);
+	layer = open_source(&layer_entry, NULL, err);
 	if (layer < 0)
 		goto out;
 	up = open_beneath(layer, "upper");
@@ -424,7 +491,7 @@ static int view_overlay(const struct jail_view_entry *e, int ruleset, struct jai
 	fd_option(lower, sizeof(lower), "lowerdir=", low);
 	fd_option(upper, sizeof(upper), "upperdir=", up);
 	fd_option(work, sizeof(work), "workdir=", wk);
-	rc = view_fs(e, ruleset, err, "overlay", opts, JAIL_MOUNT_ATTR_NOSUID | JAIL_MOUNT_ATTR_NODEV);
+	rc = view_fs(e, b, err, "overlay", opts, JAIL_MOUNT_ATTR_NOSUID | JAIL_MOUNT_ATTR_NODEV);
 out:
 	close_keeping_errno(wk);
 	close_keeping_errno(up);
@@ -434,7 +501,7 @@ out:
 }
 
 /* Indexed by enum jail_view_kind. */
-static int (*const kinds[])(const struct jail_view_entry *, int, struct jail_error *) = {
+static int (*const kinds[])(const struct jail_view_entry *, struct build *, struct jail_error *) = {
 	[JAIL_VIEW_BIND] = view_bind,
 	[JAIL_VIEW_DIR] = view_dir,
 	[JAIL_VIEW_SYMLINK] = view_symlink,
@@ -501,11 +568,17 @@ static int leave_scratch(struct jail_error *err)
 int jail_view_build(const struct jail_namespaces *ns, int ruleset_fd, struct jail_error *err)
 {
 	struct jail_mount_attr ro = { .attr_set = JAIL_MOUNT_ATTR_RDONLY };
+	struct build b = { .top = -1, .ruleset = ruleset_fd };
 	size_t i;
 	int root = enter_scratch(err);
 
 	if (root < 0)
 		return -1;
+	b.top = open(NEWROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (b.top < 0) {
+		jail_fail(err, "namespaces", "open", NEWROOT);
+		goto fail;
+	}
 	for (i = 0; i < ns->n_view; i++) {
 		const struct jail_view_entry *e = &ns->view[i];
 		if ((size_t)e->kind >= LEN(kinds) || e->path[0] != '/') {
@@ -513,8 +586,18 @@ int jail_view_build(const struct jail_namespaces *ns, int ruleset_fd, struct jai
 			jail_fail(err, "view", "mount", e->path);
 			goto fail;
 		}
-		if (kinds[e->kind](e, ruleset_fd, err) < 0)
+		if (kinds[e->kind](e, &b, err) < 0)
 			goto fail;
+		/* A mount on the view's root hides what was under it: walks
+		 * start from the new top. */
+		if (e->path[strspn(e->path, "/")] == '\0') {
+			close(b.top);
+			b.top = open(NEWROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (b.top < 0) {
+				jail_fail(err, "namespaces", "open", NEWROOT);
+				goto fail;
+			}
+		}
 	}
 	/* The skeleton itself (mount points, symlinks, empty directories) is
 	 * read-only; what is mounted on it keeps its own flags. */
@@ -522,6 +605,7 @@ int jail_view_build(const struct jail_namespaces *ns, int ruleset_fd, struct jai
 		jail_fail(err, "namespaces", "mount_setattr", "/");
 		goto fail;
 	}
+	close(b.top);
 	close(root);
 	if (leave_scratch(err) < 0)
 		return -1;
@@ -529,6 +613,7 @@ int jail_view_build(const struct jail_namespaces *ns, int ruleset_fd, struct jai
 		return jail_fail(err, "view", "chdir", ns->cwd);
 	return 0;
 fail:
+	close_keeping_errno(b.top);
 	close_keeping_errno(root);
 	return -1;
 }
