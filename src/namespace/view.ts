@@ -132,6 +132,7 @@ export function compileView(policy: Policy, rules: readonly ViewRule[], rights: 
       entries[i] = { kind: 'rule', path: e.path, access: e.access, ...(e.dev !== undefined && { dev: e.dev, ino: e.ino }) };
     }
   });
+  entries.push(...coverEntries(policy, rules, mounted));
   for (const a of policy.aliases) {
     // Only where the view has no such path already (a symlink inside a bind is there).
     if (!binds().some((b) => isWithin(a.path, b.path))) entries.push({ kind: 'symlink', path: a.path, target: a.target });
@@ -152,6 +153,31 @@ export function compileView(policy: Policy, rules: readonly ViewRule[], rights: 
   // mounted after it, so on top.
   if (eg?.resolvConf) entries.push({ kind: 'bind', path: eg.resolvConf.path, source: eg.resolvConf.source, readOnly: true, access: rights.readFile });
   return { net, sockets: eg ? egressSockets(eg) : [], cwd: policy.cwd, entries: order(entries) };
+}
+
+/**
+ * A directory granted entry by entry (root's /etc: 'list') is bound whole
+ * in one mount, which shows the entries left out too (shadow, gshadow,
+ * ssl/private, ...). Each is covered with an empty read-only file or
+ * directory, so that it is not readable in the view whatever Landlock can
+ * do (Landlock keeps its rules per entry: a second wall). The left-out
+ * names thus appear, empty. Not covered: what a grant reaches (the path
+ * itself, a grant above it other than the listing, one inside it).
+ */
+function coverEntries(policy: Policy, rules: readonly ViewRule[], mounted: ReadonlyMap<string, Extract<ViewEntry, { kind: 'bind' }>>): ViewEntry[] {
+  const out: ViewEntry[] = [];
+  const hidden = new Set(policy.hidden.map((h) => h.path));
+  for (const g of policy.grants) {
+    if (g.access !== 'list' || g.source.kind !== 'base' || !g.source.covers) continue;
+    const shown = mounted.get(g.path);
+    if (!shown || !shown.readOnly) continue;
+    for (const c of g.source.covers) {
+      if (!isWithin(c.path, g.path) || c.path === g.path || hidden.has(c.path)) continue;
+      const reached = rules.some((r) => r.path !== g.path && (isWithin(c.path, r.path) || isWithin(r.path, c.path)));
+      if (!reached) out.push({ kind: 'empty', path: c.path, isDir: c.isDir, access: 0n });
+    }
+  }
+  return out;
 }
 
 function egressSockets(eg: NonNullable<Policy['egress']>): ViewSocket[] {

@@ -52,14 +52,14 @@ function etcGrants(host: Host): PathGrant[] {
   const etc = host.realpath('/etc');
   if (!etc) return [];
   const grants: PathGrant[] = [];
-  const tree = host.uid === 0 ? readableTree(etc, host) : { all: true, grants: [], leftOut: 0 };
+  const tree = host.uid === 0 ? readableTree(etc, host) : { all: true, grants: [], leftOut: 0, covers: [] };
   const r = resolveReal(etc, host);
   if (!r) return [];
   if (tree.all) {
     grants.push(grantOf(r, 'ro', { kind: 'base', what: '/etc' }));
   } else {
     // Listing is harmless; reading is granted per readable entry.
-    grants.push(grantOf(r, 'list', { kind: 'base', what: '/etc (listing)', leftOut: tree.leftOut }));
+    grants.push(grantOf(r, 'list', { kind: 'base', what: '/etc (listing)', leftOut: tree.leftOut, covers: tree.covers }));
     grants.push(...tree.grants);
   }
   // /etc entries that link elsewhere (resolv.conf → /run/…): grant the
@@ -83,9 +83,10 @@ const MAX_SCAN_DEPTH = 32;
  * when all of it is readable by others, else one per readable entry. The
  * tree is listed in one scan (Host.scanTree), judged here.
  */
-export function readableTree(dir: string, host: Host): { all: boolean; grants: PathGrant[]; leftOut: number } {
+export function readableTree(dir: string, host: Host): { all: boolean; grants: PathGrant[]; leftOut: number; covers: Array<{ path: string; isDir: boolean }> } {
   const entries = host.scanTree(dir, MAX_SCAN_DEPTH);
-  if (!entries) return { all: false, grants: [], leftOut: 0 };
+  if (!entries) return { all: false, grants: [], leftOut: 0, covers: [] };
+  const covers: Array<{ path: string; isDir: boolean }> = [];
   // Pre-order: a directory's entries follow it, up to the next entry not
   // under it.
   let i = 1;
@@ -100,10 +101,13 @@ export function readableTree(dir: string, host: Host): { all: boolean; grants: P
       if (e.isSymlink) continue; // judged by where it points
       const real = { real: `${dir}/${e.path}`, st: e };
       if (e.isDir) {
+        const below = covers.length;
         const sub = judge(`${e.path}/`);
         if ((e.mode & (WORLD_READABLE | WORLD_SEARCHABLE)) !== (WORLD_READABLE | WORLD_SEARCHABLE)) {
           all = false;
           leftOut++;
+          covers.length = below; // covered whole
+          covers.push({ path: real.real, isDir: true });
         } else if (sub.all && !e.incomplete) {
           grants.push(grantOf(real, 'ro', source));
         } else {
@@ -116,10 +120,11 @@ export function readableTree(dir: string, host: Host): { all: boolean; grants: P
       } else {
         all = false;
         leftOut++;
+        covers.push({ path: real.real, isDir: false });
       }
     }
     return { all, grants, leftOut };
   };
   const tree = judge('');
-  return { all: tree.all && !entries[0]!.incomplete, grants: tree.grants, leftOut: tree.leftOut };
+  return { all: tree.all && !entries[0]!.incomplete, grants: tree.grants, leftOut: tree.leftOut, covers };
 }

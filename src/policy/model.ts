@@ -12,7 +12,15 @@ export type Access = 'ro' | 'rw' | 'dev' | 'list';
 export type Source =
   | { kind: 'flag'; flag: string; given: string }
   | { kind: 'config'; flag: string; given: string; where: string }
-  | { kind: 'base'; what: string; /** /etc's listing as root: how many entries only root may read were left out. */ leftOut?: number }
+  | {
+      kind: 'base';
+      what: string;
+      /** /etc's listing as root: how many entries only root may read were left out. */
+      leftOut?: number;
+      /** Those entries (the topmost of each left-out tree), which the
+       *  namespace layer's view covers (src/namespace/view.ts). */
+      covers?: Array<{ path: string; isDir: boolean }>;
+    }
   | { kind: 'command'; what: string }
   | { kind: 'jail'; what: string };
 

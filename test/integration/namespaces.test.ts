@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { IS_ROOT, JAIL, NODE, REPO, inNamespaces, jail, makeWorld, outsideProcess, printed, removeWorld, strictJail, type World } from './harness.js';
+import { IS_ROOT, JAIL, NODE, REPO, inNamespaces, jail, lacksAbi, needs, makeWorld, outsideProcess, printed, removeWorld, strictJail, type World } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -69,6 +69,26 @@ print('watch', wd if wd >= 0 else -ctypes.get_errno(), flush=True)
       expect(control.stdout).toMatch(/^watch [1-9]/);
     });
   }
+
+  // Root's /etc is one bind, which shows what root alone may read too:
+  // the view covers each such entry, so the view alone (no Landlock) keeps
+  // /etc/shadow unread, and with Landlock it is refused as well.
+  needs(IS_ROOT && fs.existsSync('/etc/shadow'), 'runs as root, with an /etc/shadow').it('(root) /etc/shadow is covered in the view: empty without Landlock, refused with it', () => {
+    const real = fs.readFileSync('/etc/shadow', 'utf8').split('\n')[0]!;
+    expect(real).toMatch(/^root:/);
+    const read = ['sh', '-c', 'cat /etc/shadow; echo rc=$?; ls -l /etc/shadow; head -c 5 /etc/passwd'];
+    const viewOnly = jail(w, ['--best-effort', '--ro', '.', '--', ...read], { env: { ...w.env, JAIL_LANDLOCK_ABI: '0' } });
+    expect(viewOnly.stdout, printed(viewOnly)).toMatch(/rc=0\n-r--r--r-- .* 0 .*\/etc\/shadow\nroot:/);
+    expect(printed(viewOnly)).not.toContain(real);
+    if (!lacksAbi(6)) {
+      const both = jail(w, ['--ro', '.', '--', ...read]);
+      expect(both.stdout, printed(both)).toMatch(/rc=1\n/);
+      expect(printed(both)).not.toContain(real);
+    }
+    // The control: granted, the same run shows the real file.
+    const control = jail(w, ['--best-effort', '--ro', '.', '--ro', '/etc/shadow', '--', ...read], { env: { ...w.env, JAIL_LANDLOCK_ABI: '0' } });
+    expect(printed(control)).toContain(real);
+  });
 
   strictJail.it('a password in the command line of a process outside never reaches the command', () => {
     const secret = `--password=FAKE-${Date.now()}`;

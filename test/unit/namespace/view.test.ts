@@ -64,7 +64,19 @@ describe('the view', () => {
     const v = compile(buildPolicy({ ro: ['/work/proj'] }, root), ns(true)).view!;
     expect(v.entries.find((e) => e.path === '/etc')).toMatchObject({ kind: 'bind', readOnly: true });
     expect(v.entries.find((e) => e.path === '/etc/passwd')).toMatchObject({ kind: 'rule' });
-    expect(v.entries.some((e) => e.path === '/etc/shadow')).toBe(false);
+    // The one bind shows shadow too: an empty read-only file covers it.
+    expect(v.entries.filter((e) => e.path === '/etc/shadow')).toEqual([{ kind: 'empty', path: '/etc/shadow', isDir: false, access: 0n }]);
+  });
+  it('covers what root’s /etc left out (a file, a directory), unless a grant reaches it', () => {
+    const root = fakeHost({ ...tree, '/etc/shadow': { file: 'x', mode: 0o600 }, '/etc/ssl/private': { dir: true, mode: 0o700 }, '/etc/ssl/private/key.pem': { file: 'x', mode: 0o600 }, '/etc/ssl/certs/a.pem': 'x' }, { uid: 0 });
+    const covers = (opts: Parameters<typeof buildPolicy>[0]) =>
+      compile(buildPolicy(opts, root), ns(true)).view!.entries.filter((e) => e.kind === 'empty').map((e) => [e.path, e.kind === 'empty' && e.isDir]);
+    expect(covers({ ro: ['/work/proj'] })).toEqual([['/etc/shadow', false], ['/etc/ssl/private', true]]);
+    expect(covers({ ro: ['/work/proj', '/etc/shadow'] })).toEqual([['/etc/ssl/private', true]]);
+    expect(covers({ ro: ['/work/proj', '/etc/ssl'] })).toEqual([['/etc/shadow', false]]);
+    expect(covers({ ro: ['/'] })).toEqual([]); // no listing: / is bound whole, as granted
+    const withoutLandlock = compile(buildPolicy({ ro: ['/work/proj'] }, root), { ...ns(true), landlockAbi: 0 }, { bestEffort: true }).view!;
+    expect(withoutLandlock.entries).toContainEqual({ kind: 'empty', path: '/etc/shadow', isDir: false, access: 0n });
   });
   it('holds the working directory, made empty when it is not granted', () => {
     expect(view({ ro: ['/srv/tool'] }).entries).toContainEqual({ kind: 'dir', path: '/work/proj' });

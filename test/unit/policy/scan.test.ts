@@ -20,8 +20,9 @@ const host = realHost();
 
 /** readableTree as it was before the scan: readdir and lstat per entry,
  *  with the identity added (the scan brings it; the old walk had none). */
-function walkedTree(dir: string, h: Host): { all: boolean; grants: PathGrant[]; leftOut: number } {
+function walkedTree(dir: string, h: Host): { all: boolean; grants: PathGrant[]; leftOut: number; covers: Array<{ path: string; isDir: boolean }> } {
   const grants: PathGrant[] = [];
+  const covers: Array<{ path: string; isDir: boolean }> = [];
   let all = true;
   let leftOut = 0;
   for (const e of h.readdir(dir)) {
@@ -34,6 +35,7 @@ function walkedTree(dir: string, h: Host): { all: boolean; grants: PathGrant[]; 
       if ((st.mode & 0o005) !== 0o005) {
         all = false;
         leftOut++;
+        covers.push({ path: p, isDir: true });
         continue;
       }
       const sub = walkedTree(p, h);
@@ -42,15 +44,17 @@ function walkedTree(dir: string, h: Host): { all: boolean; grants: PathGrant[]; 
         all = false;
         leftOut += sub.leftOut;
         grants.push(...sub.grants);
+        covers.push(...sub.covers);
       }
     } else if (st.mode & 0o004) {
       grants.push(grantOf({ real: p, st }, 'ro', source));
     } else {
       all = false;
       leftOut++;
+      covers.push({ path: p, isDir: false });
     }
   }
-  return { all, grants, leftOut };
+  return { all, grants, leftOut, covers };
 }
 
 /** What a scan entry says, without fields only one side has (uid). */
@@ -113,7 +117,7 @@ describe('judging a scan', () => {
   });
   it('grants nothing when the tree cannot be scanned', () => {
     const h = fakeHost(tree, { uid: 0, scanTree: () => null });
-    expect(readableTree('/etc', h)).toEqual({ all: false, grants: [], leftOut: 0 });
+    expect(readableTree('/etc', h)).toEqual({ all: false, grants: [], leftOut: 0, covers: [] });
   });
   it('takes a tree whose root is incomplete as not all readable', () => {
     const h = fakeHost({ '/etc/passwd': 'x' }, { uid: 0 });
