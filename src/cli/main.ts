@@ -141,17 +141,47 @@ export function main(argv: string[], ctx: MainContext = {}): Status {
  * report): it ends as `yes | head` ends, quietly, with the status of a
  * death by SIGPIPE (141). On stderr, a run's messages are dropped and the
  * status stays the command's.
+ *
+ * Start-up: the handlers go on each stream when something first touches
+ * it (jail itself, commander, the egress proxy's reports), not before:
+ * making process.stdout and process.stderr loads Node's stream, net and
+ * tty modules (about 2 ms), and a plain run writes nothing. Node defines
+ * both as lazy getters on process; each is wrapped to watch the stream it
+ * makes. (Not touching a pipe also leaves it blocking for the command:
+ * libuv sets O_NONBLOCK on a pipe it opens for process.stdout.)
  */
 let pipeWatched = false;
 function quietOnClosedPipe(): void {
   if (pipeWatched) return;
   pipeWatched = true;
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  watchOnFirstUse('stdout', (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EPIPE') throw e;
     process.exit(128 + os.constants.signals.SIGPIPE);
   });
-  process.stderr.on('error', (e: NodeJS.ErrnoException) => {
+  watchOnFirstUse('stderr', (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EPIPE') throw e;
+  });
+}
+
+function watchOnFirstUse(name: 'stdout' | 'stderr', onError: (e: NodeJS.ErrnoException) => void): void {
+  const d = Object.getOwnPropertyDescriptor(process, name);
+  if (!d?.get || !d.configurable) {
+    process[name].on('error', onError); // not Node's lazy getter: watch it now
+    return;
+  }
+  const get = d.get;
+  let watched = false;
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable: d.enumerable,
+    get() {
+      const stream = get.call(process) as NodeJS.WriteStream;
+      if (!watched) {
+        watched = true;
+        stream.on('error', onError);
+      }
+      return stream;
+    },
   });
 }
 
