@@ -7,9 +7,10 @@ import { Command, Option } from 'commander';
 import os = require('node:os');
 import fs = require('node:fs');
 import { CommandError, NativeLoadError, PolicyError } from '../errors.js';
-import { realHost } from '../host.js';
+import { realHost, scanTreeEarly } from '../host.js';
 import { probe } from '../native/apply.js';
 import { configContext } from '../policy/assemble.js';
+import { MAX_SCAN_DEPTH } from '../policy/base.js';
 import { resolveCommand } from '../policy/command.js';
 import { loadConfig, resolveProfile } from '../policy/config.js';
 import { absolute, isWithin } from '../policy/paths.js';
@@ -119,6 +120,7 @@ export function main(argv: string[], ctx: MainContext = {}): Status {
       return fail(e);
     }
   }
+  scanEtcEarly(argv);
   const cmd = program();
   try {
     const status = parseOrStatus(cmd, argv);
@@ -183,6 +185,34 @@ function watchOnFirstUse(name: 'stdout' | 'stderr', onError: (e: NodeJS.ErrnoExc
       return stream;
     },
   });
+}
+
+/**
+ * Start-up: root's /etc is granted entry by entry, from a scan of the tree
+ * (policy/base.ts) that takes about 3 ms. For a run as root it starts here,
+ * on the addon's thread, and runs while the options are parsed and the
+ * policy built; the policy takes its result (host.scanTree). Skipped where
+ * the words show it is not needed (--ro / or /etc, --no-system) or nothing
+ * runs (--help, --version); anything else that makes it moot (a profile's
+ * grant of /) only wastes it. Nothing changes but when the scan is made.
+ */
+function scanEtcEarly(argv: string[]): void {
+  if (process.getuid?.() !== 0) return;
+  const end = argv.indexOf('--');
+  const words = end < 0 ? argv : argv.slice(0, end);
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === '--help' || w === '-h' || w === '--version' || w === '-V' || w === '--no-system') return;
+    const value = w === '--ro' || w === '--rw' ? words[i + 1] : /^--r[ow]=/.test(w) ? w.slice(5) : undefined;
+    if (value === '/' || value === '/etc') return;
+  }
+  let etc;
+  try {
+    etc = fs.realpathSync.native('/etc');
+  } catch {
+    return;
+  }
+  scanTreeEarly(etc, MAX_SCAN_DEPTH);
 }
 
 /**
