@@ -19,6 +19,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <memory>
+#include <pthread.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -108,6 +109,40 @@ Napi::Error ApplyError(Napi::Env env, const struct jail_error &e) {
   return err;
 }
 
+// scanTreeStart(root, maxDepth): the same scan as scanTree (below) on a
+// thread of its own, started early so that it runs while JavaScript does
+// other work; scanTreeTake(root, maxDepth) waits for it and returns what
+// scanTree would have (or throws what it would have thrown), or null when
+// no scan of that root and depth was started. One at a time: a second start
+// returns false. Before anything here forks, clones or execs, a scan still
+// running is waited for (WaitScan): no child may start while another
+// thread of this process could hold malloc's lock, or a file descriptor
+// the child would inherit.
+struct PendingScan {
+  pthread_t thread;
+  bool running;
+  std::string root;
+  int depth;
+  int rc;
+  struct jail_scan s;
+  struct jail_error e;
+};
+PendingScan *pending = nullptr;
+
+void *RunScan(void *arg) {
+  PendingScan *p = static_cast<PendingScan *>(arg);
+  p->rc = jail_scan_tree(p->root.c_str(), p->depth, &p->s, &p->e);
+  return nullptr;
+}
+
+// Waits for a scan still running; its result stays pending.
+void WaitScan() {
+  if (pending && pending->running) {
+    pthread_join(pending->thread, nullptr);
+    pending->running = false;
+  }
+}
+
 Napi::Value Probe(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   struct jail_facts p;
@@ -127,6 +162,7 @@ Napi::Value Probe(const Napi::CallbackInfo &info) {
   // for real, and falls back when it is refused, saves the attempt).
   if (info.Length() > 0 && info[0].IsBoolean() && !info[0].As<Napi::Boolean>().Value()) return o;
   struct jail_ns_facts ns;
+  WaitScan();  // it clones
   jail_probe_namespaces(&ns);
   Napi::Object n = Napi::Object::New(env);
   n.Set("ok", ns.ok != 0);
@@ -412,6 +448,7 @@ Napi::Value Exec(const Napi::CallbackInfo &info) {
   if (p.c.observer) Bad(info.Env(), "plan.observer", "needs spawn(): its listener goes to a supervisor");
   struct jail_error e;
   std::memset(&e, 0, sizeof(e));
+  WaitScan();
   if (jail_prepare(&p.c, &e) == 0) jail_enter(&p.c, &e);
   jail_release(&p.c);
   throw ApplyError(info.Env(), e);
@@ -432,6 +469,7 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
   struct jail_error e;
   std::memset(&e, 0, sizeof(e));
   std::vector<int> fds(p.sockets.size(), -1);
+  WaitScan();
   int pid = jail_prepare(&p.c, &e) == 0 ? jail_spawn(&p.c, fds.data(), &e) : -1;
   jail_release(&p.c);
   if (pid < 0) throw ApplyError(env, e);
@@ -551,6 +589,7 @@ Napi::Value SpawnChild(const Napi::CallbackInfo &info) {
   struct jail_child child;
   std::memset(&e, 0, sizeof(e));
   std::vector<int> fds(p.sockets.size(), -1);
+  WaitScan();
   int pid = jail_prepare(&p.c, &e) == 0 ? jail_spawn_child(&p.c, &io, fds.data(), &last, &child, &e) : -1;
   jail_release(&p.c);
   if (pid < 0) throw ApplyError(env, e);
@@ -661,17 +700,24 @@ Napi::Value Rmtree(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-// scanTree(root, maxDepth): every entry under root, lstat'd, following no
-// symlink (scan.c), as { names, meta }: the paths relative to root joined
-// by NULs, and per entry three numbers, (flags << 32 | mode), dev, ino.
-Napi::Value ScanTree(const Napi::CallbackInfo &info) {
+Napi::Value ScanTreeStart(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   std::string root = AbsPath(info[0], "root");
   int depth = static_cast<int>(Integer(info[1], "maxDepth", 0, 1024));
-  struct jail_scan s;
-  struct jail_error e;
-  std::memset(&e, 0, sizeof(e));
-  if (jail_scan_tree(root.c_str(), depth, &s, &e) < 0) throw ApplyError(env, e);
+  if (pending) return Napi::Boolean::New(env, false);
+  std::unique_ptr<PendingScan> p(new PendingScan());
+  std::memset(&p->s, 0, sizeof(p->s));
+  std::memset(&p->e, 0, sizeof(p->e));
+  p->root = root;
+  p->depth = depth;
+  if (pthread_create(&p->thread, nullptr, RunScan, p.get()) != 0) return Napi::Boolean::New(env, false);
+  p->running = true;
+  pending = p.release();
+  return Napi::Boolean::New(env, true);
+}
+
+// The entries of a scan as { names, meta } (see scanTree), freeing them.
+Napi::Object ScanResult(Napi::Env env, struct jail_scan &s) {
   Napi::BigUint64Array meta = Napi::BigUint64Array::New(env, 3 * s.n);
   for (size_t i = 0; i < s.n; i++) {
     meta[3 * i] = static_cast<uint64_t>(s.entries[i].flags) << 32 | s.entries[i].mode;
@@ -684,6 +730,32 @@ Napi::Value ScanTree(const Napi::CallbackInfo &info) {
   o.Set("meta", meta);
   jail_scan_free(&s);
   return o;
+}
+
+Napi::Value ScanTreeTake(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string root = AbsPath(info[0], "root");
+  int depth = static_cast<int>(Integer(info[1], "maxDepth", 0, 1024));
+  if (!pending || pending->root != root || pending->depth != depth) return env.Null();
+  WaitScan();
+  std::unique_ptr<PendingScan> p(pending);
+  pending = nullptr;
+  if (p->rc < 0) throw ApplyError(env, p->e);
+  return ScanResult(env, p->s);
+}
+
+// scanTree(root, maxDepth): every entry under root, lstat'd, following no
+// symlink (scan.c), as { names, meta }: the paths relative to root joined
+// by NULs, and per entry three numbers, (flags << 32 | mode), dev, ino.
+Napi::Value ScanTree(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string root = AbsPath(info[0], "root");
+  int depth = static_cast<int>(Integer(info[1], "maxDepth", 0, 1024));
+  struct jail_scan s;
+  struct jail_error e;
+  std::memset(&e, 0, sizeof(e));
+  if (jail_scan_tree(root.c_str(), depth, &s, &e) < 0) throw ApplyError(env, e);
+  return ScanResult(env, s);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -699,6 +771,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("takeObserved", Napi::Function::New(env, TakeObserved));
   exports.Set("rmtree", Napi::Function::New(env, Rmtree));
   exports.Set("scanTree", Napi::Function::New(env, ScanTree));
+  exports.Set("scanTreeStart", Napi::Function::New(env, ScanTreeStart));
+  exports.Set("scanTreeTake", Napi::Function::New(env, ScanTreeTake));
   return exports;
 }
 

@@ -62,7 +62,8 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
     scanTree(root, maxDepth) {
       let raw;
       try {
-        raw = loadAddon().scanTree(root, maxDepth);
+        const addon = loadAddon();
+        raw = addon.scanTreeTake(root, maxDepth) ?? addon.scanTree(root, maxDepth);
       } catch (e) {
         if (e instanceof NativeLoadError) return walkTree(this, root, maxDepth);
         return null; // root is gone, or no directory
@@ -136,6 +137,22 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
     },
     tempName: () => `jail-${process.pid}-${randomHex(6)}`,
   };
+}
+
+/**
+ * Start-up: the real host's scanTree(root, maxDepth) begun now, on a
+ * thread of the addon's, for a caller that knows it will ask for it (the
+ * CLI, root's /etc: about 3 ms) and has JavaScript to run meanwhile. The
+ * scan is the same; scanTree takes its result when it asks for that root
+ * and depth, and waits for it then if need be. The addon waits for it too
+ * before it clones, forks or execs. Best effort: false when not started.
+ */
+export function scanTreeEarly(root: string, maxDepth: number): boolean {
+  try {
+    return loadAddon().scanTreeStart(root, maxDepth);
+  } catch {
+    return false; // no addon: the run says so where it needs one
+  }
 }
 
 function unreadable(p: string, why: string): PolicyError {

@@ -7,9 +7,10 @@ import { Command, Option } from 'commander';
 import os = require('node:os');
 import fs = require('node:fs');
 import { CommandError, NativeLoadError, PolicyError } from '../errors.js';
-import { realHost } from '../host.js';
+import { realHost, scanTreeEarly } from '../host.js';
 import { probe } from '../native/apply.js';
 import { configContext } from '../policy/assemble.js';
+import { MAX_SCAN_DEPTH } from '../policy/base.js';
 import { resolveCommand } from '../policy/command.js';
 import { loadConfig, resolveProfile } from '../policy/config.js';
 import { absolute, isWithin } from '../policy/paths.js';
@@ -119,6 +120,7 @@ export function main(argv: string[], ctx: MainContext = {}): Status {
       return fail(e);
     }
   }
+  scanEtcEarly(argv);
   const cmd = program();
   try {
     const status = parseOrStatus(cmd, argv);
@@ -141,18 +143,76 @@ export function main(argv: string[], ctx: MainContext = {}): Status {
  * report): it ends as `yes | head` ends, quietly, with the status of a
  * death by SIGPIPE (141). On stderr, a run's messages are dropped and the
  * status stays the command's.
+ *
+ * Start-up: the handlers go on each stream when something first touches
+ * it (jail itself, commander, the egress proxy's reports), not before:
+ * making process.stdout and process.stderr loads Node's stream, net and
+ * tty modules (about 2 ms), and a plain run writes nothing. Node defines
+ * both as lazy getters on process; each is wrapped to watch the stream it
+ * makes. (Not touching a pipe also leaves it blocking for the command:
+ * libuv sets O_NONBLOCK on a pipe it opens for process.stdout.)
  */
 let pipeWatched = false;
 function quietOnClosedPipe(): void {
   if (pipeWatched) return;
   pipeWatched = true;
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  watchOnFirstUse('stdout', (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EPIPE') throw e;
     process.exit(128 + os.constants.signals.SIGPIPE);
   });
-  process.stderr.on('error', (e: NodeJS.ErrnoException) => {
+  watchOnFirstUse('stderr', (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EPIPE') throw e;
   });
+}
+
+function watchOnFirstUse(name: 'stdout' | 'stderr', onError: (e: NodeJS.ErrnoException) => void): void {
+  const d = Object.getOwnPropertyDescriptor(process, name);
+  if (!d?.get || !d.configurable) {
+    process[name].on('error', onError); // not Node's lazy getter: watch it now
+    return;
+  }
+  const get = d.get;
+  let watched = false;
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable: d.enumerable,
+    get() {
+      const stream = get.call(process) as NodeJS.WriteStream;
+      if (!watched) {
+        watched = true;
+        stream.on('error', onError);
+      }
+      return stream;
+    },
+  });
+}
+
+/**
+ * Start-up: root's /etc is granted entry by entry, from a scan of the tree
+ * (policy/base.ts) that takes about 3 ms. For a run as root it starts here,
+ * on the addon's thread, and runs while the options are parsed and the
+ * policy built; the policy takes its result (host.scanTree). Skipped where
+ * the words show it is not needed (--ro / or /etc, --no-system) or nothing
+ * runs (--help, --version); anything else that makes it moot (a profile's
+ * grant of /) only wastes it. Nothing changes but when the scan is made.
+ */
+function scanEtcEarly(argv: string[]): void {
+  if (process.getuid?.() !== 0) return;
+  const end = argv.indexOf('--');
+  const words = end < 0 ? argv : argv.slice(0, end);
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === '--help' || w === '-h' || w === '--version' || w === '-V' || w === '--no-system') return;
+    const value = w === '--ro' || w === '--rw' ? words[i + 1] : /^--r[ow]=/.test(w) ? w.slice(5) : undefined;
+    if (value === '/' || value === '/etc') return;
+  }
+  let etc;
+  try {
+    etc = fs.realpathSync.native('/etc');
+  } catch {
+    return;
+  }
+  scanTreeEarly(etc, MAX_SCAN_DEPTH);
 }
 
 /**

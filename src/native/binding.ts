@@ -200,6 +200,12 @@ export interface Addon {
    *  flag 1: a directory not listed whole. Throws a NativeError (step
    *  'scan') when root cannot be opened. */
   scanTree(root: string, maxDepth: number): { names: string; meta: BigUint64Array };
+  /** The same scan on a thread of the addon's, to be taken later by
+   *  scanTreeTake; false when one is pending already (or no thread). */
+  scanTreeStart(root: string, maxDepth: number): boolean;
+  /** Waits for the scan scanTreeStart started with these arguments and
+   *  returns (or throws) what scanTree would have; null when none was. */
+  scanTreeTake(root: string, maxDepth: number): { names: string; meta: BigUint64Array } | null;
 }
 
 let addon: Addon | undefined;
@@ -252,6 +258,8 @@ function named(raw: RawAddon): Addon {
     takeObserved: coded(raw.takeObserved),
     rmtree: coded(raw.rmtree),
     scanTree: coded(raw.scanTree),
+    scanTreeStart: coded(raw.scanTreeStart),
+    scanTreeTake: coded(raw.scanTreeTake),
   };
 }
 

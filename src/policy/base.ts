@@ -76,7 +76,7 @@ function etcGrants(host: Host): PathGrant[] {
 
 /** How deep below /etc the scan goes; a directory deeper still is never
  *  granted whole (none is deeper than 6 on common systems). */
-const MAX_SCAN_DEPTH = 32;
+export const MAX_SCAN_DEPTH = 32;
 
 /**
  * Grants for the world-readable part of a tree: one grant for the whole tree

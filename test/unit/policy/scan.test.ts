@@ -7,7 +7,7 @@ import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
 import { afterAll, describe, expect, it } from 'vitest';
-import { realHost } from '../../../src/host.js';
+import { realHost, scanTreeEarly } from '../../../src/host.js';
 import { loadAddon } from '../../../src/native/binding.js';
 import { readableTree } from '../../../src/policy/base.js';
 import type { Host, ScanEntry } from '../../../src/policy/host.js';
@@ -67,6 +67,18 @@ describe('the /etc scan on this machine', () => {
     expect(native!.map(shape)).toEqual(walkTree(host, '/etc', 32)!.map(shape));
     // The addon's own answer, not walkTree's as a stand-in.
     expect(loadAddon().scanTree('/etc', 32).meta.length).toBe(3 * native!.length);
+  });
+  it('started early on the addon\'s thread, gives what the scan gives then (once, for that root and depth)', () => {
+    const now = host.scanTree('/etc', 32)!.map(shape);
+    expect(scanTreeEarly('/etc', 32)).toBe(true);
+    expect(scanTreeEarly('/etc', 32)).toBe(false); // one at a time
+    expect(loadAddon().scanTreeTake('/etc', 31)).toBeNull(); // another depth: not that one
+    expect(host.scanTree('/etc', 32)!.map(shape)).toEqual(now);
+    expect(loadAddon().scanTreeTake('/etc', 32)).toBeNull(); // taken
+    // A root that cannot be opened: what the scan says, when taken.
+    expect(scanTreeEarly('/nonexistent-jail-test', 2)).toBe(true);
+    expect(host.scanTree('/nonexistent-jail-test', 2)).toBeNull();
+    expect(loadAddon().scanTreeTake('/nonexistent-jail-test', 2)).toBeNull();
   });
   it('grants what the walk in JavaScript granted, with the identities checked at open', () => {
     const scanned = readableTree('/etc', host);
