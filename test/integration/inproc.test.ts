@@ -115,6 +115,20 @@ strictJail.describe('in-process spawn()', () => {
     expect(fs.readFileSync(hook, 'utf8')).toBe(before);
     if (LAYER === 'landlock') expect(err).toMatch(/pre-commit/); // the fallback's restore says what it put back
   });
+  it('a toolchain under $HOME that cannot run what it runs next gets the same hint as from the jail command', async () => {
+    const bin = path.join(w.home, '.inproc-tool', 'bin');
+    fs.mkdirSync(bin, { recursive: true });
+    fs.mkdirSync(path.join(w.home, '.inproc-tool', 'libexec'));
+    fs.writeFileSync(path.join(w.home, '.inproc-tool', 'libexec', 'real'), '#!/bin/sh\necho real\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, 'shim'), `#!/bin/sh\nexec ${path.join(w.home, '.inproc-tool', 'libexec', 'real')}\n`, { mode: 0o755 });
+    const r = await run({ ro: ['.'] }, 'shim', [], { cwd: w.proj, env: { ...w.env, PATH: `${bin}:${w.env.PATH}` } });
+    expect([126, 127]).toContain(r.status);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('lies under $HOME');
+    expect(r.stderr).toContain('hint: --toolchains grants the toolchains under $HOME');
+    const plain = await run({ ro: ['.'] }, 'sh', ['-c', 'exit 127'], { cwd: w.proj, env: w.env });
+    expect([plain.status, plain.stderr]).toEqual([127, '']);
+  });
   it('unref() lets the caller exit while the command runs; ref() (the default) keeps it', () => {
     const lib = JSON.stringify(path.join(REPO, 'dist', 'index.js'));
     const script = (unref: boolean) =>
