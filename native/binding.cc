@@ -607,14 +607,28 @@ Napi::Value SpawnChild(const Napi::CallbackInfo &info) {
 // this thread's event loop (no thread waits); once it is readable, the
 // child is reaped, pidfd and report closed, and callback(null, { code,
 // signal }) called, once. A child reaped by someone else comes back as an
-// error (ECHILD). The poll keeps the loop alive, as a child_process does.
+// error (ECHILD). The poll keeps the loop alive, as a child_process does,
+// until refChild(handle, false); the handle it returns outlives the poll
+// (then refChild does nothing).
+struct Watch;
+struct WatchLink {
+  Watch *watch = nullptr;  // null once the poll is closed
+};
+
 struct Watch {
   uv_poll_t poll;
   napi_env env;
   struct jail_child child;
   Napi::FunctionReference callback;
   std::unique_ptr<Napi::AsyncContext> context;
+  std::shared_ptr<WatchLink> link = std::make_shared<WatchLink>();
 };
+
+void Closed(uv_handle_t *h) {
+  Watch *w = static_cast<Watch *>(h->data);
+  w->link->watch = nullptr;
+  delete w;
+}
 
 void Reaped(uv_poll_t *handle, int, int) {
   Watch *w = static_cast<Watch *>(handle->data);
@@ -637,7 +651,7 @@ void Reaped(uv_poll_t *handle, int, int) {
       napi_fatal_exception(w->env, e.Value());  // as an uncaught exception in the callback
     }
   }
-  uv_close(reinterpret_cast<uv_handle_t *>(handle), [](uv_handle_t *h) { delete static_cast<Watch *>(h->data); });
+  uv_close(reinterpret_cast<uv_handle_t *>(handle), Closed);
 }
 
 Napi::Value WatchChild(const Napi::CallbackInfo &info) {
@@ -657,7 +671,7 @@ Napi::Value WatchChild(const Napi::CallbackInfo &info) {
     w->poll.data = w.get();
     rc = uv_poll_start(&w->poll, UV_READABLE, Reaped);
     if (rc != 0) {
-      uv_close(reinterpret_cast<uv_handle_t *>(&w->poll), [](uv_handle_t *h) { delete static_cast<Watch *>(h->data); });
+      uv_close(reinterpret_cast<uv_handle_t *>(&w->poll), Closed);
       w.release();
     }
   }
@@ -665,7 +679,24 @@ Napi::Value WatchChild(const Napi::CallbackInfo &info) {
     struct jail_error e = {"wait", "uv_poll_start", -rc, nullptr};
     throw ApplyError(env, e);
   }
+  w->link->watch = w.get();
+  auto *link = new std::shared_ptr<WatchLink>(w->link);
   w.release();
+  return Napi::External<std::shared_ptr<WatchLink>>::New(env, link, [](Napi::Env, std::shared_ptr<WatchLink> *l) { delete l; });
+}
+
+// refChild(handle, on): whether the child's poll keeps the event loop alive
+// (ChildProcess's ref() and unref()).
+Napi::Value RefChild(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsExternal() || !info[1].IsBoolean()) throw Napi::TypeError::New(env, "takes a watchChild handle and a boolean");
+  Watch *w = (*info[0].As<Napi::External<std::shared_ptr<WatchLink>>>().Data())->watch;
+  if (w == nullptr) return env.Undefined();
+  auto *h = reinterpret_cast<uv_handle_t *>(&w->poll);
+  if (info[1].As<Napi::Boolean>().Value())
+    uv_ref(h);
+  else
+    uv_unref(h);
   return env.Undefined();
 }
 
@@ -764,6 +795,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawn", Napi::Function::New(env, Spawn));
   exports.Set("spawnChild", Napi::Function::New(env, SpawnChild));
   exports.Set("watchChild", Napi::Function::New(env, WatchChild));
+  exports.Set("refChild", Napi::Function::New(env, RefChild));
   exports.Set("pipe", Napi::Function::New(env, Pipe));
   exports.Set("supervise", Napi::Function::New(env, Supervise));
   exports.Set("superviseAsync", Napi::Function::New(env, SuperviseAsync));

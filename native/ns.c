@@ -313,11 +313,13 @@ static void own_signals(sigset_t *waited)
 /* A signal sent by a process outside the PID namespace (the supervisor
  * passing one on, or anyone else who may signal us) goes to the command;
  * one from the kernel or the terminal (Ctrl-C, Ctrl-Z, a hangup) reached
- * the command's process group directly, and one from inside is dropped. */
-static int from_outside(const siginfo_t *si)
+ * the command's process group directly, and one from inside is dropped.
+ * Without a PID namespace (the fallback) every sender counts as outside:
+ * the jail's own processes could signal the command directly anyway. */
+static int from_outside(const siginfo_t *si, int own_pid_ns)
 {
 	return (si->si_code == SI_USER || si->si_code == SI_QUEUE || si->si_code == SI_TKILL) &&
-	       si->si_pid == 0;
+	       (si->si_pid == 0 || !own_pid_ns);
 }
 
 /* Die with the supervisor: SIGKILL when the thread that forked us ends,
@@ -335,7 +337,7 @@ static int die_with_supervisor(int report_fd, struct jail_error *err)
 	return 0;
 }
 
-static _Noreturn void serve(int command, int report_fd, const sigset_t *waited)
+static _Noreturn void serve(int command, int report_fd, const sigset_t *waited, int own_pid_ns)
 {
 	siginfo_t si;
 	pid_t pid;
@@ -350,14 +352,49 @@ static _Noreturn void serve(int command, int report_fd, const sigset_t *waited)
 		if (sig == SIGCHLD) {
 			while ((pid = waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
 				if (pid == command) {
+					/* Without a PID namespace what is left is ours,
+					 * as subreaper: end it before saying so. */
+					if (!own_pid_ns)
+						jail_end_descendants();
 					report(report_fd, JAIL_REPORT_STATUS, status, NULL);
 					_exit(0); /* the kernel ends all that is left */
 				}
 			}
-		} else if (sig > 0 && from_outside(&si)) {
+		} else if (sig > 0 && from_outside(&si, own_pid_ns)) {
 			kill(command, sig);
 		}
 	}
+}
+
+/* The Landlock-only layer's init, for the library (jail_spawn_child): no
+ * namespaces, so it is the command's parent and a child subreaper; what
+ * the command leaves running comes to it and is ended when the command
+ * ends, as the CLI's supervisor does. */
+static _Noreturn void fallback_init(const struct jail_init_args *a, const sigset_t *waited)
+{
+	struct jail_error err;
+	int command;
+
+	memset(&err, 0, sizeof(err));
+	prctl(PR_SET_NAME, "jail-init", 0, 0, 0);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		jail_fail(&err, "spawn", "prctl", NULL);
+		goto failed;
+	}
+	if (a->stdio && jail_move_stdio(a->stdio, &err) < 0)
+		goto failed;
+	if (a->cwd && chdir(a->cwd) < 0) {
+		jail_fail(&err, "cwd", "chdir", a->cwd);
+		goto failed;
+	}
+	command = jail_start_command(a->plan, &err);
+	if (command < 0)
+		goto failed;
+	report(a->report, JAIL_REPORT_EXECED, 0, NULL);
+	serve(command, a->report, waited, 0);
+failed:
+	report(a->report, JAIL_REPORT_FAILED, err.code, &err);
+	_exit(125);
 }
 
 int jail_init_main(void *arg)
@@ -371,7 +408,11 @@ int jail_init_main(void *arg)
 	memset(&err, 0, sizeof(err));
 	own_signals(&waited);
 	close(a->peer);
-	if (die_with_supervisor(a->report, &err) < 0 || map_ids(plan->ns->uid, plan->ns->gid, &err) < 0)
+	if (die_with_supervisor(a->report, &err) < 0)
+		goto failed;
+	if (!plan->ns)
+		fallback_init(a, &waited);
+	if (map_ids(plan->ns->uid, plan->ns->gid, &err) < 0)
 		goto failed;
 	if (a->stdio && jail_move_stdio(a->stdio, &err) < 0)
 		goto failed;
@@ -391,7 +432,7 @@ int jail_init_main(void *arg)
 	if (command < 0)
 		goto failed;
 	report(a->report, JAIL_REPORT_EXECED, 0, NULL);
-	serve(command, a->report, &waited);
+	serve(command, a->report, &waited, 1);
 failed:
 	report(a->report, JAIL_REPORT_FAILED, err.code, &err);
 	_exit(125);

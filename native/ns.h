@@ -37,11 +37,15 @@ struct jail_init_args {
 	int report; /* the init's end of the report socket pair */
 	int peer;   /* the supervisor's end: closed in the init */
 	const int *stdio; /* the command's 0, 1 and 2 (jail_spawn_child); NULL: as they are */
+	const char *cwd;  /* without plan->ns: where the command starts; NULL: stay */
 };
 
 /* The init's body, for clone(2) without CLONE_VM: a copy of the caller,
  * which only makes syscalls (no allocation: other threads may have held
- * locks at the fork). Never returns. */
+ * locks at the fork). Never returns. Without plan->ns (the library's
+ * Landlock-only layer) it makes no namespace: it starts the command as a
+ * child subreaper and ends what the command left running before it
+ * reports the status. */
 int jail_init_main(void *args);
 
 /* Whether this process may create the layer's namespaces: a real attempt

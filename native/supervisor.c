@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -122,7 +124,6 @@ struct child {
 	struct jail_plan *plan;
 	struct jail_error *err;
 	pid_t parent;
-	const struct jail_stdio *io; /* NULL: 0-2 as they are */
 	volatile int failed;
 };
 
@@ -163,10 +164,6 @@ static int child_main(void *arg)
 		c->err->path = NULL;
 	} else if (getppid() != c->parent) {
 		/* the supervisor is gone: nothing to run for */
-	} else if (c->io && jail_move_stdio(c->io->fd, c->err) < 0) {
-		/* err says which */
-	} else if (c->io && c->io->cwd && chdir(c->io->cwd) < 0) {
-		jail_fail(c->err, "cwd", "chdir", c->io->cwd);
 	} else {
 		jail_enter(c->plan, c->err); /* returns only when a step failed */
 	}
@@ -177,21 +174,19 @@ static int child_main(void *arg)
 #define CHILD_STACK (128 * 1024)
 #define INIT_STACK (256 * 1024)
 
-/* With `tid`, the kernel stores the child's pid there before it runs; with
- * `io`, the child takes its stdio (and cwd) from it, and io->pidfd gets a
- * pidfd for it (CLONE_PIDFD, which shares tid's argument: not both). */
-static int clone_command(struct jail_plan *plan, struct jail_error *err, volatile sig_atomic_t *tid, struct jail_stdio *io)
+/* With `tid`, the kernel stores the child's pid there before it runs. */
+static int clone_command(struct jail_plan *plan, struct jail_error *err, volatile sig_atomic_t *tid)
 {
-	struct child c = { plan, err, getpid(), io, 0 };
+	struct child c = { plan, err, getpid(), 0 };
 	int ruleset = plan->ruleset_fd;
-	int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (tid ? CLONE_PARENT_SETTID : 0) | (io ? CLONE_PIDFD : 0);
+	int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (tid ? CLONE_PARENT_SETTID : 0);
 	char *stack;
 	int pid, saved, status;
 
 	stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (stack == MAP_FAILED)
 		FAIL(err, "spawn", "mmap", NULL);
-	pid = clone(child_main, stack + CHILD_STACK, flags, &c, io ? (pid_t *)&io->pidfd : (pid_t *)tid);
+	pid = clone(child_main, stack + CHILD_STACK, flags, &c, (pid_t *)tid);
 	saved = errno;
 	/* The child wrote -1 over it in our shared memory when it closed its
 	 * copy: ours is still open, for jail_release. */
@@ -204,10 +199,6 @@ static int clone_command(struct jail_plan *plan, struct jail_error *err, volatil
 	if (c.failed) { /* it exited: nothing ran */
 		if (tid)
 			*tid = -1; /* before the reap frees the pid */
-		if (io) {
-			close(io->pidfd);
-			io->pidfd = -1;
-		}
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 		errno = err->code;
@@ -218,7 +209,7 @@ static int clone_command(struct jail_plan *plan, struct jail_error *err, volatil
 
 int jail_start_command(struct jail_plan *plan, struct jail_error *err)
 {
-	return clone_command(plan, err, NULL, NULL);
+	return clone_command(plan, err, NULL);
 }
 
 /* The namespace layer: the init's pid and the socket it reports on. One
@@ -271,16 +262,17 @@ static void forget_init(void)
 	init_pid = -1;
 }
 
-/* Fork the init into new namespaces. A real fork (no CLONE_VM): it lives
+/* Fork the init into new namespaces (without plan->ns, into none: the
+ * library's fallback, ns.h). A real fork (no CLONE_VM): it lives
  * as long as the command, and Node runs meanwhile. It reports on a socket
  * rather than a pipe so that a record can carry descriptors; SEQPACKET
  * keeps each record one message. */
 static int start_init(struct jail_plan *plan, struct jail_error *err, volatile sig_atomic_t *tid, struct jail_stdio *io,
 		      int *reports)
 {
-	struct jail_init_args args = { plan, -1, -1, io ? io->fd : NULL };
-	int flags = SIGCHLD | CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | (plan->ns->net ? CLONE_NEWNET : 0) |
-		    (io ? CLONE_PIDFD : CLONE_PARENT_SETTID);
+	struct jail_init_args args = { plan, -1, -1, io ? io->fd : NULL, io ? io->cwd : NULL };
+	int flags = SIGCHLD | (io ? CLONE_PIDFD : CLONE_PARENT_SETTID) |
+		    (plan->ns ? CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | (plan->ns->net ? CLONE_NEWNET : 0) : 0);
 	int fds[2], pid, saved;
 	char *stack;
 
@@ -394,7 +386,7 @@ int jail_spawn(struct jail_plan *plan, int *fds, struct jail_error *err)
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	early = 0;
 	forward_signals();
-	pid = plan->ns ? start_init(plan, err, &supervised, NULL, &init_reports) : clone_command(plan, err, &supervised, NULL);
+	pid = plan->ns ? start_init(plan, err, &supervised, NULL, &init_reports) : clone_command(plan, err, &supervised);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (plan->observer)
 		jail_observe_spawned(plan->observer);
@@ -431,9 +423,9 @@ int jail_spawn_child(struct jail_plan *plan, struct jail_stdio *io, int *fds, st
 	 * all of them blocked). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	pid = plan->ns ? start_init(plan, err, NULL, io, &out->report) : clone_command(plan, err, NULL, io);
+	pid = start_init(plan, err, NULL, io, &out->report);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (pid > 0 && plan->ns && await_exec(pid, out->report, fds, plan->ns->n_sockets, last, NULL, err) < 0) {
+	if (pid > 0 && await_exec(pid, out->report, fds, plan->ns ? plan->ns->n_sockets : 0, last, NULL, err) < 0) {
 		close(out->report);
 		close(io->pidfd);
 		out->report = io->pidfd = -1;
@@ -469,38 +461,58 @@ int jail_child_reap(struct jail_child *c, int *status)
 	return got > 0 ? 1 : -1;
 }
 
+/* The parent's pid in /proc/<pid>/stat ("pid (comm) state ppid …"; comm
+ * may hold spaces and parens), or -1. */
+static pid_t parent_of(const char *pid)
+{
+	char path[sizeof("/proc//stat") + NAME_MAX], stat[512], *p;
+	ssize_t n;
+	pid_t ppid = 0;
+	int fd;
+
+	if (strlen(pid) > NAME_MAX)
+		return -1;
+	memcpy(path, "/proc/", 6);
+	memcpy(path + 6, pid, strlen(pid));
+	memcpy(path + 6 + strlen(pid), "/stat", sizeof("/stat"));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1; /* gone meanwhile */
+	n = read(fd, stat, sizeof(stat) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	stat[n] = '\0';
+	p = strrchr(stat, ')');
+	if (!p || p[1] != ' ' || !p[2] || p[3] != ' ')
+		return -1;
+	for (p += 4; *p >= '0' && *p <= '9'; p++)
+		ppid = ppid * 10 + (*p - '0');
+	return ppid;
+}
+
 /* SIGKILL every process whose parent is this one. Without a readable /proc
- * it finds none, and end_descendants then waits for them to end instead. */
+ * it finds none, and jail_end_descendants then waits for them to end
+ * instead. Only syscalls, on the stack: the fallback's init (a fork of a
+ * threaded process) runs it too. */
 static void kill_children(void)
 {
-	char path[sizeof("/proc//stat") + NAME_MAX], stat[512];
-	const char *comm_end;
-	struct dirent *e;
+	char buf[4096];
 	pid_t self = getpid();
-	DIR *proc = opendir("/proc");
-	int fd, ppid;
-	ssize_t n;
+	long n, at;
+	int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (!proc)
+	if (proc < 0)
 		return;
-	while ((e = readdir(proc)) != NULL) {
-		if (e->d_name[0] < '1' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue; /* gone meanwhile */
-		n = read(fd, stat, sizeof(stat) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		stat[n] = '\0';
-		/* "pid (comm) state ppid …"; comm may hold spaces and parens. */
-		comm_end = strrchr(stat, ')');
-		if (comm_end && sscanf(comm_end + 1, " %*c %d", &ppid) == 1 && ppid == self)
-			kill((pid_t)atoi(e->d_name), SIGKILL);
+	while ((n = syscall(SYS_getdents64, proc, buf, sizeof(buf))) > 0) {
+		for (at = 0; at < n;) {
+			struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *d = (void *)(buf + at);
+			at += d->reclen;
+			if (d->name[0] >= '1' && d->name[0] <= '9' && parent_of(d->name) == self)
+				kill((pid_t)strtol(d->name, NULL, 10), SIGKILL);
+		}
 	}
-	closedir(proc);
+	close(proc);
 }
 
 /* The command has ended: end what it left running, before anything is
@@ -508,7 +520,7 @@ static void kill_children(void)
  * would miss what called setsid. Killing a child we have not reaped is safe:
  * its pid cannot be reused until we reap it. Orphans of those we kill come
  * to us in turn, so: kill our children, reap, until there are none. */
-static void end_descendants(void)
+void jail_end_descendants(void)
 {
 	pid_t r;
 
@@ -547,7 +559,7 @@ int jail_supervise(int pid)
 			status = r.value;
 		forget_init();
 	}
-	end_descendants();
+	jail_end_descendants();
 	jail_observe_stop(); /* no process is left under its filter */
 	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 	restore_signals();

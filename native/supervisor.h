@@ -37,18 +37,19 @@ struct jail_stdio {
 };
 
 struct jail_child {
-	int pid;    /* the command's; in the namespace layer, its init's */
+	int pid;    /* its init's */
 	int pidfd;
-	int report; /* the namespace layer: the init's report socket; else -1 */
+	int report; /* the init's report socket */
 };
 
 /* Start the command as jail_spawn does, dying with the calling thread, but
- * for one caller among many: with plan->ns the init is PID 1 of the jail,
- * and whatever the command leaves running ends with it; without, the
- * command is a direct child, and what it leaves running after it exits is
- * not ended (nothing here is a subreaper). Returns the pid once the command
- * has execed, filling *out, or -1 with err (the strings of a failure in the
- * init point into *last). fds: as for jail_spawn. */
+ * for one caller among many: the child is an init (ns.h). With plan->ns it
+ * is PID 1 of the jail, and whatever the command leaves running ends with
+ * it; without, it is the command's parent and a child subreaper, and ends
+ * what the command left running before it reports (this process stays no
+ * subreaper). Returns the init's pid once the command has execed, filling
+ * *out, or -1 with err (the strings of a failure in the init point into
+ * *last). fds: as for jail_spawn. */
 int jail_spawn_child(struct jail_plan *plan, struct jail_stdio *io, int *fds, struct jail_report *last,
 		     struct jail_child *out, struct jail_error *err);
 
@@ -58,6 +59,11 @@ int jail_spawn_child(struct jail_plan *plan, struct jail_stdio *io, int *fds, st
  * ended yet, -1 with errno when it cannot be reaped (another reaped it:
  * ECHILD; then its descriptors are closed too). */
 int jail_child_reap(struct jail_child *child, int *status);
+
+/* As the command's subreaper, once it has ended: SIGKILL every child of
+ * this process and reap them, until there are none (those it orphans come
+ * here in turn). Only syscalls (the fallback's init runs it). */
+void jail_end_descendants(void);
 
 /* Make fd[0..2] this process's 0, 1 and 2 (the child's steps, and the
  * namespace layer's init). */

@@ -30,6 +30,7 @@ import { realHost } from './host.js';
 import { pipe, probe, spawnChild, watchChild, type ChildHandle, type ProbeResult } from './native/apply.js';
 import type { NativeStatus } from './native/binding.js';
 import { formatError } from './cli/report.js';
+import { afterRunHints } from './hints.js';
 import { makeOutputDirs } from './cli/outputdirs.js';
 import type { JailPlan } from './plan.js';
 import { NO_PROFILE } from './policy/assemble.js';
@@ -126,7 +127,6 @@ function cliOnly(p: Prepared): string | null {
   if (p.policy.egress !== null) return 'an egress proxy runs beside the command (--allow-host, --secret)';
   if (p.policy.sshAgent?.mode === 'confirm') return 'the SSH agent asks before each use (--ssh-agent confirm)';
   if (p.plan.observer) return "the supervisor's observer records the command's calls (--report-denials)";
-  if (p.plan.layer === 'landlock' && p.plan.afterRun.length > 0) return 'guards are checked after the run, and only the CLI ends what the command leaves running in the Landlock-only layer';
   return null;
 }
 
@@ -191,6 +191,8 @@ class JailedChild extends EventEmitter {
   readonly jailPath: SpawnPath = { path: 'in-process' };
   private exited = false;
   private closesNeeded = 1; // the exit, plus one per readable stream
+  private refd = true;
+  private refWatch: ((on: boolean) => void) | undefined;
 
   constructor(
     readonly spawnfile: string,
@@ -273,11 +275,14 @@ class JailedChild extends EventEmitter {
     for (const fd of started.fds) fs.closeSync(fd); // no sockets are asked for on this path
     this.pid = started.pid;
     process.nextTick(() => this.emit('spawn'));
-    watchChild(started).then(
+    const watch = watchChild(started);
+    this.refWatch = watch.ref;
+    if (!this.refd) watch.ref(false);
+    watch.ended.then(
       (status) => {
         let ended: [number | null, NodeJS.Signals | null];
         try {
-          ended = this.afterRun(run, status, say);
+          ended = this.afterRun(run, p, status, say);
         } catch (e) {
           // A cleanup that failed is the jail's failure, as in the CLI.
           say(formatError(e));
@@ -293,14 +298,16 @@ class JailedChild extends EventEmitter {
   }
 
   /** After the command: npm's cache, the guards, the TMPDIR; its status. */
-  private afterRun(run: SupervisedRun, status: NativeStatus, say: (text: string) => void): [number | null, NodeJS.Signals | null] {
+  private afterRun(run: SupervisedRun, p: Prepared, status: NativeStatus, say: (text: string) => void): [number | null, NodeJS.Signals | null] {
     try {
       run.after((line) => say(`jail: ${line}\n`));
     } finally {
       run.cleanup();
     }
     if (status.signal !== null) return [null, signalName(status.signal)];
-    return [status.code ?? 125, null];
+    const code = status.code ?? 125;
+    for (const hint of afterRunHints(p, run.plan, code)) say(`jail: ${hint}\n`);
+    return [code, null];
   }
 
   private exitWith(code: number | null, signal: NodeJS.Signals | null): void {
@@ -332,9 +339,18 @@ class JailedChild extends EventEmitter {
     return true;
   }
 
-  /** Not implemented: the child keeps the event loop alive until it ends. */
-  ref(): void {}
-  unref(): void {}
+  /** As ChildProcess: whether waiting for the child keeps the event loop
+   *  alive (its stdio pipes, if any, still do until closed or unref'd). */
+  ref(): void {
+    this.refd = true;
+    if (!this.exited) this.refWatch?.(true);
+  }
+
+  unref(): void {
+    this.refd = false;
+    if (!this.exited) this.refWatch?.(false);
+  }
+
   disconnect(): void {}
 }
 

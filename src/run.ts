@@ -350,8 +350,17 @@ function mergeNpmCache(p: Prepared, write: (text: string) => void, say?: (line: 
 function cleanup(dir: string, what: string, write: (text: string) => void): void {
   const why = removeTree(dir);
   if (why) write(`jail: warning: could not remove ${what} ${printable(dir)}: ${printable(why)}\n`);
-  sweepStale(dir.slice(0, dir.lastIndexOf('/')) || '/');
+  const parent = dir.slice(0, dir.lastIndexOf('/')) || '/';
+  // A library runs many: what dead processes left is looked for once a
+  // minute, not after every run (a listing of the parent each time).
+  const now = Date.now();
+  if ((swept.get(parent) ?? -Infinity) > now - 60_000) return;
+  swept.set(parent, now);
+  sweepStale(parent);
 }
+
+/** When each parent was last swept, in this process. */
+const swept = new Map<string, number>();
 
 /**
  * TMPDIRs of earlier runs whose supervisor died without cleaning up (kill

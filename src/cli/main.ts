@@ -13,7 +13,8 @@ import { configContext } from '../policy/assemble.js';
 import { MAX_SCAN_DEPTH } from '../policy/base.js';
 import { resolveCommand } from '../policy/command.js';
 import { loadConfig, resolveProfile } from '../policy/config.js';
-import { absolute, isWithin } from '../policy/paths.js';
+import { absolute } from '../policy/paths.js';
+import { afterRunHints } from '../hints.js';
 import { ACCESSES, explain, type Access, type Query } from '../explain.js';
 import type * as Egress from '../egress/session.js';
 import type * as SshAgent from '../sshagent/session.js';
@@ -308,18 +309,7 @@ function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainConte
     if (cache) say(cache);
   };
   const done = (status: number): number => {
-    // npm blames "root-owned files" for a cache it cannot write: say why.
-    if (status !== 0 && ran.layer === 'landlock' && p.policy.npmCache && /^(npm|npx)$/.test(args[0]!.slice(args[0]!.lastIndexOf('/') + 1))) {
-      say(
-        `npm's cache is read-only in this layer (Landlock and seccomp only: ${ran.fallback ?? 'no namespaces'}), so anything that must write to it fails (a cold install, a new npx package).\n` +
-          '  hint: install once outside the jail (or where user namespaces are allowed) to fill the cache, then run this again; or pass --rw ~/.npm, which lets the command plant code that npx runs later.',
-      );
-    }
-    if (status !== 0 && p.env.npm_config_offline === 'true' && /^(npm|npx|pnpm|yarn)$/.test(args[0]!.slice(args[0]!.lastIndexOf('/') + 1))) {
-      say('the network is off in this run, so npm could use only its cache (npm_config_offline=true).\n  hint: --allow-host registry.npmjs.org lets it reach the registry, and nothing else.');
-    }
-    const hint = status === 126 || status === 127 ? toolchainHint(p, status) : null;
-    if (hint) process.stderr.write(printableLines(`jail: ${hint}\n`));
+    for (const hint of afterRunHints(p, ran, status)) say(hint);
     return status;
   };
   if (needsServices(p)) {
@@ -446,25 +436,6 @@ function sshAgentService(p: Prepared, say: ((line: string) => void) | undefined)
     attach: (plan, fds) => session.attach(plan, fds),
     stop: () => session.stop(),
   };
-}
-
-/**
- * A command from a toolchain under $HOME (a pyenv shim, an nvm node) runs,
- * but what it runs next there (~/.pyenv/libexec/pyenv) is not granted: the
- * shell says "Permission denied" or "not found" (126, 127) and nothing
- * names the jail. When the command or its interpreter lies under $HOME,
- * say which flag grants the toolchains.
- */
-function toolchainHint(p: ReturnType<typeof prepare>, status: number): string | null {
-  if (p.options.toolchains) return null;
-  const host = realHost();
-  const homes = [host.home, host.realpath(host.home) ?? host.home].filter((h) => h !== '/' && h !== '');
-  const under = [p.command.file, ...p.command.chain].find((f) => homes.some((h) => isWithin(f, h)));
-  if (under === undefined) return null;
-  return (
-    `status ${status}, a shell's "cannot run" or "not found": ${under} lies under $HOME, and what it runs from there may not be granted.\n` +
-    `  hint: --toolchains grants the toolchains under $HOME that PATH names (pyenv, nvm, ~/.cargo/bin); or grant the tool's directory with --ro.`
-  );
 }
 
 /**

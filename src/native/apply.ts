@@ -6,7 +6,7 @@ import { ApplyError, CommandError, InternalError } from '../errors.js';
 import type { JailPlan } from '../plan.js';
 import type { KernelFacts } from '../policy/model.js';
 import { printable } from '../text.js';
-import { loadAddon, type NativeError, type NativeObserved, type NativePlan, type NativeProbe, type NativeSocket, type NativeStatus } from './binding.js';
+import { loadAddon, type NativeError, type NativeObserved, type NativePlan, type NativeProbe, type NativeSocket, type NativeStatus, type WatchHandle } from './binding.js';
 
 export interface ProbeResult extends KernelFacts {
   kernel: string;
@@ -163,9 +163,15 @@ export function spawnChild(plan: JailPlan, target: ExecTarget, stdio: [number, n
   }
 }
 
-/** How the child of spawnChild ended, polled on the event loop. */
-export function watchChild(child: ChildHandle): Promise<NativeStatus> {
-  return new Promise((resolve, reject) => loadAddon().watchChild(child.pid, child.pidfd, child.report, (err, status) => (err ? reject(err) : resolve(status!))));
+/** How the child of spawnChild ended, polled on the event loop; `ref`
+ *  says whether that poll keeps the loop alive (ChildProcess's ref() and
+ *  unref()). */
+export function watchChild(child: ChildHandle): { ended: Promise<NativeStatus>; ref: (on: boolean) => void } {
+  let handle: WatchHandle | undefined;
+  const ended = new Promise<NativeStatus>((resolve, reject) => {
+    handle = loadAddon().watchChild(child.pid, child.pidfd, child.report, (err, status) => (err ? reject(err) : resolve(status!)));
+  });
+  return { ended, ref: (on) => loadAddon().refChild(handle!, on) };
 }
 
 /** pipe2(O_CLOEXEC): [read end, write end]. */

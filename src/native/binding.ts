@@ -131,6 +131,11 @@ export interface NativeStatus {
  *  errno; `code` is its name from Node's own table, added here. In the
  *  namespace layer, step 'namespaces' (making them, the id maps, the
  *  pivot) or 'view' (an entry, with its path, or the chdir to cwd). */
+/** What watchChild returns, for refChild: opaque. */
+export interface WatchHandle {
+  readonly __watch: unique symbol;
+}
+
 export interface NativeError extends Error {
   code: string;
   errno: number;
@@ -173,7 +178,10 @@ export interface Addon {
   /** Polls the pidfd on this thread's event loop (no thread waits); once
    *  the child has ended, reaps it, closes pidfd and report, and calls
    *  back once with its status (the command's in the namespace layer). */
-  watchChild(pid: number, pidfd: number, report: number, callback: (err: NativeError | null, status: NativeStatus | null) => void): void;
+  watchChild(pid: number, pidfd: number, report: number, callback: (err: NativeError | null, status: NativeStatus | null) => void): WatchHandle;
+  /** Whether the poll of watchChild's handle keeps the event loop alive
+   *  (it does until told otherwise; nothing once the child is reaped). */
+  refChild(handle: WatchHandle, on: boolean): void;
   /** pipe2(O_CLOEXEC): [read end, write end]. */
   pipe(): [number, number];
   /** Waits for the child, passing on signals sent to this process; then
@@ -251,6 +259,7 @@ function named(raw: RawAddon): Addon {
     spawn: coded(raw.spawn),
     spawnChild: coded(raw.spawnChild),
     watchChild: coded(raw.watchChild),
+    refChild: coded(raw.refChild),
     pipe: coded(raw.pipe),
     supervise: coded(raw.supervise),
     superviseAsync: coded(raw.superviseAsync),

@@ -15,7 +15,7 @@ import { resolveCommand, runtimePrefix, withCommand, type ResolvedCommand } from
 import { RESERVED } from './config/load.js';
 import { findProjectRoot, loadConfig, mergeOptions, resolveProfile, type ConfigContext, type LoadedConfig } from './config.js';
 import { filterEnv } from './env.js';
-import type { Host } from './host.js';
+import { lookOnce, type Host } from './host.js';
 import type { PathGrant, Policy } from './model.js';
 import type { JailOptions } from './options.js';
 import { grantOf, isWithin, resolveReal } from './paths.js';
@@ -72,7 +72,8 @@ export interface Assembled {
 /** The reserved profile: nothing but the system base and the command. */
 export const NO_PROFILE = RESERVED;
 
-export function assemble(req: JailRequest, host: Host): Assembled {
+export function assemble(req: JailRequest, realHost: Host): Assembled {
+  const host = lookOnce(realHost);
   const { options: given } = req;
   const named = given.profile ?? (given.ro?.length || given.rw?.length ? undefined : req.implicitProfile);
   let options: JailOptions = given;

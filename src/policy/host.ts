@@ -80,3 +80,27 @@ export interface Host {
   /** A fresh name for a private TMPDIR: `jail-<pid>-<random>`. */
   tempName(): string;
 }
+
+/**
+ * The host as one assemble() sees it: realpath, stat and identify answered
+ * once per path (a run asks for /usr, /dev/null and the rest several times
+ * over), so the plan is built from one consistent look. The addon checks
+ * each grant's identity again when it opens it, so a change after the look
+ * is caught there, never granted.
+ */
+export function lookOnce(host: Host): Host {
+  const real = new Map<string, string | null>();
+  const stats = new Map<string, Stat | null>();
+  const ids = new Map<string, Stat | null>();
+  const once = <T>(m: Map<string, T>, key: string, get: () => T): T => {
+    if (m.has(key)) return m.get(key)!;
+    const v = get();
+    m.set(key, v);
+    return v;
+  };
+  const h: Host = Object.create(host);
+  h.realpath = (p) => once(real, p, () => host.realpath(p));
+  h.stat = (p, lstat = false) => once(stats, `${lstat ? 'l' : 's'}${p}`, () => host.stat(p, lstat));
+  h.identify = (p) => once(ids, p, () => host.identify(p));
+  return h;
+}

@@ -86,21 +86,57 @@ strictJail.describe('in-process spawn()', () => {
     expect(code).toBe(0);
     expect(fs.readFileSync(out, 'utf8')).toBe(`${fs.realpathSync(w.proj)}\nto-fd\n`);
   });
-  it('what the command leaves running ends with it in the namespace layer (its init is PID 1)', async () => {
-    if (LAYER !== 'namespaces') return; // below: the fallback
+  it(`what the command leaves running ends with it, even in a new session (${LAYER} layer: ${LAYER === 'namespaces' ? 'its init is PID 1' : 'its init is a subreaper'})`, async () => {
     const marker = path.join(w.outside, 'inproc-left');
-    const r = await run({ ro: ['.'], rw: [w.outside] }, 'sh', ['-c', `(sleep 1; touch ${marker}) & echo started`], { cwd: w.proj, env: w.env });
+    const r = await run({ ro: ['.'], rw: [w.outside] }, 'sh', ['-c', `setsid sh -c 'sleep 1; touch ${marker}' & (sleep 1; touch ${marker}) & echo started`], { cwd: w.proj, env: w.env });
     expect([r.status, r.stdout, r.stderr]).toEqual([0, 'started\n', '']);
     await new Promise((res) => setTimeout(res, 1500));
     expect(fs.existsSync(marker)).toBe(false);
+    // The control: the same command, not jailed, leaves it behind.
+    spawnSync('sh', ['-c', `setsid sh -c 'sleep 0.2; touch ${marker}' & echo started`], { encoding: 'utf8' });
+    await new Promise((res) => setTimeout(res, 700));
+    expect(fs.existsSync(marker)).toBe(true);
+    fs.rmSync(marker);
   });
-  it('in the Landlock-only layer it outlives the command (no subreaper in a library; src/inproc.ts)', async () => {
-    if (LAYER !== 'landlock') return;
-    const r = await run({ ro: ['.'] }, 'sh', ['-c', 'sleep 5 >/dev/null 2>&1 & echo $!'], { cwd: w.proj, env: w.env });
-    expect(r.status).toBe(0);
-    const pid = Number(r.stdout.trim());
-    expect(fs.existsSync(`/proc/${pid}`)).toBe(true);
-    process.kill(pid, 'SIGKILL');
+  it('a hook planted in a writable tree is put back after the run, on this path too, and a process left to plant it again is ended first', async () => {
+    const repo = path.join(w.root, 'inproc-repo');
+    fs.mkdirSync(repo, { recursive: true });
+    spawnSync('sh', ['-c', `git init -q -b main . && printf '#!/bin/sh\\nexit 0\\n' > .git/hooks/pre-commit && chmod +x .git/hooks/pre-commit`], { cwd: repo });
+    const hook = path.join(repo, '.git', 'hooks', 'pre-commit');
+    const before = fs.readFileSync(hook, 'utf8');
+    const plant = `printf '#!/bin/sh\\ntouch /tmp/pwned\\n' > .git/hooks/pre-commit 2>/dev/null`;
+    const c = spawn({ rw: [repo] }, 'sh', ['-c', `${plant}; setsid sh -c "sleep 1; ${plant}" & echo done`], { cwd: repo, env: w.env }) as ReturnType<typeof spawn> & { jailPath: { path: string } };
+    expect(c.jailPath.path).toBe('in-process');
+    let err = '';
+    c.stderr!.on('data', (d) => (err += d));
+    expect(await new Promise((r) => c.on('close', r))).toBe(0);
+    expect(fs.readFileSync(hook, 'utf8')).toBe(before);
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(fs.readFileSync(hook, 'utf8')).toBe(before);
+    if (LAYER === 'landlock') expect(err).toMatch(/pre-commit/); // the fallback's restore says what it put back
+  });
+  it('a toolchain under $HOME that cannot run what it runs next gets the same hint as from the jail command', async () => {
+    const bin = path.join(w.home, '.inproc-tool', 'bin');
+    fs.mkdirSync(bin, { recursive: true });
+    fs.mkdirSync(path.join(w.home, '.inproc-tool', 'libexec'));
+    fs.writeFileSync(path.join(w.home, '.inproc-tool', 'libexec', 'real'), '#!/bin/sh\necho real\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, 'shim'), `#!/bin/sh\nexec ${path.join(w.home, '.inproc-tool', 'libexec', 'real')}\n`, { mode: 0o755 });
+    const r = await run({ ro: ['.'] }, 'shim', [], { cwd: w.proj, env: { ...w.env, PATH: `${bin}:${w.env.PATH}` } });
+    expect([126, 127]).toContain(r.status);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('lies under $HOME');
+    expect(r.stderr).toContain('hint: --toolchains grants the toolchains under $HOME');
+    const plain = await run({ ro: ['.'] }, 'sh', ['-c', 'exit 127'], { cwd: w.proj, env: w.env });
+    expect([plain.status, plain.stderr]).toEqual([127, '']);
+  });
+  it('unref() lets the caller exit while the command runs; ref() (the default) keeps it', () => {
+    const lib = JSON.stringify(path.join(REPO, 'dist', 'index.js'));
+    const script = (unref: boolean) =>
+      `const c = require(${lib}).spawn({ ro: ['.'] }, 'sleep', ['3'], { stdio: 'ignore' }); ${unref ? 'c.unref();' : ''} const t = Date.now(); process.on('exit', () => console.log(c.jailPath.path, Date.now() - t < 2000 ? 'early' : 'waited'));`;
+    const unrefd = spawnSync(NODE, ['-e', script(true)], { cwd: w.proj, env: w.env, encoding: 'utf8', timeout: 10_000 });
+    expect([unrefd.stdout, unrefd.stderr]).toEqual(['in-process early\n', '']);
+    const refd = spawnSync(NODE, ['-e', script(false)], { cwd: w.proj, env: w.env, encoding: 'utf8', timeout: 10_000 });
+    expect([refd.stdout, refd.stderr]).toEqual(['in-process waited\n', '']);
   });
   it('a jailed command killed by a signal is seen so, and the run before it was cleaned up', async () => {
     const c = spawn({ ro: ['.'] }, 'sh', ['-c', 'echo $TMPDIR; kill -9 $$'], { cwd: w.proj, env: w.env });
