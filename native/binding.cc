@@ -19,6 +19,8 @@
 #include <csignal>
 #include <fcntl.h>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <pthread.h>
 #include <unistd.h>
 #include <uv.h>
@@ -610,23 +612,28 @@ Napi::Value SpawnChild(const Napi::CallbackInfo &info) {
 // error (ECHILD). The poll keeps the loop alive, as a child_process does,
 // until refChild(handle, false); the handle it returns outlives the poll
 // (then refChild does nothing).
-struct Watch;
-struct WatchLink {
-  Watch *watch = nullptr;  // null once the poll is closed
-};
-
 struct Watch {
   uv_poll_t poll;
   napi_env env;
   struct jail_child child;
   Napi::FunctionReference callback;
   std::unique_ptr<Napi::AsyncContext> context;
-  std::shared_ptr<WatchLink> link = std::make_shared<WatchLink>();
+  uint32_t id = 0;
 };
+
+// The watches whose poll is open, by id, for refChild: a plain number in
+// JavaScript (no object with a finalizer per run). Each env's calls come
+// on its own thread, so the map is shared under a lock.
+std::mutex watches_lock;
+std::unordered_map<uint32_t, Watch *> watches;
+uint32_t next_watch = 0;
 
 void Closed(uv_handle_t *h) {
   Watch *w = static_cast<Watch *>(h->data);
-  w->link->watch = nullptr;
+  {
+    std::lock_guard<std::mutex> g(watches_lock);
+    watches.erase(w->id);
+  }
   delete w;
 }
 
@@ -679,19 +686,29 @@ Napi::Value WatchChild(const Napi::CallbackInfo &info) {
     struct jail_error e = {"wait", "uv_poll_start", -rc, nullptr};
     throw ApplyError(env, e);
   }
-  w->link->watch = w.get();
-  auto *link = new std::shared_ptr<WatchLink>(w->link);
+  {
+    std::lock_guard<std::mutex> g(watches_lock);
+    while (w->id == 0 || watches.count(w->id)) w->id = ++next_watch;
+    watches[w->id] = w.get();
+  }
+  uint32_t id = w->id;
   w.release();
-  return Napi::External<std::shared_ptr<WatchLink>>::New(env, link, [](Napi::Env, std::shared_ptr<WatchLink> *l) { delete l; });
+  return Napi::Number::New(env, id);
 }
 
 // refChild(handle, on): whether the child's poll keeps the event loop alive
 // (ChildProcess's ref() and unref()).
 Napi::Value RefChild(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 2 || !info[0].IsExternal() || !info[1].IsBoolean()) throw Napi::TypeError::New(env, "takes a watchChild handle and a boolean");
-  Watch *w = (*info[0].As<Napi::External<std::shared_ptr<WatchLink>>>().Data())->watch;
-  if (w == nullptr) return env.Undefined();
+  if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsBoolean()) throw Napi::TypeError::New(env, "takes a watchChild handle and a boolean");
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  Watch *w = nullptr;
+  {
+    std::lock_guard<std::mutex> g(watches_lock);
+    auto it = watches.find(id);
+    if (it != watches.end() && it->second->env == env) w = it->second;
+  }
+  if (w == nullptr) return env.Undefined();  // reaped already
   auto *h = reinterpret_cast<uv_handle_t *>(&w->poll);
   if (info[1].As<Napi::Boolean>().Value())
     uv_ref(h);

@@ -131,10 +131,8 @@ export interface NativeStatus {
  *  errno; `code` is its name from Node's own table, added here. In the
  *  namespace layer, step 'namespaces' (making them, the id maps, the
  *  pivot) or 'view' (an entry, with its path, or the chdir to cwd). */
-/** What watchChild returns, for refChild: opaque. */
-export interface WatchHandle {
-  readonly __watch: unique symbol;
-}
+/** What watchChild returns, for refChild: a number naming the watch. */
+export type WatchHandle = number & { readonly __watch: unique symbol };
 
 export interface NativeError extends Error {
   code: string;

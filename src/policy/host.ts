@@ -89,18 +89,38 @@ export interface Host {
  * is caught there, never granted.
  */
 export function lookOnce(host: Host): Host {
-  const real = new Map<string, string | null>();
-  const stats = new Map<string, Stat | null>();
-  const ids = new Map<string, Stat | null>();
-  const once = <T>(m: Map<string, T>, key: string, get: () => T): T => {
-    if (m.has(key)) return m.get(key)!;
-    const v = get();
-    m.set(key, v);
-    return v;
-  };
-  const h: Host = Object.create(host);
-  h.realpath = (p) => once(real, p, () => host.realpath(p));
-  h.stat = (p, lstat = false) => once(stats, `${lstat ? 'l' : 's'}${p}`, () => host.stat(p, lstat));
-  h.identify = (p) => once(ids, p, () => host.identify(p));
-  return h;
+  return new LookOnce(host);
+}
+
+/** A class, not Object.create(host): a fresh prototype per run would cost
+ *  V8 a new map each time, kept in old space. */
+class LookOnce implements Host {
+  private readonly real = new Map<string, string | null>();
+  private readonly stats = new Map<string, Stat | null>();
+  private readonly ids = new Map<string, Stat | null>();
+  constructor(private readonly host: Host) {}
+  get cwd() { return this.host.cwd; }
+  get home() { return this.host.home; }
+  get uid() { return this.host.uid; }
+  get path() { return this.host.path; }
+  get ttys() { return this.host.ttys; }
+  get self() { return this.host.self; }
+  get tmpdir() { return this.host.tmpdir; }
+  realpath(p: string) { return once(this.real, p, () => this.host.realpath(p)); }
+  stat(p: string, lstat = false) { return once(this.stats, `${lstat ? 'l' : 's'}${p}`, () => this.host.stat(p, lstat)); }
+  identify(p: string) { return once(this.ids, p, () => this.host.identify(p)); }
+  readdir(p: string) { return this.host.readdir(p); }
+  scanTree(root: string, maxDepth: number) { return this.host.scanTree(root, maxDepth); }
+  readlink(p: string) { return this.host.readlink(p); }
+  readHead(p: string, n: number) { return this.host.readHead(p, n); }
+  executable(p: string) { return this.host.executable(p); }
+  readText(p: string, opts?: { follow?: boolean; max?: number }) { return this.host.readText(p, opts); }
+  tempName() { return this.host.tempName(); }
+}
+
+function once<T>(m: Map<string, T>, key: string, get: () => T): T {
+  if (m.has(key)) return m.get(key)!;
+  const v = get();
+  m.set(key, v);
+  return v;
 }
