@@ -15,16 +15,30 @@ function toStat(s: fs.Stats): Stat {
 const MAX_TEXT = 4 << 20;
 
 const S_IFMT = 0o170000;
-const SCAN_INCOMPLETE = 1n;
+const { S_IFDIR, S_IFREG } = fs.constants;
+const SCAN_INCOMPLETE = 1;
+const LITTLE_ENDIAN = os.endianness() === 'LE';
 
 /** The addon's scan (native/scan.c) as entries: the paths joined by NULs,
  *  and per entry (flags << 32 | mode), dev, ino. */
 function scanEntries(names: string, meta: BigUint64Array): ScanEntry[] {
+  // The first word's halves as numbers, read as 32-bit words where the
+  // byte order allows (little-endian: the low half first), which spares
+  // BigInt arithmetic for each of the hundreds of entries.
+  const words = LITTLE_ENDIAN ? new Uint32Array(meta.buffer, meta.byteOffset, meta.length * 2) : null;
   return names.split('\0').map((path, i) => {
-    const m = meta[3 * i]!;
-    const mode = Number(m & 0xffffffffn);
+    let mode: number;
+    let flags: number;
+    if (words) {
+      mode = words[6 * i]!;
+      flags = words[6 * i + 1]!;
+    } else {
+      const m = meta[3 * i]!;
+      mode = Number(m & 0xffffffffn);
+      flags = Number(m >> 32n);
+    }
     const type = mode & S_IFMT;
-    return { path, mode, isDir: type === fs.constants.S_IFDIR, isFile: type === fs.constants.S_IFREG, isSymlink: false, dev: meta[3 * i + 1]!, ino: meta[3 * i + 2]!, incomplete: ((m >> 32n) & SCAN_INCOMPLETE) !== 0n };
+    return { path, mode, isDir: type === S_IFDIR, isFile: type === S_IFREG, isSymlink: false, dev: meta[3 * i + 1]!, ino: meta[3 * i + 2]!, incomplete: (flags & SCAN_INCOMPLETE) !== 0 };
   });
 }
 

@@ -138,11 +138,23 @@ export function sshAgentUnixPaths(policy: Policy, layer: JailPlan['layer'], fact
 function viewFor(policy: Policy, landlock: LandlockPlan | null, facts: KernelFacts): ViewPlan {
   const row = abiRow(Math.max(facts.landlockAbi, 1));
   const write = FS.WRITE_FILE | FS.MAKE_REG | FS.MAKE_DIR | FS.REMOVE_FILE;
-  const rules: ViewRule[] = landlock
-    ? landlock.paths
-        .filter((r) => r.access !== FS.RESOLVE_UNIX) // --allow-unix PATH: a rule, not a mount
-        .map((r) => ({ path: r.path, isDir: r.isDir, access: r.access, writable: (r.access & write) !== 0n, ...(r.dev !== undefined && { dev: r.dev, ino: r.ino }) }))
-    : policy.grants.map((g) => ({ path: g.path, isDir: g.isDir, access: 0n, writable: g.access === 'rw' || g.access === 'dev', ...(g.dev !== undefined && { dev: g.dev, ino: g.ino }) }));
+  // One loop, no spread: root's /etc makes hundreds of rules.
+  const rules: ViewRule[] = [];
+  const withId = (v: ViewRule, from: { dev?: bigint; ino?: bigint }) => {
+    if (from.dev !== undefined) {
+      v.dev = from.dev;
+      v.ino = from.ino;
+    }
+    rules.push(v);
+  };
+  if (landlock) {
+    for (const r of landlock.paths) {
+      if (r.access === FS.RESOLVE_UNIX) continue; // --allow-unix PATH: a rule, not a mount
+      withId({ path: r.path, isDir: r.isDir, access: r.access, writable: (r.access & write) !== 0n }, r);
+    }
+  } else {
+    for (const g of policy.grants) withId({ path: g.path, isDir: g.isDir, access: 0n, writable: g.access === 'rw' || g.access === 'dev' }, g);
+  }
   return compileView(policy, rules, {
     dev: landlock ? rightsFor('dev', row) : 0n,
     readFile: landlock ? maskForKind(rightsFor('ro', row), false) : 0n,

@@ -1,7 +1,7 @@
 import { PolicyError, UnsupportedKernelError } from '../errors.js';
 import { printable } from '../text.js';
 import type { Access, Policy, Source } from '../policy/model.js';
-import { ancestors, isWithin } from '../policy/paths.js';
+import { isWithin } from '../policy/paths.js';
 import { abiFor, abiRow, FILE_RIGHTS, FS, NET, RESTRICT, SCOPE, type AbiRow } from './abi.js';
 
 export interface LandlockPathRule {
@@ -158,17 +158,27 @@ export function compileLandlock(policy: Policy, abi: number, opts: CompileOption
  */
 function mergeGrants(policy: Policy, row: AbiRow): { rules: LandlockPathRule[]; covered: number } {
   const byPath = new Map<string, LandlockPathRule>();
+  // The rights of each access level, for a file and for a directory,
+  // worked out once (root's /etc brings hundreds of grants).
+  const rights = {} as Record<Access, [file: bigint, dir: bigint]>;
+  for (const a of ['ro', 'list', 'dev', 'rw'] as const) rights[a] = [maskForKind(rightsFor(a, row), false), maskForKind(rightsFor(a, row), true)];
   for (const g of policy.grants) {
-    const access = maskForKind(rightsFor(g.access, row), g.isDir);
+    const access = rights[g.access][g.isDir ? 1 : 0];
     const prev = byPath.get(g.path);
     if (prev) {
       prev.access |= access;
       prev.sources.push(g.source);
       // The first identity seen stands; the addon grants that object only.
-      if (prev.dev === undefined && g.dev !== undefined && g.ino !== undefined) [prev.dev, prev.ino] = [g.dev, g.ino];
+      if (prev.dev === undefined && g.dev !== undefined && g.ino !== undefined) {
+        prev.dev = g.dev;
+        prev.ino = g.ino;
+      }
     } else {
       const rule: LandlockPathRule = { path: g.path, access, isDir: g.isDir, sources: [g.source] };
-      if (g.dev !== undefined && g.ino !== undefined) [rule.dev, rule.ino] = [g.dev, g.ino];
+      if (g.dev !== undefined && g.ino !== undefined) {
+        rule.dev = g.dev;
+        rule.ino = g.ino;
+      }
       byPath.set(g.path, rule);
     }
   }
@@ -178,8 +188,18 @@ function mergeGrants(policy: Policy, row: AbiRow): { rules: LandlockPathRule[]; 
   // read-only, and the fallback keeps it by restoring it (a guard).
   const narrower = (r: LandlockPathRule, d: LandlockPathRule) => (r.access & WRITE) === 0n && (d.access & WRITE) !== 0n && r.sources.some((s) => s.kind === 'flag' || s.kind === 'config');
   const coveredBy = (r: LandlockPathRule, d: LandlockPathRule | undefined) => d !== undefined && d.isDir && (r.access & ~d.access) === 0n && !narrower(r, d);
-  const rules = all.filter((r) => !ancestors(r.path).some((p) => coveredBy(r, byPath.get(p))));
+  const rules = all.filter((r) => !coveredAbove(r, byPath, coveredBy));
   return { rules, covered: all.length - rules.length };
+}
+
+/** Whether a directory above the rule's path (ancestors(), nearest first)
+ *  has a rule that covers it: a walk up the path, no array. */
+function coveredAbove(r: LandlockPathRule, byPath: ReadonlyMap<string, LandlockPathRule>, coveredBy: (r: LandlockPathRule, d: LandlockPathRule | undefined) => boolean): boolean {
+  for (let q = r.path; q !== '/' && q !== ''; ) {
+    q = q.slice(0, q.lastIndexOf('/')) || '/';
+    if (coveredBy(r, byPath.get(q))) return true;
+  }
+  return false;
 }
 
 const WRITE = FS.WRITE_FILE | FS.MAKE_REG | FS.MAKE_DIR | FS.REMOVE_FILE | FS.REMOVE_DIR;

@@ -11,7 +11,7 @@
  * stay on top as they are.
  */
 import type { Guard, Policy } from '../policy/model.js';
-import { ancestors, isWithin } from '../policy/paths.js';
+import { isWithin, nearestAbove, withinAny } from '../policy/paths.js';
 
 /** One thing to make in the view, applied in order (parents first). */
 export type ViewEntry =
@@ -109,44 +109,65 @@ export function compileView(policy: Policy, rules: readonly ViewRule[], rights: 
     if (r.path.startsWith('/proc/')) continue; // the view's /proc is the jail's own (/etc/mtab's target is in it)
     const device = r.path.startsWith('/dev/') && !r.isDir;
     hasDev ||= device;
-    const bind: ViewEntry = { kind: 'bind', path: r.path, readOnly: !r.writable, access: r.access };
+    const bind: Extract<ViewEntry, { kind: 'bind' }> = { kind: 'bind', path: r.path, readOnly: !r.writable, access: r.access };
     if (device) bind.device = true;
-    if (r.dev !== undefined && r.ino !== undefined) Object.assign(bind, { dev: r.dev, ino: r.ino });
+    if (r.dev !== undefined && r.ino !== undefined) {
+      bind.dev = r.dev;
+      bind.ino = r.ino;
+    }
     entries.push(bind);
   }
   if (hasDev) {
     entries.push({ kind: 'devpts', path: '/dev/pts', access: rights.dev });
     entries.push({ kind: 'symlink', path: '/dev/ptmx', target: 'pts/ptmx' });
   }
-  const binds = () => entries.filter((e): e is Extract<ViewEntry, { kind: 'bind' }> => e.kind === 'bind');
   // Inside a bind of the same kind, a path is there already: only its rule
   // is added, without a mount of its own (root's /etc: one bind, a rule per
   // readable entry), which keeps the mounts few.
   const mounted = new Map<string, Extract<ViewEntry, { kind: 'bind' }>>();
-  for (const b of binds()) if (!mounted.has(b.path)) mounted.set(b.path, b);
+  for (const e of entries) if (e.kind === 'bind' && !mounted.has(e.path)) mounted.set(e.path, e);
+  // The binds that stay mounts, in order, and where they are: root's /etc
+  // makes hundreds of entries, so the lookups below go by path (a walk up
+  // the path), not through every bind.
+  const binds: Array<Extract<ViewEntry, { kind: 'bind' }>> = [];
+  const boundAt = new Set<string>();
   entries.forEach((e, i) => {
-    if (e.kind !== 'bind' || e.device || e.source || e.pin) return;
-    // The nearest bind above it (the first at that path).
-    const outer = ancestors(e.path).map((p) => mounted.get(p)).find((b) => b !== undefined);
-    if (outer && outer.readOnly === e.readOnly && !outer.device) {
-      entries[i] = { kind: 'rule', path: e.path, access: e.access, ...(e.dev !== undefined && { dev: e.dev, ino: e.ino }) };
+    if (e.kind !== 'bind') return;
+    if (!e.device && !e.source && !e.pin) {
+      // The nearest bind above it (the first at that path).
+      const outer = nearestAbove(e.path, mounted);
+      if (outer && outer.readOnly === e.readOnly && !outer.device) {
+        const rule: Extract<ViewEntry, { kind: 'rule' }> = { kind: 'rule', path: e.path, access: e.access };
+        if (e.dev !== undefined) {
+          rule.dev = e.dev;
+          rule.ino = e.ino;
+        }
+        entries[i] = rule;
+        return;
+      }
     }
+    binds.push(e);
+    boundAt.add(e.path);
   });
   entries.push(...coverEntries(policy, rules, mounted));
   for (const a of policy.aliases) {
     // Only where the view has no such path already (a symlink inside a bind is there).
-    if (!binds().some((b) => isWithin(a.path, b.path))) entries.push({ kind: 'symlink', path: a.path, target: a.target });
+    if (!withinAny(a.path, boundAt)) entries.push({ kind: 'symlink', path: a.path, target: a.target });
   }
   // The sanitised copies at the real paths, unless a grant shows the real
   // file (you granted ~/.npmrc yourself, or all of ~).
   for (const o of policy.overlays) {
-    if (!binds().some((b) => isWithin(o.path, b.path))) entries.push({ kind: 'bind', path: o.path, source: o.source, readOnly: true, access: rights.readFile });
+    if (withinAny(o.path, boundAt)) continue;
+    const b: Extract<ViewEntry, { kind: 'bind' }> = { kind: 'bind', path: o.path, source: o.source, readOnly: true, access: rights.readFile };
+    entries.push(b);
+    binds.push(b);
+    boundAt.add(b.path);
   }
   if (cache) {
     entries.push({ kind: 'overlay', path: cache.path, layer: cache.layerDir!, access: rights.readWrite, ...(cache.dev !== undefined && { dev: cache.dev, ino: cache.ino }) });
   }
-  if (!binds().some((b) => isWithin(policy.cwd, b.path))) entries.push({ kind: 'dir', path: policy.cwd });
-  entries.push(...guardEntries(policy, binds()));
+  if (!withinAny(policy.cwd, boundAt)) entries.push({ kind: 'dir', path: policy.cwd });
+  entries.push(...guardEntries(policy, binds));
   const net = !needsNetwork(policy);
   const eg = net ? policy.egress : null;
   // jail's resolv.conf over the real one (which a bind may show already):
@@ -167,17 +188,45 @@ export function compileView(policy: Policy, rules: readonly ViewRule[], rights: 
 function coverEntries(policy: Policy, rules: readonly ViewRule[], mounted: ReadonlyMap<string, Extract<ViewEntry, { kind: 'bind' }>>): ViewEntry[] {
   const out: ViewEntry[] = [];
   const hidden = new Set(policy.hidden.map((h) => h.path));
+  let paths: { at: Set<string>; sorted: string[] } | null = null;
   for (const g of policy.grants) {
     if (g.access !== 'list' || g.source.kind !== 'base' || !g.source.covers) continue;
     const shown = mounted.get(g.path);
     if (!shown || !shown.readOnly) continue;
+    // The rules' paths, for lookups (hundreds of rules for root's /etc):
+    // those above a cover by a walk up its path, those inside it by a
+    // binary search in the sorted list.
+    paths ??= { at: new Set(rules.map((r) => r.path)), sorted: rules.map((r) => r.path).sort() };
     for (const c of g.source.covers) {
       if (!isWithin(c.path, g.path) || c.path === g.path || hidden.has(c.path)) continue;
-      const reached = rules.some((r) => r.path !== g.path && (isWithin(c.path, r.path) || isWithin(r.path, c.path)));
-      if (!reached) out.push({ kind: 'empty', path: c.path, isDir: c.isDir, access: 0n });
+      if (!reached(c.path, g.path, paths)) out.push({ kind: 'empty', path: c.path, isDir: c.isDir, access: 0n });
     }
   }
   return out;
+}
+
+/** Whether a rule other than the listing's own (at `listing`) reaches
+ *  `cover`, which lies strictly inside it: a rule at cover or above it, or
+ *  one inside it. */
+function reached(cover: string, listing: string, paths: { at: ReadonlySet<string>; sorted: readonly string[] }): boolean {
+  // At it or above (isWithin(cover, rule)), '/' included; not the listing.
+  for (let q = cover; ; ) {
+    if (q !== listing && paths.at.has(q)) return true;
+    if (q === '/' || q === '') break;
+    q = q.slice(0, q.lastIndexOf('/')) || '/';
+  }
+  // Inside it (isWithin(rule, cover), the rule not cover itself): the
+  // first path after `cover/` in sorted order starts with it if any does.
+  const prefix = `${cover}/`;
+  const s = paths.sorted;
+  let lo = 0;
+  let hi = s.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (s[mid]! < prefix) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < s.length && s[lo]!.startsWith(prefix);
 }
 
 function egressSockets(eg: NonNullable<Policy['egress']>): ViewSocket[] {
@@ -198,11 +247,15 @@ function egressSockets(eg: NonNullable<Policy['egress']>): ViewSocket[] {
  */
 function guardEntries(policy: Policy, binds: Array<Extract<ViewEntry, { kind: 'bind' }>>): ViewEntry[] {
   const out: ViewEntry[] = [];
+  // The first bind at each path: the nearest above a path is the one
+  // with the longest path among those it lies in, the first of them.
+  const at = new Map<string, Extract<ViewEntry, { kind: 'bind' }>>();
+  for (const b of binds) if (!at.has(b.path)) at.set(b.path, b);
   const inside = (p: string, writable: boolean) => {
-    const b = binds.filter((x) => x.path !== p && isWithin(p, x.path)).sort((a, c) => c.path.length - a.path.length)[0];
+    const b = nearestAbove(p, at);
     return b !== undefined && (!writable || !b.readOnly);
   };
-  const bound = (p: string) => binds.some((b) => b.path === p);
+  const bound = (p: string) => at.has(p);
   for (const g of policy.guards) {
     if (!mountedGuard(g) || !inside(g.path, true) || bound(g.path)) continue;
     const pin = g.mode === 'pin';
@@ -223,9 +276,18 @@ export function mountedGuard(g: Guard): g is Extract<Guard, { mode: 'keep' | 'pi
 }
 
 
-/** Parents before what lies inside them (by depth; a stable sort keeps
- *  the given order otherwise). */
+/** Parents before what lies inside them (by depth), the given order kept
+ *  otherwise: entries bucketed by depth, each path's depth counted once
+ *  (a sort's comparator would count it at every comparison). */
 function order(entries: ViewEntry[]): ViewEntry[] {
-  const depth = (p: string) => (p === '/' ? 0 : p.split('/').length - 1);
-  return [...entries].sort((a, b) => depth(a.path) - depth(b.path));
+  const byDepth: ViewEntry[][] = [];
+  for (const e of entries) {
+    const p = e.path;
+    let d = 0;
+    if (p !== '/') for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) d++;
+    (byDepth[d] ??= []).push(e);
+  }
+  const out: ViewEntry[] = [];
+  for (const b of byDepth) if (b) for (const e of b) out.push(e);
+  return out;
 }

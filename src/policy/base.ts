@@ -91,9 +91,12 @@ export function readableTree(dir: string, host: Host): { all: boolean; grants: P
   // under it.
   let i = 1;
   const source = { kind: 'base', what: '/etc' } as const;
+  // One list for the whole tree: a directory's entries' grants are added
+  // as they are judged, and taken back (truncated) when the directory is
+  // granted whole or left out, as its covers are.
+  const grants: PathGrant[] = [];
   // leftOut: entries only root may read, for --print-policy's summary.
-  const judge = (prefix: string): { all: boolean; grants: PathGrant[]; leftOut: number } => {
-    const grants: PathGrant[] = [];
+  const judge = (prefix: string): { all: boolean; leftOut: number } => {
     let all = true;
     let leftOut = 0;
     while (i < entries.length && entries[i]!.path.startsWith(prefix)) {
@@ -102,18 +105,20 @@ export function readableTree(dir: string, host: Host): { all: boolean; grants: P
       const real = { real: `${dir}/${e.path}`, st: e };
       if (e.isDir) {
         const below = covers.length;
+        const granted = grants.length;
         const sub = judge(`${e.path}/`);
         if ((e.mode & (WORLD_READABLE | WORLD_SEARCHABLE)) !== (WORLD_READABLE | WORLD_SEARCHABLE)) {
           all = false;
           leftOut++;
+          grants.length = granted; // nothing in it
           covers.length = below; // covered whole
           covers.push({ path: real.real, isDir: true });
         } else if (sub.all && !e.incomplete) {
+          grants.length = granted;
           grants.push(grantOf(real, 'ro', source));
         } else {
           all = false;
           leftOut += sub.leftOut;
-          grants.push(...sub.grants);
         }
       } else if (e.mode & WORLD_READABLE) {
         grants.push(grantOf(real, 'ro', source));
@@ -123,8 +128,8 @@ export function readableTree(dir: string, host: Host): { all: boolean; grants: P
         covers.push({ path: real.real, isDir: false });
       }
     }
-    return { all, grants, leftOut };
+    return { all, leftOut };
   };
   const tree = judge('');
-  return { all: tree.all && !entries[0]!.incomplete, grants: tree.grants, leftOut: tree.leftOut, covers };
+  return { all: tree.all && !entries[0]!.incomplete, grants, leftOut: tree.leftOut, covers };
 }

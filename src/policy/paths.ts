@@ -41,6 +41,29 @@ export function ancestors(p: string): string[] {
   return out;
 }
 
+/** The value at the nearest directory above `p` (its ancestors, nearest
+ *  first) that `m` holds; undefined when none does. ancestors() and a
+ *  lookup each, without the array. */
+export function nearestAbove<T>(p: string, m: ReadonlyMap<string, T>): T | undefined {
+  for (let q = p; q !== '/' && q !== ''; ) {
+    q = q.slice(0, q.lastIndexOf('/')) || '/';
+    const v = m.get(q);
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+/** Whether `p` or a directory above it is in `paths`: isWithin(p, x) for
+ *  some x, in as many lookups as p is deep. */
+export function withinAny(p: string, paths: ReadonlySet<string>): boolean {
+  if (paths.has(p)) return true;
+  for (let q = p; q !== '/' && q !== ''; ) {
+    q = q.slice(0, q.lastIndexOf('/')) || '/';
+    if (paths.has(q)) return true;
+  }
+  return false;
+}
+
 /**
  * A path as typed (on the command line, in the API), or one from a profile:
  * absolute already, with where it came from and, for a project's paths,
@@ -66,12 +89,9 @@ export function resolveReal(p: string, host: Host): { real: string; st: Stat } |
 
 /** A grant of a resolved path, carrying its identity. */
 export function grantOf(r: { real: string; st: Stat }, access: Access, source: Source): PathGrant {
-  const g: PathGrant = { path: r.real, access, isDir: r.st.isDir, source };
-  if (r.st.dev !== undefined && r.st.ino !== undefined) {
-    g.dev = r.st.dev;
-    g.ino = r.st.ino;
-  }
-  return g;
+  const { dev, ino } = r.st;
+  // Whole in one literal (hundreds for root's /etc), the keys in one order.
+  return dev !== undefined && ino !== undefined ? { path: r.real, access, isDir: r.st.isDir, source, dev, ino } : { path: r.real, access, isDir: r.st.isDir, source };
 }
 
 /**
