@@ -91,45 +91,48 @@ export function readableTree(dir: string, host: Host): { all: boolean; grants: P
   // under it.
   let i = 1;
   const source = { kind: 'base', what: '/etc' } as const;
-  // One list for the whole tree: a directory's entries' grants are added
-  // as they are judged, and taken back (truncated) when the directory is
-  // granted whole or left out, as its covers are.
-  const grants: PathGrant[] = [];
+  // One list for the whole tree, of the entries granted (their indices): a
+  // directory's are added as they are judged, and taken back (truncated)
+  // when the directory is granted whole or left out, as its covers are.
+  // The grants are made at the end, for what is left (most entries lie in
+  // a directory granted whole).
+  const picked: number[] = [];
   // leftOut: entries only root may read, for --print-policy's summary.
   const judge = (prefix: string): { all: boolean; leftOut: number } => {
     let all = true;
     let leftOut = 0;
     while (i < entries.length && entries[i]!.path.startsWith(prefix)) {
-      const e = entries[i++]!;
+      const at = i++;
+      const e = entries[at]!;
       if (e.isSymlink) continue; // judged by where it points
-      const real = { real: `${dir}/${e.path}`, st: e };
       if (e.isDir) {
         const below = covers.length;
-        const granted = grants.length;
+        const granted = picked.length;
         const sub = judge(`${e.path}/`);
         if ((e.mode & (WORLD_READABLE | WORLD_SEARCHABLE)) !== (WORLD_READABLE | WORLD_SEARCHABLE)) {
           all = false;
           leftOut++;
-          grants.length = granted; // nothing in it
+          picked.length = granted; // nothing in it
           covers.length = below; // covered whole
-          covers.push({ path: real.real, isDir: true });
+          covers.push({ path: `${dir}/${e.path}`, isDir: true });
         } else if (sub.all && !e.incomplete) {
-          grants.length = granted;
-          grants.push(grantOf(real, 'ro', source));
+          picked.length = granted;
+          picked.push(at);
         } else {
           all = false;
           leftOut += sub.leftOut;
         }
       } else if (e.mode & WORLD_READABLE) {
-        grants.push(grantOf(real, 'ro', source));
+        picked.push(at);
       } else {
         all = false;
         leftOut++;
-        covers.push({ path: real.real, isDir: false });
+        covers.push({ path: `${dir}/${e.path}`, isDir: false });
       }
     }
     return { all, leftOut };
   };
   const tree = judge('');
+  const grants = picked.map((k) => grantOf({ real: `${dir}/${entries[k]!.path}`, st: entries[k]! }, 'ro', source));
   return { all: tree.all && !entries[0]!.incomplete, grants, leftOut: tree.leftOut, covers };
 }

@@ -26,8 +26,12 @@ export function normalize(p: string): string {
 
 /** True when `inner` is `outer` or lies beneath it. */
 export function isWithin(inner: string, outer: string): boolean {
-  return outer === '/' || inner === outer || inner.startsWith(outer + '/');
+  // startsWith(outer + '/') without making that string: called for every
+  // grant in places (hundreds for root's /etc).
+  return outer === '/' || inner === outer || (inner.length > outer.length && inner.charCodeAt(outer.length) === SLASH && inner.startsWith(outer));
 }
+
+const SLASH = 0x2f;
 
 /** The directories a path is within (isWithin), itself left out: nearest
  *  first, '/' last; none for '/'. For lookups in a Map by path, where a
