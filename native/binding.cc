@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 #include <arpa/inet.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -133,7 +135,7 @@ PendingScan *pending = nullptr;
 
 void *RunScan(void *arg) {
   PendingScan *p = static_cast<PendingScan *>(arg);
-  p->rc = jail_scan_tree(p->root.c_str(), p->depth, &p->s, &p->e);
+  p->rc = jail_scan_tree(p->root.c_str(), p->depth, -1, &p->s, &p->e);
   return nullptr;
 }
 
@@ -764,8 +766,9 @@ Napi::Value ScanTreeStart(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(env, true);
 }
 
-// The entries of a scan as { names, meta } (see scanTree), freeing them.
-Napi::Object ScanResult(Napi::Env env, struct jail_scan &s) {
+// The entries of a scan as { names, meta } (see scanTree), freeing them
+// unless they are kept.
+Napi::Object ScanResult(Napi::Env env, struct jail_scan &s, bool release = true) {
   Napi::BigUint64Array meta = Napi::BigUint64Array::New(env, 3 * s.n);
   for (size_t i = 0; i < s.n; i++) {
     meta[3 * i] = static_cast<uint64_t>(s.entries[i].flags) << 32 | s.entries[i].mode;
@@ -776,7 +779,7 @@ Napi::Object ScanResult(Napi::Env env, struct jail_scan &s) {
   // Without the last NUL: split('\0') gives one name per entry.
   o.Set("names", Napi::String::New(env, s.names, s.names_len ? s.names_len - 1 : 0));
   o.Set("meta", meta);
-  jail_scan_free(&s);
+  if (release) jail_scan_free(&s);
   return o;
 }
 
@@ -802,8 +805,78 @@ Napi::Value ScanTree(const Napi::CallbackInfo &info) {
   struct jail_scan s;
   struct jail_error e;
   std::memset(&e, 0, sizeof(e));
-  if (jail_scan_tree(root.c_str(), depth, &s, &e) < 0) throw ApplyError(env, e);
+  if (jail_scan_tree(root.c_str(), depth, -1, &s, &e) < 0) throw ApplyError(env, e);
   return ScanResult(env, s);
+}
+
+// scanTreeKept(root, maxDepth): what scanTree returns, for a process that
+// asks again and again (the library: root's /etc, for every run). The scan
+// is kept, and given again, while nothing it reports can have changed:
+// every directory in it is watched (inotify, added before the directory
+// is listed, see scan.c) and no event has come, and the mount table has
+// not changed (a mount over an entry sends no inotify event; a poll of
+// /proc/self/mounts shows it). A change of a name, mode or owner anywhere
+// in the tree, a mount or unmount anywhere, an overflow of the event queue:
+// the next call scans again. Where a watch cannot be had, every call scans.
+// The grants made from a scan carry each file's identity, which the addon
+// checks again when it opens them.
+struct KeptScan {
+  std::mutex lock;
+  bool valid = false;
+  std::string root;
+  int depth = 0;
+  int events = -1;  // inotify, O_NONBLOCK
+  int mounts = -1;  // /proc/self/mounts, polled for POLLPRI
+  struct jail_scan s;
+} kept;
+
+void DropKept() {
+  if (kept.valid) jail_scan_free(&kept.s);
+  kept.valid = false;
+  if (kept.events >= 0) close(kept.events);
+  if (kept.mounts >= 0) close(kept.mounts);
+  kept.events = kept.mounts = -1;
+}
+
+// Whether the kept scan still holds: no inotify event (nor overflow) and
+// no mount table change since it was made.
+bool KeptHolds() {
+  struct pollfd p[2] = {{kept.events, POLLIN, 0}, {kept.mounts, POLLPRI, 0}};
+  return poll(p, 2, 0) == 0;
+}
+
+Napi::Value ScanTreeKept(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string root = AbsPath(info[0], "root");
+  int depth = static_cast<int>(Integer(info[1], "maxDepth", 0, 1024));
+  std::lock_guard<std::mutex> g(kept.lock);
+  if (kept.valid && kept.root == root && kept.depth == depth && KeptHolds()) {
+    Napi::Object o = ScanResult(env, kept.s, false);
+    o.Set("kept", true);
+    return o;
+  }
+  DropKept();
+  // Both before the scan: a change during it shows at the next call.
+  kept.events = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  kept.mounts = open("/proc/self/mounts", O_RDONLY | O_CLOEXEC);
+  struct jail_scan s;
+  struct jail_error e;
+  std::memset(&e, 0, sizeof(e));
+  if (jail_scan_tree(root.c_str(), depth, kept.events, &s, &e) < 0) {
+    DropKept();
+    throw ApplyError(env, e);
+  }
+  if (kept.events < 0 || kept.mounts < 0 || s.unwatched) {
+    DropKept();
+  } else {
+    kept.s = s;
+    kept.root = root;
+    kept.depth = depth;
+    kept.valid = true;
+  }
+  Napi::Object o = ScanResult(env, s, !kept.valid);
+  o.Set("kept", false);
+  return o;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -820,6 +893,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("takeObserved", Napi::Function::New(env, TakeObserved));
   exports.Set("rmtree", Napi::Function::New(env, Rmtree));
   exports.Set("scanTree", Napi::Function::New(env, ScanTree));
+  exports.Set("scanTreeKept", Napi::Function::New(env, ScanTreeKept));
   exports.Set("scanTreeStart", Napi::Function::New(env, ScanTreeStart));
   exports.Set("scanTreeTake", Napi::Function::New(env, ScanTreeTake));
   return exports;

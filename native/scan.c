@@ -11,6 +11,11 @@
  * reported with the fstat of that descriptor, so the mode judged is the
  * mode of the directory whose names follow. Entries come in pre-order, a
  * directory's sorted by name (as Node's readdir gives them).
+ *
+ * With an inotify descriptor, each directory is watched, through the
+ * descriptor it is listed from, before it is listed: from then on any
+ * change of a name, mode or owner in the tree shows as an event, which is
+ * what lets a caller keep the scan (binding.cc, scanTreeKept).
  */
 #define _GNU_SOURCE
 #include "scan.h"
@@ -22,12 +27,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define DENTS_SIZE 32768
+
+/* Everything that could change what a scan reports: names come and go
+ * (create, delete, rename in or out), a mode or owner changes (attrib),
+ * the directory itself goes. Unmounts and overflows come unasked. */
+#define WATCH_MASK (IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
 /* What getdents64 returns, one record after another (getdents(2)). */
 struct dent64 {
@@ -140,13 +151,26 @@ fail:
 	return -1;
 }
 
+/* Watch the directory open as fd (not a path that could since lead
+ * elsewhere); a watch that cannot be added leaves the scan unwatched. */
+static void watch(struct jail_scan *s, int watch_fd, int fd)
+{
+	char proc[64];
+
+	if (watch_fd < 0)
+		return;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (inotify_add_watch(watch_fd, proc, WATCH_MASK) < 0)
+		s->unwatched = 1;
+}
+
 /* Report the entries of directory fd (at `rel`, `depth` below the root),
  * going into each subdirectory. Returns 0, or 1 when the listing is
  * incomplete (an entry that could not be named or stat'd; an unreadable
  * listing), or -1 when memory ran out. A subdirectory whose listing is
  * incomplete, or that lies deeper than max_depth, is flagged
  * JAIL_SCAN_INCOMPLETE: the policy must not take it as a whole. */
-static int scan_dir(struct jail_scan *s, int fd, char rel[PATH_MAX], int depth, int max_depth)
+static int scan_dir(struct jail_scan *s, int fd, char rel[PATH_MAX], int depth, int max_depth, int watch_fd)
 {
 	size_t len = strlen(rel), i, n, at;
 	struct listed *names;
@@ -174,6 +198,8 @@ static int scan_dir(struct jail_scan *s, int fd, char rel[PATH_MAX], int depth, 
 		sub = -1;
 		if (S_ISDIR(st.st_mode) && depth < max_depth) {
 			sub = openat(fd, name, DIR_FLAGS);
+			if (sub >= 0)
+				watch(s, watch_fd, sub); /* before its mode is read */
 			if (sub >= 0 && fstat(sub, &st) < 0) {
 				close(sub);
 				sub = -1;
@@ -182,7 +208,7 @@ static int scan_dir(struct jail_scan *s, int fd, char rel[PATH_MAX], int depth, 
 		at = s->n;
 		r = add_entry(s, rel, &st, 0);
 		if (r == 0 && S_ISDIR(st.st_mode))
-			r = sub >= 0 ? scan_dir(s, sub, rel, depth + 1, max_depth) : 1;
+			r = sub >= 0 ? scan_dir(s, sub, rel, depth + 1, max_depth, watch_fd) : 1;
 		if (r > 0)
 			s->entries[at].flags = JAIL_SCAN_INCOMPLETE;
 		if (r < 0)
@@ -195,7 +221,7 @@ static int scan_dir(struct jail_scan *s, int fd, char rel[PATH_MAX], int depth, 
 	return rc;
 }
 
-int jail_scan_tree(const char *root, int max_depth, struct jail_scan *out, struct jail_error *err)
+int jail_scan_tree(const char *root, int max_depth, int watch_fd, struct jail_scan *out, struct jail_error *err)
 {
 	char rel[PATH_MAX] = "";
 	struct stat st;
@@ -205,9 +231,10 @@ int jail_scan_tree(const char *root, int max_depth, struct jail_scan *out, struc
 	fd = open(root, DIR_FLAGS);
 	if (fd < 0)
 		FAIL(err, "scan", "open", root);
+	watch(out, watch_fd, fd);
 	/* The root itself comes first, named "". */
 	if (fstat(fd, &st) == 0 && add_entry(out, rel, &st, 0) == 0)
-		rc = scan_dir(out, fd, rel, 0, max_depth);
+		rc = scan_dir(out, fd, rel, 0, max_depth, watch_fd);
 	saved = errno;
 	close(fd);
 	if (rc < 0) {

@@ -27,15 +27,19 @@ struct jail_scan {
 	 * with a NUL; the root's own is "". */
 	char *names;
 	size_t names_len, names_cap;
+	/* Set when a watch asked for could not be added. */
+	int unwatched;
 };
 
 /* Every entry under the directory `root` (an absolute path) but symlinks,
  * the root first, then in pre-order, a directory's entries sorted by name; no
  * symlink followed below the root. Directories deeper than max_depth below
- * the root are listed without their entries. Returns -1 with err filled in
+ * the root are listed without their entries. With watch_fd >= 0 (inotify),
+ * each directory listed is watched first (out->unwatched when one could
+ * not be). Returns -1 with err filled in
  * when root cannot be opened or memory runs out; else 0, and out must be
  * freed with jail_scan_free. */
-int jail_scan_tree(const char *root, int max_depth, struct jail_scan *out, struct jail_error *err);
+int jail_scan_tree(const char *root, int max_depth, int watch_fd, struct jail_scan *out, struct jail_error *err);
 
 void jail_scan_free(struct jail_scan *s);
 

@@ -42,7 +42,17 @@ function scanEntries(names: string, meta: BigUint64Array): ScanEntry[] {
   });
 }
 
-export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Host {
+/** The entries of the kept scan (lasting hosts), converted once: the same
+ *  frozen array while the addon says its scan still holds. */
+let keptEntries: { root: string; maxDepth: number; entries: ScanEntry[] } | undefined;
+
+/**
+ * The real host. `lasting`: the caller runs jail again and again in this
+ * process (the library), so a tree scan (root's /etc) is kept between
+ * runs while nothing in it changes (the addon's scanTreeKept); the CLI,
+ * which runs once, scans once.
+ */
+export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), lasting = false): Host {
   let tmpdir: string | undefined;
   let self: string[] | undefined;
   return {
@@ -77,6 +87,14 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
       let raw;
       try {
         const addon = loadAddon();
+        if (lasting) {
+          const k = addon.scanTreeKept(root, maxDepth);
+          if (k.kept && keptEntries?.root === root && keptEntries.maxDepth === maxDepth) return keptEntries.entries;
+          // Frozen: a policy that changed an entry would change every later run's.
+          const entries = Object.freeze(scanEntries(k.names, k.meta).map((e) => Object.freeze(e))) as ScanEntry[];
+          keptEntries = { root, maxDepth, entries };
+          return entries;
+        }
         raw = addon.scanTreeTake(root, maxDepth) ?? addon.scanTree(root, maxDepth);
       } catch (e) {
         if (e instanceof NativeLoadError) return walkTree(this, root, maxDepth);

@@ -153,7 +153,7 @@ export function spawnInProcess(policy: JailOptions, command: string, args: reado
   let created: string[] = [];
   try {
     const facts = factsFor(env);
-    const host = realHost(env, cwd);
+    const host = realHost(env, cwd, true);
     created = makeOutputDirs(opts.rw, cwd, env.HOME || os.homedir(), host.self).created;
     p = prepare({ options: opts, argv, env, projectRoot: undefined }, facts, host);
   } catch (e) {

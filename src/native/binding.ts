@@ -212,6 +212,11 @@ export interface Addon {
   /** Waits for the scan scanTreeStart started with these arguments and
    *  returns (or throws) what scanTree would have; null when none was. */
   scanTreeTake(root: string, maxDepth: number): { names: string; meta: BigUint64Array } | null;
+  /** What scanTree returns, kept between calls for a process that asks
+   *  again and again: given again while inotify shows no change in the
+   *  tree and the mount table has not changed (binding.cc). kept: this
+   *  answer is the kept one (false: scanned now). */
+  scanTreeKept(root: string, maxDepth: number): { names: string; meta: BigUint64Array; kept: boolean };
 }
 
 let addon: Addon | undefined;
@@ -267,6 +272,7 @@ function named(raw: RawAddon): Addon {
     scanTree: coded(raw.scanTree),
     scanTreeStart: coded(raw.scanTreeStart),
     scanTreeTake: coded(raw.scanTreeTake),
+    scanTreeKept: coded(raw.scanTreeKept),
   };
 }
 

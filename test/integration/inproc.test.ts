@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run, spawn } from '../../src/api.js';
-import { IS_ROOT, LAYER, makeWorld, NODE, REPO, removeWorld, strictJail, type World } from './harness.js';
+import { IS_ROOT, LAYER, makeWorld, needs, NODE, REPO, removeWorld, strictJail, type World } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -114,6 +114,27 @@ strictJail.describe('in-process spawn()', () => {
     await new Promise((res) => setTimeout(res, 1500));
     expect(fs.readFileSync(hook, 'utf8')).toBe(before);
     if (LAYER === 'landlock') expect(err).toMatch(/pre-commit/); // the fallback's restore says what it put back
+  });
+  // The library keeps root's /etc scan between runs (binding.cc,
+  // scanTreeKept): a file made unreadable to others after one run must not
+  // be granted to the next, though the path, the inode and the scan's
+  // other entries are all unchanged.
+  needs(IS_ROOT, 'runs as root: the system base scans /etc for root').it(`(root) a file in /etc made unreadable to others after a run is not granted to the next run (${LAYER} layer)`, async () => {
+    const file = `/etc/jail-kept-test-${process.pid}`;
+    fs.writeFileSync(file, 'READABLE-BEFORE\n');
+    fs.chmodSync(file, 0o644);
+    try {
+      const before = await run({ ro: ['.'] }, 'cat', [file], { cwd: w.proj, env: w.env });
+      expect([before.status, before.stdout]).toEqual([0, 'READABLE-BEFORE\n']); // the control: granted while readable
+      fs.writeFileSync(file, 'SECRET-AFTER\n');
+      fs.chmodSync(file, 0o600);
+      const after = await run({ ro: ['.'] }, 'cat', [file], { cwd: w.proj, env: w.env });
+      expect(after.stdout).not.toContain('SECRET');
+      expect(after.status).not.toBe(0);
+      expect(after.status).not.toBe(125); // it ran, and cat was refused
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
   });
   it('a toolchain under $HOME that cannot run what it runs next gets the same hint as from the jail command', async () => {
     const bin = path.join(w.home, '.inproc-tool', 'bin');

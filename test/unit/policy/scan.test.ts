@@ -3,6 +3,7 @@
  * in JavaScript it replaced, on the real /etc (it only reads), and the
  * judging of a scan on a fake host.
  */
+import { spawnSync } from 'node:child_process';
 import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
@@ -136,5 +137,89 @@ describe('judging a scan', () => {
     const scanned: Host = { ...h, scanTree: (root, d) => walkTree(h, root, d)!.map((e) => (e.path === '' ? { ...e, incomplete: true } : e)) };
     expect(readableTree('/etc', h).all).toBe(true);
     expect(readableTree('/etc', scanned)).toMatchObject({ all: false, grants: [{ path: '/etc/passwd' }] });
+  });
+});
+
+describe('a scan kept between runs (a lasting host: the library)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jail-kept-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.mkdirSync(`${dir}/sub/deeper`, { recursive: true });
+  fs.writeFileSync(`${dir}/sub/file`, 'x', { mode: 0o644 });
+  const addon = loadAddon();
+  const modes = (r: { names: string; meta: BigUint64Array }) => Object.fromEntries(r.names.split('\0').map((n, i) => [n, Number(r.meta[3 * i]! & 0o7777n).toString(8)]));
+  /** The kept answer, checked against a fresh scan of the same tree. */
+  const kept = () => {
+    const k = addon.scanTreeKept(dir, 8);
+    const fresh = addon.scanTree(dir, 8);
+    expect([k.names, [...k.meta]]).toEqual([fresh.names, [...fresh.meta]]);
+    return k;
+  };
+
+  it('is given again while nothing in the tree changes, and scanned again after any change that could change a grant', () => {
+    expect(kept().kept).toBe(false);
+    expect(kept().kept).toBe(true);
+    expect(kept().kept).toBe(true);
+    // A file made unreadable to others, deep down: the next answer says so.
+    fs.chmodSync(`${dir}/sub/file`, 0o600);
+    const after = kept();
+    expect(after.kept).toBe(false);
+    expect(modes(after)['sub/file']).toBe('600');
+    expect(kept().kept).toBe(true);
+    // A directory's own mode, a new name, a rename, a removal.
+    for (const change of [
+      () => fs.chmodSync(`${dir}/sub/deeper`, 0o700),
+      () => fs.chmodSync(dir, 0o711),
+      () => fs.writeFileSync(`${dir}/sub/deeper/new`, 'x'),
+      () => fs.renameSync(`${dir}/sub/deeper/new`, `${dir}/sub/renamed`),
+      () => fs.rmSync(`${dir}/sub/renamed`),
+      () => fs.mkdirSync(`${dir}/sub/deeper/dir`),
+    ]) {
+      change();
+      expect(kept().kept).toBe(false);
+      expect(kept().kept).toBe(true);
+    }
+    // Content is not what a scan reports: writing keeps it.
+    fs.writeFileSync(`${dir}/sub/file`, 'changed');
+    expect(kept().kept).toBe(true);
+    // Another root (or depth) is scanned, and the first one again after it.
+    expect(addon.scanTreeKept(`${dir}/sub`, 8).kept).toBe(false);
+    expect(addon.scanTreeKept(dir, 7).kept).toBe(false);
+    expect(kept().kept).toBe(false);
+  });
+  it.runIf(process.getuid?.() === 0)('(root) is scanned again after a change of owner, and after a mount over one of its entries, which inotify does not report', () => {
+    kept();
+    expect(kept().kept).toBe(true);
+    fs.chownSync(`${dir}/sub/file`, 65534, 65534);
+    expect(kept().kept).toBe(false);
+    expect(kept().kept).toBe(true);
+    const secret = path.join(dir, '..', `${path.basename(dir)}-secret`);
+    fs.writeFileSync(secret, 'x', { mode: 0o600 });
+    try {
+      const m = spawnSync('mount', ['--bind', secret, `${dir}/sub/file`]);
+      expect(m.status, String(m.stderr)).toBe(0);
+      const over = kept();
+      expect(over.kept).toBe(false);
+      expect(modes(over)['sub/file']).toBe('600');
+      expect(kept().kept).toBe(true);
+    } finally {
+      spawnSync('umount', [`${dir}/sub/file`]);
+      fs.rmSync(secret, { force: true });
+    }
+    expect(kept().kept).toBe(false);
+  });
+  it('is null, not kept, for a root that cannot be scanned; the real host converts a kept scan once', () => {
+    expect(() => addon.scanTreeKept(`${dir}/nonexistent`, 8)).toThrow();
+    expect(kept().kept).toBe(false);
+    const lasting = realHost(process.env, dir, true);
+    const a = lasting.scanTree(dir, 8);
+    const b = lasting.scanTree(dir, 8);
+    expect(b).toBe(a); // the same frozen entries: nothing changed
+    expect(Object.isFrozen(a![0])).toBe(true);
+    fs.chmodSync(`${dir}/sub/file`, 0o640);
+    const c = lasting.scanTree(dir, 8);
+    expect(c).not.toBe(a);
+    expect(c!.find((e) => e.path === 'sub/file')!.mode & 0o777).toBe(0o640);
+    expect(realHost(process.env, dir, true).scanTree(dir, 8)).toBe(c);
+    expect(realHost(process.env, dir).scanTree(dir, 8)).not.toBe(c); // a one-shot host scans
   });
 });
