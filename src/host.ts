@@ -68,12 +68,12 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
       }
     },
     stat(p, lstat = false) {
-      const s = (lstat ? fs.lstatSync : fs.statSync)(p, { throwIfNoEntry: false });
+      const s = looked(p, () => (lstat ? fs.lstatSync : fs.statSync)(p, { throwIfNoEntry: false }));
       return s ? toStat(s) : null;
     },
     identify(p) {
       // bigint: an inode number may not fit in a double (overlayfs's xino).
-      const s = fs.lstatSync(p, { throwIfNoEntry: false, bigint: true });
+      const s = looked(p, () => fs.lstatSync(p, { throwIfNoEntry: false, bigint: true }));
       return s ? { isDir: s.isDirectory(), isFile: s.isFile(), isSymlink: s.isSymbolicLink(), mode: Number(s.mode), uid: Number(s.uid), dev: s.dev, ino: s.ino } : null;
     },
     readdir(p): DirEntry[] {
@@ -184,6 +184,32 @@ export function scanTreeEarly(root: string, maxDepth: number): boolean {
     return loadAddon().scanTreeStart(root, maxDepth);
   } catch {
     return false; // no addon: the run says so where it needs one
+  }
+}
+
+/**
+ * An lstat or stat: undefined when nothing is there (ENOENT, or ENOTDIR: a
+ * file where a directory was expected), and a PolicyError naming the path
+ * when it cannot be looked at (EACCES on a directory on the way, ELOOP, …):
+ * jail decides nothing about a path it cannot see. (Run as a user who cannot
+ * read the working directory, the search for jail's config meets it.)
+ */
+function looked<T>(p: string, look: () => T | undefined): T | undefined {
+  try {
+    return look();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    // With the errno's code, for callers that skip what they cannot see
+    // (the PATH search, statOnPath).
+    throw Object.assign(
+      new PolicyError(
+        `cannot look at ${printable(p)}: ${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (e as Error).message} (${code}).`,
+        'run jail as a user who can reach it (each directory on the way, the working directory included), or from another directory.',
+        p,
+      ),
+      { code },
+    );
   }
 }
 

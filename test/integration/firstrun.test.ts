@@ -27,6 +27,24 @@ strictJail.describe('the command on PATH', () => {
   });
 });
 
+describe('a working directory the user cannot read', () => {
+  // jail looks for its config upwards from the working directory; run from
+  // one nobody cannot search, the look is refused (EACCES): a clear refusal
+  // that names the path, not an internal error, and nothing runs.
+  needs(IS_ROOT, 'runs as root, to run jail as nobody').it('as nobody: exit 125 with the path and a way out, nothing run', () => {
+    const closed = path.join(w.root, 'closed-cwd');
+    fs.mkdirSync(closed, { recursive: true });
+    fs.chmodSync(closed, 0o700);
+    const marker = path.join(w.root, 'ran-from-closed');
+    const [cmd, argv] = jailCommand(w, ['--ro', '/usr', '--', 'sh', '-c', `: > ${marker}`], { asNobody: true });
+    const r = spawnSync(cmd, argv, { cwd: closed, encoding: 'utf8', env: w.env });
+    expect(r.status, printed(r)).toBe(125);
+    expect(r.stderr).toMatch(new RegExp(`^jail: cannot look at ${closed}/[^:]+: permission denied \\(EACCES\\)\\.\n {2}hint: run jail as a user who can reach it`));
+    expect(r.stderr).not.toMatch(/internal error/);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+});
+
 describe('output into a closed pipe', () => {
   // The reader is gone before jail writes: every write meets EPIPE.
   it.each([
