@@ -1,7 +1,7 @@
 import { PolicyError, UnsupportedKernelError } from '../errors.js';
 import { printable } from '../text.js';
 import type { Access, Policy, Source } from '../policy/model.js';
-import { isWithin } from '../policy/paths.js';
+import { isWithin, someAbove } from '../policy/paths.js';
 import { abiFor, abiRow, FILE_RIGHTS, FS, NET, RESTRICT, SCOPE, type AbiRow } from './abi.js';
 
 export interface LandlockPathRule {
@@ -188,18 +188,8 @@ function mergeGrants(policy: Policy, row: AbiRow): { rules: LandlockPathRule[]; 
   // read-only, and the fallback keeps it by restoring it (a guard).
   const narrower = (r: LandlockPathRule, d: LandlockPathRule) => (r.access & WRITE) === 0n && (d.access & WRITE) !== 0n && r.sources.some((s) => s.kind === 'flag' || s.kind === 'config');
   const coveredBy = (r: LandlockPathRule, d: LandlockPathRule | undefined) => d !== undefined && d.isDir && (r.access & ~d.access) === 0n && !narrower(r, d);
-  const rules = all.filter((r) => !coveredAbove(r, byPath, coveredBy));
+  const rules = all.filter((r) => !someAbove(r.path, (q) => coveredBy(r, byPath.get(q))));
   return { rules, covered: all.length - rules.length };
-}
-
-/** Whether a directory above the rule's path (ancestors(), nearest first)
- *  has a rule that covers it: a walk up the path, no array. */
-function coveredAbove(r: LandlockPathRule, byPath: ReadonlyMap<string, LandlockPathRule>, coveredBy: (r: LandlockPathRule, d: LandlockPathRule | undefined) => boolean): boolean {
-  for (let q = r.path; q !== '/' && q !== ''; ) {
-    q = q.slice(0, q.lastIndexOf('/')) || '/';
-    if (coveredBy(r, byPath.get(q))) return true;
-  }
-  return false;
 }
 
 const WRITE = FS.WRITE_FILE | FS.MAKE_REG | FS.MAKE_DIR | FS.REMOVE_FILE | FS.REMOVE_DIR;

@@ -45,27 +45,28 @@ export function ancestors(p: string): string[] {
   return out;
 }
 
-/** The value at the nearest directory above `p` (its ancestors, nearest
- *  first) that `m` holds; undefined when none does. ancestors() and a
- *  lookup each, without the array. */
-export function nearestAbove<T>(p: string, m: ReadonlyMap<string, T>): T | undefined {
+/** Whether test() holds for a directory above `p` (its ancestors, nearest
+ *  first, '/' last): a walk up the path, without ancestors()'s array. */
+export function someAbove(p: string, test: (dir: string) => boolean): boolean {
   for (let q = p; q !== '/' && q !== ''; ) {
     q = q.slice(0, q.lastIndexOf('/')) || '/';
-    const v = m.get(q);
-    if (v !== undefined) return v;
+    if (test(q)) return true;
   }
-  return undefined;
+  return false;
+}
+
+/** The value at the nearest directory above `p` that `m` holds; undefined
+ *  when none does. */
+export function nearestAbove<T>(p: string, m: ReadonlyMap<string, T>): T | undefined {
+  let found: T | undefined;
+  someAbove(p, (q) => (found = m.get(q)) !== undefined);
+  return found;
 }
 
 /** Whether `p` or a directory above it is in `paths`: isWithin(p, x) for
  *  some x, in as many lookups as p is deep. */
 export function withinAny(p: string, paths: ReadonlySet<string>): boolean {
-  if (paths.has(p)) return true;
-  for (let q = p; q !== '/' && q !== ''; ) {
-    q = q.slice(0, q.lastIndexOf('/')) || '/';
-    if (paths.has(q)) return true;
-  }
-  return false;
+  return paths.has(p) || someAbove(p, (q) => paths.has(q));
 }
 
 /**
