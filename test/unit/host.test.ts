@@ -1,0 +1,42 @@
+/**
+ * The real host's looks (src/host.ts): what is not there is null; what
+ * cannot be looked at is a refusal that names the path (exit 125 from the
+ * CLI), with the errno's code for callers that skip it (the PATH search).
+ */
+import fs = require('node:fs');
+import os = require('node:os');
+import path = require('node:path');
+import { afterAll, describe, expect, it } from 'vitest';
+import { PolicyError } from '../../src/errors.js';
+import { realHost } from '../../src/host.js';
+import { statOnPath } from '../../src/policy/command.js';
+
+describe('the real host looking at a path', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jail-host-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(`${dir}/file`, 'x');
+  fs.symlinkSync(`${dir}/loop`, `${dir}/loop`);
+  const host = realHost(process.env, dir);
+
+  it('is null for what is not there: missing, or below a file (ENOTDIR)', () => {
+    expect(host.stat(`${dir}/missing`)).toBeNull();
+    expect(host.stat(`${dir}/file/below`)).toBeNull();
+    expect(host.stat(`${dir}/file/below`, true)).toBeNull();
+    expect(host.identify(`${dir}/file/below`)).toBeNull();
+  });
+  it('refuses what it cannot look at, naming the path and the errno (a symlink loop: ELOOP)', () => {
+    let err: unknown;
+    try {
+      host.stat(`${dir}/loop/x`);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(PolicyError);
+    expect((err as PolicyError).message.startsWith(`cannot look at ${dir}/loop/x: `)).toBe(true);
+    expect((err as PolicyError).message).toMatch(/\(ELOOP\)\.$/);
+    expect((err as PolicyError).hint).toMatch(/^run jail as a user who can reach it/);
+    expect((err as { code?: string }).code).toBe('ELOOP');
+    // The PATH search skips such an entry, as sh does.
+    expect(statOnPath(`${dir}/loop/x`, host)).toBeNull();
+  });
+});
