@@ -15,7 +15,9 @@
  * With an inotify descriptor, each directory is watched, through the
  * descriptor it is listed from, before it is listed: from then on any
  * change of a name, mode or owner in the tree shows as an event, which is
- * what lets a caller keep the scan (binding.cc, scanTreeKept).
+ * what lets a caller keep the scan (binding.cc, scanTreeKept). A directory
+ * on a file system whose changes may not pass through this kernel (NFS,
+ * FUSE, …) leaves the scan unwatched: never kept.
  */
 #define _GNU_SOURCE
 #include "scan.h"
@@ -29,6 +31,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -151,6 +154,33 @@ fail:
 	return -1;
 }
 
+/* Whether every change to what fd's file system holds goes through this
+ * kernel, so inotify sees it: local disk and memory file systems. Not a
+ * network file system (a mode changed on another machine sends no event),
+ * not FUSE, nor anything unknown. */
+static int local_fs(int fd)
+{
+	struct statfs f;
+
+	if (fstatfs(fd, &f) < 0)
+		return 0;
+	switch ((unsigned long)f.f_type) {
+	case 0xEF53UL:     /* ext2, ext3, ext4 */
+	case 0x58465342UL: /* xfs */
+	case 0x9123683EUL: /* btrfs */
+	case 0xF2F52010UL: /* f2fs */
+	case 0x2FC12FC1UL: /* zfs */
+	case 0x01021994UL: /* tmpfs */
+	case 0x858458F6UL: /* ramfs */
+	case 0x794C7630UL: /* overlayfs (changes made through it) */
+	case 0x73717368UL: /* squashfs, read-only */
+	case 0xE0F5E1E2UL: /* erofs, read-only */
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* Watch the directory open as fd (not a path that could since lead
  * elsewhere); a watch that cannot be added leaves the scan unwatched. */
 static void watch(struct jail_scan *s, int watch_fd, int fd)
@@ -160,7 +190,7 @@ static void watch(struct jail_scan *s, int watch_fd, int fd)
 	if (watch_fd < 0)
 		return;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (inotify_add_watch(watch_fd, proc, WATCH_MASK) < 0)
+	if (!local_fs(fd) || inotify_add_watch(watch_fd, proc, WATCH_MASK) < 0)
 		s->unwatched = 1;
 }
 

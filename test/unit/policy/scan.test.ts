@@ -207,6 +207,14 @@ describe('a scan kept between runs (a lasting host: the library)', () => {
     }
     expect(kept().kept).toBe(false);
   });
+  it('is never kept for a tree on a file system whose changes may not pass through this kernel (sysfs and procfs stand in for NFS or FUSE)', () => {
+    kept();
+    expect(kept().kept).toBe(true); // the temp tree's file system is a local one
+    for (const root of ['/sys/kernel', '/proc/sys/net']) {
+      expect(addon.scanTreeKept(root, 1).kept).toBe(false);
+      expect(addon.scanTreeKept(root, 1).kept).toBe(false);
+    }
+  });
   it('is null, not kept, for a root that cannot be scanned; the real host converts a kept scan once', () => {
     expect(() => addon.scanTreeKept(`${dir}/nonexistent`, 8)).toThrow();
     expect(kept().kept).toBe(false);
