@@ -136,7 +136,7 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
       let fd = -1;
       try {
         // Most config files are missing: say so without an exception (costly).
-        if (!(opts.follow ? fs.statSync : fs.lstatSync)(p, { throwIfNoEntry: false })) return null;
+        if (!looked(p, () => (opts.follow ? fs.statSync : fs.lstatSync)(p, { throwIfNoEntry: false }))) return null;
         // O_NONBLOCK: opening a FIFO must not wait for a writer.
         const flags = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (opts.follow ? 0 : fs.constants.O_NOFOLLOW);
         try {

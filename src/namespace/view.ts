@@ -11,7 +11,7 @@
  * stay on top as they are.
  */
 import type { Guard, Policy } from '../policy/model.js';
-import { isWithin, nearestAbove, withinAny } from '../policy/paths.js';
+import { isWithin, nearestAbove, someAbove, withinAny } from '../policy/paths.js';
 
 /** One thing to make in the view, applied in order (parents first). */
 export type ViewEntry =
@@ -210,11 +210,8 @@ function coverEntries(policy: Policy, rules: readonly ViewRule[], mounted: Reado
  *  one inside it. */
 function reached(cover: string, listing: string, paths: { at: ReadonlySet<string>; sorted: readonly string[] }): boolean {
   // At it or above (isWithin(cover, rule)), '/' included; not the listing.
-  for (let q = cover; ; ) {
-    if (q !== listing && paths.at.has(q)) return true;
-    if (q === '/' || q === '') break;
-    q = q.slice(0, q.lastIndexOf('/')) || '/';
-  }
+  const ruled = (q: string) => q !== listing && paths.at.has(q);
+  if (ruled(cover) || someAbove(cover, ruled)) return true;
   // Inside it (isWithin(rule, cover), the rule not cover itself): the
   // first path after `cover/` in sorted order starts with it if any does.
   const prefix = `${cover}/`;

@@ -23,6 +23,7 @@ describe('the real host looking at a path', () => {
     expect(host.stat(`${dir}/file/below`)).toBeNull();
     expect(host.stat(`${dir}/file/below`, true)).toBeNull();
     expect(host.identify(`${dir}/file/below`)).toBeNull();
+    expect(host.readText(`${dir}/file/below`)).toBeNull(); // a config file looked for below a file
   });
   it('refuses what it cannot look at, naming the path and the errno (a symlink loop: ELOOP)', () => {
     let err: unknown;
@@ -36,6 +37,8 @@ describe('the real host looking at a path', () => {
     expect((err as PolicyError).message).toMatch(/\(ELOOP\)\.$/);
     expect((err as PolicyError).hint).toMatch(/^run jail as a user who can reach it/);
     expect((err as { code?: string }).code).toBe('ELOOP');
+    // A config file looked for there: the same refusal.
+    expect(() => host.readText(`${dir}/loop/x`)).toThrow(/^cannot look at .*\(ELOOP\)\.$/);
     // The PATH search skips such an entry, as sh does.
     expect(statOnPath(`${dir}/loop/x`, host)).toBeNull();
   });
