@@ -1,4 +1,4 @@
-import type { Host } from './host.js';
+import type { Host, ScanEntry } from './host.js';
 import type { Access, PathGrant } from './model.js';
 import { aliasAt, grantOf, resolveReal } from './paths.js';
 
@@ -78,14 +78,34 @@ function etcGrants(host: Host): PathGrant[] {
  *  granted whole (none is deeper than 6 on common systems). */
 export const MAX_SCAN_DEPTH = 32;
 
+type ReadableTree = { all: boolean; grants: PathGrant[]; leftOut: number; covers: Array<{ path: string; isDir: boolean }> };
+
+/** The judgement of a kept scan (a library that runs again and again gets
+ *  the same frozen entries while nothing in the tree changed, see
+ *  realHost): made once per scan, frozen, as the scan is. */
+const judged = new WeakMap<readonly ScanEntry[], { dir: string; tree: ReadableTree }>();
+
 /**
  * Grants for the world-readable part of a tree: one grant for the whole tree
  * when all of it is readable by others, else one per readable entry. The
  * tree is listed in one scan (Host.scanTree), judged here.
  */
-export function readableTree(dir: string, host: Host): { all: boolean; grants: PathGrant[]; leftOut: number; covers: Array<{ path: string; isDir: boolean }> } {
+export function readableTree(dir: string, host: Host): ReadableTree {
   const entries = host.scanTree(dir, MAX_SCAN_DEPTH);
   if (!entries) return { all: false, grants: [], leftOut: 0, covers: [] };
+  if (!Object.isFrozen(entries)) return judgeTree(dir, entries);
+  const kept = judged.get(entries);
+  if (kept?.dir === dir) return kept.tree;
+  const tree = judgeTree(dir, entries);
+  for (const g of tree.grants) Object.freeze(Object.freeze(g).source);
+  for (const c of tree.covers) Object.freeze(c);
+  Object.freeze(tree.grants);
+  Object.freeze(tree.covers);
+  judged.set(entries, { dir, tree: Object.freeze(tree) });
+  return tree;
+}
+
+function judgeTree(dir: string, entries: readonly ScanEntry[]): ReadableTree {
   const covers: Array<{ path: string; isDir: boolean }> = [];
   // Pre-order: a directory's entries follow it, up to the next entry not
   // under it.

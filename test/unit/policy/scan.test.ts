@@ -231,3 +231,37 @@ describe('a scan kept between runs (a lasting host: the library)', () => {
     expect(realHost(process.env, dir).scanTree(dir, 8)).not.toBe(c); // a one-shot host scans
   });
 });
+
+describe("a kept scan's judgement (the library's root, run after run)", () => {
+  const tree = { '/etc/hosts': 'h', '/etc/shadow': { file: 's', mode: 0o600 }, '/etc/ssl/private': { dir: true, mode: 0o700 }, '/etc/ssl/certs/a.pem': 'c' } as const;
+  const base = fakeHost(tree);
+  /** A host whose scanTree hands out `entries` as the real lasting host
+   *  does: the same frozen array while the tree is unchanged. */
+  const keptHost = (entries: () => ScanEntry[]): Host => ({ ...base, scanTree: () => entries() });
+  const freeze = (e: ScanEntry[]) => Object.freeze(e.map((x) => Object.freeze(x))) as ScanEntry[];
+
+  it('is made once per kept scan, frozen, and equal to a fresh judgement', () => {
+    const kept = freeze(base.scanTree('/etc', 32)!);
+    const h = keptHost(() => kept);
+    const first = readableTree('/etc', h);
+    expect(readableTree('/etc', h)).toBe(first);
+    expect(Object.isFrozen(first.grants) && first.grants.every((g) => Object.isFrozen(g) && Object.isFrozen(g.source))).toBe(true);
+    expect(first).toEqual(readableTree('/etc', base));
+    expect(first.grants.map((g) => g.path)).toEqual(['/etc/hosts', '/etc/ssl/certs']);
+  });
+
+  it('is made again for a new scan: a file made secret since is left out', () => {
+    let entries = freeze(base.scanTree('/etc', 32)!);
+    const h = keptHost(() => entries);
+    expect(readableTree('/etc', h).grants.map((g) => g.path)).toContain('/etc/hosts');
+    // The addon rescans after a change: a new array, hosts now 0600.
+    entries = freeze(fakeHost({ ...tree, '/etc/hosts': { file: 'h', mode: 0o600 } }).scanTree('/etc', 32)!);
+    const after = readableTree('/etc', h);
+    expect(after.grants.map((g) => g.path)).not.toContain('/etc/hosts');
+    expect(after.covers).toContainEqual({ path: '/etc/hosts', isDir: false });
+  });
+
+  it('is not kept for a scan that is not frozen (the CLI, a fake host)', () => {
+    expect(readableTree('/etc', base)).not.toBe(readableTree('/etc', base));
+  });
+});
