@@ -159,6 +159,22 @@ strictJail.describe('in-process spawn()', () => {
     const refd = spawnSync(NODE, ['-e', script(false)], { cwd: w.proj, env: w.env, encoding: 'utf8', timeout: 10_000 });
     expect([refd.stdout, refd.stderr]).toEqual(['in-process waited\n', '']);
   });
+  // The caller may exit (or be killed) while a jailed command runs, as
+  // after unref(): the command and all it left running, even in a new
+  // session, must end with it, in both layers (the fallback's init is the
+  // subreaper that ends them; it must not be killed before it has).
+  it.each(users)(`what a run left running ends when the calling process exits mid-run (${LAYER} layer), as %s`, async (_, asNobody) => {
+    const tag = `${process.pid}-${asNobody ? 'n' : 'r'}`;
+    const marks = ['setsid', 'bg', 'cmd'].map((m) => path.join(w.outside, `exit-${m}-${tag}`));
+    const lib = JSON.stringify(path.join(REPO, 'dist', 'index.js'));
+    const cmd = `setsid sh -c 'sleep 1.5; touch ${marks[0]}' & (sleep 1.5; touch ${marks[1]}) & echo started; sleep 1.5; touch ${marks[2]}`;
+    const script = `const c = require(${lib}).spawn({ ro: ['.'], rw: [${JSON.stringify(w.outside)}] }, 'sh', ['-c', ${JSON.stringify(cmd)}]); c.stdout.on('data', () => { console.log(c.jailPath.path); process.exit(0); }); c.stderr.pipe(process.stderr);`;
+    const [exe, args] = asNobody ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', NODE, '-e', script]] : [NODE, ['-e', script]];
+    const r = spawnSync(exe, args, { cwd: w.proj, env: w.env, encoding: 'utf8', timeout: 10_000 });
+    expect([r.status, r.stdout, r.stderr]).toEqual([0, 'in-process\n', '']);
+    await new Promise((res) => setTimeout(res, 2500));
+    expect(marks.filter((m) => fs.existsSync(m))).toEqual([]);
+  });
   it('a jailed command killed by a signal is seen so, and the run before it was cleaned up', async () => {
     const c = spawn({ ro: ['.'] }, 'sh', ['-c', 'echo $TMPDIR; kill -9 $$'], { cwd: w.proj, env: w.env });
     let out = '';
