@@ -136,6 +136,25 @@ strictJail.describe('in-process spawn()', () => {
       fs.rmSync(file, { force: true });
     }
   });
+  // The kept scan is the addon's, one per process; each worker thread has
+  // jail's JavaScript, and its converted copy of the scan, to itself.
+  needs(IS_ROOT, 'runs as root: the system base scans /etc for root').it(`(root) nor to the next run in a worker thread, after another worker rescanned (${LAYER} layer)`, () => {
+    const file = `/etc/jail-kept-workers-${process.pid}`;
+    fs.writeFileSync(file, 'READABLE-BEFORE\n');
+    fs.chmodSync(file, 0o644);
+    try {
+      const r = spawnSync(NODE, ['--no-warnings', path.join(__dirname, 'fixtures', 'kept-workers.cjs'), path.join(REPO, 'dist', 'index.js'), file], { cwd: w.proj, env: w.env, encoding: 'utf8', timeout: 20_000 });
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      const out = JSON.parse(r.stdout) as Record<string, { status: number; stdout: string }>;
+      expect(out.before).toMatchObject({ status: 0, stdout: 'READABLE-BEFORE\n' }); // the control
+      expect(out.other!.status).toBe(0);
+      expect(out.after!.stdout).not.toContain('SECRET');
+      expect(out.after!.status).not.toBe(0);
+      expect(out.after!.status).not.toBe(125); // it ran, and cat was refused
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
   it('a toolchain under $HOME that cannot run what it runs next gets the same hint as from the jail command', async () => {
     const bin = path.join(w.home, '.inproc-tool', 'bin');
     fs.mkdirSync(bin, { recursive: true });
