@@ -7,6 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run, spawn } from '../../src/api.js';
@@ -134,6 +135,33 @@ strictJail.describe('in-process spawn()', () => {
       expect(after.status).not.toBe(125); // it ran, and cat was refused
     } finally {
       fs.rmSync(file, { force: true });
+    }
+  });
+  // chmod through a hard link elsewhere on the same file system reaches the
+  // inode, not /etc's directory watch.
+  needs(IS_ROOT, 'runs as root: the system base scans /etc for root').it(`(root) nor when the mode was changed through a hard link outside /etc (${LAYER} layer)`, async () => {
+    const file = `/etc/jail-kept-link-${process.pid}`;
+    const link = path.join(os.tmpdir(), `jail-kept-link-${process.pid}`);
+    fs.writeFileSync(file, 'READABLE-BEFORE\n');
+    fs.chmodSync(file, 0o644);
+    try {
+      try {
+        fs.linkSync(file, link);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EXDEV') return; // /etc and the temp dir on two file systems: no such link here
+        throw e;
+      }
+      const before = await run({ ro: ['.'] }, 'cat', [file], { cwd: w.proj, env: w.env });
+      expect([before.status, before.stdout]).toEqual([0, 'READABLE-BEFORE\n']); // the control
+      fs.writeFileSync(link, 'SECRET-AFTER\n');
+      fs.chmodSync(link, 0o600);
+      const after = await run({ ro: ['.'] }, 'cat', [file], { cwd: w.proj, env: w.env });
+      expect(after.stdout).not.toContain('SECRET');
+      expect(after.status).not.toBe(0);
+      expect(after.status).not.toBe(125);
+    } finally {
+      fs.rmSync(file, { force: true });
+      fs.rmSync(link, { force: true });
     }
   });
   // The kept scan is the addon's, one per process; each worker thread has

@@ -182,6 +182,22 @@ describe('a scan kept between runs (a lasting host: the library)', () => {
       expect(kept().kept).toBe(false);
       expect(kept().kept).toBe(true);
     }
+    // A mode changed through a hard link from outside the tree: inotify
+    // tells a directory's watch only of changes made through its own names.
+    const link = `${dir}-link`;
+    fs.linkSync(`${dir}/sub/file`, link);
+    try {
+      kept(); // whether the link itself was seen or not
+      expect(kept().kept).toBe(true);
+      fs.chmodSync(link, 0o644);
+      const through = kept();
+      expect(through.kept).toBe(false);
+      expect(modes(through)['sub/file']).toBe('644');
+      expect(kept().kept).toBe(true);
+    } finally {
+      fs.rmSync(link, { force: true });
+    }
+    kept();
     // Content is not what a scan reports: writing keeps it.
     fs.writeFileSync(`${dir}/sub/file`, 'changed');
     expect(kept().kept).toBe(true);
