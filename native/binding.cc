@@ -818,6 +818,9 @@ Napi::Value ScanTree(const Napi::CallbackInfo &info) {
 // /proc/self/mounts shows it). A change of a name, mode or owner anywhere
 // in the tree, a mount or unmount anywhere, an overflow of the event queue:
 // the next call scans again. Where a watch cannot be had, every call scans.
+// generation names the scan returned (a new number for each scan made), so
+// that a caller keeping its own copy, one per worker thread, can tell
+// whether the kept scan is still the one it copied.
 // The grants made from a scan carry each file's identity, which the addon
 // checks again when it opens them.
 struct KeptScan {
@@ -828,6 +831,9 @@ struct KeptScan {
   int events = -1;  // inotify, O_NONBLOCK
   int mounts = -1;  // /proc/self/mounts, polled for POLLPRI
   struct jail_scan s;
+  // Which scan this is: each worker thread converts it for itself and
+  // must know when another thread's call replaced it.
+  double generation = 0;
 } kept;
 
 void DropKept() {
@@ -853,6 +859,7 @@ Napi::Value ScanTreeKept(const Napi::CallbackInfo &info) {
   if (kept.valid && kept.root == root && kept.depth == depth && KeptHolds()) {
     Napi::Object o = ScanResult(env, kept.s, false);
     o.Set("kept", true);
+    o.Set("generation", kept.generation);
     return o;
   }
   DropKept();
@@ -876,6 +883,7 @@ Napi::Value ScanTreeKept(const Napi::CallbackInfo &info) {
   }
   Napi::Object o = ScanResult(env, s, !kept.valid);
   o.Set("kept", false);
+  o.Set("generation", ++kept.generation);
   return o;
 }
 

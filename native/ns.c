@@ -322,15 +322,22 @@ static int from_outside(const siginfo_t *si, int own_pid_ns)
 	       (si->si_pid == 0 || !own_pid_ns);
 }
 
-/* Die with the supervisor: SIGKILL when the thread that forked us ends,
- * which ends the PID namespace. If it ended before the prctl, its end of
- * the report socket is closed already (fds close before the parent-death
- * signal), which hangs ours up. */
-static int die_with_supervisor(int report_fd, struct jail_error *err)
+/* The fallback's parent-death signal: its init is the subreaper that ends
+ * what the command left running, so it must not be killed outright when
+ * the supervisor goes (the command would die with it, and all it left
+ * would live on, reparented beyond the jail). It takes this one instead,
+ * as it takes any signal, and ends everything first (serve). */
+#define SUPERVISOR_GONE SIGRTMAX
+
+/* Die with the supervisor when the thread that forked us ends: SIGKILL,
+ * which ends the PID namespace, or (the fallback) SUPERVISOR_GONE. If it
+ * ended before the prctl, its end of the report socket is closed already
+ * (fds close before the parent-death signal), which hangs ours up. */
+static int die_with_supervisor(int report_fd, int own_pid_ns, struct jail_error *err)
 {
 	struct pollfd p = { .fd = report_fd, .events = POLLOUT };
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+	if (prctl(PR_SET_PDEATHSIG, own_pid_ns ? SIGKILL : SUPERVISOR_GONE, 0, 0, 0) < 0)
 		return jail_fail(err, "namespaces", "prctl", NULL);
 	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)))
 		_exit(125);
@@ -360,6 +367,12 @@ static _Noreturn void serve(int command, int report_fd, const sigset_t *waited, 
 					_exit(0); /* the kernel ends all that is left */
 				}
 			}
+		} else if (sig == SUPERVISOR_GONE && !own_pid_ns) {
+			/* End all that is ours before we go (the command
+			 * is not reaped yet: its pid is still its own). */
+			kill(command, SIGKILL);
+			jail_end_descendants();
+			_exit(125);
 		} else if (sig > 0 && from_outside(&si, own_pid_ns)) {
 			kill(command, sig);
 		}
@@ -408,7 +421,7 @@ int jail_init_main(void *arg)
 	memset(&err, 0, sizeof(err));
 	own_signals(&waited);
 	close(a->peer);
-	if (die_with_supervisor(a->report, &err) < 0)
+	if (die_with_supervisor(a->report, plan->ns != NULL, &err) < 0)
 		goto failed;
 	if (!plan->ns)
 		fallback_init(a, &waited);

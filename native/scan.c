@@ -13,9 +13,11 @@
  * directory's sorted by name (as Node's readdir gives them).
  *
  * With an inotify descriptor, each directory is watched, through the
- * descriptor it is listed from, before it is listed: from then on any
- * change of a name, mode or owner in the tree shows as an event, which is
- * what lets a caller keep the scan (binding.cc, scanTreeKept). A directory
+ * descriptor it is listed from, before it is listed, and every other entry
+ * before its mode is read (a change made through a hard link elsewhere is
+ * reported only to the inode's own watches): from then on any change of a
+ * name, mode or owner in the tree shows as an event, which is what lets a
+ * caller keep the scan (binding.cc, scanTreeKept). A directory
  * on a file system whose changes may not pass through this kernel (NFS,
  * FUSE, …) leaves the scan unwatched: never kept.
  */
@@ -194,6 +196,22 @@ static void watch(struct jail_scan *s, int watch_fd, int fd)
 		s->unwatched = 1;
 }
 
+/* Watch the entry `name` of directory fd itself, for a change of its mode
+ * or owner made through another name (a hard link outside the tree, made
+ * before the scan or after: a new link count is such a change too), which
+ * the watch on fd does not see. Not followed: a symlink put there since
+ * it was looked at is a change fd's watch reports. */
+static void watch_entry(struct jail_scan *s, int watch_fd, int fd, const char *name)
+{
+	char proc[PATH_MAX];
+
+	if (watch_fd < 0)
+		return;
+	if ((size_t)snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", fd, name) >= sizeof(proc) ||
+	    inotify_add_watch(watch_fd, proc, IN_ATTRIB | IN_DONT_FOLLOW) < 0)
+		s->unwatched = 1;
+}
+
 /* Report the entries of directory fd (at `rel`, `depth` below the root),
  * going into each subdirectory. Returns 0, or 1 when the listing is
  * incomplete (an entry that could not be named or stat'd; an unreadable
@@ -219,6 +237,8 @@ static int scan_dir(struct jail_scan *s, int fd, char rel[PATH_MAX], int depth, 
 			continue;
 		}
 		snprintf(rel + len, PATH_MAX - len, "%s%s", len ? "/" : "", name);
+		if (names[i].type != DT_DIR)
+			watch_entry(s, watch_fd, fd, name); /* before its mode is read */
 		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			rc = errno == ENOENT ? rc : 1; /* gone since it was listed */
 			continue;

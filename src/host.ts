@@ -43,8 +43,10 @@ function scanEntries(names: string, meta: BigUint64Array): ScanEntry[] {
 }
 
 /** The entries of the kept scan (lasting hosts), converted once: the same
- *  frozen array while the addon says its scan still holds. */
-let keptEntries: { root: string; maxDepth: number; entries: ScanEntry[] } | undefined;
+ *  frozen array while the addon says its scan still holds and is the one
+ *  converted (the addon's is one per process; another worker thread's
+ *  call may have replaced it). */
+let keptEntries: { generation: number; entries: ScanEntry[] } | undefined;
 
 /**
  * The real host. `lasting`: the caller runs jail again and again in this
@@ -89,10 +91,10 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
         const addon = loadAddon();
         if (lasting) {
           const k = addon.scanTreeKept(root, maxDepth);
-          if (k.kept && keptEntries?.root === root && keptEntries.maxDepth === maxDepth) return keptEntries.entries;
+          if (k.kept && keptEntries?.generation === k.generation) return keptEntries.entries;
           // Frozen: a policy that changed an entry would change every later run's.
           const entries = Object.freeze(scanEntries(k.names, k.meta).map((e) => Object.freeze(e))) as ScanEntry[];
-          keptEntries = { root, maxDepth, entries };
+          keptEntries = { generation: k.generation, entries };
           return entries;
         }
         raw = addon.scanTreeTake(root, maxDepth) ?? addon.scanTree(root, maxDepth);

@@ -215,8 +215,9 @@ export interface Addon {
   /** What scanTree returns, kept between calls for a process that asks
    *  again and again: given again while inotify shows no change in the
    *  tree and the mount table has not changed (binding.cc). kept: this
-   *  answer is the kept one (false: scanned now). */
-  scanTreeKept(root: string, maxDepth: number): { names: string; meta: BigUint64Array; kept: boolean };
+   *  answer is the kept one (false: scanned now); generation: which scan
+   *  it is, a new number for each made in this process (by any thread). */
+  scanTreeKept(root: string, maxDepth: number): { names: string; meta: BigUint64Array; kept: boolean; generation: number };
 }
 
 let addon: Addon | undefined;

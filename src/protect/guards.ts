@@ -61,8 +61,8 @@ export interface Snapshot {
    *  more than the file system's tick is trusted to mean "unchanged". */
   takenNs: bigint;
   items: Item[];
-  /** The identity of every directory above a guarded path. */
-  ancestors: Map<BPath, { dev: bigint; ino: bigint }>;
+  /** The identity, and mode, of every directory above a guarded path. */
+  ancestors: Map<BPath, { dev: bigint; ino: bigint; mode: number }>;
   notes: string[];
 }
 
@@ -127,7 +127,7 @@ export function snapshotGuards(guards: readonly Guard[], budget: Budget = DEFAUL
         realAncestors = false;
         break;
       }
-      snap.ancestors.set(a, { dev: st.dev, ino: st.ino });
+      snap.ancestors.set(a, { dev: st.dev, ino: st.ino, mode: Number(st.mode) & 0o7777 });
     }
     if (!realAncestors) {
       // Guard paths are real paths; something moved since the policy was
@@ -250,11 +250,18 @@ class Restorer {
       if (this.ok.has(a)) continue;
       if (this.gone.has(a)) return a; // said once already
       const st = lstat(a);
+      const was = this.snap.ancestors.get(a);
       if (st?.isDirectory()) {
+        // Its mode back first (the fallback cannot refuse a chmod): a
+        // directory made unreadable would hide what was planted below.
+        const mode = Number(st.mode) & 0o7777;
+        if (was && st.dev === was.dev && st.ino === was.ino && mode !== was.mode) {
+          fs.chmodSync(buf(a), was.mode);
+          this.change({ what: 'changed', path: toText(a), why, action: 'restored', note: `mode ${mode.toString(8)} → ${was.mode.toString(8)}` });
+        }
         this.ok.add(a);
         continue;
       }
-      const was = this.snap.ancestors.get(a);
       if (!st && !needed) return a; // nothing there: nothing planted below
       if (!was) {
         // It did not exist before; whatever is there now is new.

@@ -7,6 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run, spawn } from '../../src/api.js';
@@ -136,6 +137,52 @@ strictJail.describe('in-process spawn()', () => {
       fs.rmSync(file, { force: true });
     }
   });
+  // chmod through a hard link elsewhere on the same file system reaches the
+  // inode, not /etc's directory watch.
+  needs(IS_ROOT, 'runs as root: the system base scans /etc for root').it(`(root) nor when the mode was changed through a hard link outside /etc (${LAYER} layer)`, async () => {
+    const file = `/etc/jail-kept-link-${process.pid}`;
+    const link = path.join(os.tmpdir(), `jail-kept-link-${process.pid}`);
+    fs.writeFileSync(file, 'READABLE-BEFORE\n');
+    fs.chmodSync(file, 0o644);
+    try {
+      try {
+        fs.linkSync(file, link);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EXDEV') return; // /etc and the temp dir on two file systems: no such link here
+        throw e;
+      }
+      const before = await run({ ro: ['.'] }, 'cat', [file], { cwd: w.proj, env: w.env });
+      expect([before.status, before.stdout]).toEqual([0, 'READABLE-BEFORE\n']); // the control
+      fs.writeFileSync(link, 'SECRET-AFTER\n');
+      fs.chmodSync(link, 0o600);
+      const after = await run({ ro: ['.'] }, 'cat', [file], { cwd: w.proj, env: w.env });
+      expect(after.stdout).not.toContain('SECRET');
+      expect(after.status).not.toBe(0);
+      expect(after.status).not.toBe(125);
+    } finally {
+      fs.rmSync(file, { force: true });
+      fs.rmSync(link, { force: true });
+    }
+  });
+  // The kept scan is the addon's, one per process; each worker thread has
+  // jail's JavaScript, and its converted copy of the scan, to itself.
+  needs(IS_ROOT, 'runs as root: the system base scans /etc for root').it(`(root) nor to the next run in a worker thread, after another worker rescanned (${LAYER} layer)`, () => {
+    const file = `/etc/jail-kept-workers-${process.pid}`;
+    fs.writeFileSync(file, 'READABLE-BEFORE\n');
+    fs.chmodSync(file, 0o644);
+    try {
+      const r = spawnSync(NODE, ['--no-warnings', path.join(__dirname, 'fixtures', 'kept-workers.cjs'), path.join(REPO, 'dist', 'index.js'), file], { cwd: w.proj, env: w.env, encoding: 'utf8', timeout: 20_000 });
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      const out = JSON.parse(r.stdout) as Record<string, { status: number; stdout: string }>;
+      expect(out.before).toMatchObject({ status: 0, stdout: 'READABLE-BEFORE\n' }); // the control
+      expect(out.other!.status).toBe(0);
+      expect(out.after!.stdout).not.toContain('SECRET');
+      expect(out.after!.status).not.toBe(0);
+      expect(out.after!.status).not.toBe(125); // it ran, and cat was refused
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
   it('a toolchain under $HOME that cannot run what it runs next gets the same hint as from the jail command', async () => {
     const bin = path.join(w.home, '.inproc-tool', 'bin');
     fs.mkdirSync(bin, { recursive: true });
@@ -158,6 +205,22 @@ strictJail.describe('in-process spawn()', () => {
     expect([unrefd.stdout, unrefd.stderr]).toEqual(['in-process early\n', '']);
     const refd = spawnSync(NODE, ['-e', script(false)], { cwd: w.proj, env: w.env, encoding: 'utf8', timeout: 10_000 });
     expect([refd.stdout, refd.stderr]).toEqual(['in-process waited\n', '']);
+  });
+  // The caller may exit (or be killed) while a jailed command runs, as
+  // after unref(): the command and all it left running, even in a new
+  // session, must end with it, in both layers (the fallback's init is the
+  // subreaper that ends them; it must not be killed before it has).
+  it.each(users)(`what a run left running ends when the calling process exits mid-run (${LAYER} layer), as %s`, async (_, asNobody) => {
+    const tag = `${process.pid}-${asNobody ? 'n' : 'r'}`;
+    const marks = ['setsid', 'bg', 'cmd'].map((m) => path.join(w.outside, `exit-${m}-${tag}`));
+    const lib = JSON.stringify(path.join(REPO, 'dist', 'index.js'));
+    const cmd = `setsid sh -c 'sleep 1.5; touch ${marks[0]}' & (sleep 1.5; touch ${marks[1]}) & echo started; sleep 1.5; touch ${marks[2]}`;
+    const script = `const c = require(${lib}).spawn({ ro: ['.'], rw: [${JSON.stringify(w.outside)}] }, 'sh', ['-c', ${JSON.stringify(cmd)}]); c.stdout.on('data', () => { console.log(c.jailPath.path); process.exit(0); }); c.stderr.pipe(process.stderr);`;
+    const [exe, args] = asNobody ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', NODE, '-e', script]] : [NODE, ['-e', script]];
+    const r = spawnSync(exe, args, { cwd: w.proj, env: w.env, encoding: 'utf8', timeout: 10_000 });
+    expect([r.status, r.stdout, r.stderr]).toEqual([0, 'in-process\n', '']);
+    await new Promise((res) => setTimeout(res, 2500));
+    expect(marks.filter((m) => fs.existsSync(m))).toEqual([]);
   });
   it('a jailed command killed by a signal is seen so, and the run before it was cleaned up', async () => {
     const c = spawn({ ro: ['.'] }, 'sh', ['-c', 'echo $TMPDIR; kill -9 $$'], { cwd: w.proj, env: w.env });

@@ -167,6 +167,15 @@ const vectors: Vector[] = [
     watch: ['.git/hooks'],
   },
   {
+    // The fallback cannot refuse a chmod (README); the check after the run
+    // must still see, and put back, what lies below a directory made
+    // unreadable. The user who finds git failing makes it readable again.
+    name: '.git/hooks/pre-commit overwritten, then .git made unreadable (chmod 000)',
+    plant: (M) => `printf ${hook(M, 'closed')} > .git/hooks/pre-commit && echo WROTE .git/hooks\nchmod 000 .git`,
+    later: 'chmod 755 .git; git commit -q --allow-empty -m later',
+    watch: ['.git/hooks'],
+  },
+  {
     name: '.git/hooks swapped for a symlink to a writable directory',
     plant: (M) =>
       `mkdir -p evilhooks && printf ${hook(M, 'hooks-link')} > evilhooks/pre-commit && chmod +x evilhooks/pre-commit\n` +
