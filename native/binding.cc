@@ -733,6 +733,18 @@ Napi::Value Pipe(const Napi::CallbackInfo &info) {
   return a;
 }
 
+// close(fd): a descriptor this addon made (pipe, spawnChild's sockets).
+// Not fs.closeSync: in a worker thread Node warns about closing one that
+// fs did not open there. EINTR still closes it on Linux.
+Napi::Value Close(const Napi::CallbackInfo &info) {
+  int fd = static_cast<int>(Integer(info[0], "fd", 0, INT32_MAX));
+  if (close(fd) < 0 && errno != EINTR) {
+    struct jail_error e = {"stdio", "close", errno, nullptr};
+    throw ApplyError(info.Env(), e);
+  }
+  return info.Env().Undefined();
+}
+
 // reraise(sig): die of `sig` as the command did, leaving no core.
 // Returns only for signals whose default is to ignore.
 Napi::Value Reraise(const Napi::CallbackInfo &info) {
@@ -904,6 +916,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("scanTreeKept", Napi::Function::New(env, ScanTreeKept));
   exports.Set("scanTreeStart", Napi::Function::New(env, ScanTreeStart));
   exports.Set("scanTreeTake", Napi::Function::New(env, ScanTreeTake));
+  exports.Set("close", Napi::Function::New(env, Close));
   return exports;
 }
 

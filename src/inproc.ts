@@ -27,7 +27,7 @@ import path = require('node:path');
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { CommandError } from './errors.js';
 import { realHost } from './host.js';
-import { pipe, probe, spawnChild, watchChild, type ChildHandle, type ProbeResult } from './native/apply.js';
+import { closeFd, pipe, probe, spawnChild, watchChild, type ChildHandle, type ProbeResult } from './native/apply.js';
 import type { NativeStatus } from './native/binding.js';
 import { formatError } from './cli/report.js';
 import { afterRunHints } from './hints.js';
@@ -202,9 +202,13 @@ class JailedChild extends EventEmitter {
   }
 
   begin(p: Prepared | null, failure: unknown, kinds: [StdioKind, StdioKind, StdioKind], cwd: string): void {
-    // The child's ends (given to it, then closed here) and ours.
+    // The child's ends (given to it, then closed here) and ours. Those the
+    // addon made (pipes) are closed by it, those fs opened (/dev/null) by
+    // fs: a worker thread warns about any other mix.
     const theirs: number[] = [];
     const toClose: number[] = [];
+    const opened = new Set<number>();
+    const closeOne = (fd: number) => (opened.has(fd) ? fs.closeSync(fd) : closeFd(fd));
     let errFd = -1; // where the jail's own messages go: the child's stderr
     let errOwned = false;
     try {
@@ -223,6 +227,7 @@ class JailedChild extends EventEmitter {
           }
         } else if (k === 'ignore') {
           const fd = fs.openSync('/dev/null', i === 0 ? 'r' : 'w');
+          opened.add(fd);
           theirs.push(fd);
           toClose.push(fd);
         } else {
@@ -233,7 +238,7 @@ class JailedChild extends EventEmitter {
       errFd = kinds[2] === 'ignore' ? -1 : theirs[2]!;
       errOwned = kinds[2] === 'pipe';
     } catch (e) {
-      for (const fd of toClose) fs.closeSync(fd);
+      for (const fd of toClose) closeOne(fd);
       process.nextTick(() => this.emit('error', e));
       return;
     }
@@ -242,7 +247,7 @@ class JailedChild extends EventEmitter {
     const said: string[] = [];
     const say = (text: string) => said.push(printableLines(text));
     const closeTheirs = () => {
-      for (const fd of toClose) if (!(errOwned && fd === errFd)) fs.closeSync(fd);
+      for (const fd of toClose) if (!(errOwned && fd === errFd)) closeOne(fd);
     };
     const finish = (status: number | null, signal: NodeJS.Signals | null) => {
       flush(errFd, errOwned, said, () => undefined);
@@ -272,7 +277,7 @@ class JailedChild extends EventEmitter {
       return;
     }
     closeTheirs();
-    for (const fd of started.fds) fs.closeSync(fd); // no sockets are asked for on this path
+    for (const fd of started.fds) closeFd(fd); // no sockets are asked for on this path
     this.pid = started.pid;
     process.nextTick(() => this.emit('spawn'));
     const watch = watchChild(started);
@@ -371,12 +376,17 @@ function flushSync(fd: number, said: string[]): void {
 }
 
 /** After it: written without blocking this thread (the reader of a pipe
- *  may be this process, behind a full buffer), then our end is closed. */
+ *  may be this process, behind a full buffer), then our end (owned: a pipe
+ *  the addon made) is closed. */
 function flush(fd: number, owned: boolean, said: string[], done: () => void): void {
   const text = said.splice(0).join('');
   const close = () => {
-    if (owned) fs.close(fd, () => done());
-    else done();
+    try {
+      if (owned) closeFd(fd);
+    } catch {
+      // in a callback: nothing to throw to, and the fd is ours alone
+    }
+    done();
   };
   if (fd < 0 || !text) return close();
   fs.write(fd, text, () => close());

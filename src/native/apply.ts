@@ -179,6 +179,11 @@ export function pipe(): [number, number] {
   return loadAddon().pipe();
 }
 
+/** Close a descriptor pipe() or spawnChild made (see the addon's close). */
+export function closeFd(fd: number): void {
+  loadAddon().close(fd);
+}
+
 /**
  * Wait for the child spawnJailed started, as supervise does (signals sent
  * to this process are passed on; what it left running is ended and

@@ -182,6 +182,9 @@ export interface Addon {
   refChild(handle: WatchHandle, on: boolean): void;
   /** pipe2(O_CLOEXEC): [read end, write end]. */
   pipe(): [number, number];
+  /** close(2) of a descriptor the addon made (not fs.closeSync: a worker
+   *  thread warns about one fs did not open). */
+  close(fd: number): void;
   /** Waits for the child, passing on signals sent to this process; then
    *  kills and reaps everything the child left running. The child's status;
    *  in the namespace layer the command's, which the init reports. */
@@ -265,6 +268,7 @@ function named(raw: RawAddon): Addon {
     watchChild: coded(raw.watchChild),
     refChild: coded(raw.refChild),
     pipe: coded(raw.pipe),
+    close: coded(raw.close),
     supervise: coded(raw.supervise),
     superviseAsync: coded(raw.superviseAsync),
     reraise: coded(raw.reraise),

@@ -183,6 +183,17 @@ strictJail.describe('in-process spawn()', () => {
       fs.rmSync(file, { force: true });
     }
   });
+  it('runs from a worker thread without warnings on the caller\'s stderr (the addon\'s descriptors are closed by the addon, not by fs)', () => {
+    const lib = JSON.stringify(path.join(REPO, 'dist', 'index.js'));
+    // Each stdio kind: pipes (the addon's), /dev/null (fs's), inherit; and a
+    // failed start, whose message goes to a pipe the addon made.
+    const inWorker = `const { run } = require(${lib}); (async () => { const a = await run({ ro: ['.'] }, 'sh', ['-c', 'echo out; echo err >&2']); const b = await run({ ro: ['.'] }, 'true', [], { stdio: 'ignore' }); const c = await run({ ro: ['.'] }, 'no-such-command-jail'); require('node:worker_threads').parentPort.postMessage([a.status, a.stdout, a.stderr, b.status, c.status]); })();`;
+    const script = `const { Worker } = require('node:worker_threads'); new Worker(${JSON.stringify(inWorker)}, { eval: true }).on('message', (m) => console.log(JSON.stringify(m))).on('error', (e) => { console.error(e); process.exitCode = 1; });`;
+    const r = spawnSync(NODE, ['-e', script], { cwd: w.proj, env: w.env, encoding: 'utf8', timeout: 20_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([0, 'out\n', 'err\n', 0, 127]);
+  });
   it('a toolchain under $HOME that cannot run what it runs next gets the same hint as from the jail command', async () => {
     const bin = path.join(w.home, '.inproc-tool', 'bin');
     fs.mkdirSync(bin, { recursive: true });
