@@ -8,9 +8,9 @@
         {
           "//": ["The init helper (native/init.c, no libc) as a header of bytes: ns.c puts it in a memfd."],
           "action_name": "init_helper",
-          "inputs": ["native/init.c", "native/report.h", "tools/embed-init.mjs"],
+          "inputs": ["native/init.c", "native/report.h", "native/embed-init.mjs"],
           "outputs": ["<(INTERMEDIATE_DIR)/init-helper.h"],
-          "action": ["node", "tools/embed-init.mjs", "native/init.c", "<(INTERMEDIATE_DIR)/init-helper.h"]
+          "action": ["node", "native/embed-init.mjs", "native/init.c", "<(INTERMEDIATE_DIR)/init-helper.h"]
         }
       ],
       "include_dirs": ["<(INTERMEDIATE_DIR)"],

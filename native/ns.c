@@ -491,7 +491,7 @@ failed:
 
 /* ---- the helper ------------------------------------------------------------ */
 
-#include "init-helper.h" /* jail_init_elf[]: init.c, built by tools/embed-init.mjs */
+#include "init-helper.h" /* jail_init_elf[]: init.c, built by native/embed-init.mjs */
 
 #if defined(__x86_64__)
 #define JAIL_ELF_MACHINE 62
