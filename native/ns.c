@@ -1,12 +1,18 @@
 /*
  * The init of the namespace layer, and the probe for it. The init is PID 1
- * of the jail: a fork of the supervisor that never returns to JavaScript
+ * of the jail: a child of the supervisor that never returns to JavaScript
  * and makes only syscalls. It maps the supervisor's ids to themselves,
  * builds the view (view.c), starts the command (PID 2) as the fallback
  * layer does, then reaps whatever ends and passes on the signals that come
  * from outside. It reports to the supervisor on a socket: the plan's
  * listening sockets (made in the jail's network namespace) first, then
  * the exec or the failure, the command's wait status last.
+ *
+ * Where the helper runs (jail_init_helper), the init shares the
+ * supervisor's memory (a vfork) until it has started the command, then
+ * execs the helper (init.c), which reaps, passes signals on and reports
+ * from then on; nothing of Node's is copied or stays in the jail. Else it
+ * is a fork of the supervisor that does all of it itself (serve()).
  */
 #define _GNU_SOURCE
 #include "ns.h"
@@ -547,6 +553,9 @@ int jail_init_helper(void)
 	if (helper_fd != -2)
 		return helper_fd;
 	helper_fd = -1;
+	/* For tests: a helper whose exec fails (EACCES), and none at all. */
+	if (getenv("JAIL_TEST_INIT_EXEC_FAILS"))
+		return helper_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	/* An ELF of the architecture we were built for (e_machine at 18). */
 	if (getenv("JAIL_TEST_FORK_INIT") || size < 64 || memcmp(elf, "\177ELF", 4) != 0 ||
 	    elf[18] + 256 * elf[19] != JAIL_ELF_MACHINE)

@@ -1,6 +1,8 @@
 /*
- * The namespace layer's processes. The supervisor (Node) forks an init in
- * new user, mount and PID namespaces; the init builds the view, starts the
+ * The namespace layer's processes. The supervisor (Node) starts an init in
+ * new user, mount and PID namespaces (a vfork that execs the helper in
+ * init.c once the command is started, or a fork where the helper cannot
+ * run: ns.c); the init builds the view, starts the
  * command as PID 2 with the existing jail_enter steps, passes signals on,
  * reaps, and reports to the supervisor on a socket. When the init exits,
  * the kernel ends every process left in the namespace.
@@ -31,13 +33,16 @@ struct jail_init_args {
 
 /* The helper's sealed memfd (init.c), made once; -1 when there is none
  * for this architecture or it cannot be exec'd here (then the init is a
- * fork of this process, as before). JAIL_TEST_FORK_INIT in the environment
- * forces -1, so that tests cover both. */
+ * fork of this process, as before). For tests, read once from the
+ * environment: JAIL_TEST_FORK_INIT forces -1, so that both paths stay
+ * tested; JAIL_TEST_INIT_EXEC_FAILS gives an fd whose exec fails. */
 int jail_init_helper(void);
 
-/* The init's body, for clone(2) without CLONE_VM: a copy of the caller,
- * which only makes syscalls (no allocation: other threads may have held
- * locks at the fork). Never returns. Without plan->ns (the library's
+/* The init's body, for clone(2): with args->command, CLONE_VM | CLONE_VFORK
+ * (it shares the caller's memory, so it changes nothing there that is the
+ * process's: not its dumpable flag, not its argv), else without CLONE_VM (a
+ * copy of the caller). Either way it only makes syscalls (no allocation:
+ * other threads may hold locks). Never returns. Without plan->ns (the library's
  * Landlock-only layer) it makes no namespace: it starts the command as a
  * child subreaper and ends what the command left running before it
  * reports the status. */

@@ -11,6 +11,7 @@
  * printed, and /proc/<init> read by the caller.
  */
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { IS_ROOT, LAYER, makeWorld, NODE, REPO, removeWorld, strictJail, type World } from './harness.js';
@@ -83,5 +84,21 @@ strictJail.describe.each(cases)('the init (%s layer, %s)', (_, layer, init) => {
     const [a, b, cs, d, left] = JSON.parse(r.stdout) as [number, string, [number | null, string | null], number, boolean];
     expect([a, b, cs, d]).toEqual([7, 'SIGTERM', [null, 'SIGUSR1'], 0]);
     if (layer === 'off') expect(left).toBe(false);
+  });
+});
+
+strictJail.describe.each(layers.map((l) => [l === 'auto' ? 'namespace' : 'Landlock-only', l] as const))('the init (%s layer)', (_, layer) => {
+  strictJail.it('fails closed when the helper cannot be exec\'d: 125, a message, and the command never ran', { timeout: 30_000 }, () => {
+    const marker = path.join(w.proj, `ran-${layer}`);
+    const script = `
+      const { run } = require(${JSON.stringify(path.join(REPO, 'dist', 'index.js'))});
+      run({ ro: ['/'], rw: [${JSON.stringify(w.proj)}] }, '/bin/sh', ['-c', 'sleep 0.2; touch ${marker}']).then((r) => console.log(JSON.stringify([r.status, r.stderr])));`;
+    const env = { ...w.env, JAIL_NAMESPACES: layer, JAIL_TEST_INIT_EXEC_FAILS: '1' };
+    const r = spawnSync(NODE, ['-e', script], { cwd: w.proj, env, encoding: 'utf8', timeout: 20_000 });
+    const [status, stderr] = JSON.parse(r.stdout) as [number, string];
+    expect(status).toBe(125);
+    expect(stderr + r.stderr).toMatch(/execveat/);
+    spawnSync('sleep', ['0.4']);
+    expect(fs.existsSync(marker)).toBe(false);
   });
 });
