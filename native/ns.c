@@ -406,7 +406,7 @@ static int exec_helper(const struct jail_init_args *a, int own_pid_ns, struct ja
 	argv[4] = NULL;
 	if (flags >= 0 && fcntl(a->report, F_SETFD, flags & ~FD_CLOEXEC) == 0)
 		syscall(__NR_execveat, a->helper, "", argv, envp, AT_EMPTY_PATH);
-	jail_fail(err, "namespaces", "execveat", NULL);
+	jail_fail(err, "init", "execveat", NULL);
 	kill(command, SIGKILL);
 	while (waitpid(command, &status, __WALL) < 0 && errno == EINTR)
 		;
