@@ -54,10 +54,13 @@ if (process.argv[2] === '--worker') {
       let x, y;
       if (i % 2) [y, x] = [await ask(b), await ask(a)];
       else [x, y] = [await ask(a), await ask(b)];
-      ta.push(x), tb.push(y), d.push(y - x);
+      ta.push(x);
+      tb.push(y);
+      d.push(y - x);
     }
     console.log(`run() with ${mb} MB kept: A ${median(ta).toFixed(3)} ms, B ${median(tb).toFixed(3)} ms, median(B - A) ${ms(median(d))} (${ROUNDS} rounds)`);
-    a.kill(), b.kill();
+    a.kill();
+    b.kill();
   }
   // the CLI, over node -e 0
   const time = (args) => {
@@ -72,7 +75,9 @@ if (process.argv[2] === '--worker') {
     const order = i % 2 ? ['b', 'a', 'n'] : ['n', 'a', 'b'];
     const t = {};
     for (const k of order) t[k] = time(k === 'n' ? ['-e', '0'] : cli(k === 'a' ? A : B));
-    da.push(t.a - t.n), db.push(t.b - t.n), dba.push(t.b - t.a);
+    da.push(t.a - t.n);
+    db.push(t.b - t.n);
+    dba.push(t.b - t.a);
   }
   console.log(`jail --ro / -- /bin/true over node -e 0: A ${ms(median(da))}, B ${ms(median(db))}, median(B - A) ${ms(median(dba))} (${ROUNDS} rounds)`);
 }
