@@ -4,6 +4,16 @@
       "target_name": "jail",
       "sources": ["native/binding.cc", "native/jail.c", "native/supervisor.c", "native/rmtree.c", "native/scan.c", "native/ns.c", "native/view.c", "native/observe.c"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "actions": [
+        {
+          "//": ["The init helper (native/init.c, no libc) as a header of bytes: ns.c puts it in a memfd."],
+          "action_name": "init_helper",
+          "inputs": ["native/init.c", "native/report.h", "native/embed-init.mjs"],
+          "outputs": ["<(INTERMEDIATE_DIR)/init-helper.h"],
+          "action": ["node", "native/embed-init.mjs", "native/init.c", "<(INTERMEDIATE_DIR)/init-helper.h"]
+        }
+      ],
+      "include_dirs": ["<(INTERMEDIATE_DIR)"],
       "//": [
         "Warnings as errors: bubblewrap's list (meson.build), for C and, where",
         "it means something, C++. Left out: -Werror=missing-include-dirs, since",

@@ -1,12 +1,18 @@
 /*
  * The init of the namespace layer, and the probe for it. The init is PID 1
- * of the jail: a fork of the supervisor that never returns to JavaScript
+ * of the jail: a child of the supervisor that never returns to JavaScript
  * and makes only syscalls. It maps the supervisor's ids to themselves,
  * builds the view (view.c), starts the command (PID 2) as the fallback
  * layer does, then reaps whatever ends and passes on the signals that come
  * from outside. It reports to the supervisor on a socket: the plan's
  * listening sockets (made in the jail's network namespace) first, then
  * the exec or the failure, the command's wait status last.
+ *
+ * Where the helper runs (jail_init_helper), the init shares the
+ * supervisor's memory (a vfork) until it has started the command, then
+ * execs the helper (init.c), which reaps, passes signals on and reports
+ * from then on; nothing of Node's is copied or stays in the jail. Else it
+ * is a fork of the supervisor that does all of it itself (serve()).
  */
 #define _GNU_SOURCE
 #include "ns.h"
@@ -16,6 +22,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -379,6 +386,46 @@ static _Noreturn void serve(int command, int report_fd, const sigset_t *waited, 
 	}
 }
 
+static char *decimal(char *end, unsigned n)
+{
+	*--end = '\0';
+	do
+		*--end = (char)('0' + n % 10);
+	while ((n /= 10) != 0);
+	return end;
+}
+
+/* The init that shares the supervisor's memory (a->command set): start the
+ * command, which waits for our exec, and become the helper (init.c). Not
+ * dumpable and no hide_supervisor here: both would be done to Node's own
+ * memory; after the exec there is nothing of Node's left to hide, and the
+ * helper makes itself not dumpable. A failed exec kills the command, which
+ * has not passed its gate, so nothing ran. */
+static int exec_helper(const struct jail_init_args *a, int own_pid_ns, struct jail_error *err)
+{
+	char fd[12], pid[12], *argv[5], *envp[1] = { NULL };
+	int command, status, flags;
+
+	command = jail_start_gated(a->command);
+	if (command < 0) {
+		*err = *a->command->err;
+		return -1;
+	}
+	flags = fcntl(a->report, F_GETFD);
+	argv[0] = "jail-init";
+	argv[1] = decimal(fd + sizeof(fd), (unsigned)a->report);
+	argv[2] = decimal(pid + sizeof(pid), (unsigned)command);
+	argv[3] = own_pid_ns ? "1" : "0";
+	argv[4] = NULL;
+	if (flags >= 0 && fcntl(a->report, F_SETFD, flags & ~FD_CLOEXEC) == 0)
+		syscall(__NR_execveat, a->helper, "", argv, envp, AT_EMPTY_PATH);
+	jail_fail(err, "init", "execveat", NULL);
+	kill(command, SIGKILL);
+	while (waitpid(command, &status, __WALL) < 0 && errno == EINTR)
+		;
+	return -1;
+}
+
 /* The Landlock-only layer's init, for the library (jail_spawn_child): no
  * namespaces, so it is the command's parent and a child subreaper; what
  * the command leaves running comes to it and is ended when the command
@@ -390,7 +437,8 @@ static _Noreturn void fallback_init(const struct jail_init_args *a, const sigset
 
 	memset(&err, 0, sizeof(err));
 	prctl(PR_SET_NAME, "jail-init", 0, 0, 0);
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ||
+	    (!a->command && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)) {
 		jail_fail(&err, "spawn", "prctl", NULL);
 		goto failed;
 	}
@@ -398,6 +446,10 @@ static _Noreturn void fallback_init(const struct jail_init_args *a, const sigset
 		goto failed;
 	if (a->cwd && chdir(a->cwd) < 0) {
 		jail_fail(&err, "cwd", "chdir", a->cwd);
+		goto failed;
+	}
+	if (a->command) {
+		exec_helper(a, 0, &err);
 		goto failed;
 	}
 	command = jail_start_command(a->plan, &err);
@@ -430,17 +482,22 @@ int jail_init_main(void *arg)
 	if (a->stdio && jail_move_stdio(a->stdio, &err) < 0)
 		goto failed;
 	/* No one in the jail reads this process's memory (Node's, with the
-	 * environment the jail filtered) through /proc/1. */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+	 * environment the jail filtered) through /proc/1. (With the helper,
+	 * exec_helper.) */
+	if (!a->command && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
 		jail_fail(&err, "namespaces", "prctl", NULL);
 		goto failed;
 	}
-	if (hide_supervisor(&err) < 0)
+	if (!a->command && hide_supervisor(&err) < 0)
 		goto failed;
 	if (plan->ns->net && (loopback_up(&err) < 0 || pass_sockets(plan->ns, a->report, &err) < 0))
 		goto failed;
 	if (jail_view_build(plan->ns, plan->ruleset_fd, &err) < 0)
 		goto failed;
+	if (a->command) {
+		exec_helper(a, 1, &err);
+		goto failed;
+	}
 	command = jail_start_command(plan, &err);
 	if (command < 0)
 		goto failed;
@@ -449,6 +506,86 @@ int jail_init_main(void *arg)
 failed:
 	report(a->report, JAIL_REPORT_FAILED, err.code, &err);
 	_exit(125);
+}
+
+/* ---- the helper ------------------------------------------------------------ */
+
+#include "init-helper.h" /* jail_init_elf[]: init.c, built by native/embed-init.mjs */
+
+#if defined(__x86_64__)
+#define JAIL_ELF_MACHINE 62
+#elif defined(__aarch64__)
+#define JAIL_ELF_MACHINE 183
+#else
+#define JAIL_ELF_MACHINE 0
+#endif
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+
+static int helper_fd = -2; /* not made yet */
+
+#define PROBE_STACK (64 * 1024)
+
+static int probe_helper(void *fd)
+{
+	char *argv[] = { "jail-init", NULL }, *envp[] = { NULL };
+
+	syscall(__NR_execveat, *(int *)fd, "", argv, envp, AT_EMPTY_PATH);
+	_exit(127);
+}
+
+/* Whether the helper runs here: an seccomp filter, an LSM or a noexec
+ * policy may refuse what memfd_create allowed. A child that shares our
+ * memory execs it with no arguments, and it exits 0. */
+static int helper_runs(int fd)
+{
+	char *stack;
+	int pid, status;
+
+	stack = mmap(NULL, PROBE_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED)
+		return 0;
+	pid = clone(probe_helper, stack + PROBE_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &fd);
+	munmap(stack, PROBE_STACK);
+	if (pid < 0)
+		return 0;
+	while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+int jail_init_helper(void)
+{
+	const unsigned char *elf = jail_init_elf;
+	size_t size = jail_init_elf_size, done = 0;
+	ssize_t n;
+	int fd;
+
+	if (helper_fd != -2)
+		return helper_fd;
+	helper_fd = -1;
+	/* For tests: a helper whose exec fails (EACCES), and none at all. */
+	if (getenv("JAIL_TEST_INIT_EXEC_FAILS"))
+		return helper_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	/* An ELF of the architecture we were built for (e_machine at 18). */
+	if (getenv("JAIL_TEST_FORK_INIT") || size < 64 || memcmp(elf, "\177ELF", 4) != 0 ||
+	    elf[18] + 256 * elf[19] != JAIL_ELF_MACHINE)
+		return -1;
+	fd = memfd_create("jail-init", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+	if (fd < 0 && errno == EINVAL) /* before Linux 6.3 every memfd may be exec'd */
+		fd = memfd_create("jail-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -1; /* vm.memfd_noexec=2 says EACCES */
+	while (done < size && ((n = write(fd, elf + done, size - done)) > 0 || errno == EINTR))
+		done += n > 0 ? (size_t)n : 0;
+	if (done < size || fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0 ||
+	    !helper_runs(fd)) {
+		close(fd);
+		return -1;
+	}
+	return helper_fd = fd;
 }
 
 /* ---- the probe ------------------------------------------------------------- */
@@ -470,8 +607,6 @@ static int probe_main(void *arg)
 		_exit(1);
 	_exit(0);
 }
-
-#define PROBE_STACK (64 * 1024)
 
 void jail_probe_namespaces(struct jail_ns_facts *out)
 {

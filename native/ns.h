@@ -1,6 +1,8 @@
 /*
- * The namespace layer's processes. The supervisor (Node) forks an init in
- * new user, mount and PID namespaces; the init builds the view, starts the
+ * The namespace layer's processes. The supervisor (Node) starts an init in
+ * new user, mount and PID namespaces (a vfork that execs the helper in
+ * init.c once the command is started, or a fork where the helper cannot
+ * run: ns.c); the init builds the view, starts the
  * command as PID 2 with the existing jail_enter steps, passes signals on,
  * reaps, and reports to the supervisor on a socket. When the init exits,
  * the kernel ends every process left in the namespace.
@@ -12,25 +14,9 @@
 #include <stdint.h>
 #include "jail.h"
 
-/* What the init sends on the report socket (SOCK_SEQPACKET: a record is
- * one message): with the plan's sockets, first one SOCKETS record; then
- * one EXECED or FAILED record, then (after EXECED) one STATUS record.
- * Strings are copied in: pointers mean nothing in another process. */
-enum jail_report_kind {
-	JAIL_REPORT_EXECED = 1, /* the command has exec'd */
-	JAIL_REPORT_FAILED,     /* a step failed; nothing ran. value: errno */
-	JAIL_REPORT_STATUS,     /* the command ended. value: its wait status */
-	JAIL_REPORT_SOCKETS,    /* value: how many; the fds ride along (SCM_RIGHTS) */
-};
+#include "report.h"
 
-struct jail_report {
-	int32_t kind;
-	int32_t value;
-	int32_t has_path;
-	char step[32];
-	char syscall[32];
-	char path[4096 - 3 * 4 - 2 * 32]; /* a record is one page */
-};
+struct jail_command;
 
 struct jail_init_args {
 	struct jail_plan *plan;
@@ -38,11 +24,25 @@ struct jail_init_args {
 	int peer;   /* the supervisor's end: closed in the init */
 	const int *stdio; /* the command's 0, 1 and 2 (jail_spawn_child); NULL: as they are */
 	const char *cwd;  /* without plan->ns: where the command starts; NULL: stay */
+	/* Set when the init shares the supervisor's memory (CLONE_VM |
+	 * CLONE_VFORK) and execs the helper once the command is started;
+	 * NULL when it is a fork that serves the command itself. */
+	struct jail_command *command;
+	int helper; /* the helper's memfd (jail_init_helper) */
 };
 
-/* The init's body, for clone(2) without CLONE_VM: a copy of the caller,
- * which only makes syscalls (no allocation: other threads may have held
- * locks at the fork). Never returns. Without plan->ns (the library's
+/* The helper's sealed memfd (init.c), made once; -1 when there is none
+ * for this architecture or it cannot be exec'd here (then the init is a
+ * fork of this process, as before). For tests, read once from the
+ * environment: JAIL_TEST_FORK_INIT forces -1, so that both paths stay
+ * tested; JAIL_TEST_INIT_EXEC_FAILS gives an fd whose exec fails. */
+int jail_init_helper(void);
+
+/* The init's body, for clone(2): with args->command, CLONE_VM | CLONE_VFORK
+ * (it shares the caller's memory, so it changes nothing there that is the
+ * process's: not its dumpable flag, not its argv), else without CLONE_VM (a
+ * copy of the caller). Either way it only makes syscalls (no allocation:
+ * other threads may hold locks). Never returns. Without plan->ns (the library's
  * Landlock-only layer) it makes no namespace: it starts the command as a
  * child subreaper and ends what the command left running before it
  * reports the status. */

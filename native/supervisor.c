@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -120,12 +121,6 @@ static void restore_signals(void)
 		sigaction(forwarded[i], &saved_actions[i], NULL);
 }
 
-struct child {
-	struct jail_plan *plan;
-	struct jail_error *err;
-	pid_t parent;
-	volatile int failed;
-};
 
 /* The caller's three descriptors become 0, 1 and 2. Each is first copied
  * above 2, so that one given as another's number (stdout as 0) is not
@@ -145,12 +140,28 @@ int jail_move_stdio(const int fd[3], struct jail_error *err)
 	return 0;
 }
 
+/* A command started by an init that will exec the helper (ns.h) waits
+ * for that exec: until then the init shares the supervisor's memory, and
+ * nothing of the jail's may run while /proc/1/cmdline is Node's argv.
+ * The init's end of the pipe closes at its exec (or its exit). */
+static void wait_gate(struct jail_command *c)
+{
+	char byte;
+
+	if (c->gate[0] < 0)
+		return;
+	close(c->gate[1]);
+	while (read(c->gate[0], &byte, 1) < 0 && errno == EINTR)
+		;
+	close(c->gate[0]);
+}
+
 /* The child shares our memory until it execs (CLONE_VM | CLONE_VFORK, as
  * posix_spawn does): no page tables to copy, and a failed step is written
  * straight into the parent's err. Only syscalls happen here. */
 static int child_main(void *arg)
 {
-	struct child *c = arg;
+	struct jail_command *c = arg;
 
 	/* Die with the supervisor, so that kill -9 of it ends the command too.
 	 * The kernel sends the signal when the *thread* that made this child
@@ -162,7 +173,7 @@ static int child_main(void *arg)
 		c->err->syscall = "prctl";
 		c->err->code = errno;
 		c->err->path = NULL;
-	} else if (getppid() != c->parent) {
+	} else if (wait_gate(c), getppid() != c->parent) {
 		/* the supervisor is gone: nothing to run for */
 	} else {
 		jail_enter(c->plan, c->err); /* returns only when a step failed */
@@ -177,7 +188,7 @@ static int child_main(void *arg)
 /* With `tid`, the kernel stores the child's pid there before it runs. */
 static int clone_command(struct jail_plan *plan, struct jail_error *err, volatile sig_atomic_t *tid)
 {
-	struct child c = { plan, err, getpid(), 0 };
+	struct jail_command c = { plan, err, NULL, getpid(), { -1, -1 }, 0 };
 	int ruleset = plan->ruleset_fd;
 	int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (tid ? CLONE_PARENT_SETTID : 0);
 	char *stack;
@@ -210,6 +221,25 @@ static int clone_command(struct jail_plan *plan, struct jail_error *err, volatil
 int jail_start_command(struct jail_plan *plan, struct jail_error *err)
 {
 	return clone_command(plan, err, NULL);
+}
+
+int jail_start_gated(struct jail_command *c)
+{
+	int pid, saved;
+
+	c->parent = getpid();
+	if (pipe2(c->gate, O_CLOEXEC) < 0)
+		FAIL(c->err, "spawn", "pipe2", NULL);
+	/* No CLONE_VFORK: the command waits for our exec, not we for its. */
+	pid = clone(child_main, c->stack, CLONE_VM | SIGCHLD, c);
+	saved = errno;
+	close(c->gate[0]);
+	if (pid < 0) {
+		close(c->gate[1]);
+		errno = saved;
+		FAIL(c->err, "spawn", "clone", NULL);
+	}
+	return pid; /* gate[1] stays open until the exec */
 }
 
 /* The namespace layer: the init's pid and the socket it reports on. One
@@ -262,36 +292,69 @@ static void forget_init(void)
 	init_pid = -1;
 }
 
-/* Fork the init into new namespaces (without plan->ns, into none: the
- * library's fallback, ns.h). A real fork (no CLONE_VM): it lives
- * as long as the command, and Node runs meanwhile. It reports on a socket
- * rather than a pipe so that a record can carry descriptors; SEQPACKET
- * keeps each record one message. */
+/* The init, in new namespaces (without plan->ns, in none: the library's
+ * fallback, ns.h). It reports on a socket rather than a pipe so that a
+ * record can carry descriptors; SEQPACKET keeps each record one message.
+ *
+ * With the helper (jail_init_helper) the init shares our memory and this
+ * thread waits (CLONE_VM | CLONE_VFORK, as for the command): no page
+ * tables are copied, and it execs the helper once it has started the
+ * command, so nothing of Node's stays in the jail. The command shares our
+ * memory until its own exec, which comes after the init's; `done` tells
+ * us when it has let go of it (its copy closes at exec, or exit, after the
+ * kernel dropped its memory): until then its stack, the plan and err stay.
+ * *failed says a step of it failed (err holds which).
+ * Without the helper, a real fork (no CLONE_VM) that serves the command
+ * itself, as before. */
 static int start_init(struct jail_plan *plan, struct jail_error *err, volatile sig_atomic_t *tid, struct jail_stdio *io,
-		      int *reports)
+		      int *reports, int *failed)
 {
-	struct jail_init_args args = { plan, -1, -1, io ? io->fd : NULL, io ? io->cwd : NULL };
+	struct jail_command command = { plan, err, NULL, -1, { -1, -1 }, 0 };
+	struct jail_init_args args = { plan, -1, -1, io ? io->fd : NULL, io ? io->cwd : NULL, NULL, jail_init_helper() };
 	int flags = SIGCHLD | (io ? CLONE_PIDFD : CLONE_PARENT_SETTID) |
 		    (plan->ns ? CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | (plan->ns->net ? CLONE_NEWNET : 0) : 0);
-	int fds[2], pid, saved;
+	int ruleset = plan->ruleset_fd, vm = args.helper >= 0;
+	int fds[2], done[2] = { -1, -1 }, pid, saved;
+	size_t size = INIT_STACK + (vm ? CHILD_STACK : 0);
+	struct pollfd hup;
 	char *stack;
 
+	*failed = 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
 		FAIL(err, "namespaces", "socketpair", NULL);
 	args.peer = fds[0];
 	args.report = fds[1];
-	stack = mmap(NULL, INIT_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED) {
+	stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED || (vm && pipe2(done, O_CLOEXEC) < 0)) {
 		saved = errno;
+		if (stack != MAP_FAILED)
+			munmap(stack, size);
 		close(fds[0]);
 		close(fds[1]);
 		errno = saved;
-		FAIL(err, "namespaces", "mmap", NULL);
+		FAIL(err, "namespaces", stack == MAP_FAILED ? "mmap" : "pipe2", NULL);
+	}
+	if (vm) {
+		command.stack = stack + size; /* the command's, above the init's */
+		args.command = &command;
+		flags |= CLONE_VM | CLONE_VFORK;
 	}
 	pid = clone(jail_init_main, stack + INIT_STACK, flags, &args, io ? (pid_t *)&io->pidfd : (pid_t *)tid);
 	saved = errno;
-	munmap(stack, INIT_STACK); /* the init has its own copy */
 	close(fds[1]);
+	if (vm) {
+		/* Only syscalls that do not fail until it is done: errno is the
+		 * command's too (one thread's TLS), and all signals are blocked. */
+		close(done[1]);
+		hup.fd = done[0];
+		hup.events = 0;
+		while (pid >= 0 && poll(&hup, 1, -1) < 0 && errno == EINTR)
+			;
+		close(done[0]);
+		*failed = command.failed;
+		plan->ruleset_fd = ruleset; /* the command closed its copy, in our memory */
+	}
+	munmap(stack, size); /* the init has exec'd or has its own copy */
 	if (pid < 0) {
 		close(fds[0]);
 		errno = saved;
@@ -306,7 +369,7 @@ static int start_init(struct jail_plan *plan, struct jail_error *err, volatile s
  * failed in it (or EPIPE: it ended without a word; EPROTO: a record out of
  * place), close what came, and end and reap it. */
 static int await_exec(int pid, int sock, int *fds, size_t n_sockets, struct jail_report *last, volatile sig_atomic_t *tid,
-		      struct jail_error *err)
+		      int failed, struct jail_error *err)
 {
 	int came[JAIL_MAX_SOCKETS], got, status;
 	size_t n = 0, i;
@@ -320,11 +383,13 @@ static int await_exec(int pid, int sock, int *fds, size_t n_sockets, struct jail
 			errno = EPROTO;
 		}
 	}
-	if (got > 0 && last->kind == JAIL_REPORT_EXECED && n == n_sockets) {
+	if (got > 0 && last->kind == JAIL_REPORT_EXECED && n == n_sockets && !failed) {
 		memcpy(fds, came, n * sizeof(int));
 		return 0;
 	}
-	if (got > 0 && last->kind == JAIL_REPORT_FAILED) {
+	if (got > 0 && last->kind == JAIL_REPORT_EXECED && failed) {
+		/* the helper runs; the command wrote what failed into err */
+	} else if (got > 0 && last->kind == JAIL_REPORT_FAILED) {
 		err->step = last->step;
 		err->syscall = last->syscall;
 		err->code = last->value;
@@ -352,7 +417,7 @@ int jail_spawn(struct jail_plan *plan, int *fds, struct jail_error *err)
 {
 	sigset_t all, old;
 	siginfo_t si;
-	int pid;
+	int pid, failed = 0;
 
 	/* After the command, every child of this process is ended (orphans
 	 * become ours, below): there must be none of another's. A child still
@@ -386,7 +451,8 @@ int jail_spawn(struct jail_plan *plan, int *fds, struct jail_error *err)
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	early = 0;
 	forward_signals();
-	pid = plan->ns ? start_init(plan, err, &supervised, NULL, &init_reports) : clone_command(plan, err, &supervised);
+	pid = plan->ns ? start_init(plan, err, &supervised, NULL, &init_reports, &failed)
+		       : clone_command(plan, err, &supervised);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (plan->observer)
 		jail_observe_spawned(plan->observer);
@@ -394,7 +460,7 @@ int jail_spawn(struct jail_plan *plan, int *fds, struct jail_error *err)
 		pass_early(pid);
 	if (pid > 0 && plan->ns) {
 		init_pid = pid;
-		if (await_exec(pid, init_reports, fds, plan->ns->n_sockets, &last_report, &supervised, err) < 0) {
+		if (await_exec(pid, init_reports, fds, plan->ns->n_sockets, &last_report, &supervised, failed, err) < 0) {
 			forget_init();
 			pid = -1;
 		}
@@ -414,7 +480,7 @@ int jail_spawn_child(struct jail_plan *plan, struct jail_stdio *io, int *fds, st
 		     struct jail_child *out, struct jail_error *err)
 {
 	sigset_t all, old;
-	int pid;
+	int pid, failed;
 
 	out->report = -1;
 	io->pidfd = -1;
@@ -423,9 +489,9 @@ int jail_spawn_child(struct jail_plan *plan, struct jail_stdio *io, int *fds, st
 	 * all of them blocked). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	pid = start_init(plan, err, NULL, io, &out->report);
+	pid = start_init(plan, err, NULL, io, &out->report, &failed);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (pid > 0 && await_exec(pid, out->report, fds, plan->ns ? plan->ns->n_sockets : 0, last, NULL, err) < 0) {
+	if (pid > 0 && await_exec(pid, out->report, fds, plan->ns ? plan->ns->n_sockets : 0, last, NULL, failed, err) < 0) {
 		close(out->report);
 		close(io->pidfd);
 		out->report = io->pidfd = -1;

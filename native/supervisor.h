@@ -75,6 +75,24 @@ int jail_move_stdio(const int fd[3], struct jail_error *err);
  * by jail_spawn and by the namespace layer's init. */
 int jail_start_command(struct jail_plan *plan, struct jail_error *err);
 
+/* The command of an init that execs the helper (ns.h). It shares this
+ * process's memory until it execs, and runs on after the init has exec'd,
+ * so all it uses lives in the supervisor's frame. */
+struct jail_command {
+	struct jail_plan *plan;
+	struct jail_error *err; /* the supervisor's: a failed step is written there */
+	char *stack;            /* the top of its stack (the supervisor's mmap) */
+	int parent;             /* the init's pid */
+	int gate[2];            /* the command waits for end of file on gate[0] */
+	volatile int failed;    /* set when a step failed: nothing ran */
+};
+
+/* In the init: start the command as jail_start_command does, but without
+ * waiting for its exec: it first waits for the init to exec (when
+ * c->gate[1], left open here and close-on-exec, closes). Its pid, or -1
+ * with c->err. */
+int jail_start_gated(struct jail_command *c);
+
 /* Wait for the child as its supervisor, on any thread of this process
  * (see superviseAsync in binding.cc). From jail_spawn on, signals sent to
  * this process by another (kill; not the terminal's, which reach the

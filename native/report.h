@@ -1,0 +1,30 @@
+/*
+ * The init's reports to the supervisor: one layout for the init in ns.c and
+ * the exec'd helper in init.c, which is built without libc (stdint.h only).
+ */
+#ifndef JAIL_REPORT_H
+#define JAIL_REPORT_H
+
+#include <stdint.h>
+
+/* What the init sends on the report socket (SOCK_SEQPACKET: a record is
+ * one message): with the plan's sockets, first one SOCKETS record; then
+ * one EXECED or FAILED record, then (after EXECED) one STATUS record.
+ * Strings are copied in: pointers mean nothing in another process. */
+enum jail_report_kind {
+	JAIL_REPORT_EXECED = 1, /* the command has exec'd */
+	JAIL_REPORT_FAILED,     /* a step failed; nothing ran. value: errno */
+	JAIL_REPORT_STATUS,     /* the command ended. value: its wait status */
+	JAIL_REPORT_SOCKETS,    /* value: how many; the fds ride along (SCM_RIGHTS) */
+};
+
+struct jail_report {
+	int32_t kind;
+	int32_t value;
+	int32_t has_path;
+	char step[32];
+	char syscall[32];
+	char path[4096 - 3 * 4 - 2 * 32]; /* a record is one page */
+};
+
+#endif
