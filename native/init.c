@@ -268,6 +268,13 @@ _Noreturn void start(long *sp)
 			die(0); /* the kernel ends all that is left */
 		}
 		sig = (int)sys6(__NR_rt_sigtimedwait, (long)&all, (long)&si, 0, 8, 0, 0);
+		if (sig == SUPERVISOR_GONE && !own_pid_ns) {
+			/* The fallback's parent-death signal (ns.c): end all that
+			 * is ours before we go; nothing else will. */
+			sys(__NR_kill, command, SIGKILL, 0);
+			end_descendants();
+			die(125);
+		}
 		if (sig > 0 && sig != SIGCHLD && from_outside(&si, (int)own_pid_ns))
 			sys(__NR_kill, command, sig, 0);
 	}

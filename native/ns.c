@@ -329,13 +329,6 @@ static int from_outside(const siginfo_t *si, int own_pid_ns)
 	       (si->si_pid == 0 || !own_pid_ns);
 }
 
-/* The fallback's parent-death signal: its init is the subreaper that ends
- * what the command left running, so it must not be killed outright when
- * the supervisor goes (the command would die with it, and all it left
- * would live on, reparented beyond the jail). It takes this one instead,
- * as it takes any signal, and ends everything first (serve). */
-#define SUPERVISOR_GONE SIGRTMAX
-
 /* Die with the supervisor when the thread that forked us ends: SIGKILL,
  * which ends the PID namespace, or (the fallback) SUPERVISOR_GONE. If it
  * ended before the prctl, its end of the report socket is closed already

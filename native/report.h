@@ -27,4 +27,12 @@ struct jail_report {
 	char path[4096 - 3 * 4 - 2 * 32]; /* a record is one page */
 };
 
+/* The fallback init's parent-death signal (the kernel's SIGRTMAX, 64, on
+ * both architectures): its init is the subreaper that ends what the
+ * command left running, so it must not be killed outright when the
+ * supervisor goes (the command would die with it, and all it left would
+ * live on, reparented beyond the jail). It takes this one instead, as it
+ * takes any signal, and ends everything first (serve() in ns.c, init.c). */
+#define SUPERVISOR_GONE 64
+
 #endif

@@ -225,7 +225,9 @@ strictJail.describe('in-process spawn()', () => {
     const tag = `${process.pid}-${asNobody ? 'n' : 'r'}`;
     const marks = ['setsid', 'bg', 'cmd'].map((m) => path.join(w.outside, `exit-${m}-${tag}`));
     const lib = JSON.stringify(path.join(REPO, 'dist', 'index.js'));
-    const cmd = `setsid sh -c 'sleep 1.5; touch ${marks[0]}' & (sleep 1.5; touch ${marks[1]}) & echo started; sleep 1.5; touch ${marks[2]}`;
+    // The command ignores every signal it may (64: SIGRTMAX, what the
+    // fallback's init is sent when its parent dies): the init must end it.
+    const cmd = `trap '' HUP INT QUIT TERM USR1 USR2 64; setsid sh -c 'sleep 1.5; touch ${marks[0]}' & (sleep 1.5; touch ${marks[1]}) & echo started; sleep 1.5; touch ${marks[2]}`;
     const script = `const c = require(${lib}).spawn({ ro: ['.'], rw: [${JSON.stringify(w.outside)}] }, 'sh', ['-c', ${JSON.stringify(cmd)}]); c.stdout.on('data', () => { console.log(c.jailPath.path); process.exit(0); }); c.stderr.pipe(process.stderr);`;
     const [exe, args] = asNobody ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', NODE, '-e', script]] : [NODE, ['-e', script]];
     const r = spawnSync(exe, args, { cwd: w.proj, env: w.env, encoding: 'utf8', timeout: 10_000 });
