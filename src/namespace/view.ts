@@ -117,6 +117,14 @@ export function compileView(policy: Policy, rules: readonly ViewRule[], rights: 
     }
     entries.push(bind);
   }
+  // A grant above /proc (`--ro /`) binds the host's /proc with it, every
+  // process of the machine and its command line: the jail's own goes over
+  // it, as it does for a grant of /proc, so that only the jail's processes
+  // are there.
+  if (!entries.some((e) => e.kind === 'proc')) {
+    const above = rules.find((r) => isWithin('/proc', r.path));
+    if (above) entries.push({ kind: 'proc', path: '/proc', access: above.access });
+  }
   if (hasDev) {
     entries.push({ kind: 'devpts', path: '/dev/pts', access: rights.dev });
     entries.push({ kind: 'symlink', path: '/dev/ptmx', target: 'pts/ptmx' });

@@ -94,8 +94,13 @@ print('watch', wd if wd >= 0 else -ctypes.get_errno(), flush=True)
     const secret = `--password=FAKE-${Date.now()}`;
     const outsider = outsideProcess('sh', ['-c', 'sleep 30', 'sh', secret]);
     try {
-      const r = jail(w, ['--ro', '.', '--', 'sh', '-c', 'cat /proc/[0-9]*/cmdline | tr "\\0" " "']);
-      expect(printed(r)).not.toContain(secret);
+      // --ro / too: a grant above /proc binds the host's with it, under the jail's own.
+      for (const grant of ['.', '/']) {
+        const r = jail(w, ['--ro', grant, '--', 'sh', '-c', 'cat /proc/[0-9]*/cmdline | tr "\\0" " "; echo; ls /proc | grep -c "^[0-9]"']);
+        expect(r.status, printed(r)).toBe(0);
+        expect(printed(r)).not.toContain(secret);
+        expect(Number(r.stdout.trim().split('\n').pop())).toBeLessThanOrEqual(5); // init, sh, cat, ls, grep
+      }
       const control = jail(w, ['--no-namespaces', '--ro', '.', '--', 'sh', '-c', 'cat /proc/[0-9]*/cmdline | tr "\\0" " "']);
       expect(control.stdout).toContain(secret);
     } finally {
