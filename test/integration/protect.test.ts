@@ -278,6 +278,17 @@ const vectors: Vector[] = [
     watch: ['.npmrc'],
   },
   {
+    // A project that shares its git settings through a committed file the
+    // repository's config includes: the hooks directory that file names
+    // runs at the next commit like .git/hooks.
+    name: 'core.hooksPath in a file .git/config includes (include.path = ../.gitconfig)',
+    files: { '.gitconfig': '[core]\n\thooksPath = .githooks\n', '.githooks/pre-commit': '#!/bin/sh\nexit 0\n' },
+    setup: 'git config include.path ../.gitconfig',
+    plant: (M) => `printf ${hook(M, 'included-hookspath')} > .githooks/pre-commit && echo WROTE .githooks`,
+    later: 'git commit -q --allow-empty -m later',
+    watch: ['.githooks', '.gitconfig', '.git/config'],
+  },
+  {
     name: '.envrc (sourced later, as direnv does)',
     files: { '.envrc': 'export FOO=1\n' },
     plant: (M) => `echo 'touch ${M}-envrc' >> .envrc && echo WROTE .envrc`,
