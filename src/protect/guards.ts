@@ -533,7 +533,10 @@ function normalize(p: BPath): BPath {
   return `/${out.join('/')}`;
 }
 
-/** What git takes for a bare repository: HEAD beside objects/ and refs/. */
+/** What git may take for a bare repository: HEAD beside objects and refs
+ *  (git tests them with access(), which follows a symlink: any kind of
+ *  entry counts here), or beside a commondir (which names where they are). */
 function bareRepo(dir: BPath): boolean {
-  return lstat(join(dir, toBytes('objects')))?.isDirectory() === true && lstat(join(dir, toBytes('refs')))?.isDirectory() === true;
+  const has = (n: string) => lstat(join(dir, toBytes(n))) !== undefined;
+  return has('commondir') || (has('objects') && has('refs'));
 }

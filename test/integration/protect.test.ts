@@ -289,6 +289,19 @@ const vectors: Vector[] = [
     watch: ['.githooks', '.gitconfig', '.git/config'],
   },
   {
+    // git takes a directory for a bare repository when HEAD is beside
+    // objects/ and refs/ as access(X_OK) sees them (symlinks followed), or
+    // beside a commondir naming where they are; its config then runs (a
+    // pager in a terminal: prompts and the user's `git log` there).
+    name: 'a new bare repository whose objects and refs are symlinks, and one with a commondir',
+    plant: (M) =>
+      `mkdir -p .o/objects .o/refs bare1 bare2 && ln -s ../.o/objects bare1/objects && ln -s ../.o/refs bare1/refs && ` +
+      `printf '[core]\n\tpager = "touch ${M}-bare-symlinks; cat"\n' > bare1/config && cp .git/HEAD bare1/HEAD && echo WROTE bare1/HEAD\n` +
+      `echo ../.o > bare2/commondir && printf '[core]\n\tpager = "touch ${M}-bare-commondir; cat"\n' > .o/config && cp .git/HEAD bare2/HEAD && echo WROTE bare2/HEAD`,
+    later: "PAGER=cat script -qec 'git -C bare1 branch; git -C bare2 branch' /dev/null </dev/null",
+    watch: ['bare1/HEAD', 'bare2/HEAD'],
+  },
+  {
     name: '.envrc (sourced later, as direnv does)',
     files: { '.envrc': 'export FOO=1\n' },
     plant: (M) => `echo 'touch ${M}-envrc' >> .envrc && echo WROTE .envrc`,
