@@ -62,7 +62,8 @@ export const RUNS_LATER: ReadonlyArray<readonly [name: string, why: string]> = [
 /** Directory levels searched below each granted tree (the tree is 0). */
 export const DEPTH = 2;
 /** Directories listed at most, in all; beyond, the search stops (and the
- *  after-run check for new names is left out, with nothing to compare). */
+ *  after-run check for new names compares with a record made right before
+ *  the run instead). */
 const MAX_DIRS = 4000;
 
 const LATER = new Map(RUNS_LATER.map(([n, w]) => [n, w]));
@@ -137,9 +138,11 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
   // New names: one scan per writable tree.
   for (const t of outermost(writable).filter((w) => searched.some((r) => isWithin(w, r)))) {
     const before = [...found.gits, ...found.later, ...found.heads].filter((p) => isWithin(p, t));
-    if (!found.complete) continue; // what was there is not known: nothing to compare with
     const reasons = { ...Object.fromEntries(LATER), '.git': 'a new git repository (git, editors and prompts run its config)', HEAD: 'a new bare git repository' };
-    guards.push({ mode: 'scan', path: t, depth: DEPTH + 1, names: ['.git', 'HEAD', ...LATER.keys()], before, gitdirs: [...new Set(gitdirs)], why: 'a new repository or hook setting', reasons });
+    // A tree too big to search here (a run may leave one so): what was
+    // there is recorded right before the command starts instead.
+    const record = !found.complete && { record: true };
+    guards.push({ mode: 'scan', path: t, depth: DEPTH + 1, names: ['.git', 'HEAD', ...LATER.keys()], before, gitdirs: [...new Set(gitdirs)], why: 'a new repository or hook setting', reasons, ...record });
   }
 
   // Lifts: --unprotect PATH (and what is inside it); a --rw naming exactly

@@ -302,6 +302,16 @@ const vectors: Vector[] = [
     watch: ['bare1/HEAD', 'bare2/HEAD'],
   },
   {
+    // More directories than the search before the run lists (4000, down to
+    // two levels): a jailed run may well leave that many behind, and the
+    // next one must still not plant new names.
+    name: 'new names in a tree too big to search before the run (4100 directories left by an earlier run)',
+    setup: 'mkdir .cache && (cd .cache && seq 1 4100 | xargs mkdir)',
+    plant: (M) => `echo 'touch ${M}-big-envrc' > .envrc && echo WROTE .envrc\nmkdir -p sub && git -C sub init -q && git -C sub config core.fsmonitor "touch ${M}-big-nested; false" && echo WROTE sub/.git`,
+    later: '. ./.envrc; git -C sub status --porcelain',
+    watch: ['.envrc', 'sub/.git'],
+  },
+  {
     name: '.envrc (sourced later, as direnv does)',
     files: { '.envrc': 'export FOO=1\n' },
     plant: (M) => `echo 'touch ${M}-envrc' >> .envrc && echo WROTE .envrc`,

@@ -47,6 +47,16 @@ describe('scan', () => {
     expect(r.notes).toEqual([]);
   });
 
+  it('record: a tree the policy could not search whole; what was there right before the run stays, what is new goes', () => {
+    const s = scratch();
+    gitRepo(s.p);
+    tree(s.p, { 'old/.envrc': 'mine', 'a/b/.git': 'gitdir: /elsewhere\n' });
+    const g: Guard = { ...scanOf(s.p, [`${s.p}/.git`]), record: true };
+    const r = runAttack(s, [g], () => tree(s.p, { '.envrc': 'evil', 'x/y/.git': 'gitdir: /tmp/evil\n' }));
+    for (const rel of ['old/.envrc', 'a/b/.git']) expect(fs.existsSync(`${s.p}/${rel}`)).toBe(true);
+    expect(r.changes.map((c) => c.path.slice(s.p.length + 1)).sort()).toEqual(['.envrc', 'x/y/.git']);
+  });
+
   it('walks ~200 directories within the limit and finds a planted name at the bottom', () => {
     const s = scratch();
     for (let i = 0; i < 20; i++) for (let j = 0; j < 10; j++) tree(s.p, { [`d${i}/e${j}/f.txt`]: 'x' });
@@ -56,14 +66,20 @@ describe('scan', () => {
 });
 
 describe('scan: bare repositories, and pins first', () => {
-  it('takes a HEAD for a bare repository only beside objects/ and refs/, and says why by name', () => {
+  it('takes a HEAD for a bare repository beside objects and refs (symlinks too: git follows them) or a commondir, and says why by name', () => {
     const s = scratch();
     gitRepo(s.p);
     const g: Guard = { mode: 'scan', path: s.p, depth: 3, names: ['.git', 'HEAD'], before: [`${s.p}/.git`], gitdirs: [], why: 'scan', reasons: { HEAD: 'a new bare git repository' } };
-    const r = runAttack(s, [g], () => tree(s.p, { 'bare/HEAD': 'ref: refs/heads/main\n', 'bare/objects/x': '', 'bare/refs/heads/x': '', 'notes/HEAD': 'just a file' }));
-    expect(fs.existsSync(`${s.p}/bare/HEAD`)).toBe(false);
+    const r = runAttack(s, [g], () => {
+      tree(s.p, { 'bare/HEAD': 'ref: refs/heads/main\n', 'bare/objects/x': '', 'bare/refs/heads/x': '', 'notes/HEAD': 'just a file', 'o/objects/x': '', 'o/refs/x': '' });
+      tree(s.p, { 'linked/HEAD': 'ref: refs/heads/main\n', 'common/HEAD': 'ref: refs/heads/main\n', 'common/commondir': '../o\n' });
+      fs.symlinkSync('../o/objects', `${s.p}/linked/objects`);
+      fs.symlinkSync('../o/refs', `${s.p}/linked/refs`);
+    });
+    for (const d of ['bare', 'linked', 'common']) expect(fs.existsSync(`${s.p}/${d}/HEAD`)).toBe(false);
     expect(fs.existsSync(`${s.p}/notes/HEAD`)).toBe(true);
-    expect(r.changes).toEqual([expect.objectContaining({ path: `${s.p}/bare/HEAD`, why: 'a new bare git repository' })]);
+    expect(r.changes.map((c) => c.path).sort()).toEqual(['bare', 'common', 'linked'].map((d) => `${s.p}/${d}/HEAD`));
+    expect(r.changes.every((c) => c.why === 'a new bare git repository')).toBe(true);
   });
 
   it('brings a renamed .git back before a scan looks beside it', () => {
