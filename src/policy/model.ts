@@ -193,7 +193,8 @@ export interface NpmCache {
  * - scan: no new entry named like one of `names` appears anywhere under
  *   `path`, down to `depth` levels (the path's own entries are level 1;
  *   node_modules skipped), besides
- *   those in `before`; new `.git` files may point only at `gitdirs`;
+ *   those in `before`; new `.git` files may point only at `gitdirs` (each
+ *   exactly; `DIR/*`: an entry of DIR, a linked worktree's);
  *   `record`: the search before the run stopped short (a big tree), so
  *   `before` may miss some: what is there when the command starts is
  *   recorded then, by the same walk as the check after it;

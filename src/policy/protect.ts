@@ -225,7 +225,7 @@ function gitGuards(gitdir: string, host: Host, keep: (p: string, why: string) =>
     keep(`${worktrees}/${n}/config.worktree`, 'git config (worktree)');
   }
   guards.push({ mode: 'worktrees', path: worktrees, before: names, why: 'a linked worktree' });
-  gitdirs.push(worktrees);
+  gitdirs.push(`${worktrees}/*`);
   return gitRunners(configs);
 }
 

@@ -433,7 +433,10 @@ class Restorer {
   }
 
   /** A `.git` regular file whose `gitdir: X` (relative to its directory,
-   *  taken lexically) is inside one of gitdirs: a linked worktree's. */
+   *  taken lexically) is one of gitdirs (`DIR/*`: an entry of DIR): a
+   *  linked worktree's, a submodule's. Not a directory below one, where
+   *  a gitdir of the command's own may have been made (inside a new
+   *  worktree's entry, deep under a submodule's). */
   private gitFileInside(p: BPath, gitdirs: BPath[]): boolean {
     const st = lstat(p);
     if (!st?.isFile()) return false;
@@ -441,7 +444,7 @@ class Restorer {
     const m = text && /^gitdir: (.*?)\r?\n?$/.exec(text.toString('latin1').split('\n')[0]!);
     if (!m?.[1]) return false;
     const target = normalize(m[1].startsWith('/') ? m[1] : `${dirname(p)}/${m[1]}`);
-    return gitdirs.some((d) => isWithin(target, d));
+    return gitdirs.some((d) => (d.endsWith('/*') ? dirname(target) === d.slice(0, -2) : target === d));
   }
 
   /**

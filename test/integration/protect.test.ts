@@ -244,6 +244,16 @@ const vectors: Vector[] = [
     watch: ['.git/worktrees/wt/commondir', 'wt/.git'],
   },
   {
+    // A .git file may point at a worktree's entry (git worktree add makes
+    // one), not at a gitdir the command made inside such an entry.
+    name: 'a new .git file pointing at a gitdir made inside a new linked worktree’s entry',
+    plant: (M) =>
+      `git worktree add -q ./wt2 && X=.git/worktrees/wt2/x && mkdir -p $X/objects $X/refs evil && cp .git/HEAD $X/HEAD && ` +
+      `printf '[core]\\n\\tfsmonitor = "touch ${M}-worktree-inside; false"\\n' > $X/config && echo "gitdir: ../$X" > evil/.git && echo WROTE evil/.git`,
+    later: 'git -C evil status --porcelain',
+    watch: ['evil/.git'],
+  },
+  {
     name: 'a submodule: its gitdir’s config and hooks under .git/modules',
     setup:
       'S="$PWD.subsrc" && git init -q -b main "$S" && echo s > "$S/s" && git -C "$S" add s && git -C "$S" commit -qm s && ' +

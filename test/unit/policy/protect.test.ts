@@ -81,7 +81,7 @@ describe('the defaults found in a writable tree', () => {
     const scan = p.guards.find((g) => g.mode === 'scan' && g.path === P);
     expect(scan).toMatchObject({ depth: 3, before: expect.arrayContaining([`${P}/.git`, `${P}/.husky`, `${P}/sub/.git`]) });
     expect(scan?.mode === 'scan' && scan.names).toEqual(expect.arrayContaining(['.git', '.husky', '.npmrc', '.envrc', '.vscode', '.claude', '.mcp.json']));
-    expect(scan?.mode === 'scan' && scan.gitdirs).toContain(`${P}/.git/worktrees`);
+    expect(scan?.mode === 'scan' && scan.gitdirs).toContain(`${P}/.git/worktrees/*`);
   });
 
   it('hides .env files down to the search depth, not templates nor node_modules', () => {

@@ -16,7 +16,7 @@ describe('scan', () => {
     depth: 3,
     names: ['.git', '.envrc', '.env.*'],
     before,
-    gitdirs: [`${p}/.git/worktrees`],
+    gitdirs: [`${p}/.git/worktrees/*`, `${p}/.git/modules/sm`],
     why: 'nested repositories',
   });
 
@@ -30,6 +30,9 @@ describe('scan', () => {
         'a/b/.git': 'gitdir: /tmp/evil\n', // a gitdir file pointing anywhere
         'wt/.git': 'gitdir: ../.git/worktrees/wt\n', // git worktree add
         'sneaky/.git': 'gitdir: ../.git/worktrees/../../../evil\n', // .. out of the gitdirs
+        'deeper/.git': 'gitdir: ../.git/worktrees/wt/x\n', // a gitdir made inside a worktree's entry
+        'insub/.git': 'gitdir: ../.git/modules/sm/a/b\n', // or below a submodule's
+        'sm/.git': 'gitdir: ../.git/modules/sm\n', // the submodule's own
         'a/.envrc': 'evil',
         'a/.env.local': 'evil',
         'node_modules/x/.git/HEAD': 'x',
@@ -37,12 +40,12 @@ describe('scan', () => {
       });
       fs.symlinkSync(`${s.outside}`, `${s.p}/a/b/linked`);
     });
-    const planted = ['a/.git', 'a/b/.git', 'sneaky/.git', 'a/.envrc', 'a/.env.local'];
+    const planted = ['a/.git', 'a/b/.git', 'sneaky/.git', 'deeper/.git', 'insub/.git', 'a/.envrc', 'a/.env.local'];
     for (const rel of planted) {
       expect(fs.existsSync(`${s.p}/${rel}`)).toBe(false);
       expect(fs.existsSync(`${s.qdir}${s.p}/${rel}`)).toBe(true);
     }
-    for (const rel of ['.git/HEAD', 'vendor/lib/.git', 'wt/.git', 'node_modules/x/.git/HEAD', 'a/b/c/.git/HEAD']) expect(fs.existsSync(`${s.p}/${rel}`)).toBe(true);
+    for (const rel of ['.git/HEAD', 'vendor/lib/.git', 'wt/.git', 'sm/.git', 'node_modules/x/.git/HEAD', 'a/b/c/.git/HEAD']) expect(fs.existsSync(`${s.p}/${rel}`)).toBe(true);
     expect(r.changes.map((c) => c.path.slice(s.p.length + 1)).sort()).toEqual([...planted].sort());
     expect(r.notes).toEqual([]);
   });
