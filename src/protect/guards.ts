@@ -14,7 +14,7 @@
  */
 import fs = require('node:fs');
 import type { Guard } from '../policy/model.js';
-import { ancestors, buf, dirname, isWithin, join, kindOf, lstat, readdir, readdirTyped, readlink, readRegular, toBytes, toText, writeNew, type BPath, type Kind } from './fsx.js';
+import { ancestors, buf, dirname, join, kindOf, lstat, readdir, readdirTyped, readlink, readRegular, toBytes, toText, writeNew, type BPath, type Kind } from './fsx.js';
 import type { Quarantine } from './quarantine.js';
 
 export interface Budget {

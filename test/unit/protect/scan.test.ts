@@ -10,7 +10,7 @@ import type { Guard } from '../../../src/policy/model.js';
 import { gitRepo, runAttack, scratch, tree } from './helpers.js';
 
 describe('scan', () => {
-  const scanOf = (p: string, before: string[] = []): Guard => ({
+  const scanOf = (p: string, before: string[] = []): Extract<Guard, { mode: 'scan' }> => ({
     mode: 'scan',
     path: p,
     depth: 3,
