@@ -346,6 +346,8 @@ const configs = {
     '.idea/workspace.xml': `<project><component name="RunManager"><configuration name="x"/></component></project>`,
     '.yarnrc': `yarn-path "${M}-yarn.js"\n`,
     '.yarnrc.yml': `yarnPath: ${M}-yarn.cjs\n`,
+    '.pnpmfile.cjs': `require('fs').writeFileSync('${M}-pnpmfile', '')\n`,
+    'bunfig.toml': `preload = ["${M}-bun.ts"]\n`,
     'lefthook.yml': `pre-commit:\n  commands:\n    x:\n      run: touch ${M}-lefthook\n`,
     '.lefthook.yml': `pre-commit:\n  commands:\n    x:\n      run: touch ${M}-lefthook-dot\n`,
     'lefthook-local.yml': `pre-commit:\n  commands:\n    x:\n      run: touch ${M}-lefthook-local\n`,
