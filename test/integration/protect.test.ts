@@ -19,7 +19,7 @@ import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_proce
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { IS_ROOT, LAYER, inFallback, jail, makeWorld, printed, removeWorld, strictJail, type World } from './harness.js';
+import { IS_ROOT, LAYER, inFallback, jail, makeWorld, needs, printed, removeWorld, strictJail, type World } from './harness.js';
 
 const users: Array<[string, boolean]> = IS_ROOT ? [['root', false], ['nobody', true]] : [['this user', false]];
 const NOBODY = 65534;
@@ -630,6 +630,45 @@ strictJail.describe.each(users)('protected paths (%s)', (who, asNobody) => {
       expect(h.stdout, printed(h)).toContain('DONE');
       expect(printed(h)).not.toContain(secret);
     });
+  });
+});
+
+/** The restore needs room for the quarantine; the command may leave none. */
+(IS_ROOT ? strictJail : needs(false, 'mounts a small tmpfs (root)')).describe('a file system the command filled', () => {
+  let s: Side;
+  let small: string;
+  beforeAll(() => {
+    s = side('full', false);
+    small = path.join(s.w.root, 'small');
+    fs.mkdirSync(small);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m,nr_inodes=600', 'tmpfs', small]);
+  });
+  afterAll(() => {
+    spawnSync('umount', [small]);
+    removeWorld(s.w);
+  });
+
+  strictJail.it('no inodes left for the quarantine: what was planted is still taken off the names that run', () => {
+    const proj = path.join(small, 'p');
+    fs.mkdirSync(proj);
+    sh(proj, `git init -q -b main . && printf '#!/bin/sh\\nexit 0\\n' > .git/hooks/pre-commit && chmod +x .git/hooks/pre-commit && git commit -q --allow-empty -m init`);
+    const M = path.join(s.markers, 'full');
+    const before = snapshot(proj, ['.git/hooks', '.envrc', 'sub/.git']);
+    const plant =
+      `printf ${hook(M, 'hook')} > .git/hooks/pre-commit\n` +
+      `echo 'touch ${M}-envrc' > .envrc\n` +
+      `mkdir sub && git -C sub init -q && git -C sub config core.fsmonitor "touch ${M}-nested; false"\n` +
+      `mkdir fill && i=0 && while true 2>/dev/null > fill/$i; do i=$((i+1)); done\necho DONE`;
+    const r = jail(s.w, ['--rw', '.', '--', 'sh', '-c', plant], { cwd: proj, env: { ...s.w.env, XDG_STATE_HOME: path.join(small, 'state') } });
+    expect(r.stdout, printed(r)).toContain('DONE');
+    // Off the names that run, set aside beside them or removed; the
+    // original hook comes back only where there is room for it.
+    const after = snapshot(proj, ['.git/hooks/pre-commit', '.envrc', 'sub/.git']);
+    expect(after['.envrc']).toBe('absent');
+    expect(after['sub/.git']).toBe('absent');
+    expect([before['.git/hooks/pre-commit'], 'absent']).toContain(after['.git/hooks/pre-commit']);
+    outside(s, proj, '. ./.envrc; git -C sub status --porcelain; git commit -q --allow-empty -m later');
+    expect(fs.readdirSync(s.markers).filter((f) => f.startsWith('full'))).toEqual([]);
   });
 });
 
