@@ -20,7 +20,7 @@ import type { PathGrant, Policy } from './model.js';
 import type { JailOptions } from './options.js';
 import { grantOf, isWithin, resolveReal } from './paths.js';
 import { offlineNpm, proxyUrl, withEgress } from './egress.js';
-import { withProtections } from './protect.js';
+import { defaultGitGlobals, withProtections } from './protect.js';
 import { secretEnv, withSecrets } from './inject.js';
 import { withSshAgent } from './sshagent.js';
 
@@ -127,7 +127,7 @@ export function assemble(req: JailRequest, realHost: Host): Assembled {
   }
   const agent = withSshAgent(policy, options, env, req.env, tmpDir, host);
   policy = agent.policy;
-  policy = withProtections(policy, options, host, projectRoot());
+  policy = withProtections(policy, options, host, projectRoot(), defaultGitGlobals(host, req.env));
   refuseWritableSelf(policy, host);
   const warnings = [...secrets.notes, ...gitCredentialsWarning(policy, host, projectRoot), ...agent.warnings];
   if (policy.egress && policy.egress.resolvConf === null) {

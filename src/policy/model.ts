@@ -193,7 +193,11 @@ export interface NpmCache {
  * - scan: no new entry named like one of `names` appears anywhere under
  *   `path`, down to `depth` levels (the path's own entries are level 1;
  *   node_modules skipped), besides
- *   those in `before`; new `.git` files may point only at `gitdirs`;
+ *   those in `before`; new `.git` files may point only at `gitdirs` (each
+ *   exactly; `DIR/*`: an entry of DIR, a linked worktree's);
+ *   `record`: the search before the run stopped short (a big tree), so
+ *   `before` may miss some: what is there when the command starts is
+ *   recorded then, by the same walk as the check after it;
  * - worktrees: a repository's `worktrees` directory, where `git worktree
  *   add` makes new entries: a new one stays only when its `commondir` is
  *   git's own `../..` and it holds no config of its own.
@@ -205,7 +209,7 @@ export interface NpmCache {
 export type Guard =
   | { mode: 'keep'; path: string; kind: 'file' | 'dir' | 'symlink' | 'absent'; why: string; dev?: bigint; ino?: bigint }
   | { mode: 'pin'; path: string; kind: 'file' | 'dir'; why: string; dev?: bigint; ino?: bigint }
-  | { mode: 'scan'; path: string; depth: number; names: string[]; before: string[]; gitdirs: string[]; why: string; reasons?: Record<string, string> }
+  | { mode: 'scan'; path: string; depth: number; names: string[]; before: string[]; gitdirs: string[]; why: string; reasons?: Record<string, string>; record?: boolean }
   | { mode: 'worktrees'; path: string; before: string[]; why: string };
 
 /**

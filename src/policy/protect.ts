@@ -40,6 +40,9 @@ export const RUNS_LATER: ReadonlyArray<readonly [name: string, why: string]> = [
   ['.npmrc', 'npm settings (script-shell, node-options, git)'],
   ['.yarnrc', 'yarn settings'],
   ['.yarnrc.yml', 'yarn settings (yarnPath, plugins)'],
+  ['.pnpmfile.cjs', 'pnpm hooks (run at every pnpm install)'],
+  ['.pnpmfile.mjs', 'pnpm hooks (run at every pnpm install)'],
+  ['bunfig.toml', 'bun settings (preload scripts)'],
   ['.envrc', 'direnv runs it on cd'],
   ['mise.toml', 'mise hooks and tasks'],
   ['.mise.toml', 'mise hooks and tasks'],
@@ -62,7 +65,8 @@ export const RUNS_LATER: ReadonlyArray<readonly [name: string, why: string]> = [
 /** Directory levels searched below each granted tree (the tree is 0). */
 export const DEPTH = 2;
 /** Directories listed at most, in all; beyond, the search stops (and the
- *  after-run check for new names is left out, with nothing to compare). */
+ *  after-run check for new names compares with a record made right before
+ *  the run instead). */
 const MAX_DIRS = 4000;
 
 const LATER = new Map(RUNS_LATER.map(([n, w]) => [n, w]));
@@ -78,7 +82,7 @@ export function isEnvFile(name: string): boolean {
  *  searched are the user's: given as flags, in the user's or the project's
  *  config, and a built-in profile's inside the project (not the npm cache
  *  or node's prefix, which a built-in grants too). */
-export function withProtections(policy: Policy, opts: JailOptions, host: Host, projectRoot?: string): Policy {
+export function withProtections(policy: Policy, opts: JailOptions, host: Host, projectRoot?: string, gitGlobals: readonly string[] = defaultGitGlobals(host)): Policy {
   const userGrant = (g: PathGrant) =>
     g.source.kind === 'flag' ||
     (g.source.kind === 'config' && (!g.source.where.startsWith('built-in') || (projectRoot !== undefined && isWithin(g.path, projectRoot))));
@@ -96,7 +100,10 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
 
   // Git repositories, and what their gitdirs hold.
   const gitdirs: string[] = [];
-  const done = new Set<string>();
+  const done = new Map<string, string[]>();
+  // The user's own git config applies in every repository: a relative
+  // core.hooksPath there names a directory in each worktree.
+  const globalRunners = gitRunners(gitConfigs(gitGlobals, host));
   for (const dotgit of found.gits) {
     if (!inWritable(dotgit)) continue;
     const st = host.identify(dotgit);
@@ -114,9 +121,15 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
       keep(`${gitdir}/commondir`, 'git reads it for its config and hooks');
       keep(`${gitdir}/config.worktree`, 'git config (worktree)');
     }
-    if (common !== null && !done.has(common)) {
-      done.add(common);
-      gitGuards(common, parentOf(dotgit), host, keep, guards, gitdirs);
+    if (common === null) continue;
+    if (!done.has(common)) done.set(common, gitGuards(common, host, keep, guards, gitdirs));
+    // What core.hooksPath and core.fsmonitor name, in any config git reads
+    // here (a relative one is taken in this worktree).
+    const worktree = parentOf(dotgit);
+    for (const { value, why } of [...done.get(common)!.map((v) => ({ value: v, why: '' })), ...globalRunners.map((v) => ({ value: v, why: ' (your git config)' }))]) {
+      const [key, v] = value.split('\0') as [string, string];
+      const p = v.startsWith('/') ? normalize(v) : v.startsWith('~/') ? normalize(`${host.home}${v.slice(1)}`) : normalize(`${worktree}/${v}`);
+      keep(p, `${key === 'hookspath' ? 'git hooks (core.hooksPath)' : 'git fsmonitor hook (core.fsmonitor)'}${why}`);
     }
   }
   // Hook managers and settings that exist now.
@@ -128,9 +141,11 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
   // New names: one scan per writable tree.
   for (const t of outermost(writable).filter((w) => searched.some((r) => isWithin(w, r)))) {
     const before = [...found.gits, ...found.later, ...found.heads].filter((p) => isWithin(p, t));
-    if (!found.complete) continue; // what was there is not known: nothing to compare with
     const reasons = { ...Object.fromEntries(LATER), '.git': 'a new git repository (git, editors and prompts run its config)', HEAD: 'a new bare git repository' };
-    guards.push({ mode: 'scan', path: t, depth: DEPTH + 1, names: ['.git', 'HEAD', ...LATER.keys()], before, gitdirs: [...new Set(gitdirs)], why: 'a new repository or hook setting', reasons });
+    // A tree too big to search here (a run may leave one so): what was
+    // there is recorded right before the command starts instead.
+    const record = !found.complete && { record: true };
+    guards.push({ mode: 'scan', path: t, depth: DEPTH + 1, names: ['.git', 'HEAD', ...LATER.keys()], before, gitdirs: [...new Set(gitdirs)], why: 'a new repository or hook setting', reasons, ...record });
   }
 
   // Lifts: --unprotect PATH (and what is inside it); a --rw naming exactly
@@ -179,8 +194,10 @@ function keepGuards(guards: Guard[], path: string, why: string, host: Host): voi
 }
 
 /** A repository's gitdir: its config, hooks and the names that redirect
- *  them, its submodules' and linked worktrees' own. */
-function gitGuards(gitdir: string, worktree: string, host: Host, keep: (p: string, why: string) => void, guards: Guard[], gitdirs: string[]): void {
+ *  them, its submodules' and linked worktrees' own. Returns what
+ *  core.hooksPath and core.fsmonitor are set to in its config and the
+ *  files that includes (`key\0value`), for the caller to keep per worktree. */
+function gitGuards(gitdir: string, host: Host, keep: (p: string, why: string) => void, guards: Guard[], gitdirs: string[]): string[] {
   keep(`${gitdir}/config`, 'git config');
   keep(`${gitdir}/hooks`, 'git hooks');
   keep(`${gitdir}/commondir`, 'git reads it for its config and hooks');
@@ -188,19 +205,10 @@ function gitGuards(gitdir: string, worktree: string, host: Host, keep: (p: strin
   // A rebase or cherry-pick left unfinished: its todo list's `exec` lines
   // run at the next `git rebase --continue`.
   for (const state of ['rebase-merge', 'rebase-apply', 'sequencer']) keep(`${gitdir}/${state}`, 'an unfinished rebase or cherry-pick (its todo runs commands)');
-  const config = readSmall(`${gitdir}/config`, host);
-  if (config !== null) {
-    for (const [key, why] of [['hookspath', 'git hooks (core.hooksPath)'], ['fsmonitor', 'git fsmonitor hook (core.fsmonitor)']] as const) {
-      const v = coreValue(config, key);
-      if (v === null || /^(true|false|yes|no|on|off|[01])$/i.test(v)) continue;
-      keep(v.startsWith('/') ? normalize(v) : normalize(`${worktree}/${v}`), why);
-    }
-    // Files the config includes are config too (relative to the gitdir).
-    for (const v of configValues(config, /^include(if\s+".*")?$/i, 'path')) {
-      const p = v.startsWith('~/') ? `${host.home}${v.slice(1)}` : v.startsWith('/') ? v : `${gitdir}/${v}`;
-      keep(normalize(p), 'git config (include.path)');
-    }
-  }
+  // The config, config.worktree, and the files they include (each
+  // relative to the file that includes it), which are config too.
+  const configs = gitConfigs([`${gitdir}/config`, `${gitdir}/config.worktree`], host);
+  for (const c of configs.slice(2)) keep(c.path, 'git config (include.path)');
   // Submodules: gitdirs under modules/ (names may hold slashes).
   const modules = `${gitdir}/modules`;
   const known: string[] = [];
@@ -220,7 +228,59 @@ function gitGuards(gitdir: string, worktree: string, host: Host, keep: (p: strin
     keep(`${worktrees}/${n}/config.worktree`, 'git config (worktree)');
   }
   guards.push({ mode: 'worktrees', path: worktrees, before: names, why: 'a linked worktree' });
-  gitdirs.push(worktrees);
+  gitdirs.push(`${worktrees}/*`);
+  return gitRunners(configs);
+}
+
+/** The config files git reads from `paths`, and those they include,
+ *  recursively (as git, to a bounded depth): each with its text, or null
+ *  where it does not exist or cannot be read. The first ones are `paths`,
+ *  in order; then the included ones. */
+function gitConfigs(paths: readonly string[], host: Host): Array<{ path: string; text: string | null }> {
+  const out: Array<{ path: string; text: string | null }> = [];
+  const seen = new Set<string>();
+  const add = (p: string, depth: number) => {
+    if (seen.has(p) || out.length > 64) return;
+    seen.add(p);
+    const text = readConfig(p, host);
+    out.push({ path: p, text });
+    if (text === null || depth >= 10) return;
+    for (const v of configValues(text, /^include(if\s+".*")?$/i, 'path')) {
+      if (v === '') continue;
+      add(normalize(v.startsWith('~/') ? `${host.home}${v.slice(1)}` : v.startsWith('/') ? v : `${parentOf(p)}/${v}`), depth + 1);
+    }
+  };
+  for (const p of paths) add(p, 0);
+  // `paths` first, whatever includes what.
+  return [...paths.map((p) => out.find((c) => c.path === p)!), ...out.filter((c) => !paths.includes(c.path))];
+}
+
+/** Every value core.hooksPath and core.fsmonitor have in the configs (any
+ *  of them may be the one in force), as `key\0value`; booleans left out. */
+function gitRunners(configs: ReadonlyArray<{ text: string | null }>): string[] {
+  const out: string[] = [];
+  for (const { text } of configs) {
+    if (text === null) continue;
+    for (const key of ['hookspath', 'fsmonitor']) {
+      for (const v of configValues(text, /^core$/i, key)) if (v !== '' && !/^(true|false|yes|no|on|off|[01])$/i.test(v)) out.push(`${key}\0${v}`);
+    }
+  }
+  return [...new Set(out)];
+}
+
+/** The user's own git config files: git reads them in every repository. */
+export function defaultGitGlobals(host: Host, env: Readonly<Record<string, string | undefined>> = {}): string[] {
+  return [...new Set(['/etc/gitconfig', `${env.XDG_CONFIG_HOME || `${host.home}/.config`}/git/config`, `${host.home}/.gitconfig`, ...(env.GIT_CONFIG_GLOBAL ? [env.GIT_CONFIG_GLOBAL] : [])])];
+}
+
+/** A git config file's text (a symlink followed, as git does); null when
+ *  it is missing or not a small regular file. */
+function readConfig(p: string, host: Host): string | null {
+  try {
+    return host.readText(p, { follow: true, max: 1 << 20 });
+  } catch {
+    return null;
+  }
 }
 
 /** Submodule gitdirs below `dir`: directories holding HEAD and config. */

@@ -14,7 +14,7 @@
  */
 import fs = require('node:fs');
 import type { Guard } from '../policy/model.js';
-import { ancestors, buf, dirname, isWithin, join, kindOf, lstat, readdir, readdirTyped, readlink, readRegular, toBytes, toText, writeNew, type BPath, type Kind } from './fsx.js';
+import { ancestors, buf, dirname, join, kindOf, lstat, readdir, readdirTyped, readlink, readRegular, toBytes, toText, writeNew, type BPath, type Kind } from './fsx.js';
 import type { Quarantine } from './quarantine.js';
 
 export interface Budget {
@@ -54,6 +54,8 @@ interface Item {
   /** keep: the tree as it was, null when absent; pin, worktrees: the entry
    *  alone (no children), null when absent. */
   node: Node | null;
+  /** scan with record: the names it matched right before the run. */
+  seen?: Set<BPath>;
 }
 
 export interface Snapshot {
@@ -136,7 +138,17 @@ export function snapshotGuards(guards: readonly Guard[], budget: Budget = DEFAUL
       continue;
     }
     const deep = g.mode === 'keep';
-    snap.items.push({ guard: g, path, node: g.mode === 'scan' ? null : record(path, deep, left) });
+    const item: Item = { guard: g, path, node: g.mode === 'scan' ? null : record(path, deep, left) };
+    if (g.mode === 'scan' && g.record) {
+      const seen = new Set<BPath>();
+      const full = walkScan(path, g, (p) => {
+        seen.add(p);
+        return true;
+      });
+      if (!full) snap.notes.push(`the record of ${toText(path)} (${g.why}) before the run stopped after ${SCAN_DIRS} directories`);
+      item.seen = seen;
+    }
+    snap.items.push(item);
   }
   return snap;
 }
@@ -230,7 +242,7 @@ class Restorer {
         if (it.node) this.recover(it.path, it.node, g.why);
         return;
       case 'scan':
-        this.scan(it.path, g);
+        this.scan(it.path, g, it.seen);
         return;
       case 'worktrees':
         this.worktrees(it.path, it.node, g);
@@ -405,40 +417,26 @@ class Restorer {
   /**
    * scan: no new entry named like one of `names` under the path, down to
    * `depth` levels (the path's own entries are level 1), node_modules
-   * skipped, no `.git` directory entered, nothing followed.
+   * skipped, no `.git` directory entered, nothing followed; besides those
+   * in `before`, and those the snapshot saw (`seen`, a record guard's).
    */
-  private scan(root: BPath, g: Extract<Guard, { mode: 'scan' }>): void {
+  private scan(root: BPath, g: Extract<Guard, { mode: 'scan' }>, seen?: Set<BPath>): void {
     if (!lstat(root)?.isDirectory()) return;
     const before = new Set(g.before.map((b) => toBytes(b.startsWith('/') ? b : `${g.path}/${b}`)));
     const gitdirs = g.gitdirs.map(toBytes);
-    const match = matcher(g.names.map(toBytes));
-    const queue: Array<{ dir: BPath; level: number }> = [{ dir: root, level: 1 }];
-    let listed = 0;
-    while (queue.length) {
-      const { dir, level } = queue.shift()!;
-      if (++listed > SCAN_DIRS) {
-        this.notes.push(`the check of ${toText(root)} (${g.why}) stopped after ${SCAN_DIRS} directories; deeper ones were not checked`);
-        return;
-      }
-      let entries: Array<{ name: BPath; dir: boolean }>;
-      try {
-        entries = readdirTyped(dir);
-      } catch {
-        continue; // unreadable: git cannot read it either
-      }
-      for (const { name: n, dir: isDir } of entries) {
-        const p = join(dir, n);
-        if (match(n) && !before.has(p) && !(n === '.git' && this.gitFileInside(p, gitdirs)) && (toText(n) !== 'HEAD' || bareRepo(dir))) {
-          this.aside(p, g.reasons?.[toText(n)] ?? g.why, 'created');
-          continue;
-        }
-        if (isDir && level < g.depth && n !== 'node_modules' && n !== '.git') queue.push({ dir: p, level: level + 1 });
-      }
-    }
+    const full = walkScan(root, g, (p, n) => {
+      if (before.has(p) || seen?.has(p) || (n === '.git' && this.gitFileInside(p, gitdirs)) || (toText(n) === 'HEAD' && !bareRepo(dirname(p)))) return true;
+      this.aside(p, g.reasons?.[toText(n)] ?? g.why, 'created');
+      return false;
+    });
+    if (!full) this.notes.push(`the check of ${toText(root)} (${g.why}) stopped after ${SCAN_DIRS} directories; deeper ones were not checked`);
   }
 
   /** A `.git` regular file whose `gitdir: X` (relative to its directory,
-   *  taken lexically) is inside one of gitdirs: a linked worktree's. */
+   *  taken lexically) is one of gitdirs (`DIR/*`: an entry of DIR): a
+   *  linked worktree's, a submodule's. Not a directory below one, where
+   *  a gitdir of the command's own may have been made (inside a new
+   *  worktree's entry, deep under a submodule's). */
   private gitFileInside(p: BPath, gitdirs: BPath[]): boolean {
     const st = lstat(p);
     if (!st?.isFile()) return false;
@@ -446,7 +444,7 @@ class Restorer {
     const m = text && /^gitdir: (.*?)\r?\n?$/.exec(text.toString('latin1').split('\n')[0]!);
     if (!m?.[1]) return false;
     const target = normalize(m[1].startsWith('/') ? m[1] : `${dirname(p)}/${m[1]}`);
-    return gitdirs.some((d) => isWithin(target, d));
+    return gitdirs.some((d) => (d.endsWith('/*') ? dirname(target) === d.slice(0, -2) : target === d));
   }
 
   /**
@@ -481,6 +479,35 @@ class Restorer {
 }
 
 const basenameOf = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+
+/**
+ * A scan guard's walk, breadth first: `found(path, name)` for each entry
+ * named like one of the guard's names, which returns whether the walk may
+ * go on into it (false: it was set aside). False when it stopped at
+ * SCAN_DIRS directories. The same walk records before the run and checks
+ * after it, so both see the same entries.
+ */
+function walkScan(root: BPath, g: Extract<Guard, { mode: 'scan' }>, found: (p: BPath, name: BPath) => boolean): boolean {
+  const match = matcher(g.names.map(toBytes));
+  const queue: Array<{ dir: BPath; level: number }> = [{ dir: root, level: 1 }];
+  let listed = 0;
+  while (queue.length) {
+    const { dir, level } = queue.shift()!;
+    if (++listed > SCAN_DIRS) return false;
+    let entries: Array<{ name: BPath; dir: boolean }>;
+    try {
+      entries = readdirTyped(dir);
+    } catch {
+      continue; // unreadable: git cannot read it either
+    }
+    for (const { name: n, dir: isDir } of entries) {
+      const p = join(dir, n);
+      if (match(n) && !found(p, n)) continue;
+      if (isDir && level < g.depth && n !== 'node_modules' && n !== '.git') queue.push({ dir: p, level: level + 1 });
+    }
+  }
+  return true;
+}
 
 /** Make `node` at p (nothing there), content and mode as recorded. What
  *  could not be made (content past the budget, a FIFO or socket) is pushed
@@ -533,7 +560,10 @@ function normalize(p: BPath): BPath {
   return `/${out.join('/')}`;
 }
 
-/** What git takes for a bare repository: HEAD beside objects/ and refs/. */
+/** What git may take for a bare repository: HEAD beside objects and refs
+ *  (git tests them with access(), which follows a symlink: any kind of
+ *  entry counts here), or beside a commondir (which names where they are). */
 function bareRepo(dir: BPath): boolean {
-  return lstat(join(dir, toBytes('objects')))?.isDirectory() === true && lstat(join(dir, toBytes('refs')))?.isDirectory() === true;
+  const has = (n: string) => lstat(join(dir, toBytes(n))) !== undefined;
+  return has('commondir') || (has('objects') && has('refs'));
 }

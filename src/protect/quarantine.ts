@@ -48,10 +48,45 @@ export class Quarantine {
 
   /**
    * Move whatever is at p (nothing is followed) out of the way; returns
-   * where it is now, as text. Throws when it could not be moved: then it is
-   * still at p.
+   * where it is now, as text. When the quarantine cannot take it (the
+   * command may have filled the disk or used up its inodes: ENOSPC on the
+   * quarantine's mkdir), it is set aside beside p instead (a rename in its
+   * own directory), and when even that fails, removed: what was planted
+   * never stays at a name that runs. Throws when it could not be moved at
+   * all: then it is still at p.
    */
   move(p: BPath): string {
+    try {
+      return this.moveIn(p);
+    } catch (e) {
+      if (!lstat(p)) throw e;
+      return this.disarm(p, e);
+    }
+  }
+
+  /** Off p, where the quarantine could not take it: renamed beside p
+   *  (execute bits off where that is possible), else removed. */
+  private disarm(p: BPath, why: unknown): string {
+    const code = (why as NodeJS.ErrnoException).code ?? String((why as Error).message ?? why);
+    const aside = this.aside(p);
+    try {
+      fs.renameSync(buf(p), buf(aside));
+    } catch {
+      const failed = lstat(p)?.isDirectory() ? (toBytes(toText(p)) === p ? removeTree(toText(p)) : rmJs(p)) : rmJs(p);
+      if (failed) throw new Error(`could not move it to the quarantine (${code}), nor remove it: ${failed}`);
+      this.notes.push(`${toText(p)} could not be moved to the quarantine (${code}), nor renamed; it was removed`);
+      return '(removed)';
+    }
+    try {
+      this.strip(aside);
+    } catch {
+      // what is left at the new name runs under no name anything reads
+    }
+    this.notes.push(`${toText(p)} could not be moved to the quarantine (${code}); it was set aside as ${toText(aside)}`);
+    return toText(aside);
+  }
+
+  private moveIn(p: BPath): string {
     const st = lstat(p);
     if (!st) throw new Error('nothing to move');
     const dest = this.destFor(p);

@@ -19,7 +19,7 @@ import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_proce
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { IS_ROOT, LAYER, inFallback, jail, makeWorld, printed, removeWorld, strictJail, type World } from './harness.js';
+import { IS_ROOT, LAYER, inFallback, jail, makeWorld, needs, printed, removeWorld, strictJail, type World } from './harness.js';
 
 const users: Array<[string, boolean]> = IS_ROOT ? [['root', false], ['nobody', true]] : [['this user', false]];
 const NOBODY = 65534;
@@ -244,6 +244,16 @@ const vectors: Vector[] = [
     watch: ['.git/worktrees/wt/commondir', 'wt/.git'],
   },
   {
+    // A .git file may point at a worktree's entry (git worktree add makes
+    // one), not at a gitdir the command made inside such an entry.
+    name: 'a new .git file pointing at a gitdir made inside a new linked worktree’s entry',
+    plant: (M) =>
+      `git worktree add -q ./wt2 && X=.git/worktrees/wt2/x && mkdir -p $X/objects $X/refs evil && cp .git/HEAD $X/HEAD && ` +
+      `printf '[core]\\n\\tfsmonitor = "touch ${M}-worktree-inside; false"\\n' > $X/config && echo "gitdir: ../$X" > evil/.git && echo WROTE evil/.git`,
+    later: 'git -C evil status --porcelain',
+    watch: ['evil/.git'],
+  },
+  {
     name: 'a submodule: its gitdir’s config and hooks under .git/modules',
     setup:
       'S="$PWD.subsrc" && git init -q -b main "$S" && echo s > "$S/s" && git -C "$S" add s && git -C "$S" commit -qm s && ' +
@@ -278,6 +288,40 @@ const vectors: Vector[] = [
     watch: ['.npmrc'],
   },
   {
+    // A project that shares its git settings through a committed file the
+    // repository's config includes: the hooks directory that file names
+    // runs at the next commit like .git/hooks.
+    name: 'core.hooksPath in a file .git/config includes (include.path = ../.gitconfig)',
+    files: { '.gitconfig': '[core]\n\thooksPath = .githooks\n', '.githooks/pre-commit': '#!/bin/sh\nexit 0\n' },
+    setup: 'git config include.path ../.gitconfig',
+    plant: (M) => `printf ${hook(M, 'included-hookspath')} > .githooks/pre-commit && echo WROTE .githooks`,
+    later: 'git commit -q --allow-empty -m later',
+    watch: ['.githooks', '.gitconfig', '.git/config'],
+  },
+  {
+    // git takes a directory for a bare repository when HEAD is beside
+    // objects/ and refs/ as access(X_OK) sees them (symlinks followed), or
+    // beside a commondir naming where they are; its config then runs (a
+    // pager in a terminal: prompts and the user's `git log` there).
+    name: 'a new bare repository whose objects and refs are symlinks, and one with a commondir',
+    plant: (M) =>
+      `mkdir -p .o/objects .o/refs bare1 bare2 && ln -s ../.o/objects bare1/objects && ln -s ../.o/refs bare1/refs && ` +
+      `printf '[core]\n\tpager = "touch ${M}-bare-symlinks; cat"\n' > bare1/config && cp .git/HEAD bare1/HEAD && echo WROTE bare1/HEAD\n` +
+      `echo ../.o > bare2/commondir && printf '[core]\n\tpager = "touch ${M}-bare-commondir; cat"\n' > .o/config && cp .git/HEAD bare2/HEAD && echo WROTE bare2/HEAD`,
+    later: "PAGER=cat script -qec 'git -C bare1 branch; git -C bare2 branch' /dev/null </dev/null",
+    watch: ['bare1/HEAD', 'bare2/HEAD'],
+  },
+  {
+    // More directories than the search before the run lists (4000, down to
+    // two levels): a jailed run may well leave that many behind, and the
+    // next one must still not plant new names.
+    name: 'new names in a tree too big to search before the run (4100 directories left by an earlier run)',
+    setup: 'mkdir .cache && (cd .cache && seq 1 4100 | xargs mkdir)',
+    plant: (M) => `echo 'touch ${M}-big-envrc' > .envrc && echo WROTE .envrc\nmkdir -p sub && git -C sub init -q && git -C sub config core.fsmonitor "touch ${M}-big-nested; false" && echo WROTE sub/.git`,
+    later: '. ./.envrc; git -C sub status --porcelain',
+    watch: ['.envrc', 'sub/.git'],
+  },
+  {
     name: '.envrc (sourced later, as direnv does)',
     files: { '.envrc': 'export FOO=1\n' },
     plant: (M) => `echo 'touch ${M}-envrc' >> .envrc && echo WROTE .envrc`,
@@ -302,6 +346,8 @@ const configs = {
     '.idea/workspace.xml': `<project><component name="RunManager"><configuration name="x"/></component></project>`,
     '.yarnrc': `yarn-path "${M}-yarn.js"\n`,
     '.yarnrc.yml': `yarnPath: ${M}-yarn.cjs\n`,
+    '.pnpmfile.cjs': `require('fs').writeFileSync('${M}-pnpmfile', '')\n`,
+    'bunfig.toml': `preload = ["${M}-bun.ts"]\n`,
     'lefthook.yml': `pre-commit:\n  commands:\n    x:\n      run: touch ${M}-lefthook\n`,
     '.lefthook.yml': `pre-commit:\n  commands:\n    x:\n      run: touch ${M}-lefthook-dot\n`,
     'lefthook-local.yml': `pre-commit:\n  commands:\n    x:\n      run: touch ${M}-lefthook-local\n`,
@@ -584,6 +630,45 @@ strictJail.describe.each(users)('protected paths (%s)', (who, asNobody) => {
       expect(h.stdout, printed(h)).toContain('DONE');
       expect(printed(h)).not.toContain(secret);
     });
+  });
+});
+
+/** The restore needs room for the quarantine; the command may leave none. */
+(IS_ROOT ? strictJail : needs(false, 'mounts a small tmpfs (root)')).describe('a file system the command filled', () => {
+  let s: Side;
+  let small: string;
+  beforeAll(() => {
+    s = side('full', false);
+    small = path.join(s.w.root, 'small');
+    fs.mkdirSync(small);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m,nr_inodes=600', 'tmpfs', small]);
+  });
+  afterAll(() => {
+    spawnSync('umount', [small]);
+    removeWorld(s.w);
+  });
+
+  strictJail.it('no inodes left for the quarantine: what was planted is still taken off the names that run', () => {
+    const proj = path.join(small, 'p');
+    fs.mkdirSync(proj);
+    sh(proj, `git init -q -b main . && printf '#!/bin/sh\\nexit 0\\n' > .git/hooks/pre-commit && chmod +x .git/hooks/pre-commit && git commit -q --allow-empty -m init`);
+    const M = path.join(s.markers, 'full');
+    const before = snapshot(proj, ['.git/hooks', '.envrc', 'sub/.git']);
+    const plant =
+      `printf ${hook(M, 'hook')} > .git/hooks/pre-commit\n` +
+      `echo 'touch ${M}-envrc' > .envrc\n` +
+      `mkdir sub && git -C sub init -q && git -C sub config core.fsmonitor "touch ${M}-nested; false"\n` +
+      `mkdir fill && i=0 && while true 2>/dev/null > fill/$i; do i=$((i+1)); done\necho DONE`;
+    const r = jail(s.w, ['--rw', '.', '--', 'sh', '-c', plant], { cwd: proj, env: { ...s.w.env, XDG_STATE_HOME: path.join(small, 'state') } });
+    expect(r.stdout, printed(r)).toContain('DONE');
+    // Off the names that run, set aside beside them or removed; the
+    // original hook comes back only where there is room for it.
+    const after = snapshot(proj, ['.git/hooks/pre-commit', '.envrc', 'sub/.git']);
+    expect(after['.envrc']).toBe('absent');
+    expect(after['sub/.git']).toBe('absent');
+    expect([before['.git/hooks/pre-commit'], 'absent']).toContain(after['.git/hooks/pre-commit']);
+    outside(s, proj, '. ./.envrc; git -C sub status --porcelain; git commit -q --allow-empty -m later');
+    expect(fs.readdirSync(s.markers).filter((f) => f.startsWith('full'))).toEqual([]);
   });
 });
 

@@ -55,11 +55,33 @@ describe('the defaults found in a writable tree', () => {
     expect(paths(p, 'worktrees')).toEqual([`${P}/.git/worktrees`]);
   });
 
+  it('keeps what core.hooksPath and core.fsmonitor name in the files the config includes, and in the user\'s own git config (relative: in each worktree)', () => {
+    const tree: Record<string, Node> = {
+      [`${P}/.git/HEAD`]: 'ref: refs/heads/main\n',
+      [`${P}/.git/config`]: '[include]\n\tpath = ../.gitconfig\n',
+      [`${P}/.gitconfig`]: '[core]\n\thooksPath = .githooks\n[includeIf "onbranch:main"]\n\tpath = tools/more.cfg\n',
+      [`${P}/tools/more.cfg`]: '[core]\n\tfsmonitor = tools/fsmon.sh\n',
+      [`${P}/sub/.git`]: 'gitdir: ../.git/worktrees/wt\n',
+      [`${P}/.git/worktrees/wt/commondir`]: '../..\n',
+      ['/home/u/.gitconfig']: '[core]\n\thooksPath = .hooks-everywhere\n',
+    };
+    const g = withProtections(policyOf({ grants: [flag(P, 'rw')] }), {}, fakeHost(tree), P, ['/home/u/.gitconfig']);
+    expect(paths(g, 'keep')).toEqual(expect.arrayContaining([
+      `${P}/.gitconfig`,
+      `${P}/tools/more.cfg`,
+      `${P}/.githooks`,
+      `${P}/sub/.githooks`,
+      `${P}/tools/fsmon.sh`,
+      `${P}/.hooks-everywhere`,
+      `${P}/sub/.hooks-everywhere`,
+    ]));
+  });
+
   it('scans each writable tree for new repositories and hook settings, knowing what was there', () => {
     const scan = p.guards.find((g) => g.mode === 'scan' && g.path === P);
     expect(scan).toMatchObject({ depth: 3, before: expect.arrayContaining([`${P}/.git`, `${P}/.husky`, `${P}/sub/.git`]) });
     expect(scan?.mode === 'scan' && scan.names).toEqual(expect.arrayContaining(['.git', '.husky', '.npmrc', '.envrc', '.vscode', '.claude', '.mcp.json']));
-    expect(scan?.mode === 'scan' && scan.gitdirs).toContain(`${P}/.git/worktrees`);
+    expect(scan?.mode === 'scan' && scan.gitdirs).toContain(`${P}/.git/worktrees/*`);
   });
 
   it('hides .env files down to the search depth, not templates nor node_modules', () => {

@@ -10,13 +10,13 @@ import type { Guard } from '../../../src/policy/model.js';
 import { gitRepo, runAttack, scratch, tree } from './helpers.js';
 
 describe('scan', () => {
-  const scanOf = (p: string, before: string[] = []): Guard => ({
+  const scanOf = (p: string, before: string[] = []): Extract<Guard, { mode: 'scan' }> => ({
     mode: 'scan',
     path: p,
     depth: 3,
     names: ['.git', '.envrc', '.env.*'],
     before,
-    gitdirs: [`${p}/.git/worktrees`],
+    gitdirs: [`${p}/.git/worktrees/*`, `${p}/.git/modules/sm`],
     why: 'nested repositories',
   });
 
@@ -30,6 +30,9 @@ describe('scan', () => {
         'a/b/.git': 'gitdir: /tmp/evil\n', // a gitdir file pointing anywhere
         'wt/.git': 'gitdir: ../.git/worktrees/wt\n', // git worktree add
         'sneaky/.git': 'gitdir: ../.git/worktrees/../../../evil\n', // .. out of the gitdirs
+        'deeper/.git': 'gitdir: ../.git/worktrees/wt/x\n', // a gitdir made inside a worktree's entry
+        'insub/.git': 'gitdir: ../.git/modules/sm/a/b\n', // or below a submodule's
+        'sm/.git': 'gitdir: ../.git/modules/sm\n', // the submodule's own
         'a/.envrc': 'evil',
         'a/.env.local': 'evil',
         'node_modules/x/.git/HEAD': 'x',
@@ -37,14 +40,24 @@ describe('scan', () => {
       });
       fs.symlinkSync(`${s.outside}`, `${s.p}/a/b/linked`);
     });
-    const planted = ['a/.git', 'a/b/.git', 'sneaky/.git', 'a/.envrc', 'a/.env.local'];
+    const planted = ['a/.git', 'a/b/.git', 'sneaky/.git', 'deeper/.git', 'insub/.git', 'a/.envrc', 'a/.env.local'];
     for (const rel of planted) {
       expect(fs.existsSync(`${s.p}/${rel}`)).toBe(false);
       expect(fs.existsSync(`${s.qdir}${s.p}/${rel}`)).toBe(true);
     }
-    for (const rel of ['.git/HEAD', 'vendor/lib/.git', 'wt/.git', 'node_modules/x/.git/HEAD', 'a/b/c/.git/HEAD']) expect(fs.existsSync(`${s.p}/${rel}`)).toBe(true);
+    for (const rel of ['.git/HEAD', 'vendor/lib/.git', 'wt/.git', 'sm/.git', 'node_modules/x/.git/HEAD', 'a/b/c/.git/HEAD']) expect(fs.existsSync(`${s.p}/${rel}`)).toBe(true);
     expect(r.changes.map((c) => c.path.slice(s.p.length + 1)).sort()).toEqual([...planted].sort());
     expect(r.notes).toEqual([]);
+  });
+
+  it('record: a tree the policy could not search whole; what was there right before the run stays, what is new goes', () => {
+    const s = scratch();
+    gitRepo(s.p);
+    tree(s.p, { 'old/.envrc': 'mine', 'a/b/.git': 'gitdir: /elsewhere\n' });
+    const g: Guard = { ...scanOf(s.p, [`${s.p}/.git`]), record: true };
+    const r = runAttack(s, [g], () => tree(s.p, { '.envrc': 'evil', 'x/y/.git': 'gitdir: /tmp/evil\n' }));
+    for (const rel of ['old/.envrc', 'a/b/.git']) expect(fs.existsSync(`${s.p}/${rel}`)).toBe(true);
+    expect(r.changes.map((c) => c.path.slice(s.p.length + 1)).sort()).toEqual(['.envrc', 'x/y/.git']);
   });
 
   it('walks ~200 directories within the limit and finds a planted name at the bottom', () => {
@@ -56,14 +69,20 @@ describe('scan', () => {
 });
 
 describe('scan: bare repositories, and pins first', () => {
-  it('takes a HEAD for a bare repository only beside objects/ and refs/, and says why by name', () => {
+  it('takes a HEAD for a bare repository beside objects and refs (symlinks too: git follows them) or a commondir, and says why by name', () => {
     const s = scratch();
     gitRepo(s.p);
     const g: Guard = { mode: 'scan', path: s.p, depth: 3, names: ['.git', 'HEAD'], before: [`${s.p}/.git`], gitdirs: [], why: 'scan', reasons: { HEAD: 'a new bare git repository' } };
-    const r = runAttack(s, [g], () => tree(s.p, { 'bare/HEAD': 'ref: refs/heads/main\n', 'bare/objects/x': '', 'bare/refs/heads/x': '', 'notes/HEAD': 'just a file' }));
-    expect(fs.existsSync(`${s.p}/bare/HEAD`)).toBe(false);
+    const r = runAttack(s, [g], () => {
+      tree(s.p, { 'bare/HEAD': 'ref: refs/heads/main\n', 'bare/objects/x': '', 'bare/refs/heads/x': '', 'notes/HEAD': 'just a file', 'o/objects/x': '', 'o/refs/x': '' });
+      tree(s.p, { 'linked/HEAD': 'ref: refs/heads/main\n', 'common/HEAD': 'ref: refs/heads/main\n', 'common/commondir': '../o\n' });
+      fs.symlinkSync('../o/objects', `${s.p}/linked/objects`);
+      fs.symlinkSync('../o/refs', `${s.p}/linked/refs`);
+    });
+    for (const d of ['bare', 'linked', 'common']) expect(fs.existsSync(`${s.p}/${d}/HEAD`)).toBe(false);
     expect(fs.existsSync(`${s.p}/notes/HEAD`)).toBe(true);
-    expect(r.changes).toEqual([expect.objectContaining({ path: `${s.p}/bare/HEAD`, why: 'a new bare git repository' })]);
+    expect(r.changes.map((c) => c.path).sort()).toEqual(['bare', 'common', 'linked'].map((d) => `${s.p}/${d}/HEAD`));
+    expect(r.changes.every((c) => c.why === 'a new bare git repository')).toBe(true);
   });
 
   it('brings a renamed .git back before a scan looks beside it', () => {
