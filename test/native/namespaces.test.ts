@@ -220,6 +220,20 @@ describe.each(WHO)('as %s', (who) => {
   });
 
   describe('what is not in the view does not exist', () => {
+    it('a cover hides what it covers; one whose name has gone since the plan was made is skipped, not a failure', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jail-covers-'));
+      onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+      fs.chmodSync(dir, 0o755);
+      fs.writeFileSync(path.join(dir, 'secret.txt'), 'SECRET-COVERED\n');
+      const covers: NativeViewEntry[] = [
+        { kind: 'empty', path: `${dir}/secret.txt`, isDir: false, access: 0n },
+        { kind: 'empty', path: `${dir}/gone.txt`, isDir: false, access: 0n }, // removed since the scan
+        { kind: 'empty', path: `${dir}/gone.d`, isDir: true, access: 0n },
+      ];
+      const r = run(nsPlan(`cat ${dir}/secret.txt; echo rc=$?; ls ${dir}`, { who, view: [bind(dir, true, RO), ...covers] }), who);
+      expect([r.failure, r.status]).toEqual([undefined, 0]);
+      expect(r.stdout).toBe('rc=0\nsecret.txt\n'); // empty, and nothing made for the names that are gone
+    });
     it('stat, chmod, chdir and touch of a file outside get ENOENT, and it is unchanged (the Landlock-only layer lets chmod through)', () => {
       const keep = path.join(w.outside, 'keep.txt');
       const script = `stat -c %a ${keep}; chmod 600 ${keep}; bash -c "cd ${w.outside}"; touch ${w.outside}/new; true`;
