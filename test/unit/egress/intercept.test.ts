@@ -81,3 +81,52 @@ it('sends the value to the listed host only: another Host header, a second one, 
   expect(got.map((g) => g.url)).toEqual(['/ok', '/old']);
   expect(got[1]!.raw).toEqual(expect.arrayContaining(['Host', `localhost:${port}`, `Bearer ${REAL}`]));
 });
+
+it('an upstream or a client that resets at any stage is no uncaught error: the engine keeps serving', async () => {
+  // An upstream that resets at once (before TLS), and one that resets once the request is in.
+  const leaf = await upCa.leaf('localhost');
+  const early = net.createServer((c) => c.resetAndDestroy());
+  const late = net.createServer((c) => {
+    c.on('error', () => {});
+    const t = new tls.TLSSocket(c, { isServer: true, secureContext: tls.createSecureContext({ cert: leaf.cert, key: leaf.key }) });
+    t.on('error', () => {});
+    t.once('data', () => c.resetAndDestroy());
+  });
+  await Promise.all([early, late].map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
+  const ports = [early, late].map((s) => (s.address() as net.AddressInfo).port);
+  const rules = ports.map((p) => parseAllowHost(`localhost:${p}`));
+  const e = startEgress({
+    rules,
+    proxy: [{ host: '127.0.0.1', port: 0 }],
+    transparent: [],
+    dns: [],
+    resolve: () => Promise.resolve([{ address: '127.0.0.1', family: 4 }]),
+    intercept: { secrets: [{ name: 'K', placeholder: PH, value: REAL, hosts: rules }], ca: runCa, trust: [upCa.certPem] },
+  });
+  await e.ready;
+  try {
+    for (const p of ports) {
+      for (const cut of ['connect', 'tls', 'request']) {
+        const s = net.connect(e.port(), '127.0.0.1');
+        s.on('error', () => {});
+        s.write(`CONNECT localhost:${p} HTTP/1.1\r\n\r\n`);
+        await new Promise<void>((ok) => s.once('data', () => ok()));
+        if (cut === 'connect') {
+          s.resetAndDestroy();
+          continue;
+        }
+        const t = tls.connect({ socket: s, servername: 'localhost', ca: runCa.certPem });
+        t.on('error', () => {});
+        await new Promise<void>((ok) => t.once('secureConnect', () => ok()));
+        if (cut === 'request') t.write(`GET / HTTP/1.1\r\nHost: localhost:${p}\r\nAuthorization: ${PH}\r\n\r\n`);
+        await new Promise((r) => setTimeout(r, 100));
+        s.resetAndDestroy();
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await inside(`GET /still HTTP/1.1\r\nHost: localhost:${port}\r\nConnection: close\r\n\r\n`)).toMatch(/^HTTP\/1\.1 200 /);
+  } finally {
+    await e.close();
+    await Promise.all([early, late].map((s) => new Promise<void>((r) => s.close(() => r()))));
+  }
+});
