@@ -41,7 +41,7 @@ export interface Interceptor {
    *  CONNECT's 200, or a transparent connection); `head`, bytes already read. */
   take(socket: net.Socket, host: string, port: number, head?: Buffer): void;
   /** A plain-HTTP request's head to host:port (absolute-form through the
-   *  proxy), with the secrets listed for it put in. */
+   *  proxy), with the secrets listed for it put in: on port 80 only. */
   rewrite(host: string, port: number, url: string, rawHeaders: readonly string[]): { url: string; rawHeaders: string[] };
   /** The summary lines: clients that refused jail's certificate, upstreams
    *  whose certificate did not verify. '' when none. */
@@ -72,6 +72,9 @@ function otherHost(c: Conn, url: string, raw: readonly string[]): string | null 
   }
   return null;
 }
+
+/** The one port where a secret goes out in plain HTTP: the user wrote `HOST:80`. */
+const PLAIN_HTTP_PORT = 80;
 
 /** TLS alerts a client sends when it does not trust the certificate. */
 const REFUSED = /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|ACCESS_DENIED|DECRYPT_ERROR)/;
@@ -163,6 +166,14 @@ export function createInterceptor(gate: Gate, opts: InterceptOptions): Intercept
 
     rewrite(host, port, url, rawHeaders) {
       const r = rewriteHead(url, rawHeaders, injectionsFor(normalizeHost(host)?.host ?? host, port));
+      // In clear text only where the user listed the plain-HTTP port: any
+      // other port of a secret's host is TLS everywhere else (CONNECT, the
+      // transparent path), and a value sent there in clear text would be
+      // read by whoever is on the path, with no certificate checked.
+      if (port !== PLAIN_HTTP_PORT) {
+        if (r.injected.length) log(`egress: http://${printable(shownHost(host, port))}: plain HTTP, so no secret put in (${r.injected.join(', ')})`);
+        return { url, rawHeaders: [...rawHeaders] };
+      }
       if (r.injected.length) log(`egress: http://${printable(shownHost(host, port))} with ${r.injected.join(', ')} put in`);
       return r;
     },

@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as https from 'node:https';
-import type * as net from 'node:net';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeCa, type RunCa } from '../../src/egress/ca.js';
@@ -160,6 +160,29 @@ strictJail.describe('--secret', () => {
       expect(r.stdout).toContain('upstream says hi');
     } finally {
       await s.close();
+    }
+  });
+
+  it('plain HTTP to a listed HTTPS host carries only the placeholder: the value never crosses the wire in clear text', async () => {
+    // What arrives at the host's port, as anyone on the path would read it.
+    const seen: string[] = [];
+    const wire = net.createServer((c) => {
+      c.on('data', (d) => seen.push(String(d)));
+      c.on('error', () => {});
+      setTimeout(() => c.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'), 100);
+    });
+    await new Promise<void>((r) => wire.listen(0, '127.0.0.1', r));
+    const port = (wire.address() as net.AddressInfo).port;
+    try {
+      const r = await run([
+        '--secret', `API_KEY@localhost:${port}`, '--',
+        'sh', '-c', `curl -sS --max-time 10 --proxy "$HTTP_PROXY" -H "Authorization: Bearer $API_KEY" "http://localhost:${port}/clear?key=$API_KEY"; echo "env:$API_KEY"`,
+      ]);
+      const placeholder = /env:(\S+)/.exec(r.stdout)?.[1] ?? '';
+      expect(seen.join('')).not.toContain(REAL);
+      expect(seen.join('')).toContain(`Bearer ${placeholder}`);
+    } finally {
+      await new Promise<void>((r) => wire.close(() => r()));
     }
   });
 

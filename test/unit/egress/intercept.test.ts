@@ -6,6 +6,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeCa, type RunCa } from '../../../src/egress/ca.js';
+import { createInterceptor } from '../../../src/egress/intercept.js';
 import { parseAllowHost } from '../../../src/egress/rules.js';
 import { startEgress, type Egress } from '../../../src/egress/server.js';
 
@@ -129,4 +130,13 @@ it('an upstream or a client that resets at any stage is no uncaught error: the e
     await e.close();
     await Promise.all([early, late].map((s) => new Promise<void>((r) => s.close(() => r()))));
   }
+});
+
+it('plain HTTP gets the value only on a host listed with :80; on a TLS port the placeholder stays', () => {
+  const hosts = ['api.example:80', 'api.example'].map(parseAllowHost);
+  const i = createInterceptor({ open: () => Promise.reject(new Error('no dial here')) }, { secrets: [{ name: 'K', placeholder: PH, value: REAL, hosts }], ca: runCa });
+  const head = ['Authorization', `Bearer ${PH}`];
+  expect(i.rewrite('api.example', 80, `/q?k=${PH}`, head)).toMatchObject({ url: `/q?k=${REAL}`, rawHeaders: ['Authorization', `Bearer ${REAL}`] });
+  expect(i.rewrite('API.example.', 443, `/q?k=${PH}`, head)).toMatchObject({ url: `/q?k=${PH}`, rawHeaders: head });
+  i.close();
 });
