@@ -6,12 +6,15 @@
  * DNS rebinding is the reason for the refusal: a name the user allowed can
  * be made, by whoever runs its DNS, to resolve to 127.0.0.1 or to the
  * cloud metadata service at 169.254.169.254, and then the jailed program
- * would reach the supervisor's own host through the proxy. Private RFC 1918
+ * would reach the supervisor's own host through the proxy. The same goes
+ * for any address of this machine's own interfaces (its LAN address, where
+ * a server listening on 0.0.0.0 answers too). Private RFC 1918
  * and ULA addresses stay reachable (corporate registries live there); the
  * name `localhost` and IP-literal rules mean what they say.
  */
 import * as dns from 'node:dns';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import type { HostRule } from './rules.js';
 
 /** Why a connection was not made, as the HTTP status the proxy answers. */
@@ -62,7 +65,8 @@ export async function dial(host: string, port: number, rule: HostRule, resolve: 
       throw new DialError(502, `cannot resolve ${host}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
     const all = found.map((f) => f.address);
-    addresses = host === 'localhost' || rule.internal ? all : all.filter((a) => !isInternal(a));
+    const mine = host === 'localhost' || rule.internal ? null : ownAddresses();
+    addresses = mine === null ? all : all.filter((a) => !isInternal(a) && !mine.has(canonical(a)));
     if (addresses.length === 0) {
       if (all.length === 0) throw new DialError(502, `${host} has no address`);
       throw new DialError(403, `${host} resolves to ${all.join(', ')}, an address of this machine or its link; refused`);
@@ -78,6 +82,28 @@ export async function dial(host: string, port: number, rule: HostRule, resolve: 
     }
   }
   throw new DialError(502, `cannot connect to ${host}:${port}: ${(last as NodeJS.ErrnoException).code ?? String(last)}`);
+}
+
+/** This machine's addresses on every interface (its LAN address too: a
+ *  server listening on 0.0.0.0 answers there), canonical; read at each
+ *  dial, as interfaces come and go. */
+function ownAddresses(): Set<string> {
+  const out = new Set<string>();
+  for (const list of Object.values(os.networkInterfaces())) for (const i of list ?? []) out.add(canonical(i.address));
+  return out;
+}
+
+/** One spelling per address: IPv4-mapped IPv6 as IPv4, IPv6 compressed. */
+function canonical(address: string): string {
+  const a = address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+  if (net.isIPv6(a)) {
+    try {
+      return new URL(`http://[${a}]/`).hostname.slice(1, -1);
+    } catch {
+      return a;
+    }
+  }
+  return a;
 }
 
 /** Loopback, unspecified, link-local or multicast. */

@@ -41,7 +41,7 @@ export interface Interceptor {
    *  CONNECT's 200, or a transparent connection); `head`, bytes already read. */
   take(socket: net.Socket, host: string, port: number, head?: Buffer): void;
   /** A plain-HTTP request's head to host:port (absolute-form through the
-   *  proxy), with the secrets listed for it put in. */
+   *  proxy), with the secrets listed for it put in: on port 80 only. */
   rewrite(host: string, port: number, url: string, rawHeaders: readonly string[]): { url: string; rawHeaders: string[] };
   /** The summary lines: clients that refused jail's certificate, upstreams
    *  whose certificate did not verify. '' when none. */
@@ -51,6 +51,30 @@ export interface Interceptor {
   settle(ms?: number): Promise<void>;
   close(): void;
 }
+
+/**
+ * What a request on a connection to `c` names other than `c` itself, or
+ * null: its target must be in origin form ('/…', or '*'), and every Host
+ * header must name c's host and port. The real value goes out only to the
+ * host the connection was opened for; a CDN that serves that host routes
+ * by the Host header or an absolute-form target, not by the TLS name, and
+ * would hand a request naming another host (domain fronting) to that
+ * host's origin, value and all.
+ */
+function otherHost(c: Conn, url: string, raw: readonly string[]): string | null {
+  if (!url.startsWith('/') && url !== '*') return `the target ${JSON.stringify(url.slice(0, 100))}`;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() !== 'host') continue;
+    const given = raw[i + 1]!;
+    const m = /^(\[[^\]]*\]|[^:[\]]*)(?::(\d{1,5}))?$/.exec(given.trim());
+    const port = m?.[2] === undefined ? 443 : Number(m[2]);
+    if (!m || normalizeHost(m[1]!)?.host !== c.host || port !== c.port) return `Host ${JSON.stringify(given.slice(0, 100))}`;
+  }
+  return null;
+}
+
+/** The one port where a secret goes out in plain HTTP: the user wrote `HOST:80`. */
+const PLAIN_HTTP_PORT = 80;
 
 /** TLS alerts a client sends when it does not trust the certificate. */
 const REFUSED = /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|ACCESS_DENIED|DECRYPT_ERROR)/;
@@ -87,8 +111,16 @@ export function createInterceptor(gate: Gate, opts: InterceptOptions): Intercept
   server.on('clientError', (_e, socket: net.Socket) => socket.destroy());
 
   const forward = (c: Conn, req: http.IncomingMessage, res: http.ServerResponse) => {
-    const head = rewriteHead(req.url ?? '/', req.rawHeaders, c.injections);
     const what = `${req.method ?? 'GET'} https://${shownHost(c.host, c.port)}${(req.url ?? '/').split('?')[0]}`;
+    const other = otherHost(c, req.url ?? '', req.rawHeaders);
+    if (other !== null) {
+      log(`egress: ${printable(what)} names ${printable(other)}: not sent`);
+      req.resume();
+      send(res, 421, `jail egress: this connection is to ${shownHost(c.host, c.port)}; a request naming ${other} is not sent on it`);
+      return;
+    }
+    const rawHeaders = req.rawHeaders.some((_, i) => i % 2 === 0 && req.rawHeaders[i]!.toLowerCase() === 'host') ? req.rawHeaders : [...req.rawHeaders, 'Host', shownHost(c.host, c.port)];
+    const head = rewriteHead(req.url ?? '/', rawHeaders, c.injections);
     gate.open(c.host, c.port, 'proxy', what).then(
       (d) => {
         const up = tls.connect({
@@ -134,6 +166,14 @@ export function createInterceptor(gate: Gate, opts: InterceptOptions): Intercept
 
     rewrite(host, port, url, rawHeaders) {
       const r = rewriteHead(url, rawHeaders, injectionsFor(normalizeHost(host)?.host ?? host, port));
+      // In clear text only where the user listed the plain-HTTP port: any
+      // other port of a secret's host is TLS everywhere else (CONNECT, the
+      // transparent path), and a value sent there in clear text would be
+      // read by whoever is on the path, with no certificate checked.
+      if (port !== PLAIN_HTTP_PORT) {
+        if (r.injected.length) log(`egress: http://${printable(shownHost(host, port))}: plain HTTP, so no secret put in (${r.injected.join(', ')})`);
+        return { url, rawHeaders: [...rawHeaders] };
+      }
       if (r.injected.length) log(`egress: http://${printable(shownHost(host, port))} with ${r.injected.join(', ')} put in`);
       return r;
     },

@@ -39,6 +39,10 @@ export function createHttpProxy(gate: Gate, intercept?: Interceptor): http.Serve
 
 /** A new connection on a proxy port: SOCKS5 here, HTTP handed to `httpServer`. */
 export function serve(socket: net.Socket, gate: Gate, httpServer: http.Server, intercept?: Interceptor): void {
+  // From the first moment: a client that resets before its first byte (or
+  // between the handlers below) must not be an uncaught error, which stops
+  // the whole engine for the rest of the run.
+  socket.on('error', () => socket.destroy());
   socket.once('data', (first: Buffer) => {
     socket.pause();
     if (first[0] === socks.VERSION) {

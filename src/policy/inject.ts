@@ -71,8 +71,7 @@ const ALPHABETS = ['abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', '
  * 16 characters to draw is shortened, then dropped.
  */
 export function placeholderFor(real: string, random: (n: number) => Uint8Array): string {
-  let prefix = PREFIX.exec(real)?.[0] ?? '';
-  while (prefix && real.length - prefix.length < 16) prefix = PREFIX.exec(prefix.slice(0, -1))?.[0] ?? '';
+  const prefix = keptPrefix(real);
   const rest = real.slice(prefix.length);
   // Two bytes a character: the modulo bias of 65536 over 26 is negligible.
   const bytes = random(rest.length * 2);
@@ -84,6 +83,18 @@ export function placeholderFor(real: string, random: (n: number) => Uint8Array):
   }
   return out;
 }
+
+/** The known prefix a placeholder keeps: shortened, then dropped, when it
+ *  would leave fewer than 16 characters to draw. */
+function keptPrefix(real: string): string {
+  let prefix = PREFIX.exec(real)?.[0] ?? '';
+  while (prefix && real.length - prefix.length < 16) prefix = PREFIX.exec(prefix.slice(0, -1))?.[0] ?? '';
+  return prefix;
+}
+
+/** Letters and digits a placeholder must draw at least: with fewer, it
+ *  could be the value itself (always, for a value of none). */
+const MIN_DRAWN = 8;
 
 /**
  * --secret in the policy: each NAME's placeholder in `env` (whatever the
@@ -130,6 +141,12 @@ export function withSecrets(
     if (seen) {
       for (const r of rules) if (!seen.hosts.some((h) => sameRule(h, r))) seen.hosts.push(r);
     } else {
+      if ((real.slice(keptPrefix(real).length).match(/[A-Za-z0-9]/g) ?? []).length < MIN_DRAWN) {
+        throw new PolicyError(
+          `${FLAG} ${printable(g)}: ${name} has too few letters and digits (fewer than ${MIN_DRAWN}) for a placeholder of its shape, which could then be the value itself.`,
+          `--secret is for API keys and tokens; pass a short password some other way.`,
+        );
+      }
       // Without randomness (--print-policy) the shape alone: never the value.
       const placeholder = placeholderFor(real, random ?? ((n) => new Uint8Array(n)));
       secrets.push({ name, placeholder, hosts: [...rules], given: g });

@@ -21,10 +21,12 @@ import {
   AF_UNIX,
   CLONE_NEW_ANY,
   ENOSYS,
+  EOPNOTSUPP,
   EPERM,
   IOPRIO_WHO_PROCESS,
   IPPROTO_TCP,
   IPPROTO_UDP,
+  MSG_FASTOPEN,
   NETLINK_ROUTE,
   PER_LINUX,
   PER_QUERY,
@@ -61,6 +63,7 @@ export interface SeccompPlan {
 const ALLOW = 'allow';
 const DENY = 'deny';
 const NOSYS = 'enosys';
+const NOTSUPP = 'eopnotsupp';
 const KILL = 'kill';
 // Off the hot path: numbers above the table, and (x86_64) the x32 bit.
 const UNKNOWN = 'unknown';
@@ -80,8 +83,8 @@ export function compileSeccomp(rules: SeccompRules, arch: Arch): SeccompPlan {
   a.ld(SeccompData.nr); // from here on, the syscall number
   rejectX32(a, arch); // x32: kill
   dispatch(a, decisions); // allow, an errno, or one of:
-  argumentChecks(a, rules, decisions);
-  returns(a, arch);
+  const used = argumentChecks(a, rules, decisions);
+  returns(a, arch, used.has('sendto') || used.has('sendmsg'));
   const program = a.assemble();
   return { arch: arch.name, program, bytes: toBytes(program), rules: decisions.rules };
 }
@@ -163,7 +166,7 @@ function dispatch(a: Assembler, d: Decisions): void {
 }
 
 /** The argument checks that some syscall number dispatches to, in order. */
-function argumentChecks(a: Assembler, rules: SeccompRules, d: Decisions): void {
+function argumentChecks(a: Assembler, rules: SeccompRules, d: Decisions): Set<Check> {
   const used = new Set<Check>();
   for (const t of d.byNr.values()) if (t.kind === 'check') used.add(t.check);
   const emit: Record<Check, () => void> = {
@@ -176,8 +179,11 @@ function argumentChecks(a: Assembler, rules: SeccompRules, d: Decisions): void {
     'ioprio-self': () => whoSelfCheck(a, 'ioprio-self', IOPRIO_WHO_PROCESS, 'IOPRIO_WHO_PROCESS'),
     chmod: () => setidModeCheck(a, 'chmod', 1),
     fchmodat: () => setidModeCheck(a, 'fchmodat', 2),
+    sendto: () => fastOpenCheck(a, 'sendto', 3),
+    sendmsg: () => fastOpenCheck(a, 'sendmsg', 2),
   };
   for (const check of Object.keys(emit) as Check[]) if (used.has(check)) emit[check]();
+  return used;
 }
 
 // Every check below compares the low 32 bits of an argument only. Each of
@@ -309,11 +315,24 @@ function setidModeCheck(a: Assembler, label: Label, arg: number): void {
 }
 
 /**
+ * sendto(fd, buf, len, flags, …), sendmmsg(fd, vec, n, flags) and
+ * sendmsg(fd, msg, flags): no MSG_FASTOPEN. The flags are an unsigned int
+ * (int for sendto), so the kernel reads the low 32 bits only. On a
+ * connected socket the flag changes nothing; on an unconnected TCP socket
+ * it connects, and Landlock's check lives in connect() alone.
+ */
+function fastOpenCheck(a: Assembler, label: Label, arg: number): void {
+  a.label(label);
+  a.ld(SeccompData.argLo(arg), 'flags');
+  a.jset(MSG_FASTOPEN, { then: NOTSUPP, else: ALLOW }, 'MSG_FASTOPEN');
+}
+
+/**
  * The shared returns. nr = -1 is what a tracer (strace -e inject, gdb)
  * leaves when it skips a syscall, and it runs nothing, so it is allowed
  * rather than killed or answered: the tracer's own return value stands.
  */
-function returns(a: Assembler, arch: Arch): void {
+function returns(a: Assembler, arch: Arch, notsupp: boolean): void {
   if (arch.x32Bit !== undefined) {
     a.label(X32);
     a.jeq(NR_SKIPPED, { then: ALLOW, else: KILL }, 'skipped by a tracer');
@@ -323,6 +342,7 @@ function returns(a: Assembler, arch: Arch): void {
   a.label(ALLOW).ret(SECCOMP_RET_ALLOW);
   a.label(DENY).ret(SECCOMP_RET_ERRNO | EPERM);
   a.label(NOSYS).ret(SECCOMP_RET_ERRNO | ENOSYS);
+  if (notsupp) a.label(NOTSUPP).ret(SECCOMP_RET_ERRNO | EOPNOTSUPP);
   a.label(KILL).ret(SECCOMP_RET_KILL_PROCESS);
 }
 

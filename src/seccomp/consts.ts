@@ -115,11 +115,16 @@ export const S_ISUID = 0o4000;
 export const S_ISGID = 0o2000;
 export const S_ISVTX = 0o1000;
 
+// ── send flags (linux/socket.h): sendto/sendmsg with it connect a TCP
+// socket themselves (TCP Fast Open), without connect().
+export const MSG_FASTOPEN = 0x20000000;
+
 // ── errno values (asm-generic/errno-base.h, errno.h).
 export const EPERM = 1;
 export const EACCES = 13;
 export const EINVAL = 22;
 export const ENOSYS = 38;
+export const EOPNOTSUPP = 95;
 export const EAFNOSUPPORT = 97;
 
 /** Names for the errnos above, for the disassembler. */
@@ -128,5 +133,6 @@ export const ERRNO_NAMES: Readonly<Record<number, string>> = {
   [EACCES]: 'EACCES',
   [EINVAL]: 'EINVAL',
   [ENOSYS]: 'ENOSYS',
+  [EOPNOTSUPP]: 'EOPNOTSUPP',
   [EAFNOSUPPORT]: 'EAFNOSUPPORT',
 };

@@ -46,7 +46,11 @@ export type Check =
   /** mode in arg 1 (chmod, fchmod) without S_ISUID or S_ISGID. */
   | 'chmod'
   /** mode in arg 2 (fchmodat, fchmodat2) without S_ISUID or S_ISGID. */
-  | 'fchmodat';
+  | 'fchmodat'
+  /** flags in arg 3 (sendto, sendmmsg) without MSG_FASTOPEN. */
+  | 'sendto'
+  /** flags in arg 2 (sendmsg) without MSG_FASTOPEN. */
+  | 'sendmsg';
 
 /** What happens to one syscall: an errno by number alone, or an argument check. */
 export type Treatment = { kind: 'errno'; errno: number } | { kind: 'check'; check: Check };
@@ -74,6 +78,10 @@ const SETID_REASON =
   'a set-user-ID or set-group-ID file runs later, outside the jail, with its owner\'s rights (root\'s, for a system binary); ' +
   'Landlock does not govern chmod. Other mode bits, the sticky bit included, are allowed';
 const DENY = 'ERRNO(EPERM)';
+const FASTOPEN_ACTION = 'ERRNO(EOPNOTSUPP) if the flags have MSG_FASTOPEN (low 32 bits)';
+const FASTOPEN_REASON =
+  "TCP Fast Open connects an unconnected TCP socket inside sendto/sendmsg, where Landlock's CONNECT_TCP check (made in connect()) " +
+  'never runs: it would reach any host and port. EOPNOTSUPP is what a kernel with client TFO off answers, and clients then connect()';
 
 /**
  * The list. Names missing from an arch's table (iopl on aarch64,
@@ -237,6 +245,20 @@ const ENTRIES: readonly Entry[] = [
     action: DENY,
     reason: "on an unbound TCP socket listen() binds a port itself, skipping Landlock's bind rules",
     when: (r) => !r.listen,
+  },
+  {
+    names: ['sendto', 'sendmmsg'],
+    treatment: { kind: 'check', check: 'sendto' },
+    action: FASTOPEN_ACTION,
+    reason: FASTOPEN_REASON,
+    when: (r) => r.inet === 'tcp-only',
+  },
+  {
+    names: ['sendmsg'],
+    treatment: { kind: 'check', check: 'sendmsg' },
+    action: FASTOPEN_ACTION,
+    reason: FASTOPEN_REASON,
+    when: (r) => r.inet === 'tcp-only',
   },
   {
     names: ['socket'],

@@ -211,6 +211,21 @@ strictJail.describe('--allow-host', () => {
     expect(Date.now() - t0).toBeLessThan(5_000);
   });
 
+  it('a connection the command resets at once does not stop the proxy for the rest of the run', async () => {
+    const s = await server('still here');
+    try {
+      // RST before the first byte, then after a partial request line, then a request.
+      const reset = (first: string) =>
+        `node -e "const s = require('net').connect(+new URL(process.env.HTTP_PROXY).port, '127.0.0.1', () => { s.write('${first}'); setTimeout(() => s.resetAndDestroy(), 50); }); s.on('error', () => {});"`;
+      const r = await run(['--allow-host', `localhost:${s.port}`, '--', 'sh', '-c', `${reset('')}; ${reset('GET http')}; ${reset('\\x05')}; sleep 0.2; ${curl(`http://localhost:${s.port}/after`).join(' ')}`]);
+      expect(r.stderr).not.toContain('internal error');
+      expect(r.stdout).toBe('still here');
+      expect(s.requests).toEqual([`GET /after host=localhost:${s.port}`]);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('-v logs every request', async () => {
     const s = await server();
     try {

@@ -22,6 +22,7 @@ const EPERM = 1;
 const EACCES = 13;
 const ENOENT = 2;
 const ECONNREFUSED = 111;
+const EOPNOTSUPP = 95;
 
 /** A listener outside the jail that records every byte it receives. */
 async function tcpListener() {
@@ -109,6 +110,29 @@ strictJail.describe('TCP', () => {
       else expect(denied.status).not.toBe(0); // a network of its own: nothing to connect to
       await settle();
       expect(l.got).toEqual([]);
+    } finally {
+      await l.close();
+    }
+  });
+
+  it('TCP Fast Open (sendto, sendmsg, sendmmsg with MSG_FASTOPEN), which connects without connect() and so without Landlock\'s check, is refused', async () => {
+    const l = await tcpListener();
+    try {
+      for (const how of ['sendto', 'sendmsg', 'sendmmsg', 'sendto-high']) {
+        const denied = await trySys(['tcp-fastopen', String(l.port), `leak-tfo-${how}`, how]);
+        // The answer of a kernel without client TFO, or a network of its own.
+        expect([how, denied.status]).toEqual([how, inFallback ? EOPNOTSUPP : ECONNREFUSED]);
+        // --allow-connect of another port (the shared network, Landlock's rules).
+        const other = await trySys(['tcp-fastopen', String(l.port), `leak-tfo-other-${how}`, how], ['--allow-connect', String(l.port === 65535 ? 1 : l.port + 1)]);
+        expect([how, other.status]).toEqual([how, EOPNOTSUPP]);
+      }
+      await settle();
+      expect(l.got).toEqual([]);
+      // Control: where the port is allowed, a plain connect delivers (TFO stays off).
+      const control = await trySys(['tcp-connect', String(l.port), 'control-tcp'], ['--allow-connect', String(l.port)]);
+      expect(control.status).toBe(0);
+      await settle();
+      expect(l.got).toEqual(['control-tcp']);
     } finally {
       await l.close();
     }

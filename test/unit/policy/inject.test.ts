@@ -121,6 +121,14 @@ describe('--secret in the policy', () => {
     expect(policyError(() => assemble(req({ options: { ro: ['.'], secret: ['API_KEY@a.example'], net: 'all' } }), host())).message).toMatch(/--net all/);
     expect(policyError(() => assemble(req({ options: { ro: ['.'], secret: ['API_KEY@a.example'], privateTmp: false } }), host())).message).toMatch(/private TMPDIR/);
   });
+  it('refuses a value with too few letters and digits for a placeholder to differ from it (the command would see the value)', () => {
+    for (const value of ['!!!!-----::::', 'ab', 'p@ss-w0rd!']) {
+      const e = policyError(() => assemble(req({ env: { PATH: '/usr/bin', HOME: '/home/u', API_KEY: value } }), host()));
+      expect(e.message).toMatch(/API_KEY has too few letters and digits/);
+      expect(e.message + (e.hint ?? '')).not.toContain(value);
+    }
+    expect(assemble(req({ env: { PATH: '/usr/bin', HOME: '/home/u', API_KEY: 'abcd-1234-EFGH' } }), host()).env.API_KEY).not.toBe('abcd-1234-EFGH');
+  });
   it("a profile's secret whose variable is unset is left out with a note", () => {
     const a = assemble(req({ options: { profile: 'claude' }, env: { PATH: '/usr/bin', HOME: '/home/u' } }), host());
     expect(a.warnings.join('\n')).toMatch(/--secret ANTHROPIC_API_KEY@api.anthropic.com \(from the profile\) left out/);

@@ -31,6 +31,7 @@ import {
   CLONE_NEWUTS,
   CLONE_THREAD_FLAGS,
   ENOSYS,
+  EOPNOTSUPP,
   EPERM,
   IOPRIO_WHO_PGRP,
   IOPRIO_WHO_PROCESS,
@@ -39,6 +40,7 @@ import {
   IPPROTO_MPTCP,
   IPPROTO_TCP,
   IPPROTO_UDP,
+  MSG_FASTOPEN,
   NETLINK_AUDIT,
   NETLINK_ROUTE,
   PER_QUERY,
@@ -372,6 +374,30 @@ table('chmod family: no setuid or setgid bit, on the low 32 bits of mode', DEFAU
   // Not the chmod family: clearing bits by chown, creation modes (see README).
   ['fchownat', NO_ARGS, ALLOW],
   ['mknodat', NO_ARGS, ALLOW],
+]);
+
+// TCP Fast Open connects inside sendto/sendmsg, where Landlock's
+// CONNECT_TCP check (in connect()) never runs.
+const NOTSUPP = errno(EOPNOTSUPP);
+const MSG_NOSIGNAL = 0x4000;
+table('send flags: no MSG_FASTOPEN where Landlock governs TCP, on the low 32 bits', DEFAULT_RULES, [
+  ['sendto', [3, PATH, 9, 0, 0, 0], ALLOW],
+  ['sendto', [3, PATH, 9, MSG_NOSIGNAL, 0, 0], ALLOW],
+  ['sendto', [3, PATH, 9, MSG_FASTOPEN, PATH, 16], NOTSUPP],
+  ['sendto', [3, PATH, 9, MSG_FASTOPEN | MSG_NOSIGNAL, PATH, 16], NOTSUPP],
+  ['sendto', [3, PATH, 9, withHigh(0xffffffff, MSG_FASTOPEN), PATH, 16], NOTSUPP],
+  ['sendto', [3, PATH, 9, withHigh(MSG_FASTOPEN, 0), PATH, 16], ALLOW],
+  ['sendmsg', [3, PATH, 0], ALLOW],
+  ['sendmsg', [3, PATH, MSG_FASTOPEN], NOTSUPP],
+  ['sendmsg', [3, PATH, withHigh(0xdeadbeef, MSG_FASTOPEN)], NOTSUPP],
+  ['sendmmsg', [3, PATH, 1, 0], ALLOW],
+  ['sendmmsg', [3, PATH, 1, MSG_FASTOPEN], NOTSUPP],
+  ['sendmsg', [MSG_FASTOPEN /* an fd or a pointer with the bit is no flag */, PATH | BigInt(MSG_FASTOPEN), 0], ALLOW],
+]);
+table('send flags: anything where TCP reaches nothing Landlock must govern (its own network, --net all)', OPEN_RULES, [
+  ['sendto', NO_ARGS, ALLOW],
+  ['sendmsg', NO_ARGS, ALLOW],
+  ['sendmmsg', NO_ARGS, ALLOW],
 ]);
 
 table('personality: Linux, or a query', DEFAULT_RULES, [

@@ -37,6 +37,9 @@ const CHECKED = new Set([
   'fchmod',
   'fchmodat',
   'fchmodat2',
+  'sendto',
+  'sendmsg',
+  'sendmmsg',
 ]);
 
 describe.each(ARCHES)('$name', (arch) => {
