@@ -82,9 +82,10 @@ export interface Host {
 }
 
 /**
- * The host as one assemble() sees it: realpath, stat and identify answered
- * once per path (a run asks for /usr, /dev/null and the rest several times
- * over), so the plan is built from one consistent look. The addon checks
+ * The host as one assemble() sees it: realpath, stat, identify and a config
+ * file's text answered once per path (a run asks for /usr, /dev/null and the
+ * rest several times over, and reads your git config for its copy and for
+ * the hooks it names), so the plan is built from one consistent look. The addon checks
  * each grant's identity again when it opens it, so a change after the look
  * is caught there, never granted.
  */
@@ -98,6 +99,7 @@ class LookOnce implements Host {
   private readonly real = new Map<string, string | null>();
   private readonly stats = new Map<string, Stat | null>();
   private readonly ids = new Map<string, Stat | null>();
+  private readonly texts = new Map<string, string | null>();
   constructor(private readonly host: Host) {}
   get cwd() { return this.host.cwd; }
   get home() { return this.host.home; }
@@ -114,7 +116,9 @@ class LookOnce implements Host {
   readlink(p: string) { return this.host.readlink(p); }
   readHead(p: string, n: number) { return this.host.readHead(p, n); }
   executable(p: string) { return this.host.executable(p); }
-  readText(p: string, opts?: { follow?: boolean; max?: number }) { return this.host.readText(p, opts); }
+  readText(p: string, opts?: { follow?: boolean; max?: number }) {
+    return once(this.texts, `${opts?.follow ? 'f' : 'l'}${opts?.max ?? ''}:${p}`, () => this.host.readText(p, opts));
+  }
   tempName() { return this.host.tempName(); }
 }
 
