@@ -283,6 +283,19 @@ strictJail.describe('namespaces, io_uring, legacy entry points', () => {
     expect((await trySys(['open-by-handle'])).status).toBe(EPERM);
     expect(spawnSync(w.trySyscall, ['open-by-handle']).status).toBe(14); // control: EFAULT unjailed
   });
+  it('POSIX message queues outside (shared with the host, whatever the layer) can be neither removed nor created', async () => {
+    const [outside, planted] = [`/jail-mq-out-${process.pid}-${Date.now()}`, `/jail-mq-in-${process.pid}-${Date.now()}`];
+    expect(spawnSync(w.trySyscall, ['mq-create', outside]).status).toBe(0); // control: an outside program's queue
+    try {
+      expect((await trySys(['mq-unlink', outside])).status).toBe(13); // EPERM, which glibc's mq_unlink turns into EACCES
+      expect(spawnSync(w.trySyscall, ['mq-exists', outside]).status).toBe(0); // still there
+      expect((await trySys(['mq-create', planted])).status).toBe(EPERM);
+      expect(spawnSync(w.trySyscall, ['mq-exists', planted]).status).toBe(2); // ENOENT: nothing planted
+    } finally {
+      spawnSync(w.trySyscall, ['mq-unlink', outside]);
+      spawnSync(w.trySyscall, ['mq-unlink', planted]);
+    }
+  });
   it('SysV shared memory is refused unless --allow-sysv-ipc', async () => {
     expect((await trySys(['shmget'])).status).toBe(EPERM);
     expect((await trySys(['shmget'], ['--allow-sysv-ipc'])).status).toBe(0);
