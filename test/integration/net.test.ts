@@ -169,6 +169,27 @@ strictJail.describe('UNIX sockets', () => {
     }
   });
 
+  // --ro / or --ro /tmp shows the user's agent, D-Bus session bus (systemd
+  // runs what it is asked, outside any jail) and docker.sock: the namespace
+  // layer, which allows UNIX sockets, covers each one it finds.
+  it('a pathname UNIX listener outside under a read-only grant receives nothing unless --allow-unix', async () => {
+    const dir = fs.mkdtempSync(path.join(w.root, 'ro-sockets-'));
+    const sock = path.join(dir, 'agent.sock');
+    const l = await unixListener(sock);
+    try {
+      const denied = await trySys(['unix-connect', sock, 'leak-ro-unix'], ['--ro', dir]);
+      expect(denied.status).toBe(inFallback ? EPERM : EACCES); // refused, or an empty file over it
+      await settle();
+      expect(l.got).toEqual([]);
+      const control = await trySys(['unix-connect', sock, 'control-ro-unix'], ['--ro', dir, '--allow-unix']);
+      expect(control.status).toBe(0);
+      await settle();
+      expect(l.got).toEqual(['control-ro-unix']);
+    } finally {
+      await l.close();
+    }
+  });
+
   it('an abstract UNIX listener outside receives nothing, even with --allow-unix (Landlock scope)', async () => {
     const name = `jail-test-${process.pid}-${Date.now()}`;
     const l = await unixListener('\0' + name);
