@@ -60,7 +60,7 @@ const COMMANDS = [
   // The same in the fallback layer (Landlock and seccomp alone): what the
   // namespace layer costs is the difference (bar: 3 ms).
   { key: 'fallback', label: 'jail --no-namespaces --ro / -- /bin/true', argv: [node, jail, '--no-namespaces', '--ro', '/', '--', '/bin/true'] },
-  // No private TMPDIR, so no supervisor: the command replaces the jail.
+  // No private TMPDIR (the supervisor stays, in both layers).
   { key: 'inPlace', label: 'jail --no-private-tmp --ro / -- /bin/true', argv: [node, jail, '--no-private-tmp', '--ro', '/', '--', '/bin/true'] },
   // Issue 15's target: a project read-only, root's /etc entry by entry.
   { key: 'dot', label: 'jail --ro . -- /bin/true', argv: [node, jail, '--ro', '.', '--', '/bin/true'] },
@@ -158,7 +158,7 @@ const pass = diffMs <= BAR_MS;
 console.log(`\njail --ro / -- /bin/true minus node -e 0: median ${f1(diffMs)} ms (p25 ${f1(quantile(d, 0.25))}, p75 ${f1(quantile(d, 0.75))})`);
 console.log(`bar: at most ${BAR_MS} ms more than node -e 0: ${pass ? 'PASS' : 'FAIL'}`);
 const inPlaceMs = median(diffs('inPlace', 'node'));
-console.log(`without the supervisor (--no-private-tmp): median ${f1(inPlaceMs)} ms more than node -e 0`);
+console.log(`without the private TMPDIR (--no-private-tmp): median ${f1(inPlaceMs)} ms more than node -e 0`);
 const layerMs = median(diffs('jail', 'fallback'));
 console.log(`the namespace layer over the fallback (--no-namespaces): median ${f1(layerMs)} ms (bar: ${NS_BAR_MS} ms; where namespaces are refused both are the fallback)`);
 

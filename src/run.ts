@@ -1,15 +1,15 @@
 /**
  * A jailed run, end to end, in the order STYLE.md asks for: assemble (pure:
  * the policy, the environment, the files to write), compile (pure), then the
- * disk (the private TMPDIR and its files), then exec: in place when no
- * supervisor is needed, else in a child under a supervisor that ends every
- * descendant, removes the TMPDIR and passes the status on.
+ * disk (the private TMPDIR and its files), then exec in a child under a
+ * supervisor that ends every descendant, removes the TMPDIR and passes the
+ * status on.
  */
 import fs = require('node:fs');
 import { ApplyError } from './errors.js';
 import { realHost } from './host.js';
 import { formatDenials, judgeObserved, type ObservedRecord } from './denials.js';
-import { execInPlace, layerRefused, probe, removeTree, reraise, spawnJailed, supervise, superviseAsync, takeObserved, type ExecTarget, type ProbeResult } from './native/apply.js';
+import { layerRefused, probe, removeTree, reraise, spawnJailed, supervise, superviseAsync, takeObserved, type ExecTarget, type ProbeResult } from './native/apply.js';
 import { mergeVerifiedContent } from './npmcache/merge.js';
 import { compile, type JailPlan } from './plan.js';
 import { findArch, syscallName } from './seccomp/arch/index.js';
@@ -46,26 +46,18 @@ export function prepare(req: RunRequest, facts: ProbeResult = probe(req.abiCap),
   return { ...a, plan, target: { file: a.command.file, argv: req.argv, env: a.env } };
 }
 
-/** Whether the run needs a parent outside the jail. */
-export function needsSupervisor(p: Prepared): boolean {
-  // The namespace layer always has one: Node cannot enter a user namespace
-  // itself, and the PID namespace needs its init.
-  // Guards checked after the run need someone alive after it: exec in
-  // place would leave nobody to restore them.
-  // --report-denials: the observer's listener goes to the supervisor.
-  return p.tmpDir !== null || p.plan.layer === 'namespaces' || p.plan.afterRun.length > 0 || p.policy.egress !== null || Boolean(p.plan.observer);
-}
-
 /**
- * Run a prepared plan. In place: this process becomes the command (never
- * returns). Supervised: returns the exit status to use; when the command
- * died of a signal, this process dies of it too, after cleaning up. The
- * supervisor ends everything the command left running before the cleanup,
- * so it must run in a process with no other children (the jail CLI). A
- * problem cleaning up is a warning, never the status.
+ * Run a prepared plan, always under a supervisor, even in the fallback with
+ * nothing to check after the run: exec in place would leave nobody to end
+ * what the command leaves running, and a process left holding the terminal
+ * reads what is typed at the shell afterwards (a sudo password). Returns
+ * the exit status to use; when the command died of a signal, this process
+ * dies of it too, after cleaning up. The supervisor ends everything the
+ * command left running before the cleanup, so it must run in a process with
+ * no other children (the jail CLI). A problem cleaning up is a warning,
+ * never the status.
  */
 export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void, say?: (line: string) => void, opts: RunOptions = {}): number {
-  if (!needsSupervisor(p)) execInPlace(p.plan, p.target);
   const run = new SupervisedRun(p, opts);
   let result;
   try {

@@ -1,7 +1,7 @@
 /**
  * The `jail` command: flags → policy → plan → exec. Exit status: 125 when
  * the jail itself fails, 126/127 when the command cannot be run or found,
- * otherwise the command's own (it replaces this process).
+ * otherwise the command's own.
  */
 import { Command, Option } from 'commander';
 import os = require('node:os');

@@ -271,6 +271,13 @@ function guardEntries(policy: Policy, binds: Array<Extract<ViewEntry, { kind: 'b
   for (const h of policy.hidden) {
     if (inside(h.path, false) && !bound(h.path)) out.push({ kind: 'empty', path: h.path, isDir: h.isDir, access: 0n });
   }
+  // Sockets of processes outside, under a read-only bind: connecting is no
+  // read (src/policy/sockets.ts). Not under a hidden path, covered already.
+  const covered = policy.hidden.map((h) => h.path);
+  for (const s of policy.hostSockets ?? []) {
+    const b = nearestAbove(s, at);
+    if (b?.readOnly && !bound(s) && !covered.some((c) => isWithin(s, c))) out.push({ kind: 'empty', path: s, isDir: false, access: 0n });
+  }
   return out;
 }
 

@@ -23,6 +23,7 @@ import { offlineNpm, proxyUrl, withEgress } from './egress.js';
 import { defaultGitGlobals, withProtections } from './protect.js';
 import { secretEnv, withSecrets } from './inject.js';
 import { withSshAgent } from './sshagent.js';
+import { hostSockets } from './sockets.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -129,6 +130,8 @@ export function assemble(req: JailRequest, realHost: Host): Assembled {
   policy = agent.policy;
   policy = withProtections(policy, options, host, projectRoot(), defaultGitGlobals(host, req.env));
   refuseWritableSelf(policy, host);
+  const sockets = hostSockets(policy, host);
+  if (sockets.length) policy = { ...policy, hostSockets: sockets };
   const warnings = [...secrets.notes, ...gitCredentialsWarning(policy, host, projectRoot), ...agent.warnings];
   if (policy.egress && policy.egress.resolvConf === null) {
     warnings.push(

@@ -79,6 +79,9 @@ export interface Host {
   tmpdir: string;
   /** A fresh name for a private TMPDIR: `jail-<pid>-<random>`. */
   tempName(): string;
+  /** /proc/net/unix (the UNIX sockets of this network namespace), null
+   *  when unreadable; absent on fake hosts. */
+  unixSockets?(): string | null;
 }
 
 /**
@@ -120,6 +123,7 @@ class LookOnce implements Host {
     return once(this.texts, `${opts?.follow ? 'f' : 'l'}${opts?.max ?? ''}:${p}`, () => this.host.readText(p, opts));
   }
   tempName() { return this.host.tempName(); }
+  unixSockets() { return this.host.unixSockets?.() ?? null; }
 }
 
 function once<T>(m: Map<string, T>, key: string, get: () => T): T {

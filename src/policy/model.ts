@@ -163,6 +163,9 @@ export interface Policy {
   /** What the directories on the way to each hidden path hold, for a
    *  Landlock that can only allow: the fallback grants each other entry. */
   listings: Listing[];
+  /** UNIX sockets of processes outside under read-only grants, which the
+   *  namespace layer's view covers (src/policy/sockets.ts). */
+  hostSockets?: string[];
 }
 
 /**

@@ -224,7 +224,7 @@ export const OPTIONS = {
   privateTmp: {
     kind: 'negated',
     flag: '--no-private-tmp',
-    help: 'no private TMPDIR: in the fallback, with nothing to check after the run, the command replaces jail (no supervisor)',
+    help: 'no private TMPDIR',
     where: ALL,
     project: 'any',
   },

@@ -240,6 +240,14 @@ const ENTRIES: readonly Entry[] = [
     when: (r) => !r.sysvIpc,
   },
   {
+    // Landlock refuses the open, but only after mq_open(O_CREAT) has made
+    // the queue; mq_unlink meets no Landlock hook at all.
+    names: ['mq_open', 'mq_unlink'],
+    treatment: REFUSE,
+    action: DENY,
+    reason: 'POSIX message queues are shared with processes outside the jail (no IPC namespace); the other mq_* calls need a descriptor from mq_open',
+  },
+  {
     names: ['listen'],
     treatment: REFUSE,
     action: DENY,

@@ -169,6 +169,27 @@ strictJail.describe('UNIX sockets', () => {
     }
   });
 
+  // --ro / or --ro /tmp shows the user's agent, D-Bus session bus (systemd
+  // runs what it is asked, outside any jail) and docker.sock: the namespace
+  // layer, which allows UNIX sockets, covers each one it finds.
+  it('a pathname UNIX listener outside under a read-only grant receives nothing unless --allow-unix', async () => {
+    const dir = fs.mkdtempSync(path.join(w.root, 'ro-sockets-'));
+    const sock = path.join(dir, 'agent.sock');
+    const l = await unixListener(sock);
+    try {
+      const denied = await trySys(['unix-connect', sock, 'leak-ro-unix'], ['--ro', dir]);
+      expect(denied.status).toBe(inFallback ? EPERM : EACCES); // refused, or an empty file over it
+      await settle();
+      expect(l.got).toEqual([]);
+      const control = await trySys(['unix-connect', sock, 'control-ro-unix'], ['--ro', dir, '--allow-unix']);
+      expect(control.status).toBe(0);
+      await settle();
+      expect(l.got).toEqual(['control-ro-unix']);
+    } finally {
+      await l.close();
+    }
+  });
+
   it('an abstract UNIX listener outside receives nothing, even with --allow-unix (Landlock scope)', async () => {
     const name = `jail-test-${process.pid}-${Date.now()}`;
     const l = await unixListener('\0' + name);
@@ -282,6 +303,19 @@ strictJail.describe('namespaces, io_uring, legacy entry points', () => {
   it.skipIf(!IS_ROOT)('as root, open_by_handle_at fails', async () => {
     expect((await trySys(['open-by-handle'])).status).toBe(EPERM);
     expect(spawnSync(w.trySyscall, ['open-by-handle']).status).toBe(14); // control: EFAULT unjailed
+  });
+  it('POSIX message queues outside (shared with the host, whatever the layer) can be neither removed nor created', async () => {
+    const [outside, planted] = [`/jail-mq-out-${process.pid}-${Date.now()}`, `/jail-mq-in-${process.pid}-${Date.now()}`];
+    expect(spawnSync(w.trySyscall, ['mq-create', outside]).status).toBe(0); // control: an outside program's queue
+    try {
+      expect((await trySys(['mq-unlink', outside])).status).toBe(13); // EPERM, which glibc's mq_unlink turns into EACCES
+      expect(spawnSync(w.trySyscall, ['mq-exists', outside]).status).toBe(0); // still there
+      expect((await trySys(['mq-create', planted])).status).toBe(EPERM);
+      expect(spawnSync(w.trySyscall, ['mq-exists', planted]).status).toBe(2); // ENOENT: nothing planted
+    } finally {
+      spawnSync(w.trySyscall, ['mq-unlink', outside]);
+      spawnSync(w.trySyscall, ['mq-unlink', planted]);
+    }
   });
   it('SysV shared memory is refused unless --allow-sysv-ipc', async () => {
     expect((await trySys(['shmget'])).status).toBe(EPERM);

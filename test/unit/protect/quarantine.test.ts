@@ -7,7 +7,6 @@
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { defaultQuarantineRoot, formatRestore } from '../../../src/protect/index.js';
-import { needsSupervisor, type Prepared } from '../../../src/run.js';
 import { gitRepo, keep, listing, runAttack, scratch, STAMP, track, tree } from './helpers.js';
 
 const shm = '/dev/shm';
@@ -84,10 +83,3 @@ describe('formatRestore', () => {
   });
 });
 
-describe('needsSupervisor', () => {
-  it('is true when guards are checked after the run, even in the fallback without a TMPDIR', () => {
-    const p = (afterRun: unknown[]) => ({ tmpDir: null, plan: { layer: 'landlock', afterRun }, policy: { egress: null } }) as unknown as Prepared;
-    expect(needsSupervisor(p([]))).toBe(false);
-    expect(needsSupervisor(p([keep('/p/.git/config', 'file')]))).toBe(true);
-  });
-});

@@ -1,0 +1,47 @@
+/**
+ * UNIX sockets of processes outside that a read-only grant shows: under
+ * `--ro /`, `--ro /tmp` or `--ro ~`, the user's ssh-agent, the D-Bus
+ * session bus (systemd runs what it is asked to, outside any jail),
+ * docker.sock, X11. connect() to a pathname socket reads nothing, and
+ * Landlock before ABI 9 does not govern it; the namespace layer allows UNIX
+ * sockets, since only the view's paths exist there, so the view covers each
+ * socket found here with an empty read-only file (src/namespace/view.ts).
+ * Found in /proc/net/unix (the sockets of jail's network namespace) when
+ * the policy is built: one bound later is not covered. Pure, given a host.
+ */
+import type { Host } from './host.js';
+import type { Policy } from './model.js';
+import { isWithin } from './paths.js';
+
+const S_IFMT = 0o170000;
+const S_IFSOCK = 0o140000;
+
+/** "Num: RefCount Protocol Flags Type St Inode Path": the path, when the
+ *  socket has one (abstract names start with @). */
+const LINE = /^[0-9a-fA-F]+: \S+ \S+ \S+ \S+ \S+ +\d+ (\/.*)$/;
+
+export function hostSockets(policy: Policy, host: Host): string[] {
+  // --allow-unix: every socket, acknowledged.
+  if (policy.net.unix) return [];
+  const ro = policy.grants.filter((g) => g.access === 'ro');
+  if (ro.length === 0) return [];
+  const text = host.unixSockets?.() ?? null;
+  if (!text) return [];
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = LINE.exec(line);
+    if (!m || seen.has(m[1]!)) continue;
+    seen.add(m[1]!);
+    // Where it is now (a name with a newline in it cannot pass for
+    // another: what is covered must be a socket, found through realpath).
+    const real = host.realpath(m[1]!);
+    if (real === null || real === '/' || !ro.some((g) => isWithin(real, g.path))) continue;
+    // Granted itself (--ssh-agent allow grants the real agent's socket).
+    if (policy.grants.some((g) => g.path === real)) continue;
+    const st = host.stat(real, true);
+    if (!st || (st.mode & S_IFMT) !== S_IFSOCK || out.includes(real)) continue;
+    out.push(real);
+  }
+  return out;
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import type { Host, Stat } from '../../../src/policy/host.js';
+import type { Policy } from '../../../src/policy/model.js';
+import { hostSockets } from '../../../src/policy/sockets.js';
+
+const TABLE = `Num       RefCount Protocol Flags    Type St Inode Path
+0000000000000000: 00000002 00000000 00010000 0001 01 11 /run/user/1000/bus
+0000000000000000: 00000003 00000000 00000000 0001 03 12 /run/user/1000/bus
+0000000000000000: 00000002 00000000 00010000 0001 01 13 /var/run/docker.sock
+0000000000000000: 00000002 00000000 00010000 0001 01 14 @/tmp/.X11-unix/X0
+0000000000000000: 00000002 00000000 00010000 0001 01 15 /tmp/with space.sock
+0000000000000000: 00000002 00000000 00010000 0001 01 16 /tmp/gone.sock
+0000000000000000: 00000002 00000000 00010000 0001 01 17 /tmp/plain-file
+0000000000000000: 00000002 00000000 00010000 0001 01 18 /home/u/.ssh/agent.sock
+0000000000000000: 00000003 00000000 00000000 0001 03 19
+`;
+const SOCK: Stat = { isDir: false, isFile: false, isSymlink: false, mode: 0o140777 };
+const FILE: Stat = { isDir: false, isFile: true, isSymlink: false, mode: 0o100644 };
+const host = {
+  unixSockets: () => TABLE,
+  realpath: (p: string) => (p === '/tmp/gone.sock' ? null : p.replace(/^\/var\/run\//, '/run/')),
+  stat: (p: string) => (p === '/tmp/plain-file' ? FILE : SOCK),
+} as unknown as Host;
+const policy = (grants: Array<[string, 'ro' | 'rw']>, unix = false) =>
+  ({ net: { unix }, grants: grants.map(([path, access]) => ({ path, access, isDir: true, source: { kind: 'flag' } })) }) as unknown as Policy;
+
+describe('hostSockets', () => {
+  it('lists the sockets under read-only grants once each, where they really are, and nothing else', () => {
+    expect(hostSockets(policy([['/', 'ro']]), host)).toEqual(['/run/user/1000/bus', '/run/docker.sock', '/tmp/with space.sock', '/home/u/.ssh/agent.sock']);
+    expect(hostSockets(policy([['/run', 'ro'], ['/home/u', 'rw']]), host)).toEqual(['/run/user/1000/bus', '/run/docker.sock']);
+  });
+  it('leaves out a socket granted itself (--ssh-agent allow), and all with --allow-unix', () => {
+    const p = policy([['/home/u', 'ro'], ['/home/u/.ssh/agent.sock', 'ro']]);
+    expect(hostSockets(p, host)).toEqual([]);
+    expect(hostSockets(policy([['/', 'ro']], true), host)).toEqual([]);
+  });
+  it('finds none on a host without the table', () => {
+    expect(hostSockets(policy([['/', 'ro']]), { ...host, unixSockets: () => null } as unknown as Host)).toEqual([]);
+  });
+});
