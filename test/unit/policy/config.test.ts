@@ -200,6 +200,16 @@ describe('finding the project and its config', () => {
     expect(findProjectRoot(h('/home/u'))).toBe('/home/u'); // started there: the user's call
   });
 
+  it('never climbs into or above a shared sticky directory (a stray or planted /tmp/package.json is not a project)', () => {
+    // `npm i x` in /tmp leaves /tmp/package.json; another user can plant
+    // /tmp/jail.config.json. Neither makes all of /tmp the project.
+    const h = (cwd: string) =>
+      fakeHost({ ...base, '/tmp': { dir: true, mode: 0o1777 }, '/tmp/package.json': '{}', '/tmp/jail.config.json': '{}', '/tmp/w/sub/x': 'x', '/tmp/p/package.json': '{}', '/tmp/p/src/x': 'x' }, { cwd });
+    expect(findProjectRoot(h('/tmp/w/sub'))).toBe('/tmp/w/sub');
+    expect(findProjectRoot(h('/tmp/p/src'))).toBe('/tmp/p'); // a project inside /tmp still is one
+    expect(findProjectRoot(h('/tmp'))).toBe('/tmp'); // started there: the user's call
+  });
+
   it('package.json "jail" is used only when jail.config.json is absent', () => {
     const pkg = JSON.stringify({ name: 'p', jail: profiles({ fromPkg: { rw: ['dist'] } }) });
     const both = loadConfig(context({ [`${PROJECT}/package.json`]: pkg, [PCONF]: JSON.stringify(profiles({ fromConf: {} })) }));
