@@ -20,6 +20,10 @@ const isSession = (upper: string, value: string) => upper.startsWith('OP_SESSION
  *  GIT_CONFIG_GLOBAL and GIT_CONFIG_SYSTEM name files, which Landlock governs. */
 const isGitConfigEnv = (upper: string) =>
   upper.startsWith('GIT_CONFIG_') && (upper === 'GIT_CONFIG_PARAMETERS' || upper === 'GIT_CONFIG_COUNT' || /^GIT_CONFIG_(?:KEY|VALUE)_\d+$/.test(upper));
+/** Bundler's credentials for a gem source, named by its host with `__` for
+ *  each dot (`BUNDLE_GEMS__EXAMPLE__COM=user:password`); BUILD__, LOCAL__
+ *  and MIRROR__ are settings per gem or source, not credentials. */
+const isBundlerCredentials = (upper: string) => upper.startsWith('BUNDLE_') && upper.includes('__') && !/^BUNDLE_(?:BUILD|LOCAL|MIRROR)__/.test(upper);
 /** Agents and buses that hand out credentials or run commands outside. */
 const SOCKETS = ['SSH_AUTH_SOCK', 'GPG_AGENT_INFO', 'DBUS_SESSION_BUS_ADDRESS', 'GIT_ASKPASS', 'SSH_ASKPASS', 'SUDO_ASKPASS'];
 /** Variables that make programs load code. */
@@ -52,6 +56,7 @@ export function secretReason(name: string, value: string): string | null {
   }
   if (CA_BUNDLES.includes(upper)) return valueSecretReason(value);
   if (isGitConfigEnv(upper)) return 'git config';
+  if (isBundlerCredentials(upper)) return 'gem source credentials';
   if (SECRET_SUFFIXES.some((s) => upper.endsWith(s)) || SECRET_PARTS.some((p) => upper.includes(p)) || isSession(upper, value)) return 'secret name';
   if (SECRET_PREFIXES.some((p) => upper.startsWith(p))) return 'cloud credentials';
   return valueSecretReason(value);

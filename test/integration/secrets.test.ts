@@ -63,6 +63,26 @@ strictJail.describe('the environment (E1, B5)', () => {
     for (const s of Object.values(secrets)) expect(control.stdout).toContain(s);
   });
 
+  it('credentials under innocent names in their usual forms stay out: Basic auth, libpq conninfo, Bundler sources, a base64 key', () => {
+    const s = { basic: rnd(20), pg: rnd(20), bundle: rnd(20), pem: rnd(40) };
+    const basic = Buffer.from(`deploy:${s.basic}`).toString('base64');
+    const pem = Buffer.from(`-----BEGIN OPENSSH PRIVATE KEY-----\n${s.pem}\n-----END OPENSSH PRIVATE KEY-----\n`).toString('base64');
+    const e = {
+      ...w.env,
+      AUTHORIZATION: `Basic ${basic}`,
+      PG_CONNINFO: `host=db port=5432 user=app password=${s.pg} dbname=app`,
+      BUNDLE_GEMS__CONTRIBSYS__COM: `cafebabe:${s.bundle}`,
+      SIGNING_KEY_B64: pem,
+      BENIGN: 'kept-as-is',
+    };
+    const r = jail(w, ['-v', '--', 'env'], { env: e });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('BENIGN=kept-as-is');
+    for (const v of [...Object.values(s), basic, pem]) expect(printed(r)).not.toContain(v);
+    const control = jail(w, ['--env-all', '--', 'env'], { env: e });
+    for (const v of [s.pg, s.bundle, basic, pem]) expect(control.stdout).toContain(v);
+  });
+
   it.skipIf(!hasGit)('git in the jail sees no auth header from git -c', () => {
     const argv = ['--', 'git', 'config', '--get-all', 'http.extraheader'];
     const r = jail(w, argv, { env: env() });
