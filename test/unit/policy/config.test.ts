@@ -95,6 +95,15 @@ describe('JSON errors', () => {
     expect(e.hint).toMatch(/trailing commas/);
   });
 
+  it('a file nested too deeply for the parser is refused as a PolicyError (exit 125), not an internal error', () => {
+    const n = 200_000;
+    for (const [text, comments] of [['['.repeat(n) + ']'.repeat(n), true], [`{"jail":${'{"a":'.repeat(n)}1${'}'.repeat(n)}}`, false]] as const) {
+      const e = policyError(() => parseJson(text, '/p/x.json', { comments }));
+      expect(e.message).toMatch(/^\/p\/x\.json: nested too deeply/);
+      expect(e.source).toBe('/p/x.json');
+    }
+  });
+
   it('jail.config.json may hold comments; package.json may not', () => {
     expect(parseJson('{\n  // why\n  "a": /* x */ 1\n}', 'f', { comments: true })).toEqual({ a: 1 });
     expect(policyError(() => parseJson('{\n  // why\n}', '/p/package.json')).message).toBe(
