@@ -64,11 +64,19 @@ export function userConfigCopies(host: Host, env: Env, tmpDir: string, proxy?: s
     }
   };
   const home = (p: string) => (p === '~' || p.startsWith('~/') ? host.home + p.slice(1) : p);
+  // A relative path (`blame.ignoreRevsFile = .git-blame-ignore-revs`) is the
+  // tool's, read where it runs: in the project, whose files are the
+  // project's to grant. Resolved here from jail's working directory, a
+  // committed symlink of that name would make jail grant or copy its
+  // target (~/.ssh/id_ed25519). Only paths written out are yours.
+  const yours = (p: string) => (home(p).startsWith('/') ? home(p) : null);
   const out: Copies = { files: [], env: {}, grants: [], overlays: [] };
   const grantFiles = (files: Array<{ key: string; path: string }>, except: string[] = []) => {
     for (const f of files) {
       if (except.includes(f.key.toLowerCase())) continue;
-      const r = resolveReal(home(f.path), host);
+      const p = yours(f.path);
+      if (p === null) continue;
+      const r = resolveReal(p, host);
       if (r?.st.isFile) out.grants.push(grantOf(r, 'ro', { kind: 'jail', what: `named by ${f.key} in your config` }));
     }
   };
@@ -94,7 +102,8 @@ export function userConfigCopies(host: Host, env: Env, tmpDir: string, proxy?: s
     // git dies on an exclude file it cannot read, the default one too:
     // copy it, and point the copy of the config at it (a later value wins).
     const excludes = [...s.files].reverse().find((f) => f.key.toLowerCase() === 'core.excludesfile');
-    const ignore = read(excludes ? home(excludes.path) : `${gitDir}/ignore`);
+    const excludesPath = excludes ? yours(excludes.path) : `${gitDir}/ignore`;
+    const ignore = excludesPath === null ? null : read(excludesPath);
     if (ignore !== null) {
       out.files.push({ name: 'gitignore', text: ignore });
       text += `\n[core]\n\texcludesFile = ${tmpDir}/gitignore\n`;

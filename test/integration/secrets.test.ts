@@ -143,6 +143,36 @@ strictJail.describe('the config copies (E2)', () => {
   });
 });
 
+strictJail.describe('a relative file path in your git or npm config names a file in the project, never a grant (audit4)', () => {
+  // `blame.ignoreRevsFile = .git-blame-ignore-revs` in ~/.gitconfig is git's
+  // relative path, read in whatever repository git runs in. A hostile
+  // project commits that name as a symlink to your key: jail must not
+  // resolve it from its working directory and grant, or copy, the target.
+  let v: World;
+  beforeAll(() => {
+    v = makeWorld('relpaths');
+    fs.writeFileSync(path.join(v.proj, 'package.json'), '{}');
+    fs.writeFileSync(path.join(v.home, 'revs'), 'ABSOLUTE-OK\n');
+    fs.writeFileSync(
+      path.join(v.home, '.gitconfig'),
+      '[user]\n\tname = Jane\n[blame]\n\tignoreRevsFile = .git-blame-ignore-revs\n[core]\n\texcludesFile = .myignore\n[mailmap]\n\tfile = ~/revs\n',
+    );
+    fs.appendFileSync(path.join(v.home, '.npmrc'), 'cafile=ca.pem\n');
+    fs.symlinkSync(path.join(v.home, '.ssh', 'id_ed25519'), path.join(v.proj, '.git-blame-ignore-revs'));
+    fs.symlinkSync(path.join(v.home, '.aws', 'credentials'), path.join(v.proj, '.myignore'));
+    fs.symlinkSync(path.join(v.home, '.ssh', 'id_ed25519'), path.join(v.proj, 'ca.pem'));
+  });
+  afterAll(() => removeWorld(v));
+
+  it('the symlinked targets stay unreadable, and no copy holds them', () => {
+    const r = jail(v, ['--', 'sh', '-c', `cat ${v.home}/.ssh/id_ed25519 ${v.home}/.aws/credentials; cat "$TMPDIR"/*; cat ${v.home}/revs`]);
+    expect(printed(r)).not.toContain(v.secrets.ssh);
+    expect(printed(r)).not.toContain(v.secrets.aws);
+    // The control: an absolute path there is still granted.
+    expect(r.stdout).toContain('ABSOLUTE-OK');
+  });
+});
+
 describe('npm’s ini is loaded only to sanitise an .npmrc (issue 9)', () => {
   it('the library does not load it at require time', () => {
     const script = `
