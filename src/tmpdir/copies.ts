@@ -92,7 +92,9 @@ export function userConfigCopies(host: Host, env: Env, tmpDir: string, proxy?: s
   }
 
   // git reads $XDG_CONFIG_HOME/git/config, then ~/.gitconfig (which wins).
-  const gitDir = `${env.XDG_CONFIG_HOME || `${host.home}/.config`}/git`;
+  // $XDG_CONFIG_HOME only when absolute, as the XDG spec says: a
+  // relative one would be read from jail's working directory, the project.
+  const gitDir = `${env.XDG_CONFIG_HOME?.startsWith('/') ? env.XDG_CONFIG_HOME : `${host.home}/.config`}/git`;
   const globalPath = env.GIT_CONFIG_GLOBAL ?? `${host.home}/.gitconfig`;
   const [xdg, global] = [read(`${gitDir}/config`), read(globalPath)];
   const texts = [xdg, global].filter((t): t is string => t !== null);

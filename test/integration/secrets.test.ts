@@ -171,6 +171,16 @@ strictJail.describe('a relative file path in your git or npm config names a file
     // The control: an absolute path there is still granted.
     expect(r.stdout).toContain('ABSOLUTE-OK');
   });
+
+  it('a relative $XDG_CONFIG_HOME (invalid: the spec says to ignore it) does not make jail copy a project symlink’s target', () => {
+    const secret = `XDG-SECRET-${Date.now()}`;
+    fs.writeFileSync(path.join(v.home, 'other.ini'), `[core]\n\tnote = ${secret}\n`);
+    fs.mkdirSync(path.join(v.proj, 'xdg', 'git'), { recursive: true });
+    fs.symlinkSync(path.join(v.home, 'other.ini'), path.join(v.proj, 'xdg', 'git', 'config'));
+    const r = jail(v, ['--', 'sh', '-c', 'cat "$TMPDIR"/*'], { env: { ...v.env, XDG_CONFIG_HOME: 'xdg' } });
+    expect(r.stdout).toContain('name = Jane');
+    expect(printed(r)).not.toContain(secret);
+  });
 });
 
 describe('npm’s ini is loaded only to sanitise an .npmrc (issue 9)', () => {
