@@ -30,8 +30,22 @@ export interface Copies {
  * npm's merged config, which the project's .npmrc can set
  * (`userconfig=~/.ssh/id_rsa` would hand jail a key to "sanitise").
  */
-export function userNpmrcPath(host: Host, env: Env): string {
-  return env.NPM_CONFIG_USERCONFIG || `${host.home}/.npmrc`;
+export function userNpmrcPath(host: Host, env: Env): string | null {
+  return env.NPM_CONFIG_USERCONFIG ? yours(host, env.NPM_CONFIG_USERCONFIG) : `${host.home}/.npmrc`;
+}
+
+/**
+ * A path from your config or environment, `~` expanded, when it is written
+ * out; null when relative. A relative path is the tool's, read where it
+ * runs: in the project (npm and git resolve it from their working
+ * directory), whose files are the project's. Resolved here from jail's
+ * working directory, a committed `.git-blame-ignore-revs ->
+ * ~/.ssh/id_ed25519`, or a project `.npmrc` saying `cache=~/.ssh`, would
+ * become a grant or a copy.
+ */
+function yours(host: Host, p: string): string | null {
+  const abs = p === '~' || p.startsWith('~/') ? host.home + p.slice(1) : p;
+  return abs.startsWith('/') ? abs : null;
 }
 
 /**
@@ -43,8 +57,9 @@ export function npmCacheOf(host: Host, env: Env): string {
   const home = (p: string) => (p === '~' || p.startsWith('~/') ? host.home + p.slice(1) : p);
   if (env.NPM_CONFIG_CACHE?.startsWith('/') || env.NPM_CONFIG_CACHE?.startsWith('~')) return home(env.NPM_CONFIG_CACHE);
   let text: string | null = null;
+  const npmrc = userNpmrcPath(host, env);
   try {
-    text = host.readText(userNpmrcPath(host, env), { follow: true });
+    if (npmrc !== null) text = host.readText(npmrc, { follow: true });
   } catch {
     // not a regular file: npm's default
   }
@@ -63,18 +78,11 @@ export function userConfigCopies(host: Host, env: Env, tmpDir: string, proxy?: s
       return null; // not a regular file: leave it out
     }
   };
-  const home = (p: string) => (p === '~' || p.startsWith('~/') ? host.home + p.slice(1) : p);
-  // A relative path (`blame.ignoreRevsFile = .git-blame-ignore-revs`) is the
-  // tool's, read where it runs: in the project, whose files are the
-  // project's to grant. Resolved here from jail's working directory, a
-  // committed symlink of that name would make jail grant or copy its
-  // target (~/.ssh/id_ed25519). Only paths written out are yours.
-  const yours = (p: string) => (home(p).startsWith('/') ? home(p) : null);
   const out: Copies = { files: [], env: {}, grants: [], overlays: [] };
   const grantFiles = (files: Array<{ key: string; path: string }>, except: string[] = []) => {
     for (const f of files) {
       if (except.includes(f.key.toLowerCase())) continue;
-      const p = yours(f.path);
+      const p = yours(host, f.path);
       if (p === null) continue;
       const r = resolveReal(p, host);
       if (r?.st.isFile) out.grants.push(grantOf(r, 'ro', { kind: 'jail', what: `named by ${f.key} in your config` }));
@@ -82,8 +90,8 @@ export function userConfigCopies(host: Host, env: Env, tmpDir: string, proxy?: s
   };
 
   const npmrcPath = userNpmrcPath(host, env);
-  const npmrc = read(npmrcPath);
-  if (npmrc !== null) {
+  const npmrc = npmrcPath === null ? null : read(npmrcPath);
+  if (npmrcPath !== null && npmrc !== null) {
     const s = sanitizeNpmrc(npmrc);
     out.files.push({ name: 'npmrc', text: s.text });
     out.env.NPM_CONFIG_USERCONFIG = out.env.npm_config_userconfig = `${tmpDir}/npmrc`;
@@ -95,8 +103,8 @@ export function userConfigCopies(host: Host, env: Env, tmpDir: string, proxy?: s
   // $XDG_CONFIG_HOME only when absolute, as the XDG spec says: a
   // relative one would be read from jail's working directory, the project.
   const gitDir = `${env.XDG_CONFIG_HOME?.startsWith('/') ? env.XDG_CONFIG_HOME : `${host.home}/.config`}/git`;
-  const globalPath = env.GIT_CONFIG_GLOBAL ?? `${host.home}/.gitconfig`;
-  const [xdg, global] = [read(`${gitDir}/config`), read(globalPath)];
+  const globalPath = env.GIT_CONFIG_GLOBAL !== undefined ? yours(host, env.GIT_CONFIG_GLOBAL) : `${host.home}/.gitconfig`;
+  const [xdg, global] = [read(`${gitDir}/config`), globalPath === null ? null : read(globalPath)];
   const texts = [xdg, global].filter((t): t is string => t !== null);
   if (texts.length || proxy !== undefined) {
     const s = sanitizeGitconfig(texts.join('\n'));
@@ -104,7 +112,7 @@ export function userConfigCopies(host: Host, env: Env, tmpDir: string, proxy?: s
     // git dies on an exclude file it cannot read, the default one too:
     // copy it, and point the copy of the config at it (a later value wins).
     const excludes = [...s.files].reverse().find((f) => f.key.toLowerCase() === 'core.excludesfile');
-    const excludesPath = excludes ? yours(excludes.path) : `${gitDir}/ignore`;
+    const excludesPath = excludes ? yours(host, excludes.path) : `${gitDir}/ignore`;
     const ignore = excludesPath === null ? null : read(excludesPath);
     if (ignore !== null) {
       out.files.push({ name: 'gitignore', text: ignore });
@@ -114,7 +122,7 @@ export function userConfigCopies(host: Host, env: Env, tmpDir: string, proxy?: s
     out.files.push({ name: 'gitconfig', text });
     out.env.GIT_CONFIG_GLOBAL = `${tmpDir}/gitconfig`;
     // One copy holds both: shown where git looks first without the variable.
-    if (texts.length) out.overlays.push({ path: global !== null ? globalPath : `${gitDir}/config`, source: `${tmpDir}/gitconfig` });
+    if (texts.length) out.overlays.push({ path: global !== null && globalPath !== null ? globalPath : `${gitDir}/config`, source: `${tmpDir}/gitconfig` });
     grantFiles(s.files, ['core.excludesfile']);
   }
   return out;

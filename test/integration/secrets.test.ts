@@ -172,6 +172,18 @@ strictJail.describe('a relative file path in your git or npm config names a file
     expect(r.stdout).toContain('ABSOLUTE-OK');
   });
 
+  it('a relative $NPM_CONFIG_USERCONFIG or $GIT_CONFIG_GLOBAL names the project’s file, which grants nothing (cache=~/.ssh) and is not copied', () => {
+    const secret = `GC-SECRET-${Date.now()}`;
+    fs.writeFileSync(path.join(v.home, 'other2.ini'), `[core]\n\tnote = ${secret}\n`);
+    fs.writeFileSync(path.join(v.proj, '.npmrc-rel'), `cache=${v.home}/.ssh\ncafile=${v.home}/.aws/credentials\n`);
+    fs.symlinkSync(path.join(v.home, 'other2.ini'), path.join(v.proj, '.gc'));
+    const r = jail(v, ['--', 'sh', '-c', `cat ${v.home}/.ssh/id_ed25519 ${v.home}/.aws/credentials "$TMPDIR"/*; echo RAN`], {
+      env: { ...v.env, NPM_CONFIG_USERCONFIG: '.npmrc-rel', GIT_CONFIG_GLOBAL: '.gc' },
+    });
+    expect(r.stdout).toContain('RAN');
+    for (const s of [v.secrets.ssh, v.secrets.aws, secret]) expect(printed(r)).not.toContain(s);
+  });
+
   it('a relative $XDG_CONFIG_HOME (invalid: the spec says to ignore it) does not make jail copy a project symlink’s target', () => {
     const secret = `XDG-SECRET-${Date.now()}`;
     fs.writeFileSync(path.join(v.home, 'other.ini'), `[core]\n\tnote = ${secret}\n`);
