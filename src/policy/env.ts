@@ -8,8 +8,8 @@ import { tokenLike, valueSecretReason } from './secrets.js';
 
 /** Parts of a name that mark a secret (compared upper-case). */
 const SECRET_PARTS = ['TOKEN', 'SECRET', 'PASSWORD', 'PASSWD', 'PASSPHRASE', 'CREDENTIAL', 'API_KEY', 'PRIVATE_KEY', 'APIKEY', '_AUTH', 'SESSION_KEY', 'JWT', 'WEBHOOK', 'COOKIE'];
-/** Endings that mark a secret: `MYSQL_PWD`, `GH_PAT`, `SMTP_PASS`, `SENTRY_DSN`. */
-const SECRET_SUFFIXES = ['_KEY', '_PWD', '_PAT', '_PASS', '_DSN'];
+/** Endings that mark a secret: `MYSQL_PWD`, `GH_PAT`, `SMTP_PASS`, `SENTRY_DSN`, `APP_KEYS`. */
+const SECRET_SUFFIXES = ['_KEY', '_KEYS', '_PWD', '_PAT', '_PASS', '_DSN'];
 const SECRET_PREFIXES = ['AWS_', 'AZURE_', 'GOOGLE_APPLICATION_CREDENTIALS', 'VAULT_'];
 /** Password-manager sessions: 1Password's OP_SESSION_<account>, Bitwarden's
  *  BW_SESSION and other *_SESSION holding a key (not DESKTOP_SESSION=gnome). */

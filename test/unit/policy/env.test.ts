@@ -160,6 +160,7 @@ describe('secrets the name does not give away (issue 8, E1)', () => {
     ['PG_CONNINFO2', "host=db password='FA KE' dbname=app", 'password in connection string'],
     ['BUNDLE_GEMS__CONTRIBSYS__COM', 'cafebabe:FAKEdeadbeef', 'gem source credentials'],
     ['BUNDLE_GITHUB__COM', 'FAKEgeneratedtoken:x-oauth-basic', 'gem source credentials'],
+    ['APP_KEYS', 'toBeModified1,toBeModified2', 'secret name'], // Strapi's session keys
     ['SIGNING_KEY_B64', Buffer.from(fake.pem + '\n').toString('base64'), 'private key'],
     ['MAIL', `SG.${alnum(22)}.${alnum(43)}`, 'SendGrid key'],
     ['GCP_ACCESS', `ya29.${alnum(120)}`, 'Google OAuth token'],
