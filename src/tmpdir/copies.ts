@@ -9,7 +9,7 @@
  */
 import type { Host } from '../policy/host.js';
 import type { PathGrant } from '../policy/model.js';
-import { grantOf, resolveReal } from '../policy/paths.js';
+import { grantOf, isWithin, resolveReal } from '../policy/paths.js';
 import { sanitizeGitconfig, sanitizeNpmrc } from './userconfig.js';
 
 type Env = Record<string, string | undefined>;
@@ -53,13 +53,23 @@ function yours(host: Host, p: string): string | null {
  * own npm config, else ~/.npm. Never npm_config_cache, which a project's
  * .npmrc sets for its scripts (`cache=~/.ssh` would be granted read-write).
  */
-export function npmCacheOf(host: Host, env: Env): string {
+/**
+ * Whether a config file lies in the project (where it resolves): then it is
+ * the project's, whoever pointed at it (CI's NPM_CONFIG_USERCONFIG=$PWD/.npmrc),
+ * and what it names (`cafile=~/.ssh/id_ed25519`, `cache=~/.ssh`) is no grant.
+ */
+function inProject(host: Host, file: string, projectRoot: string | undefined): boolean {
+  if (projectRoot === undefined) return false;
+  return isWithin(host.realpath(file) ?? file, host.realpath(projectRoot) ?? projectRoot);
+}
+
+export function npmCacheOf(host: Host, env: Env, projectRoot?: string): string {
   const home = (p: string) => (p === '~' || p.startsWith('~/') ? host.home + p.slice(1) : p);
   if (env.NPM_CONFIG_CACHE?.startsWith('/') || env.NPM_CONFIG_CACHE?.startsWith('~')) return home(env.NPM_CONFIG_CACHE);
   let text: string | null = null;
   const npmrc = userNpmrcPath(host, env);
   try {
-    if (npmrc !== null) text = host.readText(npmrc, { follow: true });
+    if (npmrc !== null && !inProject(host, npmrc, projectRoot)) text = host.readText(npmrc, { follow: true });
   } catch {
     // not a regular file: npm's default
   }
@@ -70,7 +80,7 @@ export function npmCacheOf(host: Host, env: Env): string {
 
 /** `proxy`: the egress proxy's URL (--allow-host), set as git's
  *  http.proxy in the copy, after (so over) any the user's config names. */
-export function userConfigCopies(host: Host, env: Env, tmpDir: string, proxy?: string): Copies {
+export function userConfigCopies(host: Host, env: Env, tmpDir: string, proxy?: string, projectRoot?: string): Copies {
   const read = (p: string) => {
     try {
       return host.readText(p, { follow: true });
@@ -96,7 +106,7 @@ export function userConfigCopies(host: Host, env: Env, tmpDir: string, proxy?: s
     out.files.push({ name: 'npmrc', text: s.text });
     out.env.NPM_CONFIG_USERCONFIG = out.env.npm_config_userconfig = `${tmpDir}/npmrc`;
     out.overlays.push({ path: npmrcPath, source: `${tmpDir}/npmrc` });
-    grantFiles(s.files);
+    if (!inProject(host, npmrcPath, projectRoot)) grantFiles(s.files);
   }
 
   // git reads $XDG_CONFIG_HOME/git/config, then ~/.gitconfig (which wins).
@@ -107,12 +117,14 @@ export function userConfigCopies(host: Host, env: Env, tmpDir: string, proxy?: s
   const [xdg, global] = [read(`${gitDir}/config`), globalPath === null ? null : read(globalPath)];
   const texts = [xdg, global].filter((t): t is string => t !== null);
   if (texts.length || proxy !== undefined) {
+    // Settings from a config in the project name nothing jail grants or copies.
+    const theirs = (xdg !== null && inProject(host, `${gitDir}/config`, projectRoot)) || (global !== null && globalPath !== null && inProject(host, globalPath, projectRoot));
     const s = sanitizeGitconfig(texts.join('\n'));
     let text = s.text;
     // git dies on an exclude file it cannot read, the default one too:
     // copy it, and point the copy of the config at it (a later value wins).
     const excludes = [...s.files].reverse().find((f) => f.key.toLowerCase() === 'core.excludesfile');
-    const excludesPath = excludes ? yours(host, excludes.path) : `${gitDir}/ignore`;
+    const excludesPath = excludes ? (theirs ? null : yours(host, excludes.path)) : `${gitDir}/ignore`;
     const ignore = excludesPath === null ? null : read(excludesPath);
     if (ignore !== null) {
       out.files.push({ name: 'gitignore', text: ignore });
@@ -123,7 +135,7 @@ export function userConfigCopies(host: Host, env: Env, tmpDir: string, proxy?: s
     out.env.GIT_CONFIG_GLOBAL = `${tmpDir}/gitconfig`;
     // One copy holds both: shown where git looks first without the variable.
     if (texts.length) out.overlays.push({ path: global !== null && globalPath !== null ? globalPath : `${gitDir}/config`, source: `${tmpDir}/gitconfig` });
-    grantFiles(s.files, ['core.excludesfile']);
+    if (!theirs) grantFiles(s.files, ['core.excludesfile']);
   }
   return out;
 }

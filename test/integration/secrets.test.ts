@@ -184,6 +184,19 @@ strictJail.describe('a relative file path in your git or npm config names a file
     for (const s of [v.secrets.ssh, v.secrets.aws, secret]) expect(printed(r)).not.toContain(s);
   });
 
+  it('a config file in the project, named by an absolute $NPM_CONFIG_USERCONFIG or $GIT_CONFIG_GLOBAL (as CI does), is the project’s: what it names is no grant', () => {
+    const dir = path.join(v.proj, 'ci');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'npmrc'), `cache=${v.home}/.ssh\ncafile=${v.home}/.ssh/id_ed25519\n`);
+    fs.writeFileSync(path.join(dir, 'gitconfig'), `[user]\n\tname = CI\n[blame]\n\tignoreRevsFile = ${v.home}/.aws/credentials\n[core]\n\texcludesFile = ${v.home}/.ssh/id_ed25519\n`);
+    const r = jail(v, ['--', 'sh', '-c', `cat ${v.home}/.ssh/id_ed25519 ${v.home}/.aws/credentials "$TMPDIR"/*; echo RAN`], {
+      env: { ...v.env, NPM_CONFIG_USERCONFIG: path.join(dir, 'npmrc'), GIT_CONFIG_GLOBAL: path.join(dir, 'gitconfig') },
+    });
+    expect(r.stdout).toContain('RAN');
+    expect(r.stdout).toContain('name = CI');
+    for (const s of [v.secrets.ssh, v.secrets.aws]) expect(printed(r)).not.toContain(s);
+  });
+
   it('a relative $XDG_CONFIG_HOME (invalid: the spec says to ignore it) does not make jail copy a project symlink’s target', () => {
     const secret = `XDG-SECRET-${Date.now()}`;
     fs.writeFileSync(path.join(v.home, 'other.ini'), `[core]\n\tnote = ${secret}\n`);
