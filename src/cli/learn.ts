@@ -77,7 +77,7 @@ export function learnMain(argv: string[], runner: LearnRunner): number | Promise
   }
   if (o.save !== undefined) checkName(o.save, config, Boolean(o.force));
 
-  const npmCache = normalize(npmCacheOf(host, process.env));
+  const npmCache = normalize(npmCacheOf(host, process.env, projectRoot));
   const broad = homeWithoutSecrets(host, [npmCache]);
   const options: JailOptions = {
     ...given,

@@ -89,7 +89,7 @@ export function assemble(req: JailRequest, realHost: Host): Assembled {
   const projectRoot = () => config?.projectRoot ?? req.projectRoot ?? findProjectRoot(host);
   let policy = buildPolicy(options, host, {
     ...(options.toolchains && { projectRoot: projectRoot() }),
-    ...(options.npmCache && { npmCache: npmCacheOf(host, req.env) }),
+    ...(options.npmCache && { npmCache: npmCacheOf(host, req.env, projectRoot()) }),
   });
   const command = resolveCommand(req.argv[0]!, host);
   policy = withCommand(policy, command, host);
@@ -104,7 +104,7 @@ export function assemble(req: JailRequest, realHost: Host): Assembled {
   let files: Assembled['files'] = [];
   if (policy.privateTmp) {
     tmpDir = `${host.tmpdir === '/' ? '' : host.tmpdir}/${host.tempName()}`;
-    const copies = userConfigCopies(host, req.env, tmpDir, hosts.length ? proxyUrl(egressPort) : undefined);
+    const copies = userConfigCopies(host, req.env, tmpDir, hosts.length ? proxyUrl(egressPort) : undefined, projectRoot());
     policy = {
       ...policy,
       grants: [...policy.grants, { path: tmpDir, access: 'rw', isDir: true, source: { kind: 'jail', what: 'private TMPDIR' } }, ...copies.grants],
@@ -213,7 +213,7 @@ export function configContext(host: Host, req: Pick<JailRequest, 'env' | 'projec
     // A node under ~/.local/bin has no prefix of its own to grant (that
     // would be ~/.local, keyrings and all): then only the binary.
     nodePrefix: runtimePrefix(node, host) ?? node,
-    npmCache: npmCacheOf(host, req.env),
+    npmCache: npmCacheOf(host, req.env, req.projectRoot ?? findProjectRoot(host)),
     ...(req.projectRoot !== undefined && { projectRoot: req.projectRoot }),
   };
 }

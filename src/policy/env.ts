@@ -8,8 +8,8 @@ import { tokenLike, valueSecretReason } from './secrets.js';
 
 /** Parts of a name that mark a secret (compared upper-case). */
 const SECRET_PARTS = ['TOKEN', 'SECRET', 'PASSWORD', 'PASSWD', 'PASSPHRASE', 'CREDENTIAL', 'API_KEY', 'PRIVATE_KEY', 'APIKEY', '_AUTH', 'SESSION_KEY', 'JWT', 'WEBHOOK', 'COOKIE'];
-/** Endings that mark a secret: `MYSQL_PWD`, `GH_PAT`, `SMTP_PASS`, `SENTRY_DSN`. */
-const SECRET_SUFFIXES = ['_KEY', '_PWD', '_PAT', '_PASS', '_DSN'];
+/** Endings that mark a secret: `MYSQL_PWD`, `GH_PAT`, `SMTP_PASS`, `SENTRY_DSN`, `APP_KEYS`. */
+const SECRET_SUFFIXES = ['_KEY', '_KEYS', '_PWD', '_PAT', '_PASS', '_DSN'];
 const SECRET_PREFIXES = ['AWS_', 'AZURE_', 'GOOGLE_APPLICATION_CREDENTIALS', 'VAULT_'];
 /** Password-manager sessions: 1Password's OP_SESSION_<account>, Bitwarden's
  *  BW_SESSION and other *_SESSION holding a key (not DESKTOP_SESSION=gnome). */
@@ -20,6 +20,10 @@ const isSession = (upper: string, value: string) => upper.startsWith('OP_SESSION
  *  GIT_CONFIG_GLOBAL and GIT_CONFIG_SYSTEM name files, which Landlock governs. */
 const isGitConfigEnv = (upper: string) =>
   upper.startsWith('GIT_CONFIG_') && (upper === 'GIT_CONFIG_PARAMETERS' || upper === 'GIT_CONFIG_COUNT' || /^GIT_CONFIG_(?:KEY|VALUE)_\d+$/.test(upper));
+/** Bundler's credentials for a gem source, named by its host with `__` for
+ *  each dot (`BUNDLE_GEMS__EXAMPLE__COM=user:password`); BUILD__, LOCAL__
+ *  and MIRROR__ are settings per gem or source, not credentials. */
+const isBundlerCredentials = (upper: string) => upper.startsWith('BUNDLE_') && upper.includes('__') && !/^BUNDLE_(?:BUILD|LOCAL|MIRROR)__/.test(upper);
 /** Agents and buses that hand out credentials or run commands outside. */
 const SOCKETS = ['SSH_AUTH_SOCK', 'GPG_AGENT_INFO', 'DBUS_SESSION_BUS_ADDRESS', 'GIT_ASKPASS', 'SSH_ASKPASS', 'SUDO_ASKPASS'];
 /** Variables that make programs load code. */
@@ -52,6 +56,7 @@ export function secretReason(name: string, value: string): string | null {
   }
   if (CA_BUNDLES.includes(upper)) return valueSecretReason(value);
   if (isGitConfigEnv(upper)) return 'git config';
+  if (isBundlerCredentials(upper)) return 'gem source credentials';
   if (SECRET_SUFFIXES.some((s) => upper.endsWith(s)) || SECRET_PARTS.some((p) => upper.includes(p)) || isSession(upper, value)) return 'secret name';
   if (SECRET_PREFIXES.some((p) => upper.startsWith(p))) return 'cloud credentials';
   return valueSecretReason(value);

@@ -7,10 +7,10 @@
  * What it recognises:
  * - tokens by their published shapes (TOKENS below: GitHub, GitLab, npm,
  *   Slack, OpenAI/Anthropic, Stripe, AWS access key ids, Google API keys,
- *   Hugging Face, PyPI, Docker Hub, Sentry, Telegram, age), JWTs and PEM
- *   private keys;
+ *   Hugging Face, PyPI, Docker Hub, Sentry, Telegram, age, SendGrid,
+ *   Google OAuth), JWTs and PEM private keys (also base64-encoded);
  * - HTTP auth headers (`Authorization: …`, `Bearer …`, `Private-Token: …`,
- *   `X-…-Token/Key/Auth: …`, `Cookie: …`);
+ *   `X-…-Token/Key/Auth: …`, `Cookie: …`), and `Basic BASE64` of user:password;
  * - URLs with credentials: a password in the userinfo, a user name that
  *   looks like a token (Sentry DSNs: `https://KEY@o1.ingest.sentry.io/2`),
  *   a secret query parameter (querySecret below), a token in the path (a
@@ -19,7 +19,8 @@
  *   and webhook URLs (Slack, Discord, Teams, Zapier), whose path is the
  *   secret;
  * - connection strings with `Password=`, `Pwd=`, `AccountKey=`,
- *   `SharedAccessKey=` or `SharedAccessSignature=`.
+ *   `SharedAccessKey=` or `SharedAccessSignature=`, `;`- or space-separated
+ *   (libpq's `host=db password=…`).
  *
  * An opaque token in any other place (a bare 40-hex GitHub token, a
  * password after `-p`) has no shape to recognise.
@@ -51,6 +52,8 @@ const TOKENS: Array<[kind: string, mark: string, shape: RegExp]> = [
   ['Sentry token', 'sntr', /\bsntr[ysu]_[A-Za-z0-9+/=_-]{30,}/],
   ['Telegram bot token', ':AA', /\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b/],
   ['age key', 'AGE-SECRET-KEY-1', /\bAGE-SECRET-KEY-1[0-9A-Z]{50,}/],
+  ['SendGrid key', 'SG.', /\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b/],
+  ['Google OAuth token', 'ya29.', /\bya29\.[A-Za-z0-9_-]{20,}/],
   ['JWT', 'eyJ', /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/],
   ['private key', 'PRIVATE KEY', /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----/],
 ];
@@ -68,9 +71,10 @@ const AUTH_WORDS = ['authoriz', 'bearer', 'private-token', 'cookie', 'x-'];
 const AUTH_HEADER =
   /\b(?:proxy-)?authorization\s*:\s*\S|\b(?:private-token|x-[a-z0-9-]*(?:token|key|auth|secret)[a-z0-9-]*|cookie)\s*:\s*\S|\bbearer\s+[a-z0-9._~+/=-]{16,}/;
 
-/** ADO.NET / ODBC / Azure connection strings: `…;Password=…;`, lower-cased. */
+/** ADO.NET / ODBC / Azure connection strings (`…;Password=…;`) and libpq's
+ *  (`host=db password=…`), lower-cased. */
 const CONNECTION_WORDS = ['password', 'pwd', 'accountkey', 'sharedaccess'];
-const CONNECTION_SECRET = /(?:^|;)\s*(?:password|pwd|accountkey|sharedaccesskey|sharedaccesssignature)\s*=\s*[^;\s]/;
+const CONNECTION_SECRET = /(?:^|[;\s])\s*(?:password|pwd|accountkey|sharedaccesskey|sharedaccesssignature)\s*=\s*[^;\s]/;
 
 /** A value that could be a key: long, of token characters, letters and digits. */
 export function tokenLike(s: string): boolean {
@@ -208,6 +212,26 @@ function userinfoReason(scheme: string, userinfo: string): string | null {
   return null;
 }
 
+/** `Basic BASE64` (an Authorization header's value without its name) whose
+ *  BASE64 decodes to `user:password`. */
+const BASIC = /\bbasic\s+([A-Za-z0-9+/]{4,}={0,2})(?![A-Za-z0-9+/=])/gi;
+function basicCredentials(value: string): boolean {
+  for (const [, b64] of value.matchAll(BASIC)) {
+    const text = Buffer.from(b64!, 'base64').toString('latin1');
+    if (/^[\x20-\x7e]+:[\x20-\x7e]*$/.test(text)) return true;
+  }
+  return false;
+}
+
+/** A PEM private key kept base64-encoded (CI variables often are):
+ *  `LS0tLS1CRUdJTi` is `-----BEGIN` in base64. A certificate is no secret. */
+const BASE64_PEM = /LS0tLS1CRUdJTi[A-Za-z0-9+/]*={0,2}/g;
+function base64KeyKind(value: string): string | null {
+  if (!value.includes('LS0tLS1CRUdJTi')) return null;
+  for (const [b64] of value.matchAll(BASE64_PEM)) if (tokenKind(Buffer.from(b64, 'base64').toString('latin1')) === 'private key') return 'private key';
+  return null;
+}
+
 /**
  * Why a value holds a credential whatever its name, or null: the kind of
  * token, `URL with a password`, `URL with credentials`, `secret in URL`,
@@ -227,9 +251,10 @@ export function valueSecretReason(value: string): string | null {
       if (redactUrl(url, PLACEHOLDER) !== url) return 'secret in URL';
     }
   }
-  const kind = tokenKind(value);
+  const kind = tokenKind(value) ?? base64KeyKind(value);
   if (kind !== null) return kind;
   const lower = value.toLowerCase();
+  if (lower.includes('basic') && basicCredentials(value)) return 'authorization header';
   if (AUTH_WORDS.some((w) => lower.includes(w)) && AUTH_HEADER.test(lower)) return 'authorization header';
   if (lower.includes('=') && CONNECTION_WORDS.some((w) => lower.includes(w)) && CONNECTION_SECRET.test(lower)) return 'password in connection string';
   return null;

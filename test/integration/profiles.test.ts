@@ -108,3 +108,23 @@ strictJail.describe('jail-sh', () => {
     expect(fs.existsSync(path.join(w.proj, 'planted.txt'))).toBe(false);
   });
 });
+
+describe('the project root', () => {
+  strictJail.it('a package.json in a shared sticky directory (a stray /tmp/package.json) does not make that directory the project', () => {
+    // The world's root stands in for /tmp: world-writable and sticky, a
+    // package.json left by `npm i x`, another user's file beside it.
+    const shared = path.join(w.root, 'shared');
+    const work = path.join(shared, 'work');
+    fs.mkdirSync(work, { recursive: true });
+    fs.chmodSync(shared, 0o1777);
+    fs.writeFileSync(path.join(shared, 'package.json'), '{}');
+    const other = path.join(shared, 'krb5cc_1000');
+    fs.writeFileSync(other, w.secrets.aws);
+    const r = jail(w, ['--', 'cat', other], { cwd: work });
+    expect(r.status).not.toBe(0);
+    expect(printed(r)).not.toContain(w.secrets.aws);
+    // The working directory itself is the project.
+    fs.writeFileSync(path.join(work, 'mine.txt'), 'mine\n');
+    expect(jail(w, ['--', 'cat', 'mine.txt'], { cwd: work }).stdout).toBe('mine\n');
+  });
+});

@@ -63,6 +63,26 @@ strictJail.describe('the environment (E1, B5)', () => {
     for (const s of Object.values(secrets)) expect(control.stdout).toContain(s);
   });
 
+  it('credentials under innocent names in their usual forms stay out: Basic auth, libpq conninfo, Bundler sources, a base64 key', () => {
+    const s = { basic: rnd(20), pg: rnd(20), bundle: rnd(20), pem: rnd(40) };
+    const basic = Buffer.from(`deploy:${s.basic}`).toString('base64');
+    const pem = Buffer.from(`-----BEGIN OPENSSH PRIVATE KEY-----\n${s.pem}\n-----END OPENSSH PRIVATE KEY-----\n`).toString('base64');
+    const e = {
+      ...w.env,
+      AUTHORIZATION: `Basic ${basic}`,
+      PG_CONNINFO: `host=db port=5432 user=app password=${s.pg} dbname=app`,
+      BUNDLE_GEMS__CONTRIBSYS__COM: `cafebabe:${s.bundle}`,
+      SIGNING_KEY_B64: pem,
+      BENIGN: 'kept-as-is',
+    };
+    const r = jail(w, ['-v', '--', 'env'], { env: e });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('BENIGN=kept-as-is');
+    for (const v of [...Object.values(s), basic, pem]) expect(printed(r)).not.toContain(v);
+    const control = jail(w, ['--env-all', '--', 'env'], { env: e });
+    for (const v of [s.pg, s.bundle, basic, pem]) expect(control.stdout).toContain(v);
+  });
+
   it.skipIf(!hasGit)('git in the jail sees no auth header from git -c', () => {
     const argv = ['--', 'git', 'config', '--get-all', 'http.extraheader'];
     const r = jail(w, argv, { env: env() });
@@ -120,6 +140,71 @@ strictJail.describe('the config copies (E2)', () => {
     const r = jail(w, ['--', 'git', 'config', '--global', '--list']);
     expect(r.stdout).toContain('user.name=Jane');
     for (const s of Object.values(secrets)) expect(printed(r)).not.toContain(s);
+  });
+});
+
+strictJail.describe('a relative file path in your git or npm config names a file in the project, never a grant (audit4)', () => {
+  // `blame.ignoreRevsFile = .git-blame-ignore-revs` in ~/.gitconfig is git's
+  // relative path, read in whatever repository git runs in. A hostile
+  // project commits that name as a symlink to your key: jail must not
+  // resolve it from its working directory and grant, or copy, the target.
+  let v: World;
+  beforeAll(() => {
+    v = makeWorld('relpaths');
+    fs.writeFileSync(path.join(v.proj, 'package.json'), '{}');
+    fs.writeFileSync(path.join(v.home, 'revs'), 'ABSOLUTE-OK\n');
+    fs.writeFileSync(
+      path.join(v.home, '.gitconfig'),
+      '[user]\n\tname = Jane\n[blame]\n\tignoreRevsFile = .git-blame-ignore-revs\n[core]\n\texcludesFile = .myignore\n[mailmap]\n\tfile = ~/revs\n',
+    );
+    fs.appendFileSync(path.join(v.home, '.npmrc'), 'cafile=ca.pem\n');
+    fs.symlinkSync(path.join(v.home, '.ssh', 'id_ed25519'), path.join(v.proj, '.git-blame-ignore-revs'));
+    fs.symlinkSync(path.join(v.home, '.aws', 'credentials'), path.join(v.proj, '.myignore'));
+    fs.symlinkSync(path.join(v.home, '.ssh', 'id_ed25519'), path.join(v.proj, 'ca.pem'));
+  });
+  afterAll(() => removeWorld(v));
+
+  it('the symlinked targets stay unreadable, and no copy holds them', () => {
+    const r = jail(v, ['--', 'sh', '-c', `cat ${v.home}/.ssh/id_ed25519 ${v.home}/.aws/credentials; cat "$TMPDIR"/*; cat ${v.home}/revs`]);
+    expect(printed(r)).not.toContain(v.secrets.ssh);
+    expect(printed(r)).not.toContain(v.secrets.aws);
+    // The control: an absolute path there is still granted.
+    expect(r.stdout).toContain('ABSOLUTE-OK');
+  });
+
+  it('a relative $NPM_CONFIG_USERCONFIG or $GIT_CONFIG_GLOBAL names the project’s file, which grants nothing (cache=~/.ssh) and is not copied', () => {
+    const secret = `GC-SECRET-${Date.now()}`;
+    fs.writeFileSync(path.join(v.home, 'other2.ini'), `[core]\n\tnote = ${secret}\n`);
+    fs.writeFileSync(path.join(v.proj, '.npmrc-rel'), `cache=${v.home}/.ssh\ncafile=${v.home}/.aws/credentials\n`);
+    fs.symlinkSync(path.join(v.home, 'other2.ini'), path.join(v.proj, '.gc'));
+    const r = jail(v, ['--', 'sh', '-c', `cat ${v.home}/.ssh/id_ed25519 ${v.home}/.aws/credentials "$TMPDIR"/*; echo RAN`], {
+      env: { ...v.env, NPM_CONFIG_USERCONFIG: '.npmrc-rel', GIT_CONFIG_GLOBAL: '.gc' },
+    });
+    expect(r.stdout).toContain('RAN');
+    for (const s of [v.secrets.ssh, v.secrets.aws, secret]) expect(printed(r)).not.toContain(s);
+  });
+
+  it('a config file in the project, named by an absolute $NPM_CONFIG_USERCONFIG or $GIT_CONFIG_GLOBAL (as CI does), is the project’s: what it names is no grant', () => {
+    const dir = path.join(v.proj, 'ci');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'npmrc'), `cache=${v.home}/.ssh\ncafile=${v.home}/.ssh/id_ed25519\n`);
+    fs.writeFileSync(path.join(dir, 'gitconfig'), `[user]\n\tname = CI\n[blame]\n\tignoreRevsFile = ${v.home}/.aws/credentials\n[core]\n\texcludesFile = ${v.home}/.ssh/id_ed25519\n`);
+    const r = jail(v, ['--', 'sh', '-c', `cat ${v.home}/.ssh/id_ed25519 ${v.home}/.aws/credentials "$TMPDIR"/*; echo RAN`], {
+      env: { ...v.env, NPM_CONFIG_USERCONFIG: path.join(dir, 'npmrc'), GIT_CONFIG_GLOBAL: path.join(dir, 'gitconfig') },
+    });
+    expect(r.stdout).toContain('RAN');
+    expect(r.stdout).toContain('name = CI');
+    for (const s of [v.secrets.ssh, v.secrets.aws]) expect(printed(r)).not.toContain(s);
+  });
+
+  it('a relative $XDG_CONFIG_HOME (invalid: the spec says to ignore it) does not make jail copy a project symlink’s target', () => {
+    const secret = `XDG-SECRET-${Date.now()}`;
+    fs.writeFileSync(path.join(v.home, 'other.ini'), `[core]\n\tnote = ${secret}\n`);
+    fs.mkdirSync(path.join(v.proj, 'xdg', 'git'), { recursive: true });
+    fs.symlinkSync(path.join(v.home, 'other.ini'), path.join(v.proj, 'xdg', 'git', 'config'));
+    const r = jail(v, ['--', 'sh', '-c', 'cat "$TMPDIR"/*'], { env: { ...v.env, XDG_CONFIG_HOME: 'xdg' } });
+    expect(r.stdout).toContain('name = Jane');
+    expect(printed(r)).not.toContain(secret);
   });
 });
 

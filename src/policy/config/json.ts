@@ -40,7 +40,8 @@ export function parseJson(text: string, file: string, opts: { comments?: boolean
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
   const p = parser();
   const errors: import('jsonc-parser').ParseError[] = [];
-  p.parse(body, errors, { allowTrailingComma: false, disallowComments: !opts.comments, allowEmptyContent: false });
+  // jsonc-parser recurses per level: `[[[…]]]` 4 MiB deep overflows the stack.
+  deep(file, () => p.parse(body, errors, { allowTrailingComma: false, disallowComments: !opts.comments, allowEmptyContent: false }));
   const first = errors[0];
   if (first) {
     const at = Math.min(first.offset, body.length);
@@ -55,7 +56,17 @@ export function parseJson(text: string, file: string, opts: { comments?: boolean
   }
   // Valid: JSON.parse the text with comments blanked out, so values (and
   // keys such as "__proto__") mean exactly what JSON says they mean.
-  return JSON.parse(opts.comments ? p.stripComments(body, ' ') : body) as unknown;
+  return deep(file, () => JSON.parse(opts.comments ? p.stripComments(body, ' ') : body) as unknown);
+}
+
+/** `f()`, with a stack overflow (a file nested too deeply) as a PolicyError. */
+function deep<T>(file: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new PolicyError(`${file}: nested too deeply to read.`, 'a config holds a few levels of objects and arrays.', file);
+  }
 }
 
 /** What is wrong at `at`, in words, with what was found there. */

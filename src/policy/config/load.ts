@@ -69,17 +69,28 @@ export function loadConfig(ctx: ConfigContext): LoadedConfig {
 
 /** The nearest ancestor of cwd (itself included) holding jail.config.json or
  *  package.json. The search stops below $HOME and `/`: a stray
- *  ~/package.json must not make the whole home directory "the project". */
+ *  ~/package.json must not make the whole home directory "the project".
+ *  It stops below a shared directory too (world-writable with the sticky
+ *  bit: /tmp, /var/tmp, /dev/shm): `npm i x` in /tmp leaves a
+ *  /tmp/package.json, and any local user may plant a /tmp/jail.config.json;
+ *  neither makes all of /tmp, with everyone's files in it, the project. */
 export function findProjectRoot(host: Host): string {
   const cwd = normalize(host.cwd);
   const home = normalize(host.home);
   for (let dir = cwd; ; dir = parentOf(dir)) {
     if (dir !== cwd && isWithin(home, dir)) break; // $HOME, or an ancestor of it
+    if (dir !== cwd && isShared(host, dir)) break;
     const base = dir === '/' ? '' : dir;
     if (host.stat(`${base}/${PROJECT_CONFIG}`, true)?.isFile || host.stat(`${base}/package.json`, true)?.isFile) return dir;
     if (dir === '/') break;
   }
   return cwd;
+}
+
+/** World-writable with the sticky bit, as /tmp: a directory every user fills. */
+function isShared(host: Host, dir: string): boolean {
+  const mode = host.stat(dir)?.mode ?? 0;
+  return (mode & 0o1002) === 0o1002;
 }
 
 export function parentOf(dir: string): string {

@@ -95,6 +95,15 @@ describe('JSON errors', () => {
     expect(e.hint).toMatch(/trailing commas/);
   });
 
+  it('a file nested too deeply for the parser is refused as a PolicyError (exit 125), not an internal error', () => {
+    const n = 200_000;
+    for (const [text, comments] of [['['.repeat(n) + ']'.repeat(n), true], [`{"jail":${'{"a":'.repeat(n)}1${'}'.repeat(n)}}`, false]] as const) {
+      const e = policyError(() => parseJson(text, '/p/x.json', { comments }));
+      expect(e.message).toMatch(/^\/p\/x\.json: nested too deeply/);
+      expect(e.source).toBe('/p/x.json');
+    }
+  });
+
   it('jail.config.json may hold comments; package.json may not', () => {
     expect(parseJson('{\n  // why\n  "a": /* x */ 1\n}', 'f', { comments: true })).toEqual({ a: 1 });
     expect(policyError(() => parseJson('{\n  // why\n}', '/p/package.json')).message).toBe(
@@ -198,6 +207,16 @@ describe('finding the project and its config', () => {
     expect(findProjectRoot(h('/home/u/scratch'))).toBe('/home/u/scratch');
     expect(findProjectRoot(h('/srv/a'))).toBe('/srv/a');
     expect(findProjectRoot(h('/home/u'))).toBe('/home/u'); // started there: the user's call
+  });
+
+  it('never climbs into or above a shared sticky directory (a stray or planted /tmp/package.json is not a project)', () => {
+    // `npm i x` in /tmp leaves /tmp/package.json; another user can plant
+    // /tmp/jail.config.json. Neither makes all of /tmp the project.
+    const h = (cwd: string) =>
+      fakeHost({ ...base, '/tmp': { dir: true, mode: 0o1777 }, '/tmp/package.json': '{}', '/tmp/jail.config.json': '{}', '/tmp/w/sub/x': 'x', '/tmp/p/package.json': '{}', '/tmp/p/src/x': 'x' }, { cwd });
+    expect(findProjectRoot(h('/tmp/w/sub'))).toBe('/tmp/w/sub');
+    expect(findProjectRoot(h('/tmp/p/src'))).toBe('/tmp/p'); // a project inside /tmp still is one
+    expect(findProjectRoot(h('/tmp'))).toBe('/tmp'); // started there: the user's call
   });
 
   it('package.json "jail" is used only when jail.config.json is absent', () => {

@@ -153,6 +153,17 @@ describe('secrets the name does not give away (issue 8, E1)', () => {
     ['HDR', 'Private-Token: FAKE', 'authorization header'],
     ['CONN', 'Server=db;Database=app;User Id=sa;Password=FAKE;', 'password in connection string'],
     ['STORAGE', 'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=FAKE==;', 'password in connection string'],
+    // credentials under innocent names, in their usual forms (audit4)
+    ['AUTHORIZATION', `Basic ${Buffer.from('deploy:FAKEpass').toString('base64')}`, 'authorization header'],
+    ['UPSTREAM_HDR', `basic ${Buffer.from('u:FAKE').toString('base64')}`, 'authorization header'],
+    ['PG_CONNINFO', 'host=db port=5432 user=app password=FAKE dbname=app', 'password in connection string'],
+    ['PG_CONNINFO2', "host=db password='FA KE' dbname=app", 'password in connection string'],
+    ['BUNDLE_GEMS__CONTRIBSYS__COM', 'cafebabe:FAKEdeadbeef', 'gem source credentials'],
+    ['BUNDLE_GITHUB__COM', 'FAKEgeneratedtoken:x-oauth-basic', 'gem source credentials'],
+    ['APP_KEYS', 'toBeModified1,toBeModified2', 'secret name'], // Strapi's session keys
+    ['SIGNING_KEY_B64', Buffer.from(fake.pem + '\n').toString('base64'), 'private key'],
+    ['MAIL', `SG.${alnum(22)}.${alnum(43)}`, 'SendGrid key'],
+    ['GCP_ACCESS', `ya29.${alnum(120)}`, 'Google OAuth token'],
     // NODE_OPTIONS read as node reads it (B5)
     ['NODE_OPTIONS', '"--require" ./x.js', 'loads code'], // from .npmrc: node-options="--require" ./x.js
     ['NODE_OPTIONS', '--experimental_loader=./l.mjs', 'loads code'],
