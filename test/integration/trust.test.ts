@@ -104,6 +104,22 @@ while True:
       flipper.kill('SIGKILL');
     }
   }, 60_000);
+
+  it('A7: a directory an earlier jailed run made unreadable (chmod 000) does not keep its .env from being hidden', () => {
+    const secret = `A7-SECRET-${Math.random().toString(36).slice(2)}`;
+    for (const access of ['--ro', '--rw']) {
+      const proj = project(`a7-${who}${access}`, { 'sub/.env': `API_KEY=${secret}\n`, 'src/a.js': '1\n' });
+      // What a jailed `--rw .` command may leave behind: its own directory, mode 000.
+      if (asNobody) execFileSync('chown', ['-R', '65534:65534', proj]);
+      fs.chmodSync(path.join(proj, 'sub'), 0o000);
+      const r = jail(w, [access, '.', '--', 'sh', '-c', 'chmod 700 sub; cat sub/.env; echo DONE'], { cwd: proj, asNobody });
+      expect(printed(r)).not.toContain(secret);
+      // Refused where the scan could not look in (not root), naming the directory.
+      if (asNobody) expect(r.status, printed(r)).toBe(125);
+      if (r.status === 125) expect(r.stderr).toContain(`${path.join(proj, 'sub')} (mode 0000)`);
+      fs.chmodSync(path.join(proj, 'sub'), 0o700);
+    }
+  });
 });
 
 strictJail.describe('config files that stall or leak (A4)', () => {
