@@ -378,10 +378,12 @@ function search(roots: string[], host: Host): Found {
   // checked is.
   let seen = new Set<string>();
   const walk = (dir: string, depth: number) => {
-    if (budget-- <= 0) {
-      out.complete = false;
-      return;
-    }
+    // Past the budget the search goes on for .env files alone: a jailed
+    // run may leave thousands of directories (mkdir in a loop) so that the
+    // next run's search stops before the .env it should hide. Protected
+    // names there are recorded before the command starts instead (`scan`).
+    const full = budget-- > 0;
+    if (!full) out.complete = false;
     const st = host.identify(dir);
     if (st?.dev !== undefined) {
       const id = `${st.dev}:${st.ino}`;
@@ -406,12 +408,14 @@ function search(roots: string[], host: Host): Found {
     const at = (n: string) => (dir === '/' ? `/${n}` : `${dir}/${n}`);
     for (const e of entries) {
       if (e.name === '.git') {
-        out.gits.push(at(e.name));
+        if (full) out.gits.push(at(e.name));
         continue;
       }
-      if (LATER.has(e.name)) out.later.push(at(e.name));
-      else if (e.name === 'HEAD') out.heads.push(at(e.name));
-      else if (isEnvFile(e.name) && !e.isDir) out.env.push(at(e.name));
+      if (LATER.has(e.name)) {
+        if (full) out.later.push(at(e.name));
+      } else if (e.name === 'HEAD') {
+        if (full) out.heads.push(at(e.name));
+      } else if (isEnvFile(e.name) && !e.isDir) out.env.push(at(e.name));
       if (e.isDir && !e.isSymlink && depth < DEPTH && e.name !== 'node_modules') walk(at(e.name), depth + 1);
     }
   };

@@ -122,6 +122,21 @@ while True:
   });
 });
 
+strictJail.describe('what an earlier jailed run leaves, to uncover a .env for the next (A8)', () => {
+  it('thousands of directories before it (more than the search lists up front): the .env is still hidden', () => {
+    const secret = `A8-SECRET-${Math.random().toString(36).slice(2)}`;
+    const proj = path.join(w.root, 'a8');
+    fs.mkdirSync(path.join(proj, 'web'), { recursive: true });
+    fs.writeFileSync(path.join(proj, 'web', '.env'), `API_KEY=${secret}\n`);
+    // The earlier run, confined to ./aaa, fills it (sorted before web).
+    const first = jail(w, ['--ro', '.', '--rw', './aaa', '--', 'sh', '-c', 'cd aaa && i=0; while [ $i -lt 4100 ]; do mkdir d$i; i=$((i+1)); done; echo MADE'], { cwd: proj });
+    expect(first.stdout, printed(first)).toContain('MADE');
+    const r = jail(w, ['--ro', '.', '--', 'sh', '-c', 'cat web/.env; echo DONE'], { cwd: proj });
+    expect(r.stdout, printed(r)).toContain('DONE');
+    expect(printed(r)).not.toContain(secret);
+  }, 60_000);
+});
+
 strictJail.describe('config files that stall or leak (A4)', () => {
   it('a jail.config.json that is a FIFO: exit 125 at once, nothing runs', () => {
     const proj = project('a4-fifo');
