@@ -32,8 +32,10 @@ export type ViewEntry =
        *  kind: a mount point cannot be renamed, removed or replaced. */
       pin?: boolean;
     }
-  /** An empty read-only file or directory over a hidden path. */
-  | { kind: 'empty'; path: string; isDir: boolean; access: bigint }
+  /** An empty read-only file or directory over a hidden path. With dev
+   *  and ino (a hidden path's, as found), the addon covers that object
+   *  only, and refuses (ESTALE) when it is not at the path any more. */
+  | { kind: 'empty'; path: string; isDir: boolean; dev?: bigint; ino?: bigint; access: bigint }
   /** A path the view already shows, inside a bind of the same kind: only
    *  its Landlock rule, on the object opened the same checked way. */
   | { kind: 'rule'; path: string; dev?: bigint; ino?: bigint; access: bigint }
@@ -269,7 +271,10 @@ function guardEntries(policy: Policy, binds: Array<Extract<ViewEntry, { kind: 'b
     out.push(e);
   }
   for (const h of policy.hidden) {
-    if (inside(h.path, false) && !bound(h.path)) out.push({ kind: 'empty', path: h.path, isDir: h.isDir, access: 0n });
+    // With its identity: a cover made over whatever has the name at the
+    // view's making would leave the hidden object uncovered under another
+    // name, where a concurrent rename (of its directory, say) put it.
+    if (inside(h.path, false) && !bound(h.path)) out.push({ kind: 'empty', path: h.path, isDir: h.isDir, ...(h.dev !== undefined && h.ino !== undefined && { dev: h.dev, ino: h.ino }), access: 0n });
   }
   return out;
 }
