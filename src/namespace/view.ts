@@ -270,6 +270,24 @@ function guardEntries(policy: Policy, binds: Array<Extract<ViewEntry, { kind: 'b
     if (g.dev !== undefined && g.ino !== undefined) Object.assign(e, { dev: g.dev, ino: g.ino });
     out.push(e);
   }
+  // The directories between a writable bind and a hidden path in it, each
+  // bound on itself (as .git is): a command could otherwise move the
+  // hidden path's directory where the next run's search does not look
+  // (into node_modules, deeper than it goes), its cover moving with it,
+  // and the next run would show it. With the identities the listings saw.
+  const listed = new Map<string, { dev?: bigint; ino?: bigint }>();
+  for (const l of policy.listings) for (const e of l.entries) if (e.isDir) listed.set(l.dir === '/' ? `/${e.name}` : `${l.dir}/${e.name}`, e);
+  const pinned = new Set<string>();
+  for (const h of policy.hidden) {
+    const b = nearestAbove(h.path, at);
+    if (!b || b.readOnly) continue;
+    for (let d = h.path.slice(0, h.path.lastIndexOf('/')); d !== b.path && isWithin(d, b.path); d = d.slice(0, d.lastIndexOf('/'))) {
+      if (bound(d) || pinned.has(d)) continue;
+      pinned.add(d);
+      const id = listed.get(d);
+      out.push({ kind: 'bind', path: d, readOnly: false, access: 0n, pin: true, ...(id?.dev !== undefined && id.ino !== undefined && { dev: id.dev, ino: id.ino }) });
+    }
+  }
   for (const h of policy.hidden) {
     // With its identity: a cover made over whatever has the name at the
     // view's making would leave the hidden object uncovered under another

@@ -135,6 +135,19 @@ strictJail.describe('what an earlier jailed run leaves, to uncover a .env for th
     expect(r.stdout, printed(r)).toContain('DONE');
     expect(printed(r)).not.toContain(secret);
   }, 60_000);
+
+  it('its directory moved where the search does not look (node_modules, deeper): refused; the .env stays hidden', () => {
+    const secret = `A9-SECRET-${Math.random().toString(36).slice(2)}`;
+    const proj = path.join(w.root, 'a9');
+    fs.mkdirSync(path.join(proj, 'apps', 'web'), { recursive: true });
+    fs.writeFileSync(path.join(proj, 'apps', 'web', '.env'), `API_KEY=${secret}\n`);
+    // The earlier run, with the project read-write (the fallback refuses it: a .env inside).
+    jail(w, ['--rw', '.', '--', 'sh', '-c', 'mkdir -p node_modules d/e/f; mv apps/web node_modules/web; mv apps d/e/f/apps; echo hi > apps/web/new; echo DONE'], { cwd: proj });
+    const r = jail(w, ['--ro', '.', '--', 'sh', '-c', 'cat node_modules/web/.env d/e/f/apps/web/.env apps/web/.env; echo DONE'], { cwd: proj });
+    expect(r.stdout, printed(r)).toContain('DONE');
+    expect(printed(r)).not.toContain(secret);
+    expect(fs.readFileSync(path.join(proj, 'apps', 'web', '.env'), 'utf8')).toContain(secret);
+  }, 60_000);
 });
 
 strictJail.describe('config files that stall or leak (A4)', () => {
