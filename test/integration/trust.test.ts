@@ -10,7 +10,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { IS_ROOT, JAIL, NODE, REPO, jail, makeWorld, printed, removeWorld, type World, strictJail, inFallback, needs } from './harness.js';
+import { IS_ROOT, JAIL, NODE, REPO, jail, jailCommand, makeWorld, printed, removeWorld, type World, strictJail, inFallback, needs } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -100,6 +100,48 @@ while True:
       // The swapping is real: some runs met the symlink and were refused
       // (at the check, or at the addon's open); none reached $HOME.
       expect(refused).toBeGreaterThan(0);
+    } finally {
+      flipper.kill('SIGKILL');
+    }
+  }, 60_000);
+
+  it('A6: a hidden .env whose directory is swapped while jail builds the view never reaches the command', async () => {
+    const secret = `A6-SECRET-${Math.random().toString(36).slice(2)}`;
+    const proj = project(`a6-${who}`, { 'sub/.env': `API_KEY=${secret}\n`, 'alt/decoy.txt': 'decoy\n' });
+    fs.chmodSync(path.join(proj, 'sub'), 0o777);
+    fs.chmodSync(path.join(proj, 'alt'), 0o777);
+    // Another jailed run's command, with the project read-write, swaps sub
+    // and alt back and forth, atomically, so that the name jail found the
+    // .env under at its search may name the other directory when it covers
+    // it (its own cover of sub/.env would move with sub). sub is bound on
+    // itself in its view: EBUSY. The fallback refuses that run (a .env
+    // inside a writable tree).
+    const [cmd, argv] = jailCommand(w, ['--rw', '.', '--', 'python3', '-c', `
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+n = 0
+while n < 2000000:
+    if libc.renameat2(-100, b"sub", -100, b"alt", 2) != 0:
+        print("errno", ctypes.get_errno(), flush=True)
+        sys.exit(0)
+    n += 1
+`], { asNobody });
+    const flipper = spawn(cmd, argv, { cwd: proj, env: w.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let said = '';
+    flipper.stdout!.on('data', (d) => (said += d));
+    flipper.stderr!.on('data', (d) => (said += d));
+    try {
+      let refused = 0;
+      for (let i = 0; i < 40; i++) {
+        const r = jail(w, ['--ro', '.', '--', 'sh', '-c', 'for i in 1 2 3 4 5 6 7 8; do cat sub/.env alt/.env 2>/dev/null; done; echo DONE'], { cwd: proj, asNobody });
+        expect(printed(r)).not.toContain(secret);
+        if (r.status === 125) refused++;
+        else expect(r.stdout, printed(r)).toContain('DONE');
+      }
+      void refused;
+      // The swapping is what was refused (EBUSY), in this layer's way.
+      if (flipper.exitCode === null) await new Promise((resolve) => flipper.on('close', resolve));
+      if (!inFallback) expect(said).toContain('errno 16');
     } finally {
       flipper.kill('SIGKILL');
     }
