@@ -173,8 +173,8 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
     // A .env the walk found, gone or another kind now: renamed away, maybe
     // with its directory, to come back under the name once jail has
     // looked. Refused, as a path that changes while checked is.
-    if (found && (!st || st.isSymlink || st.isDir)) {
-      throw new PolicyError(`${printable(path)} changed while jail was checking it (a .env file when found, ${st ? 'another kind of file' : 'gone'} now).`, 'run again; if it keeps happening, stop what is rewriting the tree.');
+    if (found && (!st || st.isDir)) {
+      throw new PolicyError(`${printable(path)} changed while jail was checking it (a .env file when found, ${st ? 'a directory' : 'gone'} now).`, 'run again; if it keeps happening, stop what is rewriting the tree.');
     }
     if (!st || st.isSymlink) return; // a symlink leads to a path hidden or not on its own
     hidden.push({ path, isDir: st.isDir, why, ...(st.dev !== undefined && { dev: st.dev, ino: st.ino }) });

@@ -180,6 +180,15 @@ strictJail.describe('what an earlier jailed run leaves, to uncover a .env for th
     expect(printed(r)).not.toContain(secret);
   }, 60_000);
 
+  it('control: a committed .env that is a symlink to .env.development runs; the target is hidden', () => {
+    const proj = path.join(w.root, 'a8-link');
+    fs.mkdirSync(proj, { recursive: true });
+    fs.writeFileSync(path.join(proj, '.env.development'), 'API_KEY=DEV-SECRET-A8\n');
+    fs.symlinkSync('.env.development', path.join(proj, '.env'));
+    const r = jail(w, ['--ro', '.', '--', 'sh', '-c', 'cat .env; echo DONE'], { cwd: proj });
+    expect([r.status, r.stdout], printed(r)).toEqual([0, 'DONE\n']);
+  });
+
   it('its directory moved where the search does not look (node_modules, deeper): refused; the .env stays hidden', () => {
     const secret = `A9-SECRET-${Math.random().toString(36).slice(2)}`;
     const proj = path.join(w.root, 'a9');
