@@ -336,10 +336,17 @@ void ParseNamespaces(Napi::Object n, Plan &p) {
       case JAIL_VIEW_TMPFS:
         v.access = U64(e.Get("access"), at + ".access");
         break;
-      case JAIL_VIEW_EMPTY:
+      case JAIL_VIEW_EMPTY: {
+        Napi::Value dev = e.Get("dev"), ino = e.Get("ino");
         v.is_dir = Bool(e.Get("isDir"), at + ".isDir") ? 1 : 0;
+        if (!dev.IsUndefined() || !ino.IsUndefined()) {
+          v.has_identity = 1;
+          v.dev = U64(dev, at + ".dev");
+          v.ino = U64(ino, at + ".ino");
+        }
         v.access = U64(e.Get("access"), at + ".access");
         break;
+      }
       case JAIL_VIEW_DIR: {
         Napi::Value access = e.Get("access");
         if (!access.IsUndefined()) v.access = U64(access, at + ".access");

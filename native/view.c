@@ -408,6 +408,14 @@ static int view_tmpfs(const struct jail_view_entry *e, struct build *b, struct j
 	return view_fs(e, b, err, "tmpfs", none, JAIL_MOUNT_ATTR_NOSUID | JAIL_MOUNT_ATTR_NODEV);
 }
 
+/* Whether fd is the object the entry names by dev and ino. */
+static int same_object(int fd, const struct jail_view_entry *e)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && (uint64_t)st.st_dev == e->dev && (uint64_t)st.st_ino == e->ino;
+}
+
 /* A hidden path, or what a listed directory left out: a read-only bind
  * of one empty file, or one empty directory, made on the scratch tmpfs
  * (ours alone) when first needed. */
@@ -435,12 +443,25 @@ static int view_empty(const struct jail_view_entry *e, struct build *b, struct j
 	 * since (/etc changes: a package manager, another run's test file), it
 	 * has nothing to hide, and no mountpoint can be made for it there
 	 * (EROFS): skipped. A name made again later meets Landlock, which has
-	 * no rule for it, as any name made after the scan does. */
+	 * no rule for it, as any name made after the scan does.
+	 * A hidden path (with its identity) is another matter: Landlock allows
+	 * it, so the cover must go over the object found, and where that is
+	 * not at the path (renamed away with its directory, to come back once
+	 * the view is made) the run is refused (ESTALE). A mount, once made,
+	 * stays with the object through renames. */
 	point = open_all_beneath(b->top, e->path + strspn(e->path, "/"));
-	if (point < 0 && errno == ENOENT)
+	if (point < 0 && errno == ENOENT && !e->has_identity)
 		return 0;
-	if (point < 0)
+	if (point < 0 && !e->has_identity)
 		point = walk(b, e->path, e->is_dir ? MAKE_DIR : MAKE_FILE, 0, NULL, &sc);
+	if (point >= 0 && e->has_identity && !same_object(point, e)) {
+		close(point);
+		point = -1;
+		errno = ESTALE;
+		sc = "fstat";
+	}
+	if (point < 0 && e->has_identity && errno == ENOENT)
+		errno = ESTALE; /* found at the scan, gone now */
 	if (point < 0 || clone_onto(AT_FDCWD, empty, 0, &attr, point, &sc) < 0) {
 		jail_fail(err, "view", sc, e->path);
 		close_keeping_errno(point);

@@ -32,8 +32,10 @@ export type ViewEntry =
        *  kind: a mount point cannot be renamed, removed or replaced. */
       pin?: boolean;
     }
-  /** An empty read-only file or directory over a hidden path. */
-  | { kind: 'empty'; path: string; isDir: boolean; access: bigint }
+  /** An empty read-only file or directory over a hidden path. With dev
+   *  and ino (a hidden path's, as found), the addon covers that object
+   *  only, and refuses (ESTALE) when it is not at the path any more. */
+  | { kind: 'empty'; path: string; isDir: boolean; dev?: bigint; ino?: bigint; access: bigint }
   /** A path the view already shows, inside a bind of the same kind: only
    *  its Landlock rule, on the object opened the same checked way. */
   | { kind: 'rule'; path: string; dev?: bigint; ino?: bigint; access: bigint }
@@ -268,8 +270,29 @@ function guardEntries(policy: Policy, binds: Array<Extract<ViewEntry, { kind: 'b
     if (g.dev !== undefined && g.ino !== undefined) Object.assign(e, { dev: g.dev, ino: g.ino });
     out.push(e);
   }
+  // The directories between a writable bind and a hidden path in it, each
+  // bound on itself (as .git is): a command could otherwise move the
+  // hidden path's directory where the next run's search does not look
+  // (into node_modules, deeper than it goes), its cover moving with it,
+  // and the next run would show it. With the identities the listings saw.
+  const listed = new Map<string, { dev?: bigint; ino?: bigint }>();
+  for (const l of policy.listings) for (const e of l.entries) if (e.isDir) listed.set(l.dir === '/' ? `/${e.name}` : `${l.dir}/${e.name}`, e);
+  const pinned = new Set<string>();
   for (const h of policy.hidden) {
-    if (inside(h.path, false) && !bound(h.path)) out.push({ kind: 'empty', path: h.path, isDir: h.isDir, access: 0n });
+    const b = nearestAbove(h.path, at);
+    if (!b || b.readOnly) continue;
+    for (let d = h.path.slice(0, h.path.lastIndexOf('/')); d !== b.path && isWithin(d, b.path); d = d.slice(0, d.lastIndexOf('/'))) {
+      if (bound(d) || pinned.has(d)) continue;
+      pinned.add(d);
+      const id = listed.get(d);
+      out.push({ kind: 'bind', path: d, readOnly: false, access: 0n, pin: true, ...(id?.dev !== undefined && id.ino !== undefined && { dev: id.dev, ino: id.ino }) });
+    }
+  }
+  for (const h of policy.hidden) {
+    // With its identity: a cover made over whatever has the name at the
+    // view's making would leave the hidden object uncovered under another
+    // name, where a concurrent rename (of its directory, say) put it.
+    if (inside(h.path, false) && !bound(h.path)) out.push({ kind: 'empty', path: h.path, isDir: h.isDir, ...(h.dev !== undefined && h.ino !== undefined && { dev: h.dev, ino: h.ino }), access: 0n });
   }
   // Sockets of processes outside, under a read-only bind: connecting is no
   // read (src/policy/sockets.ts). Not under a hidden path, covered already.

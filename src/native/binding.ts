@@ -48,8 +48,10 @@ export type NativeViewEntry =
    *  path: finer rights inside a bind (/etc's files but not root's own) at
    *  a few µs each, where a bind costs about 45. */
   | { kind: 'rule'; path: string; source?: string; dev?: bigint; ino?: bigint; access: bigint }
-  /** An empty read-only directory (a tmpfs) or file over a hidden path. */
-  | { kind: 'empty'; path: string; isDir: boolean; access: bigint }
+  /** An empty read-only directory (a tmpfs) or file over a hidden path.
+   *  With dev and ino, what is at path in the view must be that object,
+   *  and be there (else ESTALE); without, a path gone is skipped. */
+  | { kind: 'empty'; path: string; isDir: boolean; dev?: bigint; ino?: bigint; access: bigint }
   /** An overlayfs at path (nosuid, nodev, userxattr): below, the directory
    *  at path outside, opened as a bind's source is (identity checked),
    *  read-only; above, `layer`/upper with `layer`/work, jail's own

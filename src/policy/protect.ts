@@ -167,13 +167,19 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
   const unhidden = resolved(opts.unhide, host);
   const granted = new Set(policy.grants.filter(userGrant).map((g) => g.path));
   const hidden: Hidden[] = [];
-  const hide = (path: string, why: string) => {
+  const hide = (path: string, why: string, found = false) => {
     if (hidden.some((h) => h.path === path) || unhidden.some((u) => isWithin(path, u)) || granted.has(path)) return;
     const st = host.identify(path);
+    // A .env the walk found, gone or another kind now: renamed away, maybe
+    // with its directory, to come back under the name once jail has
+    // looked. Refused, as a path that changes while checked is.
+    if (found && (!st || st.isDir)) {
+      throw new PolicyError(`${printable(path)} changed while jail was checking it (a .env file when found, ${st ? 'a directory' : 'gone'} now).`, 'run again; if it keeps happening, stop what is rewriting the tree.');
+    }
     if (!st || st.isSymlink) return; // a symlink leads to a path hidden or not on its own
     hidden.push({ path, isDir: st.isDir, why, ...(st.dev !== undefined && { dev: st.dev, ino: st.ino }) });
   };
-  for (const p of found.env) hide(p, 'a .env file');
+  for (const p of found.env) hide(p, 'a .env file', true);
   for (const p of resolved(opts.hide, host)) {
     if (host.identify(p) !== null) hide(p, '--hide');
   }
@@ -365,10 +371,33 @@ interface Found {
 function search(roots: string[], host: Host): Found {
   const out: Found = { complete: true, gits: [], heads: [], later: [], env: [] };
   let budget = MAX_DIRS;
+  // A directory listed twice in one tree: another process renames in it
+  // while it is walked (another jailed run's command, swapping the
+  // directory that holds a .env with one that does not), so that the .env
+  // may be under no name walked. Refused, as a path that changes while
+  // checked is.
+  let seen = new Set<string>();
   const walk = (dir: string, depth: number) => {
-    if (budget-- <= 0) {
-      out.complete = false;
-      return;
+    // Past the budget the search goes on for .env files alone: a jailed
+    // run may leave thousands of directories (mkdir in a loop) so that the
+    // next run's search stops before the .env it should hide. Protected
+    // names there are recorded before the command starts instead (`scan`).
+    const full = budget-- > 0;
+    if (!full) out.complete = false;
+    const st = host.identify(dir);
+    if (st?.dev !== undefined) {
+      const id = `${st.dev}:${st.ino}`;
+      if (seen.has(id)) throw new PolicyError(`${printable(dir)} changed while jail was looking for what to hide and protect in it (something renames in that tree).`, 'run again; if it keeps happening, stop what is rewriting it.');
+      seen.add(id);
+    }
+    // One of yours that you cannot list (an earlier jailed run's chmod
+    // 000): what is in it cannot be hidden or protected, and the command,
+    // as you, may chmod it back and read it.
+    if (st?.isDir && host.uid !== 0 && st.uid === host.uid && (st.mode & 0o500) !== 0o500) {
+      throw new PolicyError(
+        `jail cannot look into ${printable(dir)} (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}): a .env or git hook in it could be neither hidden nor protected, and the command could make it readable again.`,
+        `chmod u+rx ${printable(dir)} (it is yours), and run again.`,
+      );
     }
     let entries;
     try {
@@ -379,16 +408,21 @@ function search(roots: string[], host: Host): Found {
     const at = (n: string) => (dir === '/' ? `/${n}` : `${dir}/${n}`);
     for (const e of entries) {
       if (e.name === '.git') {
-        out.gits.push(at(e.name));
+        if (full) out.gits.push(at(e.name));
         continue;
       }
-      if (LATER.has(e.name)) out.later.push(at(e.name));
-      else if (e.name === 'HEAD') out.heads.push(at(e.name));
-      else if (isEnvFile(e.name) && !e.isDir) out.env.push(at(e.name));
+      if (LATER.has(e.name)) {
+        if (full) out.later.push(at(e.name));
+      } else if (e.name === 'HEAD') {
+        if (full) out.heads.push(at(e.name));
+      } else if (isEnvFile(e.name) && !e.isDir) out.env.push(at(e.name));
       if (e.isDir && !e.isSymlink && depth < DEPTH && e.name !== 'node_modules') walk(at(e.name), depth + 1);
     }
   };
-  for (const r of roots) if (host.stat(r, true)?.isDir) walk(r, 0);
+  for (const r of roots) {
+    seen = new Set();
+    if (host.stat(r, true)?.isDir) walk(r, 0);
+  }
   return out;
 }
 

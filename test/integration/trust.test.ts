@@ -10,7 +10,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { IS_ROOT, JAIL, NODE, REPO, jail, makeWorld, printed, removeWorld, type World, strictJail, inFallback, needs } from './harness.js';
+import { IS_ROOT, JAIL, NODE, REPO, jail, jailCommand, makeWorld, printed, removeWorld, type World, strictJail, inFallback, needs } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -103,6 +103,103 @@ while True:
     } finally {
       flipper.kill('SIGKILL');
     }
+  }, 60_000);
+
+  it('A6: a hidden .env whose directory is swapped while jail builds the view never reaches the command', async () => {
+    const secret = `A6-SECRET-${Math.random().toString(36).slice(2)}`;
+    const proj = project(`a6-${who}`, { 'sub/.env': `API_KEY=${secret}\n`, 'alt/decoy.txt': 'decoy\n' });
+    fs.chmodSync(path.join(proj, 'sub'), 0o777);
+    fs.chmodSync(path.join(proj, 'alt'), 0o777);
+    // Another jailed run's command, with the project read-write, swaps sub
+    // and alt back and forth, atomically, so that the name jail found the
+    // .env under at its search may name the other directory when it covers
+    // it (its own cover of sub/.env would move with sub). sub is bound on
+    // itself in its view: EBUSY. The fallback refuses that run (a .env
+    // inside a writable tree).
+    const [cmd, argv] = jailCommand(w, ['--rw', '.', '--', 'python3', '-c', `
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+n = 0
+while n < 2000000:
+    if libc.renameat2(-100, b"sub", -100, b"alt", 2) != 0:
+        print("errno", ctypes.get_errno(), flush=True)
+        sys.exit(0)
+    n += 1
+`], { asNobody });
+    const flipper = spawn(cmd, argv, { cwd: proj, env: w.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let said = '';
+    flipper.stdout!.on('data', (d) => (said += d));
+    flipper.stderr!.on('data', (d) => (said += d));
+    try {
+      let refused = 0;
+      for (let i = 0; i < 40; i++) {
+        const r = jail(w, ['--ro', '.', '--', 'sh', '-c', 'for i in 1 2 3 4 5 6 7 8; do cat sub/.env alt/.env 2>/dev/null; done; echo DONE'], { cwd: proj, asNobody });
+        expect(printed(r)).not.toContain(secret);
+        if (r.status === 125) refused++;
+        else expect(r.stdout, printed(r)).toContain('DONE');
+      }
+      void refused;
+      // The swapping is what was refused (EBUSY), in this layer's way.
+      if (flipper.exitCode === null) await new Promise((resolve) => flipper.on('close', resolve));
+      if (!inFallback) expect(said).toContain('errno 16');
+    } finally {
+      flipper.kill('SIGKILL');
+    }
+  }, 60_000);
+
+  it('A7: a directory an earlier jailed run made unreadable (chmod 000) does not keep its .env from being hidden', () => {
+    const secret = `A7-SECRET-${Math.random().toString(36).slice(2)}`;
+    for (const access of ['--ro', '--rw']) {
+      const proj = project(`a7-${who}${access}`, { 'sub/.env': `API_KEY=${secret}\n`, 'src/a.js': '1\n' });
+      // What a jailed `--rw .` command may leave behind: its own directory, mode 000.
+      if (asNobody) execFileSync('chown', ['-R', '65534:65534', proj]);
+      fs.chmodSync(path.join(proj, 'sub'), 0o000);
+      const r = jail(w, [access, '.', '--', 'sh', '-c', 'chmod 700 sub; cat sub/.env; echo DONE'], { cwd: proj, asNobody });
+      expect(printed(r)).not.toContain(secret);
+      // Refused where the scan could not look in (not root), naming the directory.
+      if (asNobody) {
+        expect(r.status, printed(r)).toBe(125);
+        expect(r.stderr).toContain(`${path.join(proj, 'sub')} (mode 0000)`);
+      }
+      fs.chmodSync(path.join(proj, 'sub'), 0o700);
+    }
+  });
+});
+
+strictJail.describe('what an earlier jailed run leaves, to uncover a .env for the next (A8)', () => {
+  it('thousands of directories before it (more than the search lists up front): the .env is still hidden', () => {
+    const secret = `A8-SECRET-${Math.random().toString(36).slice(2)}`;
+    const proj = path.join(w.root, 'a8');
+    fs.mkdirSync(path.join(proj, 'web'), { recursive: true });
+    fs.writeFileSync(path.join(proj, 'web', '.env'), `API_KEY=${secret}\n`);
+    // The earlier run, confined to ./aaa, fills it (sorted before web).
+    const first = jail(w, ['--ro', '.', '--rw', './aaa', '--', 'sh', '-c', 'cd aaa && i=0; while [ $i -lt 4100 ]; do mkdir d$i; i=$((i+1)); done; echo MADE'], { cwd: proj });
+    expect(first.stdout, printed(first)).toContain('MADE');
+    const r = jail(w, ['--ro', '.', '--', 'sh', '-c', 'cat web/.env; echo DONE'], { cwd: proj });
+    expect(r.stdout, printed(r)).toContain('DONE');
+    expect(printed(r)).not.toContain(secret);
+  }, 60_000);
+
+  it('control: a committed .env that is a symlink to .env.development runs; the target is hidden', () => {
+    const proj = path.join(w.root, 'a8-link');
+    fs.mkdirSync(proj, { recursive: true });
+    fs.writeFileSync(path.join(proj, '.env.development'), 'API_KEY=DEV-SECRET-A8\n');
+    fs.symlinkSync('.env.development', path.join(proj, '.env'));
+    const r = jail(w, ['--ro', '.', '--', 'sh', '-c', 'cat .env; echo DONE'], { cwd: proj });
+    expect([r.status, r.stdout], printed(r)).toEqual([0, 'DONE\n']);
+  });
+
+  it('its directory moved where the search does not look (node_modules, deeper): refused; the .env stays hidden', () => {
+    const secret = `A9-SECRET-${Math.random().toString(36).slice(2)}`;
+    const proj = path.join(w.root, 'a9');
+    fs.mkdirSync(path.join(proj, 'apps', 'web'), { recursive: true });
+    fs.writeFileSync(path.join(proj, 'apps', 'web', '.env'), `API_KEY=${secret}\n`);
+    // The earlier run, with the project read-write (the fallback refuses it: a .env inside).
+    jail(w, ['--rw', '.', '--', 'sh', '-c', 'mkdir -p node_modules d/e/f; mv apps/web node_modules/web; mv apps d/e/f/apps; echo hi > apps/web/new; echo DONE'], { cwd: proj });
+    const r = jail(w, ['--ro', '.', '--', 'sh', '-c', 'cat node_modules/web/.env d/e/f/apps/web/.env apps/web/.env; echo DONE'], { cwd: proj });
+    expect(r.stdout, printed(r)).toContain('DONE');
+    expect(printed(r)).not.toContain(secret);
+    expect(fs.readFileSync(path.join(proj, 'apps', 'web', '.env'), 'utf8')).toContain(secret);
   }, 60_000);
 });
 

@@ -234,6 +234,25 @@ describe.each(WHO)('as %s', (who) => {
       expect([r.failure, r.status]).toEqual([undefined, 0]);
       expect(r.stdout).toBe('rc=0\nsecret.txt\n'); // empty, and nothing made for the names that are gone
     });
+    it('a hidden path’s cover, with its identity: over that object only; gone or another object at the name: ESTALE, nothing ran', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jail-hidden-'));
+      onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+      fs.chmodSync(dir, 0o755);
+      fs.writeFileSync(path.join(dir, '.env'), 'SECRET-HIDDEN\n');
+      const env = id(path.join(dir, '.env'));
+      const cover = (p: string, ident: { dev: bigint; ino: bigint }): NativeViewEntry => ({ kind: 'empty', path: p, isDir: false, access: 0n, ...ident });
+      const ok = run(nsPlan(`cat ${dir}/.env; echo rc=$?`, { who, view: [bind(dir, true, RO), cover(`${dir}/.env`, env)] }), who);
+      expect([ok.failure, ok.status, ok.stdout]).toEqual([undefined, 0, 'rc=0\n']);
+      // Renamed away since the plan (with its directory, to come back later).
+      fs.renameSync(path.join(dir, '.env'), path.join(dir, 'elsewhere'));
+      const gone = run(nsPlan('echo RAN', { who, view: [bind(dir, true, RO), cover(`${dir}/.env`, env)] }), who);
+      expect(gone.failure).toMatchObject({ code: 'ESTALE', step: 'view', path: `${dir}/.env` });
+      expect(gone.stdout ?? '').not.toContain('RAN');
+      // Another file at the name: the hidden one would be left uncovered.
+      fs.writeFileSync(path.join(dir, '.env'), 'decoy\n');
+      const other = run(nsPlan('echo RAN', { who, view: [bind(dir, true, RO), cover(`${dir}/.env`, env)] }), who);
+      expect(other.failure).toMatchObject({ code: 'ESTALE', step: 'view', path: `${dir}/.env` });
+    });
     it('stat, chmod, chdir and touch of a file outside get ENOENT, and it is unchanged (the Landlock-only layer lets chmod through)', () => {
       const keep = path.join(w.outside, 'keep.txt');
       const script = `stat -c %a ${keep}; chmod 600 ${keep}; bash -c "cd ${w.outside}"; touch ${w.outside}/new; true`;
