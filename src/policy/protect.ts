@@ -46,6 +46,8 @@ export const RUNS_LATER: ReadonlyArray<readonly [name: string, why: string]> = [
   ['.envrc', 'direnv runs it on cd'],
   ['mise.toml', 'mise hooks and tasks'],
   ['.mise.toml', 'mise hooks and tasks'],
+  ['mise.local.toml', 'mise hooks and tasks'],
+  ['.mise.local.toml', 'mise hooks and tasks'],
   ['.vscode', 'VS Code tasks, settings and MCP servers'],
   ['.idea', 'JetBrains run configurations'],
   ['.zed', 'Zed tasks and settings'],

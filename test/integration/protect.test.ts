@@ -348,6 +348,8 @@ const configs = {
     '.yarnrc.yml': `yarnPath: ${M}-yarn.cjs\n`,
     '.pnpmfile.cjs': `require('fs').writeFileSync('${M}-pnpmfile', '')\n`,
     'bunfig.toml': `preload = ["${M}-bun.ts"]\n`,
+    'mise.local.toml': `[hooks]\nenter = "touch ${M}-mise-local"\n`,
+    '.mise.local.toml': `[hooks]\nenter = "touch ${M}-mise-local-dot"\n`,
     'lefthook.yml': `pre-commit:\n  commands:\n    x:\n      run: touch ${M}-lefthook\n`,
     '.lefthook.yml': `pre-commit:\n  commands:\n    x:\n      run: touch ${M}-lefthook-dot\n`,
     'lefthook-local.yml': `pre-commit:\n  commands:\n    x:\n      run: touch ${M}-lefthook-local\n`,
