@@ -84,19 +84,26 @@ strictJail.describe('UDP', () => {
 });
 
 strictJail.describe('TCP', () => {
+  /** A port that is not the listener's, for --allow-connect. */
+  const anotherPort = (port: number) => String(port === 65535 ? 1 : port + 1);
+  /** The control: where the port is allowed, a plain connect delivers. */
+  async function controlDelivers(l: Awaited<ReturnType<typeof tcpListener>>) {
+    const control = await trySys(['tcp-connect', String(l.port), 'control-tcp'], ['--allow-connect', String(l.port)]);
+    expect(control.status).toBe(0);
+    await settle();
+    expect(l.got).toEqual(['control-tcp']);
+  }
+
   it('a TCP listener receives nothing unless --allow-connect PORT', async () => {
     const l = await tcpListener();
     try {
       const denied = await trySys(['tcp-connect', String(l.port), 'leak-tcp']);
       expect(denied.status).toBe(inFallback ? EACCES : ECONNREFUSED); // Landlock's CONNECT_TCP, or a network of its own
-      const other = await trySys(['tcp-connect', String(l.port), 'leak-tcp'], ['--allow-connect', String(l.port === 65535 ? 1 : l.port + 1)]);
+      const other = await trySys(['tcp-connect', String(l.port), 'leak-tcp'], ['--allow-connect', anotherPort(l.port)]);
       expect(other.status).toBe(EACCES);
       await settle();
       expect(l.got).toEqual([]);
-      const control = await trySys(['tcp-connect', String(l.port), 'control-tcp'], ['--allow-connect', String(l.port)]);
-      expect(control.status).toBe(0);
-      await settle();
-      expect(l.got).toEqual(['control-tcp']);
+      await controlDelivers(l);
     } finally {
       await l.close();
     }
@@ -123,16 +130,13 @@ strictJail.describe('TCP', () => {
         // The answer of a kernel without client TFO, or a network of its own.
         expect([how, denied.status]).toEqual([how, inFallback ? EOPNOTSUPP : ECONNREFUSED]);
         // --allow-connect of another port (the shared network, Landlock's rules).
-        const other = await trySys(['tcp-fastopen', String(l.port), `leak-tfo-other-${how}`, how], ['--allow-connect', String(l.port === 65535 ? 1 : l.port + 1)]);
+        const other = await trySys(['tcp-fastopen', String(l.port), `leak-tfo-other-${how}`, how], ['--allow-connect', anotherPort(l.port)]);
         expect([how, other.status]).toEqual([how, EOPNOTSUPP]);
       }
       await settle();
       expect(l.got).toEqual([]);
       // Control: where the port is allowed, a plain connect delivers (TFO stays off).
-      const control = await trySys(['tcp-connect', String(l.port), 'control-tcp'], ['--allow-connect', String(l.port)]);
-      expect(control.status).toBe(0);
-      await settle();
-      expect(l.got).toEqual(['control-tcp']);
+      await controlDelivers(l);
     } finally {
       await l.close();
     }
