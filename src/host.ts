@@ -180,6 +180,29 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
   };
 }
 
+/** Local file systems whose directories' times change with each name
+ *  added, removed or renamed in them, seen at once by every process here
+ *  (statfs f_type): ext4, xfs, btrfs, tmpfs, overlayfs, f2fs, zfs. Not a
+ *  network or FUSE file system, whose attributes may be cached. */
+const STAMPED_FS = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x794c7630, 0xf2f52010, 0x2fc12fc1]);
+/** Per device: whether its file system is one of those. */
+const stampedDev = new Map<bigint, boolean>();
+
+/** trace.ts's StampDir for the real host: stat's identity and times, on
+ *  the file systems above; null elsewhere (the directory is listed). */
+export function stampDir(p: string): { stamp: string; changedNs: bigint } | null {
+  try {
+    const s = fs.statSync(p, { bigint: true, throwIfNoEntry: false });
+    if (!s?.isDirectory()) return null;
+    let ok = stampedDev.get(s.dev);
+    if (ok === undefined) stampedDev.set(s.dev, (ok = STAMPED_FS.has(fs.statfsSync(p).type)));
+    if (!ok) return null;
+    return { stamp: `${s.dev}:${s.ino}:${s.mtimeNs}:${s.ctimeNs}`, changedNs: s.mtimeNs > s.ctimeNs ? s.mtimeNs : s.ctimeNs };
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Start-up: the real host's scanTree(root, maxDepth) begun now, on a
  * thread of the addon's, for a caller that knows it will ask for it (the

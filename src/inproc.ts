@@ -26,7 +26,7 @@ import os = require('node:os');
 import path = require('node:path');
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { CommandError } from './errors.js';
-import { realHost } from './host.js';
+import { realHost, stampDir } from './host.js';
 import { closeFd, pipe, probe, spawnChild, watchChild, type ChildHandle, type ProbeResult } from './native/apply.js';
 import type { NativeStatus } from './native/binding.js';
 import { formatError } from './cli/report.js';
@@ -39,6 +39,8 @@ import { OPTIONS, type JailOptions, type OptionName } from './policy/options.js'
 import * as protect from './protect/index.js';
 import { prepare, provideProtect, SupervisedRun, type Prepared } from './run.js';
 import { printableLines } from './text.js';
+import { fresh, keep, replay, tracing, type Kept, type Trace } from './trace.js';
+import type { Host } from './policy/host.js';
 
 provideProtect(protect);
 
@@ -100,6 +102,57 @@ function factsFor(env: NodeJS.ProcessEnv): ProbeResult {
   return f;
 }
 
+/**
+ * Plans kept between runs: a harness runs the same policy again and again,
+ * and preparing it (the policy, the system base, the search for what to
+ * hide and protect, the compilers) is most of what the library adds to a
+ * spawn. A plan is reused only for the same request (options, command
+ * name, working directory, environment, node, kernel facts) when the host
+ * answers every question its preparation asked as it did then (trace.ts):
+ * then preparing again would give this plan. The arguments after the
+ * command's name are not read when preparing; they are put in per run.
+ * Not kept: runs with --secret (their placeholders are made fresh for
+ * each run). At most KEPT_PLANS, the least recently used dropped.
+ */
+const KEPT_PLANS = 16;
+const MAX_TRACE = 5000;
+const keptPlans = new Map<string, { facts: ProbeResult; trace: Trace; prepared: Kept<Prepared> }>();
+
+function prepareKept(opts: JailOptions, argv: string[], env: NodeJS.ProcessEnv, cwd: string, facts: ProbeResult, host: Host): Prepared {
+  const request = () => ({ options: opts, argv, env, projectRoot: undefined });
+  if (opts.secret?.length || process.env.JAIL_TEST_NO_KEPT_PLANS === '1') return prepare(request(), facts, host);
+  const key = JSON.stringify([opts, argv[0], cwd, process.execPath, env]);
+  const kept = keptPlans.get(key);
+  if (kept && kept.facts === facts) {
+    keptPlans.delete(key);
+    const names = replay(kept.trace, host, stampDir);
+    if (names) {
+      keptPlans.set(key, kept);
+      return forRun(kept.prepared, names, argv);
+    }
+  }
+  const traced = tracing(host, stampDir);
+  const p = prepare(request(), facts, traced.host);
+  // A trace of a huge tree (thousands of directories listed) is not worth
+  // its memory.
+  if (!traced.trace.reusable || traced.trace.calls.length > MAX_TRACE) return p;
+  let k: Kept<Prepared>;
+  try {
+    k = keep(p, traced.trace.names);
+  } catch {
+    return p; // something in it that is not plain data: not kept
+  }
+  keptPlans.set(key, { facts, trace: traced.trace, prepared: k });
+  if (keptPlans.size > KEPT_PLANS) keptPlans.delete(keptPlans.keys().next().value!);
+  return forRun(k, traced.trace.names, argv);
+}
+
+/** A kept plan for this run, with this run's TMPDIR name and arguments. */
+function forRun(k: Kept<Prepared>, names: string[], argv: string[]): Prepared {
+  const p = fresh(k, names);
+  return { ...p, target: { ...p.target, argv } };
+}
+
 /** A pipe, /dev/null, or an fd of ours ('inherit': 0, 1 or 2). */
 type StdioKind = 'pipe' | 'ignore' | number;
 
@@ -155,7 +208,7 @@ export function spawnInProcess(policy: JailOptions, command: string, args: reado
     const facts = factsFor(env);
     const host = realHost(env, cwd, true);
     created = makeOutputDirs(opts.rw, cwd, env.HOME || os.homedir(), host.self).created;
-    p = prepare({ options: opts, argv, env, projectRoot: undefined }, facts, host);
+    p = prepareKept(opts, argv, env, cwd, facts, host);
   } catch (e) {
     failure = e;
     for (const d of [...created].reverse()) {

@@ -27,15 +27,11 @@ export function hostSockets(policy: Policy, host: Host): string[] {
   if (ro.length === 0) return [];
   const text = host.unixSockets?.() ?? null;
   if (!text) return [];
-  const seen = new Set<string>();
   const out: string[] = [];
-  for (const line of text.split('\n')) {
-    const m = LINE.exec(line);
-    if (!m || seen.has(m[1]!)) continue;
-    seen.add(m[1]!);
+  for (const path of socketPaths(text)) {
     // Where it is now (a name with a newline in it cannot pass for
     // another: what is covered must be a socket, found through realpath).
-    const real = host.realpath(m[1]!);
+    const real = host.realpath(path);
     if (real === null || real === '/' || !ro.some((g) => isWithin(real, g.path))) continue;
     // Granted itself (--ssh-agent allow grants the real agent's socket).
     if (policy.grants.some((g) => g.path === real)) continue;
@@ -44,4 +40,16 @@ export function hostSockets(policy: Policy, host: Host): string[] {
     out.push(real);
   }
   return out;
+}
+
+/** The socket paths in /proc/net/unix's text, each once, sorted: what the
+ *  policy depends on (the table's order and its other columns change with
+ *  every connection made on the machine). */
+export function socketPaths(text: string): string[] {
+  const seen = new Set<string>();
+  for (const line of text.split('\n')) {
+    const m = LINE.exec(line);
+    if (m) seen.add(m[1]!);
+  }
+  return [...seen].sort();
 }

@@ -61,6 +61,27 @@ strictJail.describe.each(users)(`in-process spawn under load (${LAYER} layer), a
   });
 });
 
+strictJail.describe.each(users)(`kept plans (${LAYER} layer), as %s`, (_, asNobody) => {
+  it('a .env made between two runs of the same policy, outside or by the first run, is hidden in the second (the kept plan is not reused)', { timeout: 60_000 }, () => {
+    const dir = fs.mkdtempSync(path.join(w.root, 'kept-'));
+    fs.chmodSync(dir, 0o777);
+    const secret = `KEPT-SECRET-${Math.random().toString(36).slice(2, 10)}`;
+    const argv = [path.join(__dirname, 'fixtures', 'inproc-kept.cjs'), path.join(REPO, 'dist', 'index.js'), dir, secret];
+    const [cmd, args] = asNobody ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', NODE, ...argv]] : [NODE, argv];
+    const r = spawnSync(cmd, args, { cwd: dir, env: w.env, encoding: 'utf8', timeout: 50_000 });
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(out.error).toBeUndefined();
+    expect(out.outsideBefore).toMatch(/No such file/);
+    expect(out.plant).toBe(0);
+    expect(out.outsideAfter).not.toContain(secret);
+    expect(out.jailedAfter).not.toContain(secret);
+    // the files were there, and readable unhidden: the runs above could have shown them
+    expect(out.control).toContain(`${secret}-outside`);
+    expect(out.control).toContain(`${secret}-jailed`);
+  });
+});
+
 strictJail.describe('which path runs', () => {
   it('a plain run is in-process; one with an egress proxy takes the CLI', async () => {
     const a = spawn({ ro: ['.'] }, 'true', [], { cwd: w.proj, env: w.env, stdio: 'ignore' }) as ReturnType<typeof spawn> & { jailPath: { path: string } };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Host, Stat } from '../../../src/policy/host.js';
 import type { Policy } from '../../../src/policy/model.js';
-import { hostSockets } from '../../../src/policy/sockets.js';
+import { hostSockets, socketPaths } from '../../../src/policy/sockets.js';
 
 const TABLE = `Num       RefCount Protocol Flags    Type St Inode Path
 0000000000000000: 00000002 00000000 00010000 0001 01 11 /run/user/1000/bus
@@ -26,8 +26,13 @@ const policy = (grants: Array<[string, 'ro' | 'rw']>, unix = false) =>
 
 describe('hostSockets', () => {
   it('lists the sockets under read-only grants once each, where they really are, and nothing else', () => {
-    expect(hostSockets(policy([['/', 'ro']]), host)).toEqual(['/run/user/1000/bus', '/run/docker.sock', '/tmp/with space.sock', '/home/u/.ssh/agent.sock']);
+    // In the order of the table's paths, sorted: the same whatever order
+    // the kernel lists them in (kept plans compare the paths, trace.ts).
+    expect(hostSockets(policy([['/', 'ro']]), host)).toEqual(['/home/u/.ssh/agent.sock', '/run/user/1000/bus', '/tmp/with space.sock', '/run/docker.sock']);
     expect(hostSockets(policy([['/run', 'ro'], ['/home/u', 'rw']]), host)).toEqual(['/run/user/1000/bus', '/run/docker.sock']);
+    const reversed = { ...host, unixSockets: () => TABLE.split('\n').reverse().join('\n') } as unknown as Host;
+    expect(hostSockets(policy([['/', 'ro']]), reversed)).toEqual(hostSockets(policy([['/', 'ro']]), host));
+    expect(socketPaths(TABLE.split('\n').reverse().join('\n'))).toEqual(socketPaths(TABLE));
   });
   it('leaves out a socket granted itself (--ssh-agent allow), and all with --allow-unix', () => {
     const p = policy([['/home/u', 'ro'], ['/home/u/.ssh/agent.sock', 'ro']]);
