@@ -30,6 +30,7 @@
 extern "C" {
 #include "ns.h"
 #include "observe.h"
+#include "peer.h"
 #include "scan.h"
 #include "supervisor.h"
 }
@@ -906,6 +907,33 @@ Napi::Value ScanTreeKept(const Napi::CallbackInfo &info) {
   return o;
 }
 
+// tcpOwner(local, localPort, remote, remotePort): the owner of the TCP
+// socket with these ends in this process's network namespace (peer.h),
+// as { uid, inode, state }, or null when there is none. Addresses are
+// IPv4 or IPv6 literals, both of one family.
+Napi::Value TcpOwner(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  struct jail_tcp_ends q;
+  std::memset(&q, 0, sizeof(q));
+  std::string local = Str(info[0], "local"), remote = Str(info[2], "remote");
+  q.family = local.find(':') == std::string::npos ? AF_INET : AF_INET6;
+  if (inet_pton(q.family, local.c_str(), q.local) != 1) Bad(env, "local", "must be an IP address");
+  if (inet_pton(q.family, remote.c_str(), q.remote) != 1) Bad(env, "remote", "must be an IP address of the same family");
+  q.local_port = static_cast<uint16_t>(Integer(info[1], "localPort", 1, 65535));
+  q.remote_port = static_cast<uint16_t>(Integer(info[3], "remotePort", 1, 65535));
+  struct jail_tcp_peer o;
+  struct jail_error e;
+  std::memset(&e, 0, sizeof(e));
+  int r = jail_tcp_owner(&q, &o, &e);
+  if (r < 0) throw ApplyError(env, e);
+  if (r == 0) return env.Null();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("uid", Napi::Number::New(env, o.uid));
+  out.Set("inode", Napi::Number::New(env, o.inode));
+  out.Set("state", Napi::Number::New(env, o.state));
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe));
   exports.Set("exec", Napi::Function::New(env, Exec));
@@ -924,6 +952,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("scanTreeStart", Napi::Function::New(env, ScanTreeStart));
   exports.Set("scanTreeTake", Napi::Function::New(env, ScanTreeTake));
   exports.Set("close", Napi::Function::New(env, Close));
+  exports.Set("tcpOwner", Napi::Function::New(env, TcpOwner));
   return exports;
 }
 

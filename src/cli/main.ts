@@ -8,7 +8,7 @@ import os = require('node:os');
 import fs = require('node:fs');
 import { CommandError, NativeLoadError, PolicyError } from '../errors.js';
 import { realHost, scanTreeEarly } from '../host.js';
-import { probe } from '../native/apply.js';
+import { probe, tcpOwner } from '../native/apply.js';
 import { configContext } from '../policy/assemble.js';
 import { MAX_SCAN_DEPTH } from '../policy/base.js';
 import { resolveCommand } from '../policy/command.js';
@@ -17,6 +17,7 @@ import { absolute } from '../policy/paths.js';
 import { afterRunHints } from '../hints.js';
 import { ACCESSES, explain, type Access, type Query } from '../explain.js';
 import type * as Egress from '../egress/session.js';
+import { ownedBy } from '../egress/peer.js';
 import type * as SshAgent from '../sshagent/session.js';
 import type { JailPlan } from '../plan.js';
 import { allOf, prepare, runPrepared, runPreparedAsync, type Prepared, type RunOptions, type Service } from '../run.js';
@@ -376,7 +377,9 @@ async function runWithServices(p: Prepared, again: () => Prepared, onFallback: (
       for (let tries = 1; ; tries++) {
         try {
           if (caFiles.length) useSecretValues(session, p, caFiles);
-          await session.listenHost(p.policy.egress!.port);
+          // Every local user can connect there: only the jailed command's
+          // sockets (its user's, held by a process) are served.
+          await session.listenHost(p.policy.egress!.port, ownedBy(process.geteuid!(), tcpOwner));
           break;
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || tries === 5) throw e;

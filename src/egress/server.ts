@@ -20,11 +20,13 @@ import { defaultResolve, dial, DialError, type Dialed, type Resolve } from './di
 import { createHttpProxy, serve, splice, type Gate } from './proxy.js';
 import { allowFlag, matchHost, normalizeHost, type HostRule } from './rules.js';
 import { createInterceptor, type InterceptOptions } from './intercept.js';
+import type { Admit } from './peer.js';
 
 export interface EgressOptions {
   rules: HostRule[];
-  /** Explicit-proxy listeners to serve: an fd of an already-listening TCP socket ({ fd }) or a listen target ({ host: '127.0.0.1', port: 0 }). */
-  proxy: Array<{ fd: number } | { host: string; port: number }>;
+  /** Explicit-proxy listeners to serve: an fd of an already-listening TCP socket ({ fd }) or a listen target ({ host: '127.0.0.1', port: 0 }),
+   *  with `admit`, which decides each connection before it is served (peer.ts: on the host's loopback, the jailed command's only). */
+  proxy: Array<{ fd: number } | { host: string; port: number; admit?: Admit }>;
   /** Transparent listeners (already listening, inside the namespace, bound to 0.0.0.0:PORT): the destination address (socket.localAddress) gives the name through the AddressMap, the port is PORT. */
   transparent: Array<{ fd: number; port: number }>;
   /** UDP sockets (already bound, inside the namespace, 127.0.0.1:53) to answer DNS on. */
@@ -55,6 +57,8 @@ export interface Egress {
   /** The port of the first proxy listener (after ready). */
   port(): number;
   blocked(): Blocked[];
+  /** Connections `admit` refused, by why. */
+  refused(): Array<{ why: string; count: number }>;
   /** --secret's summary lines (intercept.ts), once the command's
    *  connections have closed; '' when none. */
   interceptReport(): Promise<string>;
@@ -75,6 +79,7 @@ export function startEgress(opts: EgressOptions): Egress {
   const closing = new AbortController();
   const sockets = new Set<net.Socket>();
   const counts = new Map<string, Blocked>();
+  const refused = new Map<string, number>();
 
   const track = (s: net.Socket) => {
     sockets.add(s);
@@ -141,7 +146,17 @@ export function startEgress(opts: EgressOptions): Egress {
     );
 
   for (const target of opts.proxy) {
+    const admit = 'admit' in target ? target.admit : undefined;
     const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+      // Decided before a byte is read: refused, the connection is reset.
+      const why = admit?.(socket) ?? null;
+      if (why !== null) {
+        socket.on('error', () => {});
+        socket.resetAndDestroy();
+        if (refused.size < SUMMARY_LINES || refused.has(why)) refused.set(why, (refused.get(why) ?? 0) + 1);
+        log(`egress: connection from ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'} refused: not the jailed command's (${why})`);
+        return;
+      }
       track(socket);
       serve(socket, gate, httpProxy, intercept);
     });
@@ -229,6 +244,7 @@ export function startEgress(opts: EgressOptions): Egress {
       return typeof a === 'object' && a !== null ? a.port : 0;
     },
     blocked: () => [...counts.values()].map((b) => ({ ...b })),
+    refused: () => [...refused].map(([why, count]) => ({ why, count })),
     interceptReport: async () => {
       if (!intercept) return '';
       await intercept.settle();
@@ -275,4 +291,18 @@ export function formatBlocked(list: Blocked[]): string {
     });
   if (lines.length > SUMMARY_LINES + 1) lines.splice(SUMMARY_LINES, Infinity, `jail: … and ${lines.length - SUMMARY_LINES} more`);
   return lines.map((l) => `${l}\n`).join('');
+}
+
+/**
+ * Connections to the proxy from outside the jail, refused: a line after
+ * the run, since someone tried (or a client of the command's own was
+ * gone before it could be checked).
+ *
+ *   jail: warning: the egress proxy refused 3 connections not from the jailed command (3 from uid 65534)
+ */
+export function formatRefused(list: Array<{ why: string; count: number }>): string {
+  const n = list.reduce((a, r) => a + r.count, 0);
+  if (n === 0) return '';
+  const whys = list.map((r) => `${r.count} ${printable(r.why)}`).join(', ');
+  return `jail: warning: the egress proxy refused ${n} connection${n === 1 ? '' : 's'} not from the jailed command (${whys})\n`;
 }

@@ -9,7 +9,8 @@
 import type { JailPlan } from '../plan.js';
 import type { Service } from '../run.js';
 import type { HostRule } from './rules.js';
-import { formatBlocked, startEgress, type Blocked, type Egress } from './server.js';
+import { formatBlocked, formatRefused, startEgress, type Blocked, type Egress } from './server.js';
+import type { Admit } from './peer.js';
 import type { InterceptOptions, SecretValue } from './intercept.js';
 import { makeCa } from './ca.js';
 import { CA_BUNDLE_FILE, CA_FILE } from '../policy/inject.js';
@@ -31,9 +32,11 @@ export class EgressSession implements Service {
     private readonly report: (text: string) => void = (t) => process.stderr.write(t),
   ) {}
 
-  /** Listen on the host's 127.0.0.1:port; rejects (EADDRINUSE) when taken. */
-  async listenHost(port: number): Promise<void> {
-    const e = startEgress({ rules: this.rules, anyHostPorts: this.anyHostPorts, proxy: [{ host: '127.0.0.1', port }], transparent: [], dns: [], ...this.extra() });
+  /** Listen on the host's 127.0.0.1:port, where every local user can
+   *  connect: `admit` (peer.ts) says which connections are the jailed
+   *  command's. Rejects (EADDRINUSE) when the port is taken. */
+  async listenHost(port: number, admit: Admit): Promise<void> {
+    const e = startEgress({ rules: this.rules, anyHostPorts: this.anyHostPorts, proxy: [{ host: '127.0.0.1', port, admit }], transparent: [], dns: [], ...this.extra() });
     try {
       await e.ready;
     } catch (err) {
@@ -56,8 +59,10 @@ export class EgressSession implements Service {
       dns: of('dns').map(({ fd }) => ({ fd })),
       ...this.extra(),
     });
-    // Nothing outside the namespace may use the proxy meanwhile.
+    // Nothing outside the namespace may use the proxy meanwhile (what it
+    // refused until now is still said).
     void this.host?.close();
+    this.refusedBefore = this.host?.refused() ?? [];
     this.host = null;
   }
 
@@ -94,12 +99,14 @@ export class EgressSession implements Service {
     return [...(this.host?.blocked() ?? []), ...(this.inside?.blocked() ?? [])];
   }
 
+  private refusedBefore: Array<{ why: string; count: number }> = [];
   private stopped: Promise<void> | null = null;
 
   /** Close, then say what was blocked; once, however often it is asked. */
   stop(): Promise<void> {
     return (this.stopped ??= (async () => {
-      const text = formatBlocked(this.blocked()) + ((await this.host?.interceptReport()) ?? '') + ((await this.inside?.interceptReport()) ?? '');
+      const refused = formatRefused([...this.refusedBefore, ...(this.host?.refused() ?? [])]);
+      const text = formatBlocked(this.blocked()) + refused + ((await this.host?.interceptReport()) ?? '') + ((await this.inside?.interceptReport()) ?? '');
       await Promise.all([this.host?.close(), this.inside?.close()]);
       if (text) this.report(text);
     })());

@@ -6,7 +6,7 @@ import { ApplyError, CommandError, InternalError } from '../errors.js';
 import type { JailPlan } from '../plan.js';
 import type { KernelFacts } from '../policy/model.js';
 import { printable } from '../text.js';
-import { loadAddon, type NativeError, type NativeObserved, type NativePlan, type NativeProbe, type NativeSocket, type NativeStatus, type WatchHandle } from './binding.js';
+import { loadAddon, type NativeError, type NativeObserved, type NativePlan, type NativeProbe, type NativeSocket, type NativeStatus, type TcpOwner, type WatchHandle } from './binding.js';
 
 export interface ProbeResult extends KernelFacts {
   kernel: string;
@@ -182,6 +182,13 @@ export function pipe(): [number, number] {
 /** Close a descriptor pipe() or spawnChild made (see the addon's close). */
 export function closeFd(fd: number): void {
   loadAddon().close(fd);
+}
+
+/** Who holds the other end of a TCP connection to this process: the
+ *  socket with the ends `peer` (its own) and `self`, looked up by sock_diag
+ *  in this network namespace (the egress proxy's check of a connection). */
+export function tcpOwner(peer: { address: string; port: number }, self: { address: string; port: number }): TcpOwner | null {
+  return loadAddon().tcpOwner(peer.address, peer.port, self.address, self.port);
 }
 
 /**

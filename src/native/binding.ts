@@ -152,6 +152,12 @@ interface RawAddon extends Omit<Addon, 'probe'> {
   };
 }
 
+export interface TcpOwner {
+  uid: number;
+  inode: number;
+  state: number;
+}
+
 export interface Addon {
   /** Kernel facts; with false, the namespace layer is not tried (namespaces absent). */
   probe(tryNamespaces?: boolean): NativeProbe;
@@ -187,6 +193,12 @@ export interface Addon {
   /** close(2) of a descriptor the addon made (not fs.closeSync: a worker
    *  thread warns about one fs did not open). */
   close(fd: number): void;
+  /** The owner of the TCP socket with these ends (its own address and
+   *  port, then its peer's) in this process's network namespace, by
+   *  sock_diag's exact lookup (native/peer.c): uid, socket inode (0: no
+   *  descriptor holds it) and TCP state; null when there is no such socket.
+   *  Throws a NativeError (step 'peer') when the lookup fails. */
+  tcpOwner(local: string, localPort: number, remote: string, remotePort: number): TcpOwner | null;
   /** Waits for the child, passing on signals sent to this process; then
    *  kills and reaps everything the child left running. The child's status;
    *  in the namespace layer the command's, which the init reports. */
@@ -271,6 +283,7 @@ function named(raw: RawAddon): Addon {
     refChild: coded(raw.refChild),
     pipe: coded(raw.pipe),
     close: coded(raw.close),
+    tcpOwner: coded(raw.tcpOwner),
     supervise: coded(raw.supervise),
     superviseAsync: coded(raw.superviseAsync),
     reraise: coded(raw.reraise),
