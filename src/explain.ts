@@ -17,6 +17,7 @@ import type { ViewEntry } from './namespace/view.js';
 import type { JailPlan } from './plan.js';
 import type { Host } from './policy/host.js';
 import { describeSource, type Policy } from './policy/model.js';
+import { nameMatcher } from './policy/names.js';
 import { isWithin, normalize } from './policy/paths.js';
 
 export const ACCESSES = ['read', 'write', 'exec', 'create'] as const;
@@ -157,8 +158,16 @@ function guardOn(policy: Policy, path: string, access: Access): { path: string; 
       if (g.mode === 'worktrees') best = g;
       else {
         // A watched name that is new (not there when the scan began).
-        const names = path.slice(g.path.length + 1).split('/').slice(0, g.depth);
-        const hit = names.find((n, i) => g.names.includes(n) && !g.before.includes(`${g.path}/${names.slice(0, i + 1).join('/')}`));
+        // (one level deeper inside a directory a qualified name looks in)
+        const m = nameMatcher(g.names);
+        const names = path.slice(g.path.length + 1).split('/').slice(0, g.depth + 1);
+        let hit: string | undefined;
+        for (let i = 0; i < names.length && hit === undefined; i++) {
+          const parent = i === 0 ? g.path.slice(g.path.lastIndexOf('/') + 1) : names[i - 1]!;
+          if (i === g.depth && !m.parents.has(parent)) break;
+          const h = m.match(names[i]!, parent, i === g.depth);
+          if (h !== undefined && !g.before.includes(`${g.path}/${names.slice(0, i + 1).join('/')}`)) hit = h;
+        }
         if (hit !== undefined) best = { path: g.path, why: g.reasons?.[hit] ?? g.why };
       }
     }

@@ -27,9 +27,12 @@ import type { Guard, Hidden, Listing, PathGrant, Policy } from './model.js';
 import type { JailOptions } from './options.js';
 import { parentOf } from './config/load.js';
 import { resolveNearest } from './config/project.js';
+import { nameMatcher } from './names.js';
 import { absolute, isWithin, normalize, type PathEntry } from './paths.js';
 
-/** Names that hold commands something runs later, at any level searched. */
+/** Names that hold commands something runs later, at any level searched.
+ *  A name may hold `*` (any run of characters) and may be qualified by the
+ *  directory it is in (`.config/mise.toml`); see names.ts. */
 export const RUNS_LATER: ReadonlyArray<readonly [name: string, why: string]> = [
   ['.husky', 'husky git hooks'],
   ['lefthook.yml', 'lefthook git hooks'],
@@ -40,18 +43,39 @@ export const RUNS_LATER: ReadonlyArray<readonly [name: string, why: string]> = [
   ['.npmrc', 'npm settings (script-shell, node-options, git)'],
   ['.yarnrc', 'yarn settings'],
   ['.yarnrc.yml', 'yarn settings (yarnPath, plugins)'],
+  // What .yarnrc.yml's yarnPath and plugins name: yarn itself, run at
+  // every yarn command in the project, and its plugins.
+  ['.yarn/releases', 'yarn itself (yarnPath: run at every yarn command)'],
+  ['.yarn/plugins', 'yarn plugins (loaded at every yarn command)'],
   ['.pnpmfile.cjs', 'pnpm hooks (run at every pnpm install)'],
   ['.pnpmfile.mjs', 'pnpm hooks (run at every pnpm install)'],
+  // pnpm 10 reads its settings here too: pnpmfile, scriptShell,
+  // nodeOptions, which packages may run build scripts, configDependencies.
+  ['pnpm-workspace.yaml', 'pnpm settings (pnpmfile, scriptShell, build scripts allowed)'],
   ['bunfig.toml', 'bun settings (preload scripts)'],
   ['.envrc', 'direnv runs it on cd'],
+  // Every project config mise reads (its LOCAL_CONFIG_FILENAMES and, for
+  // each MISE_ENV, the env patterns): hooks, tasks and env it runs on cd.
   ['mise.toml', 'mise hooks and tasks'],
   ['.mise.toml', 'mise hooks and tasks'],
-  ['mise.local.toml', 'mise hooks and tasks'],
-  ['.mise.local.toml', 'mise hooks and tasks'],
+  ['mise.*.toml', 'mise hooks and tasks (local or MISE_ENV config)'],
+  ['.mise.*.toml', 'mise hooks and tasks (local or MISE_ENV config)'],
+  ['.mise', 'mise hooks and tasks (.mise/config.toml, conf.d)'],
+  ['mise/config.toml', 'mise hooks and tasks'],
+  ['mise/config.*.toml', 'mise hooks and tasks (local or MISE_ENV config)'],
+  ['.config/mise', 'mise hooks and tasks (.config/mise/config.toml, conf.d)'],
+  ['.config/mise.toml', 'mise hooks and tasks'],
+  ['.config/mise.*.toml', 'mise hooks and tasks (local or MISE_ENV config)'],
+  ['.rtx.toml', 'mise hooks and tasks (rtx, its old name)'],
+  ['.rtx.local.toml', 'mise hooks and tasks (rtx, its old name)'],
+  // No trust asked: `TOOL path:./dir` puts ./dir/bin first on PATH on cd.
+  ['.tool-versions', 'mise and asdf tool versions (path: puts a directory on PATH)'],
   ['.vscode', 'VS Code tasks, settings and MCP servers'],
+  ['*.code-workspace', 'VS Code workspace settings and tasks'],
   ['.idea', 'JetBrains run configurations'],
   ['.zed', 'Zed tasks and settings'],
   ['.devcontainer', 'dev container commands (initializeCommand runs on the host)'],
+  ['.devcontainer.json', 'dev container commands (initializeCommand runs on the host)'],
   ['.claude', 'Claude Code hooks and settings'],
   ['.mcp.json', 'MCP servers an agent starts'],
   ['.cursor', 'Cursor settings and MCP servers'],
@@ -61,6 +85,9 @@ export const RUNS_LATER: ReadonlyArray<readonly [name: string, why: string]> = [
   ['.windsurf', 'Windsurf workflows'],
   ['.continue', 'Continue settings and MCP servers'],
   ['.roo', 'Roo Code MCP servers'],
+  ['.opencode', 'OpenCode plugins (loaded at start), settings and MCP servers'],
+  ['opencode.json', 'OpenCode plugins, settings and MCP servers'],
+  ['opencode.jsonc', 'OpenCode plugins, settings and MCP servers'],
   ['.aider.conf.yml', 'aider lint and test commands'],
 ];
 
@@ -72,6 +99,7 @@ export const DEPTH = 2;
 const MAX_DIRS = 4000;
 
 const LATER = new Map(RUNS_LATER.map(([n, w]) => [n, w]));
+const LATER_NAMES = nameMatcher([...LATER.keys()]);
 const ENV_FILE = /^\.env(\..+)?$/;
 const ENV_TEMPLATE = /\.(example|sample|template)$/;
 
@@ -135,14 +163,14 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
     }
   }
   // Hook managers and settings that exist now.
-  for (const p of found.later) if (inWritable(p)) keep(p, LATER.get(baseName(p))!);
+  for (const { path: p, why } of found.later) if (inWritable(p)) keep(p, why);
   // --ro inside a writable tree: kept as it is.
   for (const g of policy.grants) {
     if (g.access === 'ro' && userGrant(g) && inWritable(g.path)) keep(g.path, `${sourceFlag(g)} inside a writable tree`);
   }
   // New names: one scan per writable tree.
   for (const t of outermost(writable).filter((w) => searched.some((r) => isWithin(w, r)))) {
-    const before = [...found.gits, ...found.later, ...found.heads].filter((p) => isWithin(p, t));
+    const before = [...found.gits, ...found.later.map((l) => l.path), ...found.heads].filter((p) => isWithin(p, t));
     const reasons = { ...Object.fromEntries(LATER), '.git': 'a new git repository (git, editors and prompts run its config)', HEAD: 'a new bare git repository' };
     // A tree too big to search here (a run may leave one so): what was
     // there is recorded right before the command starts instead.
@@ -362,8 +390,8 @@ interface Found {
   gits: string[];
   /** Files named HEAD (a bare repository's), outside `.git`. */
   heads: string[];
-  /** RUNS_LATER names. */
-  later: string[];
+  /** RUNS_LATER names, each with why. */
+  later: Array<{ path: string; why: string }>;
   /** dotenv files. */
   env: string[];
 }
@@ -379,13 +407,17 @@ function search(roots: string[], host: Host): Found {
   // may be under no name walked. Refused, as a path that changes while
   // checked is.
   let seen = new Set<string>();
-  const walk = (dir: string, depth: number) => {
+  // `inside`: a directory one level below DEPTH that qualified names look
+  // in (`.config` for `.config/mise.toml`), listed for those alone; the
+  // after-run scan walks the same way (guards.ts walkScan).
+  const walk = (dir: string, depth: number, inside = false) => {
     // Past the budget the search goes on for .env files alone: a jailed
     // run may leave thousands of directories (mkdir in a loop) so that the
     // next run's search stops before the .env it should hide. Protected
     // names there are recorded before the command starts instead (`scan`).
     const full = budget-- > 0;
     if (!full) out.complete = false;
+    if (inside && !full) return; // nothing but protected names to find there
     const st = host.identify(dir);
     if (st?.dev !== undefined) {
       const id = `${st.dev}:${st.ino}`;
@@ -408,17 +440,27 @@ function search(roots: string[], host: Host): Found {
       return; // unreadable: nothing found there
     }
     const at = (n: string) => (dir === '/' ? `/${n}` : `${dir}/${n}`);
+    const parent = baseName(dir);
     for (const e of entries) {
+      if (inside) {
+        const hit = LATER_NAMES.match(e.name, parent, true);
+        if (hit !== undefined && full) out.later.push({ path: at(e.name), why: LATER.get(hit)! });
+        continue;
+      }
       if (e.name === '.git') {
         if (full) out.gits.push(at(e.name));
         continue;
       }
-      if (LATER.has(e.name)) {
-        if (full) out.later.push(at(e.name));
+      const hit = LATER_NAMES.match(e.name, parent);
+      if (hit !== undefined) {
+        if (full) out.later.push({ path: at(e.name), why: LATER.get(hit)! });
       } else if (e.name === 'HEAD') {
         if (full) out.heads.push(at(e.name));
       } else if (isEnvFile(e.name) && !e.isDir) out.env.push(at(e.name));
-      if (e.isDir && !e.isSymlink && depth < DEPTH && e.name !== 'node_modules') walk(at(e.name), depth + 1);
+      if (e.isDir && !e.isSymlink && e.name !== 'node_modules') {
+        if (depth < DEPTH) walk(at(e.name), depth + 1);
+        else if (LATER_NAMES.parents.has(e.name)) walk(at(e.name), depth + 1, true);
+      }
     }
   };
   for (const r of roots) {

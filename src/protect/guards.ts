@@ -14,7 +14,8 @@
  */
 import fs = require('node:fs');
 import type { Guard } from '../policy/model.js';
-import { ancestors, buf, dirname, join, kindOf, lstat, readdir, readdirTyped, readlink, readRegular, toBytes, toText, writeNew, type BPath, type Kind } from './fsx.js';
+import { nameMatcher } from '../policy/names.js';
+import { ancestors, basename, buf, dirname, join, kindOf, lstat, readdir, readdirTyped, readlink, readRegular, toBytes, toText, writeNew, type BPath, type Kind } from './fsx.js';
 import type { Quarantine } from './quarantine.js';
 
 export interface Budget {
@@ -424,9 +425,9 @@ class Restorer {
     if (!lstat(root)?.isDirectory()) return;
     const before = new Set(g.before.map((b) => toBytes(b.startsWith('/') ? b : `${g.path}/${b}`)));
     const gitdirs = g.gitdirs.map(toBytes);
-    const full = walkScan(root, g, (p, n) => {
+    const full = walkScan(root, g, (p, n, pattern) => {
       if (before.has(p) || seen?.has(p) || (n === '.git' && this.gitFileInside(p, gitdirs)) || (toText(n) === 'HEAD' && !bareRepo(dirname(p)))) return true;
-      this.aside(p, g.reasons?.[toText(n)] ?? g.why, 'created');
+      this.aside(p, g.reasons?.[pattern] ?? g.why, 'created');
       return false;
     });
     if (!full) this.notes.push(`the check of ${toText(root)} (${g.why}) stopped after ${SCAN_DIRS} directories; deeper ones were not checked`);
@@ -487,12 +488,15 @@ const basenameOf = (p: string) => p.slice(p.lastIndexOf('/') + 1);
  * SCAN_DIRS directories. The same walk records before the run and checks
  * after it, so both see the same entries.
  */
-function walkScan(root: BPath, g: Extract<Guard, { mode: 'scan' }>, found: (p: BPath, name: BPath) => boolean): boolean {
-  const match = matcher(g.names.map(toBytes));
-  const queue: Array<{ dir: BPath; level: number }> = [{ dir: root, level: 1 }];
+function walkScan(root: BPath, g: Extract<Guard, { mode: 'scan' }>, found: (p: BPath, name: BPath, pattern: string) => boolean): boolean {
+  const names = nameMatcher(g.names);
+  // `inside`: a directory one level below the depth that qualified names
+  // look in (`.config` for `.config/mise.toml`), for those alone; as the
+  // search before the run (src/policy/protect.ts).
+  const queue: Array<{ dir: BPath; level: number; inside: boolean }> = [{ dir: root, level: 1, inside: false }];
   let listed = 0;
   while (queue.length) {
-    const { dir, level } = queue.shift()!;
+    const { dir, level, inside } = queue.shift()!;
     if (++listed > SCAN_DIRS) return false;
     let entries: Array<{ name: BPath; dir: boolean }>;
     try {
@@ -500,10 +504,14 @@ function walkScan(root: BPath, g: Extract<Guard, { mode: 'scan' }>, found: (p: B
     } catch {
       continue; // unreadable: git cannot read it either
     }
+    const parent = basename(dir);
     for (const { name: n, dir: isDir } of entries) {
       const p = join(dir, n);
-      if (match(n) && !found(p, n)) continue;
-      if (isDir && level < g.depth && n !== 'node_modules' && n !== '.git') queue.push({ dir: p, level: level + 1 });
+      const hit = names.match(n, parent, inside);
+      if (hit !== undefined && !found(p, n, hit)) continue;
+      if (!isDir || inside || n === 'node_modules' || n === '.git') continue;
+      if (level < g.depth) queue.push({ dir: p, level: level + 1, inside: false });
+      else if (names.parents.has(n)) queue.push({ dir: p, level: level + 1, inside: true });
     }
   }
   return true;
@@ -540,14 +548,6 @@ function make(p: BPath, node: Node, lost: Lost[]): void {
   }
 }
 
-/** Names as given, `*` matching any run of characters. */
-function matcher(names: BPath[]): (n: BPath) => boolean {
-  const exact = new Set(names.filter((n) => !n.includes('*')));
-  const globs = names.filter((n) => n.includes('*')).map((n) => new RegExp(`^${n.split('*').map(escapeRe).join('.*')}$`, 's'));
-  return (n) => exact.has(n) || globs.some((r) => r.test(n));
-}
-
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** `.` and `..` taken lexically, as git does for a gitdir line. */
 function normalize(p: BPath): BPath {

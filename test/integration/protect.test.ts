@@ -333,7 +333,17 @@ const vectors: Vector[] = [
 /** Editor, agent and hook-manager configs: nothing here can run them, so
  *  the judgement is the bytes (existing ones) and the absence (new ones). */
 const configs = {
-  existing: { '.vscode/tasks.json': '{"version":"2.0.0","tasks":[]}\n', '.claude/settings.json': '{}\n', '.yarnrc.yml': 'nodeLinker: node-modules\n', 'lefthook.yml': 'pre-commit:\n  commands: {}\n' },
+  existing: {
+    '.vscode/tasks.json': '{"version":"2.0.0","tasks":[]}\n',
+    '.claude/settings.json': '{}\n',
+    '.yarnrc.yml': 'nodeLinker: node-modules\nyarnPath: .yarn/releases/yarn-4.cjs\n',
+    '.yarn/releases/yarn-4.cjs': '// yarn\n',
+    'lefthook.yml': 'pre-commit:\n  commands: {}\n',
+    '.config/mise/config.toml': '[tools]\n',
+    'pnpm-workspace.yaml': 'packages: []\n',
+    'app.code-workspace': '{"folders":[{"path":"."}]}\n',
+    '.tool-versions': 'node 20\n',
+  },
   planted: (M: string): Record<string, string> => ({
     '.vscode/tasks.json': `{"version":"2.0.0","tasks":[{"label":"x","type":"shell","command":"touch ${M}-vscode","runOptions":{"runOn":"folderOpen"}}]}`,
     '.vscode/settings.json': `{"terminal.integrated.env.linux":{"NODE_OPTIONS":"--require ${M}"}}`,
@@ -350,12 +360,42 @@ const configs = {
     'bunfig.toml': `preload = ["${M}-bun.ts"]\n`,
     'mise.local.toml': `[hooks]\nenter = "touch ${M}-mise-local"\n`,
     '.mise.local.toml': `[hooks]\nenter = "touch ${M}-mise-local-dot"\n`,
+    // Every project config path mise reads (src/config/mod.rs,
+    // LOCAL_CONFIG_FILENAMES and the MISE_ENV patterns).
+    'mise.dev.toml': `[hooks]\nenter = "touch ${M}-mise-env"\n`,
+    '.mise.dev.toml': `[hooks]\nenter = "touch ${M}-mise-env-dot"\n`,
+    'mise.dev.local.toml': `[hooks]\nenter = "touch ${M}-mise-env-local"\n`,
+    '.mise/config.toml': `[hooks]\nenter = "touch ${M}-mise-dir"\n`,
+    'mise/config.toml': `[hooks]\nenter = "touch ${M}-mise-plain-dir"\n`,
+    '.config/mise.toml': `[hooks]\nenter = "touch ${M}-mise-config"\n`,
+    '.config/mise.dev.toml': `[hooks]\nenter = "touch ${M}-mise-config-env"\n`,
+    '.config/mise/config.toml': `[hooks]\nenter = "touch ${M}-mise-config-dir"\n`,
+    '.config/mise/conf.d/x.toml': `[hooks]\nenter = "touch ${M}-mise-conf-d"\n`,
+    'pkg/sub/.config/mise.toml': `[hooks]\nenter = "touch ${M}-mise-deep"\n`,
+    '.rtx.toml': `[hooks]\nenter = "touch ${M}-rtx"\n`,
+    '.tool-versions': `node path:${M}-node\n`,
+    'pnpm-workspace.yaml': `pnpmfile: ${M}-pnpmfile.cjs\nscriptShell: ${M}-sh\n`,
+    'app.code-workspace': `{"folders":[{"path":"."}],"tasks":{"version":"2.0.0","tasks":[{"label":"x","type":"shell","command":"touch ${M}-ws","runOptions":{"runOn":"folderOpen"}}]}}`,
+    'other.code-workspace': `{"folders":[{"path":"."}],"settings":{"terminal.integrated.env.linux":{"NODE_OPTIONS":"--require ${M}"}}}`,
+    '.devcontainer.json': `{"image":"x","initializeCommand":"touch ${M}-devcontainer"}`,
+    '.yarn/releases/yarn-4.cjs': `require('fs').writeFileSync('${M}-yarn-release', '')\n`,
+    '.yarn/plugins/x.cjs': `require('fs').writeFileSync('${M}-yarn-plugin', '')\n`,
+    '.opencode/plugins/x.ts': `require('fs').writeFileSync('${M}-opencode', '')\n`,
+    'opencode.json': `{"mcp":{"x":{"type":"local","command":["touch","${M}-opencode-mcp"]}}}`,
     'lefthook.yml': `pre-commit:\n  commands:\n    x:\n      run: touch ${M}-lefthook\n`,
     '.lefthook.yml': `pre-commit:\n  commands:\n    x:\n      run: touch ${M}-lefthook-dot\n`,
     'lefthook-local.yml': `pre-commit:\n  commands:\n    x:\n      run: touch ${M}-lefthook-local\n`,
   }),
 };
-const topOf = (rel: string) => rel.split('/')[0]!;
+/** What a planted path's protection covers: its top entry, or the entry
+ *  that a name qualified by its directory names (`.config/mise.toml`,
+ *  `.yarn/releases`: not the whole `.config` or `.yarn`). */
+const QUALIFIERS = new Set(['.config', 'mise', '.yarn']);
+const topOf = (rel: string) => {
+  const parts = rel.split('/');
+  const q = parts.findIndex((p, i) => QUALIFIERS.has(p) && i < parts.length - 1);
+  return q < 0 ? parts[0]! : parts.slice(0, q + 2).join('/');
+};
 
 strictJail.describe.each(users)('protected paths (%s)', (who, asNobody) => {
   let s: Side;

@@ -4,6 +4,7 @@ import { compileView } from '../../../src/namespace/view.js';
 import { compile } from '../../../src/plan.js';
 import { FS } from '../../../src/landlock/abi.js';
 import type { Guard, PathGrant, Policy } from '../../../src/policy/model.js';
+import { nameMatcher } from '../../../src/policy/names.js';
 import { coreValue, isEnvFile, withProtections } from '../../../src/policy/protect.js';
 import { fakeHost, type Node } from '../fakehost.js';
 import { policyOf } from '../policy-fixture.js';
@@ -96,6 +97,50 @@ describe('the defaults found in a writable tree', () => {
 
   it('lists the directories on the way to each hidden path, for a split', () => {
     expect(p.listings.map((l) => l.dir)).toEqual([P, `${P}/apps`, `${P}/apps/web`]);
+  });
+});
+
+describe('names of what runs later: globs, and names inside a directory of a given name', () => {
+  it('keeps every mise config path, pnpm-workspace.yaml, workspaces and yarn releases as found, one level deeper inside a qualifying directory', () => {
+    const tree: Record<string, Node> = {
+      [`${P}/mise.staging.toml`]: '',
+      [`${P}/.mise/config.toml`]: '',
+      [`${P}/mise/config.local.toml`]: '',
+      [`${P}/mise/tasks/build`]: '', // a file task: run only when asked, as package.json scripts
+      [`${P}/.config/mise/conf.d/a.toml`]: '',
+      [`${P}/.config/other.toml`]: '', // not mise's
+      [`${P}/pnpm-workspace.yaml`]: '',
+      [`${P}/app.code-workspace`]: '',
+      [`${P}/.yarn/releases/yarn-4.cjs`]: '',
+      [`${P}/.yarn/cache/x.zip`]: '', // not run
+      [`${P}/a/b/.config/mise.toml`]: '', // level 4, inside .config at level 3
+      [`${P}/a/b/c/mise.toml`]: '', // level 4: beyond the depth
+      [`${P}/a/b/.husky/pre-commit`]: '', // .husky at level 3 (found), not its entries
+    };
+    const p = protect([flag(P, 'rw')], {}, tree);
+    const kept = p.guards.filter((g) => g.mode === 'keep').map((g) => g.path);
+    expect(kept).toEqual(expect.arrayContaining([
+      `${P}/mise.staging.toml`, `${P}/.mise`, `${P}/mise/config.local.toml`, `${P}/.config/mise`, `${P}/pnpm-workspace.yaml`,
+      `${P}/app.code-workspace`, `${P}/.yarn/releases`, `${P}/a/b/.config/mise.toml`, `${P}/a/b/.husky`,
+    ]));
+    for (const not of [`${P}/mise`, `${P}/mise/tasks`, `${P}/.config`, `${P}/.config/other.toml`, `${P}/.yarn`, `${P}/.yarn/cache`, `${P}/a/b/c/mise.toml`]) expect(kept).not.toContain(not);
+    const scan = p.guards.find((g) => g.mode === 'scan' && g.path === P);
+    expect(scan && scan.mode === 'scan' && scan.names).toEqual(expect.arrayContaining(['.config/mise.toml', 'mise.*.toml', '*.code-workspace', '.yarn/releases']));
+  });
+
+  it('matches as the search and the scan do', () => {
+    const m = nameMatcher(['.husky', 'mise.*.toml', '.config/mise.toml', '.config/mise.*.toml', '.yarn/releases']);
+    expect(m.match('.husky', 'x')).toBe('.husky');
+    expect(m.match('mise.dev.local.toml', 'x')).toBe('mise.*.toml');
+    expect(m.match('mise.toml', 'x')).toBeUndefined();
+    expect(m.match('mise.toml', '.config')).toBe('.config/mise.toml');
+    expect(m.match('mise.dev.toml', '.config')).toBe('mise.*.toml');
+    expect(m.match('releases', 'x')).toBeUndefined();
+    expect(m.match('releases', '.yarn')).toBe('.yarn/releases');
+    // Inside (one level below the depth): qualified names alone.
+    expect(m.match('.husky', '.config', true)).toBeUndefined();
+    expect(m.match('mise.dev.toml', '.config', true)).toBe('.config/mise.*.toml');
+    expect([...m.parents].sort()).toEqual(['.config', '.yarn']);
   });
 });
 
