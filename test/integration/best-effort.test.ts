@@ -176,6 +176,17 @@ describe('--best-effort on the run’s kernel', () => {
   });
 });
 
+describe('what the fallback cannot keep private', () => {
+  it('--allow-sysv-ipc: refused with exit 125, naming the IPC namespace and --best-effort; best effort runs, warning that the machine’s objects are reachable', () => {
+    const strict = jail(w, ['--no-namespaces', '--allow-sysv-ipc', '--ro', '.', '--', 'sh', '-c', 'echo ran']);
+    expect([strict.status, strict.stdout]).toEqual([125, '']);
+    expect(strict.stderr).toMatch(/^jail: cannot keep --allow-sysv-ipc to the jail's own objects without the namespace layer \(turned off \(--no-namespaces\)\): System V shared memory, semaphores and message queues are the machine's: .*\n {2}hint: .*user namespaces.*--best-effort/);
+    const r = jail(w, ['--no-namespaces', '--best-effort', '--allow-sysv-ipc', '--ro', '.', '--', 'sh', '-c', 'echo ran']);
+    expect([r.status, r.stdout], printed(r)).toEqual([0, 'ran\n']);
+    expect(r.stderr).toMatch(/^jail: warning: --best-effort: running without an IPC namespace of its own for --allow-sysv-ipc \(no namespace layer: turned off \(--no-namespaces\)\): System V shared memory, semaphores and message queues are the machine's/m);
+  });
+});
+
 describe('features newer than the kernel, without --best-effort', () => {
   const withAbi = (abi: number) => ({ env: { ...w.env, JAIL_LANDLOCK_ABI: String(abi) } });
 

@@ -132,6 +132,45 @@ print('watch', wd if wd >= 0 else -ctypes.get_errno(), flush=True)
   });
 });
 
+// --allow-sysv-ipc: System V IPC objects live in an IPC namespace, and
+// without one of its own the command reaches every segment, semaphore and
+// queue of the machine that its uid may (the user's other programs').
+gated('System V IPC is the jail’s own', () => {
+  for (const [who, asNobody] of users) {
+    strictJail.it(`(${who}) with --allow-sysv-ipc, a segment and a queue outside can be neither read nor removed; IPC inside works`, () => {
+      const ts = (args: string[]) =>
+        asNobody ? spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', w.trySyscall, ...args], { encoding: 'utf8' }) : spawnSync(w.trySyscall, args, { encoding: 'utf8' });
+      const key = String(0x4a000000 + ((process.pid * 7919 + (asNobody ? 1 : 0)) % 0xffffff));
+      const secret = `SHM-SECRET-${Date.now()}`;
+      const shm = ts(['shm-create', key, secret]);
+      expect(shm.status, shm.stderr).toBe(0);
+      const shmid = shm.stdout.trim();
+      expect(ts(['msg-create', key]).status).toBe(0);
+      try {
+        const attack = `${w.trySyscall} shm-read ${key}; echo read=$?; ${w.trySyscall} shm-rm ${key}; echo rm=$?; ${w.trySyscall} shm-rm-id ${shmid}; echo rmid=$?; ${w.trySyscall} msg-rm ${key}; echo msgrm=$?; ipcs -m -q`;
+        const r = jail(w, ['--allow-sysv-ipc', '--ro', '.', '--ro', w.trySyscall, '--', 'sh', '-c', attack], { asNobody });
+        expect(r.status, printed(r)).toBe(0);
+        expect(printed(r)).not.toContain(secret);
+        expect(r.stdout).toMatch(/read=2\nrm=2\nrmid=22\nmsgrm=2\n/); // ENOENT, EINVAL: not there
+        expect(r.stdout).not.toContain(Number(key).toString(16));
+        // From outside: both alive, the segment unchanged.
+        expect(ts(['shm-read', key]).stdout).toBe(`${secret}\n`);
+        expect(ts(['msg-create', key]).status).toBe(17); // EEXIST: the queue too
+        // Inside, two processes share a segment.
+        const inside = jail(w, ['--allow-sysv-ipc', '--ro', '.', '--ro', w.trySyscall, '--', 'sh', '-c', `${w.trySyscall} shm-create 4242 shared-inside >/dev/null && ${w.trySyscall} shm-read 4242`], { asNobody });
+        expect(inside.stdout, printed(inside)).toBe('shared-inside\n');
+        // The control: the fallback (best effort) reaches them; it only reads.
+        const control = jail(w, ['--no-namespaces', '--best-effort', '--allow-sysv-ipc', '--ro', '.', '--ro', w.trySyscall, '--', w.trySyscall, 'shm-read', key], { asNobody });
+        expect(control.stdout, printed(control)).toContain(secret);
+      } finally {
+        ts(['shm-rm', key]);
+        ts(['msg-rm', key]);
+        ts(['shm-rm', '4242']); // none outside, unless inside was not
+      }
+    });
+  }
+});
+
 gated('compatibility', () => {
   strictJail.it('UNIX sockets under the granted paths work, as tsx’s IPC needs; the fallback refuses them', () => {
     const script = `

@@ -214,3 +214,23 @@ describe('the syscall filter itself', () => {
     expect(plan.seccomp?.arch).toBe('aarch64');
   });
 });
+
+describe('--allow-sysv-ipc and the layer', () => {
+  const policy = buildPolicy({ ro: ['.'], allowSysvIpc: true }, host);
+  const ns = (ok: boolean): KernelFacts => ({ ...facts(7), namespaces: ok ? { ok: true } : { ok: false, why: 'refused in a test' } });
+
+  it('the namespace layer (an IPC namespace of its own) compiles it, dropping nothing', () => {
+    const plan = compile(policy, ns(true));
+    expect([plan.layer, plan.dropped]).toEqual(['namespaces', []]);
+  });
+
+  it('the fallback refuses it; best effort runs and says the machine’s objects are reachable', () => {
+    const e = thrown(() => compile(policy, ns(false)));
+    expect(e).toBeInstanceOf(UnsupportedKernelError);
+    expect(e).toMatchObject({ feature: 'IPC namespace' });
+    expect((e as UnsupportedKernelError).hint).toMatch(/--best-effort/);
+    const plan = compile(policy, ns(false), { bestEffort: true });
+    expect(plan.dropped).toEqual([expect.stringMatching(/^an IPC namespace of its own for --allow-sysv-ipc \(no namespace layer: namespaces refused here: refused in a test\): System V .* are the machine's/)]);
+    expect(compile(buildPolicy({ ro: ['.'] }, host), ns(false)).dropped).toEqual([]); // without the flag, nothing to say
+  });
+});
