@@ -108,6 +108,24 @@ print('watch', wd if wd >= 0 else -ctypes.get_errno(), flush=True)
     }
   });
 
+  strictJail.it('--ro / shows no /sys of the host (devices, network interfaces, cgroups) unless /sys is granted by name', () => {
+    // What only the host's /sys shows: its network interfaces (the jail's
+    // network is a loopback of its own) and the cgroup tree.
+    const hostOnly = fs.readdirSync('/sys/class/net').filter((n) => n !== 'lo').map((n) => `/sys/class/net/${n}`);
+    hostOnly.push('/sys/fs/cgroup', '/sys/devices', '/sys/kernel');
+    const look = ['sh', '-c', `ls -A /sys | wc -l; for p in ${hostOnly.join(' ')}; do test -e $p && echo "seen $p"; done; node -e 'console.log(require("os").cpus().length > 0)'`];
+    for (const [, asNobody] of users) {
+      const r = jail(w, ['--ro', '/', '--', ...look], { asNobody });
+      expect(r.status, printed(r)).toBe(0);
+      expect(r.stdout).toBe('0\ntrue\n'); // an empty /sys; node still runs
+    }
+    // Granted by name, it is the host's; and the fallback's --ro / shows it.
+    for (const args of [['--ro', '/', '--ro', '/sys'], ['--no-namespaces', '--ro', '/']]) {
+      const control = jail(w, [...args, '--', ...look]);
+      for (const p of hostOnly) expect(control.stdout, printed(control)).toContain(`seen ${p}\n`);
+    }
+  });
+
   strictJail.it('ps lists only the command’s own processes; it is PID 2, under a small init', () => {
     const r = jail(w, ['--ro', '.', '--', 'sh', '-c', 'echo $$; ls /proc | grep -c "^[0-9]"']);
     const [pid, count] = r.stdout.trim().split('\n').map(Number);
