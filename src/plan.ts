@@ -79,7 +79,7 @@ export function compile(policy: Policy, facts: KernelFacts, opts: CompileOptions
   let llPolicy = eg && eg.port && !privateNet ? { ...policy, net: { ...policy.net, connect: [...policy.net.connect, { from: eg.port, to: eg.port }] } } : policy;
   const agentPaths = sshAgentUnixPaths(policy, layer, facts);
   if (agentPaths.length) llPolicy = { ...llPolicy, net: { ...llPolicy.net, unixPaths: [...llPolicy.net.unixPaths, ...agentPaths] } };
-  const { plan: landlock, dropped } = compileLandlock(llPolicy, facts.landlockAbi, { ...opts, privateNet });
+  const { plan: landlock, dropped } = compileLandlock(llPolicy, facts.landlockAbi, { ...opts, privateNet, view: layer === 'namespaces' });
   const view = layer === 'namespaces' ? viewFor(policy, landlock, facts) : null;
   if (layer === 'landlock' && policy.sysvIpc) dropped.push(sharedSysvIpc(fallback ?? '', opts.bestEffort ?? false));
   // Without the view, Landlock alone keeps hidden paths unreadable.

@@ -203,6 +203,29 @@ describe('features newer than the kernel, without --best-effort', () => {
     expect([r.status, r.stdout, r.stderr]).toEqual([0, 'ran\n', '']);
   });
 
+  needsKernelAbi(6, 'simulates ABI 6 to 8').it('below ABI 9, best effort with --allow-unix PATH says what each layer does instead, and does it', async () => {
+    const sock = path.join(w.proj, `outside-${process.pid}.sock`);
+    const server = net.createServer((c) => c.end('hello from outside\n'));
+    await new Promise<void>((r) => server.listen(sock, r));
+    const connect = ['python3', '-c', `import socket\ntry:\n  s = socket.socket(socket.AF_UNIX); s.connect(${JSON.stringify(sock)}); print(s.recv(64).decode().strip())\nexcept OSError as e: print('errno', e.errno)`];
+    const run = (args: string[]) => jailAsync(w, ['--best-effort', '--allow-unix', sock, ...args, '--', ...connect], withAbi(Math.min(8, kernel.landlockAbiFound)));
+    const line = (stderr: string) => /^jail: warning: --best-effort: running without UNIX socket path control .*$/m.exec(stderr)?.[0] ?? '';
+    try {
+      const fallback = await run(['--no-namespaces', '--rw', '.']);
+      expect(line(fallback.stderr)).toMatch(/; UNIX sockets are refused instead \(socketpair still works\), .*outside-\d+\.sock included$/);
+      expect(fallback.stdout).toBe(`errno ${EPERM}\n`); // socket() itself
+      if (kernel.namespaces.ok) {
+        for (const [grant, out] of [['--ro', `errno ${EACCES}\n`], ['--rw', 'hello from outside\n']] as const) {
+          const r = await run([grant, '.']);
+          expect(line(r.stderr)).toMatch(/; the view decides instead: UNIX sockets work under the granted paths, as without --allow-unix, and .*outside-\d+\.sock only where a --rw grant shows it \(under a read-only grant a socket of a process outside is covered, and without a grant it is not there\)$/);
+          expect(r.stdout, `${grant} .: ${printed(r)}`).toBe(out); // covered (an empty read-only file), or shown
+        }
+      }
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   needsKernelAbi(6, 'simulates ABI 6 to 8').it('below ABI 9, --allow-unix PATH is refused with exit 125, naming it', () => {
     const r = jail(w, ['--allow-unix', path.join(w.proj, 'README.md'), '--ro', '.', '--', 'true'], withAbi(Math.min(8, kernel.landlockAbiFound)));
     expect(r.status).toBe(125);

@@ -62,7 +62,7 @@ const CASES: Case[] = [
     name: `--allow-unix ${SOCKET}`,
     opts: { allowUnix: [SOCKET] },
     needs: [LANDLOCK, TRUNCATE, UNIX_PATHS, SIGNALS, ABSTRACT],
-    instead: { 'UNIX socket path control': '; UNIX sockets are refused instead' },
+    instead: { 'UNIX socket path control': `; UNIX sockets are refused instead (socketpair still works), ${'/run/agent.sock'} included` },
   },
   { name: '--allow-dns', opts: { allowDns: true }, needs: [LANDLOCK, TRUNCATE, SIGNALS, ABSTRACT] },
   { name: '--log-denials', opts: { logDenials: true }, needs: [LANDLOCK, TRUNCATE, SIGNALS, ABSTRACT, AUDIT] },
@@ -232,5 +232,25 @@ describe('--allow-sysv-ipc and the layer', () => {
     const plan = compile(policy, ns(false), { bestEffort: true });
     expect(plan.dropped).toEqual([expect.stringMatching(/^an IPC namespace of its own for --allow-sysv-ipc \(no namespace layer: namespaces refused here: refused in a test\): System V .* are the machine's/)]);
     expect(compile(buildPolicy({ ro: ['.'] }, host), ns(false)).dropped).toEqual([]); // without the flag, nothing to say
+  });
+});
+
+describe('--allow-unix PATH below ABI 9, by layer: best effort says what it does instead', () => {
+  const policy = buildPolicy({ ro: ['.'], allowUnix: [SOCKET] }, host);
+  const at = (ok: boolean): KernelFacts => ({ ...facts(8), namespaces: ok ? { ok: true } : { ok: false, why: 'refused in a test' } });
+  const unixLine = (plan: JailPlan) => plan.dropped.find((d) => d.startsWith('UNIX socket path control'));
+
+  it('the fallback: UNIX sockets are refused (the filter says so), the path with them', () => {
+    const plan = compile(policy, at(false), { bestEffort: true });
+    expect(unixLine(plan)).toMatch(/; UNIX sockets are refused instead \(socketpair still works\), \/run\/agent\.sock included$/);
+    expect(sockets(plan).unix).toBe('deny');
+  });
+
+  it('the namespace layer: UNIX sockets are allowed (the filter says so), and the view decides which exist', () => {
+    const plan = compile(policy, at(true), { bestEffort: true });
+    expect(unixLine(plan)).toMatch(/; the view decides instead: UNIX sockets work under the granted paths, as without --allow-unix, and \/run\/agent\.sock only where a --rw grant shows it/);
+    expect(unixLine(plan)).not.toMatch(/refused/);
+    expect(sockets(plan).unix).toBe('allow');
+    expect(plan.view!.entries.some((e) => e.path === SOCKET && e.kind === 'bind')).toBe(false); // not in the view
   });
 });
