@@ -30,7 +30,7 @@ enum jail_view_kind {
 	JAIL_VIEW_SYMLINK, /* a symlink to target, unless something is there */
 	JAIL_VIEW_PROC,    /* a procfs of the jail's PID namespace */
 	JAIL_VIEW_DEVPTS,  /* a new devpts instance */
-	JAIL_VIEW_TMPFS,   /* an empty tmpfs */
+	JAIL_VIEW_TMPFS,   /* an empty tmpfs, mode 0555 */
 	JAIL_VIEW_RULE,    /* only a Landlock rule, on the object at source
 			    * outside, which a bind already shows at path */
 	JAIL_VIEW_EMPTY,   /* an empty read-only file or directory (is_dir)

@@ -617,9 +617,10 @@ void jail_probe_namespaces(struct jail_ns_facts *out)
 		out->code = errno;
 		return;
 	}
-	/* It shares our memory and we wait (vfork); its namespaces go with it. */
+	/* It shares our memory and we wait (vfork); its namespaces go with it.
+	 * The namespaces the init gets (start_init), but the network one. */
 	pid = clone(probe_main, stack + PROBE_STACK,
-		    CLONE_VM | CLONE_VFORK | SIGCHLD | CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID, &p);
+		    CLONE_VM | CLONE_VFORK | SIGCHLD | CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC, &p);
 	saved = errno;
 	munmap(stack, PROBE_STACK);
 	if (pid < 0) {

@@ -293,7 +293,9 @@ static void forget_init(void)
 }
 
 /* The init, in new namespaces (without plan->ns, in none: the library's
- * fallback, ns.h). It reports on a socket rather than a pipe so that a
+ * fallback, ns.h): user, mount, PID, IPC (System V objects and POSIX
+ * message queues are the jail's own, none of the machine's), and network
+ * when the plan says so. It reports on a socket rather than a pipe so that a
  * record can carry descriptors; SEQPACKET keeps each record one message.
  *
  * With the helper (jail_init_helper) the init shares our memory and this
@@ -312,7 +314,7 @@ static int start_init(struct jail_plan *plan, struct jail_error *err, volatile s
 	struct jail_command command = { plan, err, NULL, -1, { -1, -1 }, 0 };
 	struct jail_init_args args = { plan, -1, -1, io ? io->fd : NULL, io ? io->cwd : NULL, NULL, jail_init_helper() };
 	int flags = SIGCHLD | (io ? CLONE_PIDFD : CLONE_PARENT_SETTID) |
-		    (plan->ns ? CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | (plan->ns->net ? CLONE_NEWNET : 0) : 0);
+		    (plan->ns ? CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | (plan->ns->net ? CLONE_NEWNET : 0) : 0);
 	int ruleset = plan->ruleset_fd, vm = args.helper >= 0;
 	int fds[2], done[2] = { -1, -1 }, pid, saved;
 	size_t size = INIT_STACK + (vm ? CHILD_STACK : 0);

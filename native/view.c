@@ -402,10 +402,13 @@ static int view_devpts(const struct jail_view_entry *e, struct build *b, struct 
 	return view_fs(e, b, err, "devpts", opts, JAIL_MOUNT_ATTR_NOSUID | JAIL_MOUNT_ATTR_NOEXEC);
 }
 
+/* Over what must not show (the host's /sys under --ro /): empty, and no
+ * one's to write in once the command has dropped its capabilities; the
+ * init still makes mount points in it for what is granted inside. */
 static int view_tmpfs(const struct jail_view_entry *e, struct build *b, struct jail_error *err)
 {
-	static const char *const none[] = { NULL };
-	return view_fs(e, b, err, "tmpfs", none, JAIL_MOUNT_ATTR_NOSUID | JAIL_MOUNT_ATTR_NODEV);
+	static const char *const opts[] = { "mode=0555", NULL };
+	return view_fs(e, b, err, "tmpfs", opts, JAIL_MOUNT_ATTR_NOSUID | JAIL_MOUNT_ATTR_NODEV | JAIL_MOUNT_ATTR_NOEXEC);
 }
 
 /* Whether fd is the object the entry names by dev and ino. */

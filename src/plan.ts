@@ -17,7 +17,7 @@ export { mountedGuard };
 
 export interface JailPlan {
   facts: KernelFacts;
-  /** namespaces: the view (user, mount and PID namespaces, a network one
+  /** namespaces: the view (user, mount, PID and IPC namespaces, a network one
    *  when no network is needed) with Landlock and seccomp on top; landlock:
    *  Landlock and seccomp alone, where namespaces are refused or off. */
   layer: 'namespaces' | 'landlock';
@@ -79,8 +79,9 @@ export function compile(policy: Policy, facts: KernelFacts, opts: CompileOptions
   let llPolicy = eg && eg.port && !privateNet ? { ...policy, net: { ...policy.net, connect: [...policy.net.connect, { from: eg.port, to: eg.port }] } } : policy;
   const agentPaths = sshAgentUnixPaths(policy, layer, facts);
   if (agentPaths.length) llPolicy = { ...llPolicy, net: { ...llPolicy.net, unixPaths: [...llPolicy.net.unixPaths, ...agentPaths] } };
-  const { plan: landlock, dropped } = compileLandlock(llPolicy, facts.landlockAbi, { ...opts, privateNet });
+  const { plan: landlock, dropped } = compileLandlock(llPolicy, facts.landlockAbi, { ...opts, privateNet, view: layer === 'namespaces' });
   const view = layer === 'namespaces' ? viewFor(policy, landlock, facts) : null;
+  if (layer === 'landlock' && policy.sysvIpc) dropped.push(sharedSysvIpc(fallback ?? '', opts.bestEffort ?? false));
   // Without the view, Landlock alone keeps hidden paths unreadable.
   if (!view && landlock && policy.hidden.length > 0) dropped.push(...splitForHidden(landlock, policy, opts.bestEffort ?? false));
   const viewCoverage: ViewCoverage = { paths: view !== null, net: view?.net ?? false };
@@ -107,6 +108,23 @@ export function compile(policy: Policy, facts: KernelFacts, opts: CompileOptions
   const observer = policy.reportDenials && seccomp ? compileObserver(findArch(facts.arch)!) : null;
   if (policy.reportDenials && !seccomp) dropped.push('--report-denials: it needs seccomp user notification');
   return { facts, layer, fallback, view, landlock, seccomp, observer, dropCaps: policy.dropCaps, keepFds: policy.keepFds, dropped, afterRun };
+}
+
+/**
+ * --allow-sysv-ipc: System V objects (shared memory, semaphores, message
+ * queues) live in an IPC namespace. The namespace layer gives the jail one
+ * of its own; the fallback has none, and the command would reach every
+ * object of the machine its uid may (the user's other programs' shared
+ * memory, to read, attach or remove). Refused, unless best effort.
+ */
+function sharedSysvIpc(fallback: string, bestEffort: boolean): string {
+  const reach = "System V shared memory, semaphores and message queues are the machine's: the command can read and remove those of every process outside that runs as your user";
+  if (bestEffort) return `an IPC namespace of its own for --allow-sysv-ipc (no namespace layer: ${fallback}): ${reach}`;
+  throw new UnsupportedKernelError(
+    'IPC namespace',
+    `cannot keep --allow-sysv-ipc to the jail's own objects without the namespace layer (${fallback}): ${reach}.`,
+    "run where user namespaces are allowed (the namespace layer gives the jail an IPC namespace of its own), drop --allow-sysv-ipc, or pass --best-effort to share the machine's System V IPC.",
+  );
 }
 
 /**

@@ -36,7 +36,7 @@ export function doctor(abiCap?: number, namespaces: 'auto' | 'off' = 'auto'): st
   out.push(`seccomp filters: ${yes(f.seccomp)}${arch ? `; syscall table from Linux ${arch.kernel.version}` : `; no syscall table for ${process.arch}`}`);
   const userns = read('/proc/sys/kernel/unprivileged_userns_clone');
   const maxns = read('/proc/sys/user/max_user_namespaces');
-  out.push(`namespace layer (user, mount, PID namespaces): ${f.namespaces?.ok ? 'yes: only granted paths exist for the command' : `no: ${f.namespaces?.why}`}`);
+  out.push(`namespace layer (user, mount, PID, IPC namespaces): ${f.namespaces?.ok ? 'yes: only granted paths exist for the command' : `no: ${f.namespaces?.why}`}`);
   if (!f.namespaces?.ok) {
     out.push(`  the fallback (Landlock and seccomp alone) leaves open:`);
     for (const o of FALLBACK_OPEN) out.push(`  - ${o}`);

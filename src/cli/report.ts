@@ -91,7 +91,7 @@ export function describeProtections(plan: JailPlan, policy: Policy): string[] {
 /** The layer in force, in one line. */
 export function layerLine(plan: JailPlan): string {
   if (plan.layer === 'namespaces') {
-    return `namespaces (user, mount, PID${plan.view?.net ? ', network' : ''}): only the granted paths exist; Landlock and seccomp on top`;
+    return `namespaces (user, mount, PID, IPC${plan.view?.net ? ', network' : ''}): only the granted paths exist; Landlock and seccomp on top`;
   }
   return `Landlock and seccomp only (${plan.fallback}); open in this layer: ${FALLBACK_OPEN.join('; ')}`;
 }

@@ -41,6 +41,9 @@ export interface CompileOptions {
   /** The command has a network namespace of its own (loopback only):
    *  nothing outside is reachable, so Landlock governs no ports. */
   privateNet?: boolean;
+  /** The namespace layer: only the view's paths exist, and the syscall
+   *  filter allows UNIX sockets (what best effort says it does instead). */
+  view?: boolean;
 }
 
 export interface LandlockResult {
@@ -98,7 +101,13 @@ export function compileLandlock(policy: Policy, abi: number, opts: CompileOption
 
   const paths = mergeGrants(policy, row);
   if (policy.net.unixPaths.length) {
-    if (need((row.fs & FS.RESOLVE_UNIX) !== 0n, 'UNIX socket path control', 'fs', FS.RESOLVE_UNIX, '--allow-unix PATH', '; UNIX sockets are refused instead')) {
+    // Without the rule: the fallback's filter refuses UNIX sockets; the
+    // namespace layer's allows them, and the view decides which exist.
+    const named = policy.net.unixPaths.join(', ');
+    const instead = opts.view
+      ? `; the view decides instead: UNIX sockets work under the granted paths, as without --allow-unix, and ${named} only where a --rw grant shows it (under a read-only grant a socket of a process outside is covered, and without a grant it is not there)`
+      : `; UNIX sockets are refused instead (socketpair still works), ${named} included`;
+    if (need((row.fs & FS.RESOLVE_UNIX) !== 0n, 'UNIX socket path control', 'fs', FS.RESOLVE_UNIX, '--allow-unix PATH', instead)) {
       for (const p of policy.net.unixPaths) paths.rules.push({ path: p, access: FS.RESOLVE_UNIX, isDir: false, sources: [{ kind: 'flag', flag: '--allow-unix', given: p }] });
     }
   }

@@ -3,7 +3,7 @@
  * tmpfs is the root; each granted path is bound into it at the same path
  * (read-only, or writable), the system base's symlinks are made again, /proc
  * is the new PID namespace's own, /dev holds a few device nodes and a new
- * devpts. Nothing else exists: chmod, utime, setxattr, inotify, stat and
+ * devpts, /sys is there only when granted by name. Nothing else exists: chmod, utime, setxattr, inotify, stat and
  * chdir outside the grants meet ENOENT, and a read-only grant gives EROFS.
  *
  * Pure: the Landlock path rules (which the addon adds on the very objects it
@@ -127,6 +127,23 @@ export function compileView(policy: Policy, rules: readonly ViewRule[], rights: 
     const above = rules.find((r) => isWithin('/proc', r.path));
     if (above) entries.push({ kind: 'proc', path: '/proc', access: above.access });
   }
+  // Likewise the host's /sys: the machine's devices, its network
+  // interfaces, its cgroup tree (other services' names and use). An empty
+  // tmpfs goes over it, as the default view has no /sys at all (node, npm,
+  // git and compilers do without it: what they read there, cpufreq and
+  // cgroup limits, is optional). /sys granted by name stays the host's;
+  // a path inside it granted by name is bound onto the tmpfs.
+  // (By name: a grant, which a broader one may have merged away from the rules.)
+  const sysCovered = !policy.grants.some((g) => g.path === '/sys') && !rules.some((r) => r.path === '/sys') && rules.some((r) => r.path !== '/sys' && isWithin('/sys', r.path));
+  if (sysCovered) {
+    entries.push({ kind: 'tmpfs', path: '/sys', access: 0n });
+    // A grant inside it that the broader one merged away has no rule of
+    // its own: bound all the same (the rule above it applies through it).
+    for (const g of policy.grants) {
+      if (g.path === '/sys' || !isWithin(g.path, '/sys') || g.access === 'list' || rules.some((r) => r.path === g.path)) continue;
+      entries.push({ kind: 'bind', path: g.path, readOnly: g.access !== 'rw', access: 0n, ...(g.access === 'dev' && { device: true }), ...(g.dev !== undefined && g.ino !== undefined && { dev: g.dev, ino: g.ino }) });
+    }
+  }
   if (hasDev) {
     entries.push({ kind: 'devpts', path: '/dev/pts', access: rights.dev });
     entries.push({ kind: 'symlink', path: '/dev/ptmx', target: 'pts/ptmx' });
@@ -143,7 +160,7 @@ export function compileView(policy: Policy, rules: readonly ViewRule[], rights: 
   const boundAt = new Set<string>();
   entries.forEach((e, i) => {
     if (e.kind !== 'bind') return;
-    if (!e.device && !e.source && !e.pin) {
+    if (!e.device && !e.source && !e.pin && !(sysCovered && isWithin(e.path, '/sys'))) {
       // The nearest bind above it (the first at that path).
       const outer = nearestAbove(e.path, mounted);
       if (outer && outer.readOnly === e.readOnly && !outer.device) {

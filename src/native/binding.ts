@@ -19,7 +19,7 @@ export interface NativeProbe {
   seccomp: boolean;
   noNewPrivs: boolean;
   /** Whether the namespace layer's namespaces can be made here: a real
-   *  attempt (user, mount and PID namespaces, id maps, a fresh /proc).
+   *  attempt (user, mount, PID and IPC namespaces, id maps, a fresh /proc).
    *  When not: errno (negative) and its name, code ('EPERM': a seccomp
    *  profile or AppArmor; 'ENOSPC': user.max_user_namespaces=0), and the
    *  step refused ('clone', 'uid_map', 'mount', 'fsmount', ...). */
@@ -76,7 +76,7 @@ export interface NativePlan {
    *  syscall it notifies which arguments to read (native/observe.h). */
   observer?: { filter: Uint8Array; calls: Array<{ nr: number; paths: Array<[number, number]>; deref?: number }> };
   /**
-   * The namespace layer (spawn() only): new user, mount and PID namespaces
+   * The namespace layer (spawn() only): new user, mount, PID and IPC namespaces
    * (and network, with net: only lo, up), an init as PID 1, and a view that
    * holds exactly `view`. `landlock.paths` is then ignored: each view entry
    * brings its own rule, on the object it mounts.

@@ -254,7 +254,7 @@ export interface KernelFacts {
   seccomp: boolean;
   /** Node's name: 'x64', 'arm64', … */
   arch: string;
-  /** Whether this process may make user, mount and PID namespaces with a
+  /** Whether this process may make user, mount, PID and IPC namespaces with a
    *  fresh /proc (a real attempt, by the probe); why not, when not. */
   namespaces?: { ok: boolean; why?: string; assumed?: boolean };
 }

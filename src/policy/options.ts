@@ -189,7 +189,7 @@ export const OPTIONS = {
   allowSysvIpc: {
     kind: 'switch',
     flag: '--allow-sysv-ipc',
-    help: 'allow System V shared memory, semaphores and message queues',
+    help: "allow System V shared memory, semaphores and message queues: the jail's own (an IPC namespace); without the namespace layer only with --best-effort, and then the machine's",
     where: ALL,
     project: { only: false },
   },

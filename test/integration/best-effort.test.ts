@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jail, jailAsync, kernel, makeWorld, needs, needsAbi, needsKernelAbi, outsideProcess, printed, removeWorld, type World } from './harness.js';
+import { jail, jailAsync, kernel, makeWorld, needs, needsAbi, needsKernelAbi, outsideProcess, printed, removeWorld, strictJail, type World } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -176,6 +176,19 @@ describe('--best-effort on the run’s kernel', () => {
   });
 });
 
+describe('what the fallback cannot keep private', () => {
+  strictJail.it('--allow-sysv-ipc: refused with exit 125, naming the IPC namespace and --best-effort', () => {
+    const strict = jail(w, ['--no-namespaces', '--allow-sysv-ipc', '--ro', '.', '--', 'sh', '-c', 'echo ran']);
+    expect([strict.status, strict.stdout]).toEqual([125, '']);
+    expect(strict.stderr).toMatch(/^jail: cannot keep --allow-sysv-ipc to the jail's own objects without the namespace layer \(turned off \(--no-namespaces\)\): System V shared memory, semaphores and message queues are the machine's: .*\n {2}hint: .*user namespaces.*--best-effort/);
+  });
+  it('--allow-sysv-ipc with --best-effort runs, warning that the machine’s objects are reachable', () => {
+    const r = jail(w, ['--no-namespaces', '--best-effort', '--allow-sysv-ipc', '--ro', '.', '--', 'sh', '-c', 'echo ran']);
+    expect([r.status, r.stdout], printed(r)).toEqual([0, 'ran\n']);
+    expect(r.stderr).toMatch(/^jail: warning: --best-effort: running without an IPC namespace of its own for --allow-sysv-ipc \(no namespace layer: turned off \(--no-namespaces\)\): System V shared memory, semaphores and message queues are the machine's/m);
+  });
+});
+
 describe('features newer than the kernel, without --best-effort', () => {
   const withAbi = (abi: number) => ({ env: { ...w.env, JAIL_LANDLOCK_ABI: String(abi) } });
 
@@ -190,6 +203,29 @@ describe('features newer than the kernel, without --best-effort', () => {
   needsAbi(7, 'audit log flags').it('--log-denials runs the command', () => {
     const r = jail(w, ['--log-denials', '--ro', '.', '--', 'sh', '-c', 'echo ran']);
     expect([r.status, r.stdout, r.stderr]).toEqual([0, 'ran\n', '']);
+  });
+
+  needsKernelAbi(6, 'simulates ABI 6 to 8').it('below ABI 9, best effort with --allow-unix PATH says what each layer does instead, and does it', async () => {
+    const sock = path.join(w.proj, `outside-${process.pid}.sock`);
+    const server = net.createServer((c) => c.end('hello from outside\n'));
+    await new Promise<void>((r) => server.listen(sock, r));
+    const connect = ['python3', '-c', `import socket\ntry:\n  s = socket.socket(socket.AF_UNIX); s.connect(${JSON.stringify(sock)}); print(s.recv(64).decode().strip())\nexcept OSError as e: print('errno', e.errno)`];
+    const run = (args: string[]) => jailAsync(w, ['--best-effort', '--allow-unix', sock, ...args, '--', ...connect], withAbi(Math.min(8, kernel.landlockAbiFound)));
+    const line = (stderr: string) => /^jail: warning: --best-effort: running without UNIX socket path control .*$/m.exec(stderr)?.[0] ?? '';
+    try {
+      const fallback = await run(['--no-namespaces', '--rw', '.']);
+      expect(line(fallback.stderr)).toMatch(/; UNIX sockets are refused instead \(socketpair still works\), .*outside-\d+\.sock included$/);
+      expect(fallback.stdout).toBe(`errno ${EPERM}\n`); // socket() itself
+      if (kernel.namespaces.ok) {
+        for (const [grant, out] of [['--ro', `errno ${EACCES}\n`], ['--rw', 'hello from outside\n']] as const) {
+          const r = await run([grant, '.']);
+          expect(line(r.stderr)).toMatch(/; the view decides instead: UNIX sockets work under the granted paths, as without --allow-unix, and .*outside-\d+\.sock only where a --rw grant shows it \(under a read-only grant a socket of a process outside is covered, and without a grant it is not there\)$/);
+          expect(r.stdout, `${grant} .: ${printed(r)}`).toBe(out); // covered (an empty read-only file), or shown
+        }
+      }
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 
   needsKernelAbi(6, 'simulates ABI 6 to 8').it('below ABI 9, --allow-unix PATH is refused with exit 125, naming it', () => {

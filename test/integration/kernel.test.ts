@@ -70,7 +70,7 @@ strictJail.describe('--print-policy', () => {
     // $HOME only where the view shows the sanitised ~/.npmrc (← its copy).
     expect(r.stdout.split('\n').filter((l) => !l.includes('←')).join('\n')).not.toContain(w.home);
     expect(r.stdout).toMatch(inFallback ? /DNS: off: UDP is refused, so name lookups fail; add --allow-dns/ : /network: a namespace of its own, loopback only/);
-    expect(r.stdout).toMatch(inFallback ? /layer: Landlock and seccomp only/ : /layer: namespaces \(user, mount, PID, network\)/);
+    expect(r.stdout).toMatch(inFallback ? /layer: Landlock and seccomp only/ : /layer: namespaces \(user, mount, PID, IPC, network\)/);
   });
   it('--json gives the same as JSON', () => {
     const r = jail(w, ['--rw', 'src', '--print-policy', '--json', '--', 'true']);
@@ -91,7 +91,7 @@ needs(kernel.landlockAbi >= 1 && kernel.landlockAbiFound >= 3, doctorNeeds).desc
     expect(r.stdout).toMatch(/Landlock: ABI \d+/);
     expect(r.stdout).toMatch(/\+ ABI 1 +\(Linux 5\.13\): file system access control/);
     expect(r.stdout).toMatch(/seccomp filters: yes/);
-    expect(r.stdout).toMatch(/namespace layer \(user, mount, PID namespaces\): (yes|no)/);
+    expect(r.stdout).toMatch(/namespace layer \(user, mount, PID, IPC namespaces\): (yes|no)/);
     expect(r.stdout).toMatch(/TTY: stdin no/);
     const old = jail(w, ['doctor'], withAbi(3));
     expect(old.stdout).toMatch(/- ABI 4 +\(Linux 6\.7\): TCP bind and connect/);

@@ -108,6 +108,24 @@ print('watch', wd if wd >= 0 else -ctypes.get_errno(), flush=True)
     }
   });
 
+  strictJail.it('--ro / shows no /sys of the host (devices, network interfaces, cgroups) unless /sys is granted by name', () => {
+    // What only the host's /sys shows: its network interfaces (the jail's
+    // network is a loopback of its own) and the cgroup tree.
+    const hostOnly = fs.readdirSync('/sys/class/net').filter((n) => n !== 'lo').map((n) => `/sys/class/net/${n}`);
+    hostOnly.push('/sys/fs/cgroup', '/sys/devices', '/sys/kernel');
+    const look = ['sh', '-c', `ls -A /sys | wc -l; for p in ${hostOnly.join(' ')}; do test -e $p && echo "seen $p"; done; node -e 'console.log(require("os").cpus().length > 0)'`];
+    for (const [, asNobody] of users) {
+      const r = jail(w, ['--ro', '/', '--', ...look], { asNobody });
+      expect(r.status, printed(r)).toBe(0);
+      expect(r.stdout).toBe('0\ntrue\n'); // an empty /sys; node still runs
+    }
+    // Granted by name, it is the host's; and the fallback's --ro / shows it.
+    for (const args of [['--ro', '/', '--ro', '/sys'], ['--no-namespaces', '--ro', '/']]) {
+      const control = jail(w, [...args, '--', ...look]);
+      for (const p of hostOnly) expect(control.stdout, printed(control)).toContain(`seen ${p}\n`);
+    }
+  });
+
   strictJail.it('ps lists only the command’s own processes; it is PID 2, under a small init', () => {
     const r = jail(w, ['--ro', '.', '--', 'sh', '-c', 'echo $$; ls /proc | grep -c "^[0-9]"']);
     const [pid, count] = r.stdout.trim().split('\n').map(Number);
@@ -130,6 +148,45 @@ print('watch', wd if wd >= 0 else -ctypes.get_errno(), flush=True)
     expect(r.stderr).toMatch(/Read-only file system/);
     expect(fs.readFileSync(path.join(w.proj, 'out', 'x'), 'utf8')).toBe('hi\n');
   });
+});
+
+// --allow-sysv-ipc: System V IPC objects live in an IPC namespace, and
+// without one of its own the command reaches every segment, semaphore and
+// queue of the machine that its uid may (the user's other programs').
+gated('System V IPC is the jail’s own', () => {
+  for (const [who, asNobody] of users) {
+    strictJail.it(`(${who}) with --allow-sysv-ipc, a segment and a queue outside can be neither read nor removed; IPC inside works`, () => {
+      const ts = (args: string[]) =>
+        asNobody ? spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', w.trySyscall, ...args], { encoding: 'utf8' }) : spawnSync(w.trySyscall, args, { encoding: 'utf8' });
+      const key = String(0x4a000000 + ((process.pid * 7919 + (asNobody ? 1 : 0)) % 0xffffff));
+      const secret = `SHM-SECRET-${Date.now()}`;
+      const shm = ts(['shm-create', key, secret]);
+      expect(shm.status, shm.stderr).toBe(0);
+      const shmid = shm.stdout.trim();
+      expect(ts(['msg-create', key]).status).toBe(0);
+      try {
+        const attack = `${w.trySyscall} shm-read ${key}; echo read=$?; ${w.trySyscall} shm-rm ${key}; echo rm=$?; ${w.trySyscall} shm-rm-id ${shmid}; echo rmid=$?; ${w.trySyscall} msg-rm ${key}; echo msgrm=$?; ipcs -m -q`;
+        const r = jail(w, ['--allow-sysv-ipc', '--ro', '.', '--ro', w.trySyscall, '--', 'sh', '-c', attack], { asNobody });
+        expect(r.status, printed(r)).toBe(0);
+        expect(printed(r)).not.toContain(secret);
+        expect(r.stdout).toMatch(/read=2\nrm=2\nrmid=22\nmsgrm=2\n/); // ENOENT, EINVAL: not there
+        expect(r.stdout).not.toContain(Number(key).toString(16));
+        // From outside: both alive, the segment unchanged.
+        expect(ts(['shm-read', key]).stdout).toBe(`${secret}\n`);
+        expect(ts(['msg-create', key]).status).toBe(17); // EEXIST: the queue too
+        // Inside, two processes share a segment.
+        const inside = jail(w, ['--allow-sysv-ipc', '--ro', '.', '--ro', w.trySyscall, '--', 'sh', '-c', `${w.trySyscall} shm-create 4242 shared-inside >/dev/null && ${w.trySyscall} shm-read 4242`], { asNobody });
+        expect(inside.stdout, printed(inside)).toBe('shared-inside\n');
+        // The control: the fallback (best effort) reaches them; it only reads.
+        const control = jail(w, ['--no-namespaces', '--best-effort', '--allow-sysv-ipc', '--ro', '.', '--ro', w.trySyscall, '--', w.trySyscall, 'shm-read', key], { asNobody });
+        expect(control.stdout, printed(control)).toContain(secret);
+      } finally {
+        ts(['shm-rm', key]);
+        ts(['msg-rm', key]);
+        ts(['shm-rm', '4242']); // none outside, unless inside was not
+      }
+    });
+  }
 });
 
 gated('compatibility', () => {

@@ -308,7 +308,7 @@ strictJail.describe('namespaces, io_uring, legacy entry points', () => {
     expect((await trySys(['open-by-handle'])).status).toBe(EPERM);
     expect(spawnSync(w.trySyscall, ['open-by-handle']).status).toBe(14); // control: EFAULT unjailed
   });
-  it('POSIX message queues outside (shared with the host, whatever the layer) can be neither removed nor created', async () => {
+  it('POSIX message queues outside (shared with the host in the fallback) can be neither removed nor created', async () => {
     const [outside, planted] = [`/jail-mq-out-${process.pid}-${Date.now()}`, `/jail-mq-in-${process.pid}-${Date.now()}`];
     expect(spawnSync(w.trySyscall, ['mq-create', outside]).status).toBe(0); // control: an outside program's queue
     try {
@@ -321,9 +321,10 @@ strictJail.describe('namespaces, io_uring, legacy entry points', () => {
       spawnSync(w.trySyscall, ['mq-unlink', planted]);
     }
   });
-  it('SysV shared memory is refused unless --allow-sysv-ipc', async () => {
+  it('SysV shared memory is refused unless --allow-sysv-ipc (in the fallback, which has no IPC namespace of its own, only with --best-effort)', async () => {
     expect((await trySys(['shmget'])).status).toBe(EPERM);
-    expect((await trySys(['shmget'], ['--allow-sysv-ipc'])).status).toBe(0);
+    expect((await trySys(['shmget'], ['--allow-sysv-ipc'])).status).toBe(inFallback ? 125 : 0);
+    expect((await trySys(['shmget'], ['--allow-sysv-ipc', '--best-effort'])).status).toBe(0);
   });
   it('--allow-syscall lifts one deny rule, and --print-policy shows it', async () => {
     expect((await trySys(['io-uring-setup'], ['--allow-syscall', 'io_uring_setup'])).status).toBe(14);

@@ -62,7 +62,7 @@ const CASES: Case[] = [
     name: `--allow-unix ${SOCKET}`,
     opts: { allowUnix: [SOCKET] },
     needs: [LANDLOCK, TRUNCATE, UNIX_PATHS, SIGNALS, ABSTRACT],
-    instead: { 'UNIX socket path control': '; UNIX sockets are refused instead' },
+    instead: { 'UNIX socket path control': `; UNIX sockets are refused instead (socketpair still works), ${'/run/agent.sock'} included` },
   },
   { name: '--allow-dns', opts: { allowDns: true }, needs: [LANDLOCK, TRUNCATE, SIGNALS, ABSTRACT] },
   { name: '--log-denials', opts: { logDenials: true }, needs: [LANDLOCK, TRUNCATE, SIGNALS, ABSTRACT, AUDIT] },
@@ -212,5 +212,45 @@ describe('the syscall filter itself', () => {
   it('aarch64 gets its own filter', () => {
     const plan = compile(policy, { landlockAbi: 7, seccomp: true, arch: 'arm64' });
     expect(plan.seccomp?.arch).toBe('aarch64');
+  });
+});
+
+describe('--allow-sysv-ipc and the layer', () => {
+  const policy = buildPolicy({ ro: ['.'], allowSysvIpc: true }, host);
+  const ns = (ok: boolean): KernelFacts => ({ ...facts(7), namespaces: ok ? { ok: true } : { ok: false, why: 'refused in a test' } });
+
+  it('the namespace layer (an IPC namespace of its own) compiles it, dropping nothing', () => {
+    const plan = compile(policy, ns(true));
+    expect([plan.layer, plan.dropped]).toEqual(['namespaces', []]);
+  });
+
+  it('the fallback refuses it; best effort runs and says the machine’s objects are reachable', () => {
+    const e = thrown(() => compile(policy, ns(false)));
+    expect(e).toBeInstanceOf(UnsupportedKernelError);
+    expect(e).toMatchObject({ feature: 'IPC namespace' });
+    expect((e as UnsupportedKernelError).hint).toMatch(/--best-effort/);
+    const plan = compile(policy, ns(false), { bestEffort: true });
+    expect(plan.dropped).toEqual([expect.stringMatching(/^an IPC namespace of its own for --allow-sysv-ipc \(no namespace layer: namespaces refused here: refused in a test\): System V .* are the machine's/)]);
+    expect(compile(buildPolicy({ ro: ['.'] }, host), ns(false)).dropped).toEqual([]); // without the flag, nothing to say
+  });
+});
+
+describe('--allow-unix PATH below ABI 9, by layer: best effort says what it does instead', () => {
+  const policy = buildPolicy({ ro: ['.'], allowUnix: [SOCKET] }, host);
+  const at = (ok: boolean): KernelFacts => ({ ...facts(8), namespaces: ok ? { ok: true } : { ok: false, why: 'refused in a test' } });
+  const unixLine = (plan: JailPlan) => plan.dropped.find((d) => d.startsWith('UNIX socket path control'));
+
+  it('the fallback: UNIX sockets are refused (the filter says so), the path with them', () => {
+    const plan = compile(policy, at(false), { bestEffort: true });
+    expect(unixLine(plan)).toMatch(/; UNIX sockets are refused instead \(socketpair still works\), \/run\/agent\.sock included$/);
+    expect(sockets(plan).unix).toBe('deny');
+  });
+
+  it('the namespace layer: UNIX sockets are allowed (the filter says so), and the view decides which exist', () => {
+    const plan = compile(policy, at(true), { bestEffort: true });
+    expect(unixLine(plan)).toMatch(/; the view decides instead: UNIX sockets work under the granted paths, as without --allow-unix, and \/run\/agent\.sock only where a --rw grant shows it/);
+    expect(unixLine(plan)).not.toMatch(/refused/);
+    expect(sockets(plan).unix).toBe('allow');
+    expect(plan.view!.entries.some((e) => e.path === SOCKET && e.kind === 'bind')).toBe(false); // not in the view
   });
 });

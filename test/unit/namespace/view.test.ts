@@ -54,6 +54,17 @@ describe('the view', () => {
     expect(at('/dev/null')).toBeLessThan(at('/dev/pts'));
     expect(shown.some((s) => s.includes('/dev/pts/3'))).toBe(false); // the new devpts, not the host's terminals by name
   });
+  it('a grant above /sys (--ro /) gets an empty tmpfs over it; /sys granted by name is the host’s, a path inside it is bound onto the tmpfs', () => {
+    const sys = fakeHost({ ...tree, '/sys/class/net/eth0': 'x', '/sys/devices/system/cpu/online': 'x' });
+    const v = (opts: Parameters<typeof buildPolicy>[0]) => compile(buildPolicy(opts, sys), ns(true)).view!.entries.filter((e) => e.path === '/sys' || e.path.startsWith('/sys/'));
+    expect(v({ ro: ['/'] })).toEqual([{ kind: 'tmpfs', path: '/sys', access: 0n }]);
+    expect(v({ ro: ['.'] })).toEqual([]); // no grant: no /sys at all
+    expect(v({ ro: ['/', '/sys'] }).some((e) => e.kind === 'tmpfs')).toBe(false);
+    expect(v({ ro: ['/sys'] })).toEqual([expect.objectContaining({ kind: 'bind', path: '/sys' })]);
+    const inside = v({ ro: ['/', '/sys/devices/system/cpu'] });
+    expect(inside.map((e) => `${e.kind} ${e.path}`)).toEqual(['tmpfs /sys', 'bind /sys/devices/system/cpu']);
+    expect(inside[1]).toMatchObject({ readOnly: true });
+  });
   it('a path given through a symlink appears where it was given', () => {
     const v = view({ ro: ['/opt/tool'] });
     expect(v.entries).toContainEqual({ kind: 'symlink', path: '/opt/tool', target: '/srv/tool' });
