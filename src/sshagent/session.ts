@@ -31,6 +31,9 @@ export const DEFAULT_TIMEOUT_MS = 60_000;
 const MAX_REPORTED = 3;
 /** Refusals kept for it (the count goes on). */
 const MAX_KEPT = 64;
+/** Connections open at once: each has its own to the real agent, whose
+ *  descriptors (1024 for a desktop session's) are the user's too. */
+const MAX_CONNECTIONS = 64;
 /** Requests one connection may have waiting for an answer. */
 const MAX_QUEUED = 16;
 
@@ -76,6 +79,10 @@ export class SshAgentSession implements Service {
   /** Listen on the agent's socket (0600), in the TMPDIR made for the run. */
   async listen(): Promise<void> {
     const server = net.createServer((s) => this.serve(s));
+    // Past it, a connection is closed at once: a command opening
+    // thousands would otherwise hold as many to your real agent, and
+    // ssh outside the jail could not reach it while the run lasts.
+    server.maxConnections = MAX_CONNECTIONS;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.agent.socket, () => {

@@ -196,6 +196,23 @@ gated.describe('--ssh-agent', () => {
       expect(r.stderr.length, r.stderr.slice(0, 400)).toBeLessThan(2000);
     });
 
+    gatedPy.it('a command opening 300 connections holds at most 64 to the real agent, which outside ssh still reaches', async () => {
+      const flag = path.join(w.proj, `held-${asNobody ? 'n' : 'r'}`);
+      fs.rmSync(flag, { force: true });
+      const [cmd, argv] = jailCommand(w, ['--rw', '.', '--ro', attack, '--ssh-agent', 'confirm', ...ACK, '--', systemPython!, attack, 'hold', '300', flag], { asNobody });
+      const run = spawn(cmd, argv, { cwd: w.proj, env: { ...w.env, SSH_AUTH_SOCK: a.sock }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      run.stdout!.on('data', (d) => (out += d));
+      const ended = new Promise((resolve) => run.on('close', resolve));
+      expect(await until(() => fs.existsSync(flag), 20_000)).toBe(true);
+      const held = fs.readdirSync(`/proc/${a.proc.pid}/fd`).length;
+      expect(a.add(['-l']).status).toBe(0);
+      await ended; // the command sleeps 3 s, then ends
+      expect(held, out).toBeLessThan(80);
+      expect(out).toMatch(/answered (\d+) of 300/);
+      expect(Number(/answered (\d+)/.exec(out)![1])).toBeLessThanOrEqual(64);
+    });
+
     gated.it("the real agent's socket under a writable grant is covered (namespace layer): no signature unasked", () => {
       const probe = `SSH_AUTH_SOCK=${a.sock} ssh-add -l; echo status=$?` + (inFallback ? '' : `; mv ${a.sock} ${a.sock}.moved; ln ${a.sock} ${a.sock}.link; SSH_AUTH_SOCK=${a.sock}.link ssh-add -l; echo link=$?`);
       const r = jail(w, ['--rw', a.dir, '--ssh-agent', 'confirm', ...ACK, '--', 'sh', '-c', probe], { asNobody, env: { ...w.env, SSH_AUTH_SOCK: a.sock } });
