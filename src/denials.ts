@@ -10,7 +10,7 @@
  * judged by the rights on the directory alone, and an O_CREAT open by
  * whether the file is there now (there: the open could write it).
  */
-import { judgeCall, type ObservedAccess } from './explain.js';
+import { allowText, judgeCall, shellPath, tooBroad, type Allow, type ObservedAccess } from './explain.js';
 import type { JailPlan } from './plan.js';
 import type { Host } from './policy/host.js';
 import type { Policy } from './policy/model.js';
@@ -94,8 +94,8 @@ export interface Denial {
   path: string;
   /** Why, in explain's words, without its suggestion. */
   why: string;
-  /** The flag that would allow it ("--rw /p/dist"), when explain names one. */
-  allow: string | null;
+  /** The grant that would allow it, when explain suggests one. */
+  allow: Allow | null;
   calls: number;
 }
 
@@ -105,6 +105,8 @@ export interface Judged {
   dropped: number;
   /** Distinct denials beyond the ones kept. */
   more: number;
+  /** $HOME: no grant on it, above it or on a credential is suggested. */
+  home: string;
 }
 
 /** Denials kept, and paths judged (at most one per recorded call, which
@@ -152,11 +154,12 @@ export function judgeObserved(plan: JailPlan, policy: Policy, host: Host, calls:
       continue;
     }
     denied++;
-    const allow = e.why.find((l) => l.startsWith('to allow it: '))?.slice('to allow it: '.length) ?? null;
-    seen.set(key, { access, path, why: shortWhy(e.why.filter((l) => !l.startsWith('to allow it: '))), allow: allow && relative(allow, policy.cwd), calls: 1 });
+    // explain's last line says what would allow it, or that jail suggests nothing.
+    const why = e.why.filter((l) => !l.startsWith('to allow it: ') && !l.startsWith('jail suggests no grant: '));
+    seen.set(key, { access, path, why: shortWhy(why), allow: e.allow ?? null, calls: 1 });
   }
   const denials = [...seen.values()].filter((d): d is Denial => d !== null);
-  return { denials, dropped, more };
+  return { denials, dropped, more, home: host.home };
 }
 
 /** explain's reasons in one clause: "the rules on it give read-file, not
@@ -170,10 +173,10 @@ export function shortWhy(why: string[]): string {
   return why.map((l) => l.trim().replace(/[.:]$/, '')).join('; ');
 }
 
-/** Paths in a suggestion under the working directory as ./rel, as a user
- *  would type them there. */
-function relative(flags: string, cwd: string): string {
-  return flags.replace(/(--r[ow] )(\/[^\s)]*)/g, (all, flag: string, p: string) => (p === cwd ? `${flag}.` : p.startsWith(`${cwd}/`) ? `${flag}./${p.slice(cwd.length + 1)}` : all));
+/** A path in a suggestion under the working directory as ./rel, as a
+ *  user would type it there. */
+function relative(p: string, cwd: string): string {
+  return p === cwd ? '.' : p.startsWith(`${cwd}/`) ? `./${p.slice(cwd.length + 1)}` : p;
 }
 
 /** An O_CREAT open of a file that is there: what its access mode asks. */
@@ -208,10 +211,14 @@ export function formatDenials(j: Judged, cwd: string): string[] {
     const calls = g.reduce((n, x) => n + x.calls, 0);
     const times = calls > g.length ? `, ${calls} calls` : '';
     if (g.length === 1) {
-      lines.push(`denied ${d.access} ${printable(d.path)} (${printable(d.why)}${times})${d.allow ? `; to allow it: ${printable(d.allow)}` : ''}`);
+      lines.push(`denied ${d.access} ${printable(d.path)} (${printable(d.why)}${times})${d.allow ? `; to allow it: ${printable(allowText(d.allow, (p) => relative(p, cwd)))}` : ''}`);
     } else {
       const dir = dirOf(d.path);
-      const allow = d.allow ? `; to allow them: ${printable(relative(`${d.access === 'read' || d.access === 'exec' ? '--ro' : '--rw'} ${dir}`, cwd))}` : '';
+      // One grant for the group: the directory they share, unless that
+      // is $HOME, above it, or holds a credential (three reads in ~/.ssh
+      // are no reason for --ro ~/.ssh).
+      const flag = d.access === 'read' || d.access === 'exec' ? '--ro' : '--rw';
+      const allow = !d.allow ? '' : tooBroad(dir, j.home) ? `; jail suggests no grant on ${printable(dir)} (${dir === '/' || j.home === dir || j.home.startsWith(`${dir}/`) ? 'your home directory' : 'your credentials'})` : `; to allow them: ${printable(`${flag} ${shellPath(relative(dir, cwd))}`)}`;
       lines.push(`denied ${d.access} of ${g.length} paths under ${printable(dir)} (${printable(d.why)}${times})${allow}`);
     }
   }

@@ -19,6 +19,8 @@ import type { Host } from './policy/host.js';
 import { describeSource, type Policy } from './policy/model.js';
 import { nameMatcher } from './policy/names.js';
 import { isWithin, normalize } from './policy/paths.js';
+import { HOME_SECRETS } from './policy/toolchains.js';
+import { shellWord } from './text.js';
 
 export const ACCESSES = ['read', 'write', 'exec', 'create'] as const;
 export type Access = (typeof ACCESSES)[number];
@@ -31,6 +33,39 @@ export interface Explanation {
   verdict: string;
   /** Why, and what would change it: indented lines. */
   why: string[];
+  /** The grant that would allow a path access, when jail suggests one
+   *  (its line in `why` starts "to allow it: "). */
+  allow?: Allow;
+}
+
+/** A grant to suggest: `--rw PATH`, or `--rw PATH (or --rw ALT)`. */
+export interface Allow {
+  flag: '--ro' | '--rw';
+  path: string;
+  alt?: string;
+}
+
+/** A suggestion as the user would type it: each path one shell word, so
+ *  that a name with spaces (`a --rw ~`) cannot read as more flags. */
+export function allowText(a: Allow, show: (p: string) => string = (p) => p): string {
+  return `${a.flag} ${shellPath(show(a.path))}${a.alt !== undefined ? ` (or ${a.flag} ${shellPath(show(a.alt))})` : ''}`;
+}
+
+/** A path as one shell word; `~/` left unquoted, so that it still expands. */
+export function shellPath(p: string): string {
+  return p === '~' ? p : p.startsWith('~/') ? `~/${shellWord(p.slice(2))}` : shellWord(p);
+}
+
+/**
+ * A grant jail never suggests, whatever the command touched: `/`, $HOME
+ * or a directory above it, or a directory that holds one of $HOME's
+ * credentials (~/.config holds ~/.config/gh; ~/.ssh is one). A command
+ * that creates ~/x, or reads three files in ~/.ssh, would otherwise be
+ * told to get `--rw ~` or `--ro ~/.ssh`.
+ */
+export function tooBroad(p: string, home: string): boolean {
+  const h = normalize(home);
+  return p === '/' || isWithin(h, p) || HOME_SECRETS.some((s) => isWithin(`${h}/${s}`, p));
 }
 
 export function explain(plan: JailPlan, policy: Policy, host: Host, q: Query): Explanation {
@@ -91,6 +126,7 @@ function explainPath(plan: JailPlan, policy: Policy, host: Host, given: string, 
   const shown = given === path ? path : `${given} (${path})`;
   const verdict = (ok: boolean) => `${access} ${shown}: ${ok ? 'allowed' : 'denied'}`;
   const deny = (...why: string[]): Explanation => ({ allowed: false, verdict: verdict(false), why });
+  const denyAnd = (s: { line: string; allow: Allow | null }, ...why: string[]): Explanation => ({ ...deny(...why, s.line), ...(s.allow && { allow: s.allow }) });
   const writes = access === 'write' || access === 'create' || access === 'remove';
   const names = access === 'create' || access === 'remove'; // a name in a directory
   if (observed && !r.exists && !names) return { allowed: true, verdict: `${access} ${shown}: not there (ENOENT), not the jail`, why: [] };
@@ -119,8 +155,8 @@ function explainPath(plan: JailPlan, policy: Policy, host: Host, given: string, 
 
   if (plan.view) {
     const v = viewAt(plan.view.entries, target);
-    if (v === null) return deny(`not in the view: in the namespace layer it does not exist for the command.`, suggest(access, path, targetIsDir));
-    if (writes && v.readOnly) return deny(`read-only in the view (the mount of ${v.path} is read-only).`, suggest(access, path, targetIsDir));
+    if (v === null) return denyAnd(suggest(access, path, targetIsDir, host.home), `not in the view: in the namespace layer it does not exist for the command.`);
+    if (writes && v.readOnly) return denyAnd(suggest(access, path, targetIsDir, host.home), `read-only in the view (the mount of ${v.path} is read-only).`);
   }
 
   const ll = plan.landlock;
@@ -137,7 +173,7 @@ function explainPath(plan: JailPlan, policy: Policy, host: Host, given: string, 
   const why = rules.length
     ? [`the rules on it give ${fsRightNames(rights).join(' ') || 'nothing'}, not ${fsRightNames(want).join(' ')}:`, ...rules.map((x) => `  ${ruleLine(x)}`)]
     : ['no rule grants it or a directory above it.'];
-  return deny(...why, suggest(access, path, targetIsDir));
+  return denyAnd(suggest(access, path, targetIsDir, host.home), ...why);
 }
 
 /**
@@ -179,11 +215,17 @@ function ruleLine(x: LandlockPathRule): string {
   return `${x.path} (${x.sources.map(describeSource).join('; ')})`;
 }
 
-/** The flag that would allow an access. */
-function suggest(access: ObservedAccess, path: string, isDir: boolean): string {
-  if (access === 'create' || access === 'remove') return `to allow it: --rw ${parentOf(path)}`;
-  if (access === 'write') return `to allow it: --rw ${path}${isDir ? '' : ` (or --rw ${parentOf(path)})`}`;
-  return `to allow it: --ro ${path}`;
+/** The flag that would allow an access, unless it would be too broad. */
+function suggest(access: ObservedAccess, path: string, isDir: boolean, home: string): { line: string; allow: Allow | null } {
+  const parent = parentOf(path);
+  const names = access === 'create' || access === 'remove';
+  const on = names ? parent : path;
+  if (tooBroad(on, home)) {
+    const what = on === '/' || isWithin(normalize(home), on) ? 'all of your home directory' : 'your credentials there';
+    return { line: `jail suggests no grant: one on ${on} would give the command ${what}${names ? '; grant a directory inside it, or make the file first and grant it' : '; grant what it needs inside'}.`, allow: null };
+  }
+  const allow: Allow = names ? { flag: '--rw', path: parent } : access === 'write' ? { flag: '--rw', path, ...(!isDir && !tooBroad(parent, home) && { alt: parent }) } : { flag: '--ro', path };
+  return { line: `to allow it: ${allowText(allow)}`, allow };
 }
 
 /** The deepest view entry that shows the path, and whether writes to it

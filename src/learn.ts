@@ -14,7 +14,7 @@
  * credentials path or a .env file. What the broad policy refused (a write
  * outside the project, a read outside $HOME) is a suggestion, never granted.
  */
-import { judgeCall, type ObservedAccess } from './explain.js';
+import { allowText, judgeCall, shellPath, type Explanation, type ObservedAccess } from './explain.js';
 import type { JailPlan } from './plan.js';
 import type { Host } from './policy/host.js';
 import type { PathGrant, Policy } from './policy/model.js';
@@ -158,7 +158,7 @@ export function learnFrom(i: LearnInput): Learnt {
     if (access === 'create' && real !== null && host.stat(real)?.isDir) continue;
     if (inProject(path, real)) {
       const judged = judgeCall(plan, policy, host, path, access);
-      if (!judged.allowed) suggest(suggestions, access, path, flagFor(judged.why));
+      if (!judged.allowed) suggest(suggestions, access, path, flagFor(judged));
       else if (write) out.project = 'rw';
       else if (out.project === 'none') out.project = 'ro';
       continue;
@@ -176,7 +176,7 @@ export function learnFrom(i: LearnInput): Learnt {
       if (['/proc', '/sys'].some((k) => isWithin(path, k))) continue;
       const underHome = isWithin(path, home);
       const at = underHome ? anchor(write && access !== 'write' ? parent(path) : path, home, project, i.npmCache) : null;
-      const flag = at !== null ? `${write ? '--rw' : '--ro'} ${tildeOf(at, home)}` : flagFor(judged.why);
+      const flag = at !== null ? `${write ? '--rw' : '--ro'} ${shellPath(tildeOf(at, home))}` : flagFor(judged);
       if (flag !== null) suggest(suggestions, access, path, flag);
       continue;
     }
@@ -198,9 +198,10 @@ function suggest(into: Map<string, Suggestion>, access: ObservedAccess, path: st
   } else into.set(flag, { flag, access, paths: [path] });
 }
 
-/** explain's suggestion ("to allow it: --rw /x"), or null. */
-function flagFor(why: string[]): string | null {
-  return why.find((l) => l.startsWith('to allow it: '))?.slice('to allow it: '.length) ?? null;
+/** explain's suggestion ("--rw /x"), or null: none, or one too broad
+ *  ($HOME, above it, a credential: explain.ts tooBroad). */
+function flagFor(e: Explanation): string | null {
+  return e.allow ? allowText(e.allow) : null;
 }
 
 /** The most specific grant covering a path. */

@@ -31,6 +31,11 @@ export function printableLines(s: string): string {
   return s.replace(UNSAFE, escape);
 }
 
+/** A word as a shell reads it back: quoted unless it is all safe characters. */
+export function shellWord(w: string): string {
+  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`;
+}
+
 /** The closest name within a small edit distance, for "did you mean". */
 export function closest(word: string, names: readonly string[]): string | undefined {
   let best: string | undefined;

@@ -1,4 +1,5 @@
 /** `jail doctor` on the audit log: pure, from what doctor read. */
+import { printable } from '../text.js';
 
 /** What doctor knows about the audit log, read or run beforehand. */
 export interface AuditFacts {
@@ -9,6 +10,9 @@ export interface AuditFacts {
   auditctl: string | null;
   comm: (pid: number) => string | null;
 }
+
+/** A process's name: any process sets its own (prctl PR_SET_NAME). */
+const name = (a: AuditFacts, pid: number) => printable(a.comm(pid)?.trim() || '?');
 
 const NETLINK_AUDIT = 9;
 
@@ -26,7 +30,7 @@ export function logDenialsLine(a: AuditFacts): string {
   const st = a.auditctl === null ? null : { enabled: /^enabled (\d+)/m.exec(a.auditctl)?.[1], pid: /^pid (\d+)/m.exec(a.auditctl)?.[1] };
   if (st?.enabled === '0') return `${head}none: audit is disabled (auditctl -s: enabled 0), so the kernel writes none; auditctl -e 1, or start auditd`;
   const pid = st?.pid !== undefined && st.pid !== '0' ? Number(st.pid) : null;
-  if (pid !== null) return `${head}readable: the audit daemon (${a.comm(pid)?.trim() || '?'}, pid ${pid}) receives them (ausearch -m 1423)`;
+  if (pid !== null) return `${head}readable: the audit daemon (${name(a, pid)}, pid ${pid}) receives them (ausearch -m 1423)`;
   // Which processes hold an audit socket: the kernel's own has port id 0.
   const holders =
     a.netlink === null
@@ -43,5 +47,5 @@ export function logDenialsLine(a: AuditFacts): string {
   }
   if (holders === null) return `${head}unknown: /proc/net/netlink cannot be read here, and auditctl -s gave nothing`;
   if (holders.length === 0) return `${head}unknown whether the kernel writes them (auditctl -s gave nothing); no process reads the audit log, so at most the kernel log (dmesg) has them`;
-  return `${head}unknown whether audit is enabled (auditctl -s gave nothing); ${holders.map((p) => `${a.comm(p)?.trim() || '?'} (pid ${p})`).join(', ')} holds an audit socket and may read them`;
+  return `${head}unknown whether audit is enabled (auditctl -s gave nothing); ${holders.map((p) => `${name(a, p)} (pid ${p})`).join(', ')} holds an audit socket and may read them`;
 }

@@ -29,7 +29,7 @@ import { absolute, isWithin, normalize, type PathEntry } from '../policy/paths.j
 import { BUILTIN_PROFILES } from '../policy/profiles.js';
 import type { Observed, Prepared } from '../run.js';
 import { npmCacheOf } from '../tmpdir/copies.js';
-import { printable, printableLines } from '../text.js';
+import { printable, printableLines, shellWord } from '../text.js';
 import { addOptions, parseOrStatus, typedOptions } from './options.js';
 
 /** What main() lends learn: preparing and running as a plain run does
@@ -219,9 +219,4 @@ function save(name: string, profile: ProfileJson, target: Target, why: string[],
   resolveProfile(loadConfig(configContext(host, { env: process.env, nodeExecPath: process.execPath })), name);
   const where = target === 'user' ? `your user config ${tildeOf(file, host.home)}, since ${why.join('; ')} (a project's config may not hold that)` : file;
   say(`learn: saved profile "${name}" in ${where}.\n  use it: jail -p ${name} -- ${args.map(shellWord).join(' ')}`);
-}
-
-/** A word as a shell reads it back. */
-function shellWord(w: string): string {
-  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`;
 }

@@ -12,7 +12,8 @@ import { probe, tcpOwner } from '../native/apply.js';
 import { configContext } from '../policy/assemble.js';
 import { MAX_SCAN_DEPTH } from '../policy/base.js';
 import { resolveCommand } from '../policy/command.js';
-import { loadConfig, resolveProfile } from '../policy/config.js';
+import { linearise, loadConfig, resolveProfile } from '../policy/config.js';
+import { YOUR_GRANTS } from '../policy/profiles.js';
 import { absolute } from '../policy/paths.js';
 import { afterRunHints } from '../hints.js';
 import { ACCESSES, explain, type Access, type Query } from '../explain.js';
@@ -533,12 +534,19 @@ export function scriptShell(argv: string[], env: NodeJS.ProcessEnv, cwd: string)
     const config = loadConfig(configContext(host, { env, nodeExecPath: process.execPath, ...(dependency && { projectRoot: dependency }) }));
     profile = profileForScript(env.npm_lifecycle_event, cwd, (name) => config.profiles.has(name));
     // A profile only the project declares may extend one of your user
-    // profiles, and the project picks which script runs with it: jail-sh
-    // does not hand your own grants to a project's choice this way.
+    // profiles, or a built-in that grants what is yours (claude, codex:
+    // profiles.ts YOUR_GRANTS), and the project picks which script runs
+    // with it: jail-sh does not hand your own grants to a project's choice
+    // this way.
     const decls = config.profiles.get(profile) ?? [];
-    if (decls.length && decls.every((d) => d.layer === 'project') && resolveProfile(config, profile).chain.some((c) => /\buser \//.test(c))) {
-      process.stderr.write(`jail-sh: profile "${profile}" comes from the project and extends your user config; using "default" (run jail -p ${profile} yourself to use it).\n`);
-      profile = 'default';
+    if (decls.length && decls.every((d) => d.layer === 'project')) {
+      resolveProfile(config, profile); // the project rule, first
+      const yours = linearise(config, profile).find((n) => (config.profiles.get(n) ?? []).some((d) => d.layer === 'user' || (d.layer === 'built-in' && YOUR_GRANTS.has(n))));
+      if (yours !== undefined) {
+        const what = (config.profiles.get(yours) ?? []).some((d) => d.layer === 'user') ? 'your user config' : `the built-in "${yours}" (your agent's files and API key)`;
+        process.stderr.write(`jail-sh: profile "${profile}" comes from the project and extends ${what}; using "default" (run jail -p ${profile} yourself to use it).\n`);
+        profile = 'default';
+      }
     }
   } catch (e) {
     return fail(e);

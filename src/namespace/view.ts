@@ -311,12 +311,19 @@ function guardEntries(policy: Policy, binds: Array<Extract<ViewEntry, { kind: 'b
     // name, where a concurrent rename (of its directory, say) put it.
     if (inside(h.path, false) && !bound(h.path)) out.push({ kind: 'empty', path: h.path, isDir: h.isDir, ...(h.dev !== undefined && h.ino !== undefined && { dev: h.dev, ino: h.ino }), access: 0n });
   }
+  // --ssh-agent confirm: the real agent's socket under any grant, a
+  // writable one too (a --rw over its directory showed it, and the command
+  // signed unasked). With its identity, as a hidden path's cover.
+  const agent = policy.sshAgent;
+  const covered = policy.hidden.map((h) => h.path);
+  if (agent?.mode === 'confirm' && inside(agent.upstream, false) && !bound(agent.upstream) && !covered.some((c) => isWithin(agent.upstream, c))) {
+    out.push({ kind: 'empty', path: agent.upstream, isDir: false, ...(agent.dev !== undefined && agent.ino !== undefined && { dev: agent.dev, ino: agent.ino }), access: 0n });
+  }
   // Sockets of processes outside, under a read-only bind: connecting is no
   // read (src/policy/sockets.ts). Not under a hidden path, covered already.
-  const covered = policy.hidden.map((h) => h.path);
   for (const s of policy.hostSockets ?? []) {
     const b = nearestAbove(s, at);
-    if (b?.readOnly && !bound(s) && !covered.some((c) => isWithin(s, c))) out.push({ kind: 'empty', path: s, isDir: false, access: 0n });
+    if (b?.readOnly && !bound(s) && !covered.some((c) => isWithin(s, c)) && !(agent?.mode === 'confirm' && s === agent.upstream)) out.push({ kind: 'empty', path: s, isDir: false, access: 0n });
   }
   return out;
 }

@@ -11,7 +11,7 @@
  *
  * Pure: files come through the Host, machine facts through the context.
  */
-export { loadConfig, findProjectRoot } from './config/load.js';
+export { loadConfig, findProjectRoot, linearise } from './config/load.js';
 export { parseJson, pointAt } from './config/json.js';
 export { checkApiOptions, checkValue, type ProfileDecl, type ConfigPath } from './config/validate.js';
 export { resolveNearest } from './config/project.js';

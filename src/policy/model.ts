@@ -107,6 +107,10 @@ export interface SshAgent {
   socket: string;
   /** The real agent's socket (the invoking environment's SSH_AUTH_SOCK). */
   upstream: string;
+  /** Its identity when the policy was made (confirm: the namespace layer
+   *  covers that object wherever a grant shows it). */
+  dev?: bigint;
+  ino?: bigint;
 }
 
 export interface Policy {

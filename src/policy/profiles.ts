@@ -103,6 +103,17 @@ const BUILTINS: Readonly<Record<string, Readonly<ProfileJson>>> = {
 /** The built-in profiles' names and descriptions, as written (placeholders and all). */
 export const BUILTIN_PROFILES = BUILTINS;
 
+/**
+ * Built-ins that grant what is yours beyond the runtime and the project:
+ * the coding agents' state in $HOME, read-write, and their API key (a
+ * placeholder that works at the API). jail-sh does not run a project's
+ * script with a project-only profile that extends one of them (cli/main.ts
+ * scriptShell), as it does not for your user profiles: a hostile
+ * repository's `"lint": { "extends": "claude" }` would otherwise hand
+ * `npm run lint` your ~/.claude and API key, unasked.
+ */
+export const YOUR_GRANTS: ReadonlySet<string> = new Set(['claude', 'codex']);
+
 const PLACEHOLDER = /\{(project|home|nodePrefix|npmCache)\}/g;
 
 /** The built-ins with this machine's paths filled in. */

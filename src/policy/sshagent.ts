@@ -7,8 +7,10 @@
  *   SSH_AUTH_SOCK.
  * - confirm: the supervisor listens on `$TMPDIR/ssh-agent.sock`
  *   (src/sshagent) and asks the user before each signature; the real
- *   agent is never in the command's reach (in the fallback layer below
- *   Landlock ABI 9 that takes an acknowledgement: plan.ts).
+ *   agent is never in the command's reach: the namespace layer covers its
+ *   socket under any grant, a writable one included (namespace/view.ts);
+ *   in the fallback layer below Landlock ABI 9 it takes an
+ *   acknowledgement (plan.ts).
  * - allow: the real agent's socket, granted (the namespace layer binds it
  *   into the view), and SSH_AUTH_SOCK kept: a warning says what that means.
  */
@@ -69,5 +71,6 @@ export function withSshAgent(
   }
   const socket = `${tmpDir}/${AGENT_SOCKET}`;
   env.SSH_AUTH_SOCK = socket;
-  return { policy: { ...policy, sshAgent: { mode, socket, upstream: r.real } }, warnings: [] };
+  const id = r.st.dev !== undefined && r.st.ino !== undefined ? { dev: r.st.dev, ino: r.st.ino } : {};
+  return { policy: { ...policy, sshAgent: { mode, socket, upstream: r.real, ...id } }, warnings: [] };
 }

@@ -32,6 +32,16 @@ export interface Asker {
   close(): void;
 }
 
+/** The longest a field from the request (a user name, a namespace) is
+ *  shown: a longer one would push the key's line off the screen. */
+const FIELD = 100;
+
+/** A field the jailed command wrote, escaped and cut to FIELD characters. */
+export function field(s: string): string {
+  const p = printable(s);
+  return p.length > FIELD ? `${p.slice(0, FIELD)}… (${s.length} characters)` : p;
+}
+
 /** What the prompt says about a request, and what "always" would cover. */
 export function question(blob: Buffer, comment: string | undefined, signed: Signed, boundHostKey: Buffer | null): Question & { scope: string | null } {
   const lines = [`key:   ${describeKey(blob, comment)}`];
@@ -40,7 +50,7 @@ export function question(blob: Buffer, comment: string | undefined, signed: Sign
   switch (signed.kind) {
     case 'login': {
       const hostKey = signed.hostKey ?? boundHostKey;
-      lines.push(`what:  an SSH login as "${printable(signed.user)}" (service ${printable(signed.service)})`);
+      lines.push(`what:  an SSH login as "${field(signed.user)}" (service ${field(signed.service)})`);
       lines.push(hostKey ? `host:  the server whose host key is ${keyKind(hostKey)} ${fingerprint(hostKey)}` : 'host:  unknown (the client did not bind the session to a host key)');
       if (hostKey) {
         scope = `login ${fingerprint(hostKey)}`;
@@ -49,10 +59,10 @@ export function question(blob: Buffer, comment: string | undefined, signed: Sign
       break;
     }
     case 'sshsig':
-      lines.push(`what:  a signature (ssh-keygen -Y sign) in namespace "${printable(signed.namespace)}"${signed.namespace === 'git' ? ' (git: a commit or a tag)' : ''}`);
-      lines.push(`       of a message with ${printable(signed.hashAlg)} ${signed.hash.toString('base64')}`);
+      lines.push(`what:  a signature (ssh-keygen -Y sign) in namespace "${field(signed.namespace)}"${signed.namespace === 'git' ? ' (git: a commit or a tag)' : ''}`);
+      lines.push(`       of a message with ${field(signed.hashAlg)} ${field(signed.hash.toString('base64'))}`);
       scope = `sshsig ${signed.namespace}`;
-      always = `this key, namespace "${printable(signed.namespace)}"`;
+      always = `this key, namespace "${field(signed.namespace)}"`;
       break;
     case 'other':
       lines.push(`what:  ${signed.length} bytes of data jail does not recognise, ${signed.sha256}`);

@@ -70,16 +70,32 @@ export class Framer {
     const out: Message[] = [];
     for (;;) {
       if (this.size < 4) break;
-      const buf = this.flat();
-      const len = buf.readUInt32BE(0);
+      // Joined only once the message is whole: a message trickled in a
+      // byte at a time would otherwise be copied again for every byte
+      // (256 KiB that way kept the supervisor busy for seconds).
+      const len = this.length();
       if (len === 0 || len > this.max) throw new ProtocolError(`a message of ${len} bytes (at most ${this.max})`);
-      if (buf.length < 4 + len) break;
+      if (this.size < 4 + len) break;
+      const buf = this.flat();
       out.push({ type: buf[4]!, body: Buffer.from(buf.subarray(5, 4 + len)) });
       const rest = buf.subarray(4 + len);
       this.chunks = rest.length ? [rest] : [];
       this.size = rest.length;
     }
     return out;
+  }
+
+  /** The length field of the message at the front (4 bytes are held). */
+  private length(): number {
+    const first = this.chunks[0]!;
+    if (first.length >= 4) return first.readUInt32BE(0);
+    const head = Buffer.alloc(4);
+    let n = 0;
+    for (const c of this.chunks) {
+      n += c.copy(head, n, 0, Math.min(c.length, 4 - n));
+      if (n === 4) break;
+    }
+    return head.readUInt32BE(0);
   }
 
   /** Bytes held that make no whole message yet. */
@@ -213,7 +229,9 @@ export function keyKind(blob: Buffer): string {
   if (t.startsWith('ecdsa-sha2-')) return 'ECDSA';
   if (t.startsWith('sk-ssh-ed25519')) return 'ED25519-SK';
   if (t.startsWith('sk-ecdsa-')) return 'ECDSA-SK';
-  if (t.includes('-cert-v01@openssh.com')) return `${t.replace('-cert-v01@openssh.com', '')} certificate`;
+  // The type is the sender's (a key blob in a sign request, a host key in
+  // a login's data): escaped here, whatever the branch.
+  if (t.includes('-cert-v01@openssh.com')) return `${printable(t.replace('-cert-v01@openssh.com', ''))} certificate`;
   return printable(t);
 }
 

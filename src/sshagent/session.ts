@@ -27,6 +27,13 @@ import { DialogAsker, TerminalAsker, question, type Asked, type Asker } from './
 import { FAILURE, Framer, MSG, ProtocolError, SESSION_BIND, describeKey, frame, parseExtension, parseIdentities, parseSessionBind, parseSignRequest, recognise, type Message } from './protocol.js';
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
+/** Refusals the report after the run names. */
+const MAX_REPORTED = 3;
+/** Refusals kept for it (the count goes on). */
+const MAX_KEPT = 64;
+/** Connections open at once: each has its own to the real agent, whose
+ *  descriptors (1024 for a desktop session's) are the user's too. */
+const MAX_CONNECTIONS = 64;
 /** Requests one connection may have waiting for an answer. */
 const MAX_QUEUED = 16;
 
@@ -56,7 +63,9 @@ export class SshAgentSession implements Service {
   private asking: Promise<unknown> = Promise.resolve();
   private asker: Asker | null = null;
   private noAsker: string | null = null;
-  private readonly denied: string[] = [];
+  /** Why, for the first MAX_KEPT distinct refusals; `refused` counts all. */
+  private readonly denied = new Set<string>();
+  private refused = 0;
   private signed = 0;
   private readonly timeoutMs: number;
 
@@ -70,6 +79,10 @@ export class SshAgentSession implements Service {
   /** Listen on the agent's socket (0600), in the TMPDIR made for the run. */
   async listen(): Promise<void> {
     const server = net.createServer((s) => this.serve(s));
+    // Past it, a connection is closed at once: a command opening
+    // thousands would otherwise hold as many to your real agent, and
+    // ssh outside the jail could not reach it while the run lasts.
+    server.maxConnections = MAX_CONNECTIONS;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.agent.socket, () => {
@@ -91,11 +104,15 @@ export class SshAgentSession implements Service {
       await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
       this.asker?.close();
       const report = this.opts.report ?? ((t: string) => process.stderr.write(t));
-      if (this.denied.length) {
-        const shown = [...new Set(this.denied)];
-        report(`jail: ssh agent: refused ${this.denied.length} signature request(s): ${shown.map((d) => printable(d)).join('; ')}\n`);
+      if (this.refused) {
+        // A few, in one line: a command asking thousands of times, each
+        // for other data, must not fill the terminal.
+        const distinct = [...this.denied];
+        const shown = distinct.slice(0, MAX_REPORTED).map((d) => printable(d));
+        const more = distinct.length > MAX_REPORTED ? `; and ${distinct.length >= MAX_KEPT ? 'more' : distinct.length - MAX_REPORTED} other(s)` : '';
+        report(`jail: ssh agent: refused ${this.refused} signature request(s): ${shown.join('; ')}${more}\n`);
       }
-      this.opts.log?.(`ssh agent: ${this.signed} signature(s) allowed, ${this.denied.length} refused`);
+      this.opts.log?.(`ssh agent: ${this.signed} signature(s) allowed, ${this.refused} refused`);
     })());
   }
 
@@ -181,7 +198,8 @@ export class SshAgentSession implements Service {
     if (scope === null || !this.allowed.has(scope)) {
       const asked = await this.ask(q);
       if (asked.answer === 'deny') {
-        this.denied.push(asked.why ? `${asked.why} (${what})` : `denied by you (${what})`);
+        this.refused++;
+        if (this.denied.size < MAX_KEPT) this.denied.add(asked.why ? `${asked.why} (${what})` : `denied by you (${what})`);
         return FAILURE();
       }
       if (asked.answer === 'always' && scope !== null) this.allowed.add(scope);

@@ -52,6 +52,13 @@ strictJail.describe.each(users)('jail learn as %s', (_, asNobody) => {
     }
   });
 
+  strictJail.it('a command writing in $HOME and ~/.config gets no suggestion of --rw ~ or --rw ~/.config; a planted name with flags in it stays one word', () => {
+    const r = jail(w, ['learn', '--', 'sh', '-c', 'touch ~/x; mkdir ~/.config/newtool; touch "$HOME/a --rw ~/b"; true'], { asNobody });
+    expect(r.status, printed(r)).toBe(0);
+    expect(r.stderr).toContain("add --rw ~/'a --rw ~' if it should write there");
+    expect(r.stderr).not.toMatch(new RegExp(`--rw (~|${w.home}|~/\\.config|${w.home}/\\.config)( |$)`, 'm'));
+  });
+
   strictJail.it('a key the command reaches for is never learnt, and its content never shown', () => {
     const r = jail(w, ['learn', '--', 'cat', path.join(w.home, '.ssh', 'id_ed25519')], { asNobody });
     expect(r.status).toBe(1); // cat's own

@@ -94,6 +94,29 @@ strictJail.describe('jail-sh', () => {
     expect(jail(w, ['-p', 'build', '--', 'sh', '-c', script]).stdout.trim()).toBe(w.secrets.ssh);
     fs.rmSync(path.join(w.home, '.config'), { recursive: true });
   });
+  it.each(['claude', 'codex'])('does not let a project-only profile picked by script name extend the built-in %s (your agent\'s files and API key)', (agent) => {
+    const dir = path.join(w.home, `.${agent}`);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'memory.md'), w.secrets.aws);
+    config({ lint: { extends: agent } });
+    const script = `cat ~/.${agent}/memory.md; echo planted > ~/.${agent}/planted; echo key=$ANTHROPIC_API_KEY$OPENAI_API_KEY`;
+    try {
+      const r = spawnSync(NODE, [path.join(REPO, 'bin', 'jail-sh.js'), '-c', script], {
+        cwd: w.proj,
+        env: { ...w.env, npm_lifecycle_event: 'lint', ANTHROPIC_API_KEY: 'sk-ant-api03-real', OPENAI_API_KEY: 'sk-proj-real' },
+        encoding: 'utf8',
+      });
+      expect(r.stderr).toContain(`jail-sh: profile "lint" comes from the project and extends the built-in "${agent}"`);
+      expect(printed(r)).not.toContain(w.secrets.aws);
+      expect(r.stdout).toContain('key=\n');
+      expect(fs.existsSync(path.join(dir, 'planted'))).toBe(false);
+      // Asked for by name, the user's choice: it applies (the control).
+      expect(jail(w, ['-p', 'lint', '--', 'sh', '-c', `cat ~/.${agent}/memory.md`]).stdout).toBe(w.secrets.aws);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(path.join(w.proj, 'jail.config.json'), { force: true });
+    }
+  });
   it('runs a dependency install script with npm-install: its own package writable, the project not', () => {
     const dep = path.join(w.proj, 'node_modules', 'dep');
     fs.mkdirSync(dep, { recursive: true });

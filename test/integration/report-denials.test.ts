@@ -42,6 +42,13 @@ strictJail.describe.each(users)('--report-denials as %s', (_, asNobody) => {
     expect(r.stderr).toContain('to allow it: --rw .');
   });
 
+  strictJail.it('creates in $HOME are no reason to suggest --rw ~, and a name with flags in it stays one shell word', () => {
+    const r = jail(w, ['--report-denials', '--ro', '.', '--', 'sh', '-c', 'touch ~/x ~/y; touch "$HOME/a --rw ~/b"; true'], { asNobody });
+    expect(r.stderr).toContain(`denied create of 2 paths under ${w.home}`);
+    expect(r.stderr).toContain(`to allow it: --rw '${w.home}/a --rw ~'`);
+    expect(r.stderr).not.toMatch(new RegExp(`--rw (~|${w.home})([ ;)]|$)`, 'm'));
+  });
+
   strictJail.it('says nothing when nothing was refused (a missing file is no denial)', () => {
     const r = jail(w, ['--report-denials', '--ro', '.', '--', 'sh', '-c', 'cat README.md src/index.js; cat nope 2>/dev/null; true'], { asNobody });
     expect(r.status, printed(r)).toBe(0);

@@ -17,7 +17,11 @@ const python = (() => {
   const r = spawnSync('python3', ['-c', 'import sys, pty; print(sys.executable)'], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : null;
 })();
+/** A hostile client of jail's agent, run inside (a python the view shows). */
+const ATTACK = path.join(__dirname, 'fixtures', 'ssh-agent-attack.py');
+const systemPython = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : null;
 const gated = needs(haveOpenSsh && python !== null, "needs OpenSSH's ssh-agent, ssh-add, ssh-keygen (openssh-client) and python3 with pty");
+const gatedPy = needs(haveOpenSsh && python !== null && systemPython !== null, 'needs OpenSSH, python3 with pty and /usr/bin/python3 (inside the jail)');
 const PTY = path.join(__dirname, 'fixtures', 'pty-answer.py');
 
 /** In the fallback below Landlock ABI 9, confirm needs --allow-unix as the
@@ -87,8 +91,13 @@ function jailOnTty(a: Agent, answers: string[], args: string[], env: NodeJS.Proc
 gated.describe('--ssh-agent', () => {
   strictJail.describe.each(users)('confirm, as %s', (_name, asNobody) => {
     let a: Agent;
+    let attack: string;
     beforeAll(async () => {
       a = await startAgent(asNobody);
+      // Where nobody can read it too.
+      attack = path.join(w.root, 'ssh-agent-attack.py');
+      if (!fs.existsSync(attack)) fs.copyFileSync(ATTACK, attack);
+      fs.chmodSync(attack, 0o644);
     });
     const file = () => {
       const f = path.join(w.proj, `msg-${asNobody ? 'nobody' : 'root'}-${Math.random().toString(36).slice(2, 8)}.txt`);
@@ -165,6 +174,59 @@ gated.describe('--ssh-agent', () => {
       expect(r.screen).toContain('no answer in 3 s: denied');
       expect(r.status).not.toBe(0);
       expect(fs.existsSync(path.join(w.proj, `${f}.sig`))).toBe(false);
+    });
+
+    gatedPy.it('escape sequences the command puts in a key blob or a host key reach the prompt escaped, never raw', () => {
+      // A certificate's type, as the sign request's key and as the host key
+      // a login names: OSC 52 (write the clipboard), erase the line, move up.
+      const r = jailOnTty(a, [], ['--ro', '.', '--ro', attack, '--ssh-agent', 'confirm', ...ACK, '--', 'sh', '-c', `${systemPython} ${attack} escape; ${systemPython} ${attack} hostbound ${a.pub}`], { JAIL_SSH_AGENT_TIMEOUT: '1' });
+      expect(r.screen).toContain('reply 5');
+      expect(r.screen).toContain('\\x1b]52;c;cHduZWQ=\\x07\\x1b[2K\\x1b[1A\\x1b[2Kpwned certificate');
+      expect(r.screen.match(/host: .*certificate/g)?.length, r.screen).toBe(1);
+      expect(r.screen).not.toContain('\x1b]52');
+      expect(r.screen).not.toContain('\x1b[2K');
+    });
+
+    gatedPy.it('a command asking 300 times for signatures nobody can confirm gets a report of a few lines, not 300', () => {
+      // setsid: no controlling terminal, and no desktop: nobody to ask.
+      const [cmd, argv] = jailCommand(w, ['--ro', '.', '--ro', attack, '--ssh-agent', 'confirm', ...ACK, '--', systemPython!, attack, 'many', '300'], { asNobody });
+      const r = spawnSync('setsid', ['-w', cmd, ...argv], { cwd: w.proj, env: { ...w.env, SSH_AUTH_SOCK: a.sock, DISPLAY: '', WAYLAND_DISPLAY: '' }, encoding: 'utf8', timeout: 30_000 });
+      expect(r.stdout).toContain("replies {5: 300}");
+      expect(r.stderr).toMatch(/refused 300 signature request\(s\): nobody to ask: .*; and more other\(s\)\n/);
+      expect(r.stderr.length, r.stderr.slice(0, 400)).toBeLessThan(2000);
+    });
+
+    gatedPy.it('a command opening 300 connections holds at most 64 to the real agent, which outside ssh still reaches', async () => {
+      const flag = path.join(w.proj, `held-${asNobody ? 'n' : 'r'}`);
+      fs.rmSync(flag, { force: true });
+      const [cmd, argv] = jailCommand(w, ['--rw', '.', '--ro', attack, '--ssh-agent', 'confirm', ...ACK, '--', systemPython!, attack, 'hold', '300', flag], { asNobody });
+      const run = spawn(cmd, argv, { cwd: w.proj, env: { ...w.env, SSH_AUTH_SOCK: a.sock }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      run.stdout!.on('data', (d) => (out += d));
+      const ended = new Promise((resolve) => run.on('close', resolve));
+      expect(await until(() => fs.existsSync(flag), 20_000)).toBe(true);
+      const held = fs.readdirSync(`/proc/${a.proc.pid}/fd`).length;
+      expect(a.add(['-l']).status).toBe(0);
+      await ended; // the command sleeps 3 s, then ends
+      expect(held, out).toBeLessThan(80);
+      expect(out).toMatch(/answered (\d+) of 300/);
+      expect(Number(/answered (\d+)/.exec(out)![1])).toBeLessThanOrEqual(64);
+    });
+
+    gated.it("the real agent's socket under a writable grant is covered (namespace layer): no signature unasked", () => {
+      const probe = `SSH_AUTH_SOCK=${a.sock} ssh-add -l; echo status=$?` + (inFallback ? '' : `; mv ${a.sock} ${a.sock}.moved; ln ${a.sock} ${a.sock}.link; SSH_AUTH_SOCK=${a.sock}.link ssh-add -l; echo link=$?`);
+      const r = jail(w, ['--rw', a.dir, '--ssh-agent', 'confirm', ...ACK, '--', 'sh', '-c', probe], { asNobody, env: { ...w.env, SSH_AUTH_SOCK: a.sock } });
+      if (inFallback) {
+        // Acknowledged with --allow-unix: every socket is open (README).
+        expect(r.stdout).toContain('status=0');
+        return;
+      }
+      expect(r.status).not.toBe(125);
+      expect(r.stdout).toContain('status=2');
+      expect(r.stdout).not.toContain('link=0');
+      // The real agent is where it was, holding its key.
+      expect(fs.existsSync(`${a.sock}.moved`)).toBe(false);
+      expect(String(a.add(['-l']).stdout)).toContain('ED25519');
     });
 
     gated.it("the real agent's socket, guessed, cannot be reached from inside", () => {

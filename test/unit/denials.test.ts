@@ -57,7 +57,7 @@ describe('judging the recorded calls', () => {
   it('reports a read the plan refuses, with the flag that allows it', () => {
     const { plan, policy } = prepared({ ro: ['.'] });
     const j = judgeObserved(plan, policy, host, [call('openat', [AT_FDCWD, 0, 0], '/home/u/.ssh/id_rsa'), call('openat', [AT_FDCWD, 0, 0], 'src/a.js', '/work/proj')], 0, nameOf);
-    expect(j.denials).toEqual([expect.objectContaining({ access: 'read', path: '/home/u/.ssh/id_rsa', allow: '--ro /home/u/.ssh/id_rsa' })]);
+    expect(j.denials).toEqual([expect.objectContaining({ access: 'read', path: '/home/u/.ssh/id_rsa', allow: { flag: '--ro', path: '/home/u/.ssh/id_rsa' } })]);
   });
   it('a missing file is not the jail, but creating one under --ro is', () => {
     const { plan, policy } = prepared({ ro: ['.'] });
@@ -76,11 +76,21 @@ describe('judging the recorded calls', () => {
     const j = judgeObserved(plan, policy, host, [...reads, ...reads, call('mkdir', [0, 0o777], '/work/proj/\x1b[2Jx')], 7, nameOf);
     const text = formatDenials(j, '/work/proj');
     expect(text[0]).toBe('--report-denials: the jail refused 4 path(s):');
-    expect(text.join('\n')).toContain('denied read of 3 paths under /home/u/.ssh (no rule grants it or a directory above it, 6 calls); to allow them: --ro /home/u/.ssh');
+    // Three reads in ~/.ssh are no reason to suggest all of it.
+    expect(text.join('\n')).toContain('denied read of 3 paths under /home/u/.ssh (no rule grants it or a directory above it, 6 calls); jail suggests no grant on /home/u/.ssh (your credentials)');
     expect(text.join('\n')).toContain('/work/proj/\\x1b[2Jx');
     expect(text.join('\n')).not.toContain('\x1b');
     expect(text.at(-1)).toContain('7 path call(s) went unrecorded');
     expect(formatDenials(judgeObserved(plan, policy, host, [], 0, nameOf), '/work/proj')).toEqual([]);
+  });
+  it('a name with spaces is one shell word in the suggestion, and no grant on $HOME is suggested', () => {
+    const { plan, policy } = prepared({ ro: ['.'] });
+    const j = judgeObserved(plan, policy, host, [call('mkdir', [0, 0o777], '/home/u/x'), call('mkdir', [0, 0o777], '/home/u/y'), call('mkdir', [0, 0o777], '/home/u/a --rw ~/b'), call('mkdir', [0, 0o777], "/work/proj/it's here/d")], 0, nameOf);
+    const text = formatDenials(j, '/work/proj').join('\n');
+    expect(text).toContain("to allow it: --rw '/home/u/a --rw ~'");
+    expect(text).toContain("to allow it: --rw './it'\\''s here'");
+    expect(text).toContain('denied create of 2 paths under /home/u (');
+    expect(text).not.toMatch(/--rw (~|\/home\/u|\/home|\/)([ ;)]|$)/m);
   });
   it('keeps to 15 lines', () => {
     const { plan, policy } = prepared({ ro: ['.'] });

@@ -112,6 +112,19 @@ describe('the profile from what the command touched', () => {
     expect(json).toEqual({ description: 'learnt by jail learn from: tool', ro: ['.'] });
     expect(notForProject(json)).toEqual([]);
   });
+  it('never suggests a grant on $HOME, above it or on a directory holding a credential; a path with spaces is one shell word', () => {
+    const l = learnt([
+      ['create', `${H}/x`],
+      ['create', `${H}/.config/newtool`],
+      ['create', `${H}/.ssh/planted`],
+      ['create', `${H}/a --rw ~/b`],
+      ['create', '/home/v'],
+      ['create', '/toplevel'],
+    ]);
+    const flags = l.suggestions.map((s) => s.flag);
+    expect(flags).toEqual([`--rw ~/'a --rw ~'`]);
+    for (const f of flags) expect(f).not.toMatch(/--rw (~|\/home\/u|\/home|\/|~\/\.config)( |$)/);
+  });
   it('what a project config may not hold keeps the profile out of it', () => {
     expect(notForProject({ rw: ['.'], npmCache: true })).toEqual([]);
     expect(notForProject({ toolchains: true })).toEqual(['"toolchains": true widens the policy']);

@@ -18,4 +18,13 @@ describe('jail doctor: whether --log-denials records can be read', () => {
   ])('%s', (_, over, want) => {
     expect(logDenialsLine(facts(over))).toMatch(want);
   });
+
+  it("a process name (any process's own, set with prctl) is printed escaped", () => {
+    const comm = () => '\x1b]52;c;eA==\x07\x1b[2Kauditd\n';
+    for (const over of [{ auditctl: 'enabled 1\npid 812\n' }, { netlink: NETLINK_HEAD + sock(9, 812) }]) {
+      const line = logDenialsLine(facts({ ...over, comm }));
+      expect(line).toContain('\\x1b]52;c;eA==\\x07\\x1b[2Kauditd');
+      expect(line).not.toContain('\x1b');
+    }
+  });
 });

@@ -9,6 +9,12 @@ const sshsig = (ns: string) => Buffer.concat([Buffer.from('SSHSIG'), sshString(n
 const login = Buffer.concat([sshString(Buffer.alloc(32, 5)), Buffer.from([50]), sshString('git'), sshString('ssh-connection'), sshString('publickey'), Buffer.from([1]), sshString('ssh-ed25519'), sshString(key)]);
 
 describe('question()', () => {
+  it('a namespace or user name of thousands of characters is cut, so the key line stays on the screen', () => {
+    const q = question(key, 'me', recognise(sshsig('g'.repeat(5000))), null);
+    expect(q.lines[1]).toBe(`what:  a signature (ssh-keygen -Y sign) in namespace "${'g'.repeat(100)}… (5000 characters)"`);
+    expect(promptText(q, 1000).length).toBeLessThan(1000);
+  });
+
   it('a git signature: the key, the namespace; "always" covers this key and namespace', () => {
     const q = question(key, 'me@laptop', recognise(sshsig('git')), null);
     expect(q.lines[0]).toBe(`key:   ED25519 ${fingerprint(key)} me@laptop`);
