@@ -105,7 +105,7 @@ export function compileLandlock(policy: Policy, abi: number, opts: CompileOption
     // namespace layer's allows them, and the view decides which exist.
     const named = policy.net.unixPaths.join(', ');
     const instead = opts.view
-      ? `; the view decides instead: UNIX sockets work under the granted paths, as without --allow-unix, and ${named} only where a --rw grant shows it (under a read-only grant a socket of a process outside is covered, and without a grant it is not there)`
+      ? `; the view decides instead: UNIX sockets work under the granted paths, as without --allow-unix (under a read-only grant a socket of a process outside is covered, but not ${named}), and ${named} only where a grant shows it`
       : `; UNIX sockets are refused instead (socketpair still works), ${named} included`;
     if (need((row.fs & FS.RESOLVE_UNIX) !== 0n, 'UNIX socket path control', 'fs', FS.RESOLVE_UNIX, '--allow-unix PATH', instead)) {
       for (const p of policy.net.unixPaths) paths.rules.push({ path: p, access: FS.RESOLVE_UNIX, isDir: false, sources: [{ kind: 'flag', flag: '--allow-unix', given: p }] });

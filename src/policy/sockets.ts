@@ -33,8 +33,9 @@ export function hostSockets(policy: Policy, host: Host): string[] {
     // another: what is covered must be a socket, found through realpath).
     const real = host.realpath(path);
     if (real === null || real === '/' || !ro.some((g) => isWithin(real, g.path))) continue;
-    // Granted itself (--ssh-agent allow grants the real agent's socket).
-    if (policy.grants.some((g) => g.path === real)) continue;
+    // Granted itself (--ssh-agent allow grants the real agent's socket),
+    // or named by --allow-unix PATH: the user allowed that one.
+    if (policy.grants.some((g) => g.path === real) || policy.net.unixPaths.includes(real)) continue;
     const st = host.stat(real, true);
     if (!st || (st.mode & S_IFMT) !== S_IFSOCK || out.includes(real)) continue;
     out.push(real);

@@ -248,7 +248,7 @@ describe('--allow-unix PATH below ABI 9, by layer: best effort says what it does
 
   it('the namespace layer: UNIX sockets are allowed (the filter says so), and the view decides which exist', () => {
     const plan = compile(policy, at(true), { bestEffort: true });
-    expect(unixLine(plan)).toMatch(/; the view decides instead: UNIX sockets work under the granted paths, as without --allow-unix, and \/run\/agent\.sock only where a --rw grant shows it/);
+    expect(unixLine(plan)).toMatch(/; the view decides instead: UNIX sockets work under the granted paths, as without --allow-unix \(under a read-only grant a socket of a process outside is covered, but not \/run\/agent\.sock\), and \/run\/agent\.sock only where a grant shows it/);
     expect(unixLine(plan)).not.toMatch(/refused/);
     expect(sockets(plan).unix).toBe('allow');
     expect(plan.view!.entries.some((e) => e.path === SOCKET && e.kind === 'bind')).toBe(false); // not in the view

@@ -21,8 +21,8 @@ const host = {
   realpath: (p: string) => (p === '/tmp/gone.sock' ? null : p.replace(/^\/var\/run\//, '/run/')),
   stat: (p: string) => (p === '/tmp/plain-file' ? FILE : SOCK),
 } as unknown as Host;
-const policy = (grants: Array<[string, 'ro' | 'rw']>, unix = false) =>
-  ({ net: { unix }, grants: grants.map(([path, access]) => ({ path, access, isDir: true, source: { kind: 'flag' } })) }) as unknown as Policy;
+const policy = (grants: Array<[string, 'ro' | 'rw']>, unix = false, unixPaths: string[] = []) =>
+  ({ net: { unix, unixPaths }, grants: grants.map(([path, access]) => ({ path, access, isDir: true, source: { kind: 'flag' } })) }) as unknown as Policy;
 
 describe('hostSockets', () => {
   it('lists the sockets under read-only grants once each, where they really are, and nothing else', () => {
@@ -38,6 +38,9 @@ describe('hostSockets', () => {
     const p = policy([['/home/u', 'ro'], ['/home/u/.ssh/agent.sock', 'ro']]);
     expect(hostSockets(p, host)).toEqual([]);
     expect(hostSockets(policy([['/', 'ro']], true), host)).toEqual([]);
+  });
+  it('leaves out a socket named by --allow-unix PATH, and only that one', () => {
+    expect(hostSockets(policy([['/run', 'ro']], false, ['/run/docker.sock']), host)).toEqual(['/run/user/1000/bus']);
   });
   it('finds none on a host without the table', () => {
     expect(hostSockets(policy([['/', 'ro']]), { ...host, unixSockets: () => null } as unknown as Host)).toEqual([]);
