@@ -68,7 +68,7 @@ export function typedApiOptions(opts: JailOptions): JailOptions {
         if (value === false) out[name] = false;
         break;
       case 'unix':
-        out[name] = value;
+        out[name] = [...(value as Array<string | true>)]; // a kept plan is frozen: not the caller's array
         break;
       case 'choice':
       case 'name':
@@ -153,6 +153,23 @@ function forRun(k: Kept<Prepared>, names: string[], argv: string[]): Prepared {
   return { ...p, target: { ...p.target, argv } };
 }
 
+/**
+ * The environment as child_process reads it for the command: every
+ * enumerable variable, inherited ones too, undefined left out, each value a
+ * string. The one snapshot both keys a kept plan and is prepared from, so
+ * that nothing preparing reads escapes the key (an inherited
+ * NPM_CONFIG_USERCONFIG did); throws as child_process.spawn would.
+ */
+function envOf(given: NodeJS.ProcessEnv | Record<string, unknown>): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const k in given) {
+    // inherited variables too, as child_process passes them
+    const v = (given as Record<string, unknown>)[k];
+    if (v !== undefined) out[k] = `${v as string}`;
+  }
+  return out;
+}
+
 /** A pipe, /dev/null, or an fd of ours ('inherit': 0, 1 or 2). */
 type StdioKind = 'pipe' | 'ignore' | number;
 
@@ -196,7 +213,7 @@ export function spawnInProcess(policy: JailOptions, command: string, args: reado
   }
   const kinds = stdioKinds(options.stdio);
   if (!kinds) return { child: null, path: { path: 'cli', why: 'stdio other than pipe, inherit, ignore or an fd' } };
-  const env = options.env ?? process.env;
+  const env = envOf(options.env ?? process.env);
   const cwd = path.resolve(options.cwd === undefined ? process.cwd() : String(options.cwd));
   const opts = typedApiOptions(policy);
   const argv = [command, ...args];

@@ -82,6 +82,37 @@ strictJail.describe.each(users)(`kept plans (${LAYER} layer), as %s`, (_, asNobo
   });
 });
 
+// The request a plan is kept under must hold all that preparing it reads,
+// and keeping it must freeze nothing of the caller's.
+strictJail.describe('kept plans: the request', () => {
+  it("reads the environment as child_process does (inherited variables, numbers), so a plan kept for one value is not reused for another", async () => {
+    const files = ['A', 'B'].map((n) => {
+      const f = path.join(w.root, `kept-npmrc-${n}`);
+      fs.writeFileSync(f, `kept-from-file-${n}=1\n`);
+      return f;
+    });
+    const own = { ...w.env };
+    delete own.NPM_CONFIG_USERCONFIG;
+    delete own.npm_config_userconfig;
+    const inheriting = (file: string) => Object.assign(Object.create({ NPM_CONFIG_USERCONFIG: file, KEPT_INHERITED: 'inherited' }) as NodeJS.ProcessEnv, own, { KEPT_NUMBER: 12 });
+    const script = 'cat "$NPM_CONFIG_USERCONFIG"; echo "$KEPT_INHERITED $KEPT_NUMBER"';
+    // The control: what the command is given run directly.
+    const direct = spawnSync('sh', ['-c', 'echo "$KEPT_INHERITED $KEPT_NUMBER"'], { env: inheriting(files[0]!), encoding: 'utf8' });
+    expect(direct.stdout).toBe('inherited 12\n');
+    const a = await run({ ro: ['.'] }, 'sh', ['-c', script], { cwd: w.proj, env: inheriting(files[0]!) });
+    const b = await run({ ro: ['.'] }, 'sh', ['-c', script], { cwd: w.proj, env: inheriting(files[1]!) });
+    expect([a.status, a.stderr, a.stdout]).toEqual([0, '', 'kept-from-file-A=1\ninherited 12\n']);
+    expect([b.status, b.stderr, b.stdout]).toEqual([0, '', 'kept-from-file-B=1\ninherited 12\n']);
+  });
+  it("freezes none of the caller's policy (a kept plan is frozen through)", async () => {
+    const policy = { ro: ['.'], allowUnix: [true] as Array<string | true>, env: ['KEPT_X'] };
+    for (let i = 0; i < 2; i++) expect((await run(policy, 'true', [], { cwd: w.proj, env: w.env })).status).toBe(0);
+    expect([Object.isFrozen(policy), Object.isFrozen(policy.ro), Object.isFrozen(policy.allowUnix), Object.isFrozen(policy.env)]).toEqual([false, false, false, false]);
+    policy.allowUnix.push('/nonexistent/kept.sock?');
+    expect(policy.allowUnix).toHaveLength(2);
+  });
+});
+
 strictJail.describe('which path runs', () => {
   it('a plain run is in-process; one with an egress proxy takes the CLI', async () => {
     const a = spawn({ ro: ['.'] }, 'true', [], { cwd: w.proj, env: w.env, stdio: 'ignore' }) as ReturnType<typeof spawn> & { jailPath: { path: string } };
