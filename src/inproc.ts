@@ -116,6 +116,8 @@ function factsFor(env: NodeJS.ProcessEnv): ProbeResult {
  */
 const KEPT_PLANS = 16;
 const MAX_TRACE = 5000;
+/** About 4 MB of answers (config texts, listings) per kept plan. */
+const MAX_TRACE_SIZE = 4 << 20;
 const keptPlans = new Map<string, { facts: ProbeResult; trace: Trace; prepared: Kept<Prepared> }>();
 
 function prepareKept(opts: JailOptions, argv: string[], env: NodeJS.ProcessEnv, cwd: string, facts: ProbeResult, host: Host): Prepared {
@@ -135,7 +137,7 @@ function prepareKept(opts: JailOptions, argv: string[], env: NodeJS.ProcessEnv, 
   const p = prepare(request(), facts, traced.host);
   // A trace of a huge tree (thousands of directories listed) is not worth
   // its memory.
-  if (!traced.trace.reusable || traced.trace.calls.length > MAX_TRACE) return p;
+  if (!traced.trace.reusable || traced.trace.calls.length > MAX_TRACE || traced.trace.size > MAX_TRACE_SIZE) return p;
   let k: Kept<Prepared>;
   try {
     k = keep(p, traced.trace.names);

@@ -35,6 +35,8 @@ export interface Trace {
   names: string[];
   /** False when an answer was an exception: not to be reused. */
   reusable: boolean;
+  /** About how much memory the answers hold (characters and entries). */
+  size: number;
 }
 
 /**
@@ -53,7 +55,7 @@ const SETTLED_NS = 2_000_000_000n;
 
 /** `host`, writing each question and answer down in `trace`. */
 export function tracing(host: Host, stampDir?: StampDir): { host: Host; trace: Trace } {
-  const trace: Trace = { calls: [], names: [], reusable: true };
+  const trace: Trace = { calls: [], names: [], reusable: true, size: 0 };
   return { host: new Tracing(host, trace, stampDir), trace };
 }
 
@@ -187,7 +189,9 @@ class Tracing implements Host {
       this.trace.reusable = false;
       throw e;
     }
-    this.trace.calls.push({ name, args, value: kept(value) });
+    const k = kept(value);
+    this.trace.calls.push({ name, args, value: k });
+    this.trace.size += typeof k === 'string' ? k.length : Array.isArray(k) ? 64 * k.length : 64;
     return value;
   }
 
@@ -206,7 +210,9 @@ class Tracing implements Host {
     const before = BigInt(Date.now()) * 1_000_000n;
     const s = this.stampDir?.(p);
     const entries = this.call('readdir', [p], () => this.host.readdir(p));
-    if (s && s.changedNs < before - SETTLED_NS) this.trace.calls.at(-1)!.stamp = s.stamp;
+    // Not an empty listing: it may be a failure (EACCES, EMFILE) that the
+    // host answers as empty, which a stamp would keep past its cause.
+    if (s && entries.length > 0 && s.changedNs < before - SETTLED_NS) this.trace.calls.at(-1)!.stamp = s.stamp;
     return entries;
   }
   scanTree(root: string, maxDepth: number): ScanEntry[] | null { return this.call('scanTree', [root, maxDepth], () => this.host.scanTree(root, maxDepth)); }

@@ -122,8 +122,9 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
 
   // `/` and trees that hold $HOME grant everything, and the kernel's own
   // file systems hold nothing to find: not searched (cheap start-up for
-  // `--ro /`).
-  const searched = outermost(readable).filter((t) => t !== '/' && !isWithin(host.home, t) && !['/proc', '/sys', '/dev'].some((k) => isWithin(t, k)));
+  // `--ro /`). But /dev/shm, where anyone may make a project.
+  const kernels = (t: string) => isWithin(t, '/proc') || isWithin(t, '/sys') || (isWithin(t, '/dev') && !isWithin(t, '/dev/shm'));
+  const searched = outermost(readable).filter((t) => t !== '/' && !isWithin(host.home, t) && !kernels(t));
   const found = search(searched, host);
   const guards: Guard[] = [];
   const keep = (path: string, why: string) => keepGuards(guards, path, why, host);

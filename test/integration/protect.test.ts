@@ -586,6 +586,24 @@ strictJail.describe.each(users)('protected paths (%s)', (who, asNobody) => {
       }
     });
 
+    strictJail.it('in a project under /dev/shm (a tmpfs anyone may write) too', () => {
+      const proj = fs.mkdtempSync('/dev/shm/jail-it-env-');
+      try {
+        for (const [f, text] of Object.entries(files)) {
+          fs.mkdirSync(path.dirname(path.join(proj, f)), { recursive: true });
+          fs.writeFileSync(path.join(proj, f), text);
+        }
+        spawnSync('chmod', ['-R', 'a+rX', proj]);
+        if (asNobody) spawnSync('chown', ['-R', `${NOBODY}:${NOBODY}`, proj]);
+        const r = run(proj, ['--ro', '.', '--', 'sh', '-c', read]);
+        expect(r.stdout, printed(r)).toContain('DONE');
+        expect(leaks(printed(r))).toEqual([]);
+        expect(r.stdout).toContain('EXAMPLE-1'); // the tree was readable
+      } finally {
+        fs.rmSync(proj, { recursive: true, force: true });
+      }
+    });
+
     strictJail.it('--unhide .env shows that one (with --ro ., and with --rw . in both layers)', () => {
       const proj = project(s, 'env-unhide', files);
       const r = run(proj, ['--ro', '.', '--unhide', '.env', '--', 'sh', '-c', 'cat .env; cat .env.local; echo DONE']);

@@ -94,6 +94,14 @@ describe('replay()', () => {
       expect(replay(t.trace, h, stamps({}))).toBeNull();
     });
 
+    it('keeps no stamp for an empty listing (the host answers a failure so), which is listed again', () => {
+      const stamp = stamps({ '/work/proj/empty': ['1:3:old', old] });
+      const t = tracing(host({ '/work/proj/empty': { dir: true } }), stamp);
+      expect(t.host.readdir('/work/proj/empty')).toEqual([]);
+      expect(t.trace.calls[0]!.stamp).toBeUndefined();
+      expect(replay(t.trace, host({ '/work/proj/empty/.env': 'SECRET=1' }), stamp)).toBeNull();
+    });
+
     it('keeps no stamp for a directory changed within the clock tick margin before it was listed (listed again then)', () => {
       const stamp = stamps({ '/work/proj/src': ['1:2:recent', NOW - 100_000_000n] });
       const t = tracing(host(), stamp);
