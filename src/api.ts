@@ -16,7 +16,7 @@
 import { spawn as spawnChild, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import path = require('node:path');
 import { PolicyError } from './errors.js';
-import { spawnInProcess, type SpawnPath } from './inproc.js';
+import { envOf, spawnInProcess, type SpawnPath } from './inproc.js';
 import { packageRoot } from './native/binding.js';
 import { NO_PROFILE } from './policy/assemble.js';
 import { checkApiOptions } from './policy/config.js';
@@ -86,7 +86,7 @@ export function spawn(policy: JailSpawnOptions, command: string, args: readonly 
   const argv = [jail, ...flags, '--', command, ...args];
   // The supervisor runs outside the jail: NODE_OPTIONS (a --require) must
   // not load code into it. It reaches the command, filtered, as on the CLI.
-  const env = { ...(options.env ?? process.env) };
+  const env = envOf(options.env ?? process.env); // inherited variables too, as child_process reads them
   if (env.NODE_OPTIONS !== undefined) {
     env.JAIL_NODE_OPTIONS = env.NODE_OPTIONS;
     delete env.NODE_OPTIONS;

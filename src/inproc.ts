@@ -162,7 +162,7 @@ function forRun(k: Kept<Prepared>, names: string[], argv: string[]): Prepared {
  * that nothing preparing reads escapes the key (an inherited
  * NPM_CONFIG_USERCONFIG did); throws as child_process.spawn would.
  */
-function envOf(given: NodeJS.ProcessEnv | Record<string, unknown>): NodeJS.ProcessEnv {
+export function envOf(given: NodeJS.ProcessEnv | Record<string, unknown>): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
   for (const k in given) {
     // inherited variables too, as child_process passes them
