@@ -330,7 +330,7 @@ function mergeNpmCache(p: Prepared, write: (text: string) => void, say?: (line: 
   const r = mergeVerifiedContent(`${cache.layerDir}/upper`, cache.path);
   if (r.rejected.length) {
     const shown = r.rejected.slice(0, 5).map((f) => printable(f)).join(', ');
-    write(`jail: npm cache: dropped ${r.rejected.length} file(s) the command wrote under content-v2 that do not match their own hash: ${shown}${r.rejected.length > 5 ? ', …' : ''}\n`);
+    write(`jail: npm cache: dropped ${r.rejected.length} file(s) the command wrote under content-v2 that do not match their own hash (or are not plain files and directories): ${shown}${r.rejected.length > 5 ? ', …' : ''}\n`);
   }
   for (const why of r.problems) write(`jail: warning: npm cache: could not keep a verified entry: ${printable(why)}\n`);
   say?.(`npm cache: kept ${r.kept} new verified content file(s) (${r.present} there already); index entries, _npx, _logs and the rest the command wrote are dropped`);
