@@ -770,6 +770,26 @@ Napi::Value Rmtree(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// lockDir(path): the descriptor of directory `path`, holding a shared
+// lock on it; dirLocked(path): whether a process holds one (rmtree.c).
+Napi::Value LockDir(const Napi::CallbackInfo &info) {
+  std::string path = Str(info[0], "path");
+  struct jail_error e;
+  std::memset(&e, 0, sizeof(e));
+  int fd = jail_lockdir(path.c_str(), &e);
+  if (fd < 0) throw ApplyError(info.Env(), e);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+Napi::Value DirLocked(const Napi::CallbackInfo &info) {
+  std::string path = Str(info[0], "path");
+  struct jail_error e;
+  std::memset(&e, 0, sizeof(e));
+  int held = jail_dirlocked(path.c_str(), &e);
+  if (held < 0) throw ApplyError(info.Env(), e);
+  return Napi::Boolean::New(info.Env(), held == 1);
+}
+
 Napi::Value ScanTreeStart(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   std::string root = AbsPath(info[0], "root");
@@ -947,6 +967,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("reraise", Napi::Function::New(env, Reraise));
   exports.Set("takeObserved", Napi::Function::New(env, TakeObserved));
   exports.Set("rmtree", Napi::Function::New(env, Rmtree));
+  exports.Set("lockDir", Napi::Function::New(env, LockDir));
+  exports.Set("dirLocked", Napi::Function::New(env, DirLocked));
   exports.Set("scanTree", Napi::Function::New(env, ScanTree));
   exports.Set("scanTreeKept", Napi::Function::New(env, ScanTreeKept));
   exports.Set("scanTreeStart", Napi::Function::New(env, ScanTreeStart));

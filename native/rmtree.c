@@ -275,3 +275,48 @@ fail:
 	errno = saved;
 	FAIL(err, "rmtree", w.syscall, path);
 }
+
+/*
+ * A private TMPDIR (or npm cache layer) is held locked by the run that made
+ * it until it is removed: a sweep of what killed runs left removes one only
+ * when no process holds that lock. The pid in the name is not enough: a run
+ * in another PID namespace (a container sharing /tmp) has a pid that looks
+ * gone. An open file description's read lock (F_OFD_SETLK) on the
+ * directory: it goes with the last descriptor, so with a supervisor that
+ * dies, and it does not meet the flock() or the lock of a file inside that
+ * the program may take on its TMPDIR (a directory cannot be opened to take
+ * a write lock). Opens `path` not following a symlink at its name.
+ */
+static int lock_op(const char *path, int cmd, struct flock *fl, struct jail_error *err)
+{
+	int fd, saved;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		FAIL(err, "lock", "open", path);
+	if (fcntl(fd, cmd, fl) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		FAIL(err, "lock", "fcntl", path);
+	}
+	return fd;
+}
+
+int jail_lockdir(const char *path, struct jail_error *err)
+{
+	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+
+	return lock_op(path, F_OFD_SETLK, &fl, err);
+}
+
+int jail_dirlocked(const char *path, struct jail_error *err)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd = lock_op(path, F_OFD_GETLK, &fl, err);
+
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return fl.l_type != F_UNLCK;
+}

@@ -112,4 +112,10 @@ void jail_reraise(int sig);
  * is what stops it, and staying on the file system `path` is on. */
 int jail_rmtree(const char *path, struct jail_error *err);
 
+/* The TMPDIR's lock (rmtree.c): jail_lockdir opens the directory `path` and
+ * takes a shared lock on it, returning the descriptor that holds it;
+ * jail_dirlocked says whether a process holds one (1) or not (0). */
+int jail_lockdir(const char *path, struct jail_error *err);
+int jail_dirlocked(const char *path, struct jail_error *err);
+
 #endif

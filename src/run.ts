@@ -9,7 +9,7 @@ import fs = require('node:fs');
 import { ApplyError } from './errors.js';
 import { realHost } from './host.js';
 import { formatDenials, judgeObserved, type ObservedRecord } from './denials.js';
-import { layerRefused, probe, removeTree, reraise, spawnJailed, supervise, superviseAsync, takeObserved, type ExecTarget, type ProbeResult } from './native/apply.js';
+import { dirLocked, layerRefused, lockDir, probe, removeTree, reraise, unlockDir, spawnJailed, supervise, superviseAsync, takeObserved, type ExecTarget, type ProbeResult } from './native/apply.js';
 import { mergeVerifiedContent } from './npmcache/merge.js';
 import { compile, type JailPlan } from './plan.js';
 import { findArch, syscallName } from './seccomp/arch/index.js';
@@ -170,6 +170,8 @@ export class SupervisedRun {
   private guarded: Protect.Snapshot | null = null;
   private readonly layerDir: string | undefined;
   private made = false;
+  /** The locks held on the directories made (so that no sweep removes them). */
+  private locks: number[] = [];
 
   private readonly quarantineRoot: string | undefined;
   private readonly onObserved: ((observed: Observed) => void) | undefined;
@@ -192,7 +194,7 @@ export class SupervisedRun {
 
   /** The private TMPDIR and its files (once). */
   materialize(): void {
-    if (!this.made) materialize(this.p);
+    if (!this.made) this.locks = materialize(this.p);
     this.made = true;
   }
 
@@ -249,6 +251,7 @@ export class SupervisedRun {
     if (this.p.tmpDir) cleanup(this.p.tmpDir, 'TMPDIR', this.write);
     const layer = this.layerDir;
     if (layer && fs.existsSync(layer)) cleanup(layer, "npm cache's private layer", this.write);
+    for (const fd of this.locks.splice(0)) unlockDir(fd);
   }
 }
 
@@ -299,18 +302,32 @@ function writeStderr(text: string): void {
 }
 
 /** The private TMPDIR, made here and only here (mkdir fails if the name
- *  exists), with the sanitised config copies in it. */
-function materialize(p: Prepared): void {
-  const layer = p.policy.npmCache?.layerDir;
-  if (layer && p.plan.layer === 'namespaces') {
-    // The overlay's upper and work directories: only jail can reach them.
-    fs.mkdirSync(layer, { mode: 0o700 });
-    fs.mkdirSync(`${layer}/upper`, { mode: 0o700 });
-    fs.mkdirSync(`${layer}/work`, { mode: 0o700 });
+ *  exists), with the sanitised config copies in it. Each directory made is
+ *  locked at once (sweepStale); the locks' descriptors are returned. */
+function materialize(p: Prepared): number[] {
+  const locks: number[] = [];
+  try {
+    const layer = p.policy.npmCache?.layerDir;
+    if (layer && p.plan.layer === 'namespaces') {
+      // The overlay's upper and work directories: only jail can reach them.
+      locks.push(made(layer));
+      fs.mkdirSync(`${layer}/upper`, { mode: 0o700 });
+      fs.mkdirSync(`${layer}/work`, { mode: 0o700 });
+    }
+    if (!p.tmpDir) return locks;
+    locks.push(made(p.tmpDir));
+    for (const f of p.files) fs.writeFileSync(`${p.tmpDir}/${f.name}`, f.text, { mode: 0o600, flag: 'wx' });
+    return locks;
+  } catch (e) {
+    for (const fd of locks) unlockDir(fd);
+    throw e;
   }
-  if (!p.tmpDir) return;
-  fs.mkdirSync(p.tmpDir, { mode: 0o700 });
-  for (const f of p.files) fs.writeFileSync(`${p.tmpDir}/${f.name}`, f.text, { mode: 0o600, flag: 'wx' });
+}
+
+/** A new directory of jail's (0700), held locked; the lock's descriptor. */
+function made(dir: string): number {
+  fs.mkdirSync(dir, { mode: 0o700 });
+  return lockDir(dir);
 }
 
 /** Whether the view failed at the npm cache's overlay (its mount point or
@@ -330,7 +347,7 @@ function mergeNpmCache(p: Prepared, write: (text: string) => void, say?: (line: 
   const r = mergeVerifiedContent(`${cache.layerDir}/upper`, cache.path);
   if (r.rejected.length) {
     const shown = r.rejected.slice(0, 5).map((f) => printable(f)).join(', ');
-    write(`jail: npm cache: dropped ${r.rejected.length} file(s) the command wrote under content-v2 that do not match their own hash: ${shown}${r.rejected.length > 5 ? ', …' : ''}\n`);
+    write(`jail: npm cache: dropped ${r.rejected.length} file(s) the command wrote under content-v2 that do not match their own hash (or are not plain files and directories): ${shown}${r.rejected.length > 5 ? ', …' : ''}\n`);
   }
   for (const why of r.problems) write(`jail: warning: npm cache: could not keep a verified entry: ${printable(why)}\n`);
   say?.(`npm cache: kept ${r.kept} new verified content file(s) (${r.present} there already); index entries, _npx, _logs and the rest the command wrote are dropped`);
@@ -356,8 +373,12 @@ const swept = new Map<string, number>();
 
 /**
  * TMPDIRs of earlier runs whose supervisor died without cleaning up (kill
- * -9, the OOM killer): `jail-<pid>-<hex>`, ours, and <pid> is gone. A pid
- * that lives again in another process only leaves the directory for later.
+ * -9, the OOM killer): `jail-<pid>-<hex>`, ours, <pid> is gone, and no
+ * process holds its lock. A pid that lives again in another process only
+ * leaves the directory for later. The lock is what tells a live run in
+ * another PID namespace (a container sharing /tmp, whose pids look gone
+ * here) from a dead one: its supervisor holds it from mkdir to removal, and
+ * the kernel drops it when that process dies.
  */
 export function sweepStale(parent: string): void {
   let names: string[];
@@ -373,6 +394,11 @@ export function sweepStale(parent: string): void {
     const path = `${parent}/${name}`;
     const st = fs.lstatSync(path, { throwIfNoEntry: false });
     if (!st?.isDirectory() || st.uid !== uid) continue;
+    try {
+      if (dirLocked(path)) continue; // a live run's
+    } catch {
+      continue;
+    }
     removeTree(path); // what cannot go now may go next time
   }
 }

@@ -226,6 +226,29 @@ export function reraise(signal: number): void {
  * without following any symlink in it, however deep. Returns null, or why
  * it could not, in a few words ("unlinkat: Permission denied (EACCES)").
  */
+/**
+ * A private TMPDIR's lock (native/rmtree.c): its run holds it from the
+ * moment it is made until it is removed (the descriptor returned); a sweep
+ * of what killed runs left removes a directory only when dirLocked() says
+ * no process holds it. Both throw when `dir` cannot be opened.
+ */
+export function lockDir(dir: string): number {
+  return loadAddon().lockDir(dir);
+}
+
+export function dirLocked(dir: string): boolean {
+  return loadAddon().dirLocked(dir);
+}
+
+/** Gives up a lockDir() descriptor. */
+export function unlockDir(fd: number): void {
+  try {
+    loadAddon().close(fd);
+  } catch {
+    // closed: the lock is gone either way
+  }
+}
+
 export function removeTree(dir: string): string | null {
   try {
     loadAddon().rmtree(dir);

@@ -216,6 +216,11 @@ export interface Addon {
   /** Removes a directory tree following no symlink in it, however deep;
    *  throws a NativeError (step 'rmtree'). */
   rmtree(path: string): void;
+  /** The descriptor of directory `path` (a symlink at its name is not
+   *  followed), holding a shared lock on it until it is closed; dirLocked:
+   *  whether any process holds one. Throw a NativeError (step 'lock'). */
+  lockDir(path: string): number;
+  dirLocked(path: string): boolean;
   /** Every entry under the directory root but symlinks, lstat'd, following
    *  no symlink below it (native/scan.c): the paths relative to root joined
    *  by NULs (the root's own is ''), and per entry (flags << 32 | mode),
@@ -289,6 +294,8 @@ function named(raw: RawAddon): Addon {
     reraise: coded(raw.reraise),
     takeObserved: coded(raw.takeObserved),
     rmtree: coded(raw.rmtree),
+    lockDir: coded(raw.lockDir),
+    dirLocked: coded(raw.dirLocked),
     scanTree: coded(raw.scanTree),
     scanTreeStart: coded(raw.scanTreeStart),
     scanTreeTake: coded(raw.scanTreeTake),

@@ -14,7 +14,8 @@
  * program never held), and never over a file that is already there.
  *
  * Runs after the whole jailed tree has ended, unconfined, on a directory
- * only jail and the ended program could write: no symlink is followed.
+ * only jail and the ended program could write: no symlink is followed, at
+ * any level below the upper directory.
  */
 import * as fs from 'node:fs';
 
@@ -36,7 +37,8 @@ export interface MergeResult {
   /** Verified blobs the real cache had already. */
   present: number;
   /** Files under content-v2 that did not hash to their name, or were not
-   *  regular files: relative to the upper directory. */
+   *  regular files, and a _cacache or content-v2 that is not a directory:
+   *  relative to the upper directory. */
   rejected: string[];
   /** Why a verified blob could not be copied (the real cache's directories
    *  are not plain directories, a write failed). */
@@ -46,8 +48,18 @@ export interface MergeResult {
 /** Merge `upper`'s verified content into the cache at `cache`. */
 export function mergeVerifiedContent(upper: string, cache: string): MergeResult {
   const out: MergeResult = { kept: 0, present: 0, rejected: [], problems: [] };
+  // Each level by lstat, from the upper directory (jail's own) down: a
+  // symlink the command left at _cacache or content-v2 would have the
+  // merge copy another cache's blobs (one the command could not read)
+  // into the user's, where its next run reads them.
   const base = `${upper}/_cacache/content-v2`;
-  if (!isDir(base)) return out;
+  for (const rel of ['_cacache', '_cacache/content-v2']) {
+    const st = lstat(`${upper}/${rel}`);
+    if (!st?.isDirectory()) {
+      if (st) out.rejected.push(rel);
+      return out;
+    }
+  }
   for (const algo of list(base)) {
     const rel = `_cacache/content-v2/${algo}`;
     if (!(algo in ALGOS) || !isDir(`${base}/${algo}`)) {
@@ -75,7 +87,7 @@ export function mergeVerifiedContent(upper: string, cache: string): MergeResult 
 /** The file's bytes when it is a regular file whose digest is `hex`. */
 function verified(file: string, algo: string, hex: string): Buffer | null {
   if (hex.length !== ALGOS[algo] || !/^[0-9a-f]+$/.test(hex)) return null;
-  const st = fs.lstatSync(file, { throwIfNoEntry: false });
+  const st = lstat(file);
   if (!st?.isFile() || st.size > MAX_BLOB) return null;
   let fd: number;
   try {
@@ -86,6 +98,8 @@ function verified(file: string, algo: string, hex: string): Buffer | null {
   try {
     const bytes = fs.readFileSync(fd);
     return crypto().createHash(algo).update(bytes).digest('hex') === hex ? bytes : null;
+  } catch {
+    return null;
   } finally {
     fs.closeSync(fd);
   }
@@ -148,7 +162,20 @@ function plainDir(p: string): boolean {
 }
 
 function isDir(p: string): boolean {
-  return fs.lstatSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  return lstat(p)?.isDirectory() ?? false;
+}
+
+/** lstat in the layer, where the command may have left a directory it made
+ *  unreadable (EACCES when jail does not run as root): such an entry is
+ *  dropped like any other that does not prove itself, and the merge goes
+ *  on (before, the error ended jail with 125 instead of the command's
+ *  status). */
+function lstat(p: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(p, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
 }
 
 function list(p: string): string[] {

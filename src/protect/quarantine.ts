@@ -23,8 +23,10 @@ export function stampOf(now: Date, pid: number): string {
 }
 
 export interface QuarantineLimits {
-  /** Bytes copied across file systems in all; beyond it a tree is set
-   *  aside in its own directory instead (a copy must not fill the disk). */
+  /** Bytes copied in all (across file systems, and hard links, which are
+   *  copied so as not to change their other names); beyond it a tree is
+   *  set aside in its own directory instead, and a hard link's name is
+   *  removed (a copy must not fill the disk). */
   copyBytes: number;
   /** Entries copied, or stripped of execute bits, per move. */
   entries: number;
@@ -94,8 +96,15 @@ export class Quarantine {
       // A hardlink: the same file is also elsewhere (maybe outside what is
       // guarded), so it is copied and this one name removed; stripping the
       // execute bits of a shared inode would change the other name too.
-      this.copyFile(p, st, dest);
+      // Past the copy limit, the name alone goes: its content is still at
+      // the other name, and the command chose its size (a sparse file
+      // costs nothing there; its copy here would be real bytes).
+      const copied = this.copyCounted(p, st, dest);
       fs.unlinkSync(buf(p));
+      if (!copied) {
+        this.notes.push(`${toText(p)} is a hard link too large to copy to the quarantine; that name was removed (its other names keep the content)`);
+        return '(removed)';
+      }
     } else {
       try {
         fs.renameSync(buf(p), buf(dest));
@@ -171,6 +180,16 @@ export class Quarantine {
     }
   }
 
+  /** copyFile() within the limit on bytes copied (shared with copies
+   *  across file systems); false, copying nothing, past it. */
+  private copyCounted(src: BPath, st: fs.BigIntStats, dst: BPath): boolean {
+    const size = Number(st.size);
+    if (this.copied + size > this.limits.copyBytes) return false;
+    this.copied += size;
+    this.copyFile(src, st, dst);
+    return true;
+  }
+
   /** Content and mode (no execute, setuid or setgid bit) of a regular file. */
   private copyFile(src: BPath, st: fs.BigIntStats, dst: BPath): void {
     const content = readRegular(src, st, Number.MAX_SAFE_INTEGER) ?? Buffer.alloc(0);
@@ -188,10 +207,14 @@ export class Quarantine {
       const mode = Number(st.mode) & 0o7777;
       if (st.isFile() && (mode & 0o7111) !== 0) {
         if (st.nlink > 1n) {
-          // Shared with a name elsewhere: replace our name by a copy.
+          // Shared with a name elsewhere: replace our name by a copy, or
+          // past the copy limit remove it (the other name keeps it).
           const tmp = `${q}.jail-copy`;
-          this.copyFile(q, st, tmp);
-          fs.renameSync(buf(tmp), buf(q));
+          if (this.copyCounted(q, st, tmp)) fs.renameSync(buf(tmp), buf(q));
+          else {
+            fs.unlinkSync(buf(q));
+            this.notes.push(`${toText(q)} is a hard link too large to copy in the quarantine; that name was removed (its other names keep the content)`);
+          }
         } else {
           fs.chmodSync(buf(q), mode & 0o666);
         }

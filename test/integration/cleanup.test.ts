@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { IS_ROOT, jail, jailCommand, makeWorld, processesWith, removeWorld, strictJail, until, type World } from './harness.js';
+import { IS_ROOT, JAIL, NODE, jail, jailCommand, makeWorld, nobodyJail, printed, processesWith, removeWorld, strictJail, until, type World } from './harness.js';
 
 const users: Array<[string, boolean]> = IS_ROOT ? [['root', false], ['nobody', true]] : [['this user', false]];
 const digits = () => String(Math.floor(Math.random() * 1e9));
@@ -168,6 +168,44 @@ strictJail.describe('a TMPDIR left by a jail that was killed (issue 8 C4)', () =
     } finally {
       fs.rmSync(stale, { recursive: true, force: true });
       fs.rmSync(live, { recursive: true, force: true });
+    }
+  });
+
+  // A run in another PID namespace (a container sharing /tmp, a jail run
+  // under unshare -p) sees every pid of this one as gone: before the lock,
+  // its sweep removed a live run's TMPDIR (and npm cache layer) under it.
+  it.each(users)('a live run’s is left alone by a run in another PID namespace, as %s', async (_, asNobody) => {
+    // TMPDIR's parent of the test's own: the sweep from another PID
+    // namespace must not meet the live runs of anything else on the machine.
+    const parent = path.join(w.root, `shared-tmp-${asNobody ? 'nobody' : 'root'}`);
+    fs.mkdirSync(parent, { mode: 0o1777 });
+    fs.chmodSync(parent, 0o1777);
+    const env = { ...w.env, TMPDIR: parent };
+    const [cmd, argv] = jailCommand(w, ['--ro', '.', '--', 'sh', '-c', 'echo "$TMPDIR"; echo kept > "$TMPDIR/data"; while [ ! -e "$TMPDIR/go" ]; do sleep 0.05; done; cat "$TMPDIR/data"'], { asNobody });
+    const child = spawn(cmd, argv, { cwd: w.proj, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d) => (err += String(d)));
+    const closed = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    const tmp = await new Promise<string>((resolve) => child.stdout.once('data', (d) => resolve(String(d).trim())));
+    child.stdout.on('data', (d) => (out += String(d)));
+    try {
+      expect(await until(() => fs.existsSync(path.join(tmp, 'data')))).toBe(true);
+      // The other run: its own PID namespace (root: unshare -p; nobody: in a user namespace of its own).
+      const other = asNobody
+        ? spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'unshare', '-Urpf', '--mount-proc', NODE, nobodyJail(w), '--ro', '.', '--', 'true'], { cwd: w.proj, env, encoding: 'utf8' })
+        : spawnSync('unshare', ['-pf', '--mount-proc', NODE, JAIL, '--ro', '.', '--', 'true'], { cwd: w.proj, env, encoding: 'utf8' });
+      expect(other.status, printed(other)).toBe(0);
+      expect(fs.existsSync(path.join(tmp, 'data'))).toBe(true);
+      fs.writeFileSync(path.join(tmp, 'go'), '');
+      expect(await closed).toBe(0);
+      expect(out).toBe('kept\n');
+      expect(err).toBe('');
+      // Once its run has ended, it is gone.
+      expect(fs.existsSync(tmp)).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+      fs.rmSync(parent, { recursive: true, force: true });
     }
   });
 });

@@ -216,7 +216,7 @@ export function jailAsync(w: World, args: string[], opts: { env?: NodeJS.Process
 
 /** The jail's runtime copied where nobody can read it: the repo itself may
  *  sit in a directory only root can enter. */
-function nobodyJail(w: World): string {
+export function nobodyJail(w: World): string {
   const dest = path.join(w.root, 'pkg');
   if (!fs.existsSync(dest)) {
     for (const p of ['bin', 'dist', 'package.json', 'node_modules/commander', 'node_modules/node-gyp-build']) {

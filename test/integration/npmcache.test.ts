@@ -184,6 +184,56 @@ for (const { user, asNobody } of users) {
       expect(fs.existsSync(marker)).toBe(false);
     });
 
+    it("a symlink left at _cacache does not make jail copy another cache's content (one the command cannot read) into this one", () => {
+      // Another cache the command is not granted (another user's, as root):
+      // one verified blob in it.
+      const other = path.join(w.root, user, 'other-cache');
+      const bytes = Buffer.from(`private package of another user (${user})`);
+      const hex = sha512(bytes);
+      const rel = path.join('_cacache', 'content-v2', 'sha512', hex.slice(0, 2), hex.slice(2, 4), hex.slice(4));
+      fs.mkdirSync(path.dirname(path.join(other, rel)), { recursive: true });
+      fs.writeFileSync(path.join(other, rel), bytes);
+      fs.chmodSync(other, 0o700);
+      execFileSync('chown', ['-R', asNobody ? '65534:65534' : '0:0', other]);
+      const attack = `
+        const fs = require('fs'), path = require('path');
+        try { fs.readFileSync(${JSON.stringify(path.join(other, rel))}); console.log('read it'); } catch (e) { console.log('cannot read ' + e.code); }
+        const c = path.join(${JSON.stringify(cache)}, '_cacache');
+        try { fs.rmSync(c, { recursive: true }); fs.symlinkSync(${JSON.stringify(path.join(other, '_cacache'))}, c); console.log('linked'); } catch (e) { console.log('refused ' + e.code); }`;
+      const r = jailed(project('symlink-attack'), ['--', 'node', '-e', attack]);
+      expect(r.status, printed(r)).toBe(0);
+      expect(r.stdout).toMatch(/cannot read E/);
+      expect(r.stdout).toMatch(inFallback ? /refused E(ACCES|ROFS|PERM)/ : /linked/);
+      // From outside: the real cache is a directory still, without the blob.
+      expect(fs.lstatSync(path.join(cache, '_cacache')).isDirectory()).toBe(true);
+      expect(fs.existsSync(path.join(cache, rel))).toBe(false);
+      if (!inFallback) expect(r.stderr).toMatch(/jail: npm cache: dropped 1 .*: _cacache\n/);
+    });
+
+    it("a directory the command made unreadable in the layer: the status is still the command's, and verified content is still kept", () => {
+      const bytes = Buffer.from(`a tarball made inside (${user}) ${Math.random()}`);
+      const hex = sha512(bytes);
+      const rel = path.join('_cacache', 'content-v2', 'sha512', hex.slice(0, 2), hex.slice(2, 4), hex.slice(4));
+      const attack = `
+        const fs = require('fs'), path = require('path');
+        const c = ${JSON.stringify(path.join(cache, '_cacache', 'content-v2', 'sha512'))};
+        try {
+          fs.mkdirSync(path.dirname(${JSON.stringify(path.join(cache, rel))}), { recursive: true });
+          fs.writeFileSync(${JSON.stringify(path.join(cache, rel))}, ${JSON.stringify(bytes.toString())});
+          // Listable, not searchable: its entries cannot be lstat'ed.
+          const d = ${JSON.stringify(hex.startsWith('ff') ? 'fe' : 'ff')};
+          fs.mkdirSync(path.join(c, d, 'ee'), { recursive: true });
+          fs.chmodSync(path.join(c, d), 0o444);
+          console.log('planted');
+        } catch (e) { console.log('refused ' + e.code); }
+        process.exit(7);`;
+      const r = jailed(project('unreadable-attack'), ['--', 'node', '-e', attack]);
+      expect(r.status, printed(r)).toBe(7);
+      expect(r.stdout).toMatch(inFallback ? /refused E(ACCES|ROFS|PERM)/ : /planted/);
+      expect(r.stderr).not.toMatch(/internal error|could not remove/);
+      expect(fs.existsSync(path.join(cache, rel))).toBe(!inFallback);
+    });
+
     it('a warm npm ci --offline inside takes about as long as outside', () => {
       const time = (jailedRun: boolean) => {
         const proj = project(`warm-${jailedRun ? 'in' : 'out'}-${Math.random().toString(36).slice(2, 8)}`, seed);

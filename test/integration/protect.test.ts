@@ -455,6 +455,24 @@ strictJail.describe.each(users)('protected paths (%s)', (who, asNobody) => {
     });
   });
 
+  strictJail.it('hard links to a sparse file at planted names: the quarantine copies at most its limit (256 MiB), not the size the command chose', () => {
+    const proj = project(s, 'sparse');
+    const r = run(proj, ['--rw', '.', '--', 'sh', '-c', 'truncate -s 200M big && mkdir sub && ln big .envrc && ln big sub/.envrc && echo DONE']);
+    expect(r.stdout, printed(r)).toContain('DONE');
+    // Off the names that run, and the file the command made left as it is.
+    expect(fs.existsSync(path.join(proj, '.envrc'))).toBe(false);
+    expect(fs.existsSync(path.join(proj, 'sub', '.envrc'))).toBe(false);
+    expect(fs.statSync(path.join(proj, 'big')).size).toBe(200 << 20);
+    // Real bytes in the quarantine: one copy at most (before: one per name).
+    const q = path.join(s.state, 'jail', 'quarantine');
+    const used = Number(spawnSync('du', ['-sb', q], { encoding: 'utf8' }).stdout.split('\t')[0]);
+    expect(used).toBeLessThanOrEqual(256 << 20);
+    expect(r.stderr).toMatch(/hard link too large to copy to the quarantine; that name was removed/);
+    fs.rmSync(q, { recursive: true, force: true });
+    fs.mkdirSync(q);
+    if (asNobody) fs.chownSync(q, NOBODY, NOBODY);
+  });
+
   strictJail.describe('everyday git and files still work under --rw .', () => {
     strictJail.it('add, commit, checkout -b, stash and pop, rebase, worktree add ./wt; new files and directories in the root', () => {
       const proj = project(s, 'work');

@@ -153,3 +153,23 @@ describe('rmtree()', () => {
     expect(rmtree('/')).toMatchObject({ code: 'EINVAL', step: 'rmtree' });
   });
 });
+
+describe('lockDir() and dirLocked()', () => {
+  const addon = () => (require(path.join(REPO, 'dist', 'native', 'binding.js')) as typeof import('../../src/native/binding.js')).loadAddon();
+  it('the lock a live run holds is seen (by another process too) until it is given up; a flock on the directory neither meets it nor is stopped by it', () => {
+    const a = addon();
+    const tree = path.join(dir, 'tree');
+    fs.mkdirSync(tree);
+    const other = () => spawnSync(process.execPath, ['-e', `console.log(require(${JSON.stringify(path.join(REPO, 'dist', 'native', 'binding.js'))}).loadAddon().dirLocked(${JSON.stringify(tree)}))`], { encoding: 'utf8' }).stdout.trim();
+    expect(a.dirLocked(tree)).toBe(false);
+    const held = a.lockDir(tree);
+    expect(held).toBeGreaterThan(2);
+    expect(other()).toBe('true');
+    // What the program may do with its TMPDIR: an exclusive flock.
+    expect(spawnSync('flock', ['-n', '-x', tree, 'true']).status).toBe(0);
+    a.close(held);
+    expect(other()).toBe('false');
+    fs.symlinkSync(tree, path.join(dir, 'link'));
+    expect(() => a.lockDir(path.join(dir, 'link'))).toThrow(expect.objectContaining({ code: 'ENOTDIR', step: 'lock', syscall: 'open' }));
+  });
+});

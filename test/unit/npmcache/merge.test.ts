@@ -69,6 +69,21 @@ describe('mergeVerifiedContent', () => {
     fs.symlinkSync(path.join(root, 'target'), path.join(upper, a));
     expect(mergeVerifiedContent(upper, cache)).toMatchObject({ kept: 0, rejected: [a] });
   });
+  it('does not follow a symlink at _cacache or content-v2 (into a tree the command could not read)', () => {
+    // The command replaced the cache's _cacache by a symlink to another
+    // cacache (another user's, not granted): its verified blobs must not be
+    // copied into the user's cache, where the next run reads them.
+    const secret = named('sha512', 'private package');
+    put(path.join(root, 'other'), secret, 'private package');
+    fs.mkdirSync(upper);
+    fs.symlinkSync(path.join(root, 'other', '_cacache'), path.join(upper, '_cacache'));
+    expect(mergeVerifiedContent(upper, cache)).toEqual({ kept: 0, present: 0, rejected: ['_cacache'], problems: [] });
+    fs.unlinkSync(path.join(upper, '_cacache'));
+    fs.mkdirSync(path.join(upper, '_cacache'));
+    fs.symlinkSync(path.join(root, 'other', '_cacache', 'content-v2'), path.join(upper, '_cacache', 'content-v2'));
+    expect(mergeVerifiedContent(upper, cache)).toEqual({ kept: 0, present: 0, rejected: ['_cacache/content-v2'], problems: [] });
+    expect(fs.existsSync(path.join(cache, secret))).toBe(false);
+  });
   it('does nothing without content', () => {
     expect(mergeVerifiedContent(upper, cache)).toEqual({ kept: 0, present: 0, rejected: [], problems: [] });
   });

@@ -6,8 +6,8 @@
  */
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { defaultQuarantineRoot, formatRestore } from '../../../src/protect/index.js';
-import { gitRepo, keep, listing, runAttack, scratch, STAMP, track, tree } from './helpers.js';
+import { defaultQuarantineRoot, formatRestore, restore, snapshot } from '../../../src/protect/index.js';
+import { gitRepo, keep, listing, NOW, PID, runAttack, scratch, STAMP, track, tree } from './helpers.js';
 
 const shm = '/dev/shm';
 const otherFs = fs.existsSync(shm) && fs.statSync(shm).dev !== fs.statSync(fs.realpathSync(require('node:os').tmpdir())).dev;
@@ -83,3 +83,38 @@ describe('formatRestore', () => {
   });
 });
 
+
+describe('quarantine limits', () => {
+  it('hard links to a big sparse file: copied within the copy limit only, the rest of their names removed; the file itself untouched', () => {
+    const s = scratch();
+    gitRepo(s.p);
+    const hooks = `${s.p}/.git/hooks`;
+    const big = `${s.p}/big`;
+    fs.writeFileSync(big, '#!/bin/sh\n');
+    fs.truncateSync(big, 4 << 20); // sparse: no disk where it is
+    fs.chmodSync(big, 0o755);
+    const limits = { copyBytes: 6 << 20, entries: 20_000 };
+    const snap = snapshot([keep(hooks, 'dir', 'git hooks'), keep(`${s.p}/.husky`, 'absent', 'husky')]);
+    for (const h of ['pre-commit', 'pre-push', 'post-checkout']) fs.linkSync(big, `${hooks}/${h}`);
+    fs.mkdirSync(`${s.p}/.husky`);
+    fs.linkSync(big, `${s.p}/.husky/pre-commit`); // in a tree moved whole: stripped, so copied
+    const r = restore(snap, { quarantineRoot: s.qroot, now: NOW, pid: PID, limits });
+    const names = ['pre-commit', 'pre-push', 'post-checkout'];
+    for (const h of names) expect(fs.existsSync(`${hooks}/${h}`)).toBe(false);
+    expect(fs.existsSync(`${s.p}/.husky`)).toBe(false);
+    // What the quarantine holds: one copy (4 MiB of 6), the other names not.
+    let bytes = 0;
+    const walk = (d: string) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(`${d}/${e.name}`);
+        else if (e.isFile()) bytes += fs.statSync(`${d}/${e.name}`).size;
+      }
+    };
+    walk(s.qdir);
+    expect(bytes).toBeLessThanOrEqual(limits.copyBytes);
+    expect(r.notes.filter((n) => /hard link too large to copy/.test(n))).toHaveLength(3);
+    expect(fs.statSync(big).size).toBe(4 << 20);
+    expect(fs.statSync(big).mode & 0o777).toBe(0o755);
+    expect(fs.statSync(big).nlink).toBe(1);
+  });
+});
