@@ -6,7 +6,7 @@
  * (memory, environment, argv) in the process that lives as long as the
  * command, and Node's page tables are never copied.
  *
- *   jail-init <report fd> <command pid> <1: PID 1 of its own PID namespace>
+ *   jail-init <report fd> <command pid> <flags: JAIL_INIT_* in report.h>
  *   jail-init                         (no arguments: exits 0; the addon's probe)
  *
  * It reports EXECED on the report socket, then waits for signals, all of
@@ -26,6 +26,7 @@
 
 #define AT_FDCWD (-100)
 #define MSG_NOSIGNAL 0x4000
+#define MSG_DONTWAIT 0x40
 #define SI_USER 0
 #define SI_QUEUE (-1)
 #define SI_TKILL (-6)
@@ -135,14 +136,14 @@ static int from_outside(const struct info *si, int own_pid_ns)
 	return (si->code == SI_USER || si->code == SI_QUEUE || si->code == SI_TKILL) && (si->pid == 0 || !own_pid_ns);
 }
 
-static void report(int fd, int kind, int value)
+static void report(int fd, int kind, int value, long flags)
 {
 	struct jail_report r;
 
 	memset(&r, 0, sizeof(r));
 	r.kind = kind;
 	r.value = value;
-	while (sys6(__NR_sendto, fd, (long)&r, sizeof(r), MSG_NOSIGNAL, 0, 0) == -EINTR)
+	while (sys6(__NR_sendto, fd, (long)&r, sizeof(r), MSG_NOSIGNAL | flags, 0, 0) == -EINTR)
 		;
 }
 
@@ -228,7 +229,7 @@ _Noreturn void start(long *sp)
 {
 	long argc = sp[0];
 	char **argv = (char **)(sp + 1);
-	long fd, command, own_pid_ns, pid;
+	long fd, command, own_pid_ns, stops, pid;
 	struct action sa;
 	struct info si;
 	uint64_t all = ~0ULL;
@@ -239,8 +240,10 @@ _Noreturn void start(long *sp)
 	fd = number(argv[1]);
 	command = number(argv[2]);
 	own_pid_ns = number(argv[3]);
-	if (fd < 0 || command <= 0 || own_pid_ns < 0)
+	if (fd < 0 || command <= 0 || own_pid_ns < 0 || own_pid_ns > 3)
 		die(125);
+	stops = own_pid_ns & JAIL_INIT_REPORT_STOPS;
+	own_pid_ns &= JAIL_INIT_OWN_PID_NS;
 	/* exec made us dumpable again and reset the name (and the handlers) */
 	sys(__NR_prctl, PR_SET_DUMPABLE, 0, 0);
 	sys(__NR_prctl, PR_SET_NAME, "jail-init", 0);
@@ -256,15 +259,22 @@ _Noreturn void start(long *sp)
 	for (sig = 1; sig <= 64; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
 			sys6(__NR_rt_sigaction, sig, (long)&sa, 0, 8, 0, 0);
-	report(fd, JAIL_REPORT_EXECED, 0);
+	report(fd, JAIL_REPORT_EXECED, 0, 0);
 	for (;;) {
 		/* the command may have ended before we got here */
-		while ((pid = sys6(__NR_wait4, -1, (long)&status, WNOHANG | __WALL, 0, 0, 0)) > 0) {
+		while ((pid = sys6(__NR_wait4, -1, (long)&status, WNOHANG | __WALL | (stops ? WUNTRACED | WCONTINUED : 0), 0, 0, 0)) > 0) {
 			if (pid != command)
 				continue;
+			if ((status & 0xff) == 0x7f || status == 0xffff) {
+				/* stopped, or continued: the supervisor stops as
+				 * it did. Never waits: one it misses only leaves
+				 * it running. */
+				report(fd, status == 0xffff ? JAIL_REPORT_CONTINUED : JAIL_REPORT_STOPPED, (status >> 8) & 0xff, MSG_DONTWAIT);
+				continue;
+			}
 			if (!own_pid_ns)
 				end_descendants();
-			report(fd, JAIL_REPORT_STATUS, status);
+			report(fd, JAIL_REPORT_STATUS, status, 0);
 			die(0); /* the kernel ends all that is left */
 		}
 		sig = (int)sys6(__NR_rt_sigtimedwait, (long)&all, (long)&si, 0, 8, 0, 0);

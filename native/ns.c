@@ -270,7 +270,7 @@ static void copy(char *to, size_t size, const char *from)
 	to[n] = '\0';
 }
 
-static void report(int fd, enum jail_report_kind kind, int value, const struct jail_error *e)
+static void report_as(int fd, enum jail_report_kind kind, int value, const struct jail_error *e, int flags)
 {
 	struct jail_report r;
 
@@ -285,8 +285,13 @@ static void report(int fd, enum jail_report_kind kind, int value, const struct j
 	}
 	/* One message, whole or not at all. EPIPE when the supervisor is
 	 * gone: then there is no one to tell. */
-	while (send(fd, &r, sizeof(r), MSG_NOSIGNAL) < 0 && errno == EINTR)
+	while (send(fd, &r, sizeof(r), MSG_NOSIGNAL | flags) < 0 && errno == EINTR)
 		;
+}
+
+static void report(int fd, enum jail_report_kind kind, int value, const struct jail_error *e)
+{
+	report_as(fd, kind, value, e, 0);
 }
 
 /* ---- the init -------------------------------------------------------------- */
@@ -344,7 +349,7 @@ static int die_with_supervisor(int report_fd, int own_pid_ns, struct jail_error 
 	return 0;
 }
 
-static _Noreturn void serve(int command, int report_fd, const sigset_t *waited, int own_pid_ns)
+static _Noreturn void serve(int command, int report_fd, const sigset_t *waited, int own_pid_ns, int stops)
 {
 	siginfo_t si;
 	pid_t pid;
@@ -357,8 +362,12 @@ static _Noreturn void serve(int command, int report_fd, const sigset_t *waited, 
 	for (;;) {
 		sig = sigwaitinfo(waited, &si);
 		if (sig == SIGCHLD) {
-			while ((pid = waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
-				if (pid == command) {
+			while ((pid = waitpid(-1, &status, WNOHANG | __WALL | (stops ? WUNTRACED | WCONTINUED : 0))) > 0) {
+				if (pid == command && (WIFSTOPPED(status) || WIFCONTINUED(status))) {
+					/* as in init.c: never waits */
+					report_as(report_fd, WIFSTOPPED(status) ? JAIL_REPORT_STOPPED : JAIL_REPORT_CONTINUED,
+						  WIFSTOPPED(status) ? WSTOPSIG(status) : 0, NULL, MSG_DONTWAIT);
+				} else if (pid == command) {
 					/* Without a PID namespace what is left is ours,
 					 * as subreaper: end it before saying so. */
 					if (!own_pid_ns)
@@ -396,7 +405,7 @@ static char *decimal(char *end, unsigned n)
  * has not passed its gate, so nothing ran. */
 static int exec_helper(const struct jail_init_args *a, int own_pid_ns, struct jail_error *err)
 {
-	char fd[12], pid[12], *argv[5], *envp[1] = { NULL };
+	char fd[12], pid[12], flags_arg[4], *argv[5], *envp[1] = { NULL };
 	int command, status, flags;
 
 	command = jail_start_gated(a->command);
@@ -408,7 +417,8 @@ static int exec_helper(const struct jail_init_args *a, int own_pid_ns, struct ja
 	argv[0] = "jail-init";
 	argv[1] = decimal(fd + sizeof(fd), (unsigned)a->report);
 	argv[2] = decimal(pid + sizeof(pid), (unsigned)command);
-	argv[3] = own_pid_ns ? "1" : "0";
+	argv[3] = decimal(flags_arg + sizeof(flags_arg),
+			  (own_pid_ns ? JAIL_INIT_OWN_PID_NS : 0) | (a->stops ? JAIL_INIT_REPORT_STOPS : 0));
 	argv[4] = NULL;
 	if (flags >= 0 && fcntl(a->report, F_SETFD, flags & ~FD_CLOEXEC) == 0)
 		syscall(__NR_execveat, a->helper, "", argv, envp, AT_EMPTY_PATH);
@@ -449,7 +459,7 @@ static _Noreturn void fallback_init(const struct jail_init_args *a, const sigset
 	if (command < 0)
 		goto failed;
 	report(a->report, JAIL_REPORT_EXECED, 0, NULL);
-	serve(command, a->report, waited, 0);
+	serve(command, a->report, waited, 0, a->stops);
 failed:
 	report(a->report, JAIL_REPORT_FAILED, err.code, &err);
 	_exit(125);
@@ -495,7 +505,7 @@ int jail_init_main(void *arg)
 	if (command < 0)
 		goto failed;
 	report(a->report, JAIL_REPORT_EXECED, 0, NULL);
-	serve(command, a->report, &waited, 1);
+	serve(command, a->report, &waited, 1, a->stops);
 failed:
 	report(a->report, JAIL_REPORT_FAILED, err.code, &err);
 	_exit(125);

@@ -29,6 +29,7 @@ struct jail_init_args {
 	 * NULL when it is a fork that serves the command itself. */
 	struct jail_command *command;
 	int helper; /* the helper's memfd (jail_init_helper) */
+	int stops;  /* report the command's stops (JAIL_REPORT_STOPPED) */
 };
 
 /* The helper's sealed memfd (init.c), made once; -1 when there is none

@@ -9,14 +9,24 @@
 
 /* What the init sends on the report socket (SOCK_SEQPACKET: a record is
  * one message): with the plan's sockets, first one SOCKETS record; then
- * one EXECED or FAILED record, then (after EXECED) one STATUS record.
+ * one EXECED or FAILED record, then (after EXECED) one STATUS record,
+ * after a STOPPED and CONTINUED record for each time the command stopped
+ * and went on, when the supervisor asked for them (the CLI's, which stops
+ * as the command did).
  * Strings are copied in: pointers mean nothing in another process. */
 enum jail_report_kind {
 	JAIL_REPORT_EXECED = 1, /* the command has exec'd */
 	JAIL_REPORT_FAILED,     /* a step failed; nothing ran. value: errno */
 	JAIL_REPORT_STATUS,     /* the command ended. value: its wait status */
 	JAIL_REPORT_SOCKETS,    /* value: how many; the fds ride along (SCM_RIGHTS) */
+	JAIL_REPORT_STOPPED,    /* the command stopped. value: the signal */
+	JAIL_REPORT_CONTINUED,  /* the command was continued */
 };
+
+/* The helper's third argument: bit 0, PID 1 of its own PID namespace;
+ * bit 1, report the command's stops. */
+#define JAIL_INIT_OWN_PID_NS 1
+#define JAIL_INIT_REPORT_STOPS 2
 
 struct jail_report {
 	int32_t kind;

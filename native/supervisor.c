@@ -83,7 +83,10 @@ static void forward(int sig, siginfo_t *si, void *ctx)
 	errno = saved;
 }
 
-static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGCONT };
+/* SIGTSTP too: Ctrl-Z reached the command's process group, and the command
+ * decides whether it stops (a program that handles it tidies the terminal
+ * first); this process stops when the command has (follow_stops). */
+static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGCONT, SIGTSTP };
 
 /* The child exists: pass on what came before it did. */
 static void pass_early(pid_t pid)
@@ -312,7 +315,7 @@ static int start_init(struct jail_plan *plan, struct jail_error *err, volatile s
 		      int *reports, int *failed)
 {
 	struct jail_command command = { plan, err, NULL, -1, { -1, -1 }, 0 };
-	struct jail_init_args args = { plan, -1, -1, io ? io->fd : NULL, io ? io->cwd : NULL, NULL, jail_init_helper() };
+	struct jail_init_args args = { plan, -1, -1, io ? io->fd : NULL, io ? io->cwd : NULL, NULL, jail_init_helper(), !io };
 	int flags = SIGCHLD | (io ? CLONE_PIDFD : CLONE_PARENT_SETTID) |
 		    (plan->ns ? CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | (plan->ns->net ? CLONE_NEWNET : 0) : 0);
 	int ruleset = plan->ruleset_fd, vm = args.helper >= 0;
@@ -604,11 +607,129 @@ void jail_end_descendants(void)
 	}
 }
 
+/* The command stopped (SIGTSTP it took, SIGTTIN, SIGSTOP): stop with the
+ * same signal, as a shell's job would, so that the shell takes the terminal
+ * back and says so; fg or bg continues this process, and their SIGCONT
+ * reaches the command as any signal does (its process group, or passed
+ * on). raise() stops this thread before it returns; with the default
+ * action for the time, so that it is not passed back to the command. */
+static void stop_as(int sig)
+{
+	struct sigaction dfl, old;
+	sigset_t set, mask;
+	int had = 0;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	if (sig != SIGSTOP)
+		had = sigaction(sig, &dfl, &old) == 0;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	pthread_sigmask(SIG_UNBLOCK, &set, &mask);
+	raise(sig);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	if (had)
+		sigaction(sig, &old, NULL);
+}
+
+/* Whether the namespace layer's command (PID 2 there, a child of the init)
+ * is stopped now: 0 when it is not, else 1 (also when it cannot be told).
+ * A stop report may be stale: a SIGTTIN or SIGTTOU the terminal sent the
+ * whole process group stopped us too, and fg continued us and the command
+ * at once, before the init said so. */
+static int command_stopped(void)
+{
+	char path[64], list[512], status[2048], *p, *end, *line;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)init_pid, (int)init_pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	n = read(fd, list, sizeof(list) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	list[n] = '\0';
+	for (p = list; *p; p = end) {
+		long pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, status, sizeof(status) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		status[n] = '\0';
+		line = strstr(status, "\nNSpid:");
+		if (!line || !(end = strchr(line + 1, '\n')))
+			continue;
+		while (end > line && end[-1] >= '0' && end[-1] <= '9')
+			end--;
+		if (strncmp(end, "2\n", 2) != 0 || (end[-1] != '\t' && end[-1] != ' '))
+			continue;
+		line = strstr(status, "\nState:");
+		if (!line)
+			return 1;
+		for (line += 7; *line == ' ' || *line == '\t'; line++)
+			;
+		return *line == 'T';
+	}
+	return 1;
+}
+
+/* Until the command ends: stop each time it stops. The fallback's command
+ * is our child; the namespace layer's init reports its stops (start_init
+ * asks it to), then its status, which lands in *last (kind 0: none came,
+ * the init was killed). */
+static void follow_stops(int pid, struct jail_report *last)
+{
+	siginfo_t si;
+
+	struct jail_report more;
+	int got;
+
+	last->kind = 0;
+	if (pid == init_pid) {
+		/* Only the last of what has come counts: a stop it has been
+		 * continued from (fg continued us after a SIGTTIN that reached
+		 * our process group too) is not followed. */
+		while (read_report(init_reports, last, NULL, NULL) > 0) {
+			while (last->kind != JAIL_REPORT_STATUS &&
+			       (got = (int)recv(init_reports, &more, sizeof(more), MSG_DONTWAIT)) == (int)sizeof(more))
+				*last = more;
+			if (last->kind == JAIL_REPORT_STOPPED && command_stopped())
+				stop_as(last->value);
+			else if (last->kind != JAIL_REPORT_CONTINUED)
+				return;
+		}
+		last->kind = 0;
+		return;
+	}
+	for (;;) {
+		si.si_code = 0;
+		while (waitid(P_PID, (id_t)pid, &si, WEXITED | WSTOPPED | WNOWAIT) < 0 && errno == EINTR)
+			;
+		if (si.si_code != CLD_STOPPED)
+			return;
+		/* WNOWAIT left the stop to be seen again: take it */
+		while (waitid(P_PID, (id_t)pid, &si, WSTOPPED | WNOHANG) < 0 && errno == EINTR)
+			;
+		stop_as(si.si_status);
+	}
+}
+
 int jail_supervise(int pid)
 {
+	struct jail_report r;
 	siginfo_t si;
 	int status = 0;
 
+	follow_stops(pid, &r);
 	/* Wait without reaping, stop forwarding (and let a handler that read
 	 * the pid on another thread finish), then reap: a signal arriving
 	 * meanwhile cannot reach a process that reused the pid. */
@@ -622,8 +743,7 @@ int jail_supervise(int pid)
 	/* The namespace layer: the init reports the command's own status
 	 * before it exits; without a report (it was killed), its own. */
 	if (pid == init_pid) {
-		struct jail_report r;
-		if (read_report(init_reports, &r, NULL, NULL) > 0 && r.kind == JAIL_REPORT_STATUS)
+		if (r.kind == JAIL_REPORT_STATUS)
 			status = r.value;
 		forget_init();
 	}

@@ -43,6 +43,7 @@ import {
   S_ISGID,
   S_ISUID,
   TIOCLINUX,
+  TIOCSETD,
   TIOCSTI,
 } from './consts.js';
 import { disasm } from './disasm.js';
@@ -256,7 +257,8 @@ function ioctlCheck(a: Assembler): void {
   a.label('ioctl');
   a.ld(SeccompData.argLo(1), 'request');
   a.jeq(TIOCSTI, { then: DENY }, 'TIOCSTI');
-  a.jeq(TIOCLINUX, { then: DENY, else: ALLOW }, 'TIOCLINUX');
+  a.jeq(TIOCLINUX, { then: DENY }, 'TIOCLINUX');
+  a.jeq(TIOCSETD, { then: DENY, else: ALLOW }, 'TIOCSETD');
 }
 
 /**

@@ -94,6 +94,7 @@ export const CLONE_THREAD_FLAGS = 0x003d0f00;
 export const TCGETS = 0x5401;
 export const TIOCSTI = 0x5412;
 export const TIOCLINUX = 0x541c;
+export const TIOCSETD = 0x5423;
 
 // ── personality(2) (linux/personality.h).
 export const PER_LINUX = 0;

@@ -221,8 +221,10 @@ const ENTRIES: readonly Entry[] = [
   {
     names: ['ioctl'],
     treatment: { kind: 'check', check: 'ioctl' },
-    action: 'ERRNO(EPERM) for TIOCSTI and TIOCLINUX (low 32 bits of the request)',
-    reason: 'they push input into the terminal, to be run by the shell after the jailed program exits',
+    action: 'ERRNO(EPERM) for TIOCSTI, TIOCLINUX and TIOCSETD (low 32 bits of the request)',
+    reason:
+      'TIOCSTI and TIOCLINUX push input into the terminal, to be run by the shell after the jailed program exits; ' +
+      "TIOCSETD changes the terminal's line discipline, which outlives the program (N_NULL leaves the user's terminal dead)",
   },
   {
     names: ['personality'],

@@ -282,6 +282,16 @@ strictJail.describe('the terminal', () => {
     expect(control.stdout).toMatch(/rc=0\b/);
     expect(control.stdout).toContain('INJECTED');
   });
+  it("TIOCSETD cannot leave the user's terminal dead after the run (N_NULL, 27, swallows all it shows)", () => {
+    const jailBin = path.join(__dirname, '..', '..', 'bin', 'jail.js');
+    const setd = `python3 -c "import fcntl, struct; fcntl.ioctl(0, 0x5423, struct.pack(\\"i\\", 27))"`;
+    const r = inPty(`${process.execPath} ${jailBin} --ro . -- ${setd}; echo "alive rc=$?"`);
+    expect(r.stdout).toMatch(/alive rc=1\b/);
+    expect(r.stdout).toContain('PermissionError');
+    // Control: unjailed, the terminal shows nothing more.
+    const control = inPty(`${setd}; echo "alive rc=$?"`);
+    expect(control.stdout).not.toContain('alive');
+  });
 });
 
 strictJail.describe('namespaces, io_uring, legacy entry points', () => {

@@ -213,8 +213,8 @@ describe.each(WHO)('as %s', (who) => {
     it('the init shows none of the supervisor: no argv in /proc/1/cmdline, no /proc/1/environ', () => {
       const secret = `--token=SUPERVISOR-${process.pid}`;
       const r = run(nsPlan('tr "\\0" " " < /proc/1/cmdline; echo; cat /proc/1/environ; echo "environ=$?"', { who }), who, { extra: [secret] });
-      // the exec'd helper's own argv (report fd, command pid, PID namespace); the forked init's is blanked
-      expect(r.stdout).toMatch(/^jail-init( \d+ \d+ 1)?\s*\nenviron=1\n$/);
+      // the exec'd helper's own argv (report fd, command pid, flags: PID namespace, and stops reported for the CLI); the forked init's is blanked
+      expect(r.stdout).toMatch(/^jail-init( \d+ \d+ 3)?\s*\nenviron=1\n$/);
       expect(r.stdout + r.stderr).not.toContain(secret);
     });
   });

@@ -59,6 +59,7 @@ import {
   S_ISVTX,
   TCGETS,
   TIOCLINUX,
+  TIOCSETD,
   TIOCSTI,
 } from '../../../src/seccomp/consts.js';
 import { formatRet } from '../../../src/seccomp/disasm.js';
@@ -226,9 +227,12 @@ table('clone: namespaces refused, threads and processes allowed', DEFAULT_RULES,
   ['unshare', [CLONE_NEWUSER], DENY],
 ]);
 
-table('ioctl: TIOCSTI and TIOCLINUX refused on any fd, whatever the high half', DEFAULT_RULES, [
+table('ioctl: TIOCSTI, TIOCLINUX and TIOCSETD refused on any fd, whatever the high half', DEFAULT_RULES, [
   ['ioctl', [0, TIOCSTI], DENY],
   ['ioctl', [1, TIOCLINUX], DENY],
+  ['ioctl', [0, TIOCSETD], DENY],
+  ['ioctl', [3, 0xffffffff_00005423n], DENY],
+  ['ioctl', [0, 0x5424 /* TIOCGETD */], ALLOW],
   ['ioctl', [3, 0xdeadbeef_00005412n], DENY],
   ['ioctl', [3, 0xffffffff_0000541cn], DENY],
   ['ioctl', [0, TCGETS], ALLOW],

@@ -1,0 +1,122 @@
+/**
+ * Job control at an interactive shell, as with the bare command: when the
+ * command stops (SIGSTOP it sent itself, SIGTSTP it handled after tidying the
+ * terminal, SIGTTIN from a read in the background), the jail stops with the
+ * same signal, so the shell takes the terminal back and says so; fg
+ * continues both. Judged from outside: what an interactive bash on a
+ * pseudo-terminal (fixtures/pty-shell.py) showed.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IS_ROOT, jailCommand, makeWorld, removeWorld, strictJail, type World } from './harness.js';
+
+let w: World;
+beforeAll(() => {
+  w = makeWorld('jobs');
+  // A full-screen program's Ctrl-Z: tidy the terminal, then stop as it
+  // would have (vim, less and Node's readline do this).
+  fs.writeFileSync(
+    path.join(w.proj, 'tstp.py'),
+    `import os, signal, sys, time
+def tstp(s, f):
+    time.sleep(0.3)
+    print('tidied', flush=True)
+    signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+    os.kill(0, signal.SIGTSTP)
+    signal.signal(signal.SIGTSTP, tstp)
+    print('back', flush=True)
+signal.signal(signal.SIGTSTP, tstp)
+print('ready', flush=True)
+print('read', sys.stdin.readline().strip(), flush=True)
+`,
+  );
+});
+afterAll(() => removeWorld(w));
+
+type Step = ['send', string] | ['wait', string, number] | ['sleep', number];
+
+function shell(steps: Step[]): string {
+  const r = spawnSync('python3', [path.join(__dirname, 'fixtures', 'pty-shell.py'), JSON.stringify([['wait', 'PROMPT', 10], ...steps])], {
+    cwd: w.proj,
+    env: w.env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(r.stderr).toBe('');
+  return r.stdout;
+}
+
+const users: Array<[string, boolean]> = IS_ROOT ? [['root', false], ['nobody', true]] : [['this user', false]];
+
+strictJail.describe.each(users)('job control at an interactive shell, as %s', (_, asNobody) => {
+  const jail = (args: string) => {
+    const [cmd, argv] = jailCommand(w, [], { asNobody });
+    return `${[cmd, ...argv].join(' ')} ${args}`;
+  };
+
+  it('a command that stops itself stops the jail: the shell has the terminal, fg continues it', { timeout: 60_000 }, () => {
+    const out = shell([
+      ['send', `${jail(`--ro . -- sh -c 'echo in; kill -STOP $$; echo resumed'`)}\n`],
+      ['wait', 'Stopped', 10],
+      ['send', 'echo shell-has-it\n'],
+      ['wait', 'shell-has-it\\s+PROMPT', 5],
+      ['send', 'fg\n'],
+      ['wait', 'resumed', 10],
+      ['send', 'echo rc=$?\n'],
+      ['wait', 'rc=\\d+', 5],
+    ]);
+    expect(out).not.toContain('TIMEOUT');
+    expect(out).toMatch(/Stopped[^\n]*jail[^]*\nshell-has-it\n[^]*resumed\n[^]*rc=0\n/);
+  });
+
+  it('Ctrl-Z at a program that handles SIGTSTP: the shell takes the terminal back only once it has tidied up and stopped', { timeout: 60_000 }, () => {
+    const out = shell([
+      ['send', `${jail('--ro . -- python3 tstp.py')}\n`],
+      ['wait', 'ready', 10],
+      ['send', '\x1a'],
+      ['wait', 'Stopped', 10],
+      ['send', 'fg\n'],
+      ['wait', 'back', 10],
+      ['send', 'typed\n'],
+      ['wait', 'read typed', 10],
+      ['send', 'echo rc=$?\n'],
+      ['wait', 'rc=\\d+', 5],
+    ]);
+    expect(out).not.toContain('TIMEOUT');
+    // the bare command shows the same: tidied, then Stopped; back after fg
+    expect(out).toMatch(/ready\n[^]*tidied\n[^]*Stopped[^\n]*tstp\.py[^]*back\n[^]*read typed\n[^]*rc=0\n/);
+  });
+
+  it('a command in the background that reads the terminal stops (tty input); fg gives it the terminal', { timeout: 60_000 }, () => {
+    const out = shell([
+      ['send', `${jail('--ro . -- cat')} &\n`],
+      ['sleep', 2],
+      ['send', 'jobs -l\n'],
+      ['wait', 'Stopped|Running', 5],
+      ['send', 'fg\n'],
+      ['sleep', 1],
+      ['send', 'hello\n'],
+      ['wait', 'hello\\s+hello', 5],
+      ['send', '\x04'],
+      ['sleep', 1],
+      ['send', 'echo rc=$?\n'],
+      ['wait', 'rc=\\d+', 5],
+    ]);
+    expect(out).not.toContain('TIMEOUT');
+    expect(out).toMatch(/Stopped \(tty input\)[^]*hello\nhello\n[^]*rc=0\n/);
+  });
+});
+
+describe('pty-shell.py', () => {
+  it('the bare command shows what the jailed one must', { timeout: 30_000 }, () => {
+    const out = shell([
+      ['send', `sh -c 'echo in; kill -STOP $$; echo resumed'\n`],
+      ['wait', 'Stopped', 10],
+      ['send', 'fg\n'],
+      ['wait', 'resumed', 10],
+    ]);
+    expect(out).toMatch(/Stopped[^]*resumed\n/);
+  });
+});
