@@ -8,14 +8,10 @@ import type { JailOptions } from '../../src/policy/options.js';
 import { syscallName, syscallNumber, x86_64 } from '../../src/seccomp/arch/index.js';
 import { SECCOMP_RET_ALLOW, SECCOMP_RET_USER_NOTIF, AUDIT_ARCH_I386 } from '../../src/seccomp/consts.js';
 import { interp } from '../../src/seccomp/interp.js';
-import { fakeHost, type Node } from './fakehost.js';
+import { fakeHost, SMALL_MACHINE, type Node } from './fakehost.js';
 
-const x = { file: '\x7fELF', x: true };
 const tree: Record<string, Node> = {
-  '/usr/bin/true': x,
-  '/usr/bin/node': x,
-  '/work/proj/package.json': '{}',
-  '/work/proj/src/a.js': 'x',
+  ...SMALL_MACHINE,
   '/home/u/.ssh/id_rsa': 'KEY',
   '/home/u/.ssh/id_ed25519': 'KEY',
   '/home/u/.ssh/config': 'x',

@@ -4,14 +4,10 @@ import { explain, type Query } from '../../src/explain.js';
 import { compile } from '../../src/plan.js';
 import { assemble, type JailRequest } from '../../src/policy/assemble.js';
 import type { JailOptions } from '../../src/policy/options.js';
-import { fakeHost, type Node } from './fakehost.js';
+import { fakeHost, SMALL_MACHINE, type Node } from './fakehost.js';
 
-const x = { file: '\x7fELF', x: true };
 const tree: Record<string, Node> = {
-  '/usr/bin/true': x,
-  '/usr/bin/node': x,
-  '/work/proj/package.json': '{}',
-  '/work/proj/src/a.js': 'x',
+  ...SMALL_MACHINE,
   '/work/proj/dist': { dir: true },
   '/work/proj/.env': 'KEY=1',
   '/work/proj/.git/HEAD': 'ref: refs/heads/main\n',

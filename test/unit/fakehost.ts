@@ -7,6 +7,18 @@ import { walkTree } from '../../src/policy/scan.js';
  *  or a symlink ({ link: target }). Modes default to 0755/0644. */
 export type Node = string | { dir: true; mode?: number } | { link: string } | { file: string; mode?: number; x?: boolean };
 
+/** An executable, as a tree entry. */
+export const EXE: Node = { file: '\x7fELF', x: true };
+
+/** The smallest machine a run needs: the command, node, and a project at
+ *  /work/proj. Spread first into a test's own tree. */
+export const SMALL_MACHINE: Readonly<Record<string, Node>> = {
+  '/usr/bin/true': EXE,
+  '/usr/bin/node': EXE,
+  '/work/proj/package.json': '{}',
+  '/work/proj/src/a.js': 'x',
+};
+
 export function fakeHost(tree: Record<string, Node>, over: Partial<Host> = {}): Host {
   const nodes = new Map<string, Node>();
   for (const [p, n] of Object.entries(tree)) {

@@ -3,14 +3,10 @@ import { describe, expect, it, vi } from 'vitest';
 import { assemble, type JailRequest } from '../../src/policy/assemble.js';
 import type { Host } from '../../src/policy/host.js';
 import { fresh, keep, replay, tracing, type StampDir } from '../../src/trace.js';
-import { fakeHost, type Node } from './fakehost.js';
+import { fakeHost, SMALL_MACHINE, type Node } from './fakehost.js';
 
-const x = { file: '\x7fELF', x: true };
 const tree: Record<string, Node> = {
-  '/usr/bin/true': x,
-  '/usr/bin/node': x,
-  '/work/proj/package.json': '{}',
-  '/work/proj/src/a.js': 'x',
+  ...SMALL_MACHINE,
   '/work/proj/src/deeper/b.js': 'x',
   '/home/u/.npmrc': '//registry.npmjs.org/:_authToken=SECRET\n',
   '/opt/jail/dist/cli.js': 'x',

@@ -6,14 +6,11 @@ import { assemble, configContext, type JailRequest } from '../../../src/policy/a
 import { loadConfig } from '../../../src/policy/config.js';
 import type { Host } from '../../../src/policy/host.js';
 import { npmCacheOf, userNpmrcPath } from '../../../src/tmpdir/copies.js';
-import { fakeHost, type Node } from '../fakehost.js';
+import { EXE, fakeHost, SMALL_MACHINE, type Node } from '../fakehost.js';
 
-const x = { file: '\x7fELF', x: true };
+const x = EXE;
 const tree: Record<string, Node> = {
-  '/usr/bin/true': x,
-  '/usr/bin/node': x,
-  '/work/proj/package.json': '{}',
-  '/work/proj/src/a.js': 'x',
+  ...SMALL_MACHINE,
   '/home/u/.npmrc': 'cafile=~/certs/ca.pem\n//registry.npmjs.org/:_authToken=SECRET\n',
   '/home/u/certs/ca.pem': 'CERT',
   '/home/u/.gitconfig': '[user]\n\tname = U\n[credential]\n\thelper = store\n',
