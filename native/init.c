@@ -272,10 +272,21 @@ _Noreturn void start(long *sp)
 				report(fd, status == 0xffff ? JAIL_REPORT_CONTINUED : JAIL_REPORT_STOPPED, (status >> 8) & 0xff, MSG_DONTWAIT);
 				continue;
 			}
-			if (!own_pid_ns)
+			/* All the command left running ends before its status
+			 * goes: the caller takes the run as over when it comes,
+			 * not when this process has exited, which in the
+			 * namespace layer takes the namespaces down with it. As
+			 * PID 1, kill(-1) reaches every other process of the
+			 * jail, and all that die come here to be reaped. */
+			if (own_pid_ns) {
+				sys(__NR_kill, -1, SIGKILL, 0);
+				while ((pid = sys6(__NR_wait4, -1, 0, __WALL, 0, 0, 0)) > 0 || pid == -EINTR)
+					;
+			} else {
 				end_descendants();
+			}
 			report(fd, JAIL_REPORT_STATUS, status, 0);
-			die(0); /* the kernel ends all that is left */
+			die(0);
 		}
 		sig = (int)sys6(__NR_rt_sigtimedwait, (long)&all, (long)&si, 0, 8, 0, 0);
 		if (sig == SUPERVISOR_GONE && !own_pid_ns) {

@@ -368,12 +368,19 @@ static _Noreturn void serve(int command, int report_fd, const sigset_t *waited, 
 					report_as(report_fd, WIFSTOPPED(status) ? JAIL_REPORT_STOPPED : JAIL_REPORT_CONTINUED,
 						  WIFSTOPPED(status) ? WSTOPSIG(status) : 0, NULL, MSG_DONTWAIT);
 				} else if (pid == command) {
-					/* Without a PID namespace what is left is ours,
-					 * as subreaper: end it before saying so. */
-					if (!own_pid_ns)
+					/* All that is left ends before the status goes
+					 * (as in init.c): as PID 1, kill(-1) reaches
+					 * the jail's every other process; without a PID
+					 * namespace what is left is ours, as subreaper. */
+					if (own_pid_ns) {
+						kill(-1, SIGKILL);
+						while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
+							;
+					} else {
 						jail_end_descendants();
+					}
 					report(report_fd, JAIL_REPORT_STATUS, status, NULL);
-					_exit(0); /* the kernel ends all that is left */
+					_exit(0);
 				}
 			}
 		} else if (sig == SUPERVISOR_GONE && !own_pid_ns) {

@@ -151,6 +151,38 @@ strictJail.describe('in-process spawn()', () => {
     expect(fs.existsSync(marker)).toBe(true);
     fs.rmSync(marker);
   });
+  it('when exit comes, nothing the command left running is alive any more (the status comes before the init has exited)', async () => {
+    const tag = `${900 + Math.floor(Math.random() * 99)}.${process.pid}`;
+    const alive = () => {
+      const out: string[] = [];
+      for (const name of fs.readdirSync('/proc')) {
+        if (!/^\d+$/.test(name)) continue;
+        try {
+          if (fs.readFileSync(`/proc/${name}/cmdline`, 'utf8') !== `sleep\0${tag}\0`) continue;
+          const st = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+          if (st.slice(st.lastIndexOf(')') + 2)[0] !== 'Z') out.push(name);
+        } catch {
+          // gone meanwhile
+        }
+      }
+      return out;
+    };
+    for (let round = 0; round < 5; round++) {
+      const child = spawn({ ro: ['.'] }, 'sh', ['-c', `sleep ${tag} & sleep ${tag} & setsid sleep ${tag} & echo started`], { cwd: w.proj, env: w.env, stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+      const exited = new Promise<string[]>((res) => child.on('exit', () => res(alive())));
+      const closed = new Promise((res) => child.on('close', res));
+      const left = await exited;
+      await closed;
+      expect(out).toBe('started\n');
+      expect(left, `round ${round}`).toEqual([]);
+    }
+    // The control: unjailed, they are there.
+    const control = spawnSync('sh', ['-c', `sleep ${tag} >/dev/null 2>&1 & echo $!`], { encoding: 'utf8' });
+    expect(alive()).toHaveLength(1);
+    process.kill(Number(control.stdout.trim()), 'SIGKILL');
+  });
   it('a hook planted in a writable tree is put back after the run, on this path too, and a process left to plant it again is ended first', async () => {
     const repo = path.join(w.root, 'inproc-repo');
     fs.mkdirSync(repo, { recursive: true });
