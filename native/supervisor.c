@@ -627,13 +627,24 @@ void jail_end_descendants(void)
  * same signal, as a shell's job would, so that the shell takes the terminal
  * back and says so; fg or bg continues this process, and their SIGCONT
  * reaches the command as any signal does (its process group, or passed
- * on). raise() stops this thread before it returns; with the default
- * action for the time, so that it is not passed back to the command. */
-static void stop_as(int sig)
+ * on). With the default action for the time, so that it is not passed back
+ * to the command.
+ * The namespace layer's report socket (reports, else -1) continues this
+ * process when a record comes (arm_wakeup): the command was continued by
+ * another (its own child, kill -CONT from elsewhere), or ended, and this
+ * process must not stay stopped while it runs (a SIGTERM to the jail would
+ * wait for a fg that may never come). A record that came since the caller
+ * looked, or comes before the stop takes effect, cancels it: the signal is
+ * raised blocked (a SIGCONT discards a pending stop signal), the socket
+ * looked at, and only then unblocked. SIGSTOP cannot be blocked: only the
+ * look comes last. */
+static void stop_as(int sig, int reports)
 {
+	static const struct timespec now = { 0, 0 };
 	struct sigaction dfl, old;
 	sigset_t set, mask;
-	int had = 0;
+	char byte;
+	int had = 0, changed;
 
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
@@ -641,11 +652,31 @@ static void stop_as(int sig)
 		had = sigaction(sig, &dfl, &old) == 0;
 	sigemptyset(&set);
 	sigaddset(&set, sig);
-	pthread_sigmask(SIG_UNBLOCK, &set, &mask);
-	raise(sig);
+	pthread_sigmask(SIG_BLOCK, &set, &mask);
+	if (sig != SIGSTOP)
+		raise(sig); /* pending on this thread until unblocked */
+	/* a record waiting, or the init gone (0): the command has moved on */
+	changed = reports >= 0 && recv(reports, &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
+	if (!changed && sig == SIGSTOP)
+		raise(sig);
+	else if (!changed)
+		pthread_sigmask(SIG_UNBLOCK, &set, NULL); /* stops here */
+	if (sig != SIGSTOP)
+		sigtimedwait(&set, NULL, &now); /* one that did not stop us */
 	pthread_sigmask(SIG_SETMASK, &mask, NULL);
 	if (had)
 		sigaction(sig, &old, NULL);
+}
+
+/* The kernel continues this process whenever the init reports (SIGIO as
+ * SIGCONT, si_code POLL_IN: forward() does not pass it on). Best effort:
+ * without it, a stop lasts until fg. */
+static void arm_wakeup(int sock)
+{
+	int flags = fcntl(sock, F_GETFL);
+
+	if (flags >= 0 && fcntl(sock, F_SETSIG, SIGCONT) == 0 && fcntl(sock, F_SETOWN, getpid()) == 0)
+		fcntl(sock, F_SETFL, flags | O_ASYNC);
 }
 
 /* Whether the namespace layer's command (PID 2 there, a child of the init)
@@ -711,16 +742,18 @@ static void follow_stops(int pid, struct jail_report *last)
 
 	last->kind = 0;
 	if (pid == init_pid) {
+		arm_wakeup(init_reports);
 		/* Only the last of what has come counts: a stop it has been
 		 * continued from (fg continued us after a SIGTTIN that reached
-		 * our process group too) is not followed. */
+		 * our process group too) is not followed. Until the status:
+		 * the init blocks until it has sent that. */
 		while (read_report(init_reports, last, NULL, NULL) > 0) {
 			while (last->kind != JAIL_REPORT_STATUS &&
 			       (got = (int)recv(init_reports, &more, sizeof(more), MSG_DONTWAIT)) == (int)sizeof(more))
 				*last = more;
 			if (last->kind == JAIL_REPORT_STOPPED && command_stopped())
-				stop_as(last->value);
-			else if (last->kind != JAIL_REPORT_CONTINUED)
+				stop_as(last->value, init_reports);
+			else if (last->kind != JAIL_REPORT_STOPPED && last->kind != JAIL_REPORT_CONTINUED)
 				return;
 		}
 		last->kind = 0;
@@ -735,7 +768,7 @@ static void follow_stops(int pid, struct jail_report *last)
 		/* WNOWAIT left the stop to be seen again: take it */
 		while (waitid(P_PID, (id_t)pid, &si, WSTOPPED | WNOHANG) < 0 && errno == EINTR)
 			;
-		stop_as(si.si_status);
+		stop_as(si.si_status, -1);
 	}
 }
 

@@ -6,11 +6,11 @@
  * continues both. Judged from outside: what an interactive bash on a
  * pseudo-terminal (fixtures/pty-shell.py) showed.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IS_ROOT, jailCommand, makeWorld, removeWorld, strictJail, type World } from './harness.js';
+import { inNamespaces, IS_ROOT, jailCommand, makeWorld, removeWorld, strictJail, type World } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -106,6 +106,68 @@ strictJail.describe.each(users)('job control at an interactive shell, as %s', (_
     ]);
     expect(out).not.toContain('TIMEOUT');
     expect(out).toMatch(/Stopped \(tty input\)[^]*hello\nhello\n[^]*rc=0\n/);
+  });
+});
+
+/** Run `jail ARGS` (no terminal); once `ready` shows on stdout, send
+ *  `signal` (if any); how it ended, and when (null: not within `ms`). */
+function runUntil(w: World, args: string[], asNobody: boolean, ready: string, signal: NodeJS.Signals | null, ms: number) {
+  const [cmd, argv] = jailCommand(w, args, { asNobody });
+  return new Promise<{ out: string; code: number | null; sig: string | null; ended: boolean }>((resolve) => {
+    const child = spawn(cmd, argv, { cwd: w.proj, env: w.env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve({ out, code: null, sig: null, ended: false });
+    }, ms);
+    child.stdout.on('data', (d: Buffer) => {
+      const before = out.includes(ready);
+      out += d.toString();
+      if (!before && out.includes(ready) && signal) child.kill(signal);
+    });
+    child.on('exit', (code, sig) => {
+      clearTimeout(timer);
+      resolve({ out, code, sig, ended: true });
+    });
+  });
+}
+
+// The command stopped, and another (its own child here) continued it: the
+// bare command runs on, ends, and obeys a SIGTERM. The jail followed the
+// stop and stayed stopped: it never ended, and a caller's SIGTERM (a
+// timeout's) waited for a fg while the command ran on.
+inNamespaces('the init reports the command continued; the fallback has no one to tell it').describe.each(users)(
+  'a command continued by another than the shell, as %s',
+  (_, asNobody) => {
+    const cont = `(sleep 0.5; kill -CONT $$) & kill -STOP $$; echo after`;
+    it('the jail goes on with it and ends with its status', { timeout: 30_000 }, async () => {
+      const r = await runUntil(w, ['--ro', '.', '--', 'sh', '-c', `${cont}; exit 7`], asNobody, 'never', null, 10_000);
+      expect(r).toEqual({ out: 'after\n', code: 7, sig: null, ended: true });
+    });
+    it('a SIGTERM to the jail ends the command', { timeout: 30_000 }, async () => {
+      const r = await runUntil(w, ['--ro', '.', '--', 'sh', '-c', `${cont}; sleep 20; echo not-ended`], asNobody, 'after', 'SIGTERM', 10_000);
+      expect(r).toEqual({ out: 'after\n', code: null, sig: 'SIGTERM', ended: true });
+    });
+    it('(control) the bare command', { timeout: 30_000 }, async () => {
+      const r = await new Promise<number | null>((resolve) => spawn('sh', ['-c', `${cont}; exit 7`], { stdio: 'ignore' }).on('exit', resolve));
+      expect(r).toBe(7);
+    });
+  },
+);
+
+// A child of the command stops and continues it in a loop: the jail neither
+// hangs nor loses the command's status. A stop report whose stop was over
+// by the time the jail looked ended its following: it then took the init's
+// own status (0) for the command's, or waited for an init stuck sending
+// the status into a full socket. (The fallback still hangs here: no one
+// tells its stopped supervisor that the command was continued; see the
+// test above.)
+inNamespaces('the init reports the command continued; the fallback has no one to tell it').describe.each(users)('a command stopped and continued in a loop by its child, as %s', (_, asNobody) => {
+  it('the jail ends with its status, each time', { timeout: 120_000 }, async () => {
+    const flood = `p=$$; (i=0; while [ $i -lt 500 ]; do kill -STOP $p; kill -CONT $p; i=$((i+1)); done) & wait; exit 42`;
+    const codes: Array<number | null> = [];
+    for (let i = 0; i < 20; i++) codes.push((await runUntil(w, ['--ro', '.', '--', 'sh', '-c', flood], asNobody, 'never', null, 20_000)).code);
+    expect(codes).toEqual(Array(20).fill(42));
   });
 });
 
