@@ -83,10 +83,15 @@ static void forward(int sig, siginfo_t *si, void *ctx)
 	errno = saved;
 }
 
-/* SIGTSTP too: Ctrl-Z reached the command's process group, and the command
- * decides whether it stops (a program that handles it tidies the terminal
- * first); this process stops when the command has (follow_stops). */
+/* SIGTSTP too, in the namespace layer: Ctrl-Z reached the command's
+ * process group, and the command decides whether it stops (a program that
+ * handles it tidies the terminal first); this process stops when the
+ * command has (follow_stops). Not in the fallback, whose command is this
+ * process's own child: a stopped parent learns nothing when another
+ * process continues its child, so it would stay stopped while the command
+ * ran on; there this process stops at Ctrl-Z with it, as before. */
 static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGCONT, SIGTSTP };
+static int handled[LEN(forwarded)];
 
 /* The child exists: pass on what came before it did. */
 static void pass_early(pid_t pid)
@@ -95,14 +100,14 @@ static void pass_early(pid_t pid)
 	size_t i;
 
 	for (i = 0; i < LEN(forwarded); i++)
-		if (bits & (1 << forwarded[i]))
+		if (handled[i] && (bits & (1 << forwarded[i])))
 			kill(pid, forwarded[i]);
 }
 static struct sigaction saved_actions[LEN(forwarded)];
 
 /* From before the child exists until it is reaped, so that no signal
  * can take this process down without cleaning up after it. */
-static void forward_signals(void)
+static void forward_signals(int stops)
 {
 	struct sigaction sa;
 	size_t i;
@@ -112,7 +117,7 @@ static void forward_signals(void)
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < LEN(forwarded); i++)
-		sigaction(forwarded[i], &sa, &saved_actions[i]);
+		handled[i] = (forwarded[i] != SIGTSTP || stops) && sigaction(forwarded[i], &sa, &saved_actions[i]) == 0;
 }
 
 static void restore_signals(void)
@@ -121,7 +126,8 @@ static void restore_signals(void)
 
 	supervised = -1;
 	for (i = 0; i < LEN(forwarded); i++)
-		sigaction(forwarded[i], &saved_actions[i], NULL);
+		if (handled[i])
+			sigaction(forwarded[i], &saved_actions[i], NULL);
 }
 
 
@@ -455,7 +461,7 @@ int jail_spawn(struct jail_plan *plan, int *fds, struct jail_error *err)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	early = 0;
-	forward_signals();
+	forward_signals(plan->ns != NULL);
 	pid = plan->ns ? start_init(plan, err, &supervised, NULL, &init_reports, &failed)
 		       : clone_command(plan, err, &supervised);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -729,14 +735,12 @@ static int command_stopped(void)
 	return 1;
 }
 
-/* Until the command ends: stop each time it stops. The fallback's command
- * is our child; the namespace layer's init reports its stops (start_init
- * asks it to), then its status, which lands in *last (kind 0: none came,
- * the init was killed). */
+/* Until the command ends: stop each time it stops. The namespace layer's
+ * init reports its stops (start_init asks it to), then its status, which
+ * lands in *last (kind 0: none came, the init was killed). The fallback's
+ * command, our own child, is not followed (see forwarded[]). */
 static void follow_stops(int pid, struct jail_report *last)
 {
-	siginfo_t si;
-
 	struct jail_report more;
 	int got;
 
@@ -757,18 +761,6 @@ static void follow_stops(int pid, struct jail_report *last)
 				return;
 		}
 		last->kind = 0;
-		return;
-	}
-	for (;;) {
-		si.si_code = 0;
-		while (waitid(P_PID, (id_t)pid, &si, WEXITED | WSTOPPED | WNOWAIT) < 0 && errno == EINTR)
-			;
-		if (si.si_code != CLD_STOPPED)
-			return;
-		/* WNOWAIT left the stop to be seen again: take it */
-		while (waitid(P_PID, (id_t)pid, &si, WSTOPPED | WNOHANG) < 0 && errno == EINTR)
-			;
-		stop_as(si.si_status, -1);
 	}
 }
 

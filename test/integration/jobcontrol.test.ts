@@ -3,7 +3,9 @@
  * command stops (SIGSTOP it sent itself, SIGTSTP it handled after tidying the
  * terminal, SIGTTIN from a read in the background), the jail stops with the
  * same signal, so the shell takes the terminal back and says so; fg
- * continues both. Judged from outside: what an interactive bash on a
+ * continues both (the namespace layer; the fallback's jail stops with its
+ * command at Ctrl-Z and SIGTTIN only, as the terminal stops the whole
+ * process group). Judged from outside: what an interactive bash on a
  * pseudo-terminal (fixtures/pty-shell.py) showed.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -56,7 +58,12 @@ strictJail.describe.each(users)('job control at an interactive shell, as %s', (_
     return `${[cmd, ...argv].join(' ')} ${args}`;
   };
 
-  it('a command that stops itself stops the jail: the shell has the terminal, fg continues it', { timeout: 60_000 }, () => {
+  // Followed in the namespace layer only: the fallback's jail is the
+  // command's parent, and a stopped parent is not told when another
+  // continues its child; it stops at Ctrl-Z with the command instead.
+  const followed = inNamespaces('the init reports the command\'s stops and continues; the fallback does not follow them');
+
+  followed.it('a command that stops itself stops the jail: the shell has the terminal, fg continues it', { timeout: 60_000 }, () => {
     const out = shell([
       ['send', `${jail(`--ro . -- sh -c 'echo in; kill -STOP $$; echo resumed'`)}\n`],
       ['wait', 'Stopped', 10],
@@ -71,7 +78,7 @@ strictJail.describe.each(users)('job control at an interactive shell, as %s', (_
     expect(out).toMatch(/Stopped[^\n]*jail[^]*\nshell-has-it\n[^]*resumed\n[^]*rc=0\n/);
   });
 
-  it('Ctrl-Z at a program that handles SIGTSTP: the shell takes the terminal back only once it has tidied up and stopped', { timeout: 60_000 }, () => {
+  followed.it('Ctrl-Z at a program that handles SIGTSTP: the shell takes the terminal back only once it has tidied up and stopped', { timeout: 60_000 }, () => {
     const out = shell([
       ['send', `${jail('--ro . -- python3 tstp.py')}\n`],
       ['wait', 'ready', 10],
@@ -135,8 +142,10 @@ function runUntil(w: World, args: string[], asNobody: boolean, ready: string, si
 // The command stopped, and another (its own child here) continued it: the
 // bare command runs on, ends, and obeys a SIGTERM. The jail followed the
 // stop and stayed stopped: it never ended, and a caller's SIGTERM (a
-// timeout's) waited for a fg while the command ran on.
-inNamespaces('the init reports the command continued; the fallback has no one to tell it').describe.each(users)(
+// timeout's) waited for a fg while the command ran on. Both layers: the
+// namespace layer's init tells the jail, the fallback's jail does not
+// follow stops at all.
+strictJail.describe.each(users)(
   'a command continued by another than the shell, as %s',
   (_, asNobody) => {
     const cont = `(sleep 0.5; kill -CONT $$) & kill -STOP $$; echo after`;
@@ -159,10 +168,9 @@ inNamespaces('the init reports the command continued; the fallback has no one to
 // hangs nor loses the command's status. A stop report whose stop was over
 // by the time the jail looked ended its following: it then took the init's
 // own status (0) for the command's, or waited for an init stuck sending
-// the status into a full socket. (The fallback still hangs here: no one
-// tells its stopped supervisor that the command was continued; see the
-// test above.)
-inNamespaces('the init reports the command continued; the fallback has no one to tell it').describe.each(users)('a command stopped and continued in a loop by its child, as %s', (_, asNobody) => {
+// the status into a full socket. Both layers (the fallback's jail does not
+// follow stops).
+strictJail.describe.each(users)('a command stopped and continued in a loop by its child, as %s', (_, asNobody) => {
   it('the jail ends with its status, each time', { timeout: 120_000 }, async () => {
     const flood = `p=$$; (i=0; while [ $i -lt 500 ]; do kill -STOP $p; kill -CONT $p; i=$((i+1)); done) & wait; exit 42`;
     const codes: Array<number | null> = [];
