@@ -118,7 +118,14 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
     (g.source.kind === 'config' && (!g.source.where.startsWith('built-in') || (projectRoot !== undefined && isWithin(g.path, projectRoot))));
   const writable = policy.grants.filter((g) => g.access === 'rw' && g.isDir && userGrant(g)).map((g) => g.path);
   const readable = policy.grants.filter((g) => (g.access === 'rw' || g.access === 'ro') && g.isDir && userGrant(g)).map((g) => g.path);
-  const inWritable = (p: string) => writable.some((t) => isWithin(p, t) && p !== t);
+  // A grant naming a protected or hidden path exactly lifts that one: your
+  // own (a flag, your config), never a project's, which may not
+  // --unprotect or --unhide. A tree only the project makes writable is
+  // guarded at its top too (`"rw": [".git/hooks"]`).
+  const byProject = (g: PathGrant) => g.source.kind === 'config' && g.source.project !== undefined;
+  const yours = policy.grants.filter((g) => userGrant(g) && !byProject(g));
+  const projectOnly = (t: string) => !yours.some((g) => g.path === t && g.access === 'rw');
+  const inWritable = (p: string) => writable.some((t) => isWithin(p, t) && (p !== t || projectOnly(t)));
 
   // `/` and trees that hold $HOME grant everything, and the kernel's own
   // file systems hold nothing to find: not searched (cheap start-up for
@@ -182,7 +189,7 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
   // Lifts: --unprotect PATH (and what is inside it); a --rw naming exactly
   // a protected path.
   const lifted = resolved(opts.unprotect, host);
-  const namedRw = policy.grants.filter((g) => g.access === 'rw' && userGrant(g)).map((g) => g.path);
+  const namedRw = yours.filter((g) => g.access === 'rw').map((g) => g.path);
   let kept = guards.filter((g) => !lifted.some((l) => isWithin(g.path, l)) && (g.mode === 'scan' || !namedRw.includes(g.path)));
   kept = kept.map((g) => (g.mode === 'scan' ? { ...g, before: [...g.before, ...lifted.filter((l) => isWithin(l, g.path))] } : g));
   // Only what the command may write needs a guard (a gitdir outside, say).
@@ -196,7 +203,7 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
 
   // Hidden: .env files found, --hide PATH; minus --unhide and exact grants.
   const unhidden = resolved(opts.unhide, host);
-  const granted = new Set(policy.grants.filter(userGrant).map((g) => g.path));
+  const granted = new Set(yours.map((g) => g.path));
   const hidden: Hidden[] = [];
   const hide = (path: string, why: string, found = false) => {
     if (hidden.some((h) => h.path === path) || unhidden.some((u) => isWithin(path, u)) || granted.has(path)) return;
@@ -214,8 +221,42 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
   for (const p of resolved(opts.hide, host)) {
     if (host.identify(p) !== null) hide(p, '--hide');
   }
+  refuseProjectLifts(policy, host, projectRoot, gitGlobals);
   const grantsFor = policy.grants.filter((g) => g.isDir && (g.access === 'ro' || g.access === 'rw'));
   return { ...dedupe({ ...policy, guards: order(kept), hidden }), listings: listingsFor(hidden, grantsFor, host) };
+}
+
+/**
+ * A project's grant at or inside what jail protects or hides in the
+ * project (which only your --unprotect or --unhide would lift): refused,
+ * rather than run with a grant other than the file says. Judged against
+ * the project's protections as a whole (as for `--rw .`), so that a grant
+ * of `.git/hooks` alone, with nothing around it searched, is caught too.
+ */
+function refuseProjectLifts(policy: Policy, host: Host, projectRoot: string | undefined, gitGlobals: readonly string[]): void {
+  const named = policy.grants.filter((g) => g.source.kind === 'config' && g.source.project !== undefined);
+  if (named.length === 0 || projectRoot === undefined) return;
+  const root = host.realpath(projectRoot) ?? normalize(projectRoot);
+  const st = host.identify(root);
+  if (!st?.isDir) return;
+  const whole: PathGrant = { path: root, access: 'rw', isDir: true, source: { kind: 'flag', flag: '--rw', given: root } };
+  const all = withProtections({ ...policy, grants: [whole] }, {}, host, projectRoot, gitGlobals);
+  for (const g of named) {
+    if (g.source.kind !== 'config' || !g.source.project) continue;
+    // At or inside what is kept as it is; a pinned `.git` itself (inside
+    // it, git's own files are writable).
+    const guard = g.access !== 'rw' ? undefined : (all.guards.find((x) => x.mode === 'keep' && isWithin(g.path, x.path)) ?? all.guards.find((x) => x.mode === 'pin' && x.path === g.path));
+    const hid = all.hidden.find((h) => isWithin(g.path, h.path));
+    if (!guard && !hid) continue;
+    const { given, where } = g.source.project;
+    const key = g.source.flag.replace(/^--/, '');
+    const what = guard ? `${guard.path === g.path ? 'is' : `is inside ${printable(guard.path)}, which is`} protected (${guard.why})` : `${hid!.path === g.path ? 'is' : `is inside ${printable(hid!.path)}, which is`} hidden (${hid!.why})`;
+    const lift = guard ? '--unprotect' : '--unhide';
+    throw new PolicyError(
+      `${where}: ${JSON.stringify(key)} path ${JSON.stringify(printable(given))} ${what}; a project's config may not lift that, only your ${lift} can.`,
+      `remove it from that file; if the command must ${guard ? 'write' : 'read'} it, pass ${lift} ${printable((guard ?? hid)!.path)} yourself.`,
+    );
+  }
 }
 
 /** A keep guard for `path` as it is now (absent when missing), and for

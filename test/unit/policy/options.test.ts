@@ -6,6 +6,7 @@ import { addOptions, typedOptions } from '../../../src/cli/options.js';
 import { program } from '../../../src/cli/main.js';
 import { PolicyError } from '../../../src/errors.js';
 import { checkApiOptions } from '../../../src/policy/config.js';
+import { CLEAN_ENV_NAMES } from '../../../src/policy/env.js';
 import { longFlag, OPTIONS, OPTION_NAMES, optionsFor } from '../../../src/policy/options.js';
 
 describe('the registry', () => {
@@ -81,5 +82,36 @@ describe('the README', () => {
     const readme = (require('node:fs') as typeof import('node:fs')).readFileSync(require('node:path').join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
     const table = readme.slice(readme.indexOf('### Flags'), readme.indexOf('### Exit status'));
     for (const name of optionsFor('cli')) expect(table, name).toContain('`' + longFlag(name));
+  });
+});
+
+describe('the README and --help say the same', () => {
+  const readme = (require('node:fs') as typeof import('node:fs')).readFileSync(require('node:path').join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+  const row = (flag: string) => readme.split('\n').find((l) => l.startsWith(`| \`${flag}`)) ?? '';
+  it('--clean-env: both name every variable it keeps', () => {
+    const help = program().helpInformation().replace(/\s+/g, ' ');
+    for (const name of [...CLEAN_ENV_NAMES, 'LC_*']) {
+      expect(OPTIONS.cleanEnv.help, name).toContain(name);
+      expect(row('--clean-env'), name).toContain('`' + name + '`');
+    }
+    expect(help).toContain(OPTIONS.cleanEnv.help.replace(/\s+/g, ' ').slice(0, 40));
+  });
+  it('the defaults: --net none, --ssh-agent deny', () => {
+    expect(OPTIONS.net.help).toMatch(/none \(default[;)]/);
+    expect(OPTIONS.sshAgent.help).toMatch(/deny \(default[;)]/);
+    expect(row('--net')).toMatch(/`none` \(default\)/);
+    expect(row('--ssh-agent')).toMatch(/`deny` \(default\)/);
+  });
+  it("the config files' fields are every option a config may set", () => {
+    const para = readme.slice(readme.indexOf('Fields are the flags'), readme.indexOf('Relative paths are relative to the file'));
+    for (const name of optionsFor('config')) expect(para, name).toContain('`' + name + '`');
+    for (const name of OPTION_NAMES.filter((n) => !optionsFor('config').includes(n))) expect(para, name).not.toContain('`' + name + '`');
+  });
+  it("the project rule names every option a project's config may not set, or only narrow", () => {
+    const para = readme.slice(readme.indexOf('**A project config cannot widen'), readme.indexOf('### npm: jailing install scripts'));
+    for (const name of optionsFor('config')) {
+      const rule = OPTIONS[name].project;
+      if (rule === 'never' || typeof rule === 'object') expect(para, name).toContain('`' + name);
+    }
   });
 });
