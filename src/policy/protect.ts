@@ -186,6 +186,10 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
     guards.push({ mode: 'scan', path: t, depth: DEPTH + 1, names: ['.git', 'HEAD', ...LATER.keys()], before, gitdirs: [...new Set(gitdirs)], why: 'a new repository or hook setting', reasons, ...record });
   }
 
+  // `--rw ./src --protect ./src`, `--ro .env --hide .env`: one command
+  // line asking for both; the exact grant would win, silently.
+  contradictions(opts, policy.grants, host);
+
   // Lifts: --unprotect PATH (and what is inside it); a --rw naming exactly
   // a protected path.
   const lifted = resolved(opts.unprotect, host);
@@ -224,6 +228,23 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
   refuseProjectLifts(policy, host, projectRoot, gitGlobals);
   const grantsFor = policy.grants.filter((g) => g.isDir && (g.access === 'ro' || g.access === 'rw'));
   return { ...dedupe({ ...policy, guards: order(kept), hidden }), listings: listingsFor(hidden, grantsFor, host) };
+}
+
+/** A --protect or --hide typed on the command line that names exactly
+ *  what a flag grants (a writable tree, a grant): exit 125. */
+function contradictions(opts: JailOptions, grants: PathGrant[], host: Host): void {
+  for (const [key, flag] of [['protect', '--protect'], ['hide', '--hide']] as const) {
+    for (const e of opts[key] ?? []) {
+      if (typeof e !== 'string') continue;
+      const [p] = resolved([e], host);
+      const g = grants.find((x) => x.source.kind === 'flag' && x.path === p && (key === 'hide' || (x.access === 'rw' && x.isDir)));
+      if (!g || g.source.kind !== 'flag') continue;
+      throw new PolicyError(
+        `${flag} ${printable(e)} names exactly what ${g.source.flag} ${printable(g.source.given)} grants; ${key === 'protect' ? 'it keeps paths inside a writable tree, not the tree itself' : 'it hides paths inside a readable tree, not a grant itself'}.`,
+        key === 'protect' ? `drop one (--ro ${printable(g.source.given)} instead of ${g.source.flag} makes it read-only).` : 'drop one (not granting it keeps it unreadable).',
+      );
+    }
+  }
 }
 
 /**
