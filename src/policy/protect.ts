@@ -132,7 +132,13 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
   // `--ro /`). But /dev/shm, where anyone may make a project.
   const kernels = (t: string) => isWithin(t, '/proc') || isWithin(t, '/sys') || (isWithin(t, '/dev') && !isWithin(t, '/dev/shm'));
   const searched = outermost(readable).filter((t) => t !== '/' && !isWithin(host.home, t) && !kernels(t));
-  const found = search(searched, host);
+  // A writable tree the walk from its searched root does not list (deeper
+  // than DEPTH, or inside a .git or node_modules, which the walk passes
+  // by) is searched from its own top too: what is there already is then
+  // kept, and the scan after the run knows it was there (it is not a new
+  // name to quarantine: `--ro . --rw a/b/c` with an a/b/c/.vscode).
+  const unreached = outermost(writable).filter((t) => searched.some((r) => isWithin(t, r)) && !searched.some((r) => listed(t, r)));
+  const found = search([...searched, ...unreached], host);
   const guards: Guard[] = [];
   const keep = (path: string, why: string) => keepGuards(guards, path, why, host);
 
@@ -530,7 +536,20 @@ function search(roots: string[], host: Host): Found {
     seen = new Set();
     if (host.stat(r, true)?.isDir) walk(r, 0);
   }
-  return out;
+  // Roots inside another's tree (a writable tree it does not reach) may
+  // meet a name twice: each once.
+  const once = <T>(xs: T[], key: (x: T) => string) => {
+    const seenKeys = new Set<string>();
+    return xs.filter((x) => !seenKeys.has(key(x)) && !!seenKeys.add(key(x)));
+  };
+  return { complete: out.complete, gits: once(out.gits, String), heads: once(out.heads, String), later: once(out.later, (l) => l.path), env: once(out.env, String) };
+}
+
+/** Whether the walk from root `r` lists directory `t`'s entries. */
+function listed(t: string, r: string): boolean {
+  if (!isWithin(t, r)) return false;
+  const parts = t === r ? [] : t.slice(r === '/' ? 1 : r.length + 1).split('/');
+  return parts.length <= DEPTH && !parts.some((p) => p === '.git' || p === 'node_modules');
 }
 
 /** The trees not inside another in the list. */
