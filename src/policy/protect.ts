@@ -198,7 +198,7 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
 
   // Lifts: --unprotect PATH (and what is inside it); a --rw naming exactly
   // a protected path.
-  const lifted = resolved(opts.unprotect, host);
+  const lifted = resolved(opts.unprotect, host, '--unprotect');
   const namedRw = yours.filter((g) => g.access === 'rw').map((g) => g.path);
   let kept = guards.filter((g) => !lifted.some((l) => isWithin(g.path, l)) && (g.mode === 'scan' || !namedRw.includes(g.path)));
   kept = kept.map((g) => (g.mode === 'scan' ? { ...g, before: [...g.before, ...lifted.filter((l) => isWithin(l, g.path))] } : g));
@@ -209,10 +209,10 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
   // their tool's settings under $HOME so).
   const anyWritable = policy.grants.filter((g) => g.access === 'rw' && g.isDir).map((g) => g.path);
   const inAnyWritable = (p: string) => anyWritable.some((t) => isWithin(p, t) && p !== t);
-  for (const p of resolved(opts.protect, host)) if (inAnyWritable(p) && !kept.some((g) => g.mode !== 'scan' && g.path === p)) keepGuards(kept, p, '--protect', host);
+  for (const p of resolved(opts.protect, host, '--protect')) if (inAnyWritable(p) && !kept.some((g) => g.mode !== 'scan' && g.path === p)) keepGuards(kept, p, '--protect', host);
 
   // Hidden: .env files found, --hide PATH; minus --unhide and exact grants.
-  const unhidden = resolved(opts.unhide, host);
+  const unhidden = resolved(opts.unhide, host, '--unhide');
   const granted = new Set(yours.map((g) => g.path));
   const hidden: Hidden[] = [];
   const hide = (path: string, why: string, found = false) => {
@@ -228,7 +228,7 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
     hidden.push({ path, isDir: st.isDir, why, ...(st.dev !== undefined && { dev: st.dev, ino: st.ino }) });
   };
   for (const p of found.env) hide(p, 'a .env file', true);
-  for (const p of resolved(opts.hide, host)) {
+  for (const p of resolved(opts.hide, host, '--hide')) {
     if (host.identify(p) !== null) hide(p, '--hide');
   }
   refuseProjectLifts(policy, host, projectRoot, gitGlobals);
@@ -242,7 +242,7 @@ function contradictions(opts: JailOptions, grants: PathGrant[], host: Host): voi
   for (const [key, flag] of [['protect', '--protect'], ['hide', '--hide']] as const) {
     for (const e of opts[key] ?? []) {
       if (typeof e !== 'string') continue;
-      const [p] = resolved([e], host);
+      const [p] = resolved([e], host, flag);
       const g = grants.find((x) => x.source.kind === 'flag' && x.path === p && (key === 'hide' || (x.access === 'rw' && x.isDir)));
       if (!g || g.source.kind !== 'flag') continue;
       throw new PolicyError(
@@ -560,10 +560,10 @@ function outermost(paths: string[]): string[] {
 
 /** Paths given to --protect and the like: absolute, real up to the nearest
  *  existing ancestor (a name that does not exist yet is fine). */
-function resolved(entries: PathEntry[] | undefined, host: Host): string[] {
+function resolved(entries: PathEntry[] | undefined, host: Host, flag: string): string[] {
   return (entries ?? []).map((e) => {
     const given = (typeof e === 'string' ? e : e.path).replace(/\?$/, '');
-    if (given === '') throw new PolicyError('a path option needs a path.', 'write e.g. --protect .git/hooks');
+    if (given === '') throw new PolicyError(`${flag} needs a path.`, `write ${flag} PATH, e.g. ${flag} ${flag.endsWith('hide') ? '.env.local' : '.git/hooks'}`);
     return resolveNearest(absolute(given, host), host);
   });
 }

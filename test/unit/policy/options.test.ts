@@ -3,7 +3,11 @@ import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { toArgs } from '../../../src/api.js';
 import { addOptions, typedOptions } from '../../../src/cli/options.js';
-import { program } from '../../../src/cli/main.js';
+import { main, program } from '../../../src/cli/main.js';
+import { parseEnv } from '../../../src/policy/build.js';
+import { withProtections } from '../../../src/policy/protect.js';
+import { fakeHost } from '../fakehost.js';
+import { policyOf } from '../policy-fixture.js';
 import { PolicyError } from '../../../src/errors.js';
 import { checkApiOptions } from '../../../src/policy/config.js';
 import { CLEAN_ENV_NAMES } from '../../../src/policy/env.js';
@@ -113,5 +117,36 @@ describe('the README and --help say the same', () => {
       const rule = OPTIONS[name].project;
       if (rule === 'never' || typeof rule === 'object') expect(para, name).toContain('`' + name);
     }
+  });
+});
+
+describe('bad input: one message, naming what is wrong', () => {
+  const message = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof PolicyError) return e.message;
+      throw e;
+    }
+    return null;
+  };
+  it('--env with a line break in the name: the break shown escaped, the message on one line', () => {
+    expect(message(() => parseEnv(['A\nB=x']))).toBe('--env A\\x0aB=x: not a variable name.');
+  });
+  it('an empty --hide, --protect, --unprotect or --unhide names its flag', () => {
+    for (const key of ['hide', 'protect', 'unprotect', 'unhide'] as const) {
+      expect(message(() => withProtections(policyOf({}), { [key]: [''] }, fakeHost({ '/work/proj/package.json': '{}' }), '/work/proj'))).toBe(`--${key} needs a path.`);
+    }
+  });
+  it('jail doctor takes no arguments', () => {
+    const write = process.stderr.write;
+    let err = '';
+    process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
+    try {
+      expect(main(['doctor', '--json'])).toBe(125);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(err).toMatch(/^jail: jail doctor takes no arguments \(--json given\)\.\n {2}hint: /);
   });
 });
