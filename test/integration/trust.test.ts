@@ -214,6 +214,15 @@ strictJail.describe('config files that stall or leak (A4)', () => {
     expect(r.stderr).toMatch(/jail\.config\.json is not a regular file/);
     expect(fs.existsSync(marker)).toBe(false);
   });
+  it('a jail.config.json over 4 MiB: exit 125 at once, with a hint about its size, nothing runs', () => {
+    const proj = project('a4-huge');
+    fs.writeFileSync(path.join(proj, 'jail.config.json'), ' '.repeat(5 << 20) + '{}');
+    const marker = path.join(proj, 'ran');
+    const r = jail(w, ['-p', 'default', '--', 'touch', marker], { cwd: proj, timeout: 5000 });
+    expect(r.status, printed(r)).toBe(125);
+    expect(r.stderr).toMatch(/jail\.config\.json is larger than 4 MiB\.\n {2}hint: a config holds a few profiles/);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
   it('a jail.config.json linked to /dev/zero or to a secret: exit 125, the secret not printed', () => {
     for (const to of ['/dev/zero', path.join(w.home, '.ssh', 'id_ed25519')]) {
       const proj = project(`a4-${path.basename(to)}`);
