@@ -152,11 +152,11 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
         }
         const st = fs.fstatSync(fd);
         if (!st.isFile()) throw unreadable(p, 'is not a regular file');
-        if (st.size > max) throw unreadable(p, `is larger than ${max >> 20} MiB`);
+        if (st.size > max) throw unreadable(p, `is larger than ${max >> 20} MiB`, TOO_BIG);
         const buf = Buffer.alloc(Math.min(st.size, max) + 1);
         let len = 0;
         for (let n; len < buf.length && (n = fs.readSync(fd, buf, len, buf.length - len, null)) > 0; ) len += n;
-        if (len > max) throw unreadable(p, `is larger than ${max >> 20} MiB`);
+        if (len > max) throw unreadable(p, `is larger than ${max >> 20} MiB`, TOO_BIG);
         return buf.subarray(0, len).toString('utf8');
       } finally {
         if (fd >= 0) fs.closeSync(fd);
@@ -245,9 +245,11 @@ function looked<T>(p: string, look: () => T | undefined): T | undefined {
   }
 }
 
-function unreadable(p: string, why: string): PolicyError {
-  return new PolicyError(`${printable(p)} ${why}.`, 'make it a regular file, or remove it.', p);
+function unreadable(p: string, why: string, hint = 'make it a regular file, or remove it.'): PolicyError {
+  return new PolicyError(`${printable(p)} ${why}.`, hint, p);
 }
+
+const TOO_BIG = 'a config holds a few profiles: a few KiB; remove what does not belong there, or the file.';
 
 /** The terminals on fds 0-2, by name: what the command was given. */
 function terminals(): string[] {

@@ -22,7 +22,7 @@ import { ownedBy } from '../egress/peer.js';
 import type * as SshAgent from '../sshagent/session.js';
 import type { JailPlan } from '../plan.js';
 import { allOf, prepare, runPrepared, runPreparedAsync, type Prepared, type RunOptions, type Service } from '../run.js';
-import { closest, printableLines } from '../text.js';
+import { closest, printable, printableLines } from '../text.js';
 import { doctor } from './doctor.js';
 import { learnMain, type LearnRunner } from './learn.js';
 import { makeOutputDirs } from './outputdirs.js';
@@ -91,6 +91,7 @@ export function main(argv: string[], ctx: MainContext = {}): Status {
   // Subcommands come first and alone; `jail -- doctor` runs a program.
   if (argv[0] === 'doctor') {
     try {
+      if (argv.length > 1) throw new PolicyError(`jail doctor takes no arguments (${argv.slice(1).map((a) => printable(a)).join(' ')} given).`, 'write jail doctor alone; to check a run, use jail --print-policy … -- COMMAND.');
       process.stdout.write(doctor(abiCap(process.env.JAIL_LANDLOCK_ABI), namespacesEnv(process.env.JAIL_NAMESPACES)));
       return 0;
     } catch (e) {

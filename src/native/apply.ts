@@ -299,8 +299,16 @@ function namespaceFailure(e: NativeError): ApplyError | null {
 export function explain(e: NativeError, target: ExecTarget): Error {
   if (typeof e.step !== 'string') return e;
   if (e.step === 'exec') {
-    const name = target.argv[0] ?? target.file;
-    if (e.code === 'ENOENT') return new CommandError(`jail: ${name}: No such file or directory`, 127);
+    const name = printable(target.argv[0] ?? target.file);
+    // jail found the file before it started: what exec cannot find inside
+    // is what the file needs, its loader or its #! interpreter.
+    if (e.code === 'ENOENT') {
+      return new CommandError(
+        `jail: ${name}: No such file or directory inside the jail: it exists, so what is missing there is its dynamic loader, a library, or its #! interpreter (not granted).\n` +
+          '  hint: with --no-system, grant them (--ro /usr, and /lib* where they are not links into /usr), or drop --no-system; --print-policy shows what is granted.',
+        127,
+      );
+    }
     const why = e.code === 'EACCES' ? 'Permission denied (inside the jail)' : e.code === 'ENOEXEC' ? 'Exec format error' : e.message;
     return new CommandError(`jail: ${name}: ${why}`, 126);
   }

@@ -1,5 +1,6 @@
 import { parseAllowHost, type HostRule } from '../egress/rules.js';
 import { PolicyError } from '../errors.js';
+import { printable } from '../text.js';
 import { systemAliases, systemBase } from './base.js';
 import type { Host } from './host.js';
 import type { Access, PathGrant, Policy, PortRange } from './model.js';
@@ -144,7 +145,7 @@ export function parseEnv(entries: string[]): { pass: string[]; set: Record<strin
     const eq = e.indexOf('=');
     const name = eq < 0 ? e : e.slice(0, eq);
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      throw new PolicyError(`--env ${e}: not a variable name.`, 'write --env NAME to pass one through, or --env NAME=VALUE to set one.');
+      throw new PolicyError(`--env ${printable(e)}: not a variable name.`, 'write --env NAME to pass one through, or --env NAME=VALUE to set one.');
     }
     if (eq < 0) pass.push(name);
     else set[name] = e.slice(eq + 1);

@@ -1,4 +1,6 @@
+import { printable } from '../text.js';
 import { CommandError } from '../errors.js';
+import { systemAliases } from './base.js';
 import type { Host } from './host.js';
 import type { PathGrant, Policy } from './model.js';
 import { absolute, aliasAt, grantOf, isWithin, resolveReal } from './paths.js';
@@ -21,9 +23,9 @@ export function findCommand(name: string, host: Host, pathVar = host.path): stri
   if (name.includes('/')) {
     const abs = absolute(name, host);
     const st = host.stat(abs);
-    if (!st) throw new CommandError(`jail: ${name}: No such file or directory`, 127);
-    if (st.isDir) throw new CommandError(`jail: ${name}: Is a directory`, 126);
-    if (!host.executable(abs)) throw new CommandError(`jail: ${name}: Permission denied`, 126);
+    if (!st) throw new CommandError(`jail: ${printable(name)}: No such file or directory`, 127);
+    if (st.isDir) throw new CommandError(`jail: ${printable(name)}: Is a directory`, 126);
+    if (!host.executable(abs)) throw new CommandError(`jail: ${printable(name)}: Permission denied`, 126);
     return abs;
   }
   let denied: string | null = null;
@@ -34,8 +36,8 @@ export function findCommand(name: string, host: Host, pathVar = host.path): stri
     if (host.executable(candidate)) return candidate;
     denied ??= candidate;
   }
-  if (denied) throw new CommandError(`jail: ${name}: Permission denied`, 126);
-  throw new CommandError(`jail: ${name}: command not found`, 127);
+  if (denied) throw new CommandError(`jail: ${printable(name)}: Permission denied`, 126);
+  throw new CommandError(`jail: ${printable(name)}: command not found`, 127);
 }
 
 /**
@@ -133,6 +135,16 @@ export function withCommand(policy: Policy, cmd: ResolvedCommand, host: Host): P
   // The command as found on PATH may be a symlink (~/bin/cat → /bin/cat):
   // a view shows it there, as it is, so exec finds it.
   const alias = aliasAt(cmd.file, host);
-  const aliases = alias && !policy.aliases.some((a) => a.path === alias.path) ? [...policy.aliases, alias] : policy.aliases;
-  return { ...policy, grants: [...policy.grants, ...commandGrants(cmd, host)], aliases };
+  const grants = commandGrants(cmd, host);
+  // The system's links into what the command's runtime grants (`/lib64 ->
+  // usr/lib64`, where its ELF interpreter is named): with --no-system the
+  // view would lack them, and exec would not find the loader, where
+  // Landlock alone (the fallback) follows them to the granted target.
+  const into = systemAliases(host).filter((a) => {
+    const real = host.realpath(a.path);
+    return real !== null && grants.some((g) => g.isDir && isWithin(real, g.path));
+  });
+  const aliases = [...policy.aliases];
+  for (const a of [...(alias ? [alias] : []), ...into]) if (!aliases.some((b) => b.path === a.path)) aliases.push(a);
+  return { ...policy, grants: [...policy.grants, ...grants], aliases };
 }

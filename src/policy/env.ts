@@ -38,7 +38,7 @@ const NPM_NODE_OPTIONS = ['NPM_CONFIG_NODE_OPTIONS', 'NPM_CONFIG_NODE-OPTIONS'];
 const CA_BUNDLES = ['AWS_CA_BUNDLE', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO'];
 
 /** What --clean-env keeps. */
-const MINIMAL = ['PATH', 'HOME', 'TERM', 'LANG', 'USER', 'LOGNAME', 'SHELL', 'TZ', 'COLORTERM', 'NO_COLOR'];
+export const CLEAN_ENV_NAMES = ['PATH', 'HOME', 'TERM', 'LANG', 'USER', 'LOGNAME', 'SHELL', 'TZ', 'COLORTERM', 'NO_COLOR'];
 
 /**
  * Why a variable is dropped by default, or null when it passes: by its name
@@ -75,7 +75,7 @@ export function filterEnv(env: Record<string, string | undefined>, policy: EnvPo
     if (value === undefined) continue;
     const keep =
       policy.pass.includes(name) ||
-      (policy.mode === 'all' ? true : policy.mode === 'clean' ? MINIMAL.includes(name) || name.startsWith('LC_') : secretReason(name, value) === null);
+      (policy.mode === 'all' ? true : policy.mode === 'clean' ? CLEAN_ENV_NAMES.includes(name) || name.startsWith('LC_') : secretReason(name, value) === null);
     if (keep) out[name] = value;
     else dropped.push(name);
   }

@@ -11,7 +11,7 @@ export type Access = 'ro' | 'rw' | 'dev' | 'list';
 
 export type Source =
   | { kind: 'flag'; flag: string; given: string }
-  | { kind: 'config'; flag: string; given: string; where: string }
+  | { kind: 'config'; flag: string; given: string; where: string; /** Declared by the project's config: as written, and where. */ project?: { given: string; where: string } }
   | {
       kind: 'base';
       what: string;

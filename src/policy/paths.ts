@@ -74,7 +74,11 @@ export function withinAny(p: string, paths: ReadonlySet<string>): boolean {
  * absolute already, with where it came from and, for a project's paths,
  * the tree it must resolve inside. A trailing `?` marks it optional.
  */
-export type PathEntry = string | { path: string; from: string; within?: string };
+/** A path as typed (a flag), or from a config: where it came from, the
+ *  tree it must stay in, and, when a project's config declared it, what it
+ *  wrote and where (`/p/jail.config.json: profile "x"`): its exact grants
+ *  lift no protection and unhide nothing (protect.ts). */
+export type PathEntry = string | { path: string; from: string; within?: string; project?: { given: string; where: string } };
 
 /**
  * A path, resolved for a grant: its real path (no symlink left in it), and
@@ -156,7 +160,7 @@ export function grantFromFlag(flag: string, entry: PathEntry, access: Access, ho
       );
     }
   }
-  const source: Source = typeof entry === 'string' ? { kind: 'flag', flag, given: spec } : { kind: 'config', flag, given: spec, where: entry.from };
+  const source: Source = typeof entry === 'string' ? { kind: 'flag', flag, given: spec } : { kind: 'config', flag, given: spec, where: entry.from, ...(entry.project && { project: entry.project }) };
   return grantOf(r, access, source);
 }
 

@@ -118,14 +118,27 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
     (g.source.kind === 'config' && (!g.source.where.startsWith('built-in') || (projectRoot !== undefined && isWithin(g.path, projectRoot))));
   const writable = policy.grants.filter((g) => g.access === 'rw' && g.isDir && userGrant(g)).map((g) => g.path);
   const readable = policy.grants.filter((g) => (g.access === 'rw' || g.access === 'ro') && g.isDir && userGrant(g)).map((g) => g.path);
-  const inWritable = (p: string) => writable.some((t) => isWithin(p, t) && p !== t);
+  // A grant naming a protected or hidden path exactly lifts that one: your
+  // own (a flag, your config), never a project's, which may not
+  // --unprotect or --unhide. A tree only the project makes writable is
+  // guarded at its top too (`"rw": [".git/hooks"]`).
+  const byProject = (g: PathGrant) => g.source.kind === 'config' && g.source.project !== undefined;
+  const yours = policy.grants.filter((g) => userGrant(g) && !byProject(g));
+  const projectOnly = (t: string) => !yours.some((g) => g.path === t && g.access === 'rw');
+  const inWritable = (p: string) => writable.some((t) => isWithin(p, t) && (p !== t || projectOnly(t)));
 
   // `/` and trees that hold $HOME grant everything, and the kernel's own
   // file systems hold nothing to find: not searched (cheap start-up for
   // `--ro /`). But /dev/shm, where anyone may make a project.
   const kernels = (t: string) => isWithin(t, '/proc') || isWithin(t, '/sys') || (isWithin(t, '/dev') && !isWithin(t, '/dev/shm'));
   const searched = outermost(readable).filter((t) => t !== '/' && !isWithin(host.home, t) && !kernels(t));
-  const found = search(searched, host);
+  // A writable tree the walk from its searched root does not list (deeper
+  // than DEPTH, or inside a .git or node_modules, which the walk passes
+  // by) is searched from its own top too: what is there already is then
+  // kept, and the scan after the run knows it was there (it is not a new
+  // name to quarantine: `--ro . --rw a/b/c` with an a/b/c/.vscode).
+  const unreached = outermost(writable).filter((t) => searched.some((r) => isWithin(t, r)) && !searched.some((r) => listed(t, r)));
+  const found = search([...searched, ...unreached], host);
   const guards: Guard[] = [];
   const keep = (path: string, why: string) => keepGuards(guards, path, why, host);
 
@@ -179,10 +192,14 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
     guards.push({ mode: 'scan', path: t, depth: DEPTH + 1, names: ['.git', 'HEAD', ...LATER.keys()], before, gitdirs: [...new Set(gitdirs)], why: 'a new repository or hook setting', reasons, ...record });
   }
 
+  // `--rw ./src --protect ./src`, `--ro .env --hide .env`: one command
+  // line asking for both; the exact grant would win, silently.
+  contradictions(opts, policy.grants, host);
+
   // Lifts: --unprotect PATH (and what is inside it); a --rw naming exactly
   // a protected path.
-  const lifted = resolved(opts.unprotect, host);
-  const namedRw = policy.grants.filter((g) => g.access === 'rw' && userGrant(g)).map((g) => g.path);
+  const lifted = resolved(opts.unprotect, host, '--unprotect');
+  const namedRw = yours.filter((g) => g.access === 'rw').map((g) => g.path);
   let kept = guards.filter((g) => !lifted.some((l) => isWithin(g.path, l)) && (g.mode === 'scan' || !namedRw.includes(g.path)));
   kept = kept.map((g) => (g.mode === 'scan' ? { ...g, before: [...g.before, ...lifted.filter((l) => isWithin(l, g.path))] } : g));
   // Only what the command may write needs a guard (a gitdir outside, say).
@@ -192,11 +209,11 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
   // their tool's settings under $HOME so).
   const anyWritable = policy.grants.filter((g) => g.access === 'rw' && g.isDir).map((g) => g.path);
   const inAnyWritable = (p: string) => anyWritable.some((t) => isWithin(p, t) && p !== t);
-  for (const p of resolved(opts.protect, host)) if (inAnyWritable(p) && !kept.some((g) => g.mode !== 'scan' && g.path === p)) keepGuards(kept, p, '--protect', host);
+  for (const p of resolved(opts.protect, host, '--protect')) if (inAnyWritable(p) && !kept.some((g) => g.mode !== 'scan' && g.path === p)) keepGuards(kept, p, '--protect', host);
 
   // Hidden: .env files found, --hide PATH; minus --unhide and exact grants.
-  const unhidden = resolved(opts.unhide, host);
-  const granted = new Set(policy.grants.filter(userGrant).map((g) => g.path));
+  const unhidden = resolved(opts.unhide, host, '--unhide');
+  const granted = new Set(yours.map((g) => g.path));
   const hidden: Hidden[] = [];
   const hide = (path: string, why: string, found = false) => {
     if (hidden.some((h) => h.path === path) || unhidden.some((u) => isWithin(path, u)) || granted.has(path)) return;
@@ -211,11 +228,62 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
     hidden.push({ path, isDir: st.isDir, why, ...(st.dev !== undefined && { dev: st.dev, ino: st.ino }) });
   };
   for (const p of found.env) hide(p, 'a .env file', true);
-  for (const p of resolved(opts.hide, host)) {
+  for (const p of resolved(opts.hide, host, '--hide')) {
     if (host.identify(p) !== null) hide(p, '--hide');
   }
+  refuseProjectLifts(policy, host, projectRoot, gitGlobals);
   const grantsFor = policy.grants.filter((g) => g.isDir && (g.access === 'ro' || g.access === 'rw'));
   return { ...dedupe({ ...policy, guards: order(kept), hidden }), listings: listingsFor(hidden, grantsFor, host) };
+}
+
+/** A --protect or --hide typed on the command line that names exactly
+ *  what a flag grants (a writable tree, a grant): exit 125. */
+function contradictions(opts: JailOptions, grants: PathGrant[], host: Host): void {
+  for (const [key, flag] of [['protect', '--protect'], ['hide', '--hide']] as const) {
+    for (const e of opts[key] ?? []) {
+      if (typeof e !== 'string') continue;
+      const [p] = resolved([e], host, flag);
+      const g = grants.find((x) => x.source.kind === 'flag' && x.path === p && (key === 'hide' || (x.access === 'rw' && x.isDir)));
+      if (!g || g.source.kind !== 'flag') continue;
+      throw new PolicyError(
+        `${flag} ${printable(e)} names exactly what ${g.source.flag} ${printable(g.source.given)} grants; ${key === 'protect' ? 'it keeps paths inside a writable tree, not the tree itself' : 'it hides paths inside a readable tree, not a grant itself'}.`,
+        key === 'protect' ? `drop one (--ro ${printable(g.source.given)} instead of ${g.source.flag} makes it read-only).` : 'drop one (not granting it keeps it unreadable).',
+      );
+    }
+  }
+}
+
+/**
+ * A project's grant at or inside what jail protects or hides in the
+ * project (which only your --unprotect or --unhide would lift): refused,
+ * rather than run with a grant other than the file says. Judged against
+ * the project's protections as a whole (as for `--rw .`), so that a grant
+ * of `.git/hooks` alone, with nothing around it searched, is caught too.
+ */
+function refuseProjectLifts(policy: Policy, host: Host, projectRoot: string | undefined, gitGlobals: readonly string[]): void {
+  const named = policy.grants.filter((g) => g.source.kind === 'config' && g.source.project !== undefined);
+  if (named.length === 0 || projectRoot === undefined) return;
+  const root = host.realpath(projectRoot) ?? normalize(projectRoot);
+  const st = host.identify(root);
+  if (!st?.isDir) return;
+  const whole: PathGrant = { path: root, access: 'rw', isDir: true, source: { kind: 'flag', flag: '--rw', given: root } };
+  const all = withProtections({ ...policy, grants: [whole] }, {}, host, projectRoot, gitGlobals);
+  for (const g of named) {
+    if (g.source.kind !== 'config' || !g.source.project) continue;
+    // At or inside what is kept as it is; a pinned `.git` itself (inside
+    // it, git's own files are writable).
+    const guard = g.access !== 'rw' ? undefined : (all.guards.find((x) => x.mode === 'keep' && isWithin(g.path, x.path)) ?? all.guards.find((x) => x.mode === 'pin' && x.path === g.path));
+    const hid = all.hidden.find((h) => isWithin(g.path, h.path));
+    if (!guard && !hid) continue;
+    const { given, where } = g.source.project;
+    const key = g.source.flag.replace(/^--/, '');
+    const what = guard ? `${guard.path === g.path ? 'is' : `is inside ${printable(guard.path)}, which is`} protected (${guard.why})` : `${hid!.path === g.path ? 'is' : `is inside ${printable(hid!.path)}, which is`} hidden (${hid!.why})`;
+    const lift = guard ? '--unprotect' : '--unhide';
+    throw new PolicyError(
+      `${where}: ${JSON.stringify(key)} path ${JSON.stringify(printable(given))} ${what}; a project's config may not lift that, only your ${lift} can.`,
+      `remove it from that file; if the command must ${guard ? 'write' : 'read'} it, pass ${lift} ${printable((guard ?? hid)!.path)} yourself.`,
+    );
+  }
 }
 
 /** A keep guard for `path` as it is now (absent when missing), and for
@@ -468,7 +536,20 @@ function search(roots: string[], host: Host): Found {
     seen = new Set();
     if (host.stat(r, true)?.isDir) walk(r, 0);
   }
-  return out;
+  // Roots inside another's tree (a writable tree it does not reach) may
+  // meet a name twice: each once.
+  const once = <T>(xs: T[], key: (x: T) => string) => {
+    const seenKeys = new Set<string>();
+    return xs.filter((x) => !seenKeys.has(key(x)) && !!seenKeys.add(key(x)));
+  };
+  return { complete: out.complete, gits: once(out.gits, String), heads: once(out.heads, String), later: once(out.later, (l) => l.path), env: once(out.env, String) };
+}
+
+/** Whether the walk from root `r` lists directory `t`'s entries. */
+function listed(t: string, r: string): boolean {
+  if (!isWithin(t, r)) return false;
+  const parts = t === r ? [] : t.slice(r === '/' ? 1 : r.length + 1).split('/');
+  return parts.length <= DEPTH && !parts.some((p) => p === '.git' || p === 'node_modules');
 }
 
 /** The trees not inside another in the list. */
@@ -479,10 +560,10 @@ function outermost(paths: string[]): string[] {
 
 /** Paths given to --protect and the like: absolute, real up to the nearest
  *  existing ancestor (a name that does not exist yet is fine). */
-function resolved(entries: PathEntry[] | undefined, host: Host): string[] {
+function resolved(entries: PathEntry[] | undefined, host: Host, flag: string): string[] {
   return (entries ?? []).map((e) => {
     const given = (typeof e === 'string' ? e : e.path).replace(/\?$/, '');
-    if (given === '') throw new PolicyError('a path option needs a path.', 'write e.g. --protect .git/hooks');
+    if (given === '') throw new PolicyError(`${flag} needs a path.`, `write ${flag} PATH, e.g. ${flag} ${flag.endsWith('hide') ? '.env.local' : '.git/hooks'}`);
     return resolveNearest(absolute(given, host), host);
   });
 }

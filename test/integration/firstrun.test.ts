@@ -27,6 +27,28 @@ strictJail.describe('the command on PATH', () => {
   });
 });
 
+strictJail.describe('a command found outside that cannot start inside', () => {
+  it('--no-system: a command of the system still starts (its runtime /usr granted, and the links into it, /lib64 -> usr/lib64, its loader named there)', () => {
+    const r = jail(w, ['--no-system', '--ro', '.', '--', 'true']);
+    expect([r.status, r.stderr], printed(r)).toEqual([0, '']);
+  });
+  it('--no-system and a copy of it in the project: its loader is not granted; the message says so, not that it does not exist', () => {
+    fs.copyFileSync('/usr/bin/true', path.join(w.proj, 'mytrue'));
+    fs.chmodSync(path.join(w.proj, 'mytrue'), 0o755);
+    const r = jail(w, ['--no-system', '--ro', '.', '--', './mytrue']);
+    expect([126, 127], printed(r)).toContain(r.status);
+    if (r.status === 127) {
+      expect(r.stderr).toMatch(/^jail: \.\/mytrue: No such file or directory inside the jail: .*loader.*interpreter.*\n {2}hint: .*--no-system/);
+      expect(r.stderr.trim().split('\n')).toHaveLength(2);
+    } else expect(r.stderr).toBe('jail: ./mytrue: Permission denied (inside the jail)\n');
+  });
+  it('a name with a line break is shown escaped, on one line', () => {
+    const r = jail(w, ['--ro', '.', '--', 'no\nsuch']);
+    expect(r.status, printed(r)).toBe(127);
+    expect(r.stderr).toBe('jail: no\\x0asuch: command not found\n');
+  });
+});
+
 describe('a working directory the user cannot read', () => {
   // jail looks for its config upwards from the working directory; run from
   // one nobody cannot search, the look is refused (EACCES): a clear refusal

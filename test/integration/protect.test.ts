@@ -770,3 +770,40 @@ strictJail.describe('the vectors, planted without a jail, do run (control)', () 
     expect(fired(s, n), printed(later)).not.toEqual([]);
   });
 });
+
+/** A writable tree below a read-only one, deeper than the search from the
+ *  read-only tree reaches (or inside its .git): what it holds is the
+ *  user's, not the command's, and stays where it is; and it is protected. */
+strictJail.describe('a writable tree the search from above does not reach', () => {
+  let w: World;
+  beforeAll(() => {
+    w = makeWorld('protect-deep');
+  });
+  afterAll(() => removeWorld(w));
+
+  strictJail.it('--ro . --rw a/b/c: a/b/c/.vscode stays in place after a run that does nothing, and cannot be changed', () => {
+    const proj = path.join(w.root, 'deep');
+    fs.mkdirSync(path.join(proj, 'a', 'b', 'c', '.vscode'), { recursive: true });
+    fs.writeFileSync(path.join(proj, 'package.json'), '{}');
+    const settings = path.join(proj, 'a', 'b', 'c', '.vscode', 'tasks.json');
+    fs.writeFileSync(settings, '{"tasks":[]}');
+    const idle = jail(w, ['--ro', '.', '--rw', 'a/b/c', '--', 'true'], { cwd: proj });
+    expect(idle.status, printed(idle)).toBe(0);
+    expect(idle.stderr).not.toMatch(/changed what runs later/);
+    expect(fs.readFileSync(settings, 'utf8')).toBe('{"tasks":[]}');
+    const plant = jail(w, ['--ro', '.', '--rw', 'a/b/c', '--', 'sh', '-c', `echo '{"tasks":[{"command":"touch pwned","runOptions":{"runOn":"folderOpen"}}]}' > ${settings}`], { cwd: proj });
+    expect(plant.status === 0 || /Read-only|Permission denied/.test(plant.stderr), printed(plant)).toBe(true);
+    expect(fs.readFileSync(settings, 'utf8')).toBe('{"tasks":[]}');
+  });
+
+  strictJail.it('--ro . --rw .git: the repository keeps its HEAD', () => {
+    const proj = path.join(w.root, 'gitrw');
+    fs.mkdirSync(proj);
+    fs.writeFileSync(path.join(proj, 'package.json'), '{}');
+    execFileSync('git', ['init', '-q', proj]);
+    const r = jail(w, ['--ro', '.', '--rw', '.git', '--', 'true'], { cwd: proj });
+    expect(r.status, printed(r)).toBe(0);
+    expect(r.stderr).not.toMatch(/changed what runs later/);
+    expect(fs.existsSync(path.join(proj, '.git', 'HEAD'))).toBe(true);
+  });
+});

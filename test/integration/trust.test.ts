@@ -214,6 +214,15 @@ strictJail.describe('config files that stall or leak (A4)', () => {
     expect(r.stderr).toMatch(/jail\.config\.json is not a regular file/);
     expect(fs.existsSync(marker)).toBe(false);
   });
+  it('a jail.config.json over 4 MiB: exit 125 at once, with a hint about its size, nothing runs', () => {
+    const proj = project('a4-huge');
+    fs.writeFileSync(path.join(proj, 'jail.config.json'), ' '.repeat(5 << 20) + '{}');
+    const marker = path.join(proj, 'ran');
+    const r = jail(w, ['-p', 'default', '--', 'touch', marker], { cwd: proj, timeout: 5000 });
+    expect(r.status, printed(r)).toBe(125);
+    expect(r.stderr).toMatch(/jail\.config\.json is larger than 4 MiB\.\n {2}hint: a config holds a few profiles/);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
   it('a jail.config.json linked to /dev/zero or to a secret: exit 125, the secret not printed', () => {
     for (const to of ['/dev/zero', path.join(w.home, '.ssh', 'id_ed25519')]) {
       const proj = project(`a4-${path.basename(to)}`);
@@ -223,6 +232,50 @@ strictJail.describe('config files that stall or leak (A4)', () => {
       expect(r.status).toBe(125);
       expect(printed(r)).not.toContain(w.secrets.ssh);
     }
+  });
+});
+
+strictJail.describe("a project's config naming a protected or hidden path exactly (it may not --unprotect or --unhide)", () => {
+  /** A git repository with a .env, and a jail.config.json whose default profile grants `grant`. */
+  const repo = (name: string, grant: Record<string, string[]>) => {
+    const proj = project(name, { '.env': `TOKEN=${w.secrets.ssh}\n` });
+    execFileSync('git', ['init', '-q', proj]);
+    fs.writeFileSync(path.join(proj, 'jail.config.json'), JSON.stringify({ profiles: { default: grant } }));
+    return proj;
+  };
+  it('"rw": [".git/hooks"]: exit 125, no hook planted', () => {
+    const proj = repo('lift-hooks', { rw: ['.git/hooks'] });
+    const hook = path.join(proj, '.git', 'hooks', 'pre-commit');
+    const r = jail(w, ['--', 'sh', '-c', `printf '#!/bin/sh\\ntouch ${proj}/pwned\\n' > ${hook}`], { cwd: proj });
+    expect(r.status, printed(r)).toBe(125);
+    expect(r.stderr).toMatch(/jail\.config\.json: profile "default": "rw" path "\.git\/hooks" is protected \(git hooks\)/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(2); // one message, one hint
+    expect(fs.existsSync(hook)).toBe(false);
+  });
+  it('"rw": [".git"]: exit 125, .git/config unchanged', () => {
+    const proj = repo('lift-git', { rw: ['.git'] });
+    const config = fs.readFileSync(path.join(proj, '.git', 'config'), 'utf8');
+    const r = jail(w, ['--', 'sh', '-c', `printf '[core]\\nfsmonitor = touch ${proj}/pwned\\n' >> .git/config`], { cwd: proj });
+    expect(r.status, printed(r)).toBe(125);
+    expect(fs.readFileSync(path.join(proj, '.git', 'config'), 'utf8')).toBe(config);
+    expect(fs.readdirSync(path.join(proj, '.git'))).toContain('HEAD');
+  });
+  it('"ro": [".env"]: exit 125, the secret not printed', () => {
+    const proj = repo('lift-env', { ro: ['.env'] });
+    const r = jail(w, ['--', 'cat', '.env'], { cwd: proj });
+    expect(r.status, printed(r)).toBe(125);
+    expect(r.stderr).toMatch(/"ro" path "\.env" is hidden \(a \.env file\)/);
+    expect(printed(r)).not.toContain(w.secrets.ssh);
+  });
+  it('control: the same grants as your own flags are yours to make', () => {
+    const proj = repo('lift-flags', {});
+    const r = jail(w, ['--ro', '.env', '--', 'cat', '.env'], { cwd: proj });
+    expect(r.status, printed(r)).toBe(0);
+    expect(r.stdout).toContain(w.secrets.ssh);
+    const hook = path.join(proj, '.git', 'hooks', 'pre-commit');
+    const h = jail(w, ['--rw', '.git/hooks', '--', 'sh', '-c', `echo '#!/bin/sh' > ${hook}`], { cwd: proj });
+    expect(h.status, printed(h)).toBe(0);
+    expect(fs.existsSync(hook)).toBe(true);
   });
 });
 

@@ -28,7 +28,7 @@ export function toOptions(d: ProfileDecl, config: LoadedConfig): ProfileOptions 
   // A built-in's {project}/coverage must not follow a committed
   // `coverage -> /` out of the project: it stays inside, as the project's own.
   const within = (p: string) => (d.layer === 'project' || (d.layer === 'built-in' && isWithin(stripOptional(p), root)) ? { within: root } : {});
-  const entry = (p: ConfigPath): PathEntry => ({ path: p.path, from: d.from, ...within(p.path) });
+  const entry = (p: ConfigPath): PathEntry => ({ path: p.path, from: d.from, ...within(p.path), ...(d.layer === 'project' && { project: { given: p.given, where: `${d.file}: profile "${d.name}"` } }) });
   const { allowUnix, ...rest } = f;
   const out: Record<string, unknown> = { ...rest };
   for (const key of PATH_OPTIONS) {

@@ -228,7 +228,7 @@ describe('finding the project and its config', () => {
 
     const only = loadConfig(context({ [`${PROJECT}/package.json`]: pkg }));
     expect(only.projectFile).toBe(`${PROJECT}/package.json`);
-    expect(resolveProfile(only, 'fromPkg').options.rw).toEqual([{ path: `${PROJECT}/dist`, from: `profile fromPkg, ${PROJECT}/package.json`, within: PROJECT }]);
+    expect(resolveProfile(only, 'fromPkg').options.rw).toEqual([{ path: `${PROJECT}/dist`, from: `profile fromPkg, ${PROJECT}/package.json`, within: PROJECT, project: { given: 'dist', where: `${PROJECT}/package.json: profile "fromPkg"` } }]);
 
     const none = loadConfig(context({ [`${PROJECT}/package.json`]: '{"name": "p"}' }));
     expect(none.projectFile).toBeNull();
@@ -276,11 +276,11 @@ describe('paths', () => {
     const config = load(profiles({ t: { extends: 'read-only', rw: ['dist'] } }));
     const { options } = resolveProfile(config, 't');
     expect(options.ro).toEqual([{ path: PROJECT, from: 'built-in profile read-only', within: PROJECT }]);
-    expect(options.rw).toEqual([{ path: `${PROJECT}/dist`, from: `profile t, ${PCONF}`, within: PROJECT }]);
+    expect(options.rw).toEqual([{ path: `${PROJECT}/dist`, from: `profile t, ${PCONF}`, within: PROJECT, project: { given: 'dist', where: `${PCONF}: profile "t"` } }]);
     const policy = buildPolicy({ ...options, system: false }, config.host);
     expect(policy.grants.map((g) => [g.access, g.path, g.source])).toEqual([
       ['ro', PROJECT, { kind: 'config', flag: '--ro', given: PROJECT, where: 'built-in profile read-only' }],
-      ['rw', `${PROJECT}/dist`, { kind: 'config', flag: '--rw', given: `${PROJECT}/dist`, where: `profile t, ${PCONF}` }],
+      ['rw', `${PROJECT}/dist`, { kind: 'config', flag: '--rw', given: `${PROJECT}/dist`, where: `profile t, ${PCONF}`, project: { given: 'dist', where: `${PCONF}: profile "t"` } }],
     ]);
   });
 
@@ -496,8 +496,8 @@ describe('the security rule: a project config may narrow, and grant inside the p
   it('grants what was checked: the resolved path, with its ?', () => {
     const { options } = resolveProfile(project({ ok: { ro: ['inner', 'src/new?'] } }), 'ok');
     expect(options.ro).toEqual([
-      { path: `${PROJECT}/src`, from: `profile ok, ${PCONF}`, within: PROJECT },
-      { path: `${PROJECT}/src/new?`, from: `profile ok, ${PCONF}`, within: PROJECT },
+      { path: `${PROJECT}/src`, from: `profile ok, ${PCONF}`, within: PROJECT, project: { given: 'inner', where: `${PCONF}: profile "ok"` } },
+      { path: `${PROJECT}/src/new?`, from: `profile ok, ${PCONF}`, within: PROJECT, project: { given: 'src/new?', where: `${PCONF}: profile "ok"` } },
     ]);
   });
 

@@ -3,9 +3,14 @@ import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { toArgs } from '../../../src/api.js';
 import { addOptions, typedOptions } from '../../../src/cli/options.js';
-import { program } from '../../../src/cli/main.js';
+import { main, program } from '../../../src/cli/main.js';
+import { parseEnv } from '../../../src/policy/build.js';
+import { withProtections } from '../../../src/policy/protect.js';
+import { fakeHost } from '../fakehost.js';
+import { policyOf } from '../policy-fixture.js';
 import { PolicyError } from '../../../src/errors.js';
 import { checkApiOptions } from '../../../src/policy/config.js';
+import { CLEAN_ENV_NAMES } from '../../../src/policy/env.js';
 import { longFlag, OPTIONS, OPTION_NAMES, optionsFor } from '../../../src/policy/options.js';
 
 describe('the registry', () => {
@@ -81,5 +86,67 @@ describe('the README', () => {
     const readme = (require('node:fs') as typeof import('node:fs')).readFileSync(require('node:path').join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
     const table = readme.slice(readme.indexOf('### Flags'), readme.indexOf('### Exit status'));
     for (const name of optionsFor('cli')) expect(table, name).toContain('`' + longFlag(name));
+  });
+});
+
+describe('the README and --help say the same', () => {
+  const readme = (require('node:fs') as typeof import('node:fs')).readFileSync(require('node:path').join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+  const row = (flag: string) => readme.split('\n').find((l) => l.startsWith(`| \`${flag}`)) ?? '';
+  it('--clean-env: both name every variable it keeps', () => {
+    const help = program().helpInformation().replace(/\s+/g, ' ');
+    for (const name of [...CLEAN_ENV_NAMES, 'LC_*']) {
+      expect(OPTIONS.cleanEnv.help, name).toContain(name);
+      expect(row('--clean-env'), name).toContain('`' + name + '`');
+    }
+    expect(help).toContain(OPTIONS.cleanEnv.help.replace(/\s+/g, ' ').slice(0, 40));
+  });
+  it('the defaults: --net none, --ssh-agent deny', () => {
+    expect(OPTIONS.net.help).toMatch(/none \(default[;)]/);
+    expect(OPTIONS.sshAgent.help).toMatch(/deny \(default[;)]/);
+    expect(row('--net')).toMatch(/`none` \(default\)/);
+    expect(row('--ssh-agent')).toMatch(/`deny` \(default\)/);
+  });
+  it("the config files' fields are every option a config may set", () => {
+    const para = readme.slice(readme.indexOf('Fields are the flags'), readme.indexOf('Relative paths are relative to the file'));
+    for (const name of optionsFor('config')) expect(para, name).toContain('`' + name + '`');
+    for (const name of OPTION_NAMES.filter((n) => !optionsFor('config').includes(n))) expect(para, name).not.toContain('`' + name + '`');
+  });
+  it("the project rule names every option a project's config may not set, or only narrow", () => {
+    const para = readme.slice(readme.indexOf('**A project config cannot widen'), readme.indexOf('### npm: jailing install scripts'));
+    for (const name of optionsFor('config')) {
+      const rule = OPTIONS[name].project;
+      if (rule === 'never' || typeof rule === 'object') expect(para, name).toContain('`' + name);
+    }
+  });
+});
+
+describe('bad input: one message, naming what is wrong', () => {
+  const message = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof PolicyError) return e.message;
+      throw e;
+    }
+    return null;
+  };
+  it('--env with a line break in the name: the break shown escaped, the message on one line', () => {
+    expect(message(() => parseEnv(['A\nB=x']))).toBe('--env A\\x0aB=x: not a variable name.');
+  });
+  it('an empty --hide, --protect, --unprotect or --unhide names its flag', () => {
+    for (const key of ['hide', 'protect', 'unprotect', 'unhide'] as const) {
+      expect(message(() => withProtections(policyOf({}), { [key]: [''] }, fakeHost({ '/work/proj/package.json': '{}' }), '/work/proj'))).toBe(`--${key} needs a path.`);
+    }
+  });
+  it('jail doctor takes no arguments', () => {
+    const write = process.stderr.write;
+    let err = '';
+    process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
+    try {
+      expect(main(['doctor', '--json'])).toBe(125);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(err).toMatch(/^jail: jail doctor takes no arguments \(--json given\)\.\n {2}hint: /);
   });
 });

@@ -182,6 +182,27 @@ describe('lifting and adding', () => {
     expect(p.hidden.map((h) => h.path).sort()).toEqual([`${P}/.env`, `${P}/src/index.ts`]);
   });
 
+  it('--protect or --hide naming exactly what the same command line grants: refused, not silently dropped', () => {
+    expect(() => protect([flag(P, 'ro'), flag(`${P}/src`, 'rw')], { protect: [`${P}/src`] })).toThrow(/--protect .*\/src names exactly what --rw .*\/src grants/);
+    expect(() => protect([flag(P, 'ro'), { ...flag(`${P}/.env.local`, 'ro'), isDir: false }], { hide: [`${P}/.env.local`] })).toThrow(/--hide .*\.env\.local names exactly what --ro .*\.env\.local grants/);
+    expect(() => protect([flag(P, 'ro')], { hide: [P] })).toThrow(/--hide \/work\/proj names exactly what --ro \/work\/proj grants/);
+    // A profile's hide or protect, lifted by a flag's exact grant, as documented.
+    const fromProfile = { path: `${P}/.env.local`, from: 'profile x, /home/u/.config/jail/config.json' };
+    const p = protect([flag(P, 'ro'), { ...flag(`${P}/.env.local`, 'ro'), isDir: false }], { hide: [fromProfile] });
+    expect(p.hidden.map((h) => h.path)).not.toContain(`${P}/.env.local`);
+  });
+
+  it('a writable tree the walk from above does not reach is searched from its own top: what is there is kept, and not new to the scan', () => {
+    const tree = { ...repo, [`${P}/a/b/c/.vscode/settings.json`]: '{}' };
+    const deep = protect([flag(P, 'ro'), flag(`${P}/a/b/c`, 'rw')], {}, tree);
+    expect(deep.guards).toContainEqual(expect.objectContaining({ mode: 'keep', path: `${P}/a/b/c/.vscode` }));
+    const scan = deep.guards.find((g) => g.mode === 'scan' && g.path === `${P}/a/b/c`);
+    expect(scan?.mode === 'scan' && scan.before).toContain(`${P}/a/b/c/.vscode`);
+    // A .git granted read-write under a read-only project: its HEAD is not a new bare repository.
+    const git = protect([flag(P, 'ro'), flag(`${P}/.git`, 'rw')]).guards.find((g) => g.mode === 'scan' && g.path === `${P}/.git`);
+    expect(git?.mode === 'scan' && git.before).toContain(`${P}/.git/HEAD`);
+  });
+
   it('a built-in grant outside the project (the npm cache) is not searched', () => {
     const cache = { path: '/home/u/.npm', access: 'rw' as const, isDir: true, source: { kind: 'config' as const, flag: '--rw', given: '{npmCache}', where: 'built-in profile node' } };
     const p = protect([cache], {}, { ...repo, '/home/u/.npm/.git/config': '' });
