@@ -180,6 +180,18 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
   };
 }
 
+/** --keep-fd N passes on a descriptor this process has: one that is not
+ *  open is a mistake (a redirection left out), not something to skip. */
+export function checkKeptFds(fds: readonly number[]): void {
+  for (const fd of fds) {
+    try {
+      fs.fstatSync(fd);
+    } catch {
+      throw new PolicyError(`--keep-fd ${fd}: file descriptor ${fd} is not open here, so there is nothing to pass on.`, `open it where jail is started (in a shell: ${fd}<FILE), or drop --keep-fd ${fd}.`);
+    }
+  }
+}
+
 /** Local file systems whose directories' times change with each name
  *  added, removed or renamed in them, seen at once by every process here
  *  (statfs f_type): ext4, xfs, btrfs, tmpfs, overlayfs, f2fs, zfs. Not a

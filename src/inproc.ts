@@ -26,7 +26,7 @@ import os = require('node:os');
 import path = require('node:path');
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { CommandError } from './errors.js';
-import { realHost, stampDir } from './host.js';
+import { checkKeptFds, realHost, stampDir } from './host.js';
 import { closeFd, pipe, probe, spawnChild, watchChild, type ChildHandle, type ProbeResult } from './native/apply.js';
 import type { NativeStatus } from './native/binding.js';
 import { formatError } from './cli/report.js';
@@ -227,7 +227,9 @@ export function spawnInProcess(policy: JailOptions, command: string, args: reado
     const facts = factsFor(env);
     const host = realHost(env, cwd, true);
     created = makeOutputDirs(opts.rw, cwd, env.HOME || os.homedir(), host.self).created;
-    p = prepareKept(opts, argv, env, cwd, facts, host);
+    const prepared = prepareKept(opts, argv, env, cwd, facts, host);
+    checkKeptFds(prepared.policy.keepFds);
+    p = prepared;
   } catch (e) {
     failure = e;
     for (const d of [...created].reverse()) {

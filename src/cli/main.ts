@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import os = require('node:os');
 import fs = require('node:fs');
 import { CommandError, NativeLoadError, PolicyError } from '../errors.js';
-import { realHost, scanTreeEarly } from '../host.js';
+import { checkKeptFds, realHost, scanTreeEarly } from '../host.js';
 import { probe, tcpOwner } from '../native/apply.js';
 import { configContext } from '../policy/assemble.js';
 import { MAX_SCAN_DEPTH } from '../policy/base.js';
@@ -265,6 +265,7 @@ function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainConte
   let p;
   try {
     p = prepare({ options, argv: args, env: process.env, implicitProfile: 'default', projectRoot: ctx.projectRoot, ...(!printPolicy && { egressPort: pickPort, randomBytes }) }, facts);
+    if (!printPolicy) checkKeptFds(p.policy.keepFds);
   } catch (e) {
     // Bad input runs nothing and leaves nothing: the directories made for
     // --rw go again (still empty: nothing ran), deepest first.

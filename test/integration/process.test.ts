@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run as run_ } from '../../src/api.js';
 import { JAIL, NODE, jail, makeWorld, outsideProcess, printed, removeWorld, strictJail, type World } from './harness.js';
 
 let w: World;
@@ -100,6 +101,19 @@ strictJail.describe('inherited descriptors', () => {
     expect(denied.stdout.trim().split('\n').sort()).toEqual(['0', '1', '2', '3']);
     const kept = run(['--keep-fd', '9']);
     expect(printed(kept)).toContain(w.secrets.ssh);
+  });
+  it('--keep-fd of a descriptor that is not open is refused (125), and nothing runs; the library says so too', async () => {
+    const marker = path.join(w.outside, 'keep-fd-ran');
+    // 1009: not given, and not one of node's own (a low number may be)
+    const r = spawnSync(NODE, [JAIL, ...M, '--keep-fd', '1009', '--ro', '.', '--rw', w.outside, '--', 'touch', marker], { cwd: w.proj, env: w.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(r.status).toBe(125);
+    expect(r.stderr).toBe('jail: --keep-fd 1009: file descriptor 1009 is not open here, so there is nothing to pass on.\n  hint: open it where jail is started (in a shell: 1009<FILE), or drop --keep-fd 1009.\n');
+    expect(fs.existsSync(marker)).toBe(false);
+    // the library, in this process (fd 1009 is not open here)
+    const lib = await run_({ ro: ['.'], rw: [w.outside], keepFd: [1009] }, 'touch', [marker], { cwd: w.proj, env: w.env });
+    expect(lib.status).toBe(125);
+    expect(lib.stderr).toContain('--keep-fd 1009: file descriptor 1009 is not open here');
+    expect(fs.existsSync(marker)).toBe(false);
   });
 });
 
