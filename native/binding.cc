@@ -615,23 +615,15 @@ Napi::Value SpawnChild(const Napi::CallbackInfo &info) {
   return o;
 }
 
-// watchChild(pid, pidfd, report, callback): the child's report socket and
-// pidfd polled on this thread's event loop (no thread waits).
-// callback(null, { code, signal }) is called once, when the init sends the
-// command's status (all the command left running has ended then), or else
-// when the init has exited (killed before it could say). The init is
-// reaped once its pidfd is readable, later than the status in the
-// namespace layer, where its exit takes the namespaces down (0.2 to 0.8
-// ms); pidfd and report are closed then. A child reaped by someone else
-// comes back as an error (ECHILD). The polls keep the loop alive, as a
-// child_process does, until the status came or refChild(handle, false);
-// the handle it returns outlives them (then refChild does nothing).
+// watchChild(pid, pidfd, report, callback): the child's pidfd polled on
+// this thread's event loop (no thread waits); once it is readable, the
+// child is reaped, pidfd and report closed, and callback(null, { code,
+// signal }) called, once. A child reaped by someone else comes back as an
+// error (ECHILD). The poll keeps the loop alive, as a child_process does,
+// until refChild(handle, false); the handle it returns outlives the poll
+// (then refChild does nothing).
 struct Watch {
-  uv_poll_t poll;    // the pidfd
-  uv_poll_t report;  // the report socket, until the status came or it hung up
-  bool reporting = false;
-  int open = 0;      // handles not closed yet
-  bool called = false;
+  uv_poll_t poll;
   napi_env env;
   struct jail_child child;
   Napi::FunctionReference callback;
@@ -648,7 +640,6 @@ uint32_t next_watch = 0;
 
 void Closed(uv_handle_t *h) {
   Watch *w = static_cast<Watch *>(h->data);
-  if (--w->open > 0) return;
   {
     std::lock_guard<std::mutex> g(watches_lock);
     watches.erase(w->id);
@@ -656,50 +647,27 @@ void Closed(uv_handle_t *h) {
   delete w;
 }
 
-void Call(Watch *w, int got, int saved, int status) {
-  if (w->called) return;
-  w->called = true;
-  // From here on only the reaping is left: it keeps no loop alive.
-  uv_unref(reinterpret_cast<uv_handle_t *>(&w->poll));
-  Napi::Env env(w->env);
-  Napi::HandleScope scope(env);
-  Napi::Value err = env.Null();
-  if (got < 0) {
-    struct jail_error e = {"wait", "waitpid", saved, nullptr};
-    err = ApplyError(env, e).Value();
-  }
-  try {
-    w->callback.MakeCallback(env.Global(), {err, got > 0 ? Napi::Value(Status(env, status)) : env.Null()}, *w->context);
-  } catch (const Napi::Error &e) {
-    napi_fatal_exception(w->env, e.Value());  // as an uncaught exception in the callback
-  }
-}
-
-void StopReport(Watch *w) {
-  if (!w->reporting) return;
-  w->reporting = false;
-  uv_poll_stop(&w->report);
-  uv_close(reinterpret_cast<uv_handle_t *>(&w->report), Closed);
-}
-
-void Reported(uv_poll_t *handle, int, int) {
-  Watch *w = static_cast<Watch *>(handle->data);
-  int status = 0;
-  int got = jail_child_ended(&w->child, &status);
-  if (got == 0) return;  // not the status: keep polling
-  StopReport(w);         // the status, or a hang-up: the pidfd tells the rest
-  if (got > 0) Call(w, 1, 0, status);
-}
-
 void Reaped(uv_poll_t *handle, int, int) {
   Watch *w = static_cast<Watch *>(handle->data);
   int status = 0;
-  StopReport(w);  // before jail_child_reap closes its descriptor
   int got = jail_child_reap(&w->child, &status);
   if (got == 0) return;  // not ended yet: keep polling
   int saved = errno;
   uv_poll_stop(handle);
-  Call(w, got, saved, status);
+  Napi::Env env(w->env);
+  {
+    Napi::HandleScope scope(env);
+    Napi::Value err = env.Null();
+    if (got < 0) {
+      struct jail_error e = {"wait", "waitpid", saved, nullptr};
+      err = ApplyError(env, e).Value();
+    }
+    try {
+      w->callback.MakeCallback(env.Global(), {err, got > 0 ? Napi::Value(Status(env, status)) : env.Null()}, *w->context);
+    } catch (const Napi::Error &e) {
+      napi_fatal_exception(w->env, e.Value());  // as an uncaught exception in the callback
+    }
+  }
   uv_close(reinterpret_cast<uv_handle_t *>(handle), Closed);
 }
 
@@ -718,20 +686,8 @@ Napi::Value WatchChild(const Napi::CallbackInfo &info) {
   int rc = uv_poll_init(loop, &w->poll, w->child.pidfd);
   if (rc == 0) {
     w->poll.data = w.get();
-    w->open = 1;
     rc = uv_poll_start(&w->poll, UV_READABLE, Reaped);
-    // The report socket too, where there is one: the status comes there
-    // first. Without it (a poll refused), the pidfd alone serves.
-    if (rc == 0 && w->child.report >= 0 && uv_poll_init(loop, &w->report, w->child.report) == 0) {
-      w->report.data = w.get();
-      w->open++;
-      if (uv_poll_start(&w->report, UV_READABLE, Reported) == 0)
-        w->reporting = true;
-      else
-        uv_close(reinterpret_cast<uv_handle_t *>(&w->report), Closed);
-    }
     if (rc != 0) {
-      StopReport(w.get());
       uv_close(reinterpret_cast<uv_handle_t *>(&w->poll), Closed);
       w.release();
     }
@@ -762,15 +718,12 @@ Napi::Value RefChild(const Napi::CallbackInfo &info) {
     auto it = watches.find(id);
     if (it != watches.end() && it->second->env == env) w = it->second;
   }
-  if (w == nullptr || w->called) return env.Undefined();  // ended already
-  bool on = info[1].As<Napi::Boolean>().Value();
-  for (auto *h : {reinterpret_cast<uv_handle_t *>(&w->poll), reinterpret_cast<uv_handle_t *>(&w->report)}) {
-    if (h == reinterpret_cast<uv_handle_t *>(&w->report) && !w->reporting) continue;
-    if (on)
-      uv_ref(h);
-    else
-      uv_unref(h);
-  }
+  if (w == nullptr) return env.Undefined();  // reaped already
+  auto *h = reinterpret_cast<uv_handle_t *>(&w->poll);
+  if (info[1].As<Napi::Boolean>().Value())
+    uv_ref(h);
+  else
+    uv_unref(h);
   return env.Undefined();
 }
 

@@ -514,22 +514,6 @@ int jail_spawn_child(struct jail_plan *plan, struct jail_stdio *io, int *fds, st
 	return pid;
 }
 
-int jail_child_ended(struct jail_child *c, int *status)
-{
-	struct jail_report r;
-	ssize_t got;
-
-	while ((got = recv(c->report, &r, sizeof(r), MSG_DONTWAIT)) < 0 && errno == EINTR)
-		;
-	if (got == (ssize_t)sizeof(r) && r.kind == JAIL_REPORT_STATUS) {
-		*status = r.value;
-		return 1;
-	}
-	if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return 0;
-	return got == (ssize_t)sizeof(r) ? 0 : -1; /* another report; or hung up, or garbled */
-}
-
 int jail_child_reap(struct jail_child *c, int *status)
 {
 	struct jail_report r;

@@ -53,13 +53,6 @@ struct jail_child {
 int jail_spawn_child(struct jail_plan *plan, struct jail_stdio *io, int *fds, struct jail_report *last,
 		     struct jail_child *out, struct jail_error *err);
 
-/* Once child->report is readable: 1 with the command's wait status when
- * the init sent it (all the command left running has ended then; the init
- * is only exiting, taking the namespaces down, and is reaped later through
- * jail_child_reap), 0 when that was not it (nothing yet, another report),
- * -1 when the init hung up without it (killed: jail_child_reap tells). */
-int jail_child_ended(struct jail_child *child, int *status);
-
 /* Once child->pidfd is readable: reap it and close its descriptors.
  * Returns 1 with its wait status (in the namespace layer, the command's,
  * from the init's report; without one, the init's own), 0 when it has not
