@@ -619,8 +619,8 @@ void jail_end_descendants(void)
  * reaches the command as any signal does (its process group, or passed
  * on). With the default action for the time, so that it is not passed back
  * to the command.
- * The namespace layer's report socket (reports, else -1) continues this
- * process when a record comes (arm_wakeup): the command was continued by
+ * Only the namespace layer's command is followed (see forwarded[]): the
+ * init's report socket continues this process when a record comes (arm_wakeup): the command was continued by
  * another (its own child, kill -CONT from elsewhere), or ended, and this
  * process must not stay stopped while it runs (a SIGTERM to the jail would
  * wait for a fg that may never come). A record that came since the caller
@@ -630,6 +630,7 @@ void jail_end_descendants(void)
  * look comes last. */
 static void stop_as(int sig, int reports)
 {
+	/* reports: the init's socket, open while the init lives */
 	static const struct timespec now = { 0, 0 };
 	struct sigaction dfl, old;
 	sigset_t set, mask;
@@ -646,7 +647,7 @@ static void stop_as(int sig, int reports)
 	if (sig != SIGSTOP)
 		raise(sig); /* pending on this thread until unblocked */
 	/* a record waiting, or the init gone (0): the command has moved on */
-	changed = reports >= 0 && recv(reports, &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
+	changed = recv(reports, &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
 	if (!changed && sig == SIGSTOP)
 		raise(sig);
 	else if (!changed)
