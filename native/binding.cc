@@ -6,7 +6,11 @@
 
 #include <cerrno>
 #include <cmath>
+#include <algorithm>
+#include <cinttypes>
+#include <climits>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -15,6 +19,8 @@
 #include <arpa/inet.h>
 #include <poll.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -954,6 +960,139 @@ Napi::Value TcpOwner(const Napi::CallbackInfo &info) {
   return out;
 }
 
+
+// digest(text[, latin1]): 128 bits of the text's bytes (UTF-8, or latin1)
+// as 32 hex digits: four lanes of FNV-1a, each with its own offset and
+// multiplier, mixed at the end. Not a cryptographic hash: it finds the
+// CLI's stored plans and notices a change (src/planstore.ts says why that
+// is enough there).
+std::string Digest(const unsigned char *p, size_t n) {
+  uint32_t h[4] = {0x811c9dc5u, 0x9e3779b9u, 0x85ebca6bu, 0xc2b2ae35u};
+  static const uint32_t mul[4] = {0x01000193u, 0x5bd1e995u, 0x27d4eb2du, 0x165667b1u};
+  for (size_t i = 0; i < n; i++)
+    for (int l = 0; l < 4; l++) h[l] = (h[l] ^ p[i]) * mul[l];
+  char out[33];
+  for (int l = 0; l < 4; l++) {
+    uint32_t x = h[l] ^ (h[l] >> 16) ^ h[(l + 3) % 4] ^ static_cast<uint32_t>(n);
+    x *= 0x85ebca6bu;
+    x ^= x >> 13;
+    x *= 0xc2b2ae35u;
+    x ^= x >> 16;
+    snprintf(out + 8 * l, 9, "%08x", x);
+  }
+  return std::string(out, 32);
+}
+
+Napi::Value DigestText(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "text: not a string");
+  std::string bytes;
+  if (info.Length() > 1 && info[1].ToBoolean().Value()) {
+    size_t n = 0;
+    napi_get_value_string_latin1(env, info[0], nullptr, 0, &n);
+    bytes.resize(n + 1);
+    napi_get_value_string_latin1(env, info[0], &bytes[0], n + 1, &n);
+    bytes.resize(n);
+  } else {
+    bytes = info[0].As<Napi::String>().Utf8Value();
+  }
+  return Napi::String::New(env, Digest(reinterpret_cast<const unsigned char *>(bytes.data()), bytes.size()));
+}
+
+// A file's bytes as Host.readText (follow or not) and readHead read them
+// (src/host.ts), digested: "#digest", "-" where they answer null, "!..."
+// where they throw. `max`: readText's limit, or readHead's length.
+std::string FileAnswer(char op, const char *p, size_t max) {
+  struct stat st;
+  bool head = op == 'h', follow = op == 'c';
+  if (!head && (follow ? stat(p, &st) : lstat(p, &st)) != 0)
+    return errno == ENOENT || errno == ENOTDIR ? "-" : "!" + std::to_string(errno);
+  int fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (follow || head ? 0 : O_NOFOLLOW));
+  if (fd < 0) return head || errno == ENOENT || errno == ENOTDIR || errno == EACCES ? "-" : "!" + std::to_string(errno);
+  std::string bytes, r;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    r = head ? "-" : "!";
+  } else if (!head && static_cast<uint64_t>(st.st_size) > max) {
+    r = "!";
+  } else {
+    // As the host: at most the size fstat gave (or max) and one byte more,
+    // which only a file growing meanwhile fills.
+    bytes.resize(head ? max : std::min(static_cast<size_t>(st.st_size), max) + 1);
+    size_t len = 0;
+    for (ssize_t k; len < bytes.size(); len += static_cast<size_t>(k)) {
+      k = head ? pread(fd, &bytes[0], bytes.size(), 0) : read(fd, &bytes[len], bytes.size() - len);
+      if (k < 0) { r = head ? "-" : "!" + std::to_string(errno); break; }
+      if (k == 0 || head) { len += static_cast<size_t>(k); break; }
+    }
+    if (r.empty()) r = !head && len > max ? "!" : "#" + Digest(reinterpret_cast<const unsigned char *>(bytes.data()), len);
+  }
+  close(fd);
+  return r;
+}
+
+// answers(ops, paths, nums): what the host answers now about each path, as
+// text, for the CLI's stored plans (src/trace.ts compares them with the
+// answers a plan was prepared from, put in the same form). One call for a
+// hundred questions, where each from JavaScript costs tens of microseconds.
+// ops[i] (about paths[i]; nums[i] where it takes a number):
+//   'l' / 's'  lstat / stat: "mode uid dev ino"; "-" if missing
+//   'L' / 'S'  the same without the identity: "mode uid"
+//   'r'        realpath(3); 'k' readlink(2): "=" and the path; "-" on any error
+//   'x'        access(X_OK): "1" or "0"
+//   't'        a directory's stamp (stat, following links):
+//              "dev:ino:mtime_ns:ctime_ns fstype" (statfs's f_type, hex)
+//   'c' / 'C'  Host.readText following links or not, at most nums[i] bytes;
+//   'h'        Host.readHead of nums[i] bytes: see FileAnswer
+// Any other error: "!errno", which no stored answer is.
+std::string Answer(char op, const char *p, size_t num) {
+  char buf[PATH_MAX + 64];
+  struct stat st;
+  switch (op) {
+    case 'l': case 's': case 'L': case 'S': {
+      if ((op == 'l' || op == 'L' ? lstat(p, &st) : stat(p, &st)) != 0)
+        return errno == ENOENT || errno == ENOTDIR ? "-" : "!" + std::to_string(errno);
+      if (op == 'L' || op == 'S') snprintf(buf, sizeof(buf), "%u %u", static_cast<unsigned>(st.st_mode), static_cast<unsigned>(st.st_uid));
+      else snprintf(buf, sizeof(buf), "%u %u %" PRIu64 " %" PRIu64, static_cast<unsigned>(st.st_mode), static_cast<unsigned>(st.st_uid), static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
+      return buf;
+    }
+    case 'r':
+      return realpath(p, buf) ? "=" + std::string(buf) : "-";
+    case 'k': {
+      ssize_t n = readlink(p, buf, sizeof(buf));
+      return n < 0 || static_cast<size_t>(n) >= sizeof(buf) ? "-" : "=" + std::string(buf, static_cast<size_t>(n));
+    }
+    case 'x':
+      return access(p, X_OK) == 0 ? "1" : "0";
+    case 't': {
+      struct statfs sf;
+      if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode) || statfs(p, &sf) != 0) return "-";
+      auto ns = [](const struct timespec &t) -> uint64_t { return static_cast<uint64_t>(t.tv_sec) * UINT64_C(1000000000) + static_cast<uint64_t>(t.tv_nsec); };
+      snprintf(buf, sizeof(buf), "%" PRIu64 ":%" PRIu64 ":%" PRIu64 ":%" PRIu64 " %lx", static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), ns(st.st_mtim), ns(st.st_ctim), static_cast<unsigned long>(sf.f_type));
+      return buf;
+    }
+    case 'c': case 'C': case 'h':
+      return FileAnswer(op, p, num);
+    default:
+      return "!" + std::to_string(EINVAL);
+  }
+}
+
+Napi::Value Answers(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string ops = Str(info[0], "ops");
+  if (!info[1].IsArray() || !info[2].IsArray()) throw Napi::TypeError::New(env, "paths, nums: not arrays");
+  Napi::Array paths = info[1].As<Napi::Array>();
+  Napi::Array nums = info[2].As<Napi::Array>();
+  if (paths.Length() != ops.size() || nums.Length() != ops.size()) throw Napi::TypeError::New(env, "paths, nums: not one per op");
+  Napi::Array out = Napi::Array::New(env, ops.size());
+  for (uint32_t i = 0; i < ops.size(); i++) {
+    std::string p = Str(paths.Get(i), "path");
+    size_t num = static_cast<size_t>(Integer(nums.Get(i), "num", 0, 64 << 20));
+    out.Set(i, Napi::String::New(env, Answer(ops[i], p.c_str(), num)));
+  }
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe));
   exports.Set("exec", Napi::Function::New(env, Exec));
@@ -975,6 +1114,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("scanTreeTake", Napi::Function::New(env, ScanTreeTake));
   exports.Set("close", Napi::Function::New(env, Close));
   exports.Set("tcpOwner", Napi::Function::New(env, TcpOwner));
+  exports.Set("answers", Napi::Function::New(env, Answers));
+  exports.Set("digest", Napi::Function::New(env, DigestText));
   return exports;
 }
 

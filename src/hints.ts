@@ -7,12 +7,21 @@
 import { realHost } from './host.js';
 import type { JailPlan } from './plan.js';
 import { isWithin } from './policy/paths.js';
-import type { Prepared } from './run.js';
+
+/** What the hints read of a prepared run (a Prepared has it all; the CLI's
+ *  stored plans keep just this). */
+export interface HintInput {
+  target: { argv: readonly string[] };
+  env: Record<string, string | undefined>;
+  options: { toolchains?: boolean };
+  command: { file: string; chain: readonly string[] };
+  policy: { npmCache: unknown };
+}
 
 /** The hints for a run of `p` that ended with `status` under the plan that
  *  ran (a fallback's, when the namespace layer was refused); each a
  *  message without the `jail: ` prefix. */
-export function afterRunHints(p: Prepared, ran: JailPlan, status: number): string[] {
+export function afterRunHints(p: HintInput, ran: Pick<JailPlan, 'layer' | 'fallback'>, status: number): string[] {
   if (status === 0) return [];
   const out: string[] = [];
   const given = p.target.argv[0] ?? '';
@@ -39,7 +48,7 @@ export function afterRunHints(p: Prepared, ran: JailPlan, status: number): strin
  * names the jail. When the command or its interpreter lies under $HOME,
  * say which flag grants the toolchains.
  */
-function toolchainHint(p: Prepared, status: number): string | null {
+function toolchainHint(p: HintInput, status: number): string | null {
   if (p.options.toolchains) return null;
   const host = realHost(p.env);
   const homes = [host.home, host.realpath(host.home) ?? host.home].filter((h) => h !== '/' && h !== '');

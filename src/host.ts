@@ -5,7 +5,8 @@ import path = require('node:path');
 import { NativeLoadError, PolicyError } from './errors.js';
 import { addonFiles, loadAddon } from './native/binding.js';
 import type { DirEntry, Host, ScanEntry, Stat } from './policy/host.js';
-import { walkTree } from './policy/scan.js';
+import type { Answers } from './trace.js';
+import { MAX_SCAN_DEPTH, walkTree } from './policy/scan.js';
 import { printable } from './text.js';
 
 function toStat(s: fs.Stats): Stat {
@@ -200,6 +201,23 @@ const STAMPED_FS = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x794c76
 /** Per device: whether its file system is one of those. */
 const stampedDev = new Map<bigint, boolean>();
 
+/** trace.ts's Answers for the real host: the addon's batch, and the
+ *  file systems above. */
+export const hostAnswers: Answers = {
+  ask: (ops, paths, nums) => loadAddon().answers(ops, paths, nums),
+  digest: (text, latin1) => loadAddon().digest(text, latin1),
+  maxText: MAX_TEXT,
+  stamped: (fsType) => STAMPED_FS.has(fsType),
+  scan(root, maxDepth) {
+    try {
+      const addon = loadAddon();
+      return addon.scanTreeTake(root, maxDepth) ?? addon.scanTree(root, maxDepth);
+    } catch {
+      return null;
+    }
+  },
+};
+
 /** trace.ts's StampDir for the real host: stat's identity and times, on
  *  the file systems above; null elsewhere (the directory is listed). */
 export function stampDir(p: string): { stamp: string; changedNs: bigint } | null {
@@ -213,6 +231,35 @@ export function stampDir(p: string): { stamp: string; changedNs: bigint } | null
   } catch {
     return null;
   }
+}
+
+/**
+ * Start-up: root's /etc is granted entry by entry, from a scan of the tree
+ * (policy/base.ts) that takes about 3 ms. For a run as root it starts as
+ * the CLI does (main(), or a stored plan's run in cli/fast.ts), on the
+ * addon's thread, and runs while the options are parsed and the policy
+ * built (or the stored plan checked), which then take its result. Skipped where
+ * the words show it is not needed (--ro / or /etc, --no-system) or nothing
+ * runs (--help, --version); anything else that makes it moot (a profile's
+ * grant of /) only wastes it. Nothing changes but when the scan is made.
+ */
+export function scanEtcEarly(argv: readonly string[]): void {
+  if (process.getuid?.() !== 0) return;
+  const end = argv.indexOf('--');
+  const words = end < 0 ? argv : argv.slice(0, end);
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === '--help' || w === '-h' || w === '--version' || w === '-V' || w === '--no-system') return;
+    const value = w === '--ro' || w === '--rw' ? words[i + 1] : /^--r[ow]=/.test(w) ? w.slice(5) : undefined;
+    if (value === '/' || value === '/etc') return;
+  }
+  let etc;
+  try {
+    etc = fs.realpathSync.native('/etc');
+  } catch {
+    return;
+  }
+  scanTreeEarly(etc, MAX_SCAN_DEPTH);
 }
 
 /**
@@ -294,7 +341,8 @@ function randomHex(n: number): string {
  *  may be installed beside jail rather than in it). bin/ and dist/ are
  *  named too, so that a grant of either (not only of the package) is
  *  refused, and so are the loader and the code cache it trusts (dist/load.js,
- *  dist/cli.js.cache), the cache even when it is not there yet: a command
+ *  dist/cli.js.cache, fast.js.cache), the caches even when they are not
+ *  there yet, and the plan store (dist/plans, src/planstore.ts): a command
  *  that could write one could have its bytecode run by the next jail. */
 function selfPaths(): string[] {
   const pkg = path.join(__dirname, '..');
@@ -307,7 +355,8 @@ function selfPaths(): string[] {
     }
   }
   try {
-    out.push(path.join(fs.realpathSync.native(__dirname), 'cli.js.cache'));
+    const dist = fs.realpathSync.native(__dirname);
+    out.push(path.join(dist, 'cli.js.cache'), path.join(dist, 'fast.js.cache'), path.join(dist, 'plans'));
   } catch {
     // no dist/: nothing to protect
   }

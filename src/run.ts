@@ -9,7 +9,7 @@ import fs = require('node:fs');
 import { ApplyError } from './errors.js';
 import { realHost } from './host.js';
 import { formatDenials, judgeObserved, type ObservedRecord } from './denials.js';
-import { dirLocked, layerRefused, lockDir, probe, removeTree, reraise, unlockDir, spawnJailed, supervise, superviseAsync, takeObserved, type ExecTarget, type ProbeResult } from './native/apply.js';
+import { layerRefused, probe, spawnJailed, supervise, superviseAsync, takeObserved, unlockDir, type ExecTarget, type ProbeResult } from './native/apply.js';
 import { mergeVerifiedContent } from './npmcache/merge.js';
 import { compile, type JailPlan } from './plan.js';
 import { findArch, syscallName } from './seccomp/arch/index.js';
@@ -17,15 +17,9 @@ import { assemble, type Assembled, type JailRequest } from './policy/assemble.js
 import type { Host } from './policy/host.js';
 import type * as Protect from './protect/index.js';
 import { printable } from './text.js';
+import { cleanup, loadProtect, materialize, restoreGuarded, statusOf, writeStderr } from './runsteps.js';
 
-/** Detect and restore, loaded only by a run that has guards to check. */
-let protect: typeof Protect | undefined;
-const loadProtect = (): typeof Protect => (protect ??= require('./protect/index.js') as typeof Protect);
-/** The library imports it up front (in-process spawn(); one load per
- *  process), which also serves code run from src/ by a test runner. */
-export function provideProtect(m: typeof Protect): void {
-  protect ??= m;
-}
+export { provideProtect, sweepStale } from './runsteps.js';
 
 export interface RunRequest extends Omit<JailRequest, 'nodeExecPath'> {
   nodeExecPath?: string;
@@ -149,14 +143,6 @@ export async function runPreparedAsync(p: Prepared, service: Service, onFallback
   return statusOf(result);
 }
 
-function statusOf(result: { code: number | null; signal: number | null }): number {
-  if (result.signal !== null) {
-    reraise(result.signal);
-    return 128 + result.signal; // a signal whose default is to ignore
-  }
-  return result.code ?? 125;
-}
-
 /** Starts the plan's command: spawnJailed for the CLI's supervisor; the
  *  library passes its own (spawnChild, with the child's stdio). */
 export type Spawner<S> = (plan: JailPlan, target: ExecTarget) => S;
@@ -194,7 +180,7 @@ export class SupervisedRun {
 
   /** The private TMPDIR and its files (once). */
   materialize(): void {
-    if (!this.made) this.locks = materialize(this.p);
+    if (!this.made) this.locks = materialize({ tmpDir: this.p.tmpDir, files: this.p.files, ...(this.layerDir && this.p.plan.layer === 'namespaces' && { layerDir: this.layerDir }) });
     this.made = true;
   }
 
@@ -255,28 +241,6 @@ export class SupervisedRun {
   }
 }
 
-/**
- * Put the guarded set back and say what was reverted. The supervisor
- * passed SIGINT, SIGTERM and SIGHUP on to the command while it ran, and
- * gave their dispositions back when it ended: a second Ctrl-C (or a
- * TERM from a process manager) now would kill this process halfway through
- * the restore, leaving what was planted in place. So they are caught (and
- * dropped) until it is done; the status is the command's, as always. Only
- * SIGKILL can stop it, as it stops the supervisor itself.
- */
-function restoreGuarded(snap: Protect.Snapshot, quarantineRoot: string | undefined, write: (text: string) => void): void {
-  const hold = (): void => {};
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
-  for (const s of signals) process.on(s, hold);
-  try {
-    const m = loadProtect();
-    const text = m.formatRestore(m.restore(snap, quarantineRoot === undefined ? {} : { quarantineRoot }));
-    if (text) write(text);
-  } finally {
-    for (const s of signals) process.removeListener(s, hold);
-  }
-}
-
 /** --report-denials: what the observer recorded, judged against the plan
  *  that ran (denials.ts), on stderr. */
 function reportDenials(plan: JailPlan, p: Prepared): void {
@@ -290,44 +254,6 @@ function observed(plan: JailPlan): Observed {
   const { calls, dropped } = takeObserved();
   const arch = findArch(plan.facts.arch);
   return { plan, calls, dropped, nameOf: (nr) => (arch ? syscallName(arch, nr) : undefined) };
-}
-
-/** A report must not fail the run: the terminal may have gone (SIGHUP). */
-function writeStderr(text: string): void {
-  try {
-    fs.writeSync(2, text);
-  } catch {
-    // nowhere to say it
-  }
-}
-
-/** The private TMPDIR, made here and only here (mkdir fails if the name
- *  exists), with the sanitised config copies in it. Each directory made is
- *  locked at once (sweepStale); the locks' descriptors are returned. */
-function materialize(p: Prepared): number[] {
-  const locks: number[] = [];
-  try {
-    const layer = p.policy.npmCache?.layerDir;
-    if (layer && p.plan.layer === 'namespaces') {
-      // The overlay's upper and work directories: only jail can reach them.
-      locks.push(made(layer));
-      fs.mkdirSync(`${layer}/upper`, { mode: 0o700 });
-      fs.mkdirSync(`${layer}/work`, { mode: 0o700 });
-    }
-    if (!p.tmpDir) return locks;
-    locks.push(made(p.tmpDir));
-    for (const f of p.files) fs.writeFileSync(`${p.tmpDir}/${f.name}`, f.text, { mode: 0o600, flag: 'wx' });
-    return locks;
-  } catch (e) {
-    for (const fd of locks) unlockDir(fd);
-    throw e;
-  }
-}
-
-/** A new directory of jail's (0700), held locked; the lock's descriptor. */
-function made(dir: string): number {
-  fs.mkdirSync(dir, { mode: 0o700 });
-  return lockDir(dir);
 }
 
 /** Whether the view failed at the npm cache's overlay (its mount point or
@@ -351,63 +277,4 @@ function mergeNpmCache(p: Prepared, write: (text: string) => void, say?: (line: 
   }
   for (const why of r.problems) write(`jail: warning: npm cache: could not keep a verified entry: ${printable(why)}\n`);
   say?.(`npm cache: kept ${r.kept} new verified content file(s) (${r.present} there already); index entries, _npx, _logs and the rest the command wrote are dropped`);
-}
-
-/** Remove the TMPDIR (or the npm cache's private layer) without following
- *  anything the program left in it, then any left behind by runs whose
- *  supervisor was killed. */
-function cleanup(dir: string, what: string, write: (text: string) => void): void {
-  const why = removeTree(dir);
-  if (why) write(`jail: warning: could not remove ${what} ${printable(dir)}: ${printable(why)}\n`);
-  const parent = dir.slice(0, dir.lastIndexOf('/')) || '/';
-  // A library runs many: what dead processes left is looked for once a
-  // minute, not after every run (a listing of the parent each time).
-  const now = Date.now();
-  if ((swept.get(parent) ?? -Infinity) > now - 60_000) return;
-  swept.set(parent, now);
-  sweepStale(parent);
-}
-
-/** When each parent was last swept, in this process. */
-const swept = new Map<string, number>();
-
-/**
- * TMPDIRs of earlier runs whose supervisor died without cleaning up (kill
- * -9, the OOM killer): `jail-<pid>-<hex>`, ours, <pid> is gone, and no
- * process holds its lock. A pid that lives again in another process only
- * leaves the directory for later. The lock is what tells a live run in
- * another PID namespace (a container sharing /tmp, whose pids look gone
- * here) from a dead one: its supervisor holds it from mkdir to removal, and
- * the kernel drops it when that process dies.
- */
-export function sweepStale(parent: string): void {
-  let names: string[];
-  try {
-    names = fs.readdirSync(parent);
-  } catch {
-    return;
-  }
-  const uid = process.getuid?.();
-  for (const name of names) {
-    const m = /^jail-(\d+)-[0-9a-f]{12}$/.exec(name);
-    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
-    const path = `${parent}/${name}`;
-    const st = fs.lstatSync(path, { throwIfNoEntry: false });
-    if (!st?.isDirectory() || st.uid !== uid) continue;
-    try {
-      if (dirLocked(path)) continue; // a live run's
-    } catch {
-      continue;
-    }
-    removeTree(path); // what cannot go now may go next time
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
 }

@@ -227,3 +227,166 @@ class Tracing implements Host {
   }
   unixSockets(): string | null { return this.call('unixSockets', [], () => this.host.unixSockets?.() ?? null, sockets); }
 }
+
+/**
+ * A trace as the CLI keeps it on disk (src/planstore.ts), one entry per
+ * question: [name, args (null for a property), answer, op]. Questions about
+ * one path that the addon can answer in one batch (Answers, below) keep
+ * the answer in the form the addon gives it, with the op that asks it; the
+ * rest keep an encoding (encodeAnswer): JSON. A file's text is kept only
+ * as a digest, so that no config's token lands in the store. A listing checked
+ * by its stamp keeps the stamp (op 't'): when it differs, the plan is made
+ * again rather than the directory listed and compared. tempName keeps no
+ * answer. Each stored answer is made from the very answer the plan was
+ * prepared from, never by asking again.
+ */
+export type StoredCall = [name: string, args: unknown[] | null, answer: string | null, op?: string, num?: number];
+
+/**
+ * The addon's batch of questions (binding.cc's Answers): ops[i] about
+ * paths[i], each answer as text. `stamped(fsType)`: whether a stamp on that
+ * file system counts (host.ts's STAMPED_FS).
+ */
+export interface Answers {
+  ask(ops: string, paths: string[], nums: number[]): string[];
+  stamped(fsType: number): boolean;
+  /** A text's digest (of its UTF-8 bytes, or latin1's), as the addon makes
+   *  it of a file's bytes. */
+  digest(text: string, latin1?: boolean): string;
+  /** Host.readText's limit when none is given. */
+  maxText: number;
+  /** Host.scanTree's answer as the addon gives it, before it is made into
+   *  entries: the paths joined by NULs, and per entry (flags << 32 |
+   *  mode), dev, ino; null when there is none. */
+  scan(root: string, maxDepth: number): { names: string; meta: BigUint64Array } | null;
+}
+
+/** A scan in one string: its paths, and its numbers' bytes in base64. */
+function scanned(names: string, meta: BigUint64Array): string {
+  return `${names}\u0001${Buffer.from(meta.buffer, meta.byteOffset, meta.byteLength).toString('base64')}`;
+}
+
+/** Host.scanTree's entries as the addon gave them (see Answers.scan): its
+ *  only flag is "incomplete" (native/scan.h). */
+function asScanned(entries: ScanEntry[] | null): string {
+  if (entries === null) return '-';
+  const meta = new BigUint64Array(3 * entries.length);
+  entries.forEach((e, i) => {
+    meta[3 * i] = (BigInt(e.incomplete ? 1 : 0) << 32n) | BigInt(e.mode);
+    meta[3 * i + 1] = BigInt(e.dev ?? 0);
+    meta[3 * i + 2] = BigInt(e.ino ?? 0);
+  });
+  return scanned(entries.map((e) => e.path).join('\0'), meta);
+}
+
+/** A Host question the addon answers: its op (binding.cc's Answer) and
+ *  number; null for one it does not. */
+function opOf(name: string, args: unknown[] | null, answers: Answers): [string, number] | null {
+  if (args === null || typeof args[0] !== 'string') return null;
+  if (name === 'identify') return [args[0].startsWith(OWN) ? 'L' : 'l', 0];
+  if (name === 'stat') return [args[1] ? 'L' : 'S', 0];
+  if (name === 'realpath') return ['r', 0];
+  if (name === 'readlink') return ['k', 0];
+  if (name === 'executable') return ['x', 0];
+  if (name === 'readHead') return ['h', args[1] as number];
+  if (name === 'readText') {
+    const o = (args[1] ?? {}) as { follow?: boolean; max?: number };
+    return [o.follow ? 'c' : 'C', o.max ?? answers.maxText];
+  }
+  return null;
+}
+/** An answer the Host gave, in the form the addon gives it. */
+function asAnswered(op: string, value: unknown, answers: Answers): string {
+  if (op === 'x') return value ? '1' : '0';
+  if (value === null || value === undefined) return '-';
+  if (op === 'r' || op === 'k') return `=${value as string}`;
+  if (op === 'c' || op === 'C' || op === 'h') return `#${answers.digest(value as string, op === 'h')}`;
+  const st = value as Stat;
+  return op === 'l' ? `${st.mode} ${st.uid} ${st.dev} ${st.ino}` : `${st.mode} ${st.uid}`;
+}
+
+export function storedCalls(trace: Trace, answers: Answers, pid = process.pid): StoredCall[] | null {
+  if (!trace.reusable) return null;
+  const own = ownProc(pid);
+  return trace.calls.map((c): StoredCall => {
+    const args = c.args && c.args.map((a) => (typeof a === 'string' ? a.replace(own, OWN) : a));
+    if (c.name === 'tempName') return [c.name, [], null];
+    if (c.stamp !== undefined) return [c.name, args, c.stamp, 't', 0];
+    if (c.name === 'scanTree') return [c.name, args, asScanned(c.value as ScanEntry[] | null), 'T', 0];
+    const op = opOf(c.name, args, answers);
+    if (op) return [c.name, args, asAnswered(op[0], c.value, answers).replace(own, OWN), op[0], op[1]];
+    return [c.name, args, encodeAnswer(c.name, c.value).replace(own, OWN)];
+  });
+}
+
+/**
+ * replay() for a stored trace: every question asked again, and its answer
+ * compared with the stored one; those the addon answers in one batch, a
+ * stamped listing by its stamp alone. The order does not matter: the
+ * answers are facts of the moment, and asking changes none (a fresh TMPDIR
+ * name is asked for in its place). The new private TMPDIR names when all
+ * agree, else null.
+ */
+export function replayStored(calls: readonly StoredCall[], host: Host, answers: Answers, pid = process.pid): string[] | null {
+  const names: string[] = [];
+  const h = host as unknown as Record<string, unknown>;
+  const own = ownProc(pid);
+  const here = `/proc/${pid}`;
+  const local = (a: unknown) => (typeof a === 'string' ? a.split(OWN).join(here) : a);
+  let ops = '';
+  const paths: string[] = [];
+  const nums: number[] = [];
+  const want: string[] = [];
+  try {
+    for (const [name, stored, answer, op, num] of calls) {
+      if (name === 'tempName') {
+        names.push(host.tempName());
+        continue;
+      }
+      const args = stored && stored.map(local);
+      if (op === 'T') {
+        const raw = answers.scan(args![0] as string, args![1] as number);
+        if ((raw === null ? '-' : scanned(raw.names, raw.meta)) !== answer) return null;
+        continue;
+      }
+      if (op !== undefined) {
+        ops += op;
+        paths.push(args![0] as string);
+        nums.push(num ?? 0);
+        want.push(answer!);
+        continue;
+      }
+      const value = name === 'unixSockets' ? (host.unixSockets?.() ?? null) : args === null ? h[name] : (h[name] as (...a: unknown[]) => unknown).apply(host, args);
+      if (encodeAnswer(name, value).replace(own, OWN) !== answer) return null;
+    }
+    const got = ops ? answers.ask(ops, paths, nums) : [];
+    for (let i = 0; i < want.length; i++) {
+      let a = got[i]!;
+      if (ops[i] === 't') {
+        const sp = a.lastIndexOf(' ');
+        if (sp < 0 || !answers.stamped(parseInt(a.slice(sp + 1), 16))) return null;
+        a = a.slice(0, sp);
+      }
+      if (a.replace(own, OWN) !== want[i]) return null;
+    }
+  } catch {
+    return null;
+  }
+  return names;
+}
+
+/**
+ * The preparing process's own /proc directory (`/etc/mtab` is a link to
+ * `/proc/self/mounts`, which resolves to `/proc/<pid>/mounts`): a stored
+ * trace names it without the pid, and a replay asks about its own. A file
+ * there has an inode of that process's, so its identity is not compared.
+ */
+const OWN = '/proc/\u0001';
+const ownProc = (pid: number) => new RegExp(`/proc/${pid}(?![0-9])`, 'g');
+
+/** Any other answer as text: JSON (bigints as {"n":"…"}), the socket
+ *  table as its sorted paths (see Trace). */
+function encodeAnswer(name: string, value: unknown): string {
+  if (name === 'unixSockets') return JSON.stringify(sockets(value) ?? null);
+  return JSON.stringify(value === undefined ? null : value, (_k, v: unknown) => (typeof v === 'bigint' ? { n: `${v}` } : v));
+}

@@ -54,6 +54,16 @@ const CLI_BUNDLE = {
   absWorkingDir: ROOT,
 };
 
+/** A run from a stored plan (src/cli/fast.ts), a bundle of its own beside
+ *  cli.js: dist/load.js tries it first, and it must load fast. */
+const FAST_BUNDLE = {
+  ...CLI_BUNDLE,
+  entryPoints: [path.join(ROOT, 'src', 'cli', 'fast.ts')],
+  outfile: path.join(ROOT, 'dist', 'fast.js'),
+  format: 'cjs',
+  plugins: [],
+};
+
 /** The egress proxy, a bundle of its own beside cli.js: only a run with
  *  --allow-host loads it. */
 const EGRESS_BUNDLE = {
@@ -114,7 +124,7 @@ const VENDOR_JSONC = vendor('jsonc-parser', { entryPoints: [require.resolve('jso
 /** What dist/ is built from. */
 const INPUTS = ['src', 'tools/build.mjs', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
 /** What the build writes that others load: the CLI and the library entry. */
-const OUTPUTS = ['dist/cli.js', 'dist/egress.js', 'dist/sshagent.js', 'dist/load.js', 'dist/make-codecache.js', 'dist/vendor/jsonc-parser.js', 'dist/vendor/tldts.js', 'dist/vendor/x509.js', 'dist/index.js', 'dist/index.d.ts'];
+const OUTPUTS = ['dist/cli.js', 'dist/fast.js', 'dist/egress.js', 'dist/sshagent.js', 'dist/load.js', 'dist/make-codecache.js', 'dist/vendor/jsonc-parser.js', 'dist/vendor/tldts.js', 'dist/vendor/x509.js', 'dist/index.js', 'dist/index.d.ts'];
 
 function newest(p) {
   const st = fs.statSync(p);
@@ -164,6 +174,7 @@ export async function build() {
   if (tsc.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed (${tsc.signal ?? `exit ${tsc.status}`})`);
   const esbuild = await import('esbuild');
   await esbuild.build(CLI_BUNDLE);
+  await esbuild.build(FAST_BUNDLE);
   await esbuild.build(VENDOR_JSONC);
   await esbuild.build(EGRESS_BUNDLE);
   await esbuild.build(SSHAGENT_BUNDLE);

@@ -29,6 +29,8 @@ const Module = require('node:module');
 
 const BUNDLE = path.join(__dirname, 'cli.js');
 const CACHE = `${BUNDLE}.cache`;
+/** A run from a stored plan (src/cli/fast.ts), with a cache of its own. */
+const FAST = path.join(__dirname, 'fast.js');
 const VERSION = 1;
 /** Node's CommonJS wrapper, the header on its own line (lineOffset -1), so
  *  lines and columns in stack traces are those of dist/cli.js. */
@@ -42,7 +44,7 @@ function identity(sourceBytes, dataBytes) {
 
 /** The cached data in `cache` when it was made from exactly `source` by a
  *  node like this one; otherwise the reason it is not. */
-function check(cache, source) {
+function check(cache, source, name = 'cli.js') {
   const nl = cache.indexOf(10);
   if (nl < 0) return { why: 'no header' };
   let h;
@@ -56,31 +58,31 @@ function check(cache, source) {
     if (!h || h[k] !== want[k]) return { why: `made for ${k} ${h && h[k]}, not ${want[k]}` };
   }
   if (!Number.isSafeInteger(h.dataBytes) || h.dataBytes <= 0 || cache.length !== nl + 1 + source.length + h.dataBytes) return { why: 'wrong size' };
-  if (!source.equals(cache.subarray(nl + 1, nl + 1 + source.length))) return { why: 'made from a different dist/cli.js' };
+  if (!source.equals(cache.subarray(nl + 1, nl + 1 + source.length))) return { why: `made from a different dist/${name}` };
   return { data: cache.subarray(nl + 1 + source.length) };
 }
 
-/** The bundle's exports, and whether the cache was used ('accepted') or
- *  why not. */
-function loadWithCache() {
+/** A bundle's exports (dist/cli.js unless told), and whether its cache
+ *  (the bundle's name and .cache) was used ('accepted') or why not. */
+function loadWithCache(bundle = BUNDLE) {
   let script;
   try {
-    const source = fs.readFileSync(BUNDLE);
-    const c = check(fs.readFileSync(CACHE), source);
+    const source = fs.readFileSync(bundle);
+    const c = check(fs.readFileSync(`${bundle}.cache`), source, path.basename(bundle));
     if (!c.data) return { status: c.why };
-    script = new (require('node:vm').Script)(HEAD + source.toString('utf8') + TAIL, { filename: BUNDLE, lineOffset: -1, cachedData: c.data });
+    script = new (require('node:vm').Script)(HEAD + source.toString('utf8') + TAIL, { filename: bundle, lineOffset: -1, cachedData: c.data });
     if (script.cachedDataRejected) return { status: 'rejected by V8' };
   } catch (e) {
     return { status: e && e.code === 'ENOENT' ? `${path.basename(e.path)} missing` : `${e && e.message}` };
   }
-  const m = new Module(BUNDLE, module);
-  m.filename = BUNDLE;
-  m.paths = Module._nodeModulePaths(__dirname);
-  Module._cache[BUNDLE] = m; // a later require('…/dist/cli.js') gets this one
+  const m = new Module(bundle, module);
+  m.filename = bundle;
+  m.paths = Module._nodeModulePaths(path.dirname(bundle));
+  Module._cache[bundle] = m; // a later require('…/dist/cli.js') gets this one
   try {
-    script.runInThisContext().call(m.exports, m.exports, Module.createRequire(BUNDLE), m, BUNDLE, __dirname);
+    script.runInThisContext().call(m.exports, m.exports, Module.createRequire(bundle), m, bundle, __dirname);
   } catch (e) {
-    delete Module._cache[BUNDLE]; // as require() does when a module throws
+    delete Module._cache[bundle]; // as require() does when a module throws
     throw e;
   }
   m.loaded = true;
@@ -94,8 +96,35 @@ function load() {
   if (process.env.JAIL_DEBUG_CACHE === '1') process.stderr.write(`jail: code cache ${r.status === 'accepted' ? 'accepted' : `not used: ${r.status}`}\n`);
   return r.exports || require(BUNDLE);
 }
+/**
+ * bin/jail.js: `jail ARGS`, from a plan the CLI stored when one holds
+ * (dist/fast.js, a small bundle: src/cli/fast.ts), else by the CLI. A
+ * stored plan's run that fails after its command started is not run again.
+ */
+function jail(argv) {
+  let fast = null;
+  try {
+    fast = loadWithCache(FAST).exports || require(FAST);
+  } catch (e) {
+    if (process.env.JAIL_DEBUG_STORE === '1') process.stderr.write(`jail: plan store: not loaded: ${e && e.message}\n`);
+  }
+  if (fast) {
+    let status;
+    try {
+      status = fast.runStored(argv);
+    } catch (e) {
+      process.stderr.write(`jail: internal error after the command started: ${e && e.message}\n`);
+      return 125;
+    }
+    if (status !== null) return status;
+  }
+  return load().main(argv);
+}
 /** 'accepted', or why the cache was not used; set by load(). */
 load.status = undefined;
+load.jail = jail;
+load.FAST = FAST;
+load.loadWithCache = loadWithCache;
 load.identity = identity;
 load.HEAD = HEAD;
 load.TAIL = TAIL;

@@ -7,10 +7,9 @@ import { Command, Option } from 'commander';
 import os = require('node:os');
 import fs = require('node:fs');
 import { CommandError, NativeLoadError, PolicyError } from '../errors.js';
-import { checkKeptFds, realHost, scanTreeEarly } from '../host.js';
-import { probe, tcpOwner } from '../native/apply.js';
+import { checkKeptFds, hostAnswers, realHost, scanEtcEarly, stampDir } from '../host.js';
+import { jailedNative, probe, tcpOwner, type ProbeResult } from '../native/apply.js';
 import { configContext } from '../policy/assemble.js';
-import { MAX_SCAN_DEPTH } from '../policy/base.js';
 import { resolveCommand } from '../policy/command.js';
 import { linearise, loadConfig, resolveProfile } from '../policy/config.js';
 import { YOUR_GRANTS } from '../policy/profiles.js';
@@ -24,6 +23,9 @@ import type { JailPlan } from '../plan.js';
 import { allOf, prepare, runPrepared, runPreparedAsync, type Prepared, type RunOptions, type Service } from '../run.js';
 import { closest, printable, printableLines } from '../text.js';
 import { doctor } from './doctor.js';
+import { restoreNodeOptions, storeOff, type StoredRun } from './fast.js';
+import { bundleId, DIST, encodeRun, STORE_VERSION, storeDir, storeKey, writeEntry, type StoreKey } from '../planstore.js';
+import { storedCalls, tracing, type Trace } from '../trace.js';
 import { learnMain, type LearnRunner } from './learn.js';
 import { makeOutputDirs } from './outputdirs.js';
 import { addOptions, parseOrStatus, typedOptions } from './options.js';
@@ -67,7 +69,8 @@ Examples:
 
 Exit status: 125 if the jail fails, 126 if the command cannot run, 127 if it
 is not found, else the command's own. Environment: JAIL_LANDLOCK_ABI=N uses at
-most Landlock ABI N (for testing older kernels).`,
+most Landlock ABI N (for testing older kernels); JAIL_PLAN_STORE=off neither
+stores nor reuses the plans of earlier runs (written jail FLAGS -- COMMAND).`,
     );
 }
 
@@ -133,7 +136,7 @@ export function main(argv: string[], ctx: MainContext = {}): Status {
     return fail(e);
   }
   try {
-    const status = run(typedOptions(cmd), cmd.args, ctx, argv[0]);
+    const status = run(typedOptions(cmd), cmd.args, ctx, argv);
     return typeof status === 'number' ? status : status.catch(fail);
   } catch (e) {
     return fail(e);
@@ -191,46 +194,6 @@ function watchOnFirstUse(name: 'stdout' | 'stderr', onError: (e: NodeJS.ErrnoExc
   });
 }
 
-/**
- * Start-up: root's /etc is granted entry by entry, from a scan of the tree
- * (policy/base.ts) that takes about 3 ms. For a run as root it starts here,
- * on the addon's thread, and runs while the options are parsed and the
- * policy built; the policy takes its result (host.scanTree). Skipped where
- * the words show it is not needed (--ro / or /etc, --no-system) or nothing
- * runs (--help, --version); anything else that makes it moot (a profile's
- * grant of /) only wastes it. Nothing changes but when the scan is made.
- */
-function scanEtcEarly(argv: string[]): void {
-  if (process.getuid?.() !== 0) return;
-  const end = argv.indexOf('--');
-  const words = end < 0 ? argv : argv.slice(0, end);
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
-    if (w === '--help' || w === '-h' || w === '--version' || w === '-V' || w === '--no-system') return;
-    const value = w === '--ro' || w === '--rw' ? words[i + 1] : /^--r[ow]=/.test(w) ? w.slice(5) : undefined;
-    if (value === '/' || value === '/etc') return;
-  }
-  let etc;
-  try {
-    etc = fs.realpathSync.native('/etc');
-  } catch {
-    return;
-  }
-  scanTreeEarly(etc, MAX_SCAN_DEPTH);
-}
-
-/**
- * jail's own node runs without the caller's NODE_OPTIONS (a `--require`
- * there, from a project's .npmrc `node-options`, would run code outside the
- * jail): the launcher (bin/) moves it to JAIL_NODE_OPTIONS, and here it goes
- * back, for the command's environment, where the filter judges it.
- */
-function restoreNodeOptions(env: NodeJS.ProcessEnv): void {
-  if (env.JAIL_NODE_OPTIONS === undefined) return;
-  env.NODE_OPTIONS = env.JAIL_NODE_OPTIONS;
-  delete env.JAIL_NODE_OPTIONS;
-}
-
 /** The subcommands, for a did-you-mean when a mistyped one is not found. */
 const SUBCOMMANDS = ['doctor', 'explain', 'learn', 'profiles'];
 
@@ -238,7 +201,8 @@ const SUBCOMMANDS = ['doctor', 'explain', 'learn', 'profiles'];
  *  command adds only its own executable to the policy. */
 const PLACEHOLDER = 'true';
 
-function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainContext, firstWord: string | undefined): Status {
+function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainContext, argv: string[]): Status {
+  const firstWord = argv[0];
   const { printPolicy, json, verbose, ...options } = o;
   if (json && !printPolicy) throw new PolicyError('--json changes only what --print-policy prints, and --print-policy was not given.', 'add --print-policy to print the policy as JSON, or drop --json.');
   if (given.length === 0 && !printPolicy) {
@@ -262,9 +226,11 @@ function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainConte
     throw e;
   }
   const { made, created } = printPolicy ? { made: [], created: [] } : makeOutputDirs(options.rw, process.cwd(), process.env.HOME || os.homedir(), realHost().self);
+  const key = printPolicy || verbose || ctx.projectRoot !== undefined ? null : storable(argv, given);
+  const traced = key ? tracing(realHost(process.env), stampDir) : null;
   let p;
   try {
-    p = prepare({ options, argv: args, env: process.env, implicitProfile: 'default', projectRoot: ctx.projectRoot, ...(!printPolicy && { egressPort: pickPort, randomBytes }) }, facts);
+    p = prepare({ options, argv: args, env: process.env, implicitProfile: 'default', projectRoot: ctx.projectRoot, ...(!printPolicy && { egressPort: pickPort, randomBytes }) }, facts, traced?.host);
     if (!printPolicy) checkKeptFds(p.policy.keepFds);
   } catch (e) {
     // Bad input runs nothing and leaves nothing: the directories made for
@@ -289,8 +255,8 @@ function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainConte
     process.stdout.write(json ? JSON.stringify(planToJson(plan, policy, command.file, args, shown), null, 2) + '\n' : printableLines(formatPlan(plan, policy, command.file, args, shown)));
     return 0;
   }
-  for (const d of p.plan.dropped) process.stderr.write(`jail: warning: --best-effort: running without ${d}\n`);
-  for (const w of p.warnings) process.stderr.write(printableLines(`jail: warning: ${w}\n`));
+  const said = p.plan.dropped.map((d) => `jail: warning: --best-effort: running without ${d}\n`).join('') + p.warnings.map((w) => printableLines(`jail: warning: ${w}\n`)).join('');
+  if (said) process.stderr.write(said);
   if (verbose) {
     const ll = p.plan.landlock;
     process.stderr.write(
@@ -304,8 +270,13 @@ function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainConte
     );
   }
   const say = (line: string) => process.stderr.write(printableLines(`jail: ${line}\n`));
+  // Stored before the run, while what it looked at is as it was (and so
+  // that a command that dies of a signal, which ends this process, is
+  // stored too); dropped again if the run falls back to another layer.
+  const stored = key && traced ? storePlan(key, facts, traced.trace, p, said) : null;
   let ran = p.plan;
   const onFallback = (plan: JailPlan) => {
+    if (stored) fs.rmSync(stored, { force: true });
     ran = plan;
     if (!verbose) return;
     say(`layer: ${layerLine(plan)}`);
@@ -321,6 +292,65 @@ function run(o: ReturnType<typeof typedOptions>, given: string[], ctx: MainConte
     return runWithServices(p, again, onFallback, verbose ? say : undefined).then(done);
   }
   return done(runPrepared(p, onFallback, verbose ? say : undefined));
+}
+
+/**
+ * The store's key for this run (src/planstore.ts), when it may be stored:
+ * written `jail FLAGS -- COMMAND …`, with commander taking everything after
+ * that first `--` as the command (so the words before it decide the run).
+ */
+function storable(argv: string[], given: string[]): StoreKey | null {
+  if (storeOff(process.env)) return null;
+  const n = argv.indexOf('--');
+  if (n < 0 || given.length === 0 || argv.length - n - 1 !== given.length || given.some((g, i) => g !== argv[n + 1 + i])) return null;
+  try {
+    return storeKey(argv, process.env, bundleId(DIST), hostAnswers.digest);
+  } catch {
+    return null;
+  }
+}
+
+/** The most a stored trace may hold (as the library's kept plans). */
+const MAX_STORED_CALLS = 5000;
+const MAX_STORED_SIZE = 4 << 20;
+
+/**
+ * A run's plan into the store for the next run with the same key
+ * (src/cli/fast.ts); the entry's path, or null when it is not stored. Not: a run that serves the
+ * command (the egress proxy, the SSH agent: their ports and keys are made
+ * per run), one with --secret or --report-denials, or one whose npm cache
+ * goes through a private layer (merged afterwards). Best effort.
+ */
+function storePlan(key: StoreKey, facts: ProbeResult, trace: Trace, p: Prepared, said: string): string | null {
+  if (needsServices(p) || p.policy.secrets?.length || p.plan.observer || p.policy.npmCache) return null;
+  if (trace.calls.length > MAX_STORED_CALLS || trace.size > MAX_STORED_SIZE) return null;
+  try {
+    const calls = storedCalls(trace, hostAnswers);
+    const dir = calls && storeDir(DIST, true);
+    if (!calls || !dir) return null;
+    const run: StoredRun = {
+      native: jailedNative(p.plan, { ...p.target, argv: [] }),
+      layer: p.plan.layer,
+      fallback: p.plan.fallback,
+      tmpDir: p.tmpDir,
+      files: p.files,
+      afterRun: p.plan.afterRun,
+      said,
+      hints: {
+        target: { argv: [] },
+        env: { HOME: p.env.HOME, npm_config_offline: p.env.npm_config_offline },
+        options: { toolchains: p.options.toolchains },
+        command: { file: p.command.file, chain: p.command.chain },
+        policy: { npmCache: null },
+      },
+    };
+    const text = encodeRun(run, process.env);
+    // A plan that names this process's own /proc directory fits no other.
+    if (new RegExp(`/proc/${process.pid}(?![0-9])`).test(text)) return null;
+    return writeEntry(dir, key.file, { v: STORE_VERSION, key: key.key, env: key.env, facts: JSON.stringify(facts), calls, names: trace.names, run: text });
+  } catch {
+    return null; // not stored: the next run prepares afresh
+  }
 }
 
 /** How jail learn prepares and runs: as a run does, with the observer's

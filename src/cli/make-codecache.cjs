@@ -1,6 +1,7 @@
 /*
  * dist/make-codecache.js: makes dist/cli.js.cache, the V8 code cache
- * dist/load.js loads the CLI with (the format is described there). Run in a
+ * dist/load.js loads the CLI with (the format is described there), and
+ * dist/fast.js.cache for the bundle that runs a stored plan. Run in a
  * node of its own by tools/build.mjs and, on a user's machine, by
  * scripts/install.js (a cache fits only the node that made it, so the
  * package ships none):
@@ -22,19 +23,30 @@ const path = require('node:path');
 const vm = require('node:vm');
 
 const load = require('./load.js');
-const source = fs.readFileSync(load.BUNDLE);
-const script = new vm.Script(load.HEAD + source.toString('utf8') + load.TAIL, { filename: load.BUNDLE, lineOffset: -1 });
-const m = { exports: {} };
-script.runInThisContext().call(m.exports, m.exports, require('node:module').createRequire(load.BUNDLE), m, load.BUNDLE, path.dirname(load.BUNDLE));
-try {
-  process.chdir(path.join(__dirname, '..'));
-  process.stdout.write = process.stderr.write = () => true; // the run's output goes nowhere
-  m.exports.main(['--print-policy', '--ro', '.', '--', '/bin/true']);
-} catch {
-  // a machine that cannot run jail (no addon, no Landlock) still caches what ran
+
+/** The cache of `bundle`, made after `exercise(exports)` ran what it runs. */
+function make(bundle, exercise) {
+  const source = fs.readFileSync(bundle);
+  const script = new vm.Script(load.HEAD + source.toString('utf8') + load.TAIL, { filename: bundle, lineOffset: -1 });
+  const m = { exports: {} };
+  script.runInThisContext().call(m.exports, m.exports, require('node:module').createRequire(bundle), m, bundle, path.dirname(bundle));
+  const write = [process.stdout.write, process.stderr.write];
+  try {
+    process.chdir(path.join(__dirname, '..'));
+    process.stdout.write = process.stderr.write = () => true; // the run's output goes nowhere
+    exercise(m.exports);
+  } catch {
+    // a machine that cannot run jail (no addon, no Landlock) still caches what ran
+  } finally {
+    [process.stdout.write, process.stderr.write] = write;
+  }
+  const data = script.createCachedData();
+  const header = { ...load.identity(source.length, data.length), sha256: crypto.createHash('sha256').update(source).digest('hex') };
+  const tmp = `${bundle}.cache.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), source, data]));
+  fs.renameSync(tmp, `${bundle}.cache`);
 }
-const data = script.createCachedData();
-const header = { ...load.identity(source.length, data.length), sha256: crypto.createHash('sha256').update(source).digest('hex') };
-const tmp = `${load.CACHE}.${process.pid}.tmp`;
-fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), source, data]));
-fs.renameSync(tmp, load.CACHE);
+
+make(load.BUNDLE, (cli) => cli.main(['--print-policy', '--ro', '.', '--', '/bin/true']));
+// A run from a stored plan: its code on harmless inputs (fast.ts's warm()).
+make(load.FAST, (fast) => fast.warm());

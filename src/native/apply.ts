@@ -129,9 +129,19 @@ export function spawnSupervised(plan: JailPlan, target: ExecTarget): NativeStatu
  * dgram's bind({ fd }); ours to close. Throws like spawnSupervised.
  */
 export function spawnJailed(plan: JailPlan, target: ExecTarget, sockets: NativeSocket[] = socketsOf(plan)): { pid: number; fds: number[] } {
+  return spawnNative(jailedNative(plan, target, sockets), target);
+}
+
+/** What spawnJailed hands the addon (the CLI stores it: src/planstore.ts). */
+export function jailedNative(plan: JailPlan, target: ExecTarget, sockets: NativeSocket[] = socketsOf(plan)): NativePlan {
   const native = toNativePlan(plan, target);
   if (sockets.length > 0 && !native.namespaces) throw new TypeError('spawnJailed: sockets need the namespace layer with a network of its own (plan.view.net)');
   if (native.namespaces) native.namespaces.sockets = sockets;
+  return native;
+}
+
+/** spawnJailed of a plan already converted (jailedNative). */
+export function spawnNative(native: NativePlan, target: ExecTarget): { pid: number; fds: number[] } {
   try {
     return loadAddon().spawn(native);
   } catch (e) {

@@ -199,6 +199,13 @@ export interface Addon {
    *  descriptor holds it) and TCP state; null when there is no such socket.
    *  Throws a NativeError (step 'peer') when the lookup fails. */
   tcpOwner(local: string, localPort: number, remote: string, remotePort: number): TcpOwner | null;
+  /** What the host answers now about each path (binding.cc's Answer:
+   *  ops[i] is the question about paths[i], with nums[i] where it takes a
+   *  number), for src/trace.ts. */
+  answers(ops: string, paths: string[], nums: number[]): string[];
+  /** 128 bits of the text's UTF-8 (or latin1) bytes, in hex; not a
+   *  cryptographic hash (binding.cc's Digest). */
+  digest(text: string, latin1?: boolean): string;
   /** Waits for the child, passing on signals sent to this process; then
    *  kills and reaps everything the child left running. The child's status;
    *  in the namespace layer the command's, which the init reports. */
@@ -289,6 +296,8 @@ function named(raw: RawAddon): Addon {
     pipe: coded(raw.pipe),
     close: coded(raw.close),
     tcpOwner: coded(raw.tcpOwner),
+    answers: coded(raw.answers),
+    digest: coded(raw.digest),
     supervise: coded(raw.supervise),
     superviseAsync: coded(raw.superviseAsync),
     reraise: coded(raw.reraise),

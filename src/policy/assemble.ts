@@ -224,9 +224,13 @@ export function configContext(host: Host, req: Pick<JailRequest, 'env' | 'projec
  * leave every later "jailed" run unconfined. Refused, not warned about.
  */
 function refuseWritableSelf(policy: Policy, host: Host): void {
+  // A grant inside one of them counts too (`--rw node_modules/jail/dist/cli.js`),
+  // but not inside the package directory elsewhere (a checkout's src/):
+  // the package is the self path that holds another's bin/ or dist/.
+  const isPackage = (s: string) => host.self.includes(`${s}/dist`) || host.self.includes(`${s}/bin`);
   for (const g of policy.grants) {
     if (g.access !== 'rw') continue;
-    const self = host.self.find((s) => isWithin(s, g.path));
+    const self = host.self.find((s) => isWithin(s, g.path)) ?? host.self.find((s) => !isPackage(s) && isWithin(g.path, s));
     if (self === undefined) continue;
     throw new PolicyError(
       `${printable(self)} is part of jail itself, and the grant ${printable(g.path)} (read-write) would let the command rewrite it: every later jailed run could be unconfined.`,

@@ -1,4 +1,5 @@
 import type { Host, ScanEntry } from './host.js';
+import { MAX_SCAN_DEPTH } from './scan.js';
 import type { Access, PathGrant } from './model.js';
 import { aliasAt, grantOf, resolveReal } from './paths.js';
 
@@ -74,9 +75,8 @@ function etcGrants(host: Host): PathGrant[] {
   return grants;
 }
 
-/** How deep below /etc the scan goes; a directory deeper still is never
- *  granted whole (none is deeper than 6 on common systems). */
-export const MAX_SCAN_DEPTH = 32;
+
+export { MAX_SCAN_DEPTH };
 
 type ReadableTree = { all: boolean; grants: PathGrant[]; leftOut: number; covers: Array<{ path: string; isDir: boolean }> };
 

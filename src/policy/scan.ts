@@ -1,5 +1,9 @@
 import type { Host, ScanEntry } from './host.js';
 
+/** How deep below /etc the scan goes; a directory deeper still is never
+ *  granted whole (none is deeper than 6 on common systems). */
+export const MAX_SCAN_DEPTH = 32;
+
 /**
  * Host.scanTree through the Host's readdir and identify: for a host without
  * the addon (a fake one in tests), and the reference the native scan is

@@ -29,6 +29,9 @@ beforeAll(() => {
     fs.cpSync(path.join(REPO, f), path.join(src, f), { recursive: true });
   }
   fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(src, 'node_modules'));
+  // A stored plan, as the runs of this machine leave them.
+  fs.mkdirSync(path.join(src, 'dist', 'plans', '0'), { recursive: true });
+  fs.writeFileSync(path.join(src, 'dist', 'plans', '0', '0123456789abcdef0123456789abcdef'), '{}');
   sh('npm', ['run', '--silent', 'prebuilds'], src);
   const out = JSON.parse(sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], src)) as Array<{ filename: string; files: Array<{ path: string }> }>;
   tarball = path.join(work, out[0]!.filename);
@@ -38,12 +41,16 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 describe('npm pack', () => {
   it('holds dist/, the prebuilt addon, the native sources and binding.gyp', () => {
-    for (const f of ['dist/cli.js', 'dist/load.js', 'dist/make-codecache.js', 'dist/index.js', 'dist/index.d.ts', 'bin/jail.js', `prebuilds/linux-${process.arch}/jail.node`, 'native/jail.c', 'native/binding.cc', 'native/kernel.h', 'binding.gyp', 'scripts/install.js', 'package.json', 'README.md', 'LICENSE']) {
+    for (const f of ['dist/cli.js', 'dist/fast.js', 'dist/load.js', 'dist/make-codecache.js', 'dist/index.js', 'dist/index.d.ts', 'bin/jail.js', `prebuilds/linux-${process.arch}/jail.node`, 'native/jail.c', 'native/binding.cc', 'native/kernel.h', 'binding.gyp', 'scripts/install.js', 'package.json', 'README.md', 'LICENSE']) {
       expect(files).toContain(f);
     }
   });
   it('holds no code cache: it fits only the node that made it (scripts/install.js makes one)', () => {
     expect(files).not.toContain('dist/cli.js.cache');
+    expect(files).not.toContain('dist/fast.js.cache');
+  });
+  it('holds no stored plans (dist/plans: this machine\'s runs)', () => {
+    expect(files.filter((f) => f.startsWith('dist/plans'))).toEqual([]);
   });
   it('holds no tests, fixtures, bench data or build output', () => {
     expect(files.filter((f) => /^(test|bench|tools|build|src|node_modules)\//.test(f) || f.includes('fixtures'))).toEqual([]);

@@ -40,6 +40,12 @@ describe('assemble()', () => {
     expect(() => assemble(req({ options: { rw: ['/usr'] } }), host())).toThrowError(/\/usr\/bin\/node is part of jail itself/);
     expect(() => assemble(req({ options: { ro: ['/opt'] } }), host())).not.toThrow();
   });
+  it('refuses a read-write grant inside jail\'s code (its bundle, its plan store), not elsewhere in its package', () => {
+    const h = host({ self: ['/opt/jail', '/usr/bin/node', '/opt/jail/bin', '/opt/jail/dist', '/opt/jail/dist/plans'] }, { '/opt/jail/dist/plans/0/x': 'x', '/opt/jail/src/a.ts': 'x' });
+    expect(() => assemble(req({ options: { rw: ['/opt/jail/dist/cli.js'] } }), h)).toThrowError(/\/opt\/jail\/dist is part of jail itself/);
+    expect(() => assemble(req({ options: { rw: ['/opt/jail/dist/plans/0'] } }), h)).toThrowError(/part of jail itself/);
+    expect(() => assemble(req({ options: { rw: ['/opt/jail/src'] } }), h)).not.toThrow();
+  });
   it('the CLI falls back to the default profile; the API (no implicit profile) to nothing', () => {
     const cli = assemble(req({ options: {}, implicitProfile: 'default' }), host());
     expect(cli.profileChain.map((c) => c.split(' ')[0])).toEqual(['read-only', 'node', 'default']);

@@ -1,0 +1,154 @@
+/**
+ * `jail FLAGS -- COMMAND …` from a stored plan (src/planstore.ts), without
+ * loading the rest of the CLI: its own bundle (dist/fast.js), which
+ * dist/load.js tries first. It takes the stored plan only when everything
+ * agrees (the key, the kernel facts, every answer of the host), and then
+ * does what a run of the CLI does with it: the private TMPDIR, the
+ * guarded set, the supervised command, the cleanup, the hints, the status.
+ *
+ * null means "not from a stored plan": nothing ran and nothing is left
+ * over, and the CLI prepares the run as always (and says what is wrong, if
+ * anything is). Once the command has started, there is no going back.
+ */
+import fs = require('node:fs');
+import path = require('node:path');
+import { checkKeptFds, hostAnswers, realHost, scanEtcEarly, stampDir } from '../host.js';
+import { afterRunHints, type HintInput } from '../hints.js';
+import { probe, spawnNative, supervise, unlockDir, type ExecTarget } from '../native/apply.js';
+import type { NativePlan } from '../native/binding.js';
+import { bundleId, decodeRun, DIST, encodeRun, readEntry, storeDir, storeKey } from '../planstore.js';
+import type { Guard } from '../policy/model.js';
+import type * as Protect from '../protect/index.js';
+import { cleanup, loadProtect, materialize, restoreGuarded, statusOf, writeStderr } from '../runsteps.js';
+import { printableLines } from '../text.js';
+import { replayStored, storedCalls, tracing } from '../trace.js';
+
+/** What a stored plan holds to run (main.ts writes it). */
+export interface StoredRun {
+  /** The addon's plan, the command's arguments after its name left out. */
+  native: NativePlan;
+  layer: 'namespaces' | 'landlock';
+  fallback: string | null;
+  tmpDir: string | null;
+  files: Array<{ name: string; text: string }>;
+  afterRun: Guard[];
+  /** What the run said on stderr before the command started (warnings). */
+  said: string;
+  hints: HintInput;
+}
+
+/** JAIL_PLAN_STORE=off: no plan is stored or taken from the store. */
+export function storeOff(env: NodeJS.ProcessEnv): boolean {
+  return env.JAIL_PLAN_STORE === 'off' || env.JAIL_TEST_NO_KEPT_PLANS === '1';
+}
+
+/**
+ * jail's own node runs without the caller's NODE_OPTIONS (a `--require`
+ * there, from a project's .npmrc `node-options`, would run code outside the
+ * jail): the launcher (bin/) moves it to JAIL_NODE_OPTIONS, and here it goes
+ * back, for the command's environment, where the filter judges it.
+ */
+export function restoreNodeOptions(env: NodeJS.ProcessEnv): void {
+  if (env.JAIL_NODE_OPTIONS === undefined) return;
+  env.NODE_OPTIONS = env.JAIL_NODE_OPTIONS;
+  delete env.JAIL_NODE_OPTIONS;
+}
+
+/** Run `argv` from a stored plan; null when there is none that holds. */
+export function runStored(argv: string[]): number | null {
+  const debug = process.env.JAIL_DEBUG_STORE === '1';
+  const found = storedRun(argv);
+  if (debug) writeStderr(`jail: plan store: ${typeof found === 'string' ? `not used: ${found}` : 'used'}\n`);
+  if (typeof found === 'string') return null;
+  const { run, target } = found;
+  let locks: number[] = [];
+  let guarded: Protect.Snapshot | null;
+  let pid: number;
+  if (run.said) writeStderr(run.said);
+  try {
+    locks = materialize(run);
+    guarded = run.afterRun.length ? loadProtect().snapshot(run.afterRun) : null;
+    pid = spawnNative(run.native, target).pid;
+  } catch (e) {
+    // Nothing ran (a layer refused, the command gone): the CLI prepares
+    // this run afresh, and says what is wrong.
+    if (debug) writeStderr(`jail: plan store: not started: ${e instanceof Error ? e.message : String(e)}\n`);
+    finish(run, locks, null);
+    return null;
+  }
+  let result;
+  try {
+    result = supervise(pid);
+  } finally {
+    finish(run, locks, guarded);
+  }
+  const status = statusOf(result);
+  for (const hint of afterRunHints(run.hints, run, status)) writeStderr(printableLines(`jail: ${hint}\n`));
+  return status;
+}
+
+/** The stored run for `argv` with this run's TMPDIR and arguments, or
+ *  why there is none. */
+function storedRun(argv: string[]): { run: StoredRun; target: ExecTarget } | string {
+  const env = process.env;
+  if (!argv.includes('--')) return 'no -- before the command';
+  restoreNodeOptions(env); // as main() does first
+  if (storeOff(env)) return 'turned off (JAIL_PLAN_STORE=off)';
+  try {
+    scanEtcEarly(argv); // root's /etc, on the addon's thread meanwhile
+    const key = storeKey(argv, env, bundleId(DIST), hostAnswers.digest);
+    if (!key) return 'no -- before the command';
+    const dir = storeDir(DIST, false);
+    if (!dir) return `no store of this user's in ${path.join(DIST, 'plans')}`;
+    const e = readEntry(dir, key.file);
+    if (!e || e.key !== key.key || e.env !== key.env) return 'no plan for this run';
+    const cap = env.JAIL_LANDLOCK_ABI;
+    const facts = probe(cap === undefined || cap === '' ? undefined : Number(cap), env.JAIL_NAMESPACES === 'off' ? 'off' : 'assume');
+    if (JSON.stringify(facts) !== e.facts) return 'the kernel facts changed';
+    const names = replayStored(e.calls, realHost(env), hostAnswers);
+    if (!names) return 'something it looked at changed';
+    const run = decodeRun<StoredRun>(e.run, e.names, names, env);
+    checkKeptFds(run.native.keepFds);
+    const args = argv.slice(argv.indexOf('--') + 1);
+    run.native.argv = args;
+    run.hints = { ...run.hints, target: { argv: args } };
+    return { run, target: { file: run.native.file, argv: args, env } };
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+/** After the command (or instead of it): the guarded set back, the TMPDIR
+ *  gone, the locks dropped. */
+function finish(run: StoredRun, locks: number[], guarded: Protect.Snapshot | null): void {
+  if (guarded) restoreGuarded(guarded, undefined, writeStderr);
+  if (run.tmpDir && fs.existsSync(run.tmpDir)) cleanup(run.tmpDir, 'TMPDIR', writeStderr);
+  for (const fd of locks) unlockDir(fd);
+}
+
+/**
+ * For the code cache (dist/make-codecache.js): this bundle's code run on
+ * harmless inputs, so that V8 has compiled what a run from a stored plan
+ * runs: the key, the store's checks, a replay of a few questions about
+ * `/`, the run's encoding both ways. Nothing is started or written.
+ */
+export function warm(): void {
+  const env = { ...process.env };
+  const key = storeKey(['--', 'true'], env, bundleId(DIST), hostAnswers.digest);
+  const dir = storeDir(DIST, false);
+  if (key && dir) readEntry(dir, key.file);
+  const host = realHost(env);
+  const t = tracing(host, stampDir);
+  t.host.identify('/');
+  t.host.stat('/');
+  t.host.realpath('/');
+  t.host.readlink('/');
+  t.host.executable('/');
+  t.host.readText('/etc/hostname', { follow: true });
+  t.host.readHead('/bin/sh', 4);
+  t.host.readdir('/');
+  void t.host.cwd;
+  const calls = storedCalls(t.trace, hostAnswers);
+  if (calls) replayStored(calls, host, hostAnswers);
+  decodeRun(encodeRun({ n: 1n, u: new Uint8Array(8), envp: [`PATH=${env.PATH ?? ''}`, 'X=1'] }, env), [], [], env);
+}

@@ -1,0 +1,197 @@
+/**
+ * The jail command's stored plans. A run prepares its plan (the options,
+ * the profiles, the system base, the search of the project, the compilers)
+ * in a process that then exits, so the command cannot keep plans in memory
+ * as the library does (src/inproc.ts); it keeps them on disk instead, and
+ * a later `jail FLAGS -- COMMAND …` with the same flags, command name,
+ * working directory, environment, user, node and jail build reuses one when
+ * the host answers every question its preparation asked as it did then
+ * (trace.ts): preparing again would give this plan. src/cli/fast.ts runs a
+ * stored plan without loading the rest of the CLI.
+ *
+ * Where: beside jail's code, in `dist/plans/<euid>/` (0700), and only
+ * when that is this user's. No jail can write there: a read-write grant
+ * that holds jail's code or lies inside it is refused (refuseWritableSelf
+ * in policy/assemble.ts), so a stored plan is as trusted as the code next
+ * to it, and whoever can change one could change jail itself. Where jail's
+ * package is another user's (a system-wide install), nothing is stored.
+ *
+ * What: no secret. A jail may read jail's package (`--ro /`), so an entry
+ * holds the environment only as a digest (the key) and by name (a value
+ * the command gets as it is is taken from the environment of the run that
+ * reuses it, which is the same), and a file's text (a config with a token
+ * in it) only as a digest. The digests are not cryptographic:
+ * they find an entry and notice a change; an entry is made only by this
+ * user's own jail, outside any jail (the digest is the addon's: node:crypto
+ * costs 3 ms to load, and this runs on every start).
+ */
+import fs = require('node:fs');
+import path = require('node:path');
+import type { StoredCall } from './trace.js';
+
+export const STORE_VERSION = 1;
+/** jail's dist/: where this module is, in a bundle or compiled by tsc (from
+ *  src/, under a test runner: the dist/ beside it). */
+export const DIST = path.basename(__dirname) === 'dist' ? __dirname : path.join(__dirname, '..', 'dist');
+/** Entries kept per user; the oldest go when a new one is written. */
+const MAX_ENTRIES = 64;
+const MAX_ENTRY_BYTES = 4 << 20;
+
+export interface StoreKey {
+  /** The entry's file name. */
+  file: string;
+  /** What the entry must hold as its key: everything but the environment. */
+  key: string;
+  /** The environment's digest. */
+  env: string;
+}
+
+/**
+ * The key of `jail FLAGS -- COMMAND ARGS…`: the words up to the command's
+ * name (the arguments after it are not read when preparing), the working
+ * directory, the user and groups, node, and this build of jail (`bundle`:
+ * bundleId()), and the environment's digest. Null without `--`: where the
+ * command starts is then commander's to say, and the CLI stores nothing
+ * for such a run.
+ */
+export function storeKey(argv: readonly string[], env: NodeJS.ProcessEnv, bundle: string, digest: (text: string) => string): StoreKey | null {
+  const n = argv.indexOf('--');
+  if (n < 0 || n + 1 >= argv.length) return null;
+  let cwd: string;
+  try {
+    cwd = process.cwd();
+  } catch {
+    return null; // the working directory is gone
+  }
+  const key = JSON.stringify([STORE_VERSION, bundle, argv.slice(0, n + 2), cwd, process.execPath, process.version, process.arch, process.getuid!(), process.geteuid!(), process.getgid!(), process.getegid!(), process.getgroups!()]);
+  const envHash = digest(JSON.stringify(env));
+  return { file: digest(`${key}\n${envHash}`), key, env: envHash };
+}
+
+/** This build of jail: the CLI bundle's identity and times. Another build
+ *  (an update, a rebuild) never meets the plans of this one. */
+export function bundleId(dist: string): string {
+  const s = fs.statSync(path.join(dist, 'cli.js'), { bigint: true });
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}`;
+}
+
+/**
+ * `dist/plans/<euid>`, when it is this user's own directory that nobody
+ * else can write (and `plans` too); with `create`, made when missing
+ * (0700). Null otherwise: then nothing is read or stored.
+ */
+export function storeDir(dist: string, create: boolean): string | null {
+  const euid = process.geteuid!();
+  const top = path.join(dist, 'plans');
+  const dir = path.join(top, String(euid));
+  for (const d of [top, dir]) {
+    let st = fs.lstatSync(d, { throwIfNoEntry: false });
+    if (!st && create) {
+      try {
+        fs.mkdirSync(d, { mode: 0o700 });
+      } catch {
+        return null; // not ours to write (a system-wide install)
+      }
+      st = fs.lstatSync(d, { throwIfNoEntry: false });
+    }
+    if (!st?.isDirectory() || st.uid !== euid || (st.mode & 0o022) !== 0) return null;
+  }
+  return dir;
+}
+
+/** A stored plan. `run` is encodeRun()'s text, holding `names` (the
+ *  private TMPDIR's), which a reuse replaces with its own. */
+export interface Entry {
+  v: number;
+  key: string;
+  env: string;
+  /** The kernel facts, as JSON: the probe at reuse must say the same. */
+  facts: string;
+  calls: StoredCall[];
+  names: string[];
+  run: string;
+}
+
+/** The entry `file` in `dir`, when it is a file of this user's; else null. */
+export function readEntry(dir: string, file: string): Entry | null {
+  let fd = -1;
+  try {
+    fd = fs.openSync(path.join(dir, file), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.uid !== process.geteuid!() || st.size > MAX_ENTRY_BYTES) return null;
+    const e = JSON.parse(fs.readFileSync(fd, 'utf8')) as Entry;
+    return e && e.v === STORE_VERSION && Array.isArray(e.calls) && Array.isArray(e.names) && typeof e.run === 'string' ? e : null;
+  } catch {
+    return null;
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+  }
+}
+
+/** Write `entry` as `file` (whole or not at all: a new name, renamed),
+ *  then drop the oldest entries beyond MAX_ENTRIES. Best effort: the
+ *  entry's path, or null when it was not written. */
+export function writeEntry(dir: string, file: string, entry: Entry): string | null {
+  const tmp = path.join(dir, `.${file}.${process.pid}.tmp`);
+  const to = path.join(dir, file);
+  try {
+    fs.writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600, flag: 'wx' });
+    fs.renameSync(tmp, to);
+  } catch {
+    fs.rmSync(tmp, { force: true });
+    return null;
+  }
+  const names = fs.readdirSync(dir);
+  if (names.length <= MAX_ENTRIES) return to;
+  const aged = names.map((n) => ({ n, t: fs.lstatSync(path.join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0 })).sort((x, y) => x.t - y.t);
+  for (const { n } of aged.slice(0, names.length - MAX_ENTRIES)) fs.rmSync(path.join(dir, n), { force: true });
+  return to;
+}
+
+/**
+ * A stored run's data as JSON text: bigints as "\0b<digits>", byte arrays
+ * as "\0u<base64>", and in `envp`, a variable the command gets unchanged
+ * from `env` as "\0e<NAME>" (its value is not written down). No path or
+ * variable holds a NUL, so nothing else starts with one.
+ */
+export function encodeRun(run: unknown, env: NodeJS.ProcessEnv): string {
+  return JSON.stringify(run, function (this: unknown, key, v: unknown) {
+    if (typeof v === 'bigint') return `\0b${v}`;
+    if (v instanceof Uint8Array) return `\0u${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')}`;
+    if (key === 'envp' && Array.isArray(v)) {
+      return (v as string[]).map((kv) => {
+        const i = kv.indexOf('=');
+        return env[kv.slice(0, i)] === kv.slice(i + 1) ? `\0e${kv.slice(0, i)}` : kv;
+      });
+    }
+    return v;
+  });
+}
+
+/** encodeRun's text back, with each of `from` (a private TMPDIR's name of
+ *  the run that stored it) replaced by the one at its place in `to`. The
+ *  names are `jail-<pid>-<48 random bits>`: nothing else holds one. */
+export function decodeRun<T>(text: string, from: readonly string[], to: readonly string[], env: NodeJS.ProcessEnv): T {
+  for (let i = 0; i < from.length; i++) text = text.split(from[i]!).join(to[i]!);
+  // A walk of the parsed value: a reviver (a call from JSON.parse into
+  // JavaScript for every value) costs more.
+  const one = (v: string): unknown => {
+    const rest = v.slice(2);
+    if (v[1] === 'b') return BigInt(rest);
+    if (v[1] === 'u') return new Uint8Array(Buffer.from(rest, 'base64'));
+    if (v[1] === 'e') {
+      const value = env[rest];
+      if (value === undefined) throw new Error(`${rest} is not in the environment`); // not the stored one's
+      return `${rest}=${value}`;
+    }
+    return v;
+  };
+  const walk = (x: unknown): unknown => {
+    if (typeof x === 'string') return x.charCodeAt(0) === 0 ? one(x) : x;
+    if (x === null || typeof x !== 'object') return x;
+    const o = x as Record<string, unknown>;
+    for (const k in o) o[k] = walk(o[k]);
+    return o;
+  };
+  return walk(JSON.parse(text)) as T;
+}

@@ -1,0 +1,197 @@
+/**
+ * The jail command's stored plans (src/planstore.ts, src/cli/fast.ts): a
+ * second `jail FLAGS -- COMMAND` with the same key runs the plan the first
+ * stored, when everything it looked at is as it was. Each test runs twice
+ * and judges from outside: the second run behaves as the first (status,
+ * output, signals, the TMPDIR gone); what changed in between (a .env, a
+ * config) is seen; no jail can write the store. JAIL_DEBUG_STORE=1 says
+ * which run took the store.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IS_ROOT, LAYER, NODE, REPO, jail, makeWorld, nobodyJail, printed, removeWorld, strictJail, type World } from './harness.js';
+
+let w: World;
+beforeAll(() => {
+  w = makeWorld('planstore');
+});
+afterAll(() => removeWorld(w));
+
+const USED = /jail: plan store: used/;
+const NOT_USED = /jail: plan store: not used: (.*)/;
+
+/** A fresh project directory for one test, writable by anyone (nobody). */
+function project(name: string, files: Record<string, string> = {}): string {
+  const dir = path.join(w.root, name);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o777 });
+  fs.chmodSync(dir, 0o777);
+  for (const [f, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+    fs.writeFileSync(path.join(dir, f), text, { mode: 0o666 });
+  }
+  return dir;
+}
+
+/**
+ * A copy of jail's runtime that nobody owns (an unprivileged user's own
+ * install, where its plans are stored), without the repository's store.
+ */
+function nobodysJail(): string {
+  const src = path.dirname(path.dirname(nobodyJail(w)));
+  const dest = path.join(w.root, 'pkg-nobody');
+  if (!fs.existsSync(dest)) {
+    fs.cpSync(src, dest, { recursive: true, filter: (p) => !p.includes(`${path.sep}dist${path.sep}plans`) });
+    execFileSync('chown', ['-R', '65534:65534', dest]);
+  }
+  return path.join(dest, 'bin', 'jail.js');
+}
+
+interface Who {
+  who: string;
+  run: (args: string[], opts?: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string }) => ReturnType<typeof jail>;
+}
+const asRoot: Who = { who: IS_ROOT ? 'root' : 'this user', run: (args, opts = {}) => jail(w, args, { ...opts, env: { ...w.env, JAIL_DEBUG_STORE: '1', ...opts.env } }) };
+const asNobody: Who = {
+  who: 'nobody (its own install)',
+  run: (args, opts = {}) =>
+    spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', NODE, nobodysJail(), ...args], {
+      cwd: opts.cwd ?? w.proj,
+      env: { ...w.env, JAIL_DEBUG_STORE: '1', ...opts.env },
+      input: opts.input,
+      encoding: 'utf8',
+      timeout: 20_000,
+    }),
+};
+
+const users: Who[] = IS_ROOT ? [asRoot, asNobody] : [asRoot];
+
+strictJail.describe.each(users)('stored plans ($who)', ({ who, run }) => {
+  const tag = who.replace(/\W+/g, '-');
+
+  it('the second run takes the stored plan and behaves as the first: status, stdout, stderr, stdin, the TMPDIR gone', () => {
+    const proj = project(`same-${tag}`, { 'README.md': 'hello\n' });
+    const script = 'cat README.md; read line; echo "in:$line"; echo err >&2; echo "$TMPDIR" > /dev/null; echo "tmp:$TMPDIR"; exit 3';
+    const runs = [1, 2, 3].map(() => run(['--ro', '.', '--', 'sh', '-c', script], { cwd: proj, input: 'typed\n' }));
+    expect(runs[0]!.stderr).toMatch(NOT_USED);
+    expect(runs[2]!.stderr, printed(runs[2]!)).toMatch(USED);
+    for (const r of runs) {
+      expect(r.status, printed(r)).toBe(3);
+      expect(r.stdout).toMatch(/^hello\nin:typed\ntmp:\/.*\/jail-\d+-[0-9a-f]{12}\n$/);
+      expect(r.stderr).toContain('err\n');
+      const tmp = /tmp:(.*)\n/.exec(r.stdout)![1]!;
+      expect(fs.existsSync(tmp), `${tmp} left behind`).toBe(false);
+    }
+    // Each run has a TMPDIR of its own.
+    expect(new Set(runs.map((r) => /tmp:(.*)\n/.exec(r.stdout)![1])).size).toBe(3);
+  });
+
+  it('a command that dies of a signal: the stored run dies of it too', () => {
+    const proj = project(`signal-${tag}`);
+    const runs = [1, 2, 3].map(() => run(['--ro', '.', '--', 'sh', '-c', 'kill -TERM $$'], { cwd: proj }));
+    expect(runs[2]!.stderr).toMatch(USED);
+    for (const r of runs) expect([r.status, r.signal]).toEqual([null, 'SIGTERM']);
+  });
+
+  it('the arguments after the command are the run\'s own, not the stored ones', () => {
+    const proj = project(`args-${tag}`);
+    const a = run(['--ro', '.', '--', 'echo', 'first'], { cwd: proj });
+    run(['--ro', '.', '--', 'echo', 'first'], { cwd: proj });
+    const b = run(['--ro', '.', '--', 'echo', 'second', 'word'], { cwd: proj });
+    expect(a.stdout).toBe('first\n');
+    expect(b.stderr).toMatch(USED);
+    expect(b.stdout).toBe('second word\n');
+  });
+
+  it('attack: a .env made between two runs (by a jailed command, and from outside) is hidden in the next', async () => {
+    const proj = project(`env-${tag}`, { 'sub/keep.txt': 'x' });
+    fs.chmodSync(path.join(proj, 'sub'), 0o777);
+    // Settled directories, whose listings the store checks by their stamps.
+    await new Promise((r) => setTimeout(r, 2100));
+    const show = ['--ro', '.', '--', 'sh', '-c', 'cat .env 2>/dev/null; cat sub/.env 2>/dev/null; echo done'];
+    const first = [1, 2, 3].map(() => run(show, { cwd: proj }));
+    expect(first[2]!.stderr).toMatch(USED);
+    for (const r of first) expect(r.stdout, printed(r)).toBe('done\n');
+    const plant = run(['--rw', '.', '--', 'sh', '-c', 'echo SECRET=inside-made-1 > sub/.env && echo planted'], { cwd: proj });
+    expect(plant.stdout, printed(plant)).toBe('planted\n');
+    const r1 = run(show, { cwd: proj });
+    expect(r1.stderr).toMatch(NOT_USED);
+    expect(r1.stdout, printed(r1)).toBe('done\n');
+    expect(run(show, { cwd: proj }).stderr).toMatch(USED); // stored again, with it hidden
+    fs.writeFileSync(path.join(proj, '.env'), 'SECRET=outside-made-2\n', { mode: 0o666 });
+    const r2 = run(show, { cwd: proj });
+    expect(r2.status, printed(r2)).toBe(0);
+    expect(r2.stdout, printed(r2)).toBe('done\n');
+  });
+
+  it('a project config changed between runs is read again (the stored plan is not taken)', () => {
+    const proj = project(`config-${tag}`, { 'jail.config.json': JSON.stringify({ profiles: { t: { rw: ['out'] } } }), 'out/.keep': '' });
+    fs.chmodSync(path.join(proj, 'out'), 0o777);
+    const write = ['-p', 't', '--', 'sh', '-c', 'echo x > out/f && echo wrote'];
+    for (let i = 0; i < 2; i++) expect(run(write, { cwd: proj }).stdout).toBe('wrote\n');
+    fs.writeFileSync(path.join(proj, 'jail.config.json'), JSON.stringify({ profiles: { t: { ro: ['out'] } } }));
+    fs.rmSync(path.join(proj, 'out', 'f'));
+    const r = run(write, { cwd: proj });
+    expect(r.stderr).toMatch(NOT_USED);
+    expect(r.stdout).toBe('');
+    expect(fs.existsSync(path.join(proj, 'out', 'f'))).toBe(false);
+  });
+
+  it('another environment, or no -- before the command, is another key', () => {
+    const proj = project(`key-${tag}`);
+    run(['--ro', '.', '--', 'true'], { cwd: proj, env: { FOO: '1' } });
+    expect(run(['--ro', '.', '--', 'true'], { cwd: proj, env: { FOO: '1' } }).stderr).toMatch(USED);
+    expect(run(['--ro', '.', '--', 'true'], { cwd: proj, env: { FOO: '2' } }).stderr).toMatch(/not used: no plan for this run/);
+    expect(run(['--ro', '.', 'true'], { cwd: proj }).stderr).toMatch(/not used: no -- before the command/);
+    expect(run(['--ro', '.', '--', 'true'], { cwd: proj, env: { JAIL_PLAN_STORE: 'off' } }).stderr).toMatch(/not used: turned off/);
+  });
+});
+
+describe('the store is jail\'s own', () => {
+  const pkg = REPO;
+  const store = path.join(pkg, 'dist', 'plans');
+
+  strictJail.it('attack: no jail is granted to write it, or jail\'s code (refused, 125; nothing written)', () => {
+    fs.mkdirSync(path.join(store, String(process.geteuid!())), { recursive: true, mode: 0o700 });
+    const cli = path.join(pkg, 'dist', 'cli.js');
+    const before = fs.readFileSync(cli);
+    for (const grant of [store, path.join(store, String(process.geteuid!())), cli, path.join(pkg, 'dist', 'fast.js')]) {
+      const r = jail(w, ['--ro', '/', '--rw', grant, '--', 'sh', '-c', `echo planted > ${path.join(store, String(process.geteuid!()), 'planted')}; echo x >> ${cli}`]);
+      expect(r.status, printed(r)).toBe(125);
+      expect(r.stderr).toMatch(/is part of jail itself/);
+    }
+    // Read-only, as --ro / has it: the write fails.
+    const r = jail(w, ['--ro', '/', '--', 'sh', '-c', `echo planted > ${path.join(store, String(process.geteuid!()), 'planted')}`]);
+    expect(r.status).not.toBe(0);
+    expect(fs.existsSync(path.join(store, String(process.geteuid!()), 'planted'))).toBe(false);
+    expect(fs.readFileSync(cli).equals(before)).toBe(true);
+  });
+
+  strictJail.it('a store others can write is not used', () => {
+    const proj = project('open-store');
+    const env = { ...w.env, JAIL_DEBUG_STORE: '1' };
+    const own = path.join(store, String(process.geteuid!()));
+    jail(w, ['--ro', '.', '--', 'true'], { cwd: proj, env });
+    const mode = fs.statSync(own).mode & 0o777;
+    fs.chmodSync(own, 0o777);
+    try {
+      expect(jail(w, ['--ro', '.', '--', 'true'], { cwd: proj, env }).stderr).toMatch(/not used: no store of this user's/);
+    } finally {
+      fs.chmodSync(own, mode);
+    }
+    expect(jail(w, ['--ro', '.', '--', 'true'], { cwd: proj, env }).stderr).toMatch(USED);
+  });
+
+  strictJail.it(`in the ${LAYER} layer, a stored run keeps what the command planted in .git/hooks out`, () => {
+    const proj = project('guards');
+    execFileSync('git', ['init', '-q', proj]);
+    const plant = ['--rw', '.', '--', 'sh', '-c', 'printf "#!/bin/sh\\necho hooked\\n" > .git/hooks/pre-commit 2>/dev/null; exit 0'];
+    const env = { ...w.env, JAIL_DEBUG_STORE: '1' };
+    for (let i = 0; i < 3; i++) {
+      const r = jail(w, plant, { cwd: proj, env });
+      if (i === 2) expect(r.stderr, printed(r)).toMatch(USED);
+      expect(fs.existsSync(path.join(proj, '.git', 'hooks', 'pre-commit')), `run ${i + 1}: ${printed(r)}`).toBe(false);
+    }
+  });
+});

@@ -1,0 +1,172 @@
+/**
+ * The CLI's stored plans without a kernel: the stored trace (trace.ts's
+ * storedCalls, replayStored) on a fake host, the run's encoding, the key,
+ * and the store's files (src/planstore.ts).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeRun, encodeRun, readEntry, STORE_VERSION, storeDir, storeKey, writeEntry, type Entry } from '../../src/planstore.js';
+import { assemble, type JailRequest } from '../../src/policy/assemble.js';
+import type { Host, Stat } from '../../src/policy/host.js';
+import { replayStored, storedCalls, tracing, type Answers } from '../../src/trace.js';
+import { fakeHost, SMALL_MACHINE, type Node } from './fakehost.js';
+
+const tree: Record<string, Node> = {
+  ...SMALL_MACHINE,
+  '/work/proj/src/deeper/b.js': 'x',
+  '/home/u/.npmrc': '//registry.npmjs.org/:_authToken=SECRET-TOKEN\n',
+  '/opt/jail/dist/cli.js': 'x',
+  '/etc/passwd': 'x',
+};
+const req: JailRequest = { options: { ro: ['.'], rw: ['./src'] }, argv: ['true'], env: { PATH: '/usr/bin', HOME: '/home/u' }, nodeExecPath: '/usr/bin/node' };
+let n = 0;
+const host = (extra: Record<string, Node> = {}, over: Partial<Host> = {}) => fakeHost({ ...tree, ...extra }, { path: '/usr/bin', tempName: () => `jail-1-${String(++n).padStart(12, '0')}`, ...over });
+
+/** A digest for tests (not the addon's): distinct texts, distinct digests. */
+const digest = (t: string) => `d${Buffer.from(t).toString('base64').length}:${[...t].reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) | 0, 7)}`;
+
+/** The addon's batch of questions, asked of a fake host. */
+function answersOf(h: Host): Answers {
+  const st = (s: Stat | null, id: boolean) => (s === null ? '-' : id ? `${s.mode} ${s.uid} ${s.dev} ${s.ino}` : `${s.mode} ${s.uid}`);
+  const text = (t: string | null, latin1 = false) => (t === null ? '-' : `#${digest(latin1 ? `L${t}` : t)}`);
+  return {
+    ask: (ops, paths, nums) =>
+      [...ops].map((op, i) => {
+        const p = paths[i]!;
+        if (op === 'l' || op === 'L') return st(h.identify(p), op === 'l');
+        if (op === 's' || op === 'S') return st(h.stat(p), op === 's');
+        if (op === 'r') return h.realpath(p) === null ? '-' : `=${h.realpath(p)}`;
+        if (op === 'k') return h.readlink(p) === null ? '-' : `=${h.readlink(p)}`;
+        if (op === 'x') return h.executable(p) ? '1' : '0';
+        if (op === 'c' || op === 'C') return text(h.readText(p, { follow: op === 'c', max: nums[i] }));
+        if (op === 'h') return text(h.readHead(p, nums[i]!), true);
+        return `!${op}`;
+      }),
+    stamped: () => true,
+    // The addon's form of a scan: the paths, and per entry flags << 32 | mode, dev, ino.
+    scan: (root, depth) => {
+      const entries = h.scanTree(root, depth);
+      if (entries === null) return null;
+      const meta = new BigUint64Array(3 * entries.length);
+      entries.forEach((e, i) => meta.set([(BigInt(e.incomplete ? 1 : 0) << 32n) | BigInt(e.mode), e.dev ?? 0n, e.ino ?? 0n], 3 * i));
+      return { names: entries.map((e) => e.path).join('\0'), meta };
+    },
+    digest: (t, latin1) => digest(latin1 ? `L${t}` : t),
+    maxText: 4 << 20,
+  };
+}
+
+/** assemble() traced on `first`, stored. */
+function stored(first: Host, pid = 111) {
+  const t = tracing(first);
+  const a = assemble(req, t.host);
+  return { a, calls: storedCalls(t.trace, answersOf(first), pid)!, names: t.trace.names };
+}
+
+describe('a stored trace', () => {
+  it('holds against the same answers (with a new TMPDIR name) and fails when a .env appears, a config changes, or a granted path goes', () => {
+    const { calls } = stored(host());
+    const same = host();
+    expect(replayStored(calls, same, answersOf(same), 111)).toHaveLength(1);
+    const changes: Array<Record<string, Node>> = [{ '/work/proj/src/deeper/.env': 'SECRET=1' }, { '/work/proj/.env': 'SECRET=1' }, { '/home/u/.npmrc': '//registry.npmjs.org/:_authToken=OTHER\n' }, { '/work/proj/.husky/pre-commit': 'x' }];
+    for (const extra of changes) {
+      const h = host(extra);
+      expect(replayStored(calls, h, answersOf(h), 111), JSON.stringify(extra)).toBeNull();
+    }
+    const gone = { ...tree };
+    delete gone['/work/proj/src/deeper/b.js'];
+    delete gone['/work/proj/src/a.js'];
+    const g = fakeHost(gone, { path: '/usr/bin' });
+    expect(replayStored(calls, g, answersOf(g), 111)).toBeNull();
+  });
+
+  it('keeps a file\'s text only as its digest: the token in ~/.npmrc is not in it', () => {
+    const { calls } = stored(host());
+    expect(calls.some((c) => c[0] === 'readText' && c[1]![0] === '/home/u/.npmrc')).toBe(true);
+    expect(JSON.stringify(calls)).not.toContain('SECRET-TOKEN');
+  });
+
+  it('names the preparing process\'s own /proc directory without its pid, and compares no inode there', () => {
+    let ino = 1n;
+    const h = (pid: number) =>
+      host({}, {
+        realpath: (p) => (p === '/etc/mtab' ? `/proc/${pid}/mounts` : p),
+        identify: (p) => (p.startsWith('/proc/') ? { isDir: false, isFile: true, isSymlink: false, mode: 0o100444, uid: 0, dev: 21n, ino: ino++ } : null),
+      });
+    const first = h(111);
+    const t = tracing(first);
+    t.host.identify(t.host.realpath('/etc/mtab')!);
+    t.host.identify('/proc/1115/mounts'); // another process's, which merely starts with the digits
+    const calls = storedCalls(t.trace, answersOf(first), 111)!;
+    expect(JSON.stringify(calls)).not.toContain('/proc/111/');
+    expect(JSON.stringify(calls)).toContain('/proc/1115/');
+    // A later process (pid 222): its own /proc, another inode; the other
+    // process's file is compared whole (its inode changed: not the same).
+    const later = h(222);
+    expect(replayStored(calls.slice(0, 2), later, answersOf(later), 222)).toEqual([]);
+    expect(replayStored(calls, later, answersOf(later), 222)).toBeNull();
+  });
+});
+
+describe('a stored run', () => {
+  it('comes back as it was: bigints, bytes, the environment by name only, the TMPDIR renamed', () => {
+    const env = { PATH: '/usr/bin', TOKEN_LIKE: 'value-from-env' };
+    const run = { a: 5n, big: 2n ** 64n - 1n, bytes: new Uint8Array([1, 2, 255]), envp: ['PATH=/usr/bin', 'TOKEN_LIKE=value-from-env', 'TMPDIR=/tmp/jail-1-aaaaaaaaaaaa', 'NEW=x'], tmp: '/tmp/jail-1-aaaaaaaaaaaa/npmrc' };
+    const text = encodeRun(run, env);
+    expect(text).not.toContain('value-from-env');
+    const back = decodeRun<typeof run>(text, ['jail-1-aaaaaaaaaaaa'], ['jail-2-bbbbbbbbbbbb'], env);
+    expect(back).toEqual({ ...run, envp: ['PATH=/usr/bin', 'TOKEN_LIKE=value-from-env', 'TMPDIR=/tmp/jail-2-bbbbbbbbbbbb', 'NEW=x'], tmp: '/tmp/jail-2-bbbbbbbbbbbb/npmrc' });
+    expect(() => decodeRun(text, [], [], { PATH: '/usr/bin' })).toThrow(/TOKEN_LIKE is not in the environment/);
+  });
+});
+
+describe('the key', () => {
+  const k = (argv: string[], env: NodeJS.ProcessEnv = { A: '1' }) => storeKey(argv, env, 'build-1', digest);
+  it('is the words up to the command\'s name, the environment and the build; none without --', () => {
+    expect(k(['--ro', '.', 'ls'])).toBeNull();
+    expect(k(['--ro', '.', '--'])).toBeNull();
+    expect(k(['--ro', '.', '--', 'ls', '-l'])).toEqual(k(['--ro', '.', '--', 'ls', '-a']));
+    expect(k(['--ro', '.', '--', 'ls'])!.file).not.toBe(k(['--ro', '.', '--', 'cat'])!.file);
+    expect(k(['--ro', '.', '--', 'ls'])!.file).not.toBe(k(['--rw', '.', '--', 'ls'])!.file);
+    expect(k(['--', 'ls'], { A: '1' })!.file).not.toBe(k(['--', 'ls'], { A: '2' })!.file);
+    expect(storeKey(['--', 'ls'], {}, 'build-1', digest)!.file).not.toBe(storeKey(['--', 'ls'], {}, 'build-2', digest)!.file);
+    expect(k(['--', 'ls'])!.key).not.toContain('"A"');
+  });
+});
+
+describe('the store\'s files', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'jail-planstore-'));
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+  const entry = (i: number): Entry => ({ v: STORE_VERSION, key: `k${i}`, env: 'e', facts: '{}', calls: [], names: [], run: '{}' });
+
+  it('is this user\'s directory that nobody else can write, made when asked', () => {
+    const dist = path.join(root, 'dist1');
+    fs.mkdirSync(dist);
+    expect(storeDir(dist, false)).toBeNull();
+    const dir = storeDir(dist, true)!;
+    expect(dir).toBe(path.join(dist, 'plans', String(process.geteuid!())));
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    fs.chmodSync(dir, 0o770);
+    expect(storeDir(dist, false)).toBeNull();
+    fs.chmodSync(dir, 0o700);
+    fs.chmodSync(path.join(dist, 'plans'), 0o722);
+    expect(storeDir(dist, false)).toBeNull();
+  });
+
+  it('reads an entry only from a file (not a link), and keeps at most 64', () => {
+    const dist = path.join(root, 'dist2');
+    fs.mkdirSync(dist);
+    const dir = storeDir(dist, true)!;
+    writeEntry(dir, 'a', entry(1));
+    expect(readEntry(dir, 'a')?.key).toBe('k1');
+    fs.symlinkSync(path.join(dir, 'a'), path.join(dir, 'b'));
+    expect(readEntry(dir, 'b')).toBeNull();
+    fs.writeFileSync(path.join(dir, 'c'), '{ not json');
+    expect(readEntry(dir, 'c')).toBeNull();
+    for (let i = 0; i < 70; i++) writeEntry(dir, `e${i}`, entry(i));
+    expect(fs.readdirSync(dir).length).toBe(64);
+    expect(readEntry(dir, 'e69')?.key).toBe('k69');
+  });
+});
