@@ -50,7 +50,7 @@ describe('npm pack', () => {
     expect(files).not.toContain('dist/fast.js.cache');
   });
   it('holds no stored plans (dist/plans: this machine\'s runs)', () => {
-    expect(files.filter((f) => f.startsWith('dist/plans'))).toEqual([]);
+    expect(files.filter((f) => f.startsWith('dist/plans/'))).toEqual([]);
   });
   it('holds no tests, fixtures, bench data or build output', () => {
     expect(files.filter((f) => /^(test|bench|tools|build|src|node_modules)\//.test(f) || f.includes('fixtures'))).toEqual([]);
