@@ -15,6 +15,9 @@
  * /bin/true` within 10 ms of `node -e 0`, as this user and, when this is
  * root and setpriv(1) is there, as nobody (each against `node -e 0` run the
  * same way): root's /etc is granted entry by entry, a normal user's whole.
+ * Repeated, a command line runs from the plan its first run stored; each is
+ * also measured prepared afresh (JAIL_PLAN_STORE=off, or nobody running
+ * this repository's jail, whose dist/ it cannot write).
  *
  * --quick: 10 rounds instead of 40 (CI smoke). --check: exit 1 when the bar
  * fails (otherwise the exit status is 0 either way).
@@ -63,7 +66,11 @@ const COMMANDS = [
   // No private TMPDIR (the supervisor stays, in both layers).
   { key: 'inPlace', label: 'jail --no-private-tmp --ro / -- /bin/true', argv: [node, jail, '--no-private-tmp', '--ro', '/', '--', '/bin/true'] },
   // Issue 15's target: a project read-only, root's /etc entry by entry.
+  // Each command line runs again and again here, so from the second run on
+  // it takes the plan the first stored (src/planstore.ts); `dotFresh` is
+  // the same prepared afresh every time (JAIL_PLAN_STORE=off).
   { key: 'dot', label: 'jail --ro . -- /bin/true', argv: [node, jail, '--ro', '.', '--', '/bin/true'] },
+  { key: 'dotFresh', label: 'jail --ro . -- /bin/true, prepared afresh', argv: [node, jail, '--ro', '.', '--', '/bin/true'], env: { JAIL_PLAN_STORE: 'off' } },
   // --allow-host: the egress proxy's bundle, its listener, and the wait on
   // libuv's pool so that it can serve (no connection is made).
   { key: 'egress', label: 'jail --ro / --allow-host example.com -- /bin/true', argv: [node, jail, '--ro', '/', '--allow-host', 'example.com', '--', '/bin/true'] },
@@ -94,11 +101,30 @@ const me = process.getuid() === 0 ? 'root' : `uid ${process.getuid()}`;
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p));
 const asNobody = process.getuid() === 0 && SETPRIV ? [SETPRIV, '--reuid=65534', '--regid=65534', '--clear-groups'] : null;
 if (asNobody) {
+  // nobody cannot write this repository's dist/, so with its jail every run
+  // prepares afresh; an unprivileged user's own install (a copy of jail's
+  // runtime that nobody owns) stores its plans.
+  const own = nobodysJail();
   COMMANDS.push(
     { key: 'nodeNobody', label: 'node -e 0 (as nobody)', argv: [...asNobody, node, '-e', '0'] },
-    { key: 'dotNobody', label: 'jail --ro . -- /bin/true (as nobody)', argv: [...asNobody, node, jail, '--ro', '.', '--', '/bin/true'] },
-    { key: 'rootNobody', label: 'jail --ro / -- /bin/true (as nobody)', argv: [...asNobody, node, jail, '--ro', '/', '--', '/bin/true'] },
+    { key: 'dotNobody', label: 'jail --ro . -- /bin/true (as nobody, its own install)', argv: [...asNobody, node, own, '--ro', '.', '--', '/bin/true'] },
+    { key: 'dotNobodyFresh', label: 'jail --ro . -- /bin/true (as nobody, prepared afresh)', argv: [...asNobody, node, jail, '--ro', '.', '--', '/bin/true'] },
+    { key: 'rootNobody', label: 'jail --ro / -- /bin/true (as nobody, its own install)', argv: [...asNobody, node, own, '--ro', '/', '--', '/bin/true'] },
   );
+}
+
+/** A copy of jail's runtime owned by nobody, without this repository's
+ *  stored plans: removed when the bench ends. */
+function nobodysJail() {
+  const dest = fs.mkdtempSync(path.join(os.tmpdir(), 'jail-bench-nobody-'));
+  fs.chmodSync(dest, 0o755);
+  for (const p of ['bin', 'dist', 'package.json', 'node_modules/node-gyp-build']) {
+    fs.cpSync(path.join(root, p), path.join(dest, p), { recursive: true, filter: (f) => !f.includes(`${path.sep}dist${path.sep}plans`) });
+  }
+  fs.cpSync(require('node-gyp-build').resolve(root), path.join(dest, 'build', 'Release', 'jail.node'));
+  spawnSync('chown', ['-R', '65534:65534', dest]);
+  process.on('exit', () => fs.rmSync(dest, { recursive: true, force: true }));
+  return path.join(dest, 'bin', 'jail.js');
 }
 
 // [what, later stage, earlier stage]: the stage's cost is later − earlier.
@@ -113,9 +139,9 @@ const STAGES = [
 ];
 
 /** Wall time of one run in ms; on failure, runs it again to show its stderr and exits. */
-function time(argv) {
+function time(argv, env) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(argv[0], argv.slice(1), { cwd: root, stdio: 'ignore' });
+  const r = spawnSync(argv[0], argv.slice(1), { cwd: root, stdio: 'ignore', ...(env && { env: { ...process.env, ...env } }) });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) {
     const again = spawnSync(argv[0], argv.slice(1), { cwd: root, encoding: 'utf8' });
@@ -132,7 +158,7 @@ const r2 = (x) => Math.round(x * 100) / 100;
 const samples = Object.fromEntries(COMMANDS.map((c) => [c.key, []]));
 for (let round = 0; round < WARMUP + ROUNDS; round++) {
   for (const c of shuffle(COMMANDS)) {
-    const ms = time(c.argv);
+    const ms = time(c.argv, c.env);
     if (round >= WARMUP) samples[c.key].push(ms);
   }
 }
@@ -166,10 +192,12 @@ console.log(`the namespace layer over the fallback (--no-namespaces): median ${f
 const ratios = (a, b) => samples[a].map((x, i) => x / samples[b][i]);
 const PAIRS = [
   [`jail --ro . (as ${me})`, 'dot', 'node'],
+  [`… prepared afresh`, 'dotFresh', 'node'],
   [`jail --ro / (as ${me})`, 'jail', 'node'],
   ...(asNobody
     ? [
         ['jail --ro . (as nobody)', 'dotNobody', 'nodeNobody'],
+        ['… prepared afresh', 'dotNobodyFresh', 'nodeNobody'],
         ['jail --ro / (as nobody)', 'rootNobody', 'nodeNobody'],
       ]
     : []),
@@ -222,6 +250,7 @@ const rows = [
   ['jail --ro / -- /bin/true', median(samples.jail)],
   ['jail --no-namespaces --ro / -- /bin/true', median(samples.fallback)],
   ['jail --ro . -- /bin/true', median(samples.dot)],
+  ['jail --ro . -- /bin/true, prepared afresh', median(samples.dotFresh)],
   ['jail --ro / --allow-host example.com -- /bin/true', median(samples.egress)],
 ];
 fs.writeFileSync(path.join(root, 'bench', 'startup.svg'), chart(rows, `start-up, median of ${ROUNDS} paired rounds, as ${me}, ${os.cpus().length} cores, Linux ${os.release()}, Node ${process.versions.node}`));

@@ -152,10 +152,25 @@ export function writeEntry(dir: string, file: string, entry: Entry): string | nu
  * A stored run's data as JSON text: bigints as "\0b<digits>", byte arrays
  * as "\0u<base64>", and in `envp`, a variable the command gets unchanged
  * from `env` as "\0e<NAME>" (its value is not written down). No path or
- * variable holds a NUL, so nothing else starts with one.
+ * variable holds a NUL, so nothing else starts with one. Under `native`
+ * (the addon's plan: a few hundred numbers, which the addon takes as
+ * numbers or bigints alike) a bigint is a plain number where it fits in
+ * one, so that decoding need not walk it.
  */
 export function encodeRun(run: unknown, env: NodeJS.ProcessEnv): string {
-  return JSON.stringify(run, function (this: unknown, key, v: unknown) {
+  let tagged = false;
+  const plain = (x: unknown): unknown => {
+    if (typeof x === 'bigint') {
+      if (x <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(x);
+      tagged = true;
+      return x;
+    }
+    if (x === null || typeof x !== 'object' || x instanceof Uint8Array) return x;
+    if (Array.isArray(x)) return x.map(plain);
+    return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, plain(v)]));
+  };
+  const text = JSON.stringify(run, function (this: unknown, key, v: unknown) {
+    if (key === 'native' && v !== null && typeof v === 'object' && this === run) return plain(v);
     if (typeof v === 'bigint') return `\0b${v}`;
     if (v instanceof Uint8Array) return `\0u${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')}`;
     if (key === 'envp' && Array.isArray(v)) {
@@ -166,6 +181,8 @@ export function encodeRun(run: unknown, env: NodeJS.ProcessEnv): string {
     }
     return v;
   });
+  // Where `native` holds a bigint too large for a number, decoding walks it.
+  return tagged ? `T${text}` : `P${text}`;
 }
 
 /** encodeRun's text back, with each of `from` (a private TMPDIR's name of
@@ -173,8 +190,6 @@ export function encodeRun(run: unknown, env: NodeJS.ProcessEnv): string {
  *  names are `jail-<pid>-<48 random bits>`: nothing else holds one. */
 export function decodeRun<T>(text: string, from: readonly string[], to: readonly string[], env: NodeJS.ProcessEnv): T {
   for (let i = 0; i < from.length; i++) text = text.split(from[i]!).join(to[i]!);
-  // A walk of the parsed value: a reviver (a call from JSON.parse into
-  // JavaScript for every value) costs more.
   const one = (v: string): unknown => {
     const rest = v.slice(2);
     if (v[1] === 'b') return BigInt(rest);
@@ -186,12 +201,25 @@ export function decodeRun<T>(text: string, from: readonly string[], to: readonly
     }
     return v;
   };
-  const walk = (x: unknown): unknown => {
+  // A walk of the parsed value (a reviver, a call from JSON.parse into
+  // JavaScript for every value, costs more), but for `native`'s hundreds
+  // of plain numbers, whose few tagged strings are in known places.
+  const walk = (x: unknown, skipNative: boolean): unknown => {
     if (typeof x === 'string') return x.charCodeAt(0) === 0 ? one(x) : x;
     if (x === null || typeof x !== 'object') return x;
     const o = x as Record<string, unknown>;
-    for (const k in o) o[k] = walk(o[k]);
+    for (const k in o) if (!(skipNative && k === 'native')) o[k] = walk(o[k], false);
     return o;
   };
-  return walk(JSON.parse(text)) as T;
+  const run = walk(JSON.parse(text.slice(1)), true) as Record<string, unknown>;
+  const native = run.native as Record<string, unknown> | undefined;
+  if (native && typeof native === 'object') {
+    if (text[0] === 'T') walk(native, false);
+    else {
+      for (const k of ['seccomp', 'envp']) if (native[k] !== undefined) native[k] = walk(native[k], false);
+      const obs = native.observer as Record<string, unknown> | undefined;
+      if (obs) walk(obs, false);
+    }
+  }
+  return run as T;
 }

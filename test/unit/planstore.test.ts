@@ -120,6 +120,20 @@ describe('a stored run', () => {
     expect(back).toEqual({ ...run, envp: ['PATH=/usr/bin', 'TOKEN_LIKE=value-from-env', 'TMPDIR=/tmp/jail-2-bbbbbbbbbbbb', 'NEW=x'], tmp: '/tmp/jail-2-bbbbbbbbbbbb/npmrc' });
     expect(() => decodeRun(text, [], [], { PATH: '/usr/bin' })).toThrow(/TOKEN_LIKE is not in the environment/);
   });
+
+  it('gives the addon\'s plan (native) its bigints as numbers where they fit, and as bigints where not', () => {
+    const env = { HOME: '/h' };
+    const run = { native: { handledFs: 0x7fffn, paths: [{ path: '/x', access: 3n, dev: 2049n, ino: 2n ** 60n }], seccomp: new Uint8Array([6, 0, 0, 0]), envp: ['HOME=/h', 'TMPDIR=/t'] }, afterRun: [{ path: '/g', dev: 1n, ino: 2n }] };
+    const small = decodeRun<typeof run>(encodeRun({ ...run, native: { ...run.native, paths: [{ ...run.native.paths[0]!, ino: 7n }] } }, env), [], [], env);
+    expect(small.native.handledFs).toBe(0x7fff);
+    expect(small.native.paths[0]).toEqual({ path: '/x', access: 3, dev: 2049, ino: 7 });
+    expect(small.native.seccomp).toEqual(new Uint8Array([6, 0, 0, 0]));
+    expect(small.native.envp).toEqual(['HOME=/h', 'TMPDIR=/t']);
+    expect(small.afterRun).toEqual([{ path: '/g', dev: 1n, ino: 2n }]); // the rest keeps its bigints
+    const big = decodeRun<typeof run>(encodeRun(run, env), [], [], env);
+    expect(big.native.paths[0]!.ino).toBe(2n ** 60n);
+    expect(big.native.handledFs).toBe(0x7fff);
+  });
 });
 
 describe('the key', () => {
