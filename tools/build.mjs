@@ -61,7 +61,16 @@ const FAST_BUNDLE = {
   entryPoints: [path.join(ROOT, 'src', 'cli', 'fast.ts')],
   outfile: path.join(ROOT, 'dist', 'fast.js'),
   format: 'cjs',
-  plugins: [],
+  plugins: [
+    {
+      // What runs after a run with guards to check (a writable tree in the
+      // fallback): tsc's dist/protect/, loaded then, not with every start.
+      name: 'protect',
+      setup(b) {
+        b.onResolve({ filter: /\/protect\/index\.js$/ }, () => ({ path: './protect/index.js', external: true }));
+      },
+    },
+  ],
 };
 
 /** The egress proxy, a bundle of its own beside cli.js: only a run with
