@@ -16,6 +16,7 @@
  * An answer that was an exception is not kept at all: such a trace is not
  * reused.
  */
+import os = require('node:os');
 import type { DirEntry, Host, ScanEntry, Stat } from './policy/host.js';
 import { socketPaths } from './policy/sockets.js';
 
@@ -27,6 +28,11 @@ interface Call {
   /** readdir: the directory's stamp (stampDir), when it had not changed
    *  for SETTLED_NS before it was listed. */
   stamp?: string;
+  /** The answer was the host's refusal to look (stat, identify or
+   *  readText failing with this errno code, other than ENOENT: a directory
+   *  on the way this user cannot search), which the preparation caught;
+   *  `value` is unused. */
+  error?: string;
 }
 
 export interface Trace {
@@ -79,6 +85,10 @@ export function replay(trace: Trace, host: Host, stampDir?: StampDir): string[] 
         if (!same(sockets(host.unixSockets?.() ?? null), c.value)) return null;
         continue;
       }
+      if (c.error !== undefined) {
+        if (refusal(() => (h[c.name] as (...a: unknown[]) => unknown).apply(host, c.args!)) !== c.error) return null;
+        continue;
+      }
       const value = c.args === null ? h[c.name] : (h[c.name] as (...a: unknown[]) => unknown).apply(host, c.args);
       if (!same(value, c.value)) return null;
     }
@@ -86,6 +96,23 @@ export function replay(trace: Trace, host: Host, stampDir?: StampDir): string[] 
     return null; // an answer that is an exception now: prepare again, and say why then
   }
   return names;
+}
+
+/** The errno code (EACCES, ELOOP, …) of a host's refusal to look. */
+function errnoCode(e: unknown): string | null {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code !== 'ENOENT' && code !== 'ENOTDIR' && ERRNO[code] !== undefined ? code : null;
+}
+const ERRNO = os.constants.errno as Record<string, number | undefined>;
+
+/** The errno code a question is refused with now; null when answered. */
+function refusal(ask: () => unknown): string | null {
+  try {
+    ask();
+    return null;
+  } catch (e) {
+    return errnoCode(e) ?? 'another exception';
+  }
 }
 
 /** A kept plan: frozen, shared by the runs that reuse it, with where the
@@ -186,7 +213,11 @@ class Tracing implements Host {
     try {
       value = answer();
     } catch (e) {
-      this.trace.reusable = false;
+      // A refusal to look is an answer (the PATH search skips such a
+      // directory); any other exception is not kept.
+      const code = (name === 'stat' || name === 'identify' || name === 'readText') && errnoCode(e);
+      if (code) this.trace.calls.push({ name, args, value: undefined, error: code });
+      else this.trace.reusable = false;
       throw e;
     }
     const k = kept(value);
@@ -314,6 +345,8 @@ export function storedCalls(trace: Trace, answers: Answers, pid = process.pid): 
     if (c.stamp !== undefined) return [c.name, args, c.stamp, 't', 0];
     if (c.name === 'scanTree') return [c.name, args, asScanned(c.value as ScanEntry[] | null), 'T', 0];
     const op = opOf(c.name, args, answers);
+    // A refusal, as the addon gives it ("!errno").
+    if (c.error !== undefined) return [c.name, args, `!${ERRNO[c.error]}`, op![0], op![1]];
     if (op) return [c.name, args, asAnswered(op[0], c.value, answers).replace(own, OWN), op[0], op[1]];
     return [c.name, args, encodeAnswer(c.name, c.value).replace(own, OWN)];
   });

@@ -322,12 +322,17 @@ const MAX_STORED_SIZE = 4 << 20;
  * goes through a private layer (merged afterwards). Best effort.
  */
 function storePlan(key: StoreKey, facts: ProbeResult, trace: Trace, p: Prepared, said: string): string | null {
-  if (needsServices(p) || p.policy.secrets?.length || p.plan.observer || p.policy.npmCache) return null;
-  if (trace.calls.length > MAX_STORED_CALLS || trace.size > MAX_STORED_SIZE) return null;
+  const not = (why: string): null => {
+    if (process.env.JAIL_DEBUG_STORE === '1') process.stderr.write(`jail: plan store: not stored: ${why}\n`);
+    return null;
+  };
+  if (needsServices(p) || p.policy.secrets?.length || p.plan.observer || p.policy.npmCache) return not('a run with services, secrets, an observer or npm\'s private layer');
+  if (trace.calls.length > MAX_STORED_CALLS || trace.size > MAX_STORED_SIZE) return not('too much was looked at');
   try {
     const calls = storedCalls(trace, hostAnswers);
-    const dir = calls && storeDir(DIST, true);
-    if (!calls || !dir) return null;
+    if (!calls) return not('an answer of the host was an exception');
+    const dir = storeDir(DIST, true);
+    if (!dir) return not(`no store of this user's in ${DIST}/plans`);
     const run: StoredRun = {
       native: jailedNative(p.plan, { ...p.target, argv: [] }),
       layer: p.plan.layer,
@@ -346,10 +351,10 @@ function storePlan(key: StoreKey, facts: ProbeResult, trace: Trace, p: Prepared,
     };
     const text = encodeRun(run, process.env);
     // A plan that names this process's own /proc directory fits no other.
-    if (new RegExp(`/proc/${process.pid}(?![0-9])`).test(text)) return null;
+    if (new RegExp(`/proc/${process.pid}(?![0-9])`).test(text)) return not('the plan names this process\'s /proc');
     return writeEntry(dir, key.file, { v: STORE_VERSION, key: key.key, env: key.env, facts: JSON.stringify(facts), calls, names: trace.names, run: text });
-  } catch {
-    return null; // not stored: the next run prepares afresh
+  } catch (e) {
+    return not(e instanceof Error ? e.message : String(e)); // the next run prepares afresh
   }
 }
 

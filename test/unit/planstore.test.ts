@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeRun, encodeRun, readEntry, STORE_VERSION, storeDir, storeKey, writeEntry, type Entry } from '../../src/planstore.js';
 import { assemble, type JailRequest } from '../../src/policy/assemble.js';
 import type { Host, Stat } from '../../src/policy/host.js';
-import { replayStored, storedCalls, tracing, type Answers } from '../../src/trace.js';
+import { replay, replayStored, storedCalls, tracing, type Answers } from '../../src/trace.js';
 import { fakeHost, SMALL_MACHINE, type Node } from './fakehost.js';
 
 const tree: Record<string, Node> = {
@@ -27,13 +27,22 @@ const host = (extra: Record<string, Node> = {}, over: Partial<Host> = {}) => fak
 /** A digest for tests (not the addon's): distinct texts, distinct digests. */
 const digest = (t: string) => `d${Buffer.from(t).toString('base64').length}:${[...t].reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) | 0, 7)}`;
 
+/** An answer, or the addon's form of a refusal ("!errno"). */
+function refused(ask: () => string): string {
+  try {
+    return ask();
+  } catch (e) {
+    return `!${(os.constants.errno as Record<string, number>)[(e as { code: string }).code]}`;
+  }
+}
+
 /** The addon's batch of questions, asked of a fake host. */
 function answersOf(h: Host): Answers {
   const st = (s: Stat | null, id: boolean) => (s === null ? '-' : id ? `${s.mode} ${s.uid} ${s.dev} ${s.ino}` : `${s.mode} ${s.uid}`);
   const text = (t: string | null, latin1 = false) => (t === null ? '-' : `#${digest(latin1 ? `L${t}` : t)}`);
   return {
     ask: (ops, paths, nums) =>
-      [...ops].map((op, i) => {
+      [...ops].map((op, i) => refused(() => {
         const p = paths[i]!;
         if (op === 'l' || op === 'L') return st(h.identify(p), op === 'l');
         if (op === 's' || op === 'S') return st(h.stat(p), op === 's');
@@ -43,7 +52,7 @@ function answersOf(h: Host): Answers {
         if (op === 'c' || op === 'C') return text(h.readText(p, { follow: op === 'c', max: nums[i] }));
         if (op === 'h') return text(h.readHead(p, nums[i]!), true);
         return `!${op}`;
-      }),
+      })),
     stamped: () => true,
     // The addon's form of a scan: the paths, and per entry flags << 32 | mode, dev, ino.
     scan: (root, depth) => {
@@ -107,6 +116,43 @@ describe('a stored trace', () => {
     const later = h(222);
     expect(replayStored(calls.slice(0, 2), later, answersOf(later), 222)).toEqual([]);
     expect(replayStored(calls, later, answersOf(later), 222)).toBeNull();
+  });
+});
+
+describe('a refusal to look', () => {
+  const refusing = (code: string | null) =>
+    host({}, {
+      identify: (p) => {
+        if (p === '/root/.cache' && code) throw Object.assign(new Error(`cannot look at ${p}`), { code });
+        return null;
+      },
+    });
+  /** A preparation that skips what it cannot see, as the PATH search does. */
+  const look = (h: Host) => {
+    try {
+      return h.identify('/root/.cache');
+    } catch {
+      return 'skipped';
+    }
+  };
+  it('is an answer, in memory and stored: the same refusal holds, an answer or another refusal does not', () => {
+    const t = tracing(refusing('EACCES'));
+    expect(look(t.host)).toBe('skipped');
+    expect(t.trace.reusable).toBe(true);
+    expect(replay(t.trace, refusing('EACCES'))).toEqual([]);
+    expect(replay(t.trace, refusing(null))).toBeNull();
+    expect(replay(t.trace, refusing('ELOOP'))).toBeNull();
+    const calls = storedCalls(t.trace, answersOf(refusing('EACCES')))!;
+    expect(calls).toEqual([['identify', ['/root/.cache'], `!${os.constants.errno.EACCES}`, 'l', 0]]);
+    for (const [code, holds] of [['EACCES', true], [null, false], ['ELOOP', false]] as const) {
+      const h = refusing(code);
+      expect(replayStored(calls, h, answersOf(h)) !== null, String(code)).toBe(holds);
+    }
+  });
+  it('an exception without an errno code is not kept at all', () => {
+    const t = tracing(host({}, { identify: () => { throw new Error('bug'); } }));
+    expect(look(t.host)).toBe('skipped');
+    expect(t.trace.reusable).toBe(false);
   });
 });
 
