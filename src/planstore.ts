@@ -33,8 +33,10 @@ export const STORE_VERSION = 1;
 /** jail's dist/: where this module is, in a bundle or compiled by tsc (from
  *  src/, under a test runner: the dist/ beside it). */
 export const DIST = path.basename(__dirname) === 'dist' ? __dirname : path.join(__dirname, '..', 'dist');
-/** Entries kept per user; the oldest go when a new one is written. */
+/** Entries kept per user: past MAX_ENTRIES + EVICT_SLACK, the oldest go
+ *  down to MAX_ENTRIES (not one per write: each trim lists and stats all). */
 const MAX_ENTRIES = 64;
+const EVICT_SLACK = 16;
 const MAX_ENTRY_BYTES = 4 << 20;
 
 export interface StoreKey {
@@ -129,7 +131,7 @@ export function readEntry(dir: string, file: string): Entry | null {
 }
 
 /** Write `entry` as `file` (whole or not at all: a new name, renamed),
- *  then drop the oldest entries beyond MAX_ENTRIES. Best effort: the
+ *  then drop the oldest entries when there are too many. Best effort: the
  *  entry's path, or null when it was not written. */
 export function writeEntry(dir: string, file: string, entry: Entry): string | null {
   const tmp = path.join(dir, `.${file}.${process.pid}.tmp`);
@@ -142,7 +144,7 @@ export function writeEntry(dir: string, file: string, entry: Entry): string | nu
     return null;
   }
   const names = fs.readdirSync(dir);
-  if (names.length <= MAX_ENTRIES) return to;
+  if (names.length <= MAX_ENTRIES + EVICT_SLACK) return to;
   const aged = names.map((n) => ({ n, t: fs.lstatSync(path.join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0 })).sort((x, y) => x.t - y.t);
   for (const { n } of aged.slice(0, names.length - MAX_ENTRIES)) fs.rmSync(path.join(dir, n), { force: true });
   return to;

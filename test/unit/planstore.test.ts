@@ -215,7 +215,7 @@ describe('the store\'s files', () => {
     expect(storeDir(dist, false)).toBeNull();
   });
 
-  it('reads an entry only from a file (not a link), and keeps at most 64', () => {
+  it('reads an entry only from a file (not a link), and keeps at most 80, trimmed to 64', () => {
     const dist = path.join(root, 'dist2');
     fs.mkdirSync(dist);
     const dir = storeDir(dist, true)!;
@@ -225,8 +225,10 @@ describe('the store\'s files', () => {
     expect(readEntry(dir, 'b')).toBeNull();
     fs.writeFileSync(path.join(dir, 'c'), '{ not json');
     expect(readEntry(dir, 'c')).toBeNull();
-    for (let i = 0; i < 70; i++) writeEntry(dir, `e${i}`, entry(i));
+    for (let i = 0; i < 77; i++) writeEntry(dir, `e${i}`, entry(i));
+    expect(fs.readdirSync(dir).length).toBe(80);
+    writeEntry(dir, 'e77', entry(77));
     expect(fs.readdirSync(dir).length).toBe(64);
-    expect(readEntry(dir, 'e69')?.key).toBe('k69');
+    expect(readEntry(dir, 'e77')?.key).toBe('k77');
   });
 });
