@@ -319,7 +319,8 @@ const MAX_STORED_SIZE = 4 << 20;
  * (src/cli/fast.ts); the entry's path, or null when it is not stored. Not: a run that serves the
  * command (the egress proxy, the SSH agent: their ports and keys are made
  * per run), one with --secret or --report-denials, or one whose npm cache
- * goes through a private layer (merged afterwards). Best effort.
+ * goes through a private layer (merged afterwards), or one that sets a
+ * variable's value. Best effort.
  */
 function storePlan(key: StoreKey, facts: ProbeResult, trace: Trace, p: Prepared, said: string): string | null {
   const not = (why: string): null => {
@@ -327,6 +328,11 @@ function storePlan(key: StoreKey, facts: ProbeResult, trace: Trace, p: Prepared,
     return null;
   };
   if (needsServices(p) || p.policy.secrets?.length || p.plan.observer || p.policy.npmCache) return not('a run with services, secrets, an observer or npm\'s private layer');
+  // A value set by --env NAME=VALUE or a profile (a token for this one
+  // command) would be written down twice, in the key's flags and the
+  // command's environment, where a later jail that may read jail's package
+  // finds it.
+  if (Object.keys(p.policy.env.set).length) return not('a run that sets a variable\'s value (--env NAME=VALUE, a profile\'s env)');
   if (trace.calls.length > MAX_STORED_CALLS || trace.size > MAX_STORED_SIZE) return not('too much was looked at');
   try {
     const calls = storedCalls(trace, hostAnswers);

@@ -184,6 +184,19 @@ describe('the store is jail\'s own', () => {
     }
   });
 
+  strictJail.it('attack: a value set with --env NAME=VALUE (a token for one run) is not written into the store, where later jails may read it', () => {
+    const proj = project('env-set');
+    const env = { ...w.env, JAIL_DEBUG_STORE: '1' };
+    const token = 'tok-for-this-run-only-8312';
+    const runs = [1, 2, 3].map(() => jail(w, ['--env', `DEPLOY_TOKEN=${token}`, '--ro', '.', '--', 'sh', '-c', 'echo "$DEPLOY_TOKEN"'], { cwd: proj, env }));
+    for (const r of runs) expect(r.stdout, printed(r)).toBe(`${token}\n`);
+    const dir = path.join(store, String(process.geteuid!()));
+    for (const f of fs.readdirSync(dir)) expect(fs.readFileSync(path.join(dir, f), 'utf8').includes(token), `${f} holds it`).toBe(false);
+    // And a later jail that may read jail's package finds it nowhere there.
+    const later = jail(w, ['--ro', '/', '--', 'sh', '-c', `cat ${dir}/* 2>/dev/null; echo done`], { cwd: proj, env });
+    expect(later.stdout, printed(later)).not.toContain(token);
+  });
+
   strictJail.it('a store others can write is not used', () => {
     const proj = project('open-store');
     const env = { ...w.env, JAIL_DEBUG_STORE: '1' };
