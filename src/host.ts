@@ -58,6 +58,7 @@ let keptEntries: { generation: number; entries: ScanEntry[] } | undefined;
 export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), lasting = false): Host {
   let tmpdir: string | undefined;
   let self: string[] | undefined;
+  let store: string | undefined;
   return {
     cwd,
     home: env.HOME || os.homedir(),
@@ -166,6 +167,9 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
     ttys: terminals(),
     get self() {
       return (self ??= selfPaths());
+    },
+    get planStore() {
+      return (store ??= planStorePath());
     },
     get tmpdir() {
       return (tmpdir ??= fs.realpathSync.native(os.tmpdir()));
@@ -336,6 +340,25 @@ function randomHex(n: number): string {
   }
 }
 
+/** The plan store's directory (dist/plans), its real path; '' when there
+ *  is none. Made now when jail's package is this user's (0700), so that it
+ *  exists, and is hidden, in every jail from the first (a jail that ran
+ *  before it was made would see the plans stored meanwhile; the policy
+ *  hides it: src/policy/protect.ts). */
+function planStorePath(): string {
+  const dir = path.join(__dirname, 'plans');
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch {
+    // there already, or not ours to make
+  }
+  try {
+    return fs.realpathSync.native(dir);
+  } catch {
+    return '';
+  }
+}
+
 /** jail's package directory (bin/, dist/, build/ or prebuilds/), the node
  *  running it, and the addon with node-gyp-build when that loaded it (it
  *  may be installed beside jail rather than in it). bin/ and dist/ are
@@ -353,6 +376,15 @@ function selfPaths(): string[] {
     } catch {
       // gone: nothing to protect
     }
+  }
+  try {
+    // Where the loader looks for the addon first (build/Release) or next
+    // (prebuilds/), even when not there: a command that could make one
+    // would have its code loaded by the next jail.
+    const real = fs.realpathSync.native(pkg);
+    for (const d of ['build', 'prebuilds']) if (!out.includes(path.join(real, d))) out.push(path.join(real, d));
+  } catch {
+    // no package directory
   }
   try {
     const dist = fs.realpathSync.native(__dirname);

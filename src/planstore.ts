@@ -40,7 +40,8 @@ const EVICT_SLACK = 16;
 const MAX_ENTRY_BYTES = 4 << 20;
 
 export interface StoreKey {
-  /** The entry's file name. */
+  /** The entry's file name (one entry per key but the environment: the
+   *  last run's). */
   file: string;
   /** What the entry must hold as its key: everything but the environment. */
   key: string;
@@ -66,8 +67,10 @@ export function storeKey(argv: readonly string[], env: NodeJS.ProcessEnv, bundle
     return null; // the working directory is gone
   }
   const key = JSON.stringify([STORE_VERSION, bundle, argv.slice(0, n + 2), cwd, process.execPath, process.version, process.arch, process.getuid!(), process.geteuid!(), process.getgid!(), process.getegid!(), process.getgroups!()]);
-  const envHash = digest(JSON.stringify(env));
-  return { file: digest(`${key}\n${envHash}`), key, env: envHash };
+  // The file's name leaves the environment out: where a jail may list the
+  // store's names (the fallback hides only what is in its files), a name
+  // must not let it test guesses of a variable's value.
+  return { file: digest(key), key, env: digest(JSON.stringify(env)) };
 }
 
 /** This build of jail: the CLI bundle's identity and times. Another build

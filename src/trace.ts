@@ -232,6 +232,7 @@ class Tracing implements Host {
   get path() { return this.prop('path', this.host.path); }
   get ttys() { return this.prop('ttys', this.host.ttys); }
   get self() { return this.prop('self', this.host.self); }
+  get planStore() { return this.prop('planStore', this.host.planStore); }
   get tmpdir() { return this.prop('tmpdir', this.host.tmpdir); }
   realpath(p: string): string | null { return this.call('realpath', [p], () => this.host.realpath(p)); }
   stat(p: string, lstat?: boolean): Stat | null { return this.call('stat', [p, lstat], () => this.host.stat(p, lstat)); }

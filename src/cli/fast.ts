@@ -83,7 +83,11 @@ export function runStored(argv: string[]): number | null {
     finish(run, locks, guarded);
   }
   const status = statusOf(result);
-  for (const hint of afterRunHints(run.hints, run, status)) writeStderr(printableLines(`jail: ${hint}\n`));
+  try {
+    for (const hint of afterRunHints(run.hints, run, status)) writeStderr(printableLines(`jail: ${hint}\n`));
+  } catch {
+    // a hint that fails is no reason to change the command's status
+  }
   return status;
 }
 

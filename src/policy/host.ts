@@ -75,6 +75,9 @@ export interface Host {
   /** Where jail's own code runs from: its package directory, the node
    *  executable, the addon. The command must never be able to write them. */
   self: readonly string[];
+  /** The jail command's stored plans (src/planstore.ts), when this jail keeps
+   *  them: hidden from every jail that could read them. */
+  planStore?: string;
   /** Where private TMPDIRs go (os.tmpdir(), symlinks resolved). */
   tmpdir: string;
   /** A fresh name for a private TMPDIR: `jail-<pid>-<random>`. */
@@ -110,6 +113,7 @@ class LookOnce implements Host {
   get path() { return this.host.path; }
   get ttys() { return this.host.ttys; }
   get self() { return this.host.self; }
+  get planStore() { return this.host.planStore; }
   get tmpdir() { return this.host.tmpdir; }
   realpath(p: string) { return once(this.real, p, () => this.host.realpath(p)); }
   stat(p: string, lstat = false) { return once(this.stats, `${lstat ? 'l' : 's'}${p}`, () => this.host.stat(p, lstat)); }

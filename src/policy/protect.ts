@@ -231,6 +231,11 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
   for (const p of resolved(opts.hide, host, '--hide')) {
     if (host.identify(p) !== null) hide(p, '--hide');
   }
+  // The jail command's stored plans, where a grant would show them: no
+  // secret is in them, but digests of your environment and configs, which
+  // a command could test guesses of a weak password against.
+  const store = host.planStore;
+  if (store && policy.grants.some((g) => g.isDir && g.access !== 'list' && isWithin(store, g.path) && g.path !== store)) hide(store, "jail's stored plans");
   refuseProjectLifts(policy, host, projectRoot, gitGlobals);
   const grantsFor = policy.grants.filter((g) => g.isDir && (g.access === 'ro' || g.access === 'rw'));
   return { ...dedupe({ ...policy, guards: order(kept), hidden }), listings: listingsFor(hidden, grantsFor, host) };

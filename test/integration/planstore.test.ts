@@ -197,6 +197,19 @@ describe('the store is jail\'s own', () => {
     expect(later.stdout, printed(later)).not.toContain(token);
   });
 
+  strictJail.it(`attack: in the ${LAYER} layer, no jail reads the store (--ro /, or a project holding jail)`, () => {
+    const proj = project('read-store');
+    const env = { ...w.env, JAIL_DEBUG_STORE: '1' };
+    jail(w, ['--ro', '.', '--', 'true'], { cwd: proj, env });
+    const dir = path.join(store, String(process.geteuid!()));
+    expect(fs.readdirSync(dir).length).toBeGreaterThan(0);
+    for (const grant of ['/', pkg]) {
+      const r = jail(w, ['--ro', grant, '--', 'sh', '-c', `cat ${dir}/* 2>/dev/null; echo end`], { cwd: proj, env });
+      expect(r.status, printed(r)).toBe(0);
+      expect(r.stdout).toBe('end\n');
+    }
+  });
+
   strictJail.it('a store others can write is not used', () => {
     const proj = project('open-store');
     const env = { ...w.env, JAIL_DEBUG_STORE: '1' };

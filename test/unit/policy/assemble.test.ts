@@ -46,6 +46,12 @@ describe('assemble()', () => {
     expect(() => assemble(req({ options: { rw: ['/opt/jail/dist/plans/0'] } }), h)).toThrowError(/part of jail itself/);
     expect(() => assemble(req({ options: { rw: ['/opt/jail/src'] } }), h)).not.toThrow();
   });
+  it('hides the stored plans from a jail whose grants would show them, and only then', () => {
+    const h = host({ planStore: '/opt/jail/dist/plans' }, { '/opt/jail/dist/plans/0/x': 'x' });
+    const shown = assemble(req({ options: { ro: ['/'] } }), h);
+    expect(shown.policy.hidden.map((x) => [x.path, x.why])).toContainEqual(['/opt/jail/dist/plans', "jail's stored plans"]);
+    expect(assemble(req({ options: { ro: ['.'] } }), h).policy.hidden.some((x) => x.path === '/opt/jail/dist/plans')).toBe(false);
+  });
   it('the CLI falls back to the default profile; the API (no implicit profile) to nothing', () => {
     const cli = assemble(req({ options: {}, implicitProfile: 'default' }), host());
     expect(cli.profileChain.map((c) => c.split(' ')[0])).toEqual(['read-only', 'node', 'default']);
