@@ -43,3 +43,13 @@ describe('the real host looking at a path', () => {
     expect(statOnPath(`${dir}/loop/x`, host)).toBeNull();
   });
 });
+
+describe('realHost().self', () => {
+  it("names where the loader looks for the addon (build/, prebuilds/) even where they are not", () => {
+    const self = realHost().self;
+    const pkg = fs.realpathSync(path.join(__dirname, '..', '..'));
+    expect(self).toContain(path.join(pkg, 'build'));
+    expect(self).toContain(path.join(pkg, 'prebuilds'));
+    expect(self).toContain(path.join(pkg, 'bin'));
+  });
+});
