@@ -40,9 +40,6 @@ const EVICT_SLACK = 16;
 const MAX_ENTRY_BYTES = 4 << 20;
 
 export interface StoreKey {
-  /** The entry's file name (one entry per key but the environment: the
-   *  last run's). */
-  file: string;
   /** What the entry must hold as its key: everything but the environment. */
   key: string;
   /** The environment's digest. */
@@ -67,10 +64,51 @@ export function storeKey(argv: readonly string[], env: NodeJS.ProcessEnv, bundle
     return null; // the working directory is gone
   }
   const key = JSON.stringify([STORE_VERSION, bundle, argv.slice(0, n + 2), cwd, process.execPath, process.version, process.arch, process.getuid!(), process.geteuid!(), process.getgid!(), process.getegid!(), process.getgroups!()]);
-  // The file's name leaves the environment out: where a jail may list the
-  // store's names (the fallback hides only what is in its files), a name
-  // must not let it test guesses of a variable's value.
-  return { file: digest(key), key, env: digest(JSON.stringify(env)) };
+  return { key, env: digest(JSON.stringify(env)) };
+}
+
+/**
+ * The file name of `k`'s entry in `dir`: a digest of the key, the
+ * environment's digest and the store's own random salt (`.salt`, made with
+ * `create`). A jail in the fallback may list the store's names (Landlock
+ * hides only what is in its files): without the salt, which it cannot read,
+ * a name does not let it test guesses of a variable's value. Null when
+ * there is no salt (nothing stored yet) or it is not this user's file.
+ */
+export function entryName(dir: string, k: StoreKey, digest: (text: string) => string, create: boolean): string | null {
+  const file = path.join(dir, '.salt');
+  let salt = readSmall(file);
+  if (salt === null && create) {
+    try {
+      const b = Buffer.alloc(16);
+      const fd = fs.openSync('/dev/urandom', 'r');
+      try {
+        fs.readSync(fd, b, 0, 16, null);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.writeFileSync(file, b.toString('hex'), { mode: 0o600, flag: 'wx' });
+    } catch {
+      // made meanwhile by another run, or not ours: read what is there
+    }
+    salt = readSmall(file);
+  }
+  return salt === null || salt.length < 32 ? null : digest(`${salt}\n${k.key}\n${k.env}`);
+}
+
+/** A small file of this user's, not followed through a link; null if not. */
+function readSmall(file: string): string | null {
+  let fd = -1;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.uid !== process.geteuid!() || st.size > 4096) return null;
+    return fs.readFileSync(fd, 'utf8');
+  } catch {
+    return null;
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+  }
 }
 
 /** This build of jail: the CLI bundle's identity and times. Another build
@@ -146,7 +184,8 @@ export function writeEntry(dir: string, file: string, entry: Entry): string | nu
     fs.rmSync(tmp, { force: true });
     return null;
   }
-  const names = fs.readdirSync(dir);
+  // Not `.salt`, nor another run's file being written (`.…tmp`).
+  const names = fs.readdirSync(dir).filter((n) => !n.startsWith('.'));
   if (names.length <= MAX_ENTRIES + EVICT_SLACK) return to;
   const aged = names.map((n) => ({ n, t: fs.lstatSync(path.join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0 })).sort((x, y) => x.t - y.t);
   for (const { n } of aged.slice(0, names.length - MAX_ENTRIES)) fs.rmSync(path.join(dir, n), { force: true });

@@ -16,7 +16,7 @@ import { checkKeptFds, hostAnswers, realHost, scanEtcEarly, stampDir } from '../
 import { afterRunHints, type HintInput } from '../hints.js';
 import { probe, spawnNative, supervise, unlockDir, type ExecTarget } from '../native/apply.js';
 import type { NativePlan } from '../native/binding.js';
-import { bundleId, decodeRun, DIST, encodeRun, readEntry, storeDir, storeKey } from '../planstore.js';
+import { bundleId, decodeRun, DIST, encodeRun, entryName, readEntry, storeDir, storeKey } from '../planstore.js';
 import type { Guard } from '../policy/model.js';
 import type * as Protect from '../protect/index.js';
 import { cleanup, loadProtect, materialize, restoreGuarded, statusOf, writeStderr } from '../runsteps.js';
@@ -104,7 +104,8 @@ function storedRun(argv: string[]): { run: StoredRun; target: ExecTarget } | str
     if (!key) return 'no -- before the command';
     const dir = storeDir(DIST, false);
     if (!dir) return `no store of this user's in ${path.join(DIST, 'plans')}`;
-    const e = readEntry(dir, key.file);
+    const file = entryName(dir, key, hostAnswers.digest, false);
+    const e = file && readEntry(dir, file);
     if (!e || e.key !== key.key || e.env !== key.env) return 'no plan for this run';
     const cap = env.JAIL_LANDLOCK_ABI;
     const facts = probe(cap === undefined || cap === '' ? undefined : Number(cap), env.JAIL_NAMESPACES === 'off' ? 'off' : 'assume');
@@ -140,7 +141,8 @@ export function warm(): void {
   const env = { ...process.env };
   const key = storeKey(['--', 'true'], env, bundleId(DIST), hostAnswers.digest);
   const dir = storeDir(DIST, false);
-  if (key && dir) readEntry(dir, key.file);
+  const file = key && dir && entryName(dir, key, hostAnswers.digest, false);
+  if (dir && file) readEntry(dir, file);
   const host = realHost(env);
   const t = tracing(host, stampDir);
   t.host.identify('/');

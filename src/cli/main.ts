@@ -24,7 +24,7 @@ import { allOf, prepare, runPrepared, runPreparedAsync, type Prepared, type RunO
 import { closest, printable, printableLines } from '../text.js';
 import { doctor } from './doctor.js';
 import { restoreNodeOptions, storeOff, type StoredRun } from './fast.js';
-import { bundleId, DIST, encodeRun, STORE_VERSION, storeDir, storeKey, writeEntry, type StoreKey } from '../planstore.js';
+import { bundleId, DIST, encodeRun, entryName, STORE_VERSION, storeDir, storeKey, writeEntry, type StoreKey } from '../planstore.js';
 import { storedCalls, tracing, type Trace } from '../trace.js';
 import { learnMain, type LearnRunner } from './learn.js';
 import { makeOutputDirs } from './outputdirs.js';
@@ -358,7 +358,9 @@ function storePlan(key: StoreKey, facts: ProbeResult, trace: Trace, p: Prepared,
     const text = encodeRun(run, process.env);
     // A plan that names this process's own /proc directory fits no other.
     if (new RegExp(`/proc/${process.pid}(?![0-9])`).test(text)) return not('the plan names this process\'s /proc');
-    return writeEntry(dir, key.file, { v: STORE_VERSION, key: key.key, env: key.env, facts: JSON.stringify(facts), calls, names: trace.names, run: text });
+    const file = entryName(dir, key, hostAnswers.digest, true);
+    if (!file) return not(`no salt of this user's in ${dir}`);
+    return writeEntry(dir, file, { v: STORE_VERSION, key: key.key, env: key.env, facts: JSON.stringify(facts), calls, names: trace.names, run: text });
   } catch (e) {
     return not(e instanceof Error ? e.message : String(e)); // the next run prepares afresh
   }

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeRun, encodeRun, readEntry, STORE_VERSION, storeDir, storeKey, writeEntry, type Entry } from '../../src/planstore.js';
+import { decodeRun, encodeRun, entryName, readEntry, STORE_VERSION, storeDir, storeKey, writeEntry, type Entry } from '../../src/planstore.js';
 import { assemble, type JailRequest } from '../../src/policy/assemble.js';
 import type { Host, Stat } from '../../src/policy/host.js';
 import { replay, replayStored, storedCalls, tracing, type Answers } from '../../src/trace.js';
@@ -188,12 +188,28 @@ describe('the key', () => {
     expect(k(['--ro', '.', 'ls'])).toBeNull();
     expect(k(['--ro', '.', '--'])).toBeNull();
     expect(k(['--ro', '.', '--', 'ls', '-l'])).toEqual(k(['--ro', '.', '--', 'ls', '-a']));
-    expect(k(['--ro', '.', '--', 'ls'])!.file).not.toBe(k(['--ro', '.', '--', 'cat'])!.file);
-    expect(k(['--ro', '.', '--', 'ls'])!.file).not.toBe(k(['--rw', '.', '--', 'ls'])!.file);
+    expect(k(['--ro', '.', '--', 'ls'])!.key).not.toBe(k(['--ro', '.', '--', 'cat'])!.key);
+    expect(k(['--ro', '.', '--', 'ls'])!.key).not.toBe(k(['--rw', '.', '--', 'ls'])!.key);
     expect(k(['--', 'ls'], { A: '1' })!.env).not.toBe(k(['--', 'ls'], { A: '2' })!.env);
-    expect(k(['--', 'ls'], { A: '1' })!.file).toBe(k(['--', 'ls'], { A: '2' })!.file); // the name leaves the environment out
-    expect(storeKey(['--', 'ls'], {}, 'build-1', digest)!.file).not.toBe(storeKey(['--', 'ls'], {}, 'build-2', digest)!.file);
+    expect(storeKey(['--', 'ls'], {}, 'build-1', digest)!.key).not.toBe(storeKey(['--', 'ls'], {}, 'build-2', digest)!.key);
     expect(k(['--', 'ls'])!.key).not.toContain('"A"');
+  });
+});
+
+describe('an entry\'s name', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'jail-planstore-name-'));
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+  it('is a digest of the key, the environment and the store\'s salt: one entry per environment, and none without a salt', () => {
+    const a = storeKey(['--', 'ls'], { A: '1' }, 'b', digest)!;
+    const b = storeKey(['--', 'ls'], { A: '2' }, 'b', digest)!;
+    expect(entryName(root, a, digest, false)).toBeNull();
+    const na = entryName(root, a, digest, true)!;
+    expect(fs.statSync(path.join(root, '.salt')).mode & 0o777).toBe(0o600);
+    expect(na).toBe(entryName(root, a, digest, false));
+    expect(entryName(root, b, digest, false)).not.toBe(na);
+    // another salt, another name: a guess at the environment is not testable by the name alone
+    fs.writeFileSync(path.join(root, '.salt'), 'f'.repeat(32));
+    expect(entryName(root, a, digest, false)).not.toBe(na);
   });
 });
 
