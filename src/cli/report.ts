@@ -78,7 +78,7 @@ export function describeProtections(plan: JailPlan, policy: Policy): string[] {
   const out: string[] = [];
   if (policy.guards.length === 0 && policy.hidden.length === 0) return out;
   const after = new Set(plan.afterRun);
-  out.push(`protected (${plan.view ? 'mounted read-only, or checked after the run' : 'restored after the run'}; --unprotect PATH lifts one):`);
+  if (policy.guards.length) out.push(`protected (${plan.view ? 'mounted read-only, or checked after the run' : 'restored after the run'}; --unprotect PATH lifts one):`);
   for (const g of policy.guards) {
     const how = !after.has(g) ? (g.mode === 'pin' ? 'pinned' : 'read-only') : g.mode === 'scan' ? `new names, ${g.depth - 1} levels below` : g.mode === 'worktrees' ? 'new worktrees' : g.mode === 'keep' && g.kind === 'absent' ? 'must not appear' : 'restored';
     out.push(`  ${how.padEnd(24)} ${printable(g.path)}  (${g.why})`);
