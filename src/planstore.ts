@@ -27,6 +27,7 @@
  */
 import fs = require('node:fs');
 import path = require('node:path');
+import { randomHex } from './host.js';
 import type { StoredCall } from './trace.js';
 
 export const STORE_VERSION = 1;
@@ -77,32 +78,26 @@ export function storeKey(argv: readonly string[], env: NodeJS.ProcessEnv, bundle
  */
 export function entryName(dir: string, k: StoreKey, digest: (text: string) => string, create: boolean): string | null {
   const file = path.join(dir, '.salt');
-  let salt = readSmall(file);
+  let salt = readOwn(file, 4096);
   if (salt === null && create) {
     try {
-      const b = Buffer.alloc(16);
-      const fd = fs.openSync('/dev/urandom', 'r');
-      try {
-        fs.readSync(fd, b, 0, 16, null);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.writeFileSync(file, b.toString('hex'), { mode: 0o600, flag: 'wx' });
+      fs.writeFileSync(file, randomHex(16), { mode: 0o600, flag: 'wx' });
     } catch {
       // made meanwhile by another run, or not ours: read what is there
     }
-    salt = readSmall(file);
+    salt = readOwn(file, 4096);
   }
   return salt === null || salt.length < 32 ? null : digest(`${salt}\n${k.key}\n${k.env}`);
 }
 
-/** A small file of this user's, not followed through a link; null if not. */
-function readSmall(file: string): string | null {
+/** The text of a file of this user's of at most `max` bytes, not followed
+ *  through a link; null if not (or not there). */
+function readOwn(file: string, max: number): string | null {
   let fd = -1;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     const st = fs.fstatSync(fd);
-    if (!st.isFile() || st.uid !== process.geteuid!() || st.size > 4096) return null;
+    if (!st.isFile() || st.uid !== process.geteuid!() || st.size > max) return null;
     return fs.readFileSync(fd, 'utf8');
   } catch {
     return null;
@@ -157,17 +152,12 @@ export interface Entry {
 
 /** The entry `file` in `dir`, when it is a file of this user's; else null. */
 export function readEntry(dir: string, file: string): Entry | null {
-  let fd = -1;
+  const text = readOwn(path.join(dir, file), MAX_ENTRY_BYTES);
   try {
-    fd = fs.openSync(path.join(dir, file), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-    const st = fs.fstatSync(fd);
-    if (!st.isFile() || st.uid !== process.geteuid!() || st.size > MAX_ENTRY_BYTES) return null;
-    const e = JSON.parse(fs.readFileSync(fd, 'utf8')) as Entry;
+    const e = text === null ? null : (JSON.parse(text) as Entry);
     return e && e.v === STORE_VERSION && Array.isArray(e.calls) && Array.isArray(e.names) && typeof e.run === 'string' ? e : null;
   } catch {
     return null;
-  } finally {
-    if (fd >= 0) fs.closeSync(fd);
   }
 }
 

@@ -12,6 +12,7 @@
  */
 import fs = require('node:fs');
 import path = require('node:path');
+import { PolicyError } from '../errors.js';
 import { checkKeptFds, hostAnswers, realHost, scanEtcEarly, stampDir } from '../host.js';
 import { afterRunHints, type HintInput } from '../hints.js';
 import { probe, spawnNative, supervise, unlockDir, type ExecTarget } from '../native/apply.js';
@@ -39,8 +40,29 @@ export interface StoredRun {
 
 /** JAIL_PLAN_STORE=off: no plan is stored or taken from the store. */
 export function storeOff(env: NodeJS.ProcessEnv): boolean {
-  return env.JAIL_PLAN_STORE === 'off' || env.JAIL_TEST_NO_KEPT_PLANS === '1';
+  const v = env.JAIL_PLAN_STORE;
+  if (v !== undefined && v !== '' && v !== 'on' && v !== 'off') {
+    throw new PolicyError(`JAIL_PLAN_STORE=${v}: not on or off.`, 'set it to off to neither store nor reuse plans, or unset it.');
+  }
+  return v === 'off' || env.JAIL_TEST_NO_KEPT_PLANS === '1';
 }
+
+/** JAIL_NAMESPACES=off: act as if namespaces were refused (tests, comparisons). */
+export function namespacesEnv(v: string | undefined): 'auto' | 'off' {
+  if (v === undefined || v === '' || v === 'auto') return 'auto';
+  if (v === 'off') return 'off';
+  throw new PolicyError(`JAIL_NAMESPACES=${v}: not auto or off.`, 'set it to off to test the Landlock-only layer, or unset it.');
+}
+
+export function abiCap(v: string | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new PolicyError(`JAIL_LANDLOCK_ABI=${v}: not an ABI number.`, 'set it to a whole number such as 3, or unset it.');
+  }
+  return n;
+}
+
 
 /**
  * jail's own node runs without the caller's NODE_OPTIONS (a `--require`
@@ -97,8 +119,8 @@ function storedRun(argv: string[]): { run: StoredRun; target: ExecTarget } | str
   const env = process.env;
   if (!argv.includes('--')) return 'no -- before the command';
   restoreNodeOptions(env); // as main() does first
-  if (storeOff(env)) return 'turned off (JAIL_PLAN_STORE=off)';
   try {
+    if (storeOff(env)) return 'turned off (JAIL_PLAN_STORE=off)';
     scanEtcEarly(argv); // root's /etc, on the addon's thread meanwhile
     const key = storeKey(argv, env, bundleId(DIST), hostAnswers.digest);
     if (!key) return 'no -- before the command';
@@ -107,8 +129,8 @@ function storedRun(argv: string[]): { run: StoredRun; target: ExecTarget } | str
     const file = entryName(dir, key, hostAnswers.digest, false);
     const e = file && readEntry(dir, file);
     if (!e || e.key !== key.key || e.env !== key.env) return 'no plan for this run';
-    const cap = env.JAIL_LANDLOCK_ABI;
-    const facts = probe(cap === undefined || cap === '' ? undefined : Number(cap), env.JAIL_NAMESPACES === 'off' ? 'off' : 'assume');
+    // As main() probes for a run (a bad value throws: main says so).
+    const facts = probe(abiCap(env.JAIL_LANDLOCK_ABI), namespacesEnv(env.JAIL_NAMESPACES) === 'off' ? 'off' : 'assume');
     if (JSON.stringify(facts) !== e.facts) return 'the kernel facts changed';
     const names = replayStored(e.calls, realHost(env), hostAnswers);
     if (!names) return 'something it looked at changed';

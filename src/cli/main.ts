@@ -23,7 +23,7 @@ import type { JailPlan } from '../plan.js';
 import { allOf, prepare, runPrepared, runPreparedAsync, type Prepared, type RunOptions, type Service } from '../run.js';
 import { closest, printable, printableLines } from '../text.js';
 import { doctor } from './doctor.js';
-import { restoreNodeOptions, storeOff, type StoredRun } from './fast.js';
+import { abiCap, namespacesEnv, restoreNodeOptions, storeOff, type StoredRun } from './fast.js';
 import { bundleId, DIST, encodeRun, entryName, STORE_VERSION, storeDir, storeKey, writeEntry, type StoreKey } from '../planstore.js';
 import { storedCalls, tracing, type Trace } from '../trace.js';
 import { learnMain, type LearnRunner } from './learn.js';
@@ -614,22 +614,6 @@ function escapedBins(dependency: string, status: number, env: NodeJS.ProcessEnv,
     fail(e);
   }
   return 125;
-}
-
-/** JAIL_NAMESPACES=off: act as if namespaces were refused (tests, comparisons). */
-function namespacesEnv(v: string | undefined): 'auto' | 'off' {
-  if (v === undefined || v === '' || v === 'auto') return 'auto';
-  if (v === 'off') return 'off';
-  throw new PolicyError(`JAIL_NAMESPACES=${v}: not auto or off.`, 'set it to off to test the Landlock-only layer, or unset it.');
-}
-
-function abiCap(v: string | undefined): number | undefined {
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) {
-    throw new PolicyError(`JAIL_LANDLOCK_ABI=${v}: not an ABI number.`, 'set it to a whole number such as 3, or unset it.');
-  }
-  return n;
 }
 
 function fail(e: unknown): number {

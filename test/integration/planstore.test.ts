@@ -145,6 +145,10 @@ strictJail.describe.each(users)('stored plans ($who)', ({ who, run }) => {
     expect(run(['--ro', '.', '--', 'true'], { cwd: proj, env: { FOO: '2' } }).stderr).toMatch(/not used: no plan for this run/);
     expect(run(['--ro', '.', 'true'], { cwd: proj }).stderr).toMatch(/not used: no -- before the command/);
     expect(run(['--ro', '.', '--', 'true'], { cwd: proj, env: { JAIL_PLAN_STORE: 'off' } }).stderr).toMatch(/not used: turned off/);
+    // A value it does not know is bad input: 125, one message, nothing run.
+    const bad = run(['--ro', '.', '--', 'sh', '-c', 'echo ran'], { cwd: proj, env: { JAIL_PLAN_STORE: 'of' } });
+    expect([bad.status, bad.stdout], printed(bad)).toEqual([125, '']);
+    expect(bad.stderr).toMatch(/JAIL_PLAN_STORE=of: not on or off\.\n *hint: set it to off/);
   });
 });
 
