@@ -44,34 +44,51 @@ extern "C" {
 namespace {
 
 // A bad plan field is a TypeError that names it, as in
-// "plan.landlock.paths[3].access must be a bigint or a number".
-[[noreturn]] void Bad(Napi::Env env, const std::string &where, const char *what) {
-  throw Napi::TypeError::New(env, where + " " + what);
+// "plan.landlock.paths[3].access must be a bigint or a number". Where it is
+// comes as text, or (the many fields of a long list) as a Loc: put into
+// words only for the message.
+struct Loc {
+  const std::string *list;
+  uint32_t i;
+  const char *field;  // ".path", or "" for the element itself
+};
+inline const std::string &Words(const std::string &s) { return s; }
+inline std::string Words(const char *s) { return s; }
+std::string Words(const Loc &l) { return *l.list + "[" + std::to_string(l.i) + "]" + l.field; }
+
+template <typename W>
+[[noreturn]] void Bad(Napi::Env env, const W &where, const char *what) {
+  throw Napi::TypeError::New(env, Words(where) + " " + what);
 }
 
 std::string At(const std::string &where, uint32_t i) { return where + "[" + std::to_string(i) + "]"; }
 
-Napi::Object Obj(Napi::Value v, const std::string &where) {
+template <typename W>
+Napi::Object Obj(Napi::Value v, const W &where) {
   if (!v.IsObject() || v.IsArray()) Bad(v.Env(), where, "must be an object");
   return v.As<Napi::Object>();
 }
 
-Napi::Array Arr(Napi::Value v, const std::string &where) {
+template <typename W>
+Napi::Array Arr(Napi::Value v, const W &where) {
   if (!v.IsArray()) Bad(v.Env(), where, "must be an array");
   return v.As<Napi::Array>();
 }
 
-std::string Str(Napi::Value v, const std::string &where) {
+template <typename W>
+std::string Str(Napi::Value v, const W &where) {
   if (!v.IsString()) Bad(v.Env(), where, "must be a string");
   return v.As<Napi::String>().Utf8Value();
 }
 
-bool Bool(Napi::Value v, const std::string &where) {
+template <typename W>
+bool Bool(Napi::Value v, const W &where) {
   if (!v.IsBoolean()) Bad(v.Env(), where, "must be a boolean");
   return v.As<Napi::Boolean>().Value();
 }
 
-double Integer(Napi::Value v, const std::string &where, double min, double max) {
+template <typename W>
+double Integer(Napi::Value v, const W &where, double min, double max) {
   if (!v.IsNumber()) Bad(v.Env(), where, "must be a number");
   double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= min && d <= max && d == std::floor(d)))
@@ -80,7 +97,8 @@ double Integer(Napi::Value v, const std::string &where, double min, double max) 
   return d;
 }
 
-uint64_t U64(Napi::Value v, const std::string &where) {
+template <typename W>
+uint64_t U64(Napi::Value v, const W &where) {
   if (v.IsBigInt()) {
     bool lossless = false;
     uint64_t x = v.As<Napi::BigInt>().Uint64Value(&lossless);
@@ -98,7 +116,7 @@ uint64_t U64(Napi::Value v, const std::string &where) {
 std::vector<std::string> Strings(Napi::Value v, const std::string &where) {
   Napi::Array a = Arr(v, where);
   std::vector<std::string> out;
-  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(Str(a.Get(i), At(where, i)));
+  for (uint32_t i = 0, n = a.Length(); i < n; i++) out.push_back(Str(a.Get(i), Loc{&where, i, ""}));
   return out;
 }
 
@@ -246,7 +264,8 @@ const char *Keep(Plan &p, const std::string &s) {
   return p.strings.back().c_str();
 }
 
-std::string AbsPath(Napi::Value v, const std::string &where) {
+template <typename W>
+std::string AbsPath(Napi::Value v, const W &where) {
   std::string s = Str(v, where);
   if (s.empty() || s[0] != '/') Bad(v.Env(), where, "must be an absolute path");
   return s;
@@ -293,70 +312,80 @@ void ParseNamespaces(Napi::Object n, Plan &p) {
       {"rule", JAIL_VIEW_RULE}, {"empty", JAIL_VIEW_EMPTY},
       {"overlay", JAIL_VIEW_OVERLAY},
   };
-  Napi::Array va = Arr(n.Get("view"), w + ".view");
-  for (uint32_t i = 0; i < va.Length(); i++) {
-    const std::string at = At(w + ".view", i);
-    Napi::Object e = Obj(va.Get(i), at);
-    std::string kind = Str(e.Get("kind"), at + ".kind");
+  // The view of a root's run holds a rule per entry of /etc, a few hundred
+  // objects: their keys are made once, and a field's place is put into
+  // words only for a message.
+  struct {
+    Napi::String kind, path, source, dev, ino, device, readOnly, access, target, layer, isDir;
+  } key = {Napi::String::New(n.Env(), "kind"),   Napi::String::New(n.Env(), "path"),   Napi::String::New(n.Env(), "source"),
+           Napi::String::New(n.Env(), "dev"),    Napi::String::New(n.Env(), "ino"),    Napi::String::New(n.Env(), "device"),
+           Napi::String::New(n.Env(), "readOnly"), Napi::String::New(n.Env(), "access"), Napi::String::New(n.Env(), "target"),
+           Napi::String::New(n.Env(), "layer"),  Napi::String::New(n.Env(), "isDir")};
+  const std::string wv = w + ".view";
+  Napi::Array va = Arr(n.Get("view"), wv);
+  for (uint32_t i = 0, count = va.Length(); i < count; i++) {
+    const auto at = [&](const char *field) { return Loc{&wv, i, field}; };
+    Napi::Object e = Obj(va.Get(i), at(""));
+    std::string kind = Str(e.Get(key.kind), at(".kind"));
     struct jail_view_entry v;
     std::memset(&v, 0, sizeof(v));
     size_t k = 0;
     while (k < sizeof(kinds) / sizeof(kinds[0]) && kind != kinds[k].name) k++;
     if (k == sizeof(kinds) / sizeof(kinds[0]))
-      Bad(e.Env(), at + ".kind", "must be one of bind, dir, symlink, proc, devpts, tmpfs, rule, empty, overlay");
+      Bad(e.Env(), at(".kind"), "must be one of bind, dir, symlink, proc, devpts, tmpfs, rule, empty, overlay");
     v.kind = kinds[k].kind;
-    v.path = Keep(p, AbsPath(e.Get("path"), at + ".path"));
+    v.path = Keep(p, AbsPath(e.Get(key.path), at(".path")));
     switch (v.kind) {
       case JAIL_VIEW_BIND:
       case JAIL_VIEW_RULE: {
-        Napi::Value src = e.Get("source"), dev = e.Get("dev"), ino = e.Get("ino");
-        if (!src.IsUndefined()) v.source = Keep(p, AbsPath(src, at + ".source"));
+        Napi::Value src = e.Get(key.source), dev = e.Get(key.dev), ino = e.Get(key.ino);
+        if (!src.IsUndefined()) v.source = Keep(p, AbsPath(src, at(".source")));
         if (!dev.IsUndefined() || !ino.IsUndefined()) {
           v.has_identity = 1;
-          v.dev = U64(dev, at + ".dev");
-          v.ino = U64(ino, at + ".ino");
+          v.dev = U64(dev, at(".dev"));
+          v.ino = U64(ino, at(".ino"));
         }
         if (v.kind == JAIL_VIEW_BIND) {
-          Napi::Value device = e.Get("device");
-          v.read_only = Bool(e.Get("readOnly"), at + ".readOnly") ? 1 : 0;
-          v.device = !device.IsUndefined() && Bool(device, at + ".device") ? 1 : 0;
+          Napi::Value device = e.Get(key.device);
+          v.read_only = Bool(e.Get(key.readOnly), at(".readOnly")) ? 1 : 0;
+          v.device = !device.IsUndefined() && Bool(device, at(".device")) ? 1 : 0;
         }
-        v.access = U64(e.Get("access"), at + ".access");
+        v.access = U64(e.Get(key.access), at(".access"));
         break;
       }
       case JAIL_VIEW_SYMLINK:
-        v.target = Keep(p, Str(e.Get("target"), at + ".target"));
+        v.target = Keep(p, Str(e.Get(key.target), at(".target")));
         break;
       case JAIL_VIEW_OVERLAY: {
-        Napi::Value dev = e.Get("dev"), ino = e.Get("ino");
-        v.target = Keep(p, AbsPath(e.Get("layer"), at + ".layer"));
+        Napi::Value dev = e.Get(key.dev), ino = e.Get(key.ino);
+        v.target = Keep(p, AbsPath(e.Get(key.layer), at(".layer")));
         if (!dev.IsUndefined() || !ino.IsUndefined()) {
           v.has_identity = 1;
-          v.dev = U64(dev, at + ".dev");
-          v.ino = U64(ino, at + ".ino");
+          v.dev = U64(dev, at(".dev"));
+          v.ino = U64(ino, at(".ino"));
         }
-        v.access = U64(e.Get("access"), at + ".access");
+        v.access = U64(e.Get(key.access), at(".access"));
         break;
       }
       case JAIL_VIEW_PROC:
       case JAIL_VIEW_DEVPTS:
       case JAIL_VIEW_TMPFS:
-        v.access = U64(e.Get("access"), at + ".access");
+        v.access = U64(e.Get(key.access), at(".access"));
         break;
       case JAIL_VIEW_EMPTY: {
-        Napi::Value dev = e.Get("dev"), ino = e.Get("ino");
-        v.is_dir = Bool(e.Get("isDir"), at + ".isDir") ? 1 : 0;
+        Napi::Value dev = e.Get(key.dev), ino = e.Get(key.ino);
+        v.is_dir = Bool(e.Get(key.isDir), at(".isDir")) ? 1 : 0;
         if (!dev.IsUndefined() || !ino.IsUndefined()) {
           v.has_identity = 1;
-          v.dev = U64(dev, at + ".dev");
-          v.ino = U64(ino, at + ".ino");
+          v.dev = U64(dev, at(".dev"));
+          v.ino = U64(ino, at(".ino"));
         }
-        v.access = U64(e.Get("access"), at + ".access");
+        v.access = U64(e.Get(key.access), at(".access"));
         break;
       }
       case JAIL_VIEW_DIR: {
-        Napi::Value access = e.Get("access");
-        if (!access.IsUndefined()) v.access = U64(access, at + ".access");
+        Napi::Value access = e.Get(key.access);
+        if (!access.IsUndefined()) v.access = U64(access, at(".access"));
         break;
       }
       default:
@@ -416,6 +445,7 @@ void ParsePlan(Napi::Value v, Plan &p) {
   Napi::Object o = Obj(v, "plan");
   std::memset(&p.c, 0, sizeof(p.c));
   p.c.ruleset_fd = -1;
+  p.c.go_fd = -1;
 
   Napi::Value ll = o.Get("landlock");
   if (!ll.IsUndefined()) ParseLandlock(Obj(ll, "plan.landlock"), p);
@@ -579,6 +609,103 @@ Napi::Value TakeObserved(const Napi::CallbackInfo &info) {
   o.Set("calls", calls);
   o.Set("dropped", static_cast<double>(dropped));
   return o;
+}
+
+// spawnStart(plan) and spawnFinish(go): spawn() in two halves, so that
+// JavaScript can go on (checking that a stored plan still holds) while a
+// thread of its own makes the command ready: the namespaces, the view,
+// the command's process, which then waits before its first step.
+// spawnFinish(true) lets it run and returns what spawn() does, or throws
+// what spawn() would; spawnFinish(false) ends it having run nothing and
+// returns the signals that came meanwhile (bit n: signal n), which the
+// caller owes the user. One at a time, and nothing else may clone or
+// exec in between.
+//
+// The thread that starts the command's process stays until this process
+// ends: the kernel's "die with the supervisor" (PR_SET_PDEATHSIG) is tied
+// to the thread that made the child, not to the process.
+struct PendingSpawn {
+  Plan plan;  // what the thread's children read until the exec
+  std::vector<int> fds;
+  struct jail_error e;
+  int pid = -1;
+  int go[2] = {-1, -1};  // the command reads go[0] (plan.c.go_fd); we write go[1]
+  pthread_t thread;
+  pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+  bool done = false;
+};
+PendingSpawn *starting = nullptr;
+
+void *RunSpawn(void *arg) {
+  PendingSpawn *s = static_cast<PendingSpawn *>(arg);
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);  // jail_spawn's handlers run on other threads
+  int pid = jail_prepare(&s->plan.c, &s->e) == 0 ? jail_spawn(&s->plan.c, s->fds.data(), &s->e) : -1;
+  jail_release(&s->plan.c);
+  pthread_mutex_lock(&s->lock);
+  s->pid = pid;
+  s->done = true;
+  pthread_cond_signal(&s->cond);
+  pthread_mutex_unlock(&s->lock);
+  if (pid > 0)
+    for (;;) pause();  // every signal blocked: until the process ends
+  return nullptr;
+}
+
+Napi::Value SpawnStart(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1) throw Napi::TypeError::New(env, "takes one plan object");
+  if (starting) Bad(env, "spawnStart", "is already waiting for spawnFinish");
+  std::unique_ptr<PendingSpawn> s(new PendingSpawn());
+  ParsePlan(info[0], s->plan);
+  std::memset(&s->e, 0, sizeof(s->e));
+  s->fds.assign(s->plan.sockets.size(), -1);
+  WaitScan();
+  if (pipe2(s->go, O_CLOEXEC) < 0) {
+    s->e = {"spawn", "pipe2", errno, nullptr};
+    throw ApplyError(env, s->e);
+  }
+  s->plan.c.go_fd = s->go[0];
+  int rc = pthread_create(&s->thread, nullptr, RunSpawn, s.get());
+  if (rc != 0) {
+    close(s->go[0]);
+    close(s->go[1]);
+    s->e = {"spawn", "pthread_create", rc, nullptr};
+    throw ApplyError(env, s->e);
+  }
+  starting = s.release();
+  return env.Undefined();
+}
+
+Napi::Value SpawnFinish(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!starting) Bad(env, "spawnFinish", "has no spawnStart to finish");
+  bool go = Bool(info[0], "go");
+  std::unique_ptr<PendingSpawn> s(starting);
+  starting = nullptr;
+  const char byte = go ? 'g' : 'x';
+  while (write(s->go[1], &byte, 1) < 0 && errno == EINTR)
+    ;
+  pthread_mutex_lock(&s->lock);
+  while (!s->done) pthread_cond_wait(&s->cond, &s->lock);
+  pthread_mutex_unlock(&s->lock);
+  close(s->go[0]);
+  close(s->go[1]);
+  if (s->pid > 0) {  // it execed, so it was told go
+    pthread_detach(s->thread);
+    Napi::Array a = Napi::Array::New(env, s->fds.size());
+    for (uint32_t i = 0; i < s->fds.size(); i++) a.Set(i, s->fds[i]);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("pid", s->pid);
+    o.Set("fds", a);
+    s.release();  // its thread stays, and with it what it shares (its lock)
+    return o;
+  }
+  pthread_join(s->thread, nullptr);
+  if (!go && s->e.code == ECANCELED) return Napi::Number::New(env, jail_signals_seen());
+  throw ApplyError(env, s->e);
 }
 
 // spawnChild(plan, stdio, cwd): the library's spawn, one child among many
@@ -1097,6 +1224,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe));
   exports.Set("exec", Napi::Function::New(env, Exec));
   exports.Set("spawn", Napi::Function::New(env, Spawn));
+  exports.Set("spawnStart", Napi::Function::New(env, SpawnStart));
+  exports.Set("spawnFinish", Napi::Function::New(env, SpawnFinish));
   exports.Set("spawnChild", Napi::Function::New(env, SpawnChild));
   exports.Set("watchChild", Napi::Function::New(env, WatchChild));
   exports.Set("refChild", Napi::Function::New(env, RefChild));

@@ -120,6 +120,12 @@ struct jail_plan {
 	char *const *envp;
 
 	int ruleset_fd; /* set by jail_prepare */
+
+	/* -1, or a pipe the command reads one byte from before its first
+	 * step (jail_spawn only): 'g' and it goes on; anything else, or end
+	 * of file, and it ends having run nothing (ECANCELED). So a command
+	 * can be made ready while the caller still checks that it may run. */
+	int go_fd;
 };
 
 /* Where a step failed, shaped like Node's fs errors by the binding. */

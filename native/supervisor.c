@@ -45,6 +45,10 @@ static volatile sig_atomic_t early;
  * waits for them to be done: then no kill() can reach a reused pid. */
 static int forwarding;
 
+/* The signals that came (bit n: signal n) since jail_spawn began, whoever
+ * sent them: jail_signals_seen. */
+static volatile sig_atomic_t seen;
+
 /* From jail_spawn until jail_supervise has returned: the child, and the
  * globals here, are that call's. With superviseAsync JavaScript runs
  * meanwhile, and a second spawn() must not take them over. */
@@ -75,6 +79,7 @@ static void forward(int sig, siginfo_t *si, void *ctx)
 	int saved = errno;
 
 	(void)ctx;
+	__atomic_fetch_or(&seen, 1 << sig, __ATOMIC_SEQ_CST);
 	if (si->si_code != SI_USER && si->si_code != SI_QUEUE && si->si_code != SI_TKILL)
 		return;
 	__atomic_fetch_add(&forwarding, 1, __ATOMIC_SEQ_CST);
@@ -165,6 +170,20 @@ static void wait_gate(struct jail_command *c)
 	close(c->gate[0]);
 }
 
+/* plan->go_fd (jail.h): whether the caller said go. All signals are
+ * blocked here, so the read is not interrupted but by a stop. */
+static int told_go(const struct jail_plan *plan)
+{
+	char byte = 0;
+	ssize_t n;
+
+	if (plan->go_fd < 0)
+		return 1;
+	while ((n = read(plan->go_fd, &byte, 1)) < 0 && errno == EINTR)
+		;
+	return n == 1 && byte == 'g';
+}
+
 /* The child shares our memory until it execs (CLONE_VM | CLONE_VFORK, as
  * posix_spawn does): no page tables to copy, and a failed step is written
  * straight into the parent's err. Only syscalls happen here. */
@@ -184,6 +203,11 @@ static int child_main(void *arg)
 		c->err->path = NULL;
 	} else if (wait_gate(c), getppid() != c->parent) {
 		/* the supervisor is gone: nothing to run for */
+	} else if (!told_go(c->plan)) {
+		c->err->step = "spawn";
+		c->err->syscall = "read";
+		c->err->code = ECANCELED;
+		c->err->path = NULL;
 	} else {
 		jail_enter(c->plan, c->err); /* returns only when a step failed */
 	}
@@ -461,6 +485,7 @@ int jail_spawn(struct jail_plan *plan, int *fds, struct jail_error *err)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	early = 0;
+	seen = 0;
 	forward_signals(plan->ns != NULL);
 	pid = plan->ns ? start_init(plan, err, &supervised, NULL, &init_reports, &failed)
 		       : clone_command(plan, err, &supervised);
@@ -779,6 +804,11 @@ int jail_supervise(int pid)
 	restore_signals();
 	__atomic_store_n(&active, 0, __ATOMIC_SEQ_CST);
 	return status;
+}
+
+int jail_signals_seen(void)
+{
+	return __atomic_load_n(&seen, __ATOMIC_SEQ_CST);
 }
 
 void jail_reraise(int sig)

@@ -25,6 +25,11 @@
  * jail_supervise has returned, another jail_spawn fails with EBUSY. */
 int jail_spawn(struct jail_plan *plan, int *fds, struct jail_error *err);
 
+/* The signals (bit n: signal n) that reached this process since the last
+ * jail_spawn began, passed on or not: what a caller that abandons a
+ * command made ready (plan->go_fd) owes the user. */
+int jail_signals_seen(void);
+
 /* A per-child spawn, for the library: many may run at once, and nothing
  * of it is process-wide (no subreaper, no signal forwarding, no globals).
  * The caller gives the child's stdio and working directory and gets a pidfd

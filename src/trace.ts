@@ -353,16 +353,23 @@ export function storedCalls(trace: Trace, answers: Answers, pid = process.pid): 
   });
 }
 
+/** Fresh private TMPDIR names for a stored trace, one per name its
+ *  preparation asked for, in order (decodeRun puts them in place of the
+ *  stored run's). */
+export function freshNames(calls: readonly StoredCall[], host: Host): string[] {
+  return calls.filter((c) => c[0] === 'tempName').map(() => host.tempName());
+}
+
 /**
  * replay() for a stored trace: every question asked again, and its answer
  * compared with the stored one; those the addon answers in one batch, a
  * stamped listing by its stamp alone. The order does not matter: the
- * answers are facts of the moment, and asking changes none (a fresh TMPDIR
- * name is asked for in its place). The new private TMPDIR names when all
- * agree, else null.
+ * answers are facts of the moment, and asking changes none. `ours`: the
+ * private TMPDIRs (freshNames) this run has made already; a listing of
+ * their directory is compared without them, as its preparation saw it
+ * (a stamped one has changed, and does not hold). Whether all agree.
  */
-export function replayStored(calls: readonly StoredCall[], host: Host, answers: Answers, pid = process.pid): string[] | null {
-  const names: string[] = [];
+export function replayStored(calls: readonly StoredCall[], host: Host, answers: Answers, ours: readonly string[] = [], pid = process.pid): boolean {
   const h = host as unknown as Record<string, unknown>;
   const own = ownProc(pid);
   const here = `/proc/${pid}`;
@@ -373,14 +380,11 @@ export function replayStored(calls: readonly StoredCall[], host: Host, answers: 
   const want: string[] = [];
   try {
     for (const [name, stored, answer, op, num] of calls) {
-      if (name === 'tempName') {
-        names.push(host.tempName());
-        continue;
-      }
+      if (name === 'tempName') continue;
       const args = stored && stored.map(local);
       if (op === 'T') {
         const raw = answers.scan(args![0] as string, args![1] as number);
-        if ((raw === null ? '-' : scanned(raw.names, raw.meta)) !== answer) return null;
+        if ((raw === null ? '-' : scanned(raw.names, raw.meta)) !== answer) return false;
         continue;
       }
       if (op !== undefined) {
@@ -390,23 +394,24 @@ export function replayStored(calls: readonly StoredCall[], host: Host, answers: 
         want.push(answer!);
         continue;
       }
-      const value = name === 'unixSockets' ? (host.unixSockets?.() ?? null) : args === null ? h[name] : (h[name] as (...a: unknown[]) => unknown).apply(host, args);
-      if (encodeAnswer(name, value).replace(own, OWN) !== answer) return null;
+      let value = name === 'unixSockets' ? (host.unixSockets?.() ?? null) : args === null ? h[name] : (h[name] as (...a: unknown[]) => unknown).apply(host, args);
+      if (name === 'readdir' && ours.length && Array.isArray(value) && args![0] === host.tmpdir) value = (value as DirEntry[]).filter((d) => !ours.includes(d.name));
+      if (encodeAnswer(name, value).replace(own, OWN) !== answer) return false;
     }
     const got = ops ? answers.ask(ops, paths, nums) : [];
     for (let i = 0; i < want.length; i++) {
       let a = got[i]!;
       if (ops[i] === 't') {
         const sp = a.lastIndexOf(' ');
-        if (sp < 0 || !answers.stamped(parseInt(a.slice(sp + 1), 16))) return null;
+        if (sp < 0 || !answers.stamped(parseInt(a.slice(sp + 1), 16))) return false;
         a = a.slice(0, sp);
       }
-      if (a.replace(own, OWN) !== want[i]) return null;
+      if (a.replace(own, OWN) !== want[i]) return false;
     }
   } catch {
-    return null;
+    return false;
   }
-  return names;
+  return true;
 }
 
 /**

@@ -15,14 +15,14 @@ import path = require('node:path');
 import { PolicyError } from '../errors.js';
 import { checkKeptFds, hostAnswers, realHost, scanEtcEarly, stampDir } from '../host.js';
 import { afterRunHints, type HintInput } from '../hints.js';
-import { probe, spawnNative, supervise, unlockDir, type ExecTarget } from '../native/apply.js';
+import { finishNative, probe, reraise, startNative, supervise, unlockDir, type ExecTarget } from '../native/apply.js';
 import type { NativePlan } from '../native/binding.js';
 import { bundleId, decodeRun, DIST, encodeRun, entryName, readEntry, storeDir, storeKey } from '../planstore.js';
 import type { Guard } from '../policy/model.js';
 import type * as Protect from '../protect/index.js';
 import { cleanup, loadProtect, materialize, restoreGuarded, statusOf, writeStderr } from '../runsteps.js';
 import { printableLines } from '../text.js';
-import { replayStored, storedCalls, tracing } from '../trace.js';
+import { freshNames, replayStored, storedCalls, tracing, type StoredCall } from '../trace.js';
 
 /** What a stored plan holds to run (main.ts writes it). */
 export interface StoredRun {
@@ -76,24 +76,71 @@ export function restoreNodeOptions(env: NodeJS.ProcessEnv): void {
   delete env.JAIL_NODE_OPTIONS;
 }
 
-/** Run `argv` from a stored plan; null when there is none that holds. */
+/** Signals that end a process when not handled (what Node does with them
+ *  before jail's own handlers are in place). */
+const ENDING = [1, 2, 3, 14, 15, 10, 12]; // HUP INT QUIT ALRM TERM USR1 USR2
+
+/**
+ * Run `argv` from a stored plan; null when there is none that holds.
+ *
+ * The command is made ready (namespaces, view, its process waiting before
+ * its first step: startNative) while this thread asks the host its
+ * questions again, and it is let go only when every answer agrees; else it
+ * ends having run nothing, and the CLI prepares the run afresh. So the
+ * private TMPDIR is made before the questions are asked: a listing of its
+ * directory is compared without it (replayStored).
+ */
 export function runStored(argv: string[]): number | null {
   const debug = process.env.JAIL_DEBUG_STORE === '1';
   const found = storedRun(argv);
-  if (debug) writeStderr(`jail: plan store: ${typeof found === 'string' ? `not used: ${found}` : 'used'}\n`);
-  if (typeof found === 'string') return null;
-  const { run, target } = found;
+  if (typeof found === 'string') {
+    if (debug) writeStderr(`jail: plan store: not used: ${found}\n`);
+    return null;
+  }
+  const { run, target, calls, names, facts } = found;
   let locks: number[] = [];
-  let guarded: Protect.Snapshot | null;
+  let guarded: Protect.Snapshot | null = null;
+  let started = false;
   let pid: number;
-  if (run.said) writeStderr(run.said);
   try {
     locks = materialize(run);
+    startNative(run.native, target);
+    started = true;
+    let why: string | null = 'something it looked at changed';
+    try {
+      // As main() probes for a run (a bad value throws: main says so).
+      const env = process.env;
+      if (JSON.stringify(probe(abiCap(env.JAIL_LANDLOCK_ABI), namespacesEnv(env.JAIL_NAMESPACES) === 'off' ? 'off' : 'assume')) !== facts) why = 'the kernel facts changed';
+      else if (replayStored(calls, realHost(env), hostAnswers, names)) why = null;
+    } catch (e) {
+      why = e instanceof Error ? e.message : String(e);
+    }
+    if (why !== null) {
+      started = false;
+      const seen = finishNative(false, target);
+      finish(run, locks, null);
+      if (debug) writeStderr(`jail: plan store: not used: ${why}\n`);
+      // A signal that came while the command was made ready would have
+      // ended this process before it was: it does now.
+      const sig = ENDING.find((s) => seen & (1 << s));
+      if (sig !== undefined) reraise(sig);
+      return null;
+    }
+    if (debug) writeStderr('jail: plan store: used\n');
+    if (run.said) writeStderr(run.said);
     guarded = run.afterRun.length ? loadProtect().snapshot(run.afterRun) : null;
-    pid = spawnNative(run.native, target).pid;
+    started = false;
+    pid = finishNative(true, target).pid;
   } catch (e) {
     // Nothing ran (a layer refused, the command gone): the CLI prepares
     // this run afresh, and says what is wrong.
+    if (started) {
+      try {
+        finishNative(false, target);
+      } catch {
+        // it ended by itself
+      }
+    }
     if (debug) writeStderr(`jail: plan store: not started: ${e instanceof Error ? e.message : String(e)}\n`);
     finish(run, locks, null);
     return null;
@@ -113,9 +160,10 @@ export function runStored(argv: string[]): number | null {
   return status;
 }
 
-/** The stored run for `argv` with this run's TMPDIR and arguments, or
- *  why there is none. */
-function storedRun(argv: string[]): { run: StoredRun; target: ExecTarget } | string {
+/** The stored run for `argv` with this run's TMPDIR and arguments, the
+ *  questions its preparation asked (to be asked again) and this run's
+ *  TMPDIR names, or why there is none. */
+function storedRun(argv: string[]): { run: StoredRun; target: ExecTarget; calls: StoredCall[]; names: string[]; facts: string } | string {
   const env = process.env;
   if (!argv.includes('--')) return 'no -- before the command';
   restoreNodeOptions(env); // as main() does first
@@ -129,17 +177,13 @@ function storedRun(argv: string[]): { run: StoredRun; target: ExecTarget } | str
     const file = entryName(dir, key, hostAnswers.digest, false);
     const e = file && readEntry(dir, file);
     if (!e || e.key !== key.key || e.env !== key.env) return 'no plan for this run';
-    // As main() probes for a run (a bad value throws: main says so).
-    const facts = probe(abiCap(env.JAIL_LANDLOCK_ABI), namespacesEnv(env.JAIL_NAMESPACES) === 'off' ? 'off' : 'assume');
-    if (JSON.stringify(facts) !== e.facts) return 'the kernel facts changed';
-    const names = replayStored(e.calls, realHost(env), hostAnswers);
-    if (!names) return 'something it looked at changed';
+    const names = freshNames(e.calls, realHost(env));
     const run = decodeRun<StoredRun>(e.run, e.names, names, env);
     checkKeptFds(run.native.keepFds);
     const args = argv.slice(argv.indexOf('--') + 1);
     run.native.argv = args;
     run.hints = { ...run.hints, target: { argv: args } };
-    return { run, target: { file: run.native.file, argv: args, env } };
+    return { run, target: { file: run.native.file, argv: args, env }, calls: e.calls, names, facts: e.facts };
   } catch (e) {
     return e instanceof Error ? e.message : String(e);
   }

@@ -140,6 +140,30 @@ export function jailedNative(plan: JailPlan, target: ExecTarget, sockets: Native
   return native;
 }
 
+/**
+ * spawnNative in two halves, for a caller that checks something while the
+ * command is made ready: startNative, then finishNative(true) returns what
+ * spawnNative does (or throws it); finishNative(false) ends the ready
+ * command, which ran nothing, and returns the signals that came meanwhile.
+ */
+export function startNative(native: NativePlan, target: ExecTarget): void {
+  try {
+    loadAddon().spawnStart(native);
+  } catch (e) {
+    throw explain(e as NativeError, target);
+  }
+}
+
+export function finishNative(go: true, target: ExecTarget): { pid: number; fds: number[] };
+export function finishNative(go: false, target: ExecTarget): number;
+export function finishNative(go: boolean, target: ExecTarget): { pid: number; fds: number[] } | number {
+  try {
+    return loadAddon().spawnFinish(go);
+  } catch (e) {
+    throw explain(e as NativeError, target);
+  }
+}
+
 /** spawnJailed of a plan already converted (jailedNative). */
 export function spawnNative(native: NativePlan, target: ExecTarget): { pid: number; fds: number[] } {
   try {

@@ -173,6 +173,15 @@ export interface Addon {
    *  socket that cannot be made fails with step 'network' and its
    *  'tcp 0.0.0.0:443' as path, before anything ran. */
   spawn(plan: NativePlan): { pid: number; fds: number[] };
+  /**
+   * spawn() in two halves: spawnStart makes the command ready on a thread
+   * of its own (its process waits before its first step) while JavaScript
+   * goes on; spawnFinish(true) lets it run and returns or throws what
+   * spawn() does; spawnFinish(false) ends it having run nothing and
+   * returns the signals that came meanwhile (bit n: signal n).
+   */
+  spawnStart(plan: NativePlan): void;
+  spawnFinish(go: boolean): { pid: number; fds: number[] } | number;
   /** A per-child spawn for the library (native/supervisor.h,
    *  jail_spawn_child): many at once, nothing process-wide (no subreaper,
    *  no signal forwarding). stdio: three fds of this process that become
@@ -290,6 +299,8 @@ function named(raw: RawAddon): Addon {
     },
     exec: coded(raw.exec),
     spawn: coded(raw.spawn),
+    spawnStart: coded(raw.spawnStart),
+    spawnFinish: coded(raw.spawnFinish),
     spawnChild: coded(raw.spawnChild),
     watchChild: coded(raw.watchChild),
     refChild: coded(raw.refChild),

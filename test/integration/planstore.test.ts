@@ -138,6 +138,21 @@ strictJail.describe.each(users)('stored plans ($who)', ({ who, run }) => {
     expect(fs.existsSync(path.join(proj, 'out', 'f'))).toBe(false);
   });
 
+  it('attack: a stored plan made ready while its answers are checked never runs when one changed (runs counted from outside)', () => {
+    // The command is made ready (its process waiting before its first
+    // step) while the host is asked again; a .env planted in between must
+    // stop that one, so the command runs once per call, with the fresh plan.
+    const proj = project(`ready-${tag}`, { 'out/.keep': '' });
+    fs.chmodSync(path.join(proj, 'out'), 0o777);
+    const count = ['--ro', '.', '--rw', 'out', '--', 'sh', '-c', 'echo run >> out/log; cat .env 2>/dev/null; true'];
+    for (let i = 0; i < 2; i++) expect(run(count, { cwd: proj }).status).toBe(0);
+    fs.writeFileSync(path.join(proj, '.env'), 'SECRET=planted\n', { mode: 0o666 });
+    const r = run(count, { cwd: proj });
+    expect(r.stderr).toMatch(NOT_USED);
+    expect(r.stdout, printed(r)).toBe('');
+    expect(fs.readFileSync(path.join(proj, 'out', 'log'), 'utf8')).toBe('run\nrun\nrun\n');
+  });
+
   it('another environment, or no -- before the command, is another key', () => {
     const proj = project(`key-${tag}`);
     run(['--ro', '.', '--', 'true'], { cwd: proj, env: { FOO: '1' } });

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeRun, encodeRun, entryName, readEntry, STORE_VERSION, storeDir, storeKey, writeEntry, type Entry } from '../../src/planstore.js';
 import { assemble, type JailRequest } from '../../src/policy/assemble.js';
 import type { Host, Stat } from '../../src/policy/host.js';
-import { replay, replayStored, storedCalls, tracing, type Answers } from '../../src/trace.js';
+import { freshNames, replay, replayStored, storedCalls, tracing, type Answers } from '../../src/trace.js';
 import { fakeHost, SMALL_MACHINE, type Node } from './fakehost.js';
 
 const tree: Record<string, Node> = {
@@ -78,17 +78,18 @@ describe('a stored trace', () => {
   it('holds against the same answers (with a new TMPDIR name) and fails when a .env appears, a config changes, or a granted path goes', () => {
     const { calls } = stored(host());
     const same = host();
-    expect(replayStored(calls, same, answersOf(same), 111)).toHaveLength(1);
+    expect(freshNames(calls, same)).toHaveLength(1);
+    expect(replayStored(calls, same, answersOf(same), [], 111)).toBe(true);
     const changes: Array<Record<string, Node>> = [{ '/work/proj/src/deeper/.env': 'SECRET=1' }, { '/work/proj/.env': 'SECRET=1' }, { '/home/u/.npmrc': '//registry.npmjs.org/:_authToken=OTHER\n' }, { '/work/proj/.husky/pre-commit': 'x' }];
     for (const extra of changes) {
       const h = host(extra);
-      expect(replayStored(calls, h, answersOf(h), 111), JSON.stringify(extra)).toBeNull();
+      expect(replayStored(calls, h, answersOf(h), [], 111), JSON.stringify(extra)).toBe(false);
     }
     const gone = { ...tree };
     delete gone['/work/proj/src/deeper/b.js'];
     delete gone['/work/proj/src/a.js'];
     const g = fakeHost(gone, { path: '/usr/bin' });
-    expect(replayStored(calls, g, answersOf(g), 111)).toBeNull();
+    expect(replayStored(calls, g, answersOf(g), [], 111)).toBe(false);
   });
 
   it('keeps a file\'s text only as its digest: the token in ~/.npmrc is not in it', () => {
@@ -114,8 +115,30 @@ describe('a stored trace', () => {
     // A later process (pid 222): its own /proc, another inode; the other
     // process's file is compared whole (its inode changed: not the same).
     const later = h(222);
-    expect(replayStored(calls.slice(0, 2), later, answersOf(later), 222)).toEqual([]);
-    expect(replayStored(calls, later, answersOf(later), 222)).toBeNull();
+    expect(replayStored(calls.slice(0, 2), later, answersOf(later), [], 222)).toBe(true);
+    expect(replayStored(calls, later, answersOf(later), [], 222)).toBe(false);
+  });
+});
+
+describe('a stored trace run from the TMPDIR directory itself', () => {
+  // A run's private TMPDIR is made before its questions are asked again
+  // (the command is made ready meanwhile: src/cli/fast.ts), so a listing of
+  // that directory holds the run's own TMPDIR, which its preparation never
+  // saw.
+  const inTmp = (extra: Record<string, Node> = {}) => host({ '/tmp/notes.txt': 'x', ...extra }, { cwd: '/tmp' });
+  it('compares the listing without the run\'s own fresh TMPDIR, and still sees anything else that appeared', () => {
+    const first = inTmp();
+    const t = tracing(first);
+    assemble({ ...req, options: { ro: ['.'] } }, t.host);
+    const calls = storedCalls(t.trace, answersOf(first), 111)!;
+    expect(calls.some((c) => c[0] === 'readdir' && c[1]![0] === '/tmp')).toBe(true);
+    const names = freshNames(calls, first);
+    const ours = inTmp({ [`/tmp/${names[0]}`]: { dir: true } });
+    expect(replayStored(calls, ours, answersOf(ours), names, 111)).toBe(true);
+    // Without knowing it is ours, it is a change; so is anyone else's.
+    expect(replayStored(calls, ours, answersOf(ours), [], 111)).toBe(false);
+    const other = inTmp({ [`/tmp/${names[0]}`]: { dir: true }, '/tmp/.env': 'SECRET=1' });
+    expect(replayStored(calls, other, answersOf(other), names, 111)).toBe(false);
   });
 });
 
@@ -146,7 +169,7 @@ describe('a refusal to look', () => {
     expect(calls).toEqual([['identify', ['/root/.cache'], `!${os.constants.errno.EACCES}`, 'l', 0]]);
     for (const [code, holds] of [['EACCES', true], [null, false], ['ELOOP', false]] as const) {
       const h = refusing(code);
-      expect(replayStored(calls, h, answersOf(h)) !== null, String(code)).toBe(holds);
+      expect(replayStored(calls, h, answersOf(h)), String(code)).toBe(holds);
     }
   });
   it('an exception without an errno code is not kept at all', () => {
