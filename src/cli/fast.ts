@@ -99,7 +99,7 @@ export function runStored(argv: string[]): number | null {
   }
   const { run, target, calls, names, facts } = found;
   let locks: number[] = [];
-  let guarded: Protect.Snapshot | null = null;
+  let guarded: Protect.Snapshot | null;
   let started = false;
   let pid: number;
   try {
