@@ -487,6 +487,9 @@ int jail_spawn(struct jail_plan *plan, int *fds, struct jail_error *err)
 	early = 0;
 	seen = 0;
 	forward_signals(plan->ns != NULL);
+	/* For tests: a signal from outside while a command is made ready. */
+	if (plan->go_fd >= 0 && getenv("JAIL_TEST_SIGNAL_WHEN_READY"))
+		kill(getpid(), SIGTERM);
 	pid = plan->ns ? start_init(plan, err, &supervised, NULL, &init_reports, &failed)
 		       : clone_command(plan, err, &supervised);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

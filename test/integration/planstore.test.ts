@@ -153,6 +153,18 @@ strictJail.describe.each(users)('stored plans ($who)', ({ who, run }) => {
     expect(fs.readFileSync(path.join(proj, 'out', 'log'), 'utf8')).toBe('run\nrun\nrun\n');
   });
 
+  it('a signal that comes while a plan no longer holding is made ready ends jail, as it would have: the command never runs', () => {
+    const proj = project(`signal-${tag}`, { 'out/.keep': '' });
+    fs.chmodSync(path.join(proj, 'out'), 0o777);
+    const count = ['--ro', '.', '--rw', 'out', '--', 'sh', '-c', 'echo run >> out/log'];
+    const env = { JAIL_TEST_SIGNAL_WHEN_READY: '1' };
+    expect(run(count, { cwd: proj, env }).status).toBe(0); // prepared: no stored plan yet, no signal
+    fs.writeFileSync(path.join(proj, '.env'), 'SECRET=planted\n', { mode: 0o666 });
+    const r = run(count, { cwd: proj, env });
+    expect([r.status, r.signal], printed(r)).toEqual([null, 'SIGTERM']);
+    expect(fs.readFileSync(path.join(proj, 'out', 'log'), 'utf8')).toBe('run\n');
+  });
+
   it('another environment, or no -- before the command, is another key', () => {
     const proj = project(`key-${tag}`);
     run(['--ro', '.', '--', 'true'], { cwd: proj, env: { FOO: '1' } });
