@@ -509,6 +509,16 @@ Napi::Value Exec(const Napi::CallbackInfo &info) {
 // jail's init and the pid is its own; supervise(pid) still returns the
 // command's status. fds: this process's copies of plan.namespaces.sockets,
 // in their order (O_CLOEXEC), the caller's to close.
+// What spawn() returns: { pid, fds }.
+Napi::Object Spawned(Napi::Env env, int pid, const std::vector<int> &fds) {
+  Napi::Array a = Napi::Array::New(env, fds.size());
+  for (uint32_t i = 0; i < fds.size(); i++) a.Set(i, fds[i]);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("pid", pid);
+  o.Set("fds", a);
+  return o;
+}
+
 Napi::Value Spawn(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Plan p;
@@ -521,12 +531,7 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
   int pid = jail_prepare(&p.c, &e) == 0 ? jail_spawn(&p.c, fds.data(), &e) : -1;
   jail_release(&p.c);
   if (pid < 0) throw ApplyError(env, e);
-  Napi::Array a = Napi::Array::New(env, fds.size());
-  for (uint32_t i = 0; i < fds.size(); i++) a.Set(i, fds[i]);
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("pid", pid);
-  o.Set("fds", a);
-  return o;
+  return Spawned(env, pid, fds);
 }
 
 // A wait status as child_process gives it: { code, signal } (a number).
@@ -695,11 +700,7 @@ Napi::Value SpawnFinish(const Napi::CallbackInfo &info) {
   close(s->go[1]);
   if (s->pid > 0) {  // it execed, so it was told go
     pthread_detach(s->thread);
-    Napi::Array a = Napi::Array::New(env, s->fds.size());
-    for (uint32_t i = 0; i < s->fds.size(); i++) a.Set(i, s->fds[i]);
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("pid", s->pid);
-    o.Set("fds", a);
+    Napi::Object o = Spawned(env, s->pid, s->fds);
     s.release();  // its thread stays, and with it what it shares (its lock)
     return o;
   }

@@ -18,6 +18,7 @@ import { afterRunHints, type HintInput } from '../hints.js';
 import { finishNative, probe, reraise, startNative, supervise, unlockDir, type ExecTarget } from '../native/apply.js';
 import type { NativePlan } from '../native/binding.js';
 import { bundleId, decodeRun, DIST, encodeRun, entryName, readEntry, storeDir, storeKey } from '../planstore.js';
+import type { Host } from '../policy/host.js';
 import type { Guard } from '../policy/model.js';
 import type * as Protect from '../protect/index.js';
 import { cleanup, loadProtect, materialize, restoreGuarded, statusOf, writeStderr } from '../runsteps.js';
@@ -97,7 +98,7 @@ export function runStored(argv: string[]): number | null {
     if (debug) writeStderr(`jail: plan store: not used: ${found}\n`);
     return null;
   }
-  const { run, target, calls, names, facts } = found;
+  const { run, target, calls, names, facts, host } = found;
   let locks: number[] = [];
   let guarded: Protect.Snapshot | null;
   let started = false;
@@ -111,7 +112,7 @@ export function runStored(argv: string[]): number | null {
       // As main() probes for a run (a bad value throws: main says so).
       const env = process.env;
       if (JSON.stringify(probe(abiCap(env.JAIL_LANDLOCK_ABI), namespacesEnv(env.JAIL_NAMESPACES) === 'off' ? 'off' : 'assume')) !== facts) why = 'the kernel facts changed';
-      else if (replayStored(calls, realHost(env), hostAnswers, names)) why = null;
+      else if (replayStored(calls, host, hostAnswers, names)) why = null;
     } catch (e) {
       why = e instanceof Error ? e.message : String(e);
     }
@@ -163,7 +164,7 @@ export function runStored(argv: string[]): number | null {
 /** The stored run for `argv` with this run's TMPDIR and arguments, the
  *  questions its preparation asked (to be asked again) and this run's
  *  TMPDIR names, or why there is none. */
-function storedRun(argv: string[]): { run: StoredRun; target: ExecTarget; calls: StoredCall[]; names: string[]; facts: string } | string {
+function storedRun(argv: string[]): { run: StoredRun; target: ExecTarget; calls: StoredCall[]; names: string[]; facts: string; host: Host } | string {
   const env = process.env;
   if (!argv.includes('--')) return 'no -- before the command';
   restoreNodeOptions(env); // as main() does first
@@ -177,13 +178,14 @@ function storedRun(argv: string[]): { run: StoredRun; target: ExecTarget; calls:
     const file = entryName(dir, key, hostAnswers.digest, false);
     const e = file && readEntry(dir, file);
     if (!e || e.key !== key.key || e.env !== key.env) return 'no plan for this run';
-    const names = freshNames(e.calls, realHost(env));
+    const host = realHost(env);
+    const names = freshNames(e.calls, host);
     const run = decodeRun<StoredRun>(e.run, e.names, names, env);
     checkKeptFds(run.native.keepFds);
     const args = argv.slice(argv.indexOf('--') + 1);
     run.native.argv = args;
     run.hints = { ...run.hints, target: { argv: args } };
-    return { run, target: { file: run.native.file, argv: args, env }, calls: e.calls, names, facts: e.facts };
+    return { run, target: { file: run.native.file, argv: args, env }, calls: e.calls, names, facts: e.facts, host };
   } catch (e) {
     return e instanceof Error ? e.message : String(e);
   }
