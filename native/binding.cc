@@ -619,7 +619,7 @@ Napi::Value TakeObserved(const Napi::CallbackInfo &info) {
 // spawnStart(plan) and spawnFinish(go): spawn() in two halves, so that
 // JavaScript can go on (checking that a stored plan still holds) while a
 // thread of its own makes the command ready: the namespaces, the view,
-// the command's process, which then waits before its first step.
+// the command's process, confined, which then waits before its exec.
 // spawnFinish(true) lets it run and returns what spawn() does, or throws
 // what spawn() would; spawnFinish(false) ends it having run nothing and
 // returns the signals that came meanwhile (bit n: signal n), which the
@@ -698,11 +698,17 @@ Napi::Value SpawnFinish(const Napi::CallbackInfo &info) {
   pthread_mutex_unlock(&s->lock);
   close(s->go[0]);
   close(s->go[1]);
-  if (s->pid > 0) {  // it execed, so it was told go
+  if (s->pid > 0) {
     pthread_detach(s->thread);
-    Napi::Object o = Spawned(env, s->pid, s->fds);
-    s.release();  // its thread stays, and with it what it shares (its lock)
-    return o;
+    PendingSpawn *kept = s.release();  // its thread stays, and with it what it shares (its lock)
+    if (go) return Spawned(env, kept->pid, kept->fds);
+    // Not told to go, yet no step failed: the command was killed while it
+    // waited (SIGKILL; or a signal after its handlers were reset). Nothing
+    // of it ran: the jail is ended and reaped as supervise() would.
+    for (int fd : kept->fds) close(fd);
+    kill(kept->pid, SIGKILL);
+    jail_supervise(kept->pid);
+    return Napi::Number::New(env, jail_signals_seen());
   }
   pthread_join(s->thread, nullptr);
   if (!go && s->e.code == ECANCELED) return Napi::Number::New(env, jail_signals_seen());

@@ -317,20 +317,42 @@ static int step_seccomp(struct jail_plan *plan, struct jail_error *err)
 	return 0;
 }
 
+/* plan->go_fd: confined, the command waits for the word to go (jail.h),
+ * so that only its exec is left once it comes. */
+static int step_go(struct jail_plan *plan, struct jail_error *err)
+{
+	char byte = 0;
+	ssize_t n;
+
+	if (plan->go_fd < 0)
+		return 0;
+	while ((n = read(plan->go_fd, &byte, 1)) < 0 && errno == EINTR)
+		;
+	if (n == 1 && byte == 'g')
+		return 0;
+	errno = ECANCELED;
+	FAIL(err, "spawn", "read", NULL);
+}
+
 static int step_exec(struct jail_plan *plan, struct jail_error *err)
 {
 	execve(plan->file, plan->argv, plan->envp);
 	FAIL(err, "exec", "execve", plan->file);
 }
 
+/* Signals are reset last but for the exec: until then every one is
+ * blocked (jail_spawn, jail_spawn_child), so no handler of Node's runs in
+ * a child that shares its memory, and a Ctrl-Z cannot stop a command that
+ * waits for the word to go (step_go) while jail waits for it. */
 static const struct step enter_steps[] = {
-	{ "signals", step_signals },
 	{ "fds", step_fds },
 	{ "capabilities", step_caps },
 	{ "no-new-privs", step_no_new_privs },
 	{ "landlock", step_landlock },
 	{ "observe", step_observe },
 	{ "seccomp", step_seccomp },
+	{ "go", step_go },
+	{ "signals", step_signals },
 	{ "exec", step_exec },
 };
 

@@ -121,10 +121,11 @@ struct jail_plan {
 
 	int ruleset_fd; /* set by jail_prepare */
 
-	/* -1, or a pipe the command reads one byte from before its first
-	 * step (jail_spawn only): 'g' and it goes on; anything else, or end
-	 * of file, and it ends having run nothing (ECANCELED). So a command
-	 * can be made ready while the caller still checks that it may run. */
+	/* -1, or a pipe the command reads one byte from once it is confined,
+	 * before its exec (jail_spawn only): 'g' and it execs; anything else,
+	 * or end of file, and it ends having run nothing (ECANCELED). So a
+	 * command can be made ready while the caller still checks that it
+	 * may run. */
 	int go_fd;
 };
 

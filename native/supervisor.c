@@ -170,20 +170,6 @@ static void wait_gate(struct jail_command *c)
 	close(c->gate[0]);
 }
 
-/* plan->go_fd (jail.h): whether the caller said go. All signals are
- * blocked here, so the read is not interrupted but by a stop. */
-static int told_go(const struct jail_plan *plan)
-{
-	char byte = 0;
-	ssize_t n;
-
-	if (plan->go_fd < 0)
-		return 1;
-	while ((n = read(plan->go_fd, &byte, 1)) < 0 && errno == EINTR)
-		;
-	return n == 1 && byte == 'g';
-}
-
 /* The child shares our memory until it execs (CLONE_VM | CLONE_VFORK, as
  * posix_spawn does): no page tables to copy, and a failed step is written
  * straight into the parent's err. Only syscalls happen here. */
@@ -203,11 +189,6 @@ static int child_main(void *arg)
 		c->err->path = NULL;
 	} else if (wait_gate(c), getppid() != c->parent) {
 		/* the supervisor is gone: nothing to run for */
-	} else if (!told_go(c->plan)) {
-		c->err->step = "spawn";
-		c->err->syscall = "read";
-		c->err->code = ECANCELED;
-		c->err->path = NULL;
 	} else {
 		jail_enter(c->plan, c->err); /* returns only when a step failed */
 	}
@@ -473,7 +454,8 @@ int jail_spawn(struct jail_plan *plan, int *fds, struct jail_error *err)
 		goto refused;
 	}
 	/* No handler of ours may run in the child before it resets them;
-	 * its first step sets default dispositions, then an empty mask. */
+	 * its last step before exec sets default dispositions, then an empty
+	 * mask (jail.c). */
 	/* The observer's thread waits for the listener before the command
 	 * exists: the command's own execve is answered while this thread is
 	 * still blocked in the vfork. */

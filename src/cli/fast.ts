@@ -84,8 +84,8 @@ const ENDING = [1, 2, 3, 14, 15, 10, 12]; // HUP INT QUIT ALRM TERM USR1 USR2
 /**
  * Run `argv` from a stored plan; null when there is none that holds.
  *
- * The command is made ready (namespaces, view, its process waiting before
- * its first step: startNative) while this thread asks the host its
+ * The command is made ready (namespaces, view, its process confined and
+ * waiting before its exec: startNative) while this thread asks the host its
  * questions again, and it is let go only when every answer agrees; else it
  * ends having run nothing, and the CLI prepares the run afresh. So the
  * private TMPDIR is made before the questions are asked: a listing of its

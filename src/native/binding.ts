@@ -175,7 +175,7 @@ export interface Addon {
   spawn(plan: NativePlan): { pid: number; fds: number[] };
   /**
    * spawn() in two halves: spawnStart makes the command ready on a thread
-   * of its own (its process waits before its first step) while JavaScript
+   * of its own (its process, confined, waits before its exec) while JavaScript
    * goes on; spawnFinish(true) lets it run and returns or throws what
    * spawn() does; spawnFinish(false) ends it having run nothing and
    * returns the signals that came meanwhile (bit n: signal n).

@@ -139,8 +139,8 @@ strictJail.describe.each(users)('stored plans ($who)', ({ who, run }) => {
   });
 
   it('attack: a stored plan made ready while its answers are checked never runs when one changed (runs counted from outside)', () => {
-    // The command is made ready (its process waiting before its first
-    // step) while the host is asked again; a .env planted in between must
+    // The command is made ready (its process confined, waiting before its
+    // exec) while the host is asked again; a .env planted in between must
     // stop that one, so the command runs once per call, with the fresh plan.
     const proj = project(`ready-${tag}`, { 'out/.keep': '' });
     fs.chmodSync(path.join(proj, 'out'), 0o777);
