@@ -237,13 +237,14 @@ void ParseLandlock(Napi::Object l, Plan &p) {
     const std::string at = At(w + ".paths", i);
     Napi::Object r = Obj(pa.Get(i), at);
     p.paths.push_back(Str(r.Get("path"), at + ".path"));
-    struct jail_path_rule rule = {nullptr, U64(r.Get("access"), at + ".access"), 0, 0, 0};
-    Napi::Value dev = r.Get("dev"), ino = r.Get("ino");
+    struct jail_path_rule rule = {nullptr, U64(r.Get("access"), at + ".access"), 0, 0, 0, 0};
+    Napi::Value dev = r.Get("dev"), ino = r.Get("ino"), optional = r.Get("optional");
     if (!dev.IsUndefined() || !ino.IsUndefined()) {
       rule.has_identity = 1;
       rule.dev = U64(dev, at + ".dev");
       rule.ino = U64(ino, at + ".ino");
     }
+    rule.optional = !optional.IsUndefined() && Bool(optional, at + ".optional") ? 1 : 0;
     p.pathRules.push_back(rule);
   }
   for (size_t i = 0; i < p.paths.size(); i++) p.pathRules[i].path = p.paths[i].c_str();

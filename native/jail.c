@@ -156,6 +156,8 @@ static int step_ruleset(struct jail_plan *plan, struct jail_error *err)
 		};
 		int rc, saved;
 
+		if (attr.parent_fd < 0 && r->optional && errno == ENOENT)
+			continue;
 		if (attr.parent_fd < 0)
 			return -1;
 		rc = (int)syscall(__NR_landlock_add_rule, plan->ruleset_fd,

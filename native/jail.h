@@ -21,6 +21,9 @@ struct jail_path_rule {
 	int has_identity;
 	uint64_t dev;
 	uint64_t ino;
+	/* Not a grant but an entry beside a hidden path: when it is gone
+	 * (ENOENT), it is left out rather than the run refused. */
+	int optional;
 };
 
 /* One entry of the namespace layer's view, applied in plan order. */

@@ -12,6 +12,11 @@ export interface LandlockPathRule {
   /** The identity the path had when checked (from the grant), if known. */
   dev?: bigint;
   ino?: bigint;
+  /** An entry of a listing, given its rule only because a hidden path is
+   *  beside or below it (splitForHidden), not a grant: gone by the time the
+   *  rule is made (another run's TMPDIR in /tmp, say), it is left out.
+   *  Nothing is there to grant, and what is made there later is not. */
+  optional?: boolean;
 }
 
 export interface LandlockPortRule {
@@ -248,10 +253,13 @@ function split(plan: LandlockPlan, rule: LandlockPathRule, hidden: string, listi
     if (!listing) throw new PolicyError(`jail has no listing of ${printable(dir)} to hide ${printable(hidden)}.`, 'run again; if it keeps happening, report it.');
     const next = hidden.slice(dir === '/' ? 1 : dir.length + 1).split('/')[0]!;
     const at = (n: string) => (dir === '/' ? `/${n}` : `${dir}/${n}`);
-    plan.paths.push({ path: dir, access: list, isDir: true, sources: rule.sources, ...(dir === rule.path && rule.dev !== undefined && { dev: rule.dev, ino: rule.ino }) });
+    // The rule's own path stays what it was (a grant, or an entry another
+    // split added); those below it on the way are entries of listings.
+    const own = dir === rule.path;
+    plan.paths.push({ path: dir, access: list, isDir: true, sources: rule.sources, ...(own && rule.dev !== undefined && { dev: rule.dev, ino: rule.ino }), ...((!own || rule.optional) && { optional: true }) });
     for (const e of listing.entries) {
       if (e.name === next) continue;
-      plan.paths.push({ path: at(e.name), access: maskForKind(rule.access, e.isDir), isDir: e.isDir, sources: rule.sources, ...(e.dev !== undefined && { dev: e.dev, ino: e.ino }) });
+      plan.paths.push({ path: at(e.name), access: maskForKind(rule.access, e.isDir), isDir: e.isDir, sources: rule.sources, optional: true, ...(e.dev !== undefined && { dev: e.dev, ino: e.ino }) });
     }
     if (at(next) === hidden) break;
     dir = at(next);

@@ -77,7 +77,7 @@ export function toNativePlan(plan: JailPlan, target: ExecTarget): NativePlan {
           restrictFlags: ll.restrictFlags,
           // The namespace layer adds each path rule from its view entry
           // (native/view.c) and ignores these: not converted twice.
-          paths: plan.view ? [] : ll.paths.map((r) => (r.dev !== undefined && r.ino !== undefined ? { path: r.path, access: r.access, dev: r.dev, ino: r.ino } : { path: r.path, access: r.access })),
+          paths: plan.view ? [] : ll.paths.map((r) => ({ path: r.path, access: r.access, ...(r.dev !== undefined && r.ino !== undefined && { dev: r.dev, ino: r.ino }), ...(r.optional && { optional: true }) })),
           ports: ll.ports,
         }
       : undefined,

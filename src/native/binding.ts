@@ -66,7 +66,8 @@ export interface NativePlan {
     scoped: bigint;
     restrictFlags: number;
     /** Realpaths. With dev and ino, the object opened must be that one. */
-    paths: Array<{ path: string; access: bigint; dev?: bigint; ino?: bigint }>;
+    /** optional: an entry beside a hidden path, left out when gone (ENOENT). */
+    paths: Array<{ path: string; access: bigint; dev?: bigint; ino?: bigint; optional?: boolean }>;
     ports: Array<{ port: number; access: bigint }>;
   };
   /** struct sock_filter[], 8 bytes each. */

@@ -71,6 +71,15 @@ describe('exec() errors', () => {
     const e = inChild(`addon.exec({ ...${plan()}, landlock: { ...${JSON.stringify(ll())}, paths: [{ path: '/no/such/path', access: 1 }] } })`);
     expect(e).toMatchObject({ thrown: 'Error', code: 'ENOENT', errno: -2, syscall: 'openat2', step: 'landlock-ruleset', path: '/no/such/path' });
   });
+  it('an optional rule (an entry beside a hidden path) that is gone is left out, and only that: the command runs; gone but not optional, ENOENT', () => {
+    const rules = (optional: boolean) => `[{ path: '/usr', access: 1 }, { path: '/no/such/path', access: 1, optional: ${optional} }]`;
+    const run = (optional: boolean) => inChild(`out(addon.supervise(addon.spawn({ ...${plan({ file: '/usr/bin/true' })}, landlock: { ...${JSON.stringify(ll())}, paths: ${rules(optional)} } }).pid))`);
+    expect(run(true)).toEqual({ code: 0, signal: null });
+    expect(run(false)).toMatchObject({ code: 'ENOENT', syscall: 'openat2', step: 'landlock-ruleset', path: '/no/such/path' });
+    // There, but another object than the one checked: refused as any rule.
+    const st = `const st = require('fs').statSync('/usr', { bigint: true });`;
+    expect(inChild(`${st} addon.exec({ ...${plan()}, landlock: { ...${JSON.stringify(ll())}, paths: [{ path: '/etc', access: 1, optional: true, dev: st.dev, ino: st.ino }] } })`)).toMatchObject({ code: 'ESTALE', step: 'landlock-ruleset', path: '/etc' });
+  });
   it('a right the kernel rejects on a file: EINVAL at landlock_add_rule', () => {
     const e = inChild(`addon.exec({ ...${plan()}, landlock: { ...${JSON.stringify(ll({ handledFs: 0xf }))}, paths: [{ path: '/etc/hostname', access: 8 }] } })`);
     expect(e).toMatchObject({ code: 'EINVAL', syscall: 'landlock_add_rule', step: 'landlock-ruleset', path: '/etc/hostname' });
