@@ -704,8 +704,9 @@ Napi::Value SpawnFinish(const Napi::CallbackInfo &info) {
     PendingSpawn *kept = s.release();  // its thread stays, and with it what it shares (its lock)
     if (go) return Spawned(env, kept->pid, kept->fds);
     // Not told to go, yet no step failed: the command was killed while it
-    // waited (SIGKILL; or a signal after its handlers were reset). Nothing
-    // of it ran: the jail is ended and reaped as supervise() would.
+    // waited (SIGKILL: every other signal is blocked until after the word
+    // to go). Nothing of it ran: the jail is ended and reaped as
+    // supervise() would.
     for (int fd : kept->fds) close(fd);
     kill(kept->pid, SIGKILL);
     jail_supervise(kept->pid);

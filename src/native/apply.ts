@@ -103,11 +103,7 @@ export function toNativePlan(plan: JailPlan, target: ExecTarget): NativePlan {
  */
 export function execInPlace(plan: JailPlan, target: ExecTarget): never {
   const native = toNativePlan(plan, target);
-  try {
-    loadAddon().exec(native);
-  } catch (e) {
-    throw explain(e as NativeError, target);
-  }
+  explaining(target, () => loadAddon().exec(native));
   throw new InternalError('the addon returned from exec');
 }
 
@@ -147,27 +143,24 @@ export function jailedNative(plan: JailPlan, target: ExecTarget, sockets: Native
  * command, which ran nothing, and returns the signals that came meanwhile.
  */
 export function startNative(native: NativePlan, target: ExecTarget): void {
-  try {
-    loadAddon().spawnStart(native);
-  } catch (e) {
-    throw explain(e as NativeError, target);
-  }
+  explaining(target, () => loadAddon().spawnStart(native));
 }
 
 export function finishNative(go: true, target: ExecTarget): { pid: number; fds: number[] };
 export function finishNative(go: false, target: ExecTarget): number;
 export function finishNative(go: boolean, target: ExecTarget): { pid: number; fds: number[] } | number {
-  try {
-    return loadAddon().spawnFinish(go);
-  } catch (e) {
-    throw explain(e as NativeError, target);
-  }
+  return explaining(target, () => loadAddon().spawnFinish(go));
 }
 
 /** spawnJailed of a plan already converted (jailedNative). */
 export function spawnNative(native: NativePlan, target: ExecTarget): { pid: number; fds: number[] } {
+  return explaining(target, () => loadAddon().spawn(native));
+}
+
+/** `call`'s result, or what failed in it put in the words of explain(). */
+function explaining<T>(target: ExecTarget, call: () => T): T {
   try {
-    return loadAddon().spawn(native);
+    return call();
   } catch (e) {
     throw explain(e as NativeError, target);
   }
@@ -190,11 +183,7 @@ export interface ChildHandle {
 export function spawnChild(plan: JailPlan, target: ExecTarget, stdio: [number, number, number], cwd: string | undefined): ChildHandle {
   const native = toNativePlan(plan, target);
   if (native.namespaces) native.namespaces.sockets = socketsOf(plan);
-  try {
-    return loadAddon().spawnChild(native, stdio, cwd);
-  } catch (e) {
-    throw explain(e as NativeError, target);
-  }
+  return explaining(target, () => loadAddon().spawnChild(native, stdio, cwd));
 }
 
 /** How the child of spawnChild ended, polled on the event loop; `ref`
