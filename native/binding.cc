@@ -144,9 +144,9 @@ Napi::Error ApplyError(Napi::Env env, const struct jail_error &e) {
 // scanTree would have (or throws what it would have thrown), or null when
 // no scan of that root and depth was started. One at a time: a second start
 // returns false. Before anything here forks, clones or execs, a scan still
-// running is waited for (WaitScan): no child may start while another
-// thread of this process could hold malloc's lock, or a file descriptor
-// the child would inherit.
+// running is waited for (WaitScan; spawnStart's thread, AwaitScans): no
+// child may start while another thread of this process could hold malloc's
+// lock, or a file descriptor the child would inherit.
 struct PendingScan {
   pthread_t thread;
   bool running;
@@ -158,10 +158,28 @@ struct PendingScan {
 };
 PendingScan *pending = nullptr;
 
+// How many scans are still at work, for a thread other than JavaScript's
+// (the spawn's, below) that must wait for them but not join or free one.
+pthread_mutex_t scans_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_cond_t scans_done = PTHREAD_COND_INITIALIZER;
+int scans_running = 0;
+
 void *RunScan(void *arg) {
   PendingScan *p = static_cast<PendingScan *>(arg);
   p->rc = jail_scan_tree(p->root.c_str(), p->depth, -1, &p->s, &p->e);
+  pthread_mutex_lock(&scans_lock);
+  scans_running--;
+  pthread_cond_broadcast(&scans_done);
+  pthread_mutex_unlock(&scans_lock);
   return nullptr;
+}
+
+// WaitScan for another thread: until no scan is at work (its fds closed,
+// malloc left); the scan stays JavaScript's to take.
+void AwaitScans() {
+  pthread_mutex_lock(&scans_lock);
+  while (scans_running > 0) pthread_cond_wait(&scans_done, &scans_lock);
+  pthread_mutex_unlock(&scans_lock);
 }
 
 // Waits for a scan still running; its result stays pending.
@@ -447,6 +465,7 @@ void ParsePlan(Napi::Value v, Plan &p) {
   std::memset(&p.c, 0, sizeof(p.c));
   p.c.ruleset_fd = -1;
   p.c.go_fd = -1;
+  p.c.view_gate_fd = -1;
 
   Napi::Value ll = o.Get("landlock");
   if (!ll.IsUndefined()) ParseLandlock(Obj(ll, "plan.landlock"), p);
@@ -617,15 +636,17 @@ Napi::Value TakeObserved(const Napi::CallbackInfo &info) {
   return o;
 }
 
-// spawnStart(plan) and spawnFinish(go): spawn() in two halves, so that
-// JavaScript can go on (checking that a stored plan still holds) while a
-// thread of its own makes the command ready: the namespaces, the view,
-// the command's process, confined, which then waits before its exec.
-// spawnFinish(true) lets it run and returns what spawn() does, or throws
-// what spawn() would; spawnFinish(false) ends it having run nothing and
-// returns the signals that came meanwhile (bit n: signal n), which the
-// caller owes the user. One at a time, and nothing else may clone or
-// exec in between.
+// spawnStart(plan, gated) and spawnFinish(go): spawn() in two halves, so
+// that JavaScript can go on (checking that a stored plan still holds)
+// while a thread of its own makes the command ready: the namespaces, the
+// view, the command's process, confined, which then waits before its
+// exec. gated: the view is not built (nor, in the Landlock-only layer, a
+// rule's path opened) until spawnView(), so that the caller can make the
+// private TMPDIR while the namespaces are made. spawnFinish(true) lets it
+// run and returns what spawn() does, or throws what spawn() would;
+// spawnFinish(false) ends it having run nothing and returns the signals
+// that came meanwhile (bit n: signal n), which the caller owes the user.
+// One at a time, and nothing else may clone or exec in between.
 //
 // The thread that starts the command's process stays until this process
 // ends: the kernel's "die with the supervisor" (PR_SET_PDEATHSIG) is tied
@@ -636,6 +657,7 @@ struct PendingSpawn {
   struct jail_error e;
   int pid = -1;
   int go[2] = {-1, -1};  // the command reads go[0] (plan.c.go_fd); we write go[1]
+  int gate[2] = {-1, -1};  // the same for plan.c.view_gate_fd (gated)
   pthread_t thread;
   pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
   pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
@@ -648,6 +670,7 @@ void *RunSpawn(void *arg) {
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);  // jail_spawn's handlers run on other threads
+  AwaitScans();  // here, not in spawnStart: JavaScript goes on meanwhile
   int pid = jail_prepare(&s->plan.c, &s->e) == 0 ? jail_spawn(&s->plan.c, s->fds.data(), &s->e) : -1;
   jail_release(&s->plan.c);
   pthread_mutex_lock(&s->lock);
@@ -660,24 +683,47 @@ void *RunSpawn(void *arg) {
   return nullptr;
 }
 
+void ClosePipes(PendingSpawn *s) {
+  for (int fd : {s->go[0], s->go[1], s->gate[0], s->gate[1]})
+    if (fd >= 0) close(fd);
+}
+
+// One byte to a gate of the pending spawn's; its end is closed after, so
+// that each is said once.
+void Say(int &fd, char byte) {
+  if (fd < 0) return;
+  while (write(fd, &byte, 1) < 0 && errno == EINTR)
+    ;
+  close(fd);
+  fd = -1;
+}
+
+Napi::Value SpawnView(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!starting || starting->gate[1] < 0) Bad(env, "spawnView", "has no gated spawnStart waiting for it");
+  Say(starting->gate[1], 'v');
+  return env.Undefined();
+}
+
 Napi::Value SpawnStart(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 1) throw Napi::TypeError::New(env, "takes one plan object");
+  if (info.Length() != 2) throw Napi::TypeError::New(env, "takes a plan object and whether it is gated");
   if (starting) Bad(env, "spawnStart", "is already waiting for spawnFinish");
+  bool gated = Bool(info[1], "gated");
   std::unique_ptr<PendingSpawn> s(new PendingSpawn());
   ParsePlan(info[0], s->plan);
   std::memset(&s->e, 0, sizeof(s->e));
   s->fds.assign(s->plan.sockets.size(), -1);
-  WaitScan();
-  if (pipe2(s->go, O_CLOEXEC) < 0) {
+  if (pipe2(s->go, O_CLOEXEC) < 0 || (gated && pipe2(s->gate, O_CLOEXEC) < 0)) {
     s->e = {"spawn", "pipe2", errno, nullptr};
+    ClosePipes(s.get());
     throw ApplyError(env, s->e);
   }
   s->plan.c.go_fd = s->go[0];
+  s->plan.c.view_gate_fd = s->gate[0];
   int rc = pthread_create(&s->thread, nullptr, RunSpawn, s.get());
   if (rc != 0) {
-    close(s->go[0]);
-    close(s->go[1]);
+    ClosePipes(s.get());
     s->e = {"spawn", "pthread_create", rc, nullptr};
     throw ApplyError(env, s->e);
   }
@@ -691,14 +737,12 @@ Napi::Value SpawnFinish(const Napi::CallbackInfo &info) {
   bool go = Bool(info[0], "go");
   std::unique_ptr<PendingSpawn> s(starting);
   starting = nullptr;
-  const char byte = go ? 'g' : 'x';
-  while (write(s->go[1], &byte, 1) < 0 && errno == EINTR)
-    ;
+  Say(s->gate[1], 'x');  // a view never let be built is not: nothing runs
+  Say(s->go[1], go ? 'g' : 'x');
   pthread_mutex_lock(&s->lock);
   while (!s->done) pthread_cond_wait(&s->cond, &s->lock);
   pthread_mutex_unlock(&s->lock);
-  close(s->go[0]);
-  close(s->go[1]);
+  ClosePipes(s.get());
   if (s->pid > 0) {
     pthread_detach(s->thread);
     PendingSpawn *kept = s.release();  // its thread stays, and with it what it shares (its lock)
@@ -942,7 +986,15 @@ Napi::Value ScanTreeStart(const Napi::CallbackInfo &info) {
   std::memset(&p->e, 0, sizeof(p->e));
   p->root = root;
   p->depth = depth;
-  if (pthread_create(&p->thread, nullptr, RunScan, p.get()) != 0) return Napi::Boolean::New(env, false);
+  pthread_mutex_lock(&scans_lock);
+  scans_running++;
+  pthread_mutex_unlock(&scans_lock);
+  if (pthread_create(&p->thread, nullptr, RunScan, p.get()) != 0) {
+    pthread_mutex_lock(&scans_lock);
+    scans_running--;
+    pthread_mutex_unlock(&scans_lock);
+    return Napi::Boolean::New(env, false);
+  }
   p->running = true;
   pending = p.release();
   return Napi::Boolean::New(env, true);
@@ -1234,6 +1286,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("exec", Napi::Function::New(env, Exec));
   exports.Set("spawn", Napi::Function::New(env, Spawn));
   exports.Set("spawnStart", Napi::Function::New(env, SpawnStart));
+  exports.Set("spawnView", Napi::Function::New(env, SpawnView));
   exports.Set("spawnFinish", Napi::Function::New(env, SpawnFinish));
   exports.Set("spawnChild", Napi::Function::New(env, SpawnChild));
   exports.Set("watchChild", Napi::Function::New(env, WatchChild));

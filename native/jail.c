@@ -181,7 +181,16 @@ static int step_ruleset(struct jail_plan *plan, struct jail_error *err)
 	return 0;
 }
 
+/* The Landlock-only layer opens the rules' paths here: not before the
+ * caller has made them (view_gate_fd). The namespace layer's init waits
+ * before its view instead (ns.c). */
+static int step_view_gate(struct jail_plan *plan, struct jail_error *err)
+{
+	return plan->ns ? 0 : jail_await(plan->view_gate_fd, 'v', err);
+}
+
 static const struct step prepare_steps[] = {
+	{ "view-gate", step_view_gate },
 	{ "landlock-ruleset", step_ruleset },
 };
 
@@ -321,19 +330,24 @@ static int step_seccomp(struct jail_plan *plan, struct jail_error *err)
 
 /* plan->go_fd: confined, the command waits for the word to go (jail.h),
  * so that only its exec is left once it comes. */
-static int step_go(struct jail_plan *plan, struct jail_error *err)
+int jail_await(int fd, char word, struct jail_error *err)
 {
 	char byte = 0;
 	ssize_t n;
 
-	if (plan->go_fd < 0)
+	if (fd < 0)
 		return 0;
-	while ((n = read(plan->go_fd, &byte, 1)) < 0 && errno == EINTR)
+	while ((n = read(fd, &byte, 1)) < 0 && errno == EINTR)
 		;
-	if (n == 1 && byte == 'g')
+	if (n == 1 && byte == word)
 		return 0;
 	errno = ECANCELED;
 	FAIL(err, "spawn", "read", NULL);
+}
+
+static int step_go(struct jail_plan *plan, struct jail_error *err)
+{
+	return jail_await(plan->go_fd, 'g', err);
 }
 
 static int step_exec(struct jail_plan *plan, struct jail_error *err)

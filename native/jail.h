@@ -130,6 +130,14 @@ struct jail_plan {
 	 * command can be made ready while the caller still checks that it
 	 * may run. */
 	int go_fd;
+
+	/* -1, or a pipe read the same way before the command's file system is
+	 * touched (jail_spawn only): 'v' and it goes on. In the namespace
+	 * layer the init waits just before it builds the view, its namespaces
+	 * made; in the Landlock-only layer jail_prepare waits before it opens
+	 * the rules' paths. So the caller makes what the view shows (the
+	 * private TMPDIR) while the namespaces are made. */
+	int view_gate_fd;
 };
 
 /* Where a step failed, shaped like Node's fs errors by the binding. */
@@ -193,5 +201,9 @@ int jail_enter(struct jail_plan *plan, struct jail_error *err);
 
 /* Release what jail_prepare holds, when jail_enter was not reached. */
 void jail_release(struct jail_plan *plan);
+
+/* One byte from `fd` (go_fd, view_gate_fd): 0 when it is `word` (or fd is
+ * -1); else, another byte or end of file, -1 with ECANCELED in err. */
+int jail_await(int fd, char word, struct jail_error *err);
 
 #endif

@@ -502,7 +502,7 @@ int jail_init_main(void *arg)
 		goto failed;
 	if (plan->ns->net && (loopback_up(&err) < 0 || pass_sockets(plan->ns, a->report, &err) < 0))
 		goto failed;
-	if (jail_view_build(plan->ns, plan->ruleset_fd, &err) < 0)
+	if (jail_await(plan->view_gate_fd, 'v', &err) < 0 || jail_view_build(plan->ns, plan->ruleset_fd, &err) < 0)
 		goto failed;
 	if (a->command) {
 		exec_helper(a, 1, &err);

@@ -174,7 +174,7 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
     get tmpdir() {
       return (tmpdir ??= fs.realpathSync.native(os.tmpdir()));
     },
-    tempName: () => `jail-${process.pid}-${randomHex(6)}`,
+    tempName,
     unixSockets() {
       try {
         return fs.readFileSync('/proc/net/unix', 'utf8'); // size 0 in stat: read to the end
@@ -328,7 +328,9 @@ function terminals(): string[] {
   return [...out];
 }
 
-/** Random bytes from the kernel, without loading node:crypto (2 ms). */
+/** A fresh name for a private TMPDIR (Host.tempName). */
+export const tempName = (): string => `jail-${process.pid}-${randomHex(6)}`;
+
 /** n random bytes in hex, from /dev/urandom (node:crypto costs 3 ms to load). */
 export function randomHex(n: number): string {
   const fd = fs.openSync('/dev/urandom', 'r');
@@ -349,9 +351,10 @@ export function randomHex(n: number): string {
 function planStorePath(): string {
   const dir = path.join(__dirname, 'plans');
   try {
-    fs.mkdirSync(dir, { mode: 0o700 });
+    // Asked first: an exception for the usual EEXIST costs more than this.
+    if (!fs.existsSync(dir)) fs.mkdirSync(dir, { mode: 0o700 });
   } catch {
-    // there already, or not ours to make
+    // made meanwhile, or not ours to make
   }
   try {
     return fs.realpathSync.native(dir);

@@ -17,7 +17,7 @@ import { assemble, type Assembled, type JailRequest } from './policy/assemble.js
 import type { Host } from './policy/host.js';
 import type * as Protect from './protect/index.js';
 import { printable } from './text.js';
-import { cleanup, loadProtect, materialize, restoreGuarded, statusOf, writeStderr } from './runsteps.js';
+import { cleanup, loadProtect, materialize, restoreGuarded, statusOf, sweepBeside, writeStderr } from './runsteps.js';
 
 export { provideProtect, sweepStale } from './runsteps.js';
 
@@ -55,7 +55,9 @@ export function runPrepared(p: Prepared, onFallback?: (plan: JailPlan) => void, 
   const run = new SupervisedRun(p, opts);
   let result;
   try {
-    result = supervise(run.start(onFallback).pid);
+    const pid = run.start(onFallback).pid;
+    if (p.tmpDir) sweepBeside(p.tmpDir); // while the command runs
+    result = supervise(pid);
     run.after(say);
   } finally {
     run.cleanup();

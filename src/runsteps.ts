@@ -102,9 +102,18 @@ function made(dir: string): number {
 export function cleanup(dir: string, what: string, write: (text: string) => void): void {
   const why = removeTree(dir);
   if (why) write(`jail: warning: could not remove ${what} ${printable(dir)}: ${printable(why)}\n`);
+  sweepBeside(dir);
+}
+
+/**
+ * sweepStale() of the directory `dir` is in, unless this process did so
+ * in the last minute: a library runs many, and a listing of the parent
+ * after every run is wasted. The CLI calls it while its command runs (it
+ * has nothing else to do then, and the listing is off the time the user
+ * waits), so that cleanup(), after, finds it done.
+ */
+export function sweepBeside(dir: string): void {
   const parent = dir.slice(0, dir.lastIndexOf('/')) || '/';
-  // A library runs many: what dead processes left is looked for once a
-  // minute, not after every run (a listing of the parent each time).
   const now = Date.now();
   if ((swept.get(parent) ?? -Infinity) > now - 60_000) return;
   swept.set(parent, now);

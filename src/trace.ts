@@ -356,7 +356,7 @@ export function storedCalls(trace: Trace, answers: Answers, pid = process.pid): 
 /** Fresh private TMPDIR names for a stored trace, one per name its
  *  preparation asked for, in order (decodeRun puts them in place of the
  *  stored run's). */
-export function freshNames(calls: readonly StoredCall[], host: Host): string[] {
+export function freshNames(calls: readonly StoredCall[], host: Pick<Host, 'tempName'>): string[] {
   return calls.filter((c) => c[0] === 'tempName').map(() => host.tempName());
 }
 

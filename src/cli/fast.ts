@@ -13,15 +13,14 @@
 import fs = require('node:fs');
 import path = require('node:path');
 import { PolicyError } from '../errors.js';
-import { checkKeptFds, hostAnswers, realHost, scanEtcEarly, stampDir } from '../host.js';
+import { checkKeptFds, hostAnswers, realHost, scanEtcEarly, stampDir, tempName } from '../host.js';
 import { afterRunHints, type HintInput } from '../hints.js';
-import { finishNative, probe, reraise, startNative, supervise, unlockDir, type ExecTarget } from '../native/apply.js';
+import { finishNative, openView, probe, reraise, startNative, supervise, unlockDir, type ExecTarget } from '../native/apply.js';
 import type { NativePlan } from '../native/binding.js';
 import { bundleId, decodeRun, DIST, encodeRun, entryName, readEntry, storeDir, storeKey } from '../planstore.js';
-import type { Host } from '../policy/host.js';
 import type { Guard } from '../policy/model.js';
 import type * as Protect from '../protect/index.js';
-import { cleanup, loadProtect, materialize, restoreGuarded, statusOf, writeStderr } from '../runsteps.js';
+import { cleanup, loadProtect, materialize, restoreGuarded, statusOf, sweepBeside, writeStderr } from '../runsteps.js';
 import { printableLines } from '../text.js';
 import { freshNames, replayStored, storedCalls, tracing, type StoredCall } from '../trace.js';
 
@@ -85,10 +84,11 @@ const ENDING = [1, 2, 3, 14, 15, 10, 12]; // HUP INT QUIT ALRM TERM USR1 USR2
  * Run `argv` from a stored plan; null when there is none that holds.
  *
  * The command is made ready (namespaces, view, its process confined and
- * waiting before its exec: startNative) while this thread asks the host its
- * questions again, and it is let go only when every answer agrees; else it
- * ends having run nothing, and the CLI prepares the run afresh. So the
- * private TMPDIR is made before the questions are asked: a listing of its
+ * waiting before its exec: startNative) while this thread makes the
+ * private TMPDIR, which the view waits for (openView), and asks the host
+ * its questions again; it is let go only when every answer agrees; else
+ * it ends having run nothing, and the CLI prepares the run afresh. So the
+ * TMPDIR is made before the questions are asked: a listing of its
  * directory is compared without it (replayStored).
  */
 export function runStored(argv: string[]): number | null {
@@ -98,21 +98,22 @@ export function runStored(argv: string[]): number | null {
     if (debug) writeStderr(`jail: plan store: not used: ${found}\n`);
     return null;
   }
-  const { run, target, calls, names, facts, host } = found;
+  const { run, target, calls, names, facts } = found;
   let locks: number[] = [];
   let guarded: Protect.Snapshot | null;
   let started = false;
   let pid: number;
   try {
-    locks = materialize(run);
-    startNative(run.native, target);
+    startNative(run.native, target, true); // its namespaces are made meanwhile
     started = true;
+    locks = materialize(run);
+    openView();
     let why: string | null = 'something it looked at changed';
     try {
       // As main() probes for a run (a bad value throws: main says so).
       const env = process.env;
       if (JSON.stringify(probe(abiCap(env.JAIL_LANDLOCK_ABI), namespacesEnv(env.JAIL_NAMESPACES) === 'off' ? 'off' : 'assume')) !== facts) why = 'the kernel facts changed';
-      else if (replayStored(calls, host, hostAnswers, names)) why = null;
+      else if (replayStored(calls, realHost(env), hostAnswers, names)) why = null;
     } catch (e) {
       why = e instanceof Error ? e.message : String(e);
     }
@@ -148,6 +149,7 @@ export function runStored(argv: string[]): number | null {
   }
   let result;
   try {
+    if (run.tmpDir) sweepBeside(run.tmpDir); // while the command runs
     result = supervise(pid);
   } finally {
     finish(run, locks, guarded);
@@ -164,7 +166,7 @@ export function runStored(argv: string[]): number | null {
 /** The stored run for `argv` with this run's TMPDIR and arguments, the
  *  questions its preparation asked (to be asked again) and this run's
  *  TMPDIR names, or why there is none. */
-function storedRun(argv: string[]): { run: StoredRun; target: ExecTarget; calls: StoredCall[]; names: string[]; facts: string; host: Host } | string {
+function storedRun(argv: string[]): { run: StoredRun; target: ExecTarget; calls: StoredCall[]; names: string[]; facts: string } | string {
   const env = process.env;
   if (!argv.includes('--')) return 'no -- before the command';
   restoreNodeOptions(env); // as main() does first
@@ -178,14 +180,13 @@ function storedRun(argv: string[]): { run: StoredRun; target: ExecTarget; calls:
     const file = entryName(dir, key, hostAnswers.digest, false);
     const e = file && readEntry(dir, file);
     if (!e || e.key !== key.key || e.env !== key.env) return 'no plan for this run';
-    const host = realHost(env);
-    const names = freshNames(e.calls, host);
+    const names = freshNames(e.calls, { tempName });
     const run = decodeRun<StoredRun>(e.run, e.names, names, env);
     checkKeptFds(run.native.keepFds);
     const args = argv.slice(argv.indexOf('--') + 1);
     run.native.argv = args;
     run.hints = { ...run.hints, target: { argv: args } };
-    return { run, target: { file: run.native.file, argv: args, env }, calls: e.calls, names, facts: e.facts, host };
+    return { run, target: { file: run.native.file, argv: args, env }, calls: e.calls, names, facts: e.facts };
   } catch (e) {
     return e instanceof Error ? e.message : String(e);
   }

@@ -141,9 +141,15 @@ export function jailedNative(plan: JailPlan, target: ExecTarget, sockets: Native
  * command is made ready: startNative, then finishNative(true) returns what
  * spawnNative does (or throws it); finishNative(false) ends the ready
  * command, which ran nothing, and returns the signals that came meanwhile.
+ * Started `gated`, the command's file system is not looked at until
+ * openView() (the caller makes the private TMPDIR meanwhile).
  */
-export function startNative(native: NativePlan, target: ExecTarget): void {
-  explaining(target, () => loadAddon().spawnStart(native));
+export function startNative(native: NativePlan, target: ExecTarget, gated = false): void {
+  explaining(target, () => loadAddon().spawnStart(native, gated));
+}
+
+export function openView(): void {
+  loadAddon().spawnView();
 }
 
 export function finishNative(go: true, target: ExecTarget): { pid: number; fds: number[] };

@@ -179,9 +179,13 @@ export interface Addon {
    * of its own (its process, confined, waits before its exec) while JavaScript
    * goes on; spawnFinish(true) lets it run and returns or throws what
    * spawn() does; spawnFinish(false) ends it having run nothing and
-   * returns the signals that came meanwhile (bit n: signal n).
+   * returns the signals that came meanwhile (bit n: signal n). `gated`:
+   * nothing of the file system is looked at (the view built, or a rule's
+   * path opened) until spawnView(); without it, spawnFinish ends the
+   * command having run nothing.
    */
-  spawnStart(plan: NativePlan): void;
+  spawnStart(plan: NativePlan, gated: boolean): void;
+  spawnView(): void;
   spawnFinish(go: boolean): { pid: number; fds: number[] } | number;
   /** A per-child spawn for the library (native/supervisor.h,
    *  jail_spawn_child): many at once, nothing process-wide (no subreaper,
@@ -301,6 +305,7 @@ function named(raw: RawAddon): Addon {
     exec: coded(raw.exec),
     spawn: coded(raw.spawn),
     spawnStart: coded(raw.spawnStart),
+    spawnView: coded(raw.spawnView),
     spawnFinish: coded(raw.spawnFinish),
     spawnChild: coded(raw.spawnChild),
     watchChild: coded(raw.watchChild),

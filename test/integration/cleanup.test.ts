@@ -171,6 +171,26 @@ strictJail.describe('a TMPDIR left by a jail that was killed (issue 8 C4)', () =
     }
   });
 
+  it('is looked for while the command runs, not after it (off the time the user waits)', async () => {
+    const tmp = fs.realpathSync(os.tmpdir());
+    const stale = path.join(tmp, `jail-${spawnSync('true').pid!}-0123456789ac`);
+    fs.mkdirSync(stale);
+    const flag = path.join(w.outside, 'sweep-go');
+    const [cmd, argv] = jailCommand(w, ['--ro', '.', '--rw', w.outside, '--', 'sh', '-c', `while [ ! -e ${flag} ]; do sleep 0.05; done`]);
+    const child = spawn(cmd, argv, { cwd: w.proj, env: w.env, stdio: 'ignore' });
+    const closed = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    try {
+      expect(await until(() => !fs.existsSync(stale))).toBe(true);
+      expect(child.exitCode).toBe(null); // still waiting for the flag
+      fs.writeFileSync(flag, '');
+      expect(await closed).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      fs.rmSync(stale, { recursive: true, force: true });
+      fs.rmSync(flag, { force: true });
+    }
+  });
+
   // A run in another PID namespace (a container sharing /tmp, a jail run
   // under unshare -p) sees every pid of this one as gone: before the lock,
   // its sweep removed a live run's TMPDIR (and npm cache layer) under it.

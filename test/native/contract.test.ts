@@ -139,6 +139,15 @@ describe('spawn() and supervise()', () => {
       out({ status, left, fds })`);
     expect(r).toEqual({ status: { code: 4, signal: null }, left: [], fds: [] });
   });
+  it('the two-half spawn says how it is misused: spawnStart needs whether it is gated; spawnView, a gated spawnStart waiting; spawnFinish, a spawnStart', () => {
+    const r = inChild(`const said = (f) => { try { f(); return null } catch (e) { return e.constructor.name + ': ' + e.message } };
+      out([said(() => addon.spawnStart(${plan()})), said(() => addon.spawnView()), said(() => addon.spawnFinish(true))])`);
+    expect(r).toEqual([
+      'TypeError: takes a plan object and whether it is gated',
+      'TypeError: spawnView has no gated spawnStart waiting for it',
+      'TypeError: spawnFinish has no spawnStart to finish',
+    ]);
+  });
   it('spawn() refuses (EBUSY) in a process that has children of its own, which the supervisor would end; they live on', () => {
     const r = inChild(`const other = require('child_process').spawn('sleep', ['5'], { stdio: 'ignore' });
       try { addon.spawn(${plan()}) } catch (e) { out({ code: e.code, syscall: e.syscall, step: e.step, otherAlive: other.exitCode === null && require('fs').existsSync('/proc/' + other.pid) }) }

@@ -146,9 +146,9 @@ function nodeAs(who: Who, prefix: string[], script: string, env: NodeJS.ProcessE
 /** The binding as `who` can load it. */
 const bindingFor = (who: Who) => JSON.stringify(path.join(who === 'root' ? REPO : pkg, 'dist', 'native', 'binding.js'));
 
-function run(plan: NativePlan, who: Who, opts: { input?: string; extra?: string[] } = {}): Ran {
+function run(plan: NativePlan, who: Who, opts: { input?: string; extra?: string[]; env?: NodeJS.ProcessEnv } = {}): Ran {
   const [cmd, args, env] = runner(who, opts.extra);
-  const r = spawnSync(cmd, args, { env: { ...env, NS_PLAN: toJson(plan) }, input: opts.input ?? '', encoding: 'utf8', timeout: 20_000 }) as Ran;
+  const r = spawnSync(cmd, args, { env: { ...env, NS_PLAN: toJson(plan), ...opts.env }, input: opts.input ?? '', encoding: 'utf8', timeout: 20_000 }) as Ran;
   const m = /^jail-error: (.*)$/m.exec(r.stderr);
   if (m) r.failure = JSON.parse(m[1]!) as NativeError;
   return r;
@@ -312,6 +312,33 @@ describe.each(WHO)('as %s', (who) => {
       const r = run(nsPlan('echo x > /dev/null && echo null-ok; head -c 1 /dev/zero > /dev/full; head -c 4 /dev/urandom | wc -c', { who }), who);
       expect(r.stdout).toBe('null-ok\n4\n');
       expect(r.stderr).toMatch(/No space left on device/);
+    });
+  });
+
+  describe('a spawn in two halves, gated, as the CLI runs a stored plan (NS_GATE in fixtures/ns-run.cjs)', () => {
+    let n = 0;
+    it.each(['namespaces', 'landlock'])('%s: nothing of the file system is looked at before spawnView: a directory made 200 ms after the start is granted; ungated, the same plan fails', (layer) => {
+      const dir = path.join(w.outside, `gated-${n++}`);
+      const entry: NativeViewEntry = { kind: 'bind', path: dir, readOnly: false, access: RW }; // no identity: made later
+      const plan = nsPlan(`echo made-ready > ${dir}/out.txt`, { who, view: [entry] });
+      const p = layer === 'namespaces' ? plan : fallback(plan);
+      const r = run(p, who, { env: { NS_GATE: dir } });
+      expect([r.failure, r.status]).toEqual([undefined, 0]);
+      expect(fs.readFileSync(path.join(dir, 'out.txt'), 'utf8')).toBe('made-ready\n');
+      fs.rmSync(dir, { recursive: true });
+      // The control: started at once, the directory is not there yet.
+      const u = run(p, who);
+      expect(u.failure).toMatchObject({ code: 'ENOENT', path: dir, step: layer === 'namespaces' ? 'view' : 'landlock-ruleset' });
+      expect(fs.existsSync(dir)).toBe(false);
+    });
+
+    it.each(['namespaces', 'landlock'])('%s: spawnFinish(false) before spawnView ends it having run nothing, and reaps it', (layer) => {
+      const marker = path.join(w.outside, `never-${n++}`);
+      const plan = nsPlan(`echo ran > ${marker}`, { who, view: [bind(w.outside, false, RW)] });
+      const r = run(layer === 'namespaces' ? plan : fallback(plan), who, { env: { NS_GATE: path.join(w.outside, 'unused'), NS_GATE_ABORT: '1' } });
+      expect([r.stdout, r.stderr, r.status]).toEqual(['seen=0\n', '', 0]);
+      expect(fs.existsSync(marker)).toBe(false);
+      expect(fs.existsSync(path.join(w.outside, 'unused'))).toBe(false);
     });
   });
 
