@@ -328,8 +328,6 @@ static int step_seccomp(struct jail_plan *plan, struct jail_error *err)
 	return 0;
 }
 
-/* plan->go_fd: confined, the command waits for the word to go (jail.h),
- * so that only its exec is left once it comes. */
 int jail_await(int fd, char word, struct jail_error *err)
 {
 	char byte = 0;
@@ -345,6 +343,8 @@ int jail_await(int fd, char word, struct jail_error *err)
 	FAIL(err, "spawn", "read", NULL);
 }
 
+/* plan->go_fd: confined, the command waits for the word to go (jail.h),
+ * so that only its exec is left once it comes. */
 static int step_go(struct jail_plan *plan, struct jail_error *err)
 {
 	return jail_await(plan->go_fd, 'g', err);

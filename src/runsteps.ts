@@ -117,7 +117,11 @@ export function sweepBeside(dir: string): void {
   const now = Date.now();
   if ((swept.get(parent) ?? -Infinity) > now - 60_000) return;
   swept.set(parent, now);
-  sweepStale(parent);
+  try {
+    sweepStale(parent);
+  } catch {
+    // what is left may go next time; never a reason to leave a command unsupervised
+  }
 }
 
 /** When each parent was last swept, in this process. */
