@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <poll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -1218,6 +1219,37 @@ std::string FileAnswer(char op, const char *p, size_t max) {
   return r;
 }
 
+// 'd': Host.readdir's answer, as Node gives it: the names but . and ..,
+// sorted as libuv's scandir sorts them (strcmp), each after its type ('d'
+// a directory, 'l' a symlink, 'f' anything else; a d_type the file system
+// does not give is lstat'd, as Node does), joined by NULs: "" for an empty
+// directory. Host.readdir answers [] where it cannot list: here that is
+// "!errno", which no stored listing is (the plan is prepared afresh).
+std::string ListAnswer(const char *p) {
+  DIR *d = opendir(p);
+  if (!d) return "!" + std::to_string(errno);
+  std::vector<std::string> names;
+  struct dirent *e;
+  int err;
+  for (errno = 0; (e = readdir(d)) != nullptr; errno = 0) {
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    unsigned char t = e->d_type;
+    struct stat st;
+    if (t == DT_UNKNOWN && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) t = IFTODT(st.st_mode);
+    names.push_back((t == DT_DIR ? "d" : t == DT_LNK ? "l" : "f") + std::string(e->d_name));
+  }
+  err = errno;
+  closedir(d);
+  if (err != 0) return "!" + std::to_string(err);
+  std::sort(names.begin(), names.end(), [](const std::string &a, const std::string &b) { return std::strcmp(a.c_str() + 1, b.c_str() + 1) < 0; });
+  std::string r;
+  for (size_t i = 0; i < names.size(); i++) {
+    if (i > 0) r += '\0';
+    r += names[i];
+  }
+  return r;
+}
+
 // answers(ops, paths, nums): what the host answers now about each path, as
 // text, for the CLI's stored plans (src/trace.ts compares them with the
 // answers a plan was prepared from, put in the same form). One call for a
@@ -1231,6 +1263,7 @@ std::string FileAnswer(char op, const char *p, size_t max) {
 //              "dev:ino:mtime_ns:ctime_ns fstype" (statfs's f_type, hex)
 //   'c' / 'C'  Host.readText following links or not, at most nums[i] bytes;
 //   'h'        Host.readHead of nums[i] bytes: see FileAnswer
+//   'd'        Host.readdir: see ListAnswer
 // Any other error: "!errno", which no stored answer is.
 std::string Answer(char op, const char *p, size_t num) {
   char buf[PATH_MAX + 64];
@@ -1260,6 +1293,8 @@ std::string Answer(char op, const char *p, size_t num) {
     }
     case 'c': case 'C': case 'h':
       return FileAnswer(op, p, num);
+    case 'd':
+      return ListAnswer(p);
     default:
       return "!" + std::to_string(EINVAL);
   }

@@ -172,7 +172,8 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
       return (store ??= planStorePath());
     },
     get tmpdir() {
-      return (tmpdir ??= fs.realpathSync.native(os.tmpdir()));
+      // (the realpath that throws says why there is none)
+      return (tmpdir ??= realpaths([os.tmpdir()])[0] ?? fs.realpathSync.native(os.tmpdir()));
     },
     tempName,
     unixSockets() {
@@ -350,17 +351,35 @@ export function randomHex(n: number): string {
  *  hides it: src/policy/protect.ts). */
 function planStorePath(): string {
   const dir = path.join(__dirname, 'plans');
+  const there = realpaths([dir])[0];
+  if (there) return there; // asked first: an exception for the usual EEXIST costs more
   try {
-    // Asked first: an exception for the usual EEXIST costs more than this.
-    if (!fs.existsSync(dir)) fs.mkdirSync(dir, { mode: 0o700 });
+    fs.mkdirSync(dir, { mode: 0o700 });
   } catch {
     // made meanwhile, or not ours to make
   }
+  return realpaths([dir])[0] ?? '';
+}
+
+/**
+ * realpath(3) of each path, null where it fails: in one call to the addon
+ * when it is there (each from JavaScript costs tens of microseconds in a
+ * cold process, and the run from a stored plan asks for a dozen), else as
+ * fs.realpathSync.native, which is the same realpath(3).
+ */
+function realpaths(paths: string[]): Array<string | null> {
   try {
-    return fs.realpathSync.native(dir);
-  } catch {
-    return '';
+    return loadAddon().answers('r'.repeat(paths.length), paths, paths.map(() => 0)).map((a) => (a.startsWith('=') ? a.slice(1) : null));
+  } catch (e) {
+    if (!(e instanceof NativeLoadError)) throw e;
   }
+  return paths.map((p) => {
+    try {
+      return fs.realpathSync.native(p);
+    } catch {
+      return null;
+    }
+  });
 }
 
 /** jail's package directory (bin/, dist/, build/ or prebuilds/), the node
@@ -373,28 +392,14 @@ function planStorePath(): string {
  *  that could write one could have its bytecode run by the next jail. */
 function selfPaths(): string[] {
   const pkg = path.join(__dirname, '..');
-  const out: string[] = [];
-  for (const p of [pkg, process.execPath, ...addonFiles(), path.join(pkg, 'bin'), __dirname, path.join(__dirname, 'load.js')]) {
-    try {
-      out.push(fs.realpathSync.native(p));
-    } catch {
-      // gone: nothing to protect
-    }
-  }
-  try {
-    // Where the loader looks for the addon first (build/Release) or next
-    // (prebuilds/), even when not there: a command that could make one
-    // would have its code loaded by the next jail.
-    const real = fs.realpathSync.native(pkg);
-    for (const d of ['build', 'prebuilds']) if (!out.includes(path.join(real, d))) out.push(path.join(real, d));
-  } catch {
-    // no package directory
-  }
-  try {
-    const dist = fs.realpathSync.native(__dirname);
-    out.push(path.join(dist, 'cli.js.cache'), path.join(dist, 'fast.js.cache'), path.join(dist, 'plans'));
-  } catch {
-    // no dist/: nothing to protect
-  }
+  const named = [pkg, __dirname, process.execPath, ...addonFiles(), path.join(pkg, 'bin'), path.join(__dirname, 'load.js')];
+  const real = realpaths(named);
+  const out = real.filter((p): p is string => p !== null); // one gone: nothing to protect
+  const [realPkg, dist] = real;
+  // Where the loader looks for the addon first (build/Release) or next
+  // (prebuilds/), even when not there: a command that could make one
+  // would have its code loaded by the next jail.
+  if (realPkg) for (const d of ['build', 'prebuilds']) if (!out.includes(path.join(realPkg, d))) out.push(path.join(realPkg, d));
+  if (dist) out.push(path.join(dist, 'cli.js.cache'), path.join(dist, 'fast.js.cache'), path.join(dist, 'plans'));
   return out;
 }

@@ -156,6 +156,27 @@ describe('spawn() and supervise()', () => {
   });
 });
 
+describe('answers(): the batch of questions a stored plan asks again', () => {
+  it("a listing ('d') is Node's: the same names in the same order, each after its type; \"\" when empty, !errno when there is none", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jail-answers-'));
+    try {
+      const full = path.join(dir, 'full');
+      fs.mkdirSync(path.join(full, 'sub'), { recursive: true });
+      fs.mkdirSync(path.join(dir, 'empty'));
+      for (const name of ['b', 'a', 'é', 'Z', 'ab', 'x y']) fs.writeFileSync(path.join(full, name), '');
+      fs.symlinkSync('sub', path.join(full, 'link'));
+      spawnSync('mkfifo', [path.join(full, 'fifo')]);
+      // As the host lists (src/host.ts), in the addon's form (src/trace.ts).
+      const node = (p: string) => fs.readdirSync(p, { withFileTypes: true }).map((d) => `${d.isDirectory() ? 'd' : d.isSymbolicLink() ? 'l' : 'f'}${d.name}`).join('\0');
+      const r = inChild(`out(addon.answers('dddd', ${JSON.stringify([full, path.join(dir, 'empty'), path.join(dir, 'missing'), path.join(full, 'a')])}, [0, 0, 0, 0]))`) as string[];
+      expect(r).toEqual([node(full), '', '!2', '!20']);
+      expect(r[0]!.split('\0')).toEqual(['fZ', 'fa', 'fab', 'fb', 'ffifo', 'llink', 'dsub', 'fx y', 'fé']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('verified opens: the addon grants the object the TypeScript side checked', () => {
   // Named now (the cases below show it), made only when they run.
   const dir = path.join(fs.realpathSync(os.tmpdir()), `jail-contract-${process.pid}`);

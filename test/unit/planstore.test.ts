@@ -51,6 +51,7 @@ function answersOf(h: Host): Answers {
         if (op === 'x') return h.executable(p) ? '1' : '0';
         if (op === 'c' || op === 'C') return text(h.readText(p, { follow: op === 'c', max: nums[i] }));
         if (op === 'h') return text(h.readHead(p, nums[i]!), true);
+        if (op === 'd') return h.readdir(p).map((e) => `${e.isDir ? 'd' : e.isSymlink ? 'l' : 'f'}${e.name}`).join('\0');
         return `!${op}`;
       })),
     stamped: () => true,
