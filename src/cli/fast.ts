@@ -226,4 +226,14 @@ export function warm(): void {
   const calls = storedCalls(t.trace, hostAnswers);
   if (calls) replayStored(calls, host, hostAnswers);
   decodeRun(encodeRun({ n: 1n, u: new Uint8Array(8), envp: [`PATH=${env.PATH ?? ''}`, 'X=1'] }, env), [], [], env);
+  // A run's own steps, where they touch nothing: V8 caches a function's
+  // code only once it has run, and compiles the rest in every run.
+  runStored([]); // no --: null at once
+  const none = { tmpDir: null, files: [], afterRun: [], hints: { target: { argv: [] }, env: {}, options: {}, command: { file: '', chain: [] }, policy: { npmCache: null } } } as unknown as StoredRun;
+  materialize(none);
+  finish(none, [], null);
+  cleanup(path.join(DIST, 'no-such-dir', 'jail-0-000000000000'), 'TMPDIR', () => {});
+  statusOf({ code: 0, signal: null });
+  afterRunHints(none.hints, { layer: 'namespaces', fallback: null }, 0);
+  probe(abiCap(undefined), namespacesEnv(undefined) === 'off' ? 'off' : 'assume');
 }
