@@ -379,20 +379,24 @@ export function replayStored(calls: readonly StoredCall[], host: Host, answers: 
   const h = host as unknown as Record<string, unknown>;
   const own = ownProc(pid);
   const here = `/proc/${pid}`;
-  const local = (a: unknown) => (typeof a === 'string' ? a.split(OWN).join(here) : a);
+  const local = (a: unknown) => (typeof a === 'string' && a.includes(OWN) ? a.split(OWN).join(here) : a);
+  /** An answer with this process's /proc directory named as stored. */
+  const stored = (a: string) => (a.includes(here) ? a.replace(own, OWN) : a);
   let ops = '';
   const paths: string[] = [];
   const nums: number[] = [];
   const want: string[] = [];
   /** The batch's listings of the TMPDIR directory, compared without ours. */
   const inTmp = new Set<number>();
+  /** Tree scans, asked last: one begun early (root's /etc, on the addon's
+   *  thread) has the longest to finish. */
+  const scans: Array<[unknown[], string]> = [];
   try {
-    for (const [name, stored, answer, op, num] of calls) {
+    for (const [name, asked, answer, op, num] of calls) {
       if (name === 'tempName') continue;
-      const args = stored && stored.map(local);
+      const args = asked && asked.map(local);
       if (op === 'T') {
-        const raw = answers.scan(args![0] as string, args![1] as number);
-        if ((raw === null ? '-' : scanned(raw.names, raw.meta)) !== answer) return false;
+        scans.push([args!, answer!]);
         continue;
       }
       if (op !== undefined) {
@@ -404,7 +408,7 @@ export function replayStored(calls: readonly StoredCall[], host: Host, answers: 
         continue;
       }
       const value = name === 'unixSockets' ? (host.unixSockets?.() ?? null) : args === null ? h[name] : (h[name] as (...a: unknown[]) => unknown).apply(host, args);
-      if (encodeAnswer(name, value).replace(own, OWN) !== answer) return false;
+      if (stored(encodeAnswer(name, value)) !== answer) return false;
     }
     const got = ops ? answers.ask(ops, paths, nums) : [];
     for (let i = 0; i < want.length; i++) {
@@ -415,7 +419,11 @@ export function replayStored(calls: readonly StoredCall[], host: Host, answers: 
         a = a.slice(0, sp);
       }
       if (inTmp.has(i)) a = a.split('\0').filter((e) => !ours.includes(e.slice(1))).join('\0');
-      if (a.replace(own, OWN) !== want[i]) return false;
+      if (stored(a) !== want[i]) return false;
+    }
+    for (const [args, answer] of scans) {
+      const raw = answers.scan(args[0] as string, args[1] as number);
+      if ((raw === null ? '-' : scanned(raw.names, raw.meta)) !== answer) return false;
     }
   } catch {
     return false;

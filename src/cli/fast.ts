@@ -223,6 +223,10 @@ export function warm(): void {
   t.host.readHead('/bin/sh', 4);
   t.host.readdir('/');
   void t.host.cwd;
+  void t.host.self;
+  void t.host.tmpdir;
+  void t.host.planStore;
+  t.host.unixSockets?.();
   const calls = storedCalls(t.trace, hostAnswers);
   if (calls) replayStored(calls, host, hostAnswers);
   decodeRun(encodeRun({ n: 1n, u: new Uint8Array(8), envp: [`PATH=${env.PATH ?? ''}`, 'X=1'] }, env), [], [], env);
