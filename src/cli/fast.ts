@@ -239,5 +239,5 @@ export function warm(): void {
   cleanup(path.join(DIST, 'no-such-dir', 'jail-0-000000000000'), 'TMPDIR', () => {});
   statusOf({ code: 0, signal: null });
   afterRunHints(none.hints, { layer: 'namespaces', fallback: null }, 0);
-  probe(abiCap(undefined), namespacesEnv(undefined) === 'off' ? 'off' : 'assume');
+  probe(undefined, 'assume');
 }
