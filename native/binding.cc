@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <poll.h>
 #include <sys/inotify.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/socket.h>
@@ -1250,6 +1251,30 @@ std::string ListAnswer(const char *p) {
   return r;
 }
 
+// 'o': the text of a regular file of this user's, not followed through a
+// link, of at most `max` bytes: "=" and its bytes; "-" if not.
+std::string OwnText(const char *p, size_t max) {
+  int fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return "-";
+  struct stat st;
+  std::string r = "=";
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || static_cast<uint64_t>(st.st_size) > max) {
+    r = "-";
+  } else {
+    size_t size = static_cast<size_t>(st.st_size), len = 1;
+    r.resize(1 + size + 1);  // one byte more, which only a file that grew fills
+    for (ssize_t k; len < r.size(); len += static_cast<size_t>(k)) {
+      k = read(fd, &r[len], r.size() - len);
+      if (k < 0 && errno == EINTR) { k = 0; continue; }
+      if (k <= 0) break;
+    }
+    if (len == 1 + size) r.resize(len);
+    else r = "-";  // it changed while read
+  }
+  close(fd);
+  return r;
+}
+
 // answers(ops, paths, nums): what the host answers now about each path, as
 // text, for the CLI's stored plans (src/trace.ts compares them with the
 // answers a plan was prepared from, put in the same form). One call for a
@@ -1264,6 +1289,10 @@ std::string ListAnswer(const char *p) {
 //   'c' / 'C'  Host.readText following links or not, at most nums[i] bytes;
 //   'h'        Host.readHead of nums[i] bytes: see FileAnswer
 //   'd'        Host.readdir: see ListAnswer
+// and for the store's own files (src/planstore.ts), which are not compared:
+//   'i'        stat: "dev:ino:size:mtime_ns"; "-" on any error
+//   'o'        a regular file of this user's (not a link), at most nums[i]
+//              bytes: "=" and its text; "-" if not (or not there)
 // Any other error: "!errno", which no stored answer is.
 std::string Answer(char op, const char *p, size_t num) {
   char buf[PATH_MAX + 64];
@@ -1295,6 +1324,13 @@ std::string Answer(char op, const char *p, size_t num) {
       return FileAnswer(op, p, num);
     case 'd':
       return ListAnswer(p);
+    case 'i':
+      if (stat(p, &st) != 0) return "-";
+      snprintf(buf, sizeof(buf), "%" PRIu64 ":%" PRIu64 ":%" PRIu64 ":%" PRIu64, static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
+               static_cast<uint64_t>(st.st_mtim.tv_sec) * UINT64_C(1000000000) + static_cast<uint64_t>(st.st_mtim.tv_nsec));
+      return buf;
+    case 'o':
+      return OwnText(p, num);
     default:
       return "!" + std::to_string(EINVAL);
   }
@@ -1314,6 +1350,36 @@ Napi::Value Answers(const Napi::CallbackInfo &info) {
     out.Set(i, Napi::String::New(env, Answer(ops[i], p.c_str(), num)));
   }
   return out;
+}
+
+// random(n): n random bytes (getrandom(2)) as 2n hex digits, for names
+// and salts; n at most 256.
+Napi::Value Random(const Napi::CallbackInfo &info) {
+  size_t n = static_cast<size_t>(Integer(info[0], "bytes", 1, 256));
+  unsigned char b[256];
+  for (size_t got = 0; got < n;) {
+    ssize_t k = getrandom(b + got, n - got, 0);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) {
+      struct jail_error e = {"random", "getrandom", errno, nullptr};
+      throw ApplyError(info.Env(), e);
+    }
+    got += static_cast<size_t>(k);
+  }
+  static const char hex[] = "0123456789abcdef";
+  std::string out(2 * n, '0');
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = hex[b[i] >> 4];
+    out[2 * i + 1] = hex[b[i] & 15];
+  }
+  return Napi::String::New(info.Env(), out);
+}
+
+// prepareHelper(): the namespace layer's helper made on a thread of its
+// own (ns.h, jail_prepare_helper), for a spawn soon to come.
+Napi::Value PrepareHelper(const Napi::CallbackInfo &info) {
+  jail_prepare_helper();
+  return info.Env().Undefined();
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -1342,6 +1408,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tcpOwner", Napi::Function::New(env, TcpOwner));
   exports.Set("answers", Napi::Function::New(env, Answers));
   exports.Set("digest", Napi::Function::New(env, DigestText));
+  exports.Set("random", Napi::Function::New(env, Random));
+  exports.Set("prepareHelper", Napi::Function::New(env, PrepareHelper));
   return exports;
 }
 

@@ -1,6 +1,5 @@
 /** The real machine behind the Host interface: node:fs and process. */
 import fs = require('node:fs');
-import os = require('node:os');
 import path = require('node:path');
 import { NativeLoadError, PolicyError } from './errors.js';
 import { addonFiles, loadAddon } from './native/binding.js';
@@ -18,7 +17,7 @@ const MAX_TEXT = 4 << 20;
 const S_IFMT = 0o170000;
 const { S_IFDIR, S_IFREG } = fs.constants;
 const SCAN_INCOMPLETE = 1;
-const LITTLE_ENDIAN = os.endianness() === 'LE';
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** The addon's scan (native/scan.c) as entries: the paths joined by NULs,
  *  and per entry (flags << 32 | mode), dev, ino. */
@@ -61,7 +60,7 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
   let store: string | undefined;
   return {
     cwd,
-    home: env.HOME || os.homedir(),
+    home: env.HOME || (require('node:os') as typeof import('node:os')).homedir(),
     uid: process.getuid?.() ?? -1,
     path: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     realpath(p) {
@@ -173,7 +172,8 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
     },
     get tmpdir() {
       // (the realpath that throws says why there is none)
-      return (tmpdir ??= realpaths([os.tmpdir()])[0] ?? fs.realpathSync.native(os.tmpdir()));
+      const dir = tmpdirOf(process.env);
+      return (tmpdir ??= realpaths([dir])[0] ?? fs.realpathSync.native(dir));
     },
     tempName,
     unixSockets() {
@@ -332,8 +332,24 @@ function terminals(): string[] {
 /** A fresh name for a private TMPDIR (Host.tempName). */
 export const tempName = (): string => `jail-${process.pid}-${randomHex(6)}`;
 
-/** n random bytes in hex, from /dev/urandom (node:crypto costs 3 ms to load). */
+/**
+ * os.tmpdir() as Node gives it on Linux: TMPDIR, TMP, TEMP, else /tmp, a
+ * trailing slash dropped. Here because node:os costs 0.25 ms to load, and
+ * a run from a stored plan needs nothing else of it.
+ */
+export function tmpdirOf(env: NodeJS.ProcessEnv): string {
+  const p = env.TMPDIR || env.TMP || env.TEMP || '/tmp';
+  return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
+}
+
+/** n random bytes in hex: the addon's getrandom(2), or /dev/urandom where
+ *  it cannot load (node:crypto costs 3 ms to load). */
 export function randomHex(n: number): string {
+  try {
+    return loadAddon().random(n);
+  } catch (e) {
+    if (!(e instanceof NativeLoadError)) throw e;
+  }
   const fd = fs.openSync('/dev/urandom', 'r');
   try {
     const b = Buffer.alloc(n);

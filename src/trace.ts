@@ -16,7 +16,6 @@
  * An answer that was an exception is not kept at all: such a trace is not
  * reused.
  */
-import os = require('node:os');
 import type { DirEntry, Host, ScanEntry, Stat } from './policy/host.js';
 import { socketPaths } from './policy/sockets.js';
 
@@ -101,9 +100,12 @@ export function replay(trace: Trace, host: Host, stampDir?: StampDir): string[] 
 /** The errno code (EACCES, ELOOP, …) of a host's refusal to look. */
 function errnoCode(e: unknown): string | null {
   const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code !== 'ENOENT' && code !== 'ENOTDIR' && ERRNO[code] !== undefined ? code : null;
+  return typeof code === 'string' && code !== 'ENOENT' && code !== 'ENOTDIR' && errnos()[code] !== undefined ? code : null;
 }
-const ERRNO = os.constants.errno as Record<string, number | undefined>;
+/** errno numbers by name, from node:os, loaded only when needed (a run
+ *  from a stored plan, which needs none, would pay 0.25 ms for it). */
+let errnoTable: Record<string, number | undefined> | undefined;
+const errnos = () => (errnoTable ??= (require('node:os') as typeof import('node:os')).constants.errno as Record<string, number | undefined>);
 
 /** The errno code a question is refused with now; null when answered. */
 function refusal(ask: () => unknown): string | null {
@@ -353,7 +355,7 @@ export function storedCalls(trace: Trace, answers: Answers, pid = process.pid): 
     if (c.name === 'scanTree') return [c.name, args, asScanned(c.value as ScanEntry[] | null), 'T', 0];
     const op = opOf(c.name, args, answers);
     // A refusal, as the addon gives it ("!errno").
-    if (c.error !== undefined) return [c.name, args, `!${ERRNO[c.error]}`, op![0], op![1]];
+    if (c.error !== undefined) return [c.name, args, `!${errnos()[c.error]}`, op![0], op![1]];
     if (op) return [c.name, args, asAnswered(op[0], c.value, answers).replace(own, OWN), op[0], op[1]];
     return [c.name, args, encodeAnswer(c.name, c.value).replace(own, OWN)];
   });

@@ -148,6 +148,12 @@ export function startNative(native: NativePlan, target: ExecTarget, gated = fals
   explaining(target, () => loadAddon().spawnStart(native, gated));
 }
 
+/** The namespace layer's helper made meanwhile, on a thread of the
+ *  addon's, for a spawn soon to come in that layer. */
+export function prepareHelper(): void {
+  loadAddon().prepareHelper();
+}
+
 export function openView(): void {
   loadAddon().spawnView();
 }

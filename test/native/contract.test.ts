@@ -177,6 +177,43 @@ describe('answers(): the batch of questions a stored plan asks again', () => {
   });
 });
 
+describe("answers() about the store's own files ('i', 'o': src/planstore.ts) and random()", () => {
+  it("'i' is stat's device, inode, size and mtime in ns as Node gives them; '-' where there is nothing", () => {
+    const file = path.join(REPO, 'package.json');
+    const s = fs.statSync(file, { bigint: true });
+    const r = inChild(`out(addon.answers('ii', ${JSON.stringify([file, path.join(REPO, 'no-such-file')])}, [0, 0]))`);
+    expect(r).toEqual([`${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}`, '-']);
+  });
+
+  it("'o' reads only a regular file of this user's, not through a link, of at most the size asked", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jail-own-'));
+    try {
+      const own = path.join(dir, 'own');
+      fs.writeFileSync(own, 'salt é\n');
+      fs.symlinkSync(own, path.join(dir, 'link'));
+      const size = fs.statSync(own).size;
+      const paths = [own, own, path.join(dir, 'link'), dir, path.join(dir, 'missing'), own];
+      const r = inChild(`out(addon.answers('oooooo', ${JSON.stringify(paths)}, [${size}, 64, 64, 64, 64, ${size - 1}]))`);
+      expect(r).toEqual(['=salt é\n', '=salt é\n', '-', '-', '-', '-']);
+      if (process.geteuid!() === 0) {
+        fs.chownSync(own, 65534, 65534); // another user's: not read, though root may
+        expect(inChild(`out(addon.answers('o', ${JSON.stringify([own])}, [64]))`)).toEqual(['-']);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('random(n) gives n bytes in hex, fresh each time, for 1 to 256 bytes', () => {
+    const r = inChild(`out([addon.random(6), addon.random(6), addon.random(256).length])`) as [string, string, number];
+    expect(r[0]).toMatch(/^[0-9a-f]{12}$/);
+    expect(r[1]).not.toBe(r[0]);
+    expect(r[2]).toBe(512);
+    expect(inChild('out(addon.random(0))')).toMatchObject({ thrown: 'TypeError' });
+    expect(inChild('out(addon.random(257))')).toMatchObject({ thrown: 'TypeError' });
+  });
+});
+
 describe('verified opens: the addon grants the object the TypeScript side checked', () => {
   // Named now (the cases below show it), made only when they run.
   const dir = path.join(fs.realpathSync(os.tmpdir()), `jail-contract-${process.pid}`);

@@ -342,6 +342,19 @@ describe.each(WHO)('as %s', (who) => {
     });
   });
 
+  describe('the helper made early, on a thread of its own (NS_PREPARE in fixtures/ns-run.cjs)', () => {
+    // Its trial run is a child of the process until reaped: a spawn's check
+    // for children of another (EBUSY) must wait for it, not meet it.
+    it('a spawn at once after prepareHelper() runs, ten times out of ten, gated or not', () => {
+      const plan = nsPlan('echo prepared', { who });
+      const got = Array.from({ length: 10 }, (_, i) => {
+        const r = run(plan, who, { env: { NS_PREPARE: '1', ...(i % 2 ? { NS_GATE: path.join(w.outside, `prepared-${i}`) } : {}) } });
+        return [r.failure?.code ?? null, r.stdout, r.status];
+      });
+      expect(got).toEqual(Array.from({ length: 10 }, () => [null, 'prepared\n', 0]));
+    });
+  });
+
   describe('symlinks and directories of the skeleton', () => {
     it('a symlink is made where nothing is, and an existing path is kept', () => {
       const link = fs.lstatSync('/bin').isSymbolicLink() ? fs.readlinkSync('/bin') : null;

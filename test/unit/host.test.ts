@@ -8,7 +8,7 @@ import os = require('node:os');
 import path = require('node:path');
 import { afterAll, describe, expect, it } from 'vitest';
 import { PolicyError } from '../../src/errors.js';
-import { realHost } from '../../src/host.js';
+import { realHost, tmpdirOf } from '../../src/host.js';
 import { statOnPath } from '../../src/policy/command.js';
 
 describe('the real host looking at a path', () => {
@@ -41,6 +41,28 @@ describe('the real host looking at a path', () => {
     expect(() => host.readText(`${dir}/loop/x`)).toThrow(/^cannot look at .*\(ELOOP\)\.$/);
     // The PATH search skips such an entry, as sh does.
     expect(statOnPath(`${dir}/loop/x`, host)).toBeNull();
+  });
+});
+
+describe('tmpdirOf(): os.tmpdir() without loading node:os', () => {
+  it('agrees with os.tmpdir() for TMPDIR, TMP, TEMP, none, empty values and trailing slashes', () => {
+    const keys = ['TMPDIR', 'TMP', 'TEMP'] as const;
+    const saved = keys.map((k) => process.env[k]);
+    const cases: Array<Partial<Record<(typeof keys)[number], string>>> = [
+      {}, { TMPDIR: '/a' }, { TMPDIR: '/a/' }, { TMPDIR: '/' }, { TMPDIR: '//' }, { TMPDIR: '', TMP: '/b//' },
+      { TMP: '/b' }, { TEMP: '/c/' }, { TMP: '', TEMP: '' }, { TMPDIR: 'rel/' }, { TMPDIR: '/x', TMP: '/y', TEMP: '/z' },
+    ];
+    try {
+      for (const c of cases) {
+        for (const k of keys) {
+          if (c[k] === undefined) delete process.env[k];
+          else process.env[k] = c[k];
+        }
+        expect([c, tmpdirOf(process.env)]).toEqual([c, os.tmpdir()]);
+      }
+    } finally {
+      keys.forEach((k, i) => (saved[i] === undefined ? delete process.env[k] : (process.env[k] = saved[i])));
+    }
   });
 });
 
