@@ -319,6 +319,46 @@ void ParseSockets(Napi::Array sa, Plan &p) {
   p.ns.n_sockets = p.sockets.size();
 }
 
+// Digits of a decimal number at s, up to `end`; false if none, or too big.
+bool Decimal(const char *&s, uint64_t &out) {
+  const char *start = s;
+  out = 0;
+  for (; *s >= '0' && *s <= '9'; s++) {
+    if (out > (UINT64_MAX - static_cast<uint64_t>(*s - '0')) / 10) return false;
+    out = out * 10 + static_cast<uint64_t>(*s - '0');
+  }
+  return s > start;
+}
+
+// A 'rules' entry of the view (apply.ts, compactRules): "ACCESS INODE NAME"
+// per rule, joined by NULs, each the rule at path/NAME on device dev, as a
+// 'rule' entry with that identity would be.
+template <typename At>
+void ParseRules(Napi::Object e, const At &at, Plan &p) {
+  std::string dir = AbsPath(e.Get("path"), at(".path"));
+  uint64_t dev = U64(e.Get("dev"), at(".dev"));
+  std::string text = Str(e.Get("rules"), at(".rules"));
+  if (dir.size() < 2 || dir.back() == '/') Bad(e.Env(), at(".path"), "must be a directory other than /, without a trailing slash");
+  for (size_t from = 0; from <= text.size();) {
+    size_t to = text.find('\0', from);
+    if (to == std::string::npos) to = text.size();
+    std::string one = text.substr(from, to - from);
+    const char *c = one.c_str();
+    struct jail_view_entry v;
+    std::memset(&v, 0, sizeof(v));
+    bool ok = Decimal(c, v.access) && *c++ == ' ' && Decimal(c, v.ino) && *c++ == ' ' && *c != '\0';
+    std::string name = ok ? std::string(c) : "";
+    if (!ok || name.find('/') != std::string::npos || name == "." || name == "..")
+      Bad(e.Env(), at(".rules"), "must be \"ACCESS INODE NAME\" entries joined by NULs, each NAME one in the directory");
+    v.kind = JAIL_VIEW_RULE;
+    v.path = Keep(p, dir + "/" + name);
+    v.has_identity = 1;
+    v.dev = dev;
+    p.view.push_back(v);
+    from = to + 1;
+  }
+}
+
 // plan.namespaces: the namespace layer, its view in plan order.
 void ParseNamespaces(Napi::Object n, Plan &p) {
   const std::string w = "plan.namespaces";
@@ -348,12 +388,16 @@ void ParseNamespaces(Napi::Object n, Plan &p) {
     const auto at = [&](const char *field) { return Loc{&wv, i, field}; };
     Napi::Object e = Obj(va.Get(i), at(""));
     std::string kind = Str(e.Get(key.kind), at(".kind"));
+    if (kind == "rules") {
+      ParseRules(e, at, p);
+      continue;
+    }
     struct jail_view_entry v;
     std::memset(&v, 0, sizeof(v));
     size_t k = 0;
     while (k < sizeof(kinds) / sizeof(kinds[0]) && kind != kinds[k].name) k++;
     if (k == sizeof(kinds) / sizeof(kinds[0]))
-      Bad(e.Env(), at(".kind"), "must be one of bind, dir, symlink, proc, devpts, tmpfs, rule, empty, overlay");
+      Bad(e.Env(), at(".kind"), "must be one of bind, dir, symlink, proc, devpts, tmpfs, rule, rules, empty, overlay");
     v.kind = kinds[k].kind;
     v.path = Keep(p, AbsPath(e.Get(key.path), at(".path")));
     switch (v.kind) {
@@ -1375,13 +1419,6 @@ Napi::Value Random(const Napi::CallbackInfo &info) {
   return Napi::String::New(info.Env(), out);
 }
 
-// prepareHelper(): the namespace layer's helper made on a thread of its
-// own (ns.h, jail_prepare_helper), for a spawn soon to come.
-Napi::Value PrepareHelper(const Napi::CallbackInfo &info) {
-  jail_prepare_helper();
-  return info.Env().Undefined();
-}
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe));
   exports.Set("exec", Napi::Function::New(env, Exec));
@@ -1409,7 +1446,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("answers", Napi::Function::New(env, Answers));
   exports.Set("digest", Napi::Function::New(env, DigestText));
   exports.Set("random", Napi::Function::New(env, Random));
-  exports.Set("prepareHelper", Napi::Function::New(env, PrepareHelper));
   return exports;
 }
 

@@ -22,7 +22,6 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <sched.h>
 #include <signal.h>
@@ -535,8 +534,7 @@ failed:
 #define MFD_EXEC 0x0010U
 #endif
 
-static int helper_fd = -1;
-static pthread_once_t helper_once = PTHREAD_ONCE_INIT;
+static int helper_fd = -2; /* not made yet */
 
 #define PROBE_STACK (64 * 1024)
 
@@ -568,62 +566,36 @@ static int helper_runs(int fd)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-static void make_helper(void)
+int jail_init_helper(void)
 {
 	const unsigned char *elf = jail_init_elf;
 	size_t size = jail_init_elf_size, done = 0;
 	ssize_t n;
 	int fd;
 
+	if (helper_fd != -2)
+		return helper_fd;
+	helper_fd = -1;
 	/* For tests: a helper whose exec fails (EACCES), and none at all. */
-	if (getenv("JAIL_TEST_INIT_EXEC_FAILS")) {
-		helper_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		return;
-	}
+	if (getenv("JAIL_TEST_INIT_EXEC_FAILS"))
+		return helper_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	/* An ELF of the architecture we were built for (e_machine at 18). */
 	if (getenv("JAIL_TEST_FORK_INIT") || size < 64 || memcmp(elf, "\177ELF", 4) != 0 ||
 	    elf[18] + 256 * elf[19] != JAIL_ELF_MACHINE)
-		return;
+		return -1;
 	fd = memfd_create("jail-init", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
 	if (fd < 0 && errno == EINVAL) /* before Linux 6.3 every memfd may be exec'd */
 		fd = memfd_create("jail-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
-		return; /* vm.memfd_noexec=2 says EACCES */
+		return -1; /* vm.memfd_noexec=2 says EACCES */
 	while (done < size && ((n = write(fd, elf + done, size - done)) > 0 || errno == EINTR))
 		done += n > 0 ? (size_t)n : 0;
 	if (done < size || fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0 ||
 	    !helper_runs(fd)) {
 		close(fd);
-		return;
+		return -1;
 	}
-	helper_fd = fd;
-}
-
-/* Made once per process, by whichever thread asks first (the others wait
- * for it): jail_prepare_helper's, begun early, or the spawn's. */
-int jail_init_helper(void)
-{
-	pthread_once(&helper_once, make_helper);
-	return helper_fd;
-}
-
-static void *prepare_helper(void *unused)
-{
-	sigset_t all;
-
-	(void)unused;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	jail_init_helper();
-	return NULL;
-}
-
-void jail_prepare_helper(void)
-{
-	pthread_t t;
-
-	if (pthread_create(&t, NULL, prepare_helper, NULL) == 0)
-		pthread_detach(t);
+	return helper_fd = fd;
 }
 
 /* ---- the probe ------------------------------------------------------------- */

@@ -39,13 +39,6 @@ struct jail_init_args {
  * tested; JAIL_TEST_INIT_EXEC_FAILS gives an fd whose exec fails. */
 int jail_init_helper(void);
 
-/* jail_init_helper on a thread of its own, begun while the caller does
- * other work (a run from a stored plan decodes it); the spawn's thread then
- * finds it made, or waits for it. jail_spawn asks for the helper before
- * its check for children of another, which could otherwise meet the
- * helper's trial run. */
-void jail_prepare_helper(void);
-
 /* The init's body, for clone(2): with args->command, CLONE_VM | CLONE_VFORK
  * (it shares the caller's memory, so it changes nothing there that is the
  * process's: not its dumpable flag, not its argv), else without CLONE_VM (a

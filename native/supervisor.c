@@ -442,10 +442,6 @@ int jail_spawn(struct jail_plan *plan, int *fds, struct jail_error *err)
 		errno = EBUSY;
 		FAIL(err, "spawn", "waitid", NULL);
 	}
-	/* The helper made, or waited for if it is being made (its trial run
-	 * is a child of ours until reaped, ns.h): before the check below. */
-	if (plan->ns)
-		jail_init_helper();
 	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0) {
 		errno = EBUSY;
 		jail_fail(err, "spawn", "waitid", NULL);

@@ -15,7 +15,7 @@ import path = require('node:path');
 import { PolicyError } from '../errors.js';
 import { checkKeptFds, hostAnswers, realHost, scanEtcEarly, stampDir, tempName } from '../host.js';
 import { afterRunHints, type HintInput } from '../hints.js';
-import { finishNative, openView, prepareHelper, probe, reraise, startNative, supervise, unlockDir, type ExecTarget } from '../native/apply.js';
+import { finishNative, openView, probe, reraise, startNative, supervise, unlockDir, type ExecTarget } from '../native/apply.js';
 import type { NativePlan } from '../native/binding.js';
 import { bundleId, decodeRun, DIST, encodeRun, entryName, readEntry, storeDir, storeKey } from '../planstore.js';
 import type { Guard } from '../policy/model.js';
@@ -182,7 +182,6 @@ function storedRun(argv: string[]): { run: StoredRun; target: ExecTarget; calls:
     if (!e || e.key !== key.key || e.env !== key.env) return 'no plan for this run';
     const names = freshNames(e.calls, { tempName });
     const run = decodeRun<StoredRun>(e.run, e.names, names, env);
-    if (run.layer === 'namespaces') prepareHelper(); // while the rest is made ready
     checkKeptFds(run.native.keepFds);
     const args = argv.slice(argv.indexOf('--') + 1);
     run.native.argv = args;

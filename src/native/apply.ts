@@ -6,7 +6,7 @@ import { ApplyError, CommandError, InternalError } from '../errors.js';
 import type { JailPlan } from '../plan.js';
 import type { KernelFacts } from '../policy/model.js';
 import { printable } from '../text.js';
-import { loadAddon, type NativeError, type NativeObserved, type NativePlan, type NativeProbe, type NativeSocket, type NativeStatus, type TcpOwner, type WatchHandle } from './binding.js';
+import { loadAddon, type NativeError, type NativeObserved, type NativePlan, type NativeProbe, type NativeSocket, type NativeStatus, type NativeViewEntry, type TcpOwner, type WatchHandle } from './binding.js';
 
 export interface ProbeResult extends KernelFacts {
   kernel: string;
@@ -58,6 +58,39 @@ function namespacesFact(p: NativeProbe): { ok: boolean; why?: string } {
   return { ok: false, why: `${what}${n.code && hints[n.code] ? ` (${hints[n.code]})` : ''}` };
 }
 
+/**
+ * The view as the addon takes it: each run of rules for names in one
+ * directory, on one device and with their identities (root's /etc: a rule
+ * per entry others may read, 150 or so), as one 'rules' entry. The addon
+ * reads one text where it would read as many objects, field by field:
+ * a stored run's start-up spends a quarter of a millisecond less there.
+ * Nothing else changes: the addon makes the same rules, in the same order.
+ */
+export function compactRules(view: readonly NativeViewEntry[]): NativeViewEntry[] {
+  const out: NativeViewEntry[] = [];
+  let group: Array<Extract<NativeViewEntry, { kind: 'rule' }>> = [];
+  let dir = '';
+  const flush = () => {
+    if (group.length === 1) out.push(group[0]!);
+    else if (group.length > 1) out.push({ kind: 'rules', path: dir, dev: group[0]!.dev!, rules: group.map((r) => `${r.access} ${r.ino} ${r.path.slice(dir.length + 1)}`).join('\0') });
+    group = [];
+  };
+  for (const e of view) {
+    const slash = e.kind === 'rule' ? e.path.lastIndexOf('/') : -1;
+    // A name in a directory other than / (whose path/NAME would be //NAME).
+    if (e.kind !== 'rule' || e.source !== undefined || e.dev === undefined || e.ino === undefined || slash <= 0 || slash === e.path.length - 1) {
+      flush();
+      out.push(e);
+      continue;
+    }
+    if (group.length && (e.path.slice(0, slash) !== dir || e.dev !== group[0]!.dev)) flush();
+    dir = e.path.slice(0, slash);
+    group.push(e);
+  }
+  flush();
+  return out;
+}
+
 export interface ExecTarget {
   /** Absolute path for execve. */
   file: string;
@@ -84,7 +117,7 @@ export function toNativePlan(plan: JailPlan, target: ExecTarget): NativePlan {
     seccomp: plan.seccomp?.bytes,
     ...(plan.observer && { observer: { filter: plan.observer.bytes, calls: plan.observer.calls.map(({ nr, paths, deref }) => ({ nr, paths, ...(deref !== undefined && { deref }) })) } }),
     ...(plan.view && {
-      namespaces: { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0, net: plan.view.net, cwd: plan.view.cwd, view: plan.view.entries },
+      namespaces: { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0, net: plan.view.net, cwd: plan.view.cwd, view: compactRules(plan.view.entries) },
     }),
     dropCaps: plan.dropCaps,
     keepFds: plan.keepFds,
@@ -146,12 +179,6 @@ export function jailedNative(plan: JailPlan, target: ExecTarget, sockets: Native
  */
 export function startNative(native: NativePlan, target: ExecTarget, gated = false): void {
   explaining(target, () => loadAddon().spawnStart(native, gated));
-}
-
-/** The namespace layer's helper made meanwhile, on a thread of the
- *  addon's, for a spawn soon to come in that layer. */
-export function prepareHelper(): void {
-  loadAddon().prepareHelper();
 }
 
 export function openView(): void {

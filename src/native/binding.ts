@@ -47,6 +47,10 @@ export type NativeViewEntry =
    *  path: finer rights inside a bind (/etc's files but not root's own) at
    *  a few µs each, where a bind costs about 45. */
   | { kind: 'rule'; path: string; source?: string; dev?: bigint; ino?: bigint; access: bigint }
+  /** Rules for names in the directory at path, all on device dev, as one
+   *  text: "ACCESS INODE NAME" per rule, in decimal, joined by NULs; the
+   *  addon reads each as the rule at path/NAME (compactRules, apply.ts). */
+  | { kind: 'rules'; path: string; dev: bigint; rules: string }
   /** An empty read-only directory (a tmpfs) or file over a hidden path.
    *  With dev and ino, what is at path in the view must be that object,
    *  and be there (else ESTALE); without, a path gone is skipped. */
@@ -221,9 +225,6 @@ export interface Addon {
   digest(text: string, latin1?: boolean): string;
   /** `bytes` random bytes (getrandom(2)) as hex digits; at most 256. */
   random(bytes: number): string;
-  /** The namespace layer's helper made now, on a thread of its own, for a
-   *  spawn soon to come (native/ns.h, jail_prepare_helper). */
-  prepareHelper(): void;
   /** Waits for the child, passing on signals sent to this process; then
    *  kills and reaps everything the child left running. The child's status;
    *  in the namespace layer the command's, which the init reports. */
@@ -322,7 +323,6 @@ function named(raw: RawAddon): Addon {
     answers: coded(raw.answers),
     digest: coded(raw.digest),
     random: coded(raw.random),
-    prepareHelper: coded(raw.prepareHelper),
     supervise: coded(raw.supervise),
     superviseAsync: coded(raw.superviseAsync),
     reraise: coded(raw.reraise),

@@ -342,19 +342,6 @@ describe.each(WHO)('as %s', (who) => {
     });
   });
 
-  describe('the helper made early, on a thread of its own (NS_PREPARE in fixtures/ns-run.cjs)', () => {
-    // Its trial run is a child of the process until reaped: a spawn's check
-    // for children of another (EBUSY) must wait for it, not meet it.
-    it('a spawn at once after prepareHelper() runs, ten times out of ten, gated or not', () => {
-      const plan = nsPlan('echo prepared', { who });
-      const got = Array.from({ length: 10 }, (_, i) => {
-        const r = run(plan, who, { env: { NS_PREPARE: '1', ...(i % 2 ? { NS_GATE: path.join(w.outside, `prepared-${i}`) } : {}) } });
-        return [r.failure?.code ?? null, r.stdout, r.status];
-      });
-      expect(got).toEqual(Array.from({ length: 10 }, () => [null, 'prepared\n', 0]));
-    });
-  });
-
   describe('symlinks and directories of the skeleton', () => {
     it('a symlink is made where nothing is, and an existing path is kept', () => {
       const link = fs.lstatSync('/bin').isSymbolicLink() ? fs.readlinkSync('/bin') : null;
@@ -398,6 +385,21 @@ describe.each(WHO)('as %s', (who) => {
       const readme = path.join(w.proj, 'README.md');
       const view: NativeViewEntry[] = [bind(w.proj, true, RO), { kind: 'rule', path: readme, access: FS.READ_FILE & HANDLED, ...id('/etc/hostname') }];
       expect(run(nsPlan('true', { who, view, cwd: w.proj }), who).failure).toMatchObject({ code: 'ESTALE', step: 'view', syscall: 'openat2', path: readme });
+    });
+
+    it("a 'rules' entry (compactRules: apply.ts) is a rule per name, each with its identity and rights", () => {
+      const readme = id(path.join(w.proj, 'README.md'));
+      const src = id(path.join(w.proj, 'src'));
+      const rules = `${FS.READ_FILE & HANDLED} ${readme.ino} README.md\0${FS.READ_DIR & HANDLED} ${src.ino} src`;
+      const view: NativeViewEntry[] = [bind(w.proj, true, FS.READ_DIR & HANDLED), { kind: 'rules', path: w.proj, dev: readme.dev, rules }];
+      const r = run(nsPlan('cat README.md; ls src; cat src/index.js', { who, view, cwd: w.proj }), who);
+      expect(r.stdout).toBe('project readme\nindex.js\n');
+      expect(r.stderr).toMatch(/src\/index.js: Permission denied/);
+      // One whose object is not the one named: ESTALE at its own path.
+      const other = id('/etc/hostname');
+      const swapped = `${FS.READ_FILE & HANDLED} ${readme.ino} README.md\0${FS.READ_DIR & HANDLED} ${other.ino} src`;
+      const f = run(nsPlan('true', { who, view: [view[0]!, { kind: 'rules', path: w.proj, dev: readme.dev, rules: swapped }], cwd: w.proj }), who);
+      expect(f.failure).toMatchObject({ code: 'ESTALE', step: 'view', path: path.join(w.proj, 'src') });
     });
 
     it('a dir entry may carry a rule: the skeleton lists', () => {
@@ -705,7 +707,13 @@ try { a.${fn}(${plan}) } catch (e) { process.stdout.write(JSON.stringify({ throw
     ['plan.namespaces.uid must be a number', base(ns("uid: 'x'"))],
     ['plan.namespaces.net must be a boolean', base(ns('net: 1'))],
     ['plan.namespaces.cwd must be an absolute path', base(ns("cwd: 'rel'"))],
-    ['plan.namespaces.view[0].kind must be one of bind, dir, symlink, proc, devpts, tmpfs, rule, empty, overlay', base(ns("view: [{ kind: 'union', path: '/' }]"))],
+    ['plan.namespaces.view[0].kind must be one of bind, dir, symlink, proc, devpts, tmpfs, rule, rules, empty, overlay', base(ns("view: [{ kind: 'union', path: '/' }]"))],
+    ['plan.namespaces.view[0].dev must be a bigint or a number', base(ns("view: [{ kind: 'rules', path: '/etc', rules: '1 2 a' }]"))],
+    ['plan.namespaces.view[0].path must be a directory other than /, without a trailing slash', base(ns("view: [{ kind: 'rules', path: '/', dev: 1n, rules: '1 2 a' }]"))],
+    ...['', '1 2 a\0', '1 2 ', '1 2 a/b', '1 2 ..', 'x 2 a', '1  2 a', '1 2', '1 99999999999999999999 a'].map((rules) => [
+      'plan.namespaces.view[0].rules must be "ACCESS INODE NAME" entries joined by NULs, each NAME one in the directory',
+      base(ns(`view: [{ kind: 'rules', path: '/etc', dev: 1n, rules: ${JSON.stringify(rules)} }]`)),
+    ]),
     ['plan.namespaces.view[0].isDir must be a boolean', base(ns("view: [{ kind: 'empty', path: '/a', access: 0n }]"))],
     ['plan.namespaces.view[0].layer must be an absolute path', base(ns("view: [{ kind: 'overlay', path: '/a', layer: 'rel', access: 0n }]"))],
     ['plan.namespaces.view[0].path must be an absolute path', base(ns("view: [{ kind: 'dir', path: 'x' }]"))],
