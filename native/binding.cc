@@ -1013,6 +1013,51 @@ Napi::Value LockDir(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
+// makeDir(path): a new directory (mkdir 0700: EEXIST if the name is
+// taken), then lockDir's lock on it: its descriptor. writeNew(path, text):
+// a new file (O_EXCL: never one that is there, nor through a link), 0600,
+// holding text's UTF-8. For the private TMPDIR (src/runsteps.ts): node:fs
+// would compile its own functions for them in every run.
+Napi::Value MakeDir(const Napi::CallbackInfo &info) {
+  std::string path = AbsPath(info[0], "path");
+  struct jail_error e = {"tmpdir", "mkdir", 0, path.c_str()};
+  if (mkdir(path.c_str(), 0700) < 0) {
+    e.code = errno;
+    throw ApplyError(info.Env(), e);
+  }
+  int fd = jail_lockdir(path.c_str(), &e);
+  if (fd < 0) throw ApplyError(info.Env(), e);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+Napi::Value WriteNew(const Napi::CallbackInfo &info) {
+  std::string path = AbsPath(info[0], "path");
+  std::string text = Str(info[1], "text");
+  struct jail_error e = {"tmpdir", "open", 0, path.c_str()};
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    e.code = errno;
+    throw ApplyError(info.Env(), e);
+  }
+  e.syscall = "write";
+  for (size_t done = 0; done < text.size();) {
+    ssize_t k = write(fd, text.data() + done, text.size() - done);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) {
+      e.code = k < 0 ? errno : EIO;
+      close(fd);
+      throw ApplyError(info.Env(), e);
+    }
+    done += static_cast<size_t>(k);
+  }
+  if (close(fd) < 0 && errno != EINTR) {
+    e.syscall = "close";
+    e.code = errno;
+    throw ApplyError(info.Env(), e);
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Value DirLocked(const Napi::CallbackInfo &info) {
   std::string path = Str(info[0], "path");
   struct jail_error e;
@@ -1436,6 +1481,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("takeObserved", Napi::Function::New(env, TakeObserved));
   exports.Set("rmtree", Napi::Function::New(env, Rmtree));
   exports.Set("lockDir", Napi::Function::New(env, LockDir));
+  exports.Set("makeDir", Napi::Function::New(env, MakeDir));
+  exports.Set("writeNew", Napi::Function::New(env, WriteNew));
   exports.Set("dirLocked", Napi::Function::New(env, DirLocked));
   exports.Set("scanTree", Napi::Function::New(env, ScanTree));
   exports.Set("scanTreeKept", Napi::Function::New(env, ScanTreeKept));

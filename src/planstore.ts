@@ -28,9 +28,9 @@
 import fs = require('node:fs');
 import path = require('node:path');
 import { hostAnswers, randomHex } from './host.js';
-import type { StoredCall } from './trace.js';
+import { isPacked, type PackedCalls } from './trace.js';
 
-export const STORE_VERSION = 1;
+export const STORE_VERSION = 2;
 /** jail's dist/: where this module is, in a bundle or compiled by tsc (from
  *  src/, under a test runner: the dist/ beside it). */
 export const DIST = path.basename(__dirname) === 'dist' ? __dirname : path.join(__dirname, '..', 'dist');
@@ -152,7 +152,8 @@ export interface Entry {
   env: string;
   /** The kernel facts, as JSON: the probe at reuse must say the same. */
   facts: string;
-  calls: StoredCall[];
+  /** The questions its preparation asked, and their answers (trace.ts). */
+  calls: PackedCalls;
   names: string[];
   run: string;
 }
@@ -162,7 +163,7 @@ export function readEntry(dir: string, file: string): Entry | null {
   const text = readOwn(path.join(dir, file), MAX_ENTRY_BYTES);
   try {
     const e = text === null ? null : (JSON.parse(text) as Entry);
-    return e && e.v === STORE_VERSION && Array.isArray(e.calls) && Array.isArray(e.names) && typeof e.run === 'string' ? e : null;
+    return e && e.v === STORE_VERSION && isPacked(e.calls) && Array.isArray(e.names) && typeof e.run === 'string' ? e : null;
   } catch {
     return null;
   }

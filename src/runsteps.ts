@@ -5,7 +5,7 @@
  * SupervisedRun and the CLI's stored plans (src/cli/fast.ts) share them.
  */
 import fs = require('node:fs');
-import { dirLocked, lockDir, removeTree, reraise, unlockDir } from './native/apply.js';
+import { dirLocked, makeLockedDir, removeTree, reraise, unlockDir, writeNewFile } from './native/apply.js';
 import type * as Protect from './protect/index.js';
 import { printable } from './text.js';
 
@@ -76,24 +76,18 @@ export function materialize(p: ToMake): number[] {
     const layer = p.layerDir;
     if (layer) {
       // The overlay's upper and work directories: only jail can reach them.
-      locks.push(made(layer));
+      locks.push(makeLockedDir(layer));
       fs.mkdirSync(`${layer}/upper`, { mode: 0o700 });
       fs.mkdirSync(`${layer}/work`, { mode: 0o700 });
     }
     if (!p.tmpDir) return locks;
-    locks.push(made(p.tmpDir));
-    for (const f of p.files) fs.writeFileSync(`${p.tmpDir}/${f.name}`, f.text, { mode: 0o600, flag: 'wx' });
+    locks.push(makeLockedDir(p.tmpDir));
+    for (const f of p.files) writeNewFile(`${p.tmpDir}/${f.name}`, f.text);
     return locks;
   } catch (e) {
     for (const fd of locks) unlockDir(fd);
     throw e;
   }
-}
-
-/** A new directory of jail's (0700), held locked; the lock's descriptor. */
-function made(dir: string): number {
-  fs.mkdirSync(dir, { mode: 0o700 });
-  return lockDir(dir);
 }
 
 /** Remove the TMPDIR (or the npm cache's private layer) without following

@@ -22,7 +22,7 @@ import type { Guard } from '../policy/model.js';
 import type * as Protect from '../protect/index.js';
 import { cleanup, loadProtect, materialize, restoreGuarded, statusOf, sweepBeside, writeStderr } from '../runsteps.js';
 import { printableLines } from '../text.js';
-import { freshNames, replayStored, storedCalls, tracing, type StoredCall } from '../trace.js';
+import { freshNames, packCalls, replayStored, storedCalls, tracing, type PackedCalls } from '../trace.js';
 
 /** What a stored plan holds to run (main.ts writes it). */
 export interface StoredRun {
@@ -166,7 +166,7 @@ export function runStored(argv: string[]): number | null {
 /** The stored run for `argv` with this run's TMPDIR and arguments, the
  *  questions its preparation asked (to be asked again) and this run's
  *  TMPDIR names, or why there is none. */
-function storedRun(argv: string[]): { run: StoredRun; target: ExecTarget; calls: StoredCall[]; names: string[]; facts: string } | string {
+function storedRun(argv: string[]): { run: StoredRun; target: ExecTarget; calls: PackedCalls; names: string[]; facts: string } | string {
   const env = process.env;
   if (!argv.includes('--')) return 'no -- before the command';
   restoreNodeOptions(env); // as main() does first
@@ -180,7 +180,7 @@ function storedRun(argv: string[]): { run: StoredRun; target: ExecTarget; calls:
     const file = entryName(dir, key, hostAnswers.digest, false);
     const e = file && readEntry(dir, file);
     if (!e || e.key !== key.key || e.env !== key.env) return 'no plan for this run';
-    const names = freshNames(e.calls, { tempName });
+    const names = freshNames(e.calls.calls, { tempName });
     const run = decodeRun<StoredRun>(e.run, e.names, names, env);
     checkKeptFds(run.native.keepFds);
     const args = argv.slice(argv.indexOf('--') + 1);
@@ -228,7 +228,7 @@ export function warm(): void {
   void t.host.planStore;
   t.host.unixSockets?.();
   const calls = storedCalls(t.trace, hostAnswers);
-  if (calls) replayStored(calls, host, hostAnswers);
+  if (calls) replayStored(packCalls(calls), host, hostAnswers);
   decodeRun(encodeRun({ n: 1n, u: new Uint8Array(8), envp: [`PATH=${env.PATH ?? ''}`, 'X=1'] }, env), [], [], env);
   // A run's own steps, where they touch nothing: V8 caches a function's
   // code only once it has run, and compiles the rest in every run.

@@ -25,7 +25,7 @@ import { closest, printable, printableLines } from '../text.js';
 import { doctor } from './doctor.js';
 import { abiCap, namespacesEnv, restoreNodeOptions, storeOff, type StoredRun } from './fast.js';
 import { bundleId, DIST, encodeRun, entryName, STORE_VERSION, storeDir, storeKey, writeEntry, type StoreKey } from '../planstore.js';
-import { storedCalls, tracing, type Trace } from '../trace.js';
+import { packCalls, storedCalls, tracing, type Trace } from '../trace.js';
 import { learnMain, type LearnRunner } from './learn.js';
 import { makeOutputDirs } from './outputdirs.js';
 import { addOptions, parseOrStatus, typedOptions } from './options.js';
@@ -360,7 +360,7 @@ function storePlan(key: StoreKey, facts: ProbeResult, trace: Trace, p: Prepared,
     if (new RegExp(`/proc/${process.pid}(?![0-9])`).test(text)) return not('the plan names this process\'s /proc');
     const file = entryName(dir, key, hostAnswers.digest, true);
     if (!file) return not(`no salt of this user's in ${dir}`);
-    return writeEntry(dir, file, { v: STORE_VERSION, key: key.key, env: key.env, facts: JSON.stringify(facts), calls, names: trace.names, run: text });
+    return writeEntry(dir, file, { v: STORE_VERSION, key: key.key, env: key.env, facts: JSON.stringify(facts), calls: packCalls(calls), names: trace.names, run: text });
   } catch (e) {
     return not(e instanceof Error ? e.message : String(e)); // the next run prepares afresh
   }

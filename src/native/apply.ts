@@ -284,25 +284,28 @@ export function reraise(signal: number): void {
 }
 
 /**
- * Remove the private TMPDIR: a tree the command could write, so removed
- * without following any symlink in it, however deep. Returns null, or why
- * it could not, in a few words ("unlinkat: Permission denied (EACCES)").
- */
-/**
  * A private TMPDIR's lock (native/rmtree.c): its run holds it from the
- * moment it is made until it is removed (the descriptor returned); a sweep
- * of what killed runs left removes a directory only when dirLocked() says
- * no process holds it. Both throw when `dir` cannot be opened.
+ * moment it is made until it is removed. makeLockedDir makes the directory
+ * (0700; EEXIST when the name is taken) and returns the lock's descriptor,
+ * in one call to the addon (node:fs would compile its mkdir in every run);
+ * a sweep of what killed runs left removes a directory only when
+ * dirLocked() says no process holds it. Both throw when `dir` cannot be
+ * made or opened.
  */
-export function lockDir(dir: string): number {
-  return loadAddon().lockDir(dir);
+export function makeLockedDir(dir: string): number {
+  return loadAddon().makeDir(dir);
+}
+
+/** A new file (not one that is there, nor through a link), 0600. */
+export function writeNewFile(file: string, text: string): void {
+  loadAddon().writeNew(file, text);
 }
 
 export function dirLocked(dir: string): boolean {
   return loadAddon().dirLocked(dir);
 }
 
-/** Gives up a lockDir() descriptor. */
+/** Gives up a makeLockedDir() descriptor. */
 export function unlockDir(fd: number): void {
   try {
     loadAddon().close(fd);
@@ -311,6 +314,11 @@ export function unlockDir(fd: number): void {
   }
 }
 
+/**
+ * Remove the private TMPDIR: a tree the command could write, so removed
+ * without following any symlink in it, however deep. Returns null, or why
+ * it could not, in a few words ("unlinkat: Permission denied (EACCES)").
+ */
 export function removeTree(dir: string): string | null {
   try {
     loadAddon().rmtree(dir);

@@ -247,6 +247,13 @@ export interface Addon {
    *  whether any process holds one. Throw a NativeError (step 'lock'). */
   lockDir(path: string): number;
   dirLocked(path: string): boolean;
+  /** A new directory (mkdir 0700; EEXIST when the name is taken), locked
+   *  as lockDir locks: the lock's descriptor. Throws a NativeError (step
+   *  'tmpdir', or 'lock'). */
+  makeDir(path: string): number;
+  /** A new file (never one that is there, nor through a link), 0600,
+   *  holding text. Throws a NativeError (step 'tmpdir'). */
+  writeNew(path: string, text: string): void;
   /** Every entry under the directory root but symlinks, lstat'd, following
    *  no symlink below it (native/scan.c): the paths relative to root joined
    *  by NULs (the root's own is ''), and per entry (flags << 32 | mode),
@@ -330,6 +337,8 @@ function named(raw: RawAddon): Addon {
     rmtree: coded(raw.rmtree),
     lockDir: coded(raw.lockDir),
     dirLocked: coded(raw.dirLocked),
+    makeDir: coded(raw.makeDir),
+    writeNew: coded(raw.writeNew),
     scanTree: coded(raw.scanTree),
     scanTreeStart: coded(raw.scanTreeStart),
     scanTreeTake: coded(raw.scanTreeTake),

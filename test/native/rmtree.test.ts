@@ -173,3 +173,38 @@ describe('lockDir() and dirLocked()', () => {
     expect(() => a.lockDir(path.join(dir, 'link'))).toThrow(expect.objectContaining({ code: 'ENOTDIR', step: 'lock', syscall: 'open' }));
   });
 });
+
+describe('makeDir() and writeNew(): the private TMPDIR and its files (src/runsteps.ts, materialize)', () => {
+  const addon = () => (require(path.join(REPO, 'dist', 'native', 'binding.js')) as typeof import('../../src/native/binding.js')).loadAddon();
+  it('makes a new 0700 directory, locked, and new 0600 files with their text; never one whose name is taken', () => {
+    const a = addon();
+    const tmp = path.join(dir, 'jail-1-000000000001');
+    const held = a.makeDir(tmp);
+    expect([fs.statSync(tmp).mode & 0o777, a.dirLocked(tmp)]).toEqual([0o700, true]);
+    a.writeNew(path.join(tmp, 'npmrc'), 'cache=/x é\n');
+    expect([fs.readFileSync(path.join(tmp, 'npmrc'), 'utf8'), fs.statSync(path.join(tmp, 'npmrc')).mode & 0o777]).toEqual(['cache=/x é\n', 0o600]);
+    a.writeNew(path.join(tmp, 'empty'), '');
+    expect(fs.readFileSync(path.join(tmp, 'empty'), 'utf8')).toBe('');
+    expect(() => a.writeNew(path.join(tmp, 'npmrc'), 'again')).toThrow(expect.objectContaining({ code: 'EEXIST', step: 'tmpdir', syscall: 'open' }));
+    expect(() => a.makeDir(tmp)).toThrow(expect.objectContaining({ code: 'EEXIST', step: 'tmpdir', syscall: 'mkdir', path: tmp }));
+    a.close(held);
+    expect(a.dirLocked(tmp)).toBe(false);
+  });
+
+  it('attack: a symlink planted at a name is never followed: the file it points to is unchanged, nothing is made where a dangling one points', () => {
+    const a = addon();
+    const tmp = path.join(dir, 'jail-1-000000000002');
+    a.close(a.makeDir(tmp));
+    const outside = path.join(dir, 'outside.txt');
+    fs.writeFileSync(outside, 'keep');
+    fs.symlinkSync(outside, path.join(tmp, 'gitconfig'));
+    fs.symlinkSync(path.join(dir, 'made-through-link'), path.join(tmp, 'npmrc'));
+    fs.symlinkSync(path.join(dir, 'made-through-link-dir'), path.join(dir, 'jail-1-000000000003'));
+    expect(() => a.writeNew(path.join(tmp, 'gitconfig'), 'planted')).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+    expect(() => a.writeNew(path.join(tmp, 'npmrc'), 'planted')).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+    expect(() => a.makeDir(path.join(dir, 'jail-1-000000000003'))).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+    expect(fs.readFileSync(outside, 'utf8')).toBe('keep');
+    expect(fs.existsSync(path.join(dir, 'made-through-link'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'made-through-link-dir'))).toBe(false);
+  });
+});

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeRun, encodeRun, entryName, readEntry, STORE_VERSION, storeDir, storeKey, writeEntry, type Entry } from '../../src/planstore.js';
 import { assemble, type JailRequest } from '../../src/policy/assemble.js';
 import type { Host, Stat } from '../../src/policy/host.js';
-import { freshNames, replay, replayStored, storedCalls, tracing, type Answers } from '../../src/trace.js';
+import { freshNames, isPacked, packCalls, replay, replayStored, storedCalls, tracing, type Answers } from '../../src/trace.js';
 import { fakeHost, SMALL_MACHINE, type Node } from './fakehost.js';
 
 const tree: Record<string, Node> = {
@@ -93,6 +93,24 @@ describe('a stored trace', () => {
     expect(replayStored(calls, g, answersOf(g), [], 111)).toBe(false);
   });
 
+  it('is stored packed (the batch in columns), and read back from JSON holds and fails as the calls do', () => {
+    const { calls } = stored(host());
+    const packed = JSON.parse(JSON.stringify(packCalls(calls))) as unknown;
+    expect(isPacked(packed)).toBe(true);
+    if (!isPacked(packed)) return;
+    expect(packed.ops.length).toBe(calls.filter((c) => c[3] !== undefined && c[3] !== 'T').length);
+    expect(packed.calls.every((c) => c[3] === undefined || c[3] === 'T')).toBe(true);
+    const same = host();
+    expect(freshNames(packed.calls, same)).toHaveLength(1);
+    expect(replayStored(packed, same, answersOf(same), [], 111)).toBe(true);
+    const h = host({ '/work/proj/.env': 'SECRET=1' });
+    expect(replayStored(packed, h, answersOf(h), [], 111)).toBe(false);
+    // A column out of step, or missing, is no entry (the plan is prepared afresh).
+    expect(isPacked({ ...packed, paths: packed.paths.slice(1) })).toBe(false);
+    expect(isPacked({ ...packed, ownAt: undefined })).toBe(false);
+    expect(isPacked(calls)).toBe(false);
+  });
+
   it('keeps a file\'s text only as its digest: the token in ~/.npmrc is not in it', () => {
     const { calls } = stored(host());
     expect(calls.some((c) => c[0] === 'readText' && c[1]![0] === '/home/u/.npmrc')).toBe(true);
@@ -118,6 +136,10 @@ describe('a stored trace', () => {
     const later = h(222);
     expect(replayStored(calls.slice(0, 2), later, answersOf(later), [], 222)).toBe(true);
     expect(replayStored(calls, later, answersOf(later), [], 222)).toBe(false);
+    // Packed, the path that names it is marked, and asked with the new pid.
+    const packed = packCalls(calls.slice(0, 2));
+    expect(packed.ownAt).toEqual([1]);
+    expect(replayStored(packed, later, answersOf(later), [], 222)).toBe(true);
   });
 });
 
@@ -240,7 +262,7 @@ describe('an entry\'s name', () => {
 describe('the store\'s files', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'jail-planstore-'));
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-  const entry = (i: number): Entry => ({ v: STORE_VERSION, key: `k${i}`, env: 'e', facts: '{}', calls: [], names: [], run: '{}' });
+  const entry = (i: number): Entry => ({ v: STORE_VERSION, key: `k${i}`, env: 'e', facts: '{}', calls: packCalls([]), names: [], run: '{}' });
 
   it('is this user\'s directory that nobody else can write, made when asked', () => {
     const dist = path.join(root, 'dist1');
