@@ -172,8 +172,11 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
     },
     get tmpdir() {
       // (the realpath that throws says why there is none)
-      const dir = tmpdirOf(process.env);
-      return (tmpdir ??= realpaths([dir])[0] ?? fs.realpathSync.native(dir));
+      if (tmpdir === undefined) {
+        const dir = tmpdirOf(process.env);
+        tmpdir = realpaths([dir])[0] ?? fs.realpathSync.native(dir);
+      }
+      return tmpdir;
     },
     tempName,
     unixSockets() {
