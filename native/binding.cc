@@ -319,7 +319,8 @@ void ParseSockets(Napi::Array sa, Plan &p) {
   p.ns.n_sockets = p.sockets.size();
 }
 
-// Digits of a decimal number at s, up to `end`; false if none, or too big.
+// The digits of a decimal number at s, which moves past them; false if
+// there are none, or too many for 64 bits.
 bool Decimal(const char *&s, uint64_t &out) {
   const char *start = s;
   out = 0;
