@@ -372,13 +372,13 @@ export function freshNames(calls: readonly StoredCall[], host: Pick<Host, 'tempN
  * A stored trace as the store keeps it: the questions for the addon's
  * batch in columns, ready to be asked in one call (ops[i] about paths[i],
  * with nums[i]; its stored answer answers[i]; ownAt: those whose path names
- * the preparing process's /proc directory), and the other calls one by one
- * (the host's properties, tempName, tree scans). A run from a stored plan
- * then neither builds nor walks an array per question (about 200 as root:
- * 0.5 ms of cold JavaScript).
+ * the preparing process's /proc directory), and the others one by one
+ * (`others`: the host's properties, tempName, tree scans). A run from a
+ * stored plan then neither builds nor walks an array per question (about
+ * 200 as root: 0.5 ms of cold JavaScript).
  */
 export interface PackedCalls {
-  calls: StoredCall[];
+  others: StoredCall[];
   ops: string;
   paths: string[];
   nums: number[];
@@ -388,11 +388,11 @@ export interface PackedCalls {
 
 /** storedCalls() packed for the store. */
 export function packCalls(calls: readonly StoredCall[]): PackedCalls {
-  const p: PackedCalls = { calls: [], ops: '', paths: [], nums: [], answers: [], ownAt: [] };
+  const p: PackedCalls = { others: [], ops: '', paths: [], nums: [], answers: [], ownAt: [] };
   for (const c of calls) {
     const [, asked, answer, op, num] = c;
     if (op === undefined || op === 'T') {
-      p.calls.push(c);
+      p.others.push(c);
       continue;
     }
     const path = asked![0] as string;
@@ -409,7 +409,7 @@ export function packCalls(calls: readonly StoredCall[]): PackedCalls {
 export function isPacked(p: unknown): p is PackedCalls {
   const x = p as PackedCalls | null;
   return (
-    typeof x === 'object' && x !== null && Array.isArray(x.calls) && typeof x.ops === 'string' && Array.isArray(x.paths) && Array.isArray(x.nums) &&
+    typeof x === 'object' && x !== null && Array.isArray(x.others) && typeof x.ops === 'string' && Array.isArray(x.paths) && Array.isArray(x.nums) &&
     Array.isArray(x.answers) && Array.isArray(x.ownAt) && x.paths.length === x.ops.length && x.nums.length === x.ops.length && x.answers.length === x.ops.length
   );
 }
@@ -423,8 +423,7 @@ export function isPacked(p: unknown): p is PackedCalls {
  * their directory is compared without them, as its preparation saw it
  * (a stamped one has changed, and does not hold). Whether all agree.
  */
-export function replayStored(calls: readonly StoredCall[] | PackedCalls, host: Host, answers: Answers, ours: readonly string[] = [], pid = process.pid): boolean {
-  const p = Array.isArray(calls) ? packCalls(calls) : (calls as PackedCalls);
+export function replayStored(p: PackedCalls, host: Host, answers: Answers, ours: readonly string[] = [], pid = process.pid): boolean {
   const h = host as unknown as Record<string, unknown>;
   const own = ownProc(pid);
   const here = `/proc/${pid}`;
@@ -435,7 +434,7 @@ export function replayStored(calls: readonly StoredCall[] | PackedCalls, host: H
    *  thread) has the longest to finish. */
   const scans: Array<[unknown[], string]> = [];
   try {
-    for (const [name, asked, answer, op] of p.calls) {
+    for (const [name, asked, answer, op] of p.others) {
       if (name === 'tempName') continue;
       const args = asked && asked.map(local);
       if (op === 'T') {

@@ -80,17 +80,17 @@ describe('a stored trace', () => {
     const { calls } = stored(host());
     const same = host();
     expect(freshNames(calls, same)).toHaveLength(1);
-    expect(replayStored(calls, same, answersOf(same), [], 111)).toBe(true);
+    expect(replayStored(packCalls(calls), same, answersOf(same), [], 111)).toBe(true);
     const changes: Array<Record<string, Node>> = [{ '/work/proj/src/deeper/.env': 'SECRET=1' }, { '/work/proj/.env': 'SECRET=1' }, { '/home/u/.npmrc': '//registry.npmjs.org/:_authToken=OTHER\n' }, { '/work/proj/.husky/pre-commit': 'x' }];
     for (const extra of changes) {
       const h = host(extra);
-      expect(replayStored(calls, h, answersOf(h), [], 111), JSON.stringify(extra)).toBe(false);
+      expect(replayStored(packCalls(calls), h, answersOf(h), [], 111), JSON.stringify(extra)).toBe(false);
     }
     const gone = { ...tree };
     delete gone['/work/proj/src/deeper/b.js'];
     delete gone['/work/proj/src/a.js'];
     const g = fakeHost(gone, { path: '/usr/bin' });
-    expect(replayStored(calls, g, answersOf(g), [], 111)).toBe(false);
+    expect(replayStored(packCalls(calls), g, answersOf(g), [], 111)).toBe(false);
   });
 
   it('is stored packed (the batch in columns), and read back from JSON holds and fails as the calls do', () => {
@@ -99,9 +99,9 @@ describe('a stored trace', () => {
     expect(isPacked(packed)).toBe(true);
     if (!isPacked(packed)) return;
     expect(packed.ops.length).toBe(calls.filter((c) => c[3] !== undefined && c[3] !== 'T').length);
-    expect(packed.calls.every((c) => c[3] === undefined || c[3] === 'T')).toBe(true);
+    expect(packed.others.every((c) => c[3] === undefined || c[3] === 'T')).toBe(true);
     const same = host();
-    expect(freshNames(packed.calls, same)).toHaveLength(1);
+    expect(freshNames(packed.others, same)).toHaveLength(1);
     expect(replayStored(packed, same, answersOf(same), [], 111)).toBe(true);
     const h = host({ '/work/proj/.env': 'SECRET=1' });
     expect(replayStored(packed, h, answersOf(h), [], 111)).toBe(false);
@@ -134,8 +134,8 @@ describe('a stored trace', () => {
     // A later process (pid 222): its own /proc, another inode; the other
     // process's file is compared whole (its inode changed: not the same).
     const later = h(222);
-    expect(replayStored(calls.slice(0, 2), later, answersOf(later), [], 222)).toBe(true);
-    expect(replayStored(calls, later, answersOf(later), [], 222)).toBe(false);
+    expect(replayStored(packCalls(calls.slice(0, 2)), later, answersOf(later), [], 222)).toBe(true);
+    expect(replayStored(packCalls(calls), later, answersOf(later), [], 222)).toBe(false);
     // Packed, the path that names it is marked, and asked with the new pid.
     const packed = packCalls(calls.slice(0, 2));
     expect(packed.ownAt).toEqual([1]);
@@ -157,11 +157,11 @@ describe('a stored trace run from the TMPDIR directory itself', () => {
     expect(calls.some((c) => c[0] === 'readdir' && c[1]![0] === '/tmp')).toBe(true);
     const names = freshNames(calls, first);
     const ours = inTmp({ [`/tmp/${names[0]}`]: { dir: true } });
-    expect(replayStored(calls, ours, answersOf(ours), names, 111)).toBe(true);
+    expect(replayStored(packCalls(calls), ours, answersOf(ours), names, 111)).toBe(true);
     // Without knowing it is ours, it is a change; so is anyone else's.
-    expect(replayStored(calls, ours, answersOf(ours), [], 111)).toBe(false);
+    expect(replayStored(packCalls(calls), ours, answersOf(ours), [], 111)).toBe(false);
     const other = inTmp({ [`/tmp/${names[0]}`]: { dir: true }, '/tmp/.env': 'SECRET=1' });
-    expect(replayStored(calls, other, answersOf(other), names, 111)).toBe(false);
+    expect(replayStored(packCalls(calls), other, answersOf(other), names, 111)).toBe(false);
   });
 });
 
@@ -192,7 +192,7 @@ describe('a refusal to look', () => {
     expect(calls).toEqual([['identify', ['/root/.cache'], `!${os.constants.errno.EACCES}`, 'l', 0]]);
     for (const [code, holds] of [['EACCES', true], [null, false], ['ELOOP', false]] as const) {
       const h = refusing(code);
-      expect(replayStored(calls, h, answersOf(h)), String(code)).toBe(holds);
+      expect(replayStored(packCalls(calls), h, answersOf(h)), String(code)).toBe(holds);
     }
   });
   it('an exception without an errno code is not kept at all', () => {
