@@ -26,7 +26,7 @@ import os = require('node:os');
 import path = require('node:path');
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { CommandError } from './errors.js';
-import { checkKeptFds, realHost, stampDir } from './host.js';
+import { checkKeptFds, hostAnswers, realHost, stampDir } from './host.js';
 import { closeFd, pipe, probe, spawnChild, watchChild, type ChildHandle, type ProbeResult } from './native/apply.js';
 import type { NativeStatus } from './native/binding.js';
 import { formatError } from './cli/report.js';
@@ -39,7 +39,7 @@ import { OPTIONS, type JailOptions, type OptionName } from './policy/options.js'
 import * as protect from './protect/index.js';
 import { prepare, provideProtect, SupervisedRun, type Prepared } from './run.js';
 import { printableLines } from './text.js';
-import { fresh, keep, replay, tracing, type Kept, type Trace } from './trace.js';
+import { fresh, keep, keptTrace, replayKept, tracing, type Kept, type KeptTrace } from './trace.js';
 import type { Host } from './policy/host.js';
 
 provideProtect(protect);
@@ -118,7 +118,7 @@ const KEPT_PLANS = 16;
 const MAX_TRACE = 5000;
 /** About 4 MB of answers (config texts, listings) per kept plan. */
 const MAX_TRACE_SIZE = 4 << 20;
-const keptPlans = new Map<string, { facts: ProbeResult; trace: Trace; prepared: Kept<Prepared> }>();
+const keptPlans = new Map<string, { facts: ProbeResult; trace: KeptTrace; prepared: Kept<Prepared> }>();
 
 function prepareKept(opts: JailOptions, argv: string[], env: NodeJS.ProcessEnv, cwd: string, facts: ProbeResult, host: Host): Prepared {
   const request = () => ({ options: opts, argv, env, projectRoot: undefined });
@@ -127,7 +127,7 @@ function prepareKept(opts: JailOptions, argv: string[], env: NodeJS.ProcessEnv, 
   const kept = keptPlans.get(key);
   if (kept && kept.facts === facts) {
     keptPlans.delete(key);
-    const names = replay(kept.trace, host, stampDir);
+    const names = replayKept(kept.trace, host, hostAnswers);
     if (names) {
       keptPlans.set(key, kept);
       return forRun(kept.prepared, names, argv);
@@ -139,12 +139,15 @@ function prepareKept(opts: JailOptions, argv: string[], env: NodeJS.ProcessEnv, 
   // its memory.
   if (!traced.trace.reusable || traced.trace.calls.length > MAX_TRACE || traced.trace.size > MAX_TRACE_SIZE) return p;
   let k: Kept<Prepared>;
+  let trace: KeptTrace | null;
   try {
+    trace = keptTrace(traced.trace, hostAnswers);
     k = keep(p, traced.trace.names);
   } catch {
-    return p; // something in it that is not plain data: not kept
+    return p; // something in it that is not plain data, or no addon: not kept
   }
-  keptPlans.set(key, { facts, trace: traced.trace, prepared: k });
+  if (!trace) return p;
+  keptPlans.set(key, { facts, trace, prepared: k });
   if (keptPlans.size > KEPT_PLANS) keptPlans.delete(keptPlans.keys().next().value!);
   return forRun(k, traced.trace.names, argv);
 }

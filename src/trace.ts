@@ -97,6 +97,41 @@ export function replay(trace: Trace, host: Host, stampDir?: StampDir): string[] 
   return names;
 }
 
+/**
+ * A trace as the library keeps it with its plan (src/inproc.ts): the
+ * questions the addon answers go to its batch, in the columns the store
+ * keeps (packCalls); the rest (the host's properties, tempName, tree
+ * scans, the socket table) stay calls, compared as replay() compares
+ * them. Asked one by one through node:fs, a root's trace of about 200
+ * questions took 2 to 3 ms of every run; in one batch, a fraction of it.
+ */
+export interface KeptTrace {
+  batch: PackedCalls;
+  rest: Call[];
+}
+
+/** `trace` split for replayKept; null when it is not to be reused. */
+export function keptTrace(trace: Trace, answers: Answers, pid = process.pid): KeptTrace | null {
+  const stored = storedCalls(trace, answers, pid);
+  if (!stored) return null;
+  const rest: Call[] = [];
+  const batched: StoredCall[] = [];
+  stored.forEach((s, i) => (s[3] === undefined || s[3] === 'T' ? rest.push(trace.calls[i]!) : batched.push(s)));
+  return { batch: packCalls(batched), rest };
+}
+
+/** replay() of a kept trace: the new private TMPDIR names when every
+ *  answer is as before, null when not. */
+export function replayKept(k: KeptTrace, host: Host, answers: Answers, pid = process.pid): string[] | null {
+  const names = replay({ calls: k.rest, names: [], reusable: true, size: 0 }, host);
+  if (!names) return null;
+  try {
+    return batchHolds(k.batch, host, answers, [], pid) ? names : null;
+  } catch {
+    return null; // no addon, or a question it would not take: prepare again
+  }
+}
+
 /** The errno code (EACCES, ELOOP, …) of a host's refusal to look. */
 function errnoCode(e: unknown): string | null {
   const code = (e as { code?: unknown } | null)?.code;
@@ -444,33 +479,44 @@ export function replayStored(p: PackedCalls, host: Host, answers: Answers, ours:
       const value = name === 'unixSockets' ? (host.unixSockets?.() ?? null) : args === null ? h[name] : (h[name] as (...a: unknown[]) => unknown).apply(host, args);
       if (stored(encodeAnswer(name, value)) !== answer) return false;
     }
-    let paths = p.paths;
-    if (p.ownAt.length) {
-      paths = paths.slice();
-      for (const i of p.ownAt) paths[i] = local(paths[i]) as string;
-    }
-    const got = p.ops ? answers.ask(p.ops, paths, p.nums) : [];
-    /** The batch's listings of the TMPDIR directory, compared without ours. */
-    const tmp = ours.length ? host.tmpdir : null;
-    for (let i = 0; i < p.answers.length; i++) {
-      let a = got[i];
-      if (a === undefined) return false;
-      const op = p.ops.charCodeAt(i);
-      if (op === 116 /* t */) {
-        const sp = a.lastIndexOf(' ');
-        if (sp < 0 || !answers.stamped(parseInt(a.slice(sp + 1), 16))) return false;
-        a = a.slice(0, sp);
-      } else if (op === 100 /* d */ && tmp !== null && paths[i] === tmp) {
-        a = a.split('\0').filter((e) => !ours.includes(e.slice(1))).join('\0');
-      }
-      if (stored(a) !== p.answers[i]) return false;
-    }
+    if (!batchHolds(p, host, answers, ours, pid)) return false;
     for (const [args, answer] of scans) {
       const raw = answers.scan(args[0] as string, args[1] as number);
       if ((raw === null ? '-' : scanned(raw.names, raw.meta)) !== answer) return false;
     }
   } catch {
     return false;
+  }
+  return true;
+}
+
+/** Whether the addon's batch answers a packed trace's columns as stored
+ *  (replayStored's part that asks the addon; see there for `ours`). */
+function batchHolds(p: PackedCalls, host: Host, answers: Answers, ours: readonly string[], pid: number): boolean {
+  const own = ownProc(pid);
+  const here = `/proc/${pid}`;
+  const local = (a: string) => (a.includes(OWN) ? a.split(OWN).join(here) : a);
+  const stored = (a: string) => (a.includes(here) ? a.replace(own, OWN) : a);
+  let paths = p.paths;
+  if (p.ownAt.length) {
+    paths = paths.slice();
+    for (const i of p.ownAt) paths[i] = local(paths[i]!);
+  }
+  const got = p.ops ? answers.ask(p.ops, paths, p.nums) : [];
+  /** The batch's listings of the TMPDIR directory, compared without ours. */
+  const tmp = ours.length ? host.tmpdir : null;
+  for (let i = 0; i < p.answers.length; i++) {
+    let a = got[i];
+    if (a === undefined) return false;
+    const op = p.ops.charCodeAt(i);
+    if (op === 116 /* t */) {
+      const sp = a.lastIndexOf(' ');
+      if (sp < 0 || !answers.stamped(parseInt(a.slice(sp + 1), 16))) return false;
+      a = a.slice(0, sp);
+    } else if (op === 100 /* d */ && tmp !== null && paths[i] === tmp) {
+      a = a.split('\0').filter((e) => !ours.includes(e.slice(1))).join('\0');
+    }
+    if (stored(a) !== p.answers[i]) return false;
   }
   return true;
 }

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeRun, encodeRun, entryName, readEntry, STORE_VERSION, storeDir, storeKey, writeEntry, type Entry } from '../../src/planstore.js';
 import { assemble, type JailRequest } from '../../src/policy/assemble.js';
 import type { Host, Stat } from '../../src/policy/host.js';
-import { freshNames, isPacked, packCalls, replay, replayStored, storedCalls, tracing, type Answers } from '../../src/trace.js';
+import { freshNames, isPacked, keptTrace, packCalls, replay, replayKept, replayStored, storedCalls, tracing, type Answers } from '../../src/trace.js';
 import { fakeHost, SMALL_MACHINE, type Node } from './fakehost.js';
 
 const tree: Record<string, Node> = {
@@ -74,6 +74,60 @@ function stored(first: Host, pid = 111) {
   const a = assemble(req, t.host);
   return { a, calls: storedCalls(t.trace, answersOf(first), pid)!, names: t.trace.names };
 }
+
+describe('a kept trace (the library: the batch for what the addon answers, the rest as calls)', () => {
+  it('holds against the same answers with a new TMPDIR name, and fails when a .env appears, a config changes, or a granted path goes', () => {
+    const first = host();
+    const t = tracing(first);
+    assemble(req, t.host);
+    const k = keptTrace(t.trace, answersOf(first), 111)!;
+    expect(k.batch.ops.length).toBeGreaterThan(10);
+    expect(k.batch.others).toEqual([]);
+    expect(k.rest.every((c) => !['identify', 'stat', 'realpath', 'readlink', 'readText'].includes(c.name))).toBe(true);
+    const same = host();
+    const names = replayKept(k, same, answersOf(same), 111);
+    expect(names).toHaveLength(1);
+    expect(names![0]).not.toBe(t.trace.names[0]);
+    const changes: Array<Record<string, Node>> = [{ '/work/proj/src/deeper/.env': 'SECRET=1' }, { '/work/proj/.env': 'SECRET=1' }, { '/home/u/.npmrc': '//registry.npmjs.org/:_authToken=OTHER\n' }, { '/work/proj/.husky/pre-commit': 'x' }];
+    for (const extra of changes) {
+      const h = host(extra);
+      expect(replayKept(k, h, answersOf(h), 111), JSON.stringify(extra)).toBeNull();
+      // what the batch alone is asked: the answers it is given decide
+      expect(replayKept(k, same, answersOf(h), 111), JSON.stringify(extra)).toBeNull();
+    }
+    const gone = { ...tree };
+    delete gone['/work/proj/src/deeper/b.js'];
+    delete gone['/work/proj/src/a.js'];
+    const g = fakeHost(gone, { path: '/usr/bin' });
+    expect(replayKept(k, g, answersOf(g), 111)).toBeNull();
+  });
+
+  it('compares the rest as replay() does: a property, the socket table', () => {
+    const table = (rows: string[]) => `Num RefCount Protocol Flags Type St Inode Path\n${rows.join('\n')}\n`;
+    const a = '0000000000000000: 00000002 00000000 00010000 0001 01 11 /run/a.sock';
+    const first = host({}, { unixSockets: () => table([a]) });
+    const t = tracing(first);
+    void t.host.home;
+    t.host.unixSockets!();
+    const k = keptTrace(t.trace, answersOf(first), 111)!;
+    expect(k.rest.map((c) => c.name)).toEqual(['home', 'unixSockets']);
+    expect(replayKept(k, first, answersOf(first), 111)).toEqual([]);
+    expect(replayKept(k, host({}, { unixSockets: () => table([]) }), answersOf(first), 111)).toBeNull();
+    expect(replayKept(k, host({}, { home: '/home/v', unixSockets: () => table([a]) }), answersOf(first), 111)).toBeNull();
+  });
+
+  it('is none for a trace with an exception in it, and no answer from the addon is no reuse', () => {
+    const h = host({}, { readText: () => { throw new Error('EIO'); } });
+    const t = tracing(h);
+    expect(() => t.host.readText('/home/u/.npmrc')).toThrow('EIO');
+    expect(keptTrace(t.trace, answersOf(h), 111)).toBeNull();
+    const u = tracing(host());
+    assemble(req, u.host);
+    const k = keptTrace(u.trace, answersOf(host()), 111)!;
+    const none: Answers = { ...answersOf(host()), ask: () => { throw new Error('no addon'); } };
+    expect(replayKept(k, host(), none, 111)).toBeNull();
+  });
+});
 
 describe('a stored trace', () => {
   it('holds against the same answers (with a new TMPDIR name) and fails when a .env appears, a config changes, or a granted path goes', () => {
