@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "jail",
-      "sources": ["native/binding.cc", "native/jail.c", "native/supervisor.c", "native/rmtree.c", "native/scan.c", "native/ns.c", "native/view.c", "native/observe.c", "native/peer.c"],
+      "sources": ["native/binding.cc", "native/jail.c", "native/supervisor.c", "native/warm.c", "native/rmtree.c", "native/scan.c", "native/ns.c", "native/view.c", "native/observe.c", "native/peer.c"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "actions": [
         {

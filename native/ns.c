@@ -30,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -472,23 +473,16 @@ failed:
 	_exit(125);
 }
 
-int jail_init_main(void *arg)
+/* The init once its namespaces are made and its ids mapped: the command's
+ * stdio, the plan's sockets, the view, then the command (with the helper,
+ * the helper's exec). */
+static _Noreturn void init_ready(const struct jail_init_args *a, const sigset_t *waited)
 {
-	const struct jail_init_args *a = arg;
 	struct jail_plan *plan = a->plan;
 	struct jail_error err;
-	sigset_t waited;
 	int command;
 
 	memset(&err, 0, sizeof(err));
-	own_signals(&waited);
-	close(a->peer);
-	if (die_with_supervisor(a->report, plan->ns != NULL, &err) < 0)
-		goto failed;
-	if (!plan->ns)
-		fallback_init(a, &waited);
-	if (map_ids(plan->ns->uid, plan->ns->gid, &err) < 0)
-		goto failed;
 	if (a->stdio && jail_move_stdio(a->stdio, &err) < 0)
 		goto failed;
 	/* No one in the jail reads this process's memory (Node's, with the
@@ -500,7 +494,7 @@ int jail_init_main(void *arg)
 	}
 	if (!a->command && hide_supervisor(&err) < 0)
 		goto failed;
-	if (plan->ns->net && (loopback_up(&err) < 0 || pass_sockets(plan->ns, a->report, &err) < 0))
+	if (plan->ns->net && pass_sockets(plan->ns, a->report, &err) < 0)
 		goto failed;
 	if (jail_await(plan->view_gate_fd, 'v', &err) < 0 || jail_view_build(plan->ns, plan->ruleset_fd, &err) < 0)
 		goto failed;
@@ -512,10 +506,61 @@ int jail_init_main(void *arg)
 	if (command < 0)
 		goto failed;
 	report(a->report, JAIL_REPORT_EXECED, 0, NULL);
-	serve(command, a->report, &waited, 1, a->stops);
+	serve(command, a->report, waited, 1, a->stops);
 failed:
 	report(a->report, JAIL_REPORT_FAILED, err.code, &err);
 	_exit(125);
+}
+
+int jail_init_main(void *arg)
+{
+	const struct jail_init_args *a = arg;
+	struct jail_plan *plan = a->plan;
+	struct jail_error err;
+	sigset_t waited;
+
+	memset(&err, 0, sizeof(err));
+	own_signals(&waited);
+	close(a->peer);
+	if (die_with_supervisor(a->report, plan->ns != NULL, &err) < 0)
+		goto failed;
+	if (!plan->ns)
+		fallback_init(a, &waited);
+	if (map_ids(plan->ns->uid, plan->ns->gid, &err) < 0 || (plan->ns->net && loopback_up(&err) < 0))
+		goto failed;
+	init_ready(a, &waited);
+failed:
+	report(a->report, JAIL_REPORT_FAILED, err.code, &err);
+	_exit(125);
+}
+
+int jail_warm_init_main(void *arg)
+{
+	struct jail_init_args *a = arg;
+	struct jail_error err;
+	sigset_t waited;
+	char word = 0;
+
+	memset(&err, 0, sizeof(err));
+	own_signals(&waited);
+	/* Failed here, it ends without a word: the spawn that comes for it
+	 * finds it gone and makes an init as usual, which says what fails. */
+	if (die_with_supervisor(a->report, 1, &err) < 0 || map_ids(a->warm_uid, a->warm_gid, &err) < 0 ||
+	    (a->warm_net && loopback_up(&err) < 0))
+		_exit(125);
+	prctl(PR_SET_NAME, "jail-init", 0, 0, 0);
+	while (read(a->wake, &word, 1) < 0 && errno == EINTR)
+		;
+	/* Until now every descriptor was the supervisor's too: close none
+	 * before this copy of them is ours. */
+	if (word != 'w' || unshare(CLONE_FILES) < 0)
+		_exit(0);
+	if (write(a->wake, "a", 1) != 1)
+		_exit(125);
+	close(a->wake);
+	umask((mode_t)a->umask);
+	close(a->peer);
+	init_ready(a, &waited);
 }
 
 /* ---- the helper ------------------------------------------------------------ */

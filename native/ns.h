@@ -30,6 +30,12 @@ struct jail_init_args {
 	struct jail_command *command;
 	int helper; /* the helper's memfd (jail_init_helper) */
 	int stops;  /* report the command's stops (JAIL_REPORT_STOPPED) */
+	/* A warm init's (jail_warm_init_main): its end of the socket it is
+	 * woken on, and what it makes before it is: ids and network. */
+	int wake;
+	uint32_t warm_uid, warm_gid;
+	int warm_net;
+	int umask; /* the supervisor's at the spawn, for a warm init */
 };
 
 /* The helper's sealed memfd (init.c), made once; -1 when there is none
@@ -48,6 +54,16 @@ int jail_init_helper(void);
  * child subreaper and ends what the command left running before it
  * reports the status. */
 int jail_init_main(void *args);
+
+/* A warm init (supervisor.c): cloned with CLONE_VM | CLONE_FILES and the
+ * layer's namespaces (CLONE_NEWNET when warm_net) before the spawn that
+ * will take it, by a thread that stays blocked until it is done with the
+ * memory. It maps its ids, brings up the loopback, and waits on
+ * args->wake. A 'w' there: the rest of *args is filled in (plan, stdio,
+ * command; plan->ns with the same ids and network); it takes its own copy
+ * of the descriptor table, answers 'a', and goes on as jail_init_main
+ * (with the helper). Anything else, or the socket's end: it exits 0. */
+int jail_warm_init_main(void *args);
 
 /* Whether this process may create the layer's namespaces: a real attempt
  * in a short-lived child (user, mount and PID namespaces, its own id maps,

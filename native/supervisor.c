@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "ns.h"
+#include "warm.h"
 
 /* The child's pid, from before it runs: the kernel stores it there
  * (CLONE_PARENT_SETTID), so that no thread of ours sees a child without
@@ -196,8 +197,6 @@ static int child_main(void *arg)
 	_exit(125);
 }
 
-#define CHILD_STACK (128 * 1024)
-#define INIT_STACK (256 * 1024)
 
 /* With `tid`, the kernel stores the child's pid there before it runs. */
 static int clone_command(struct jail_plan *plan, struct jail_error *err, volatile sig_atomic_t *tid)
@@ -208,15 +207,15 @@ static int clone_command(struct jail_plan *plan, struct jail_error *err, volatil
 	char *stack;
 	int pid, saved, status;
 
-	stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	stack = mmap(NULL, JAIL_CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (stack == MAP_FAILED)
 		FAIL(err, "spawn", "mmap", NULL);
-	pid = clone(child_main, stack + CHILD_STACK, flags, &c, (pid_t *)tid);
+	pid = clone(child_main, stack + JAIL_CHILD_STACK, flags, &c, (pid_t *)tid);
 	saved = errno;
 	/* The child wrote -1 over it in our shared memory when it closed its
 	 * copy: ours is still open, for jail_release. */
 	plan->ruleset_fd = ruleset;
-	munmap(stack, CHILD_STACK);
+	munmap(stack, JAIL_CHILD_STACK);
 	if (pid < 0) {
 		errno = saved;
 		FAIL(err, "spawn", "clone", NULL);
@@ -326,12 +325,13 @@ static int start_init(struct jail_plan *plan, struct jail_error *err, volatile s
 		      int *reports, int *failed)
 {
 	struct jail_command command = { plan, err, NULL, -1, { -1, -1 }, 0 };
-	struct jail_init_args args = { plan, -1, -1, io ? io->fd : NULL, io ? io->cwd : NULL, NULL, jail_init_helper(), !io };
+	struct jail_init_args args = { .plan = plan, .report = -1, .peer = -1, .stdio = io ? io->fd : NULL, .cwd = io ? io->cwd : NULL,
+				       .helper = jail_init_helper(), .stops = !io, .wake = -1 };
 	int flags = SIGCHLD | (io ? CLONE_PIDFD : CLONE_PARENT_SETTID) |
 		    (plan->ns ? CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | (plan->ns->net ? CLONE_NEWNET : 0) : 0);
 	int ruleset = plan->ruleset_fd, vm = args.helper >= 0;
 	int fds[2], done[2] = { -1, -1 }, pid, saved;
-	size_t size = INIT_STACK + (vm ? CHILD_STACK : 0);
+	size_t size = JAIL_INIT_STACK + (vm ? JAIL_CHILD_STACK : 0);
 	struct pollfd hup;
 	char *stack;
 
@@ -355,7 +355,7 @@ static int start_init(struct jail_plan *plan, struct jail_error *err, volatile s
 		args.command = &command;
 		flags |= CLONE_VM | CLONE_VFORK;
 	}
-	pid = clone(jail_init_main, stack + INIT_STACK, flags, &args, io ? (pid_t *)&io->pidfd : (pid_t *)tid);
+	pid = clone(jail_init_main, stack + JAIL_INIT_STACK, flags, &args, io ? (pid_t *)&io->pidfd : (pid_t *)tid);
 	saved = errno;
 	close(fds[1]);
 	if (vm) {
@@ -442,6 +442,7 @@ int jail_spawn(struct jail_plan *plan, int *fds, struct jail_error *err)
 		errno = EBUSY;
 		FAIL(err, "spawn", "waitid", NULL);
 	}
+	jail_warm_off();
 	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0) {
 		errno = EBUSY;
 		jail_fail(err, "spawn", "waitid", NULL);
@@ -510,7 +511,9 @@ int jail_spawn_child(struct jail_plan *plan, struct jail_stdio *io, int *fds, st
 	 * all of them blocked). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	pid = start_init(plan, err, NULL, io, &out->report, &failed);
+	pid = jail_warm_start(plan, err, io, &out->report, &failed);
+	if (pid == -2)
+		pid = start_init(plan, err, NULL, io, &out->report, &failed);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid > 0 && await_exec(pid, out->report, fds, plan->ns ? plan->ns->n_sockets : 0, last, NULL, failed, err) < 0) {
 		close(out->report);
@@ -521,6 +524,8 @@ int jail_spawn_child(struct jail_plan *plan, struct jail_stdio *io, int *fds, st
 	}
 	out->pid = pid;
 	out->pidfd = io->pidfd;
+	if (pid > 0)
+		jail_warm_ask(plan);
 	return pid;
 }
 
@@ -544,6 +549,7 @@ int jail_child_reap(struct jail_child *c, int *status)
 		close(c->report);
 	close(c->pidfd);
 	c->report = c->pidfd = -1;
+	jail_warm_go();
 	errno = saved;
 	return got > 0 ? 1 : -1;
 }

@@ -80,6 +80,11 @@ int jail_move_stdio(const int fd[3], struct jail_error *err);
  * by jail_spawn and by the namespace layer's init. */
 int jail_start_command(struct jail_plan *plan, struct jail_error *err);
 
+/* The stacks of the command's child (CLONE_VM) and of the namespace
+ * layer's init, which with the helper holds the command's above its own. */
+#define JAIL_CHILD_STACK (128 * 1024)
+#define JAIL_INIT_STACK (256 * 1024)
+
 /* The command of an init that execs the helper (ns.h). It shares this
  * process's memory until it execs, and runs on after the init has exec'd,
  * so all it uses lives in the supervisor's frame. */

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run, spawn } from '../../src/api.js';
-import { IS_ROOT, LAYER, makeWorld, needs, NODE, REPO, removeWorld, strictJail, type World } from './harness.js';
+import { IS_ROOT, kernel, lacksAbi, LAYER, makeWorld, needs, NODE, REPO, removeWorld, strictJail, until, type World } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -59,6 +59,84 @@ strictJail.describe.each(users)(`in-process spawn under load (${LAYER} layer), a
     expect(r.wrong).toEqual([]);
     expect(r.bystander).toEqual({ state: 'S', exitCode: null, signalCode: null });
   });
+});
+
+// The warm init (native/warm.c): made after a run for the next, in the
+// namespace layer. Judged in a process of its own (fixtures/inproc-warm.cjs).
+const warmGate = needs(kernel.namespaces.ok && !lacksAbi(6), `needs the namespace layer (the warm init is made there) and Landlock ABI 6; here: ${kernel.namespaces.ok ? `ABI ${kernel.landlockAbi}` : kernel.namespaces.why}`);
+const WARM = path.join(__dirname, 'fixtures', 'inproc-warm.cjs');
+function warmFixture(asNobody: boolean, mode?: string): Record<string, unknown> {
+  const argv = [WARM, path.join(REPO, 'dist', 'index.js'), ...(mode ? [mode] : [])];
+  const [cmd, args] = asNobody ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', NODE, ...argv]] : [NODE, argv];
+  const r = spawnSync(cmd, args, { cwd: w.proj, env: w.env, encoding: 'utf8', timeout: 50_000 });
+  expect(r.stderr).toBe('');
+  const out = JSON.parse(r.stdout) as Record<string, unknown>;
+  expect(out.error).toBeUndefined();
+  return out;
+}
+
+/** Children of this process that are a waiting init (comm jail-init, asleep). */
+function waitingInits(): number[] {
+  const out: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(ppid) === process.pid && state === 'S' && stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'jail-init') out.push(Number(name));
+  }
+  return out;
+}
+
+warmGate.describe.each(users)('the warm init, as %s', (_, asNobody) => {
+  it('starts the next run; the umask and resource limits of the moment reach its command; one made for the host network never serves a run without it; none outlives the process', async () => {
+    const out = warmFixture(asNobody);
+    expect(out.warm).toEqual(expect.any(Number));
+    expect(out.taken).toBe(out.warm);
+    // umask set after the init was made: that init served, with it
+    expect(out.umask).toEqual({ pid: out.warmBeforeUmask, out: '0027', code: 0 });
+    // a limit changed from outside: another init served, with it
+    expect(out.prlimit).toBe(0);
+    expect((out.limit as { out: string }).out).toMatch(/^Max msgqueue size 123456 /);
+    expect((out.limit as { pid: number }).pid).not.toBe(out.warmBeforeLimit);
+    // --net all, then the default: the listener saw the first run only
+    expect(out.openNet).toBe(0);
+    expect(out.noneNet).toEqual({ pid: expect.any(Number), code: 3 });
+    expect((out.noneNet as { pid: number }).pid).not.toBe(out.warmBeforeNone);
+    expect(out.connections).toBe(1);
+    // the one waiting when the process exited has ended too
+    expect(out.lastWarm).toEqual(expect.any(Number));
+    expect(await until(() => !fs.existsSync(`/proc/${out.lastWarm as number}`), 3_000)).toBe(true);
+  });
+
+  it("leaves the CLI's supervisor (runPrepared) in the same process no child of its own: it runs, and none is made after", () => {
+    const out = warmFixture(asNobody, 'supervisor');
+    expect(out.warmBeforeSupervisor).toEqual(expect.any(Number));
+    expect(out.supervised).toBe(0);
+    expect(out.waitingAfterSupervisor).toEqual([]);
+    expect(out.afterSupervisor).toBe('ran\n');
+  });
+});
+
+needs(IS_ROOT && kernel.namespaces.ok && !lacksAbi(6), 'runs as root (mounts a tmpfs), in the namespace layer').it('(root) a mount made after the warm init was made is in the next run\'s view (the init made before it is not used)', async () => {
+  const dir = fs.mkdtempSync(path.join(w.root, 'warm-mount-'));
+  fs.writeFileSync(path.join(dir, 'under-the-mount'), 'x');
+  const policy = { ro: ['/'] };
+  expect((await run(policy, 'ls', [dir], { cwd: w.proj, env: w.env })).stdout).toBe('under-the-mount\n');
+  // an init waits, made before the mount
+  expect(await until(() => waitingInits().length === 1, 2_000)).toBe(true);
+  expect(spawnSync('mount', ['-t', 'tmpfs', 'none', dir]).status).toBe(0);
+  try {
+    fs.writeFileSync(path.join(dir, 'on-the-mount'), 'x');
+    const r = await run(policy, 'ls', [dir], { cwd: w.proj, env: w.env });
+    expect([r.status, r.stdout, r.stderr]).toEqual([0, 'on-the-mount\n', '']);
+  } finally {
+    spawnSync('umount', [dir]);
+  }
 });
 
 strictJail.describe.each(users)(`kept plans (${LAYER} layer), as %s`, (_, asNobody) => {
