@@ -60,7 +60,6 @@ static struct {
 	uid_t euid;
 	gid_t egid;
 	int nice;
-	mode_t umask;
 	struct rlimit lim[RLIM_NLIMITS];
 	pid_t pid;
 	int pidfd;
@@ -132,7 +131,6 @@ static int warm_make(void)
 	warm.args.helper = -1;
 	warm.euid = geteuid();
 	warm.egid = getegid();
-	errno = 0;
 	warm.nice = getpriority(PRIO_PROCESS, 0);
 	warm_limits(warm.lim);
 	warm.pid = clone(jail_warm_init_main, warm.stack + JAIL_INIT_STACK, flags, &warm.args, &warm.pidfd);
@@ -279,8 +277,6 @@ void jail_warm_off(void)
 	pthread_mutex_unlock(&warm.lock);
 }
 
-/* start_init with the warm init, when there is one made as this spawn
- * needs; -2 when there is none (then nothing was changed). */
 int jail_warm_start(struct jail_plan *plan, struct jail_error *err, struct jail_stdio *io, int *reports, int *failed)
 {
 	struct jail_command command = { plan, err, NULL, -1, { -1, -1 }, 0 };
@@ -295,7 +291,6 @@ int jail_warm_start(struct jail_plan *plan, struct jail_error *err, struct jail_
 	p[0].fd = warm.mounts;
 	p[0].events = POLLPRI;
 	warm_limits(lim);
-	errno = 0;
 	mask = warm_umask();
 	if (warm.args.warm_uid != plan->ns->uid || warm.args.warm_gid != plan->ns->gid || warm.args.warm_net != plan->ns->net ||
 	    warm.euid != geteuid() || warm.egid != getegid() || warm.nice != getpriority(PRIO_PROCESS, 0) ||
