@@ -854,7 +854,10 @@ Napi::Value SpawnChild(const Napi::CallbackInfo &info) {
 // signal }) called, once. A child reaped by someone else comes back as an
 // error (ECHILD). The poll keeps the loop alive, as a child_process does,
 // until refChild(handle, false); the handle it returns outlives the poll
-// (then refChild does nothing).
+// (then refChild does nothing). When the env ends first (a worker thread
+// terminated), the child ends with it, as with its thread, but it is
+// killed and reaped here, and the poll closed, before the env's loop is:
+// Node aborts the process when a loop closes with a handle open.
 struct Watch {
   uv_poll_t poll;
   napi_env env;
@@ -862,6 +865,8 @@ struct Watch {
   Napi::FunctionReference callback;
   std::unique_ptr<Napi::AsyncContext> context;
   uint32_t id = 0;
+  napi_async_cleanup_hook_handle cleanup = nullptr;
+  bool closing = false;  // uv_close called: Closed removes the hook
 };
 
 // The watches whose poll is open, by id, for refChild: a plain number in
@@ -877,7 +882,28 @@ void Closed(uv_handle_t *h) {
     std::lock_guard<std::mutex> g(watches_lock);
     watches.erase(w->id);
   }
+  napi_async_cleanup_hook_handle hook = w->cleanup;
   delete w;
+  if (hook != nullptr) napi_remove_async_cleanup_hook(hook);
+}
+
+void CloseWatch(Watch *w) {
+  w->closing = true;
+  uv_close(reinterpret_cast<uv_handle_t *>(&w->poll), Closed);
+}
+
+// The env ends while the child runs: end it and reap it now.
+void EnvEnds(napi_async_cleanup_hook_handle, void *arg) {
+  Watch *w = static_cast<Watch *>(arg);
+  if (w->closing) return;
+  int status = 0;
+  syscall(SYS_pidfd_send_signal, w->child.pidfd, SIGKILL, nullptr, 0);
+  struct pollfd p = {w->child.pidfd, POLLIN, 0};
+  while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+  }
+  jail_child_reap(&w->child, &status);
+  uv_poll_stop(&w->poll);
+  CloseWatch(w);
 }
 
 void Reaped(uv_poll_t *handle, int, int) {
@@ -901,7 +927,7 @@ void Reaped(uv_poll_t *handle, int, int) {
       napi_fatal_exception(w->env, e.Value());  // as an uncaught exception in the callback
     }
   }
-  uv_close(reinterpret_cast<uv_handle_t *>(handle), Closed);
+  CloseWatch(w);
 }
 
 Napi::Value WatchChild(const Napi::CallbackInfo &info) {
@@ -921,7 +947,7 @@ Napi::Value WatchChild(const Napi::CallbackInfo &info) {
     w->poll.data = w.get();
     rc = uv_poll_start(&w->poll, UV_READABLE, Reaped);
     if (rc != 0) {
-      uv_close(reinterpret_cast<uv_handle_t *>(&w->poll), Closed);
+      CloseWatch(w.get());
       w.release();
     }
   }
@@ -929,6 +955,7 @@ Napi::Value WatchChild(const Napi::CallbackInfo &info) {
     struct jail_error e = {"wait", "uv_poll_start", -rc, nullptr};
     throw ApplyError(env, e);
   }
+  if (napi_add_async_cleanup_hook(env, EnvEnds, w.get(), &w->cleanup) != napi_ok) w->cleanup = nullptr;
   {
     std::lock_guard<std::mutex> g(watches_lock);
     while (w->id == 0 || watches.count(w->id)) w->id = ++next_watch;

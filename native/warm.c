@@ -286,7 +286,9 @@ int jail_warm_start(struct jail_plan *plan, struct jail_error *err, struct jail_
 	mode_t mask;
 	char word = 0;
 
-	if (!plan->ns || !warm_take())
+	/* A worker thread's children die with it: only the main thread's
+	 * spawns take one (it dies with the process). */
+	if (!plan->ns || getpid() != (pid_t)syscall(SYS_gettid) || !warm_take())
 		return -2;
 	p[0].fd = warm.mounts;
 	p[0].events = POLLPRI;

@@ -120,6 +120,14 @@ warmGate.describe.each(users)('the warm init, as %s', (_, asNobody) => {
     expect(out.waitingAfterSupervisor).toEqual([]);
     expect(out.afterSupervisor).toBe('ran\n');
   });
+
+  it("leaves a worker thread's spawn an init of its own, which ends when the worker is terminated", () => {
+    const out = warmFixture(asNobody, 'worker');
+    expect(out.warmBeforeWorker).toEqual(expect.any(Number));
+    expect(out.workerChild).not.toBe(out.warmBeforeWorker);
+    // killed with its thread: a zombie of this process, or reaped
+    expect(['Z', 'gone']).toContain(out.workerChildState);
+  });
 });
 
 needs(IS_ROOT && kernel.namespaces.ok && !lacksAbi(6), 'runs as root (mounts a tmpfs), in the namespace layer').it('(root) a mount made after the warm init was made is in the next run\'s view (the init made before it is not used)', async () => {
@@ -355,6 +363,19 @@ strictJail.describe('in-process spawn()', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([0, 'out\n', 'err\n', 0, 127]);
+  });
+  it('a worker thread terminated while its jailed command runs ends that command, and the process goes on', () => {
+    const lib = JSON.stringify(path.join(REPO, 'dist', 'index.js'));
+    const marker = path.join(w.proj, `worker-ended-${LAYER}`);
+    fs.rmSync(marker, { force: true });
+    // The command would touch the marker after 1.5 s, were it left running.
+    const inWorker = `const { spawn } = require(${lib}); const c = spawn({ ro: ['/'], rw: [${JSON.stringify(w.proj)}] }, 'sh', ['-c', 'sleep 1.5; touch ${marker}'], { stdio: 'ignore' }); c.on('spawn', () => require('node:worker_threads').parentPort.postMessage(c.pid));`;
+    const script = `const { Worker } = require('node:worker_threads'); const w = new Worker(${JSON.stringify(inWorker)}, { eval: true }); w.on('message', async (pid) => { await w.terminate(); setTimeout(() => console.log(JSON.stringify({ pid, alive: require('fs').existsSync('/proc/' + pid + '/stat') && !/\\) Z /.test(require('fs').readFileSync('/proc/' + pid + '/stat', 'utf8')) })), 2500); });`;
+    const r = spawnSync(NODE, ['-e', script], { cwd: w.proj, env: w.env, encoding: 'utf8', timeout: 20_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ pid: expect.any(Number), alive: false });
+    expect(fs.existsSync(marker)).toBe(false);
   });
   it('a toolchain under $HOME that cannot run what it runs next gets the same hint as from the jail command', async () => {
     const bin = path.join(w.home, '.inproc-tool', 'bin');
