@@ -496,7 +496,12 @@ static _Noreturn void init_ready(const struct jail_init_args *a, const sigset_t 
 		goto failed;
 	if (plan->ns->net && pass_sockets(plan->ns, a->report, &err) < 0)
 		goto failed;
-	if (jail_await(plan->view_gate_fd, 'v', &err) < 0 || jail_view_build(plan->ns, plan->ruleset_fd, &err) < 0)
+	if (jail_await(plan->view_gate_fd, 'v', &err) < 0 ||
+	    jail_view_build(plan->ns, plan->ruleset_fd, a->rules >= 0, &err) < 0)
+		goto failed;
+	/* The rules its supervisor adds meanwhile (warm.c), before anything
+	 * is confined by the ruleset. */
+	if (a->rules >= 0 && jail_await(a->rules, 'r', &err) < 0)
 		goto failed;
 	if (a->command) {
 		exec_helper(a, 1, &err);
@@ -658,7 +663,7 @@ static int probe_main(void *arg)
 	struct probe *p = arg;
 	struct jail_namespaces ns = { .uid = p->uid, .gid = p->gid, .cwd = "/", .view = &proc, .n_view = 1 };
 
-	if (map_ids(p->uid, p->gid, &p->err) < 0 || jail_view_build(&ns, -1, &p->err) < 0)
+	if (map_ids(p->uid, p->gid, &p->err) < 0 || jail_view_build(&ns, -1, 0, &p->err) < 0)
 		_exit(1);
 	_exit(0);
 }

@@ -598,7 +598,7 @@ static int leave_scratch(struct jail_error *err)
 	return 0;
 }
 
-int jail_view_build(const struct jail_namespaces *ns, int ruleset_fd, struct jail_error *err)
+int jail_view_build(const struct jail_namespaces *ns, int ruleset_fd, int skip_rules, struct jail_error *err)
 {
 	struct jail_mount_attr ro = { .attr_set = JAIL_MOUNT_ATTR_RDONLY };
 	struct build b = { .top = -1, .ruleset = ruleset_fd };
@@ -619,6 +619,8 @@ int jail_view_build(const struct jail_namespaces *ns, int ruleset_fd, struct jai
 			jail_fail(err, "view", "mount", e->path);
 			goto fail;
 		}
+		if (skip_rules && e->kind == JAIL_VIEW_RULE)
+			continue;
 		if (kinds[e->kind](e, &b, err) < 0)
 			goto fail;
 		/* A mount on the view's root hides what was under it: walks
@@ -649,4 +651,27 @@ fail:
 	close_keeping_errno(b.top);
 	close_keeping_errno(root);
 	return -1;
+}
+
+int jail_view_rules(const struct jail_namespaces *ns, int ruleset_fd, struct jail_error *err)
+{
+	const char *src, *sc;
+	size_t i;
+	int fd, rc;
+
+	for (i = 0; i < ns->n_view; i++) {
+		const struct jail_view_entry *e = &ns->view[i];
+
+		if (e->kind != JAIL_VIEW_RULE)
+			continue;
+		src = e->source ? e->source : e->path;
+		fd = jail_open_checked(src, e->has_identity, e->dev, e->ino, "/proc", NULL, &sc);
+		if (fd < 0)
+			return jail_fail(err, "view", sc, src);
+		rc = add_rule(ruleset_fd, fd, e->access);
+		close_keeping_errno(fd);
+		if (rc < 0)
+			return jail_fail(err, "view", "landlock_add_rule", e->path);
+	}
+	return 0;
 }

@@ -11,11 +11,20 @@
 
 /* In a new user and mount namespace, as its owner: make the root of the
  * view, apply `ns->view` in order (adding each entry's Landlock rule to
- * `ruleset_fd`, when it is not -1, on the object it mounts), pivot into
+ * `ruleset_fd`, when it is not -1, on the object it mounts; with
+ * skip_rules, not the entries that are only a rule), pivot into
  * the view and chdir to `ns->cwd`. A failure is step "namespaces" (the
  * scaffolding) or "view" (an entry, with its path). Only syscalls: this
  * runs in a forked copy of Node, which must not allocate. */
-int jail_view_build(const struct jail_namespaces *ns, int ruleset_fd,
+int jail_view_build(const struct jail_namespaces *ns, int ruleset_fd, int skip_rules,
 		    struct jail_error *err);
+
+/* The entries that are only a Landlock rule (JAIL_VIEW_RULE: root's /etc,
+ * entry by entry), added to `ruleset_fd` from this process, outside the
+ * namespaces, each opened as jail_view_build opens it (no symlink, the
+ * object the plan saw) but from this process's root: for the library's
+ * spawn, whose warm init builds the rest of the view meanwhile, called
+ * with skip_rules. */
+int jail_view_rules(const struct jail_namespaces *ns, int ruleset_fd, struct jail_error *err);
 
 #endif

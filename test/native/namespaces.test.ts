@@ -387,6 +387,30 @@ describe.each(WHO)('as %s', (who) => {
       expect(run(nsPlan('true', { who, view, cwd: w.proj }), who).failure).toMatchObject({ code: 'ESTALE', step: 'view', syscall: 'openat2', path: readme });
     });
 
+    // The library's warm init (native/warm.c): its spawn adds the rule
+    // entries to the ruleset itself while the init builds the rest.
+    it("with the library's warm init, the supervisor adds the rule entries while the init builds the rest: they grant as before; one whose object was swapped is ESTALE, and nothing ran", () => {
+      const readme = path.join(w.proj, 'README.md');
+      const marker = path.join(w.outside, `warm-rule-ran-${who}`);
+      fs.rmSync(marker, { force: true });
+      const good: NativeViewEntry[] = [bind(w.proj, true, FS.READ_DIR & HANDLED), { kind: 'rule', path: readme, access: FS.READ_FILE & HANDLED, ...id(readme) }];
+      const first = toJson(nsPlan('true', { who, view: good, cwd: w.proj }));
+      const r = run(nsPlan('cat README.md; cat src/index.js', { who, view: good, cwd: w.proj }), who, { env: { NS_CHILD: '1', NS_PLAN_FIRST: first } });
+      expect(r.stderr).toMatch(/^warm=1$/m);
+      expect(r.stdout).toBe('project readme\n');
+      expect(r.stderr).toMatch(/src\/index.js: Permission denied/);
+      const swapped: NativeViewEntry[] = [good[0]!, { kind: 'rule', path: readme, access: FS.READ_FILE & HANDLED, ...id('/etc/hostname') }, bind(w.outside, false, RW)];
+      const f = run(nsPlan(`touch ${marker}`, { who, view: swapped, cwd: w.proj }), who, { env: { NS_CHILD: '1', NS_PLAN_FIRST: first } });
+      expect(f.stderr).toMatch(/^warm=1$/m);
+      expect(f.failure).toMatchObject({ code: 'ESTALE', step: 'view', path: readme });
+      expect(f.status).toBe(125);
+      expect(fs.existsSync(marker)).toBe(false);
+      // the control: the same plan with the rule's own identity touches it
+      const ok: NativeViewEntry[] = [...good, bind(w.outside, false, RW)];
+      expect(run(nsPlan(`touch ${marker}`, { who, view: ok, cwd: w.proj }), who, { env: { NS_CHILD: '1', NS_PLAN_FIRST: first } }).status).toBe(0);
+      expect(fs.existsSync(marker)).toBe(true);
+    });
+
     it("a 'rules' entry (compactRules: apply.ts) is a rule per name, each with its identity and rights", () => {
       const readme = id(path.join(w.proj, 'README.md'));
       const src = id(path.join(w.proj, 'src'));
