@@ -848,18 +848,28 @@ Napi::Value SpawnChild(const Napi::CallbackInfo &info) {
   return o;
 }
 
-// watchChild(pid, pidfd, report, callback): the child's pidfd polled on
-// this thread's event loop (no thread waits); once it is readable, the
-// child is reaped, pidfd and report closed, and callback(null, { code,
-// signal }) called, once. A child reaped by someone else comes back as an
-// error (ECHILD). The poll keeps the loop alive, as a child_process does,
-// until refChild(handle, false); the handle it returns outlives the poll
-// (then refChild does nothing). When the env ends first (a worker thread
+// watchChild(pid, pidfd, report, callback): the child polled on this
+// thread's event loop (no thread waits), and callback(null, { code, signal
+// }) called once with how the command ended. In the namespace layer that is
+// as soon as the init's report says so: the init sends it once all the
+// command left is ended and reaped, and its own exit, which takes the
+// namespaces down (0.2 to 0.8 ms, more on a busy machine), is waited for
+// after, without keeping the loop alive; it is reaped (pidfd and report
+// closed) when its pidfd is readable. Without a report, or when the init
+// ends without one, its own wait status, at its reap. A child reaped by
+// someone else comes back as an error (ECHILD). The polls keep the loop
+// alive, as a child_process does, until the status came or until
+// refChild(handle, false); the handle it returns outlives them (then
+// refChild does nothing). When the env ends first (a worker thread
 // terminated), the child ends with it, as with its thread, but it is
-// killed and reaped here, and the poll closed, before the env's loop is:
+// killed and reaped here, and the polls closed, before the env's loop is:
 // Node aborts the process when a loop closes with a handle open.
 struct Watch {
-  uv_poll_t poll;
+  uv_poll_t poll;    // the pidfd: readable once the init has exited
+  uv_poll_t report;  // the init's report socket: the status, before that
+  int open = 0;      // handles not yet closed
+  bool reporting = false;  // the report's poll runs
+  bool delivered = false;  // the callback was called
   napi_env env;
   struct jail_child child;
   Napi::FunctionReference callback;
@@ -878,6 +888,7 @@ uint32_t next_watch = 0;
 
 void Closed(uv_handle_t *h) {
   Watch *w = static_cast<Watch *>(h->data);
+  if (--w->open > 0) return;
   {
     std::lock_guard<std::mutex> g(watches_lock);
     watches.erase(w->id);
@@ -887,9 +898,62 @@ void Closed(uv_handle_t *h) {
   if (hook != nullptr) napi_remove_async_cleanup_hook(hook);
 }
 
+// The report's poll, stopped and closed (before its fd is).
+void StopReport(Watch *w) {
+  if (!w->reporting) return;
+  w->reporting = false;
+  uv_poll_stop(&w->report);
+  uv_close(reinterpret_cast<uv_handle_t *>(&w->report), Closed);
+}
+
 void CloseWatch(Watch *w) {
   w->closing = true;
+  StopReport(w);
+  uv_poll_stop(&w->poll);
   uv_close(reinterpret_cast<uv_handle_t *>(&w->poll), Closed);
+}
+
+// callback(err, status), once; from then on nothing of the child's keeps
+// the loop alive.
+void Deliver(Watch *w, int got, int status, int saved) {
+  if (w->delivered) return;
+  w->delivered = true;
+  uv_unref(reinterpret_cast<uv_handle_t *>(&w->poll));
+  Napi::Env env(w->env);
+  Napi::HandleScope scope(env);
+  Napi::Value err = env.Null();
+  if (got < 0) {
+    struct jail_error e = {"wait", "waitpid", saved, nullptr};
+    err = ApplyError(env, e).Value();
+  }
+  try {
+    w->callback.MakeCallback(env.Global(), {err, got > 0 ? Napi::Value(Status(env, status)) : env.Null()}, *w->context);
+  } catch (const Napi::Error &e) {
+    napi_fatal_exception(w->env, e.Value());  // as an uncaught exception in the callback
+  }
+}
+
+void Reported(uv_poll_t *handle, int, int) {
+  Watch *w = static_cast<Watch *>(handle->data);
+  struct jail_report r;
+  ssize_t n = recv(w->child.report, &r, sizeof(r), MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  StopReport(w);  // one record, or the end: the rest comes at the reap
+  if (n == static_cast<ssize_t>(sizeof(r)) && r.kind == JAIL_REPORT_STATUS) Deliver(w, 1, r.value, 0);
+}
+
+void Reaped(uv_poll_t *handle, int, int) {
+  Watch *w = static_cast<Watch *>(handle->data);
+  int status = 0;
+  siginfo_t si;
+  si.si_pid = 0;
+  if (waitid(P_PID, static_cast<id_t>(w->child.pid), &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0 && si.si_pid == 0)
+    return;  // not ended yet: keep polling
+  StopReport(w);  // jail_child_reap closes its fd (and reads a status left in it)
+  int got = jail_child_reap(&w->child, &status);
+  int saved = errno;
+  Deliver(w, got, status, saved);
+  CloseWatch(w);
 }
 
 // The env ends while the child runs: end it and reap it now.
@@ -901,32 +965,8 @@ void EnvEnds(napi_async_cleanup_hook_handle, void *arg) {
   struct pollfd p = {w->child.pidfd, POLLIN, 0};
   while (poll(&p, 1, -1) < 0 && errno == EINTR) {
   }
+  StopReport(w);
   jail_child_reap(&w->child, &status);
-  uv_poll_stop(&w->poll);
-  CloseWatch(w);
-}
-
-void Reaped(uv_poll_t *handle, int, int) {
-  Watch *w = static_cast<Watch *>(handle->data);
-  int status = 0;
-  int got = jail_child_reap(&w->child, &status);
-  if (got == 0) return;  // not ended yet: keep polling
-  int saved = errno;
-  uv_poll_stop(handle);
-  Napi::Env env(w->env);
-  {
-    Napi::HandleScope scope(env);
-    Napi::Value err = env.Null();
-    if (got < 0) {
-      struct jail_error e = {"wait", "waitpid", saved, nullptr};
-      err = ApplyError(env, e).Value();
-    }
-    try {
-      w->callback.MakeCallback(env.Global(), {err, got > 0 ? Napi::Value(Status(env, status)) : env.Null()}, *w->context);
-    } catch (const Napi::Error &e) {
-      napi_fatal_exception(w->env, e.Value());  // as an uncaught exception in the callback
-    }
-  }
   CloseWatch(w);
 }
 
@@ -942,16 +982,25 @@ Napi::Value WatchChild(const Napi::CallbackInfo &info) {
   w->child.report = static_cast<int>(Integer(info[2], "report", -1, INT32_MAX));
   w->callback = Napi::Persistent(info[3].As<Napi::Function>());
   w->context = std::make_unique<Napi::AsyncContext>(env, "jail.child");
+  w->poll.data = w->report.data = w.get();
   int rc = uv_poll_init(loop, &w->poll, w->child.pidfd);
   if (rc == 0) {
-    w->poll.data = w.get();
+    w->open = 1;
     rc = uv_poll_start(&w->poll, UV_READABLE, Reaped);
-    if (rc != 0) {
-      CloseWatch(w.get());
-      w.release();
+  }
+  if (rc == 0 && w->child.report >= 0) {
+    rc = uv_poll_init(loop, &w->report, w->child.report);
+    if (rc == 0) {
+      w->open++;
+      w->reporting = true;
+      rc = uv_poll_start(&w->report, UV_READABLE, Reported);
     }
   }
   if (rc != 0) {
+    if (w->open > 0) {
+      CloseWatch(w.get());
+      w.release();
+    }
     struct jail_error e = {"wait", "uv_poll_start", -rc, nullptr};
     throw ApplyError(env, e);
   }
@@ -966,8 +1015,8 @@ Napi::Value WatchChild(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, id);
 }
 
-// refChild(handle, on): whether the child's poll keeps the event loop alive
-// (ChildProcess's ref() and unref()).
+// refChild(handle, on): whether the child's polls keep the event loop
+// alive (ChildProcess's ref() and unref()), until its status came.
 Napi::Value RefChild(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsBoolean()) throw Napi::TypeError::New(env, "takes a watchChild handle and a boolean");
@@ -978,12 +1027,15 @@ Napi::Value RefChild(const Napi::CallbackInfo &info) {
     auto it = watches.find(id);
     if (it != watches.end() && it->second->env == env) w = it->second;
   }
-  if (w == nullptr) return env.Undefined();  // reaped already
-  auto *h = reinterpret_cast<uv_handle_t *>(&w->poll);
-  if (info[1].As<Napi::Boolean>().Value())
-    uv_ref(h);
-  else
-    uv_unref(h);
+  if (w == nullptr || w->delivered || w->closing) return env.Undefined();  // its status came already
+  bool on = info[1].As<Napi::Boolean>().Value();
+  for (uv_handle_t *h : {reinterpret_cast<uv_handle_t *>(&w->poll), reinterpret_cast<uv_handle_t *>(&w->report)}) {
+    if (h == reinterpret_cast<uv_handle_t *>(&w->report) && !w->reporting) continue;
+    if (on)
+      uv_ref(h);
+    else
+      uv_unref(h);
+  }
   return env.Undefined();
 }
 
