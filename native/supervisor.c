@@ -197,7 +197,6 @@ static int child_main(void *arg)
 	_exit(125);
 }
 
-
 /* With `tid`, the kernel stores the child's pid there before it runs. */
 static int clone_command(struct jail_plan *plan, struct jail_error *err, volatile sig_atomic_t *tid)
 {
