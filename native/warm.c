@@ -21,6 +21,11 @@
  * handed to it. Other per-thread state a clone copies (CPU affinity, a
  * seccomp filter added to the caller's thread later) is the thread's as it
  * was when the first spawn made it.
+ *
+ * Once woken, the init builds the view; the spawning thread, free
+ * meanwhile, adds the view's rule-only entries (root's /etc, entry by
+ * entry) to the ruleset (jail_view_rules), and the init waits for its word
+ * before anything is confined.
  */
 #define _GNU_SOURCE
 #include "warm.h"
