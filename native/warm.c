@@ -312,12 +312,8 @@ int jail_warm_start(struct jail_plan *plan, struct jail_error *err, struct jail_
 	 * init builds the rest of the view (about half the view's time). */
 	for (i = 0; i < plan->ns->n_view; i++)
 		n_rules += plan->ns->view[i].kind == JAIL_VIEW_RULE;
-	if (n_rules > 0 && ruleset >= 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rules) < 0) {
-		close(done[0]);
-		close(done[1]);
-		warm_drop();
-		return -2;
-	}
+	if (n_rules > 0 && ruleset >= 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rules) < 0)
+		goto unfit;
 	warm.args.rules = rules[0];
 	warm.args.plan = plan;
 	warm.args.stdio = io->fd;
@@ -331,24 +327,12 @@ int jail_warm_start(struct jail_plan *plan, struct jail_error *err, struct jail_
 	p[1].events = POLLIN;
 	/* Woken, it answers once it has its own descriptors; gone, it was
 	 * not fit to serve (it failed before it waited, or was killed). */
-	if (warm.args.helper < 0 || send(warm.wake[0], "w", 1, MSG_NOSIGNAL) != 1) {
-		close(done[0]);
-		close(done[1]);
-		close_fd(&rules[0]);
-		close_fd(&rules[1]);
-		warm_drop();
-		return -2;
-	}
+	if (warm.args.helper < 0 || send(warm.wake[0], "w", 1, MSG_NOSIGNAL) != 1)
+		goto unfit;
 	while (poll(p, 2, -1) < 0 && errno == EINTR)
 		;
-	if (!(p[0].revents & POLLIN) || recv(warm.wake[0], &word, 1, 0) != 1 || word != 'a') {
-		close(done[0]);
-		close(done[1]);
-		close_fd(&rules[0]);
-		close_fd(&rules[1]);
-		warm_drop();
-		return -2;
-	}
+	if (!(p[0].revents & POLLIN) || recv(warm.wake[0], &word, 1, 0) != 1 || word != 'a')
+		goto unfit;
 	/* Its copies are its own now: ours of its ends go. */
 	close_fd(&warm.wake[0]);
 	close_fd(&warm.wake[1]);
@@ -403,4 +387,11 @@ int jail_warm_start(struct jail_plan *plan, struct jail_error *err, struct jail_
 		/* a pipe of ours with room: cannot fail */
 	}
 	return pid;
+unfit:
+	close(done[0]);
+	close(done[1]);
+	close_fd(&rules[0]);
+	close_fd(&rules[1]);
+	warm_drop();
+	return -2;
 }
