@@ -7,6 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -76,21 +77,8 @@ function warmFixture(asNobody: boolean, mode?: string): Record<string, unknown> 
 }
 
 /** Children of this process that are a waiting init (comm jail-init, asleep). */
-function waitingInits(): number[] {
-  const out: number[] = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(ppid) === process.pid && state === 'S' && stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'jail-init') out.push(Number(name));
-  }
-  return out;
-}
+const childrenOf = createRequire(__filename)('./fixtures/children.cjs') as () => Array<{ pid: number; comm: string; state: string }>;
+const waitingInits = () => childrenOf().filter((c) => c.comm === 'jail-init' && c.state === 'S').map((c) => c.pid);
 
 warmGate.describe.each(users)('the warm init, as %s', (_, asNobody) => {
   it('starts the next run; the umask and resource limits of the moment reach its command; one made for the host network never serves a run without it; none outlives the process', async () => {
