@@ -41,6 +41,7 @@ extern "C" {
 #include "peer.h"
 #include "scan.h"
 #include "supervisor.h"
+#include "view.h"
 }
 
 namespace {
@@ -513,6 +514,7 @@ void ParsePlan(Napi::Value v, Plan &p) {
   p.c.ruleset_fd = -1;
   p.c.go_fd = -1;
   p.c.view_gate_fd = -1;
+  p.c.rules_fd = -1;
 
   Napi::Value ll = o.Get("landlock");
   if (!ll.IsUndefined()) ParseLandlock(Obj(ll, "plan.landlock"), p);
@@ -695,6 +697,11 @@ Napi::Value TakeObserved(const Napi::CallbackInfo &info) {
 // that came meanwhile (bit n: signal n), which the caller owes the user.
 // One at a time, and nothing else may clone or exec in between.
 //
+// With a view that holds rule entries (root's /etc, entry by entry) the
+// caller adds them itself, spawnRules(), once it has checked what it had
+// to (the init builds the rest of the view meanwhile, and waits for them
+// before anything is confined).
+//
 // The thread that starts the command's process stays until this process
 // ends: the kernel's "die with the supervisor" (PR_SET_PDEATHSIG) is tied
 // to the thread that made the child, not to the process.
@@ -705,9 +712,14 @@ struct PendingSpawn {
   int pid = -1;
   int go[2] = {-1, -1};  // the command reads go[0] (plan.c.go_fd); we write go[1]
   int gate[2] = {-1, -1};  // the same for plan.c.view_gate_fd (gated)
+  int rules[2] = {-1, -1};  // the same for plan.c.rules_fd (spawnRules)
+  int ruleset = -1;  // the thread's copy of the plan's ruleset, for spawnRules
+  int ruleset_errno = 0;  // why there is no copy of one the plan has
   pthread_t thread;
   pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
   pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+  bool prepared = false;  // jail_prepare has returned: ruleset is set
+  bool prepare_failed = false;
   bool done = false;
 };
 PendingSpawn *starting = nullptr;
@@ -718,12 +730,23 @@ void *RunSpawn(void *arg) {
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);  // jail_spawn's handlers run on other threads
   AwaitScans();  // here, not in spawnStart: JavaScript goes on meanwhile
-  int pid = jail_prepare(&s->plan.c, &s->e) == 0 ? jail_spawn(&s->plan.c, s->fds.data(), &s->e) : -1;
+  int ok = jail_prepare(&s->plan.c, &s->e) == 0;
+  // A copy of the ruleset's fd for spawnRules: the command closes the
+  // plan's (in this memory) once it is confined.
+  pthread_mutex_lock(&s->lock);
+  if (ok && s->plan.c.rules_fd >= 0 && s->plan.c.ruleset_fd >= 0 &&
+      (s->ruleset = fcntl(s->plan.c.ruleset_fd, F_DUPFD_CLOEXEC, 0)) < 0)
+    s->ruleset_errno = errno;
+  s->prepare_failed = !ok;
+  s->prepared = true;
+  pthread_cond_broadcast(&s->cond);
+  pthread_mutex_unlock(&s->lock);
+  int pid = ok ? jail_spawn(&s->plan.c, s->fds.data(), &s->e) : -1;
   jail_release(&s->plan.c);
   pthread_mutex_lock(&s->lock);
   s->pid = pid;
   s->done = true;
-  pthread_cond_signal(&s->cond);
+  pthread_cond_broadcast(&s->cond);
   pthread_mutex_unlock(&s->lock);
   if (pid > 0)
     for (;;) pause();  // every signal blocked: until the process ends
@@ -731,7 +754,7 @@ void *RunSpawn(void *arg) {
 }
 
 void ClosePipes(PendingSpawn *s) {
-  for (int fd : {s->go[0], s->go[1], s->gate[0], s->gate[1]})
+  for (int fd : {s->go[0], s->go[1], s->gate[0], s->gate[1], s->rules[0], s->rules[1], s->ruleset})
     if (fd >= 0) close(fd);
 }
 
@@ -752,6 +775,35 @@ Napi::Value SpawnView(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// spawnRules(): the view's rule entries added to the pending spawn's
+// ruleset, each opened as the init would open it (no symlink, the plan's
+// identity); true once the init is told, false when there are none to
+// add. What fails is thrown, and the init told to end having run nothing.
+Napi::Value SpawnRules(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!starting) Bad(env, "spawnRules", "has no spawnStart waiting for it");
+  PendingSpawn *s = starting;
+  if (s->rules[1] < 0) return Napi::Boolean::New(env, false);
+  pthread_mutex_lock(&s->lock);
+  while (!s->prepared) pthread_cond_wait(&s->cond, &s->lock);
+  pthread_mutex_unlock(&s->lock);
+  struct jail_error e;
+  std::memset(&e, 0, sizeof(e));
+  // jail_prepare failed: spawnFinish says how. No ruleset (no Landlock
+  // asked for): nothing to add.
+  int added = !s->prepare_failed;
+  if (added && s->ruleset_errno) {
+    e = {"view", "fcntl", s->ruleset_errno, nullptr};
+    added = 0;
+  }
+  if (added && s->ruleset >= 0) added = jail_view_rules(s->plan.c.ns, s->ruleset, &e) == 0;
+  if (s->ruleset >= 0) close(s->ruleset);
+  s->ruleset = -1;
+  Say(s->rules[1], added ? 'r' : 'x');
+  if (!added && e.step) throw ApplyError(env, e);
+  return Napi::Boolean::New(env, added);
+}
+
 Napi::Value SpawnStart(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() != 2) throw Napi::TypeError::New(env, "takes a plan object and whether it is gated");
@@ -761,13 +813,17 @@ Napi::Value SpawnStart(const Napi::CallbackInfo &info) {
   ParsePlan(info[0], s->plan);
   std::memset(&s->e, 0, sizeof(s->e));
   s->fds.assign(s->plan.sockets.size(), -1);
-  if (pipe2(s->go, O_CLOEXEC) < 0 || (gated && pipe2(s->gate, O_CLOEXEC) < 0)) {
+  size_t n_rules = 0;
+  for (size_t i = 0; s->plan.c.ns && i < s->plan.c.ns->n_view; i++) n_rules += s->plan.c.ns->view[i].kind == JAIL_VIEW_RULE;
+  if (pipe2(s->go, O_CLOEXEC) < 0 || (gated && pipe2(s->gate, O_CLOEXEC) < 0) ||
+      (gated && n_rules > 0 && pipe2(s->rules, O_CLOEXEC) < 0)) {
     s->e = {"spawn", "pipe2", errno, nullptr};
     ClosePipes(s.get());
     throw ApplyError(env, s->e);
   }
   s->plan.c.go_fd = s->go[0];
   s->plan.c.view_gate_fd = s->gate[0];
+  s->plan.c.rules_fd = s->rules[0];
   int rc = pthread_create(&s->thread, nullptr, RunSpawn, s.get());
   if (rc != 0) {
     ClosePipes(s.get());
@@ -785,6 +841,7 @@ Napi::Value SpawnFinish(const Napi::CallbackInfo &info) {
   std::unique_ptr<PendingSpawn> s(starting);
   starting = nullptr;
   Say(s->gate[1], 'x');  // a view never let be built is not: nothing runs
+  Say(s->rules[1], 'x');  // nor one whose rules were never added
   Say(s->go[1], go ? 'g' : 'x');
   pthread_mutex_lock(&s->lock);
   while (!s->done) pthread_cond_wait(&s->cond, &s->lock);
@@ -1549,6 +1606,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("exec", Napi::Function::New(env, Exec));
   exports.Set("spawn", Napi::Function::New(env, Spawn));
   exports.Set("spawnStart", Napi::Function::New(env, SpawnStart));
+  exports.Set("spawnRules", Napi::Function::New(env, SpawnRules));
   exports.Set("spawnView", Napi::Function::New(env, SpawnView));
   exports.Set("spawnFinish", Napi::Function::New(env, SpawnFinish));
   exports.Set("spawnChild", Napi::Function::New(env, SpawnChild));

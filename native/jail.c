@@ -350,6 +350,13 @@ static int step_go(struct jail_plan *plan, struct jail_error *err)
 	return jail_await(plan->go_fd, 'g', err);
 }
 
+/* plan->rules_fd: the view's rule entries, added by the supervisor while
+ * the init built the rest, are in the ruleset before it confines us. */
+static int step_rules(struct jail_plan *plan, struct jail_error *err)
+{
+	return jail_await(plan->rules_fd, 'r', err);
+}
+
 static int step_exec(struct jail_plan *plan, struct jail_error *err)
 {
 	execve(plan->file, plan->argv, plan->envp);
@@ -364,6 +371,7 @@ static const struct step enter_steps[] = {
 	{ "fds", step_fds },
 	{ "capabilities", step_caps },
 	{ "no-new-privs", step_no_new_privs },
+	{ "rules", step_rules },
 	{ "landlock", step_landlock },
 	{ "observe", step_observe },
 	{ "seccomp", step_seccomp },

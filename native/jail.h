@@ -138,6 +138,14 @@ struct jail_plan {
 	 * the rules' paths. So the caller makes what the view shows (the
 	 * private TMPDIR) while the namespaces are made. */
 	int view_gate_fd;
+
+	/* -1, or a pipe (a socket) the command reads 'r' from before it is
+	 * confined by the ruleset (the namespace layer only): the caller adds
+	 * the view's rule entries to the ruleset itself (jail_view_rules)
+	 * while the init builds the rest of the view, which skips them, and
+	 * starts the command. Anything else, or end of file, and it ends
+	 * having run nothing (ECANCELED). */
+	int rules_fd;
 };
 
 /* Where a step failed, shaped like Node's fs errors by the binding. */

@@ -497,11 +497,7 @@ static _Noreturn void init_ready(const struct jail_init_args *a, const sigset_t 
 	if (plan->ns->net && pass_sockets(plan->ns, a->report, &err) < 0)
 		goto failed;
 	if (jail_await(plan->view_gate_fd, 'v', &err) < 0 ||
-	    jail_view_build(plan->ns, plan->ruleset_fd, a->rules >= 0, &err) < 0)
-		goto failed;
-	/* The rules its supervisor adds meanwhile (warm.c), before anything
-	 * is confined by the ruleset. */
-	if (a->rules >= 0 && jail_await(a->rules, 'r', &err) < 0)
+	    jail_view_build(plan->ns, plan->ruleset_fd, plan->rules_fd >= 0, &err) < 0)
 		goto failed;
 	if (a->command) {
 		exec_helper(a, 1, &err);

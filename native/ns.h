@@ -36,10 +36,6 @@ struct jail_init_args {
 	uint32_t warm_uid, warm_gid;
 	int warm_net;
 	int umask; /* the supervisor's at the spawn, for a warm init */
-	/* -1, or a socket on which the supervisor says 'r' once it has added
-	 * the view's rule entries itself (jail_view_rules): the init skips
-	 * them, and waits for that word before the command is confined. */
-	int rules;
 };
 
 /* The helper's sealed memfd (init.c), made once; -1 when there is none

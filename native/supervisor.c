@@ -325,7 +325,7 @@ static int start_init(struct jail_plan *plan, struct jail_error *err, volatile s
 {
 	struct jail_command command = { plan, err, NULL, -1, { -1, -1 }, 0 };
 	struct jail_init_args args = { .plan = plan, .report = -1, .peer = -1, .stdio = io ? io->fd : NULL, .cwd = io ? io->cwd : NULL,
-				       .helper = jail_init_helper(), .stops = !io, .wake = -1, .rules = -1 };
+				       .helper = jail_init_helper(), .stops = !io, .wake = -1 };
 	int flags = SIGCHLD | (io ? CLONE_PIDFD : CLONE_PARENT_SETTID) |
 		    (plan->ns ? CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | (plan->ns->net ? CLONE_NEWNET : 0) : 0);
 	int ruleset = plan->ruleset_fd, vm = args.helper >= 0;

@@ -24,8 +24,8 @@
  *
  * Once woken, the init builds the view; the spawning thread, free
  * meanwhile, adds the view's rule-only entries (root's /etc, entry by
- * entry) to the ruleset (jail_view_rules), and the init waits for its word
- * before anything is confined.
+ * entry) to the ruleset (jail_view_rules), and the command waits for its
+ * word before it is confined (plan->rules_fd).
  */
 #define _GNU_SOURCE
 #include "warm.h"
@@ -135,7 +135,6 @@ static int warm_make(void)
 	warm.args.warm_gid = warm.ask_gid;
 	warm.args.warm_net = warm.ask_net;
 	warm.args.helper = -1;
-	warm.args.rules = -1;
 	warm.euid = geteuid();
 	warm.egid = getegid();
 	warm.nice = getpriority(PRIO_PROCESS, 0);
@@ -314,7 +313,7 @@ int jail_warm_start(struct jail_plan *plan, struct jail_error *err, struct jail_
 		n_rules += plan->ns->view[i].kind == JAIL_VIEW_RULE;
 	if (n_rules > 0 && ruleset >= 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rules) < 0)
 		goto unfit;
-	warm.args.rules = rules[0];
+	plan->rules_fd = rules[0];
 	warm.args.plan = plan;
 	warm.args.stdio = io->fd;
 	warm.args.helper = jail_init_helper();
@@ -357,6 +356,7 @@ int jail_warm_start(struct jail_plan *plan, struct jail_error *err, struct jail_
 			while (waitpid(warm.pid, &status, __WALL) < 0 && errno == EINTR)
 				;
 			plan->ruleset_fd = ruleset;
+			plan->rules_fd = -1;
 			close_fd(&warm.report[0]);
 			close_fd(&warm.pidfd);
 			if (write(warm.release[1], "r", 1) < 0) {
@@ -379,6 +379,7 @@ int jail_warm_start(struct jail_plan *plan, struct jail_error *err, struct jail_
 	close(done[0]);
 	*failed = command.failed;
 	plan->ruleset_fd = ruleset;
+	plan->rules_fd = -1; /* closed: the command had its own copy */
 	*reports = warm.report[0];
 	io->pidfd = warm.pidfd;
 	pid = warm.pid;
@@ -388,6 +389,7 @@ int jail_warm_start(struct jail_plan *plan, struct jail_error *err, struct jail_
 	}
 	return pid;
 unfit:
+	plan->rules_fd = -1; /* the cold start adds the rules in the init */
 	close(done[0]);
 	close(done[1]);
 	close_fd(&rules[0]);

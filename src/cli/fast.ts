@@ -15,7 +15,7 @@ import path = require('node:path');
 import { PolicyError } from '../errors.js';
 import { checkKeptFds, hostAnswers, realHost, scanEtcEarly, stampDir, tempName } from '../host.js';
 import { afterRunHints, type HintInput } from '../hints.js';
-import { finishNative, openView, probe, reraise, startNative, supervise, unlockDir, type ExecTarget } from '../native/apply.js';
+import { addViewRules, finishNative, openView, probe, reraise, startNative, supervise, unlockDir, type ExecTarget } from '../native/apply.js';
 import type { NativePlan } from '../native/binding.js';
 import { bundleId, decodeRun, DIST, encodeRun, entryName, readEntry, storeDir, storeKey } from '../planstore.js';
 import type { Guard } from '../policy/model.js';
@@ -86,7 +86,9 @@ const ENDING = [1, 2, 3, 14, 15, 10, 12]; // HUP INT QUIT ALRM TERM USR1 USR2
  * The command is made ready (namespaces, view, its process confined and
  * waiting before its exec: startNative) while this thread makes the
  * private TMPDIR, which the view waits for (openView), and asks the host
- * its questions again; it is let go only when every answer agrees; else
+ * its questions again, then adds the view's rule entries to its ruleset
+ * (addViewRules: root's /etc, while the init builds the rest of the
+ * view); it is let go only when every answer agrees; else
  * it ends having run nothing, and the CLI prepares the run afresh. So the
  * TMPDIR is made before the questions are asked: a listing of its
  * directory is compared without it (replayStored).
@@ -128,6 +130,7 @@ export function runStored(argv: string[]): number | null {
       if (sig !== undefined) reraise(sig);
       return null;
     }
+    addViewRules(target); // root's /etc, entry by entry, while the init builds the view
     if (debug) writeStderr('jail: plan store: used\n');
     if (run.said) writeStderr(run.said);
     guarded = run.afterRun.length ? loadProtect().snapshot(run.afterRun) : null;

@@ -175,7 +175,9 @@ export function jailedNative(plan: JailPlan, target: ExecTarget, sockets: Native
  * spawnNative does (or throws it); finishNative(false) ends the ready
  * command, which ran nothing, and returns the signals that came meanwhile.
  * Started `gated`, the command's file system is not looked at until
- * openView() (the caller makes the private TMPDIR meanwhile).
+ * openView() (the caller makes the private TMPDIR meanwhile), and the
+ * view's rule entries are added by addViewRules(), once the caller has
+ * checked what it had to, before finishNative(true).
  */
 export function startNative(native: NativePlan, target: ExecTarget, gated = false): void {
   explaining(target, () => loadAddon().spawnStart(native, gated));
@@ -183,6 +185,10 @@ export function startNative(native: NativePlan, target: ExecTarget, gated = fals
 
 export function openView(): void {
   loadAddon().spawnView();
+}
+
+export function addViewRules(target: ExecTarget): void {
+  explaining(target, () => loadAddon().spawnRules());
 }
 
 export function finishNative(go: true, target: ExecTarget): { pid: number; fds: number[] };

@@ -185,10 +185,15 @@ export interface Addon {
    * returns the signals that came meanwhile (bit n: signal n). `gated`:
    * nothing of the file system is looked at (the view built, or a rule's
    * path opened) until spawnView(); without it, spawnFinish ends the
-   * command having run nothing.
+   * command having run nothing. Gated in the namespace layer, a view's
+   * rule entries (root's /etc, entry by entry) are the caller's to add,
+   * spawnRules(), while the init builds the rest of the view: false when
+   * there are none; without it, spawnFinish ends the command having run
+   * nothing; what fails is thrown (then spawnFinish(false) ends it).
    */
   spawnStart(plan: NativePlan, gated: boolean): void;
   spawnView(): void;
+  spawnRules(): boolean;
   spawnFinish(go: boolean): { pid: number; fds: number[] } | number;
   /** A per-child spawn for the library (native/supervisor.h,
    *  jail_spawn_child): many at once, nothing process-wide (no subreaper,
@@ -320,6 +325,7 @@ function named(raw: RawAddon): Addon {
     spawn: coded(raw.spawn),
     spawnStart: coded(raw.spawnStart),
     spawnView: coded(raw.spawnView),
+    spawnRules: coded(raw.spawnRules),
     spawnFinish: coded(raw.spawnFinish),
     spawnChild: coded(raw.spawnChild),
     watchChild: coded(raw.watchChild),

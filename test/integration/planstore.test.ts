@@ -104,6 +104,27 @@ strictJail.describe.each(users)('stored plans ($who)', ({ who, run }) => {
     expect(b.stdout).toBe('second word\n');
   });
 
+  // Root's /etc is granted entry by entry (the files others may read); in
+  // a stored run the supervisor adds those rules while the init builds the
+  // rest of the view (spawnRules).
+  it.skipIf(!IS_ROOT)('attack: a stored run grants /etc as the first run did: what others may read is read, a root-only file never', () => {
+    const proj = project(`etc-${tag}`);
+    const secret = `/etc/jail-store-secret-${process.pid}-${tag}`;
+    fs.writeFileSync(secret, 'ROOT-ONLY-SECRET\n', { mode: 0o600 });
+    try {
+      const show = ['--ro', '.', '--', 'sh', '-c', `head -c 5 /etc/passwd; cat ${secret}; echo "rc=$?"`];
+      const runs = [1, 2, 3].map(() => run(show, { cwd: proj }));
+      expect(runs[2]!.stderr).toMatch(USED);
+      expect(runs[2]!.stderr).not.toMatch(/plan store: not started/); // the stored run ran it
+      for (const r of runs) {
+        expect(r.stdout, printed(r)).toBe('root:rc=1\n');
+        expect(printed(r)).not.toContain('ROOT-ONLY-SECRET');
+      }
+    } finally {
+      fs.rmSync(secret, { force: true });
+    }
+  });
+
   it('attack: a .env made between two runs (by a jailed command, and from outside) is hidden in the next', async () => {
     const proj = project(`env-${tag}`, { 'sub/keep.txt': 'x' });
     fs.chmodSync(path.join(proj, 'sub'), 0o777);

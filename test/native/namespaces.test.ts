@@ -340,6 +340,31 @@ describe.each(WHO)('as %s', (who) => {
       expect(fs.existsSync(marker)).toBe(false);
       expect(fs.existsSync(path.join(w.outside, 'unused'))).toBe(false);
     });
+
+    // The CLI's stored run adds root's /etc rule entries itself, once its
+    // checks agree, while the init builds the rest of the view.
+    it('the rule entries are the caller\'s to add (spawnRules): they grant as before; one whose object was swapped is ESTALE at its path and nothing ran; without spawnRules nothing runs', () => {
+      const readme = path.join(w.proj, 'README.md');
+      const marker = path.join(w.outside, `gated-rule-ran-${who}`);
+      const gate = () => ({ NS_GATE: path.join(w.outside, `gated-r-${n++}`) });
+      fs.rmSync(marker, { force: true });
+      const good: NativeViewEntry[] = [bind(w.proj, true, FS.READ_DIR & HANDLED), { kind: 'rule', path: readme, access: FS.READ_FILE & HANDLED, ...id(readme) }];
+      const r = run(nsPlan('cat README.md; cat src/index.js', { who, view: good, cwd: w.proj }), who, { env: gate() });
+      expect(r.stdout).toBe('project readme\n');
+      expect(r.stderr).toMatch(/src\/index.js: Permission denied/);
+      const swapped: NativeViewEntry[] = [good[0]!, { kind: 'rule', path: readme, access: FS.READ_FILE & HANDLED, ...id('/etc/hostname') }, bind(w.outside, false, RW)];
+      const f = run(nsPlan(`touch ${marker}`, { who, view: swapped, cwd: w.proj }), who, { env: gate() });
+      expect(f.failure).toMatchObject({ code: 'ESTALE', step: 'view', path: readme });
+      expect(f.status).toBe(125);
+      expect(fs.existsSync(marker)).toBe(false);
+      const ok: NativeViewEntry[] = [...good, bind(w.outside, false, RW)];
+      const skipped = run(nsPlan(`touch ${marker}`, { who, view: ok, cwd: w.proj }), who, { env: { ...gate(), NS_NO_RULES: '1' } });
+      expect([skipped.failure?.code, skipped.status]).toEqual(['ECANCELED', 125]);
+      expect(fs.existsSync(marker)).toBe(false);
+      // the control: the same plan, its rules added, touches it
+      expect(run(nsPlan(`touch ${marker}`, { who, view: ok, cwd: w.proj }), who, { env: gate() }).status).toBe(0);
+      expect(fs.existsSync(marker)).toBe(true);
+    });
   });
 
   describe('symlinks and directories of the skeleton', () => {
