@@ -61,6 +61,9 @@ const FAST_BUNDLE = {
   entryPoints: [path.join(ROOT, 'src', 'cli', 'fast.ts')],
   outfile: path.join(ROOT, 'dist', 'fast.js'),
   format: 'cjs',
+  // No name kept per function (about a hundred defineProperty calls at
+  // load, 0.15 ms): nothing in a stored run prints a function's name.
+  keepNames: false,
   plugins: [
     {
       // What runs after a run with guards to check (a writable tree in the
