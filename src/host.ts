@@ -263,11 +263,11 @@ export function scanEtcEarly(argv: readonly string[]): void {
   }
   let etc;
   try {
-    etc = fs.realpathSync.native('/etc');
+    etc = realpaths(['/etc'])[0]; // the addon's: it scans next
   } catch {
     return;
   }
-  scanTreeEarly(etc, MAX_SCAN_DEPTH);
+  if (etc) scanTreeEarly(etc, MAX_SCAN_DEPTH);
 }
 
 /**
@@ -321,15 +321,28 @@ const TOO_BIG = 'a config holds a few profiles: a few KiB; remove what does not 
 /** The terminals on fds 0-2, by name: what the command was given. */
 function terminals(): string[] {
   const out = new Set<string>();
-  for (const fd of [0, 1, 2]) {
-    try {
-      const name = fs.readlinkSync(`/proc/self/fd/${fd}`);
-      if (/^\/dev\/(pts\/\d+|tty\w*|console)$/.test(name)) out.add(name);
-    } catch {
-      // not a terminal, or /proc is missing: grant nothing
-    }
+  for (const name of readlinks(['/proc/self/fd/0', '/proc/self/fd/1', '/proc/self/fd/2'])) {
+    // not a terminal, or /proc is missing: nothing granted
+    if (name !== null && /^\/dev\/(pts\/\d+|tty\w*|console)$/.test(name)) out.add(name);
   }
   return [...out];
+}
+
+/** readlink(2) of each path, null where it fails: in the addon's batch
+ *  (no exception per fd that is not a link), else node:fs. */
+function readlinks(paths: string[]): Array<string | null> {
+  try {
+    return loadAddon().answers('k'.repeat(paths.length), paths, paths.map(() => 0)).map((a) => (a.startsWith('=') ? a.slice(1) : null));
+  } catch (e) {
+    if (!(e instanceof NativeLoadError)) throw e;
+  }
+  return paths.map((p) => {
+    try {
+      return fs.readlinkSync(p);
+    } catch {
+      return null;
+    }
+  });
 }
 
 /** A fresh name for a private TMPDIR (Host.tempName). */
