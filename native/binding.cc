@@ -1450,11 +1450,12 @@ std::string FileAnswer(char op, const char *p, size_t max) {
 // sorted as libuv's scandir sorts them (strcmp), each after its type ('d'
 // a directory, 'l' a symlink, 'f' anything else; a d_type the file system
 // does not give is lstat'd, as Node does), joined by NULs: "" for an empty
-// directory. Host.readdir answers [] where it cannot list: here that is
-// "!errno", which no stored listing is (the plan is prepared afresh).
+// directory. Host.readdir answers [] where it cannot list (missing, not a
+// directory, not readable: a root-owned 0700 directory in the project of
+// a user), and so does this: "", as the plan saw it.
 std::string ListAnswer(const char *p) {
   DIR *d = opendir(p);
-  if (!d) return "!" + std::to_string(errno);
+  if (!d) return "";
   std::vector<std::string> names;
   struct dirent *e;
   int err;
@@ -1467,7 +1468,7 @@ std::string ListAnswer(const char *p) {
   }
   err = errno;
   closedir(d);
-  if (err != 0) return "!" + std::to_string(err);
+  if (err != 0) return "";
   std::sort(names.begin(), names.end(), [](const std::string &a, const std::string &b) { return std::strcmp(a.c_str() + 1, b.c_str() + 1) < 0; });
   std::string r;
   for (size_t i = 0; i < names.size(); i++) {

@@ -125,6 +125,28 @@ strictJail.describe.each(users)('stored plans ($who)', ({ who, run }) => {
     }
   });
 
+  // A directory the planning user cannot list (root's, 0700, in the
+  // project) is an empty listing to the planner, and to the stored run's
+  // check: the plan is taken; once listable with a .env in it, it is not.
+  it('a directory it cannot list does not keep its stored plan from being taken; made listable with a .env in it, the next run hides the .env', () => {
+    const proj = project(`unlistable-${tag}`);
+    const box = path.join(proj, 'box');
+    fs.mkdirSync(box, { mode: 0o700 });
+    fs.chmodSync(box, 0o700);
+    const show = ['--ro', '.', '--', 'sh', '-c', 'cat box/.env 2>/dev/null; echo done'];
+    const runs = [1, 2, 3].map(() => run(show, { cwd: proj }));
+    expect(runs[2]!.stderr, printed(runs[2]!)).toMatch(USED);
+    for (const r of runs) expect(r.stdout, printed(r)).toBe('done\n');
+    fs.writeFileSync(path.join(box, '.env'), 'SECRET=in-the-box\n', { mode: 0o644 });
+    fs.chmodSync(box, 0o755);
+    const after = run(show, { cwd: proj });
+    expect(after.stderr).toMatch(NOT_USED);
+    expect(after.stdout, printed(after)).toBe('done\n');
+    expect(printed(after)).not.toContain('in-the-box');
+    // the control: outside the jail this user reads it
+    expect(run(['--ro', '.', '--ro', path.join(box, '.env'), '--', 'cat', 'box/.env'], { cwd: proj }).stdout).toContain('in-the-box');
+  });
+
   it('attack: a .env made between two runs (by a jailed command, and from outside) is hidden in the next', async () => {
     const proj = project(`env-${tag}`, { 'sub/keep.txt': 'x' });
     fs.chmodSync(path.join(proj, 'sub'), 0o777);
