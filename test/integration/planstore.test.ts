@@ -147,6 +147,28 @@ strictJail.describe.each(users)('stored plans ($who)', ({ who, run }) => {
     expect(run(['--ro', '.', '--ro', path.join(box, '.env'), '--', 'cat', 'box/.env'], { cwd: proj }).stdout).toContain('in-the-box');
   });
 
+  // root lists any directory: the refusal is for other users.
+  it.runIf(who !== asRoot.who || !IS_ROOT)('attack: a directory of this user\'s, listed empty when the plan was stored, made unlistable with a .env in it: the next run is refused (125) as a first run would be, and nothing ran', () => {
+    const proj = project(`chmodded-${tag}`);
+    const box = path.join(proj, 'box');
+    fs.mkdirSync(box, { mode: 0o755 });
+    if (IS_ROOT) fs.chownSync(box, 65534, 65534); // nobody's own
+    // (nothing the command leaves behind: the next run must differ only by the box)
+    const show = ['--rw', '.', '--', 'sh', '-c', 'chmod 755 box 2>/dev/null; cat box/.env 2>/dev/null; echo ran'];
+    const runs = [1, 2, 3].map(() => run(show, { cwd: proj }));
+    expect(runs[2]!.stderr, printed(runs[2]!)).toMatch(USED);
+    for (const r of runs) expect(r.stdout).toBe('ran\n');
+    // as the user (the box is theirs): a .env in it, then mode 000
+    const owner = IS_ROOT ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+    const r0 = spawnSync(owner[0] ?? 'sh', [...owner.slice(1), ...(owner.length ? ['sh'] : []), '-c', 'echo SECRET=in-the-box > box/.env && chmod 000 box'], { cwd: proj, encoding: 'utf8' });
+    expect(r0.status, r0.stderr).toBe(0);
+    const after = run(show, { cwd: proj });
+    expect(after.status, printed(after)).toBe(125);
+    expect(after.stderr).toMatch(/cannot look into .*box \(mode 0000\)/);
+    expect(printed(after)).not.toContain('in-the-box');
+    expect(after.stdout).toBe(''); // nothing ran
+  });
+
   it('attack: a .env made between two runs (by a jailed command, and from outside) is hidden in the next', async () => {
     const proj = project(`env-${tag}`, { 'sub/keep.txt': 'x' });
     fs.chmodSync(path.join(proj, 'sub'), 0o777);
