@@ -328,22 +328,9 @@ function terminals(): string[] {
   return [...out];
 }
 
-/** readlink(2) of each path, null where it fails: in the addon's batch
- *  (no exception per fd that is not a link), else node:fs. */
-function readlinks(paths: string[]): Array<string | null> {
-  try {
-    return loadAddon().answers('k'.repeat(paths.length), paths, paths.map(() => 0)).map((a) => (a.startsWith('=') ? a.slice(1) : null));
-  } catch (e) {
-    if (!(e instanceof NativeLoadError)) throw e;
-  }
-  return paths.map((p) => {
-    try {
-      return fs.readlinkSync(p);
-    } catch {
-      return null;
-    }
-  });
-}
+/** readlink(2) of each path, null where it fails (no exception per fd
+ *  that is not a link). */
+const readlinks = (paths: string[]) => pathAnswers('k', paths, (p) => fs.readlinkSync(p));
 
 /** A fresh name for a private TMPDIR (Host.tempName). */
 export const tempName = (): string => `jail-${process.pid}-${randomHex(6)}`;
@@ -399,15 +386,20 @@ function planStorePath(): string {
  * cold process, and the run from a stored plan asks for a dozen), else as
  * fs.realpathSync.native, which is the same realpath(3).
  */
-function realpaths(paths: string[]): Array<string | null> {
+const realpaths = (paths: string[]) => pathAnswers('r', paths, (p) => fs.realpathSync.native(p));
+
+/** The addon's batch answer `op` ('r' realpath(3), 'k' readlink(2)) about
+ *  each path, null where it fails; node:fs's `slow` where the addon does
+ *  not load. */
+function pathAnswers(op: 'r' | 'k', paths: string[], slow: (p: string) => string): Array<string | null> {
   try {
-    return loadAddon().answers('r'.repeat(paths.length), paths, paths.map(() => 0)).map((a) => (a.startsWith('=') ? a.slice(1) : null));
+    return loadAddon().answers(op.repeat(paths.length), paths, paths.map(() => 0)).map((a) => (a.startsWith('=') ? a.slice(1) : null));
   } catch (e) {
     if (!(e instanceof NativeLoadError)) throw e;
   }
   return paths.map((p) => {
     try {
-      return fs.realpathSync.native(p);
+      return slow(p);
     } catch {
       return null;
     }
