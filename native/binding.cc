@@ -698,9 +698,9 @@ Napi::Value TakeObserved(const Napi::CallbackInfo &info) {
 // One at a time, and nothing else may clone or exec in between.
 //
 // With a view that holds rule entries (root's /etc, entry by entry) the
-// caller adds them itself, spawnRules(), once it has checked what it had
-// to (the init builds the rest of the view meanwhile, and waits for them
-// before anything is confined).
+// caller adds them itself, spawnRules(), while the init builds the rest
+// of the view and starts the command, which waits for them before it is
+// confined (plan.c.rules_fd).
 //
 // The thread that starts the command's process stays until this process
 // ends: the kernel's "die with the supervisor" (PR_SET_PDEATHSIG) is tied
