@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IS_ROOT, LAYER, NODE, REPO, jail, makeWorld, nobodyJail, printed, removeWorld, strictJail, type World } from './harness.js';
+import { IS_ROOT, LAYER, NODE, REPO, jail, makeWorld, needs, nobodyJail, printed, removeWorld, strictJail, type World } from './harness.js';
 
 let w: World;
 beforeAll(() => {
@@ -147,8 +147,7 @@ strictJail.describe.each(users)('stored plans ($who)', ({ who, run }) => {
     expect(run(['--ro', '.', '--ro', path.join(box, '.env'), '--', 'cat', 'box/.env'], { cwd: proj }).stdout).toContain('in-the-box');
   });
 
-  // root lists any directory: the refusal is for other users.
-  it.runIf(who !== asRoot.who || !IS_ROOT)('attack: a directory of this user\'s, listed empty when the plan was stored, made unlistable with a .env in it: the next run is refused (125) as a first run would be, and nothing ran', () => {
+  needs(who !== asRoot.who || !IS_ROOT, 'root lists any directory: the refusal is for other users').it('attack: a directory of this user\'s, listed empty when the plan was stored, made unlistable with a .env in it: the next run is refused (125) as a first run would be, and nothing ran', () => {
     const proj = project(`chmodded-${tag}`);
     const box = path.join(proj, 'box');
     fs.mkdirSync(box, { mode: 0o755 });
