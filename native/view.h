@@ -23,8 +23,9 @@ int jail_view_build(const struct jail_namespaces *ns, int ruleset_fd, int skip_r
  * entry by entry), added to `ruleset_fd` from this process, outside the
  * namespaces, each opened as jail_view_build opens it (no symlink, the
  * object the plan saw) but from this process's root: for the library's
- * spawn, whose warm init builds the rest of the view meanwhile, called
- * with skip_rules. */
+ * spawn with a warm init (warm.c) and the CLI's stored run (spawnRules in
+ * binding.cc), whose init builds the rest of the view meanwhile, called
+ * with skip_rules (plan->rules_fd set). */
 int jail_view_rules(const struct jail_namespaces *ns, int ruleset_fd, struct jail_error *err);
 
 #endif
