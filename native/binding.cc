@@ -813,10 +813,8 @@ Napi::Value SpawnStart(const Napi::CallbackInfo &info) {
   ParsePlan(info[0], s->plan);
   std::memset(&s->e, 0, sizeof(s->e));
   s->fds.assign(s->plan.sockets.size(), -1);
-  size_t n_rules = 0;
-  for (size_t i = 0; s->plan.c.ns && i < s->plan.c.ns->n_view; i++) n_rules += s->plan.c.ns->view[i].kind == JAIL_VIEW_RULE;
   if (pipe2(s->go, O_CLOEXEC) < 0 || (gated && pipe2(s->gate, O_CLOEXEC) < 0) ||
-      (gated && n_rules > 0 && pipe2(s->rules, O_CLOEXEC) < 0)) {
+      (gated && jail_view_has_rules(s->plan.c.ns) && pipe2(s->rules, O_CLOEXEC) < 0)) {
     s->e = {"spawn", "pipe2", errno, nullptr};
     ClosePipes(s.get());
     throw ApplyError(env, s->e);

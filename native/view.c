@@ -653,6 +653,16 @@ fail:
 	return -1;
 }
 
+int jail_view_has_rules(const struct jail_namespaces *ns)
+{
+	size_t i;
+
+	for (i = 0; ns && i < ns->n_view; i++)
+		if (ns->view[i].kind == JAIL_VIEW_RULE)
+			return 1;
+	return 0;
+}
+
 int jail_view_rules(const struct jail_namespaces *ns, int ruleset_fd, struct jail_error *err)
 {
 	const char *src, *sc;

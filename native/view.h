@@ -28,4 +28,7 @@ int jail_view_build(const struct jail_namespaces *ns, int ruleset_fd, int skip_r
  * with skip_rules (plan->rules_fd set). */
 int jail_view_rules(const struct jail_namespaces *ns, int ruleset_fd, struct jail_error *err);
 
+/* Whether the view has such entries (ns may be NULL: none). */
+int jail_view_has_rules(const struct jail_namespaces *ns);
+
 #endif

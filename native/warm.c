@@ -289,7 +289,6 @@ int jail_warm_start(struct jail_plan *plan, struct jail_error *err, struct jail_
 	struct rlimit lim[RLIM_NLIMITS];
 	struct pollfd p[2];
 	int ruleset = plan->ruleset_fd, done[2], rules[2] = { -1, -1 }, pid, status;
-	size_t i, n_rules = 0;
 	mode_t mask;
 	char word = 0;
 
@@ -309,9 +308,7 @@ int jail_warm_start(struct jail_plan *plan, struct jail_error *err, struct jail_
 	}
 	/* Root's /etc, entry by entry: its rules are added here while the
 	 * init builds the rest of the view (about half the view's time). */
-	for (i = 0; i < plan->ns->n_view; i++)
-		n_rules += plan->ns->view[i].kind == JAIL_VIEW_RULE;
-	if (n_rules > 0 && ruleset >= 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rules) < 0)
+	if (jail_view_has_rules(plan->ns) && ruleset >= 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rules) < 0)
 		goto unfit;
 	plan->rules_fd = rules[0];
 	warm.args.plan = plan;
