@@ -193,6 +193,50 @@ void WaitScan() {
   }
 }
 
+// answersStart(ops, paths, nums): answers()'s questions (below) asked on a
+// thread of their own, as soon as they are known (a stored plan's, read
+// before the run is decoded and its command made ready: src/cli/fast.ts),
+// while JavaScript goes on. answersTake(ops, paths, nums) waits for them
+// and returns what answers() would have, or null when these are not the
+// questions started (nothing is taken then) or none were. One at a time: a
+// second start returns false. Unlike a scan, the spawn's thread does not
+// wait for it: that would put the questions before the namespaces are
+// made, where they were meant to go beside them. What a clone or a vfork
+// copies meanwhile is harmless: the questions open descriptors only with
+// O_CLOEXEC (opendir's too), fork nothing, and the command marks every
+// descriptor it did not ask for close-on-exec before its own (jail.c,
+// step_fds). Before anything else here clones or execs, the thread is
+// waited for and what it found dropped (WaitBackground).
+struct Questions {
+  std::string ops;
+  std::vector<std::string> paths;
+  std::vector<size_t> nums;
+};
+struct PendingAnswers {
+  pthread_t thread;
+  Questions q;
+  std::vector<std::string> out;
+};
+PendingAnswers *asking = nullptr;
+std::string Answer(char op, const char *p, size_t num);
+
+void *RunAnswers(void *arg) {
+  PendingAnswers *a = static_cast<PendingAnswers *>(arg);
+  for (size_t i = 0; i < a->q.ops.size(); i++) a->out[i] = Answer(a->q.ops[i], a->q.paths[i].c_str(), a->q.nums[i]);
+  return nullptr;
+}
+
+// Before a clone or an exec: no thread of ours at work (a scan's result
+// stays to be taken; early answers are dropped).
+void WaitBackground() {
+  WaitScan();
+  if (asking) {
+    pthread_join(asking->thread, nullptr);
+    delete asking;
+    asking = nullptr;
+  }
+}
+
 Napi::Value Probe(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   struct jail_facts p;
@@ -212,7 +256,7 @@ Napi::Value Probe(const Napi::CallbackInfo &info) {
   // for real, and falls back when it is refused, saves the attempt).
   if (info.Length() > 0 && info[0].IsBoolean() && !info[0].As<Napi::Boolean>().Value()) return o;
   struct jail_ns_facts ns;
-  WaitScan();  // it clones
+  WaitBackground();  // it clones
   jail_probe_namespaces(&ns);
   Napi::Object n = Napi::Object::New(env);
   n.Set("ok", ns.ok != 0);
@@ -565,7 +609,7 @@ Napi::Value Exec(const Napi::CallbackInfo &info) {
   if (p.c.observer) Bad(info.Env(), "plan.observer", "needs spawn(): its listener goes to a supervisor");
   struct jail_error e;
   std::memset(&e, 0, sizeof(e));
-  WaitScan();
+  WaitBackground();
   if (jail_prepare(&p.c, &e) == 0) jail_enter(&p.c, &e);
   jail_release(&p.c);
   throw ApplyError(info.Env(), e);
@@ -596,7 +640,7 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
   struct jail_error e;
   std::memset(&e, 0, sizeof(e));
   std::vector<int> fds(p.sockets.size(), -1);
-  WaitScan();
+  WaitBackground();
   int pid = jail_prepare(&p.c, &e) == 0 ? jail_spawn(&p.c, fds.data(), &e) : -1;
   jail_release(&p.c);
   if (pid < 0) throw ApplyError(env, e);
@@ -889,7 +933,7 @@ Napi::Value SpawnChild(const Napi::CallbackInfo &info) {
   struct jail_child child;
   std::memset(&e, 0, sizeof(e));
   std::vector<int> fds(p.sockets.size(), -1);
-  WaitScan();
+  WaitBackground();
   int pid = jail_prepare(&p.c, &e) == 0 ? jail_spawn_child(&p.c, &io, fds.data(), &last, &child, &e) : -1;
   jail_release(&p.c);
   if (pid < 0) throw ApplyError(env, e);
@@ -1561,20 +1605,57 @@ std::string Answer(char op, const char *p, size_t num) {
   }
 }
 
-Napi::Value Answers(const Napi::CallbackInfo &info) {
+// answers()'s arguments: ops, paths and nums, one of each per question.
+Questions ReadQuestions(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  std::string ops = Str(info[0], "ops");
+  Questions q;
+  q.ops = Str(info[0], "ops");
   if (!info[1].IsArray() || !info[2].IsArray()) throw Napi::TypeError::New(env, "paths, nums: not arrays");
   Napi::Array paths = info[1].As<Napi::Array>();
   Napi::Array nums = info[2].As<Napi::Array>();
-  if (paths.Length() != ops.size() || nums.Length() != ops.size()) throw Napi::TypeError::New(env, "paths, nums: not one per op");
-  Napi::Array out = Napi::Array::New(env, ops.size());
-  for (uint32_t i = 0; i < ops.size(); i++) {
-    std::string p = Str(paths.Get(i), "path");
-    size_t num = static_cast<size_t>(Integer(nums.Get(i), "num", 0, 64 << 20));
-    out.Set(i, Napi::String::New(env, Answer(ops[i], p.c_str(), num)));
+  if (paths.Length() != q.ops.size() || nums.Length() != q.ops.size()) throw Napi::TypeError::New(env, "paths, nums: not one per op");
+  q.paths.reserve(q.ops.size());
+  q.nums.reserve(q.ops.size());
+  for (uint32_t i = 0; i < q.ops.size(); i++) {
+    q.paths.push_back(Str(paths.Get(i), "path"));
+    q.nums.push_back(static_cast<size_t>(Integer(nums.Get(i), "num", 0, 64 << 20)));
   }
+  return q;
+}
+
+Napi::Array AnswerArray(Napi::Env env, const std::vector<std::string> &answers) {
+  Napi::Array out = Napi::Array::New(env, answers.size());
+  for (uint32_t i = 0; i < answers.size(); i++) out.Set(i, Napi::String::New(env, answers[i]));
   return out;
+}
+
+Napi::Value Answers(const Napi::CallbackInfo &info) {
+  Questions q = ReadQuestions(info);
+  std::vector<std::string> out(q.ops.size());
+  for (size_t i = 0; i < q.ops.size(); i++) out[i] = Answer(q.ops[i], q.paths[i].c_str(), q.nums[i]);
+  return AnswerArray(info.Env(), out);
+}
+
+Napi::Value AnswersStart(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Questions q = ReadQuestions(info);
+  if (asking) return Napi::Boolean::New(env, false);
+  std::unique_ptr<PendingAnswers> a(new PendingAnswers());
+  a->q = std::move(q);
+  a->out.resize(a->q.ops.size());
+  if (pthread_create(&a->thread, nullptr, RunAnswers, a.get()) != 0) return Napi::Boolean::New(env, false);
+  asking = a.release();
+  return Napi::Boolean::New(env, true);
+}
+
+Napi::Value AnswersTake(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Questions q = ReadQuestions(info);
+  if (!asking || asking->q.ops != q.ops || asking->q.paths != q.paths || asking->q.nums != q.nums) return env.Null();
+  pthread_join(asking->thread, nullptr);
+  std::unique_ptr<PendingAnswers> a(asking);
+  asking = nullptr;
+  return AnswerArray(env, a->out);
 }
 
 // random(n): n random bytes (getrandom(2)) as 2n hex digits, for names
@@ -1624,6 +1705,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("scanTree", Napi::Function::New(env, ScanTree));
   exports.Set("scanTreeKept", Napi::Function::New(env, ScanTreeKept));
   exports.Set("scanTreeStart", Napi::Function::New(env, ScanTreeStart));
+  exports.Set("answersStart", Napi::Function::New(env, AnswersStart));
+  exports.Set("answersTake", Napi::Function::New(env, AnswersTake));
   exports.Set("scanTreeTake", Napi::Function::New(env, ScanTreeTake));
   exports.Set("close", Napi::Function::New(env, Close));
   exports.Set("tcpOwner", Napi::Function::New(env, TcpOwner));

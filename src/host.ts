@@ -209,10 +209,14 @@ const STAMPED_FS = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x794c76
 /** Per device: whether its file system is one of those. */
 const stampedDev = new Map<bigint, boolean>();
 
-/** trace.ts's Answers for the real host: the addon's batch, and the
- *  file systems above. */
+/** trace.ts's Answers for the real host: the addon's batch (what
+ *  askEarly began, when these are its questions), and the file systems
+ *  above. */
 export const hostAnswers: Answers = {
-  ask: (ops, paths, nums) => loadAddon().answers(ops, paths, nums),
+  ask(ops, paths, nums) {
+    const addon = loadAddon();
+    return addon.answersTake(ops, paths, nums) ?? addon.answers(ops, paths, nums);
+  },
   digest: (text, latin1) => loadAddon().digest(text, latin1),
   maxText: MAX_TEXT,
   stamped: (fsType) => STAMPED_FS.has(fsType),
@@ -281,6 +285,21 @@ export function scanEtcEarly(argv: readonly string[]): void {
 export function scanTreeEarly(root: string, maxDepth: number): boolean {
   try {
     return loadAddon().scanTreeStart(root, maxDepth);
+  } catch {
+    return false; // no addon: the run says so where it needs one
+  }
+}
+
+/**
+ * Start-up: hostAnswers.ask(ops, paths, nums) begun now, on a thread of the
+ * addon's, for a caller that will ask exactly these questions (the CLI: a
+ * stored plan's, about 1 ms) and has JavaScript to run meanwhile. The
+ * answers are the same: the host as it is when they are asked. Best
+ * effort: false when not started.
+ */
+export function askEarly(ops: string, paths: string[], nums: number[]): boolean {
+  try {
+    return loadAddon().answersStart(ops, paths, nums);
   } catch {
     return false; // no addon: the run says so where it needs one
   }

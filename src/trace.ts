@@ -495,13 +495,8 @@ export function replayStored(p: PackedCalls, host: Host, answers: Answers, ours:
 function batchHolds(p: PackedCalls, host: Host, answers: Answers, ours: readonly string[], pid: number): boolean {
   const own = ownProc(pid);
   const here = `/proc/${pid}`;
-  const local = (a: string) => (a.includes(OWN) ? a.split(OWN).join(here) : a);
   const stored = (a: string) => (a.includes(here) ? a.replace(own, OWN) : a);
-  let paths = p.paths;
-  if (p.ownAt.length) {
-    paths = paths.slice();
-    for (const i of p.ownAt) paths[i] = local(paths[i]!);
-  }
+  const paths = batchPaths(p, pid);
   const got = p.ops ? answers.ask(p.ops, paths, p.nums) : [];
   /** The batch's listings of the TMPDIR directory, compared without ours. */
   const tmp = ours.length ? host.tmpdir : null;
@@ -519,6 +514,17 @@ function batchHolds(p: PackedCalls, host: Host, answers: Answers, ours: readonly
     if (stored(a) !== p.answers[i]) return false;
   }
   return true;
+}
+
+/** The paths of a packed trace's batch as process `pid` asks them (the
+ *  preparing process's /proc directory made its own): what replayStored
+ *  asks, for a caller that begins asking earlier (host.ts's askEarly). */
+export function batchPaths(p: PackedCalls, pid = process.pid): string[] {
+  if (!p.ownAt.length) return p.paths;
+  const here = `/proc/${pid}`;
+  const paths = p.paths.slice();
+  for (const i of p.ownAt) paths[i] = paths[i]!.split(OWN).join(here);
+  return paths;
 }
 
 /**

@@ -13,7 +13,7 @@
 import fs = require('node:fs');
 import path = require('node:path');
 import { PolicyError } from '../errors.js';
-import { checkKeptFds, hostAnswers, realHost, scanEtcEarly, stampDir, tempName } from '../host.js';
+import { askEarly, checkKeptFds, hostAnswers, realHost, scanEtcEarly, stampDir, tempName } from '../host.js';
 import { afterRunHints, type HintInput } from '../hints.js';
 import { addViewRules, finishNative, openView, probe, reraise, startNative, supervise, unlockDir, type ExecTarget } from '../native/apply.js';
 import type { NativePlan } from '../native/binding.js';
@@ -22,7 +22,7 @@ import type { Guard } from '../policy/model.js';
 import type * as Protect from '../protect/index.js';
 import { cleanup, loadProtect, materialize, restoreGuarded, statusOf, sweepBeside, writeStderr } from '../runsteps.js';
 import { printableLines } from '../text.js';
-import { freshNames, packCalls, replayStored, storedCalls, tracing, type PackedCalls } from '../trace.js';
+import { batchPaths, freshNames, packCalls, replayStored, storedCalls, tracing, type PackedCalls } from '../trace.js';
 
 /** What a stored plan holds to run (main.ts writes it). */
 export interface StoredRun {
@@ -183,6 +183,9 @@ function storedRun(argv: string[]): { run: StoredRun; target: ExecTarget; calls:
     const file = entryName(dir, key, hostAnswers.digest, false);
     const e = file && readEntry(dir, file);
     if (!e || e.key !== key.key || e.env !== key.env) return 'no plan for this run';
+    // The questions, on the addon's thread while the run is decoded and
+    // its command made ready; replayStored takes the answers.
+    if (e.calls.ops) askEarly(e.calls.ops, batchPaths(e.calls), e.calls.nums);
     const names = freshNames(e.calls.others, { tempName });
     const run = decodeRun<StoredRun>(e.run, e.names, names, env);
     checkKeptFds(run.native.keepFds);
@@ -231,7 +234,11 @@ export function warm(): void {
   void t.host.planStore;
   t.host.unixSockets?.();
   const calls = storedCalls(t.trace, hostAnswers);
-  if (calls) replayStored(packCalls(calls), host, hostAnswers);
+  if (calls) {
+    const packed = packCalls(calls);
+    askEarly(packed.ops, batchPaths(packed), packed.nums);
+    replayStored(packed, host, hostAnswers);
+  }
   decodeRun(encodeRun({ n: 1n, u: new Uint8Array(8), envp: [`PATH=${env.PATH ?? ''}`, 'X=1'] }, env), [], [], env);
   // A run's own steps, where they touch nothing: V8 caches a function's
   // code only once it has run, and compiles the rest in every run.

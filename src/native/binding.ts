@@ -225,6 +225,14 @@ export interface Addon {
    *  ops[i] is the question about paths[i], with nums[i] where it takes a
    *  number), for src/trace.ts. */
   answers(ops: string, paths: string[], nums: number[]): string[];
+  /** answers()'s questions asked on a thread of the addon's while this
+   *  one goes on; false when some are already being asked (or no thread
+   *  could be had). A clone or exec of the addon's waits for them and
+   *  drops what they found. */
+  answersStart(ops: string, paths: string[], nums: number[]): boolean;
+  /** What answersStart found, once it is done, for exactly these
+   *  questions; null for any other questions, or none started. */
+  answersTake(ops: string, paths: string[], nums: number[]): string[] | null;
   /** 128 bits of the text's UTF-8 (or latin1) bytes, in hex; not a
    *  cryptographic hash (binding.cc's Digest). */
   digest(text: string, latin1?: boolean): string;
@@ -334,6 +342,8 @@ function named(raw: RawAddon): Addon {
     close: coded(raw.close),
     tcpOwner: coded(raw.tcpOwner),
     answers: coded(raw.answers),
+    answersStart: coded(raw.answersStart),
+    answersTake: coded(raw.answersTake),
     digest: coded(raw.digest),
     random: coded(raw.random),
     supervise: coded(raw.supervise),

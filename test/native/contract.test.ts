@@ -177,6 +177,38 @@ describe('answers(): the batch of questions a stored plan asks again', () => {
   });
 });
 
+describe('answersStart() and answersTake(): the same batch, asked on a thread of its own', () => {
+  it('gives what answers() gives, only for exactly the questions started, once; a clone or exec of the addon drops them', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jail-early-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'f'), 'text');
+      const q = JSON.stringify(['lcdr', [dir, path.join(dir, 'f'), dir, path.join(dir, 'missing')], [0, 64, 0, 0]]);
+      const r = inChild(`const q = ${q};
+        const sync = addon.answers(...q);
+        const none = addon.answersTake(...q);
+        const started = addon.answersStart(...q);
+        const second = addon.answersStart('l', ['/'], [0]);
+        const other = addon.answersTake('lcdr', [q[1][0], q[1][1], q[1][2], '/'], q[2]);
+        const taken = addon.answersTake(...q);
+        const again = addon.answersTake(...q);
+        addon.answersStart(...q);
+        addon.probe(); // it clones: the answers asked before are dropped
+        out({ sync, none, started, second, other, taken, again, afterClone: addon.answersTake(...q) });`) as Record<string, unknown>;
+      expect(r.none).toBeNull();
+      expect(r.started).toBe(true);
+      expect(r.second).toBe(false);
+      expect(r.other).toBeNull();
+      expect(r.taken).toEqual(r.sync);
+      expect((r.sync as string[])[3]).toBe('-');
+      expect(r.again).toBeNull();
+      expect(r.afterClone).toBeNull();
+      expect(inChild("out(addon.answersStart('ll', ['/'], [0]))")).toMatchObject({ thrown: 'TypeError' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("answers() about the store's own files ('i', 'o': src/planstore.ts) and random()", () => {
   it("'i' is stat's device, inode, size and mtime in ns as Node gives them; '-' where there is nothing", () => {
     const file = path.join(REPO, 'package.json');
