@@ -1650,8 +1650,9 @@ Napi::Value AnswersStart(const Napi::CallbackInfo &info) {
 
 Napi::Value AnswersTake(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
+  if (!asking) return env.Null();  // the usual case: not read at all
   Questions q = ReadQuestions(info);
-  if (!asking || asking->q.ops != q.ops || asking->q.paths != q.paths || asking->q.nums != q.nums) return env.Null();
+  if (asking->q.ops != q.ops || asking->q.paths != q.paths || asking->q.nums != q.nums) return env.Null();
   pthread_join(asking->thread, nullptr);
   std::unique_ptr<PendingAnswers> a(asking);
   asking = nullptr;
