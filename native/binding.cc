@@ -147,7 +147,7 @@ Napi::Error ApplyError(Napi::Env env, const struct jail_error &e) {
 // scanTree would have (or throws what it would have thrown), or null when
 // no scan of that root and depth was started. One at a time: a second start
 // returns false. Before anything here forks, clones or execs, a scan still
-// running is waited for (WaitScan; spawnStart's thread, AwaitScans): no
+// running is waited for (WaitBackground; spawnStart's thread, AwaitScans): no
 // child may start while another thread of this process could hold malloc's
 // lock, or a file descriptor the child would inherit.
 struct PendingScan {
