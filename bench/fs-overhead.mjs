@@ -16,7 +16,7 @@
  *
  * Variants of each job:
  *   direct    the job itself
- *   jail      node bin/jail.js --ro TMP -- job (the default system base + TMP)
+ *   jail      node bin/jail.cjs --ro TMP -- job (the default system base + TMP)
  *   landlock  bench/landlock-only.c applying the path rules that
  *             `jail --print-policy --json` reports for the same flags: Landlock
  *             only, no seccomp, no Node
@@ -58,7 +58,7 @@ const OPEN_TARGET_S = 0.6;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bench = path.join(root, 'bench');
 const node = process.execPath;
-const jail = path.join(root, 'bin', 'jail.js');
+const jail = path.join(root, 'bin', 'jail.cjs');
 
 const r3 = (x) => Math.round(x * 1000) / 1000;
 

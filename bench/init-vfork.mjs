@@ -69,7 +69,7 @@ if (process.argv[2] === '--worker') {
     if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.status}`);
     return Number(process.hrtime.bigint() - t) / 1e6;
   };
-  const cli = (root) => [path.join(root, 'bin', 'jail.js'), '--ro', '/', '--', '/bin/true'];
+  const cli = (root) => [path.join(root, 'bin', 'jail.cjs'), '--ro', '/', '--', '/bin/true'];
   const da = [], db = [], dba = [];
   for (let i = 0; i < ROUNDS; i++) {
     const order = i % 2 ? ['b', 'a', 'n'] : ['n', 'a', 'b'];

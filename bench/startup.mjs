@@ -46,7 +46,7 @@ const TARGET_MS = 10;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const node = process.execPath;
-const jail = path.join(root, 'bin', 'jail.js');
+const jail = path.join(root, 'bin', 'jail.cjs');
 
 // From least to most work; STAGES below says which differences are taken.
 // `node -e` resolves require() from the working directory, which is root.
@@ -54,9 +54,9 @@ const COMMANDS = [
   { key: 'true', label: '/bin/true', argv: ['/bin/true'] },
   { key: 'node', label: 'node -e 0', argv: [node, '-e', '0'] },
   { key: 'commander', label: "node -e \"require('commander')\"", argv: [node, '-e', "require('commander')"] },
-  // What bin/jail.js loads: the esbuild bundle of the CLI, commander inlined,
-  // through dist/load.js with its V8 code cache; beside it, without.
-  { key: 'modules', label: "node -e \"require('./dist/load.js')()\"", argv: [node, '-e', "require('./dist/load.js')()"] },
+  // What bin/jail.cjs loads: the esbuild bundle of the CLI, commander inlined,
+  // through dist/load.cjs with its V8 code cache; beside it, without.
+  { key: 'modules', label: "node -e \"require('./dist/load.cjs')()\"", argv: [node, '-e', "require('./dist/load.cjs')()"] },
   { key: 'plainBundle', label: "node -e \"require('./dist/cli.js')\"", argv: [node, '-e', "require('./dist/cli.js')"] },
   { key: 'printPolicy', label: 'jail --print-policy --ro / -- /bin/true', argv: [node, jail, '--print-policy', '--ro', '/', '--', '/bin/true'] },
   { key: 'jail', label: 'jail --ro / -- /bin/true', argv: [node, jail, '--ro', '/', '--', '/bin/true'] },
@@ -124,7 +124,7 @@ function nobodysJail() {
   fs.cpSync(require('node-gyp-build').resolve(root), path.join(dest, 'build', 'Release', 'jail.node'));
   spawnSync('chown', ['-R', '65534:65534', dest]);
   process.on('exit', () => fs.rmSync(dest, { recursive: true, force: true }));
-  return path.join(dest, 'bin', 'jail.js');
+  return path.join(dest, 'bin', 'jail.cjs');
 }
 
 // [what, later stage, earlier stage]: the stage's cost is later − earlier.

@@ -30,6 +30,6 @@ if (!loads) {
     console.warn('jail: install python3, make and a C/C++ compiler, then run `npm rebuild jail`.');
   }
 }
-// The CLI's V8 code cache, for this node (dist/load.js): start-up only, so
+// The CLI's V8 code cache, for this node (dist/load.cjs): start-up only, so
 // without it (or with --ignore-scripts) jail just starts a few ms slower.
 spawnSync(process.execPath, [path.join(root, 'dist', 'make-codecache.js')], { cwd: root, stdio: 'ignore' });

@@ -82,7 +82,7 @@ export function spawn(policy: JailSpawnOptions, command: string, args: readonly 
   const inProcess = spawnInProcess(policy, command, args, options);
   if (process.env.JAIL_DEBUG_SPAWN === '1') process.stderr.write(`jail: spawn: ${inProcess.path.path}${inProcess.path.why ? ` (${inProcess.path.why})` : ''}\n`);
   if (inProcess.child) return inProcess.child;
-  const jail = path.join(packageRoot(), 'bin', 'jail.js');
+  const jail = path.join(packageRoot(), 'bin', 'jail.cjs');
   const argv = [jail, ...flags, '--', command, ...args];
   // The supervisor runs outside the jail: NODE_OPTIONS (a --require) must
   // not load code into it. It reaches the command, filtered, as on the CLI.

@@ -429,13 +429,13 @@ function pathAnswers(op: 'r' | 'k', paths: string[], slow: (p: string) => string
  *  running it, and the addon with node-gyp-build when that loaded it (it
  *  may be installed beside jail rather than in it). bin/ and dist/ are
  *  named too, so that a grant of either (not only of the package) is
- *  refused, and so are the loader and the code cache it trusts (dist/load.js,
+ *  refused, and so are the loader and the code cache it trusts (dist/load.cjs,
  *  dist/cli.js.cache, fast.js.cache), the caches even when they are not
  *  there yet, and the plan store (dist/plans, src/planstore.ts): a command
  *  that could write one could have its bytecode run by the next jail. */
 function selfPaths(): string[] {
   const pkg = path.join(__dirname, '..');
-  const named = [pkg, __dirname, process.execPath, ...addonFiles(), path.join(pkg, 'bin'), path.join(__dirname, 'load.js')];
+  const named = [pkg, __dirname, process.execPath, ...addonFiles(), path.join(pkg, 'bin'), path.join(__dirname, 'load.cjs')];
   const real = realpaths(named);
   const out = real.filter((p): p is string => p !== null); // one gone: nothing to protect
   const [realPkg, dist] = real;

@@ -1,6 +1,6 @@
 /**
  * Once per vitest run, before any test file: make sure dist/ is built from
- * the current src/ (the integration tests run bin/jail.js, which loads
+ * the current src/ (the integration tests run bin/jail.cjs, which loads
  * dist/cli.js), then probe the kernel and provide its facts to the tests.
  */
 import { spawnSync } from 'node:child_process';

@@ -5,7 +5,7 @@
  *
  *   tsc -p tsconfig.build.json          dist/**.js and .d.ts (the library)
  *   esbuild src/cli/main.ts → dist/cli.js   the CLI, one bundle (start-up)
- *   src/cli/load.cjs → dist/load.js     what bin/ loads it with, and
+ *   src/cli/load.cjs → dist/load.cjs    what bin/ loads it with, and
  *   dist/cli.js.cache                   its V8 code cache (src/cli/make-codecache.cjs)
  *
  *   node tools/build.mjs              build
@@ -55,7 +55,7 @@ const CLI_BUNDLE = {
 };
 
 /** A run from a stored plan (src/cli/fast.ts), a bundle of its own beside
- *  cli.js: dist/load.js tries it first, and it must load fast. */
+ *  cli.js: dist/load.cjs tries it first, and it must load fast. */
 const FAST_BUNDLE = {
   ...CLI_BUNDLE,
   entryPoints: [path.join(ROOT, 'src', 'cli', 'fast.ts')],
@@ -136,7 +136,7 @@ const VENDOR_JSONC = vendor('jsonc-parser', { entryPoints: [require.resolve('jso
 /** What dist/ is built from. */
 const INPUTS = ['src', 'tools/build.mjs', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
 /** What the build writes that others load: the CLI and the library entry. */
-const OUTPUTS = ['dist/cli.js', 'dist/fast.js', 'dist/egress.js', 'dist/sshagent.js', 'dist/load.js', 'dist/make-codecache.js', 'dist/vendor/jsonc-parser.js', 'dist/vendor/tldts.js', 'dist/vendor/x509.js', 'dist/index.js', 'dist/index.d.ts'];
+const OUTPUTS = ['dist/cli.js', 'dist/fast.js', 'dist/egress.js', 'dist/sshagent.js', 'dist/load.cjs', 'dist/make-codecache.js', 'dist/vendor/jsonc-parser.js', 'dist/vendor/tldts.js', 'dist/vendor/x509.js', 'dist/index.js', 'dist/index.d.ts'];
 
 function newest(p) {
   const st = fs.statSync(p);
@@ -162,7 +162,7 @@ export function staleReason() {
 
 /**
  * The code cache for dist/cli.js, made by the node that builds (it fits no
- * other: dist/load.js checks the node, the arch and the bundle's bytes and
+ * other: dist/load.cjs checks the node, the arch and the bundle's bytes and
  * otherwise loads the bundle without it). Best effort: a build without it
  * only starts slower, so a failure is reported and the stale file removed.
  */
@@ -192,7 +192,7 @@ export async function build() {
   await esbuild.build(SSHAGENT_BUNDLE);
   await esbuild.build(VENDOR_TLDTS);
   await esbuild.build(VENDOR_X509);
-  fs.copyFileSync(path.join(ROOT, 'src', 'cli', 'load.cjs'), path.join(ROOT, 'dist', 'load.js'));
+  fs.copyFileSync(path.join(ROOT, 'src', 'cli', 'load.cjs'), path.join(ROOT, 'dist', 'load.cjs'));
   fs.copyFileSync(path.join(ROOT, 'src', 'cli', 'make-codecache.cjs'), path.join(ROOT, 'dist', 'make-codecache.js'));
   makeCodeCache();
 }

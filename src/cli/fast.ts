@@ -1,7 +1,7 @@
 /**
  * `jail FLAGS -- COMMAND …` from a stored plan (src/planstore.ts), without
  * loading the rest of the CLI: its own bundle (dist/fast.js), which
- * dist/load.js tries first. It takes the stored plan only when everything
+ * dist/load.cjs tries first. It takes the stored plan only when everything
  * agrees (the key, the kernel facts, every answer of the host), and then
  * does what a run of the CLI does with it: the private TMPDIR, the
  * guarded set, the supervised command, the cleanup, the hints, the status.

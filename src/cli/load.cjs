@@ -1,5 +1,5 @@
 /*
- * dist/load.js: loads the CLI bundle dist/cli.js with the V8 code cache that
+ * dist/load.cjs: loads the CLI bundle dist/cli.js with the V8 code cache that
  * tools/build.mjs made for it (dist/cli.js.cache), so the bundle's functions
  * are not compiled again on every run (Node 20 has no
  * module.enableCompileCache). Plain CommonJS, copied as is by the build.
@@ -99,7 +99,7 @@ function load() {
   return r.exports || require(BUNDLE);
 }
 /**
- * bin/jail.js: `jail ARGS`, from a plan the CLI stored when one holds
+ * bin/jail.cjs: `jail ARGS`, from a plan the CLI stored when one holds
  * (dist/fast.js, a small bundle: src/cli/fast.ts), else by the CLI. A
  * stored plan's run that fails after its command started is not run again.
  */

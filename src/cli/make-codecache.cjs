@@ -1,6 +1,6 @@
 /*
  * dist/make-codecache.js: makes dist/cli.js.cache, the V8 code cache
- * dist/load.js loads the CLI with (the format is described there), and
+ * dist/load.cjs loads the CLI with (the format is described there), and
  * dist/fast.js.cache for the bundle that runs a stored plan. Run in a
  * node of its own by tools/build.mjs and, on a user's machine, by
  * scripts/install.js (a cache fits only the node that made it, so the
@@ -22,7 +22,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
 
-const load = require('./load.js');
+const load = require('./load.cjs');
 
 /** The cache of `bundle`, made after `exercise(exports)` ran what it runs. */
 function make(bundle, exercise) {

@@ -112,7 +112,7 @@ describe('parsing', () => {
     expect([r.status, r.stderr], printed(r)).toEqual([127, 'jail: doctr: command not found\n  hint: did you mean jail doctor?\n']);
   });
   it('jail-sh --help prints a usage line', () => {
-    const r = spawnSync(NODE, [path.join(REPO, 'bin', 'jail-sh.js'), '--help'], { cwd: w.proj, env: w.env, encoding: 'utf8' });
+    const r = spawnSync(NODE, [path.join(REPO, 'bin', 'jail-sh.cjs'), '--help'], { cwd: w.proj, env: w.env, encoding: 'utf8' });
     expect([r.status, r.stderr], printed(r)).toEqual([0, '']);
     expect(r.stdout).toMatch(/^Usage: jail-sh -c SCRIPT/);
   });
@@ -228,7 +228,7 @@ strictJail.describe('jail inside the jail', () => {
     fs.mkdirSync(path.join(dir, 'node_modules', '.bin'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'package.json'), '{}');
     fs.symlinkSync(REPO, path.join(dir, 'node_modules', 'jail'));
-    fs.symlinkSync('../jail/bin/jail.js', path.join(dir, 'node_modules', '.bin', 'jail'));
+    fs.symlinkSync('../jail/bin/jail.cjs', path.join(dir, 'node_modules', '.bin', 'jail'));
     const r = jail(w, ['--ro', '.', '--', 'node_modules/.bin/jail', '--ro', '.', '--', 'echo', 'inner'], { cwd: dir });
     expect([r.status, r.stdout], printed(r)).toEqual([0, 'inner\n']);
   });

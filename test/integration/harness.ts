@@ -11,7 +11,7 @@ import { describe, inject, it, test } from 'vitest';
 import { describeKernel, probeKernel, type KernelFacts } from '../kernel-facts.js';
 
 export const REPO = path.resolve(__dirname, '..', '..');
-export const JAIL = path.join(REPO, 'bin', 'jail.js');
+export const JAIL = path.join(REPO, 'bin', 'jail.cjs');
 export const NODE = process.execPath;
 export const IS_ROOT = process.getuid?.() === 0;
 
@@ -228,7 +228,7 @@ export function nobodyJail(w: World): string {
     fs.cpSync(addon, path.join(dest, 'build', 'Release', 'jail.node'));
     execFileSync('chmod', ['-R', 'a+rX', dest]);
   }
-  return path.join(dest, 'bin', 'jail.js');
+  return path.join(dest, 'bin', 'jail.cjs');
 }
 
 /** Live processes with `marker` among their arguments (zombies have none),

@@ -53,7 +53,7 @@ const settle = () => new Promise((r) => setTimeout(r, 150));
 /** Run try-syscall in the jail (async, so listeners in this process can answer). */
 function trySys(args: string[], flags: string[] = []): Promise<{ status: number | null; signal: string | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(__dirname, '..', '..', 'bin', 'jail.js'), '--ro', '.', ...flags, '--', w.trySyscall, ...args], {
+    const child = spawn(process.execPath, [path.join(__dirname, '..', '..', 'bin', 'jail.cjs'), '--ro', '.', ...flags, '--', w.trySyscall, ...args], {
       cwd: w.proj,
       env: w.env,
     });
@@ -268,7 +268,7 @@ strictJail.describe('the terminal', () => {
       timeout: 10_000,
     });
   it('TIOCSTI injects nothing, even with high bits set in the command word', () => {
-    const jailBin = path.join(__dirname, '..', '..', 'bin', 'jail.js');
+    const jailBin = path.join(__dirname, '..', '..', 'bin', 'jail.cjs');
     for (const high of [[], ['high']]) {
       const r = inPty(`${process.execPath} ${jailBin} --ro . -- ${w.trySyscall} tiocsti INJECTED ${high.join(' ')}; echo rc=$?`);
       expect(r.stdout).toMatch(/rc=1\b/);
@@ -283,7 +283,7 @@ strictJail.describe('the terminal', () => {
     expect(control.stdout).toContain('INJECTED');
   });
   it("TIOCSETD cannot leave the user's terminal dead after the run (N_NULL, 27, swallows all it shows)", () => {
-    const jailBin = path.join(__dirname, '..', '..', 'bin', 'jail.js');
+    const jailBin = path.join(__dirname, '..', '..', 'bin', 'jail.cjs');
     const setd = `python3 -c "import fcntl, struct; fcntl.ioctl(0, 0x5423, struct.pack(\\"i\\", 27))"`;
     const r = inPty(`${process.execPath} ${jailBin} --ro . -- ${setd}; echo "alive rc=$?"`);
     expect(r.stdout).toMatch(/alive rc=1\b/);

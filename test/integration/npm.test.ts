@@ -85,7 +85,7 @@ async function install(jailed: boolean) {
   fs.writeFileSync(path.join(proj, 'package.json'), JSON.stringify({ name: 'victim', version: '1.0.0', private: true }));
   fs.writeFileSync(
     path.join(proj, '.npmrc'),
-    'allow-scripts=evil-fixture,benign-gyp\n' + (jailed ? `script-shell=${path.join(REPO, 'bin', 'jail-sh.js')}\n` : ''),
+    'allow-scripts=evil-fixture,benign-gyp\n' + (jailed ? `script-shell=${path.join(REPO, 'bin', 'jail-sh.cjs')}\n` : ''),
   );
   const env = { ...w.env, npm_config_nodedir: '/usr', npm_config_update_notifier: 'false' };
   const child = spawn('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '../fixtures/evil-fixture-1.0.0.tgz', '../fixtures/benign-gyp-1.0.0.tgz'], {

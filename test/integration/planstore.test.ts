@@ -45,7 +45,7 @@ function nobodysJail(): string {
     fs.cpSync(src, dest, { recursive: true, filter: (p) => !p.includes(`${path.sep}dist${path.sep}plans`) });
     execFileSync('chown', ['-R', '65534:65534', dest]);
   }
-  return path.join(dest, 'bin', 'jail.js');
+  return path.join(dest, 'bin', 'jail.cjs');
 }
 
 interface Who {

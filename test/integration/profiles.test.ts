@@ -83,7 +83,7 @@ strictJail.describe('jail-sh', () => {
     fs.writeFileSync(path.join(w.home, '.config', 'jail', 'config.json'), JSON.stringify({ profiles: { keys: { ro: ['~/.ssh'] } } }));
     config({ build: { extends: 'keys' } });
     const script = `cat ${w.home}/.ssh/id_ed25519`;
-    const r = spawnSync(NODE, [path.join(REPO, 'bin', 'jail-sh.js'), '-c', script], {
+    const r = spawnSync(NODE, [path.join(REPO, 'bin', 'jail-sh.cjs'), '-c', script], {
       cwd: w.proj,
       env: { ...w.env, npm_lifecycle_event: 'build' },
       encoding: 'utf8',
@@ -101,7 +101,7 @@ strictJail.describe('jail-sh', () => {
     config({ lint: { extends: agent } });
     const script = `cat ~/.${agent}/memory.md; echo planted > ~/.${agent}/planted; echo key=$ANTHROPIC_API_KEY$OPENAI_API_KEY`;
     try {
-      const r = spawnSync(NODE, [path.join(REPO, 'bin', 'jail-sh.js'), '-c', script], {
+      const r = spawnSync(NODE, [path.join(REPO, 'bin', 'jail-sh.cjs'), '-c', script], {
         cwd: w.proj,
         env: { ...w.env, npm_lifecycle_event: 'lint', ANTHROPIC_API_KEY: 'sk-ant-api03-real', OPENAI_API_KEY: 'sk-proj-real' },
         encoding: 'utf8',
@@ -121,7 +121,7 @@ strictJail.describe('jail-sh', () => {
     const dep = path.join(w.proj, 'node_modules', 'dep');
     fs.mkdirSync(dep, { recursive: true });
     fs.writeFileSync(path.join(dep, 'package.json'), '{"name":"dep","version":"1.0.0"}');
-    const r = spawnSync(NODE, [path.join(REPO, 'bin', 'jail-sh.js'), '-c', 'echo built > out.txt; echo planted > ../../planted.txt'], {
+    const r = spawnSync(NODE, [path.join(REPO, 'bin', 'jail-sh.cjs'), '-c', 'echo built > out.txt; echo planted > ../../planted.txt'], {
       cwd: dep,
       env: { ...w.env, npm_lifecycle_event: 'postinstall' },
       encoding: 'utf8',

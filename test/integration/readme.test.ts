@@ -129,7 +129,7 @@ const FAKE_TSC = ['node', '-e', "require('fs').mkdirSync('dist',{recursive:true}
  * |  (no typescript)|                                                    |                                            |
  * | `npx some-tool` | as written; the scratch project installs a         | a placeholder name: nothing to download    |
  * |                 | stand-in `some-tool` that writes src/              |                                            |
- * | `npx jail …`    | this checkout's bin/jail.js with the same flags    | jail is not installed in the scratch       |
+ * | `npx jail …`    | this checkout's bin/jail.cjs with the same flags    | jail is not installed in the scratch       |
  * |                 |                                                    | project                                    |
  */
 function rewrite(command: string[]): string[] {

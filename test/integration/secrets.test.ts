@@ -95,7 +95,7 @@ strictJail.describe('the environment (E1, B5)', () => {
 
   it('NODE_OPTIONS in the quoted form npm writes does not make node load code', () => {
     const marker = `PRELOADED-${rnd(12)}`;
-    // Printed only by the jailed node: the jail's own node (bin/jail.js) reads
+    // Printed only by the jailed node: the jail's own node (bin/jail.cjs) reads
     // NODE_OPTIONS too, before any jail exists (see the report on issue 8, B5).
     fs.writeFileSync(path.join(w.proj, 'preload.cjs'), `if (!process.argv[1]) console.log(${JSON.stringify(marker)})\n`);
     // .npmrc: node-options="--require" ./preload.cjs → npm sets exactly this

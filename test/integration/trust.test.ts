@@ -300,7 +300,7 @@ strictJail.describe('B1: a dependency that declares a bin named node', () => {
   it('does not run, outside the jail, for jail or jail-sh started through npm', () => {
     const proj = project('b1', {
       'node_modules/.bin/node': `#!/bin/sh\necho pwned > ${w.outside}/b1-fake-node-ran\nexit 3\n`,
-      '.npmrc': `script-shell=${path.join(REPO, 'bin', 'jail-sh.js')}\n`,
+      '.npmrc': `script-shell=${path.join(REPO, 'bin', 'jail-sh.cjs')}\n`,
     });
     fs.chmodSync(path.join(proj, 'node_modules/.bin/node'), 0o755);
     fs.writeFileSync(path.join(proj, 'package.json'), JSON.stringify({ name: 'b1', version: '1.0.0', scripts: { direct: `${JAIL} --ro . -- true`, test: 'true' } }));
@@ -322,7 +322,7 @@ strictJail.describe('B2: a dependency that renames its own package.json', () => 
     fs.mkdirSync(dep, { recursive: true });
     fs.writeFileSync(path.join(dep, 'package.json.renamed'), '{"name":"evil","version":"1.0.0"}');
     // npm runs the next script (install) in the package's directory.
-    const r = spawnSync(NODE, [path.join(REPO, 'bin', 'jail-sh.js'), '-c', `echo planted > ${proj}/.git/hooks/pre-commit`], {
+    const r = spawnSync(NODE, [path.join(REPO, 'bin', 'jail-sh.cjs'), '-c', `echo planted > ${proj}/.git/hooks/pre-commit`], {
       cwd: dep,
       env: { ...w.env, npm_lifecycle_event: 'install', npm_package_json: path.join(dep, 'package.json') },
       encoding: 'utf8',
@@ -345,7 +345,7 @@ strictJail.describe('B4: a dependency that makes its bin a symlink to your key',
     fs.writeFileSync(path.join(src, 'cli.js'), '#!/usr/bin/env node\n');
     const env = { ...w.env, npm_config_update_notifier: 'false' };
     execFileSync('npm', ['pack', '--silent', '--pack-destination', w.root], { cwd: src, env });
-    const proj = project('b4', { '.npmrc': `allow-scripts=b4-evil\nscript-shell=${path.join(REPO, 'bin', 'jail-sh.js')}\n` });
+    const proj = project('b4', { '.npmrc': `allow-scripts=b4-evil\nscript-shell=${path.join(REPO, 'bin', 'jail-sh.cjs')}\n` });
     const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--offline', path.join(w.root, 'b4-evil-1.0.0.tgz')], { cwd: proj, env, encoding: 'utf8' });
     expect(fs.statSync(key).mode & 0o777).toBe(0o600);
     expect(r.status).not.toBe(0);
@@ -355,7 +355,7 @@ strictJail.describe('B4: a dependency that makes its bin a symlink to your key',
 
 strictJail.describe('B5: a project .npmrc that steers the jail', () => {
   it('cache=~/.ssh does not become a read-write grant', () => {
-    const proj = project('b5-cache', { '.npmrc': `cache=${w.home}/.ssh\nscript-shell=${path.join(REPO, 'bin', 'jail-sh.js')}\n` });
+    const proj = project('b5-cache', { '.npmrc': `cache=${w.home}/.ssh\nscript-shell=${path.join(REPO, 'bin', 'jail-sh.cjs')}\n` });
     fs.writeFileSync(path.join(proj, 'package.json'), JSON.stringify({ name: 'b5', version: '1.0.0', scripts: { t: `echo planted > ${w.home}/.ssh/planted` } }));
     spawnSync('npm', ['run', '-s', 't'], { cwd: proj, env: { ...w.env, npm_config_update_notifier: 'false' }, encoding: 'utf8' });
     expect(fs.existsSync(path.join(w.home, '.ssh', 'planted'))).toBe(false);
@@ -363,7 +363,7 @@ strictJail.describe('B5: a project .npmrc that steers the jail', () => {
   it('node-options="--require" x runs no code in jail-sh, outside the jail', () => {
     const marker = path.join(w.outside, 'b5-required');
     const proj = project('b5-opts', { 'evil.js': `require('fs').writeFileSync(${JSON.stringify(marker)}, 'pwned');\n` });
-    fs.writeFileSync(path.join(proj, '.npmrc'), `node-options="--require" ${path.join(proj, 'evil.js')}\nscript-shell=${path.join(REPO, 'bin', 'jail-sh.js')}\n`);
+    fs.writeFileSync(path.join(proj, '.npmrc'), `node-options="--require" ${path.join(proj, 'evil.js')}\nscript-shell=${path.join(REPO, 'bin', 'jail-sh.cjs')}\n`);
     fs.writeFileSync(path.join(proj, 'package.json'), JSON.stringify({ name: 'b5', version: '1.0.0', scripts: { t: 'node -e 0; true' } }));
     spawnSync('npm', ['run', '-s', 't'], { cwd: proj, env: { ...w.env, npm_config_update_notifier: 'false' }, encoding: 'utf8' });
     expect(fs.existsSync(marker)).toBe(false);
@@ -383,14 +383,14 @@ strictJail.describe('B6: jail installed in the project it jails', () => {
     fs.copyFileSync(addon, path.join(pkg, 'build', 'Release', 'jail.node'));
     const cli = path.join(pkg, 'dist', 'cli.js');
     const before = fs.readFileSync(cli, 'utf8');
-    const r = spawnSync(NODE, [path.join(pkg, 'bin', 'jail.js'), '-p', 'npm-install', '--', 'sh', '-c', `echo 'process.exit(0)' >> ${cli}`], { cwd: proj, env: w.env, encoding: 'utf8' });
+    const r = spawnSync(NODE, [path.join(pkg, 'bin', 'jail.cjs'), '-p', 'npm-install', '--', 'sh', '-c', `echo 'process.exit(0)' >> ${cli}`], { cwd: proj, env: w.env, encoding: 'utf8' });
     expect(fs.readFileSync(cli, 'utf8')).toBe(before);
     expect(r.status).toBe(125);
     expect(r.stderr).toMatch(/is part of jail itself/);
     // Narrower grants of its code: dist/, the code cache the loader trusts
     // (dist/cli.js.cache: bytecode the next run would execute), bin/.
-    for (const grant of ['dist', 'dist/cli.js.cache', 'dist/load.js', 'bin']) {
-      const g = spawnSync(NODE, [path.join(pkg, 'bin', 'jail.js'), '--ro', '.', '--rw', path.join(pkg, grant), '--', 'true'], { cwd: proj, env: w.env, encoding: 'utf8' });
+    for (const grant of ['dist', 'dist/cli.js.cache', 'dist/load.cjs', 'bin']) {
+      const g = spawnSync(NODE, [path.join(pkg, 'bin', 'jail.cjs'), '--ro', '.', '--rw', path.join(pkg, grant), '--', 'true'], { cwd: proj, env: w.env, encoding: 'utf8' });
       expect([grant, g.status, g.stderr]).toEqual([grant, 125, expect.stringMatching(/is part of jail itself/)]);
     }
   });

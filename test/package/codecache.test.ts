@@ -1,5 +1,5 @@
 /**
- * The CLI's V8 code cache (dist/load.js, dist/cli.js.cache, made by
+ * The CLI's V8 code cache (dist/load.cjs, dist/cli.js.cache, made by
  * dist/make-codecache.js): used when it was made from exactly this
  * dist/cli.js by this node; otherwise the bundle loads by a plain require(),
  * and jail behaves the same either way. Each test works on its own copy of
@@ -33,7 +33,7 @@ const CACHE = () => path.join(pkg, 'dist', 'cli.js.cache');
 const BUNDLE = () => path.join(pkg, 'dist', 'cli.js');
 
 function jail(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, [path.join(pkg, 'bin', 'jail.js'), ...args], {
+  const r = spawnSync(process.execPath, [path.join(pkg, 'bin', 'jail.cjs'), ...args], {
     cwd: pkg,
     env: { ...process.env, JAIL_DEBUG_CACHE: '1', ...env },
     encoding: 'utf8',
@@ -57,7 +57,7 @@ function plain(args: string[], env: NodeJS.ProcessEnv = {}) {
 
 /** A stack frame in the bundle, as the loaded CLI reports it. */
 function frameInBundle(viaLoader: boolean): string {
-  const load = viaLoader ? `require(${JSON.stringify(path.join(pkg, 'dist', 'load.js'))})()` : `require(${JSON.stringify(BUNDLE())})`;
+  const load = viaLoader ? `require(${JSON.stringify(path.join(pkg, 'dist', 'load.cjs'))})()` : `require(${JSON.stringify(BUNDLE())})`;
   const r = spawnSync(process.execPath, ['-e', `try { ${load}.scriptShell(null, null, null) } catch (e) { console.log(e.stack) }`], {
     env: { ...process.env, JAIL_DEBUG_CACHE: '1' },
     encoding: 'utf8',
@@ -99,7 +99,7 @@ describe('the CLI code cache', () => {
 
     const cache = fs.readFileSync(CACHE());
     const data = cache.subarray(cache.indexOf(10) + 1 + Buffer.byteLength(old));
-    const load = require(path.join(pkg, 'dist', 'load.js')) as { HEAD: string; TAIL: string };
+    const load = require(path.join(pkg, 'dist', 'load.cjs')) as { HEAD: string; TAIL: string };
     const v8Alone = new vm.Script(load.HEAD + edited + load.TAIL, { filename: BUNDLE(), lineOffset: -1, cachedData: data });
     expect(v8Alone.cachedDataRejected).toBe(false); // why the loader compares the bytes itself
 

@@ -41,7 +41,7 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 describe('npm pack', () => {
   it('holds dist/, the prebuilt addon, the native sources and binding.gyp', () => {
-    for (const f of ['dist/cli.js', 'dist/fast.js', 'dist/load.js', 'dist/make-codecache.js', 'dist/index.js', 'dist/index.d.ts', 'bin/jail.js', `prebuilds/linux-${process.arch}/jail.node`, 'native/jail.c', 'native/binding.cc', 'native/kernel.h', 'binding.gyp', 'scripts/install.js', 'package.json', 'README.md', 'LICENSE']) {
+    for (const f of ['dist/cli.js', 'dist/fast.js', 'dist/load.cjs', 'dist/make-codecache.js', 'dist/index.js', 'dist/index.d.ts', 'bin/jail.cjs', `prebuilds/linux-${process.arch}/jail.node`, 'native/jail.c', 'native/binding.cc', 'native/kernel.h', 'binding.gyp', 'scripts/install.js', 'package.json', 'README.md', 'LICENSE']) {
       expect(files).toContain(f);
     }
   });

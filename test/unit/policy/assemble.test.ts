@@ -98,7 +98,7 @@ describe('facts about the user’s tools', () => {
 
 describe('jail inside the jail', () => {
   const grantsUnder = (a: ReturnType<typeof assemble>, dir: string) => a.policy.grants.filter((g) => g.path.startsWith(dir + '/')).map((g) => [g.path, g.access, g.source.kind]);
-  const jailPkg = { '/opt/jail/bin/jail.js': x, '/opt/jail/package.json': '{}', '/opt/jail/src/secret.ts': 'x', '/opt/jail/bin/out': { link: '/home/u' } };
+  const jailPkg = { '/opt/jail/bin/jail.cjs': x, '/opt/jail/package.json': '{}', '/opt/jail/src/secret.ts': 'x', '/opt/jail/bin/out': { link: '/home/u' } };
   it("a folder install (node_modules/jail links out of the project to this jail): jail's runtime, read-only", () => {
     const a = assemble(req(), host({}, { ...jailPkg, '/work/proj/node_modules/jail': { link: '/opt/jail' } }));
     expect(grantsUnder(a, '/opt/jail')).toEqual([
@@ -109,7 +109,7 @@ describe('jail inside the jail', () => {
   });
   it('nothing without the link, or when it leads to another jail', () => {
     expect(grantsUnder(assemble(req(), host({}, jailPkg)), '/opt/jail')).toEqual([]);
-    const other = { '/srv/jail/bin/jail.js': x, '/work/proj/node_modules/jail': { link: '/srv/jail' } };
+    const other = { '/srv/jail/bin/jail.cjs': x, '/work/proj/node_modules/jail': { link: '/srv/jail' } };
     expect(grantsUnder(assemble(req(), host({}, { ...jailPkg, ...other })), '/srv/jail')).toEqual([]);
   });
 });

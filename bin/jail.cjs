@@ -11,6 +11,6 @@
 ':' //; if [ -n "${NODE_OPTIONS+set}" ]; then export JAIL_NODE_OPTIONS="$NODE_OPTIONS"; unset NODE_OPTIONS; fi
 ':' //; exec "$n" "$0" "$@"
 'use strict';
-const status = require('../dist/load.js').jail(process.argv.slice(2));
+const status = require('../dist/load.cjs').jail(process.argv.slice(2));
 if (typeof status === 'number') process.exitCode = status;
 else status.then((code) => { process.exitCode = code; });
