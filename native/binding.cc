@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <csignal>
@@ -913,38 +914,103 @@ Napi::Value SpawnFinish(const Napi::CallbackInfo &info) {
 // the namespace layer. Returns { pid, pidfd, report, fds } once the command
 // has execed, or throws what failed, as spawn() does. pidfd and report
 // (-1 outside the namespace layer) are for watchChild, which closes them.
-Napi::Value SpawnChild(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
+//
+// spawnChildStart(plan, stdio, cwd) makes it ready first, when the warm
+// init can take it (jail_spawn_child_begin): the command waits, having run
+// nothing, while JavaScript checks the plan; then spawnChildFinish() lets
+// it go on and returns as spawnChild does, or spawnChildCancel() ends it.
+// false when nothing was started (spawnChild does it all then). One at a
+// time, on the main thread; what it holds (the plan, its descriptors) is
+// kept here until then.
+struct ChildSpawn {
   Plan p;
-  if (info.Length() != 3) throw Napi::TypeError::New(env, "takes a plan, three fds and a cwd");
-  ParsePlan(info[0], p);
   struct jail_stdio io;
-  std::memset(&io, 0, sizeof(io));
-  Napi::Array stdio = Arr(info[1], "stdio");
-  if (stdio.Length() != 3) Bad(env, "stdio", "must hold three fds");
-  for (uint32_t i = 0; i < 3; i++) io.fd[i] = static_cast<int>(Integer(stdio.Get(i), At("stdio", i), 0, INT32_MAX));
   std::string cwd;
-  if (!info[2].IsUndefined()) {
-    cwd = AbsPath(info[2], "cwd");
-    io.cwd = cwd.c_str();
-  }
   struct jail_error e;
   struct jail_report last;  // what e points into after a failure in the init
+  std::vector<int> fds;
+};
+ChildSpawn *startedChild = nullptr;
+
+void ReadChildSpawn(const Napi::CallbackInfo &info, ChildSpawn &c) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3) throw Napi::TypeError::New(env, "takes a plan, three fds and a cwd");
+  ParsePlan(info[0], c.p);
+  std::memset(&c.io, 0, sizeof(c.io));
+  Napi::Array stdio = Arr(info[1], "stdio");
+  if (stdio.Length() != 3) Bad(env, "stdio", "must hold three fds");
+  for (uint32_t i = 0; i < 3; i++) c.io.fd[i] = static_cast<int>(Integer(stdio.Get(i), At("stdio", i), 0, INT32_MAX));
+  if (!info[2].IsUndefined()) {
+    c.cwd = AbsPath(info[2], "cwd");
+    c.io.cwd = c.cwd.c_str();
+  }
+  std::memset(&c.e, 0, sizeof(c.e));
+  c.fds.assign(c.p.sockets.size(), -1);
+}
+
+// jail_spawn_child of a prepared ChildSpawn (begun or not); then released.
+Napi::Value SpawnReadChild(Napi::Env env, ChildSpawn &c) {
   struct jail_child child;
-  std::memset(&e, 0, sizeof(e));
-  std::vector<int> fds(p.sockets.size(), -1);
-  WaitBackground();
-  int pid = jail_prepare(&p.c, &e) == 0 ? jail_spawn_child(&p.c, &io, fds.data(), &last, &child, &e) : -1;
-  jail_release(&p.c);
-  if (pid < 0) throw ApplyError(env, e);
-  Napi::Array a = Napi::Array::New(env, fds.size());
-  for (uint32_t i = 0; i < fds.size(); i++) a.Set(i, fds[i]);
+  int pid = jail_spawn_child(&c.p.c, &c.io, c.fds.data(), &c.last, &child, &c.e);
+  jail_release(&c.p.c);
+  if (pid < 0) throw ApplyError(env, c.e);
+  Napi::Array a = Napi::Array::New(env, c.fds.size());
+  for (uint32_t i = 0; i < c.fds.size(); i++) a.Set(i, c.fds[i]);
   Napi::Object o = Napi::Object::New(env);
   o.Set("pid", child.pid);
   o.Set("pidfd", child.pidfd);
   o.Set("report", child.report);
   o.Set("fds", a);
   return o;
+}
+
+// The started one ended, having run nothing (none: nothing to do).
+void CancelStartedChild() {
+  if (!startedChild) return;
+  std::unique_ptr<ChildSpawn> c(startedChild);
+  startedChild = nullptr;
+  jail_spawn_child_cancel();
+  jail_release(&c->p.c);
+}
+
+Napi::Value SpawnChild(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  ChildSpawn c;
+  ReadChildSpawn(info, c);
+  if (getpid() == static_cast<pid_t>(syscall(SYS_gettid))) CancelStartedChild();  // never finished for another plan
+  WaitBackground();
+  if (jail_prepare(&c.p.c, &c.e) < 0) throw ApplyError(env, c.e);
+  return SpawnReadChild(env, c);
+}
+
+Napi::Value SpawnChildStart(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (startedChild || getpid() != static_cast<pid_t>(syscall(SYS_gettid))) return Napi::Boolean::New(env, false);
+  std::unique_ptr<ChildSpawn> c(new ChildSpawn());
+  ReadChildSpawn(info, *c);
+  WaitBackground();
+  if (jail_prepare(&c->p.c, &c->e) < 0) throw ApplyError(env, c->e);
+  int begun = jail_spawn_child_begin(&c->p.c, &c->io, &c->e);
+  if (begun <= 0) {
+    jail_release(&c->p.c);
+    if (begun < 0) throw ApplyError(env, c->e);
+    return Napi::Boolean::New(env, false);
+  }
+  startedChild = c.release();
+  return Napi::Boolean::New(env, true);
+}
+
+Napi::Value SpawnChildFinish(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!startedChild) throw Napi::Error::New(env, "spawnChildFinish: no spawn started");
+  std::unique_ptr<ChildSpawn> c(startedChild);
+  startedChild = nullptr;
+  return SpawnReadChild(env, *c);
+}
+
+Napi::Value SpawnChildCancel(const Napi::CallbackInfo &info) {
+  CancelStartedChild();
+  return info.Env().Undefined();
 }
 
 // watchChild(pid, pidfd, report, callback): the child polled on this
@@ -1691,6 +1757,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawnView", Napi::Function::New(env, SpawnView));
   exports.Set("spawnFinish", Napi::Function::New(env, SpawnFinish));
   exports.Set("spawnChild", Napi::Function::New(env, SpawnChild));
+  exports.Set("spawnChildStart", Napi::Function::New(env, SpawnChildStart));
+  exports.Set("spawnChildFinish", Napi::Function::New(env, SpawnChildFinish));
+  exports.Set("spawnChildCancel", Napi::Function::New(env, SpawnChildCancel));
   exports.Set("watchChild", Napi::Function::New(env, WatchChild));
   exports.Set("refChild", Napi::Function::New(env, RefChild));
   exports.Set("pipe", Napi::Function::New(env, Pipe));

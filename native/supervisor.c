@@ -510,7 +510,9 @@ int jail_spawn_child(struct jail_plan *plan, struct jail_stdio *io, int *fds, st
 	 * all of them blocked). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	pid = jail_warm_start(plan, err, io, &out->report, &failed);
+	if (!jail_warm_begun(plan))
+		jail_warm_cancel(); /* one begun for another plan never runs */
+	pid = jail_warm_begun(plan) ? jail_warm_finish(plan, io, &out->report, &failed) : jail_warm_start(plan, err, io, &out->report, &failed);
 	if (pid == -2)
 		pid = start_init(plan, err, NULL, io, &out->report, &failed);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -526,6 +528,29 @@ int jail_spawn_child(struct jail_plan *plan, struct jail_stdio *io, int *fds, st
 	if (pid > 0)
 		jail_warm_ask(plan);
 	return pid;
+}
+
+int jail_spawn_child_begin(struct jail_plan *plan, struct jail_stdio *io, struct jail_error *err)
+{
+	sigset_t all, old;
+	int r;
+
+	io->pidfd = -1;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = jail_warm_begin(plan, err, io, 1);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r == 0 ? 1 : r == -2 ? 0 : -1;
+}
+
+void jail_spawn_child_cancel(void)
+{
+	sigset_t all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	jail_warm_cancel();
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 int jail_child_reap(struct jail_child *c, int *status)

@@ -58,6 +58,17 @@ struct jail_child {
 int jail_spawn_child(struct jail_plan *plan, struct jail_stdio *io, int *fds, struct jail_report *last,
 		     struct jail_child *out, struct jail_error *err);
 
+/* jail_spawn_child in two halves, for a caller with something to check
+ * while the command is made ready (the library's kept plan): begin hands
+ * the plan to the warm init (warm.h), and the command waits, having run
+ * nothing, until jail_spawn_child with the same plan, io and err lets it
+ * go on and returns as ever; jail_spawn_child_cancel ends it instead.
+ * Returns 1 when begun; 0 when there was no warm init to take (nothing was
+ * done: jail_spawn_child does it all); -1 with err when it failed (nothing
+ * ran). The main thread's only. */
+int jail_spawn_child_begin(struct jail_plan *plan, struct jail_stdio *io, struct jail_error *err);
+void jail_spawn_child_cancel(void);
+
 /* Once child->pidfd is readable: reap it and close its descriptors.
  * Returns 1 with its wait status (in the namespace layer, the command's,
  * from the init's report; without one, the init's own), 0 when it has not

@@ -25,7 +25,11 @@
  * Once woken, the init builds the view; the spawning thread, free
  * meanwhile, adds the view's rule-only entries (root's /etc, entry by
  * entry) to the ruleset (jail_view_rules), and the command waits for its
- * word before it is confined (plan->rules_fd).
+ * word before it is confined (plan->rules_fd). Started in two halves
+ * (jail_warm_begin, then jail_warm_finish or jail_warm_cancel), the
+ * spawning thread returns to its caller before it says the word: the
+ * library checks meanwhile that the plan it kept still holds, and ends
+ * the command, which ran nothing, when it does not.
  */
 #define _GNU_SOURCE
 #include "warm.h"
@@ -283,18 +287,45 @@ void jail_warm_off(void)
 	pthread_mutex_unlock(&warm.lock);
 }
 
-int jail_warm_start(struct jail_plan *plan, struct jail_error *err, struct jail_stdio *io, int *reports, int *failed)
+/* The run the warm init took (jail_warm_begin), until jail_warm_finish or
+ * jail_warm_cancel: the init and its command use these (the command's
+ * frame, the word's socket) and the caller's plan, err and io. */
+static struct {
+	int begun;
+	struct jail_plan *plan;
+	struct jail_error *err;
+	struct jail_command command;
+	int ruleset;
+	int done[2];  /* [0] ours: end of file once the init and the command exec'd or ended */
+	int rules[2]; /* [1] ours: the command's word to go on (plan->rules_fd) */
+} run = { .done = { -1, -1 }, .rules = { -1, -1 } };
+
+static int main_thread(void)
 {
-	struct jail_command command = { plan, err, NULL, -1, { -1, -1 }, 0 };
+	return getpid() == (pid_t)syscall(SYS_gettid);
+}
+
+/* Until the init has exec'd and the command has exec'd, or both ended,
+ * they use run.command and the thread's stack. */
+static void await_done(void)
+{
+	struct pollfd p = { .fd = run.done[0], .events = 0 };
+
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+	close_fd(&run.done[0]);
+}
+
+int jail_warm_begin(struct jail_plan *plan, struct jail_error *err, struct jail_stdio *io, int gated)
+{
 	struct rlimit lim[RLIM_NLIMITS];
 	struct pollfd p[2];
-	int ruleset = plan->ruleset_fd, done[2], rules[2] = { -1, -1 }, pid, status;
 	mode_t mask;
 	char word = 0;
 
 	/* A worker thread's children die with it: only the main thread's
 	 * spawns take one (it dies with the process). */
-	if (!plan->ns || getpid() != (pid_t)syscall(SYS_gettid) || !warm_take())
+	if (!plan->ns || !main_thread() || run.begun || !warm_take())
 		return -2;
 	p[0].fd = warm.mounts;
 	p[0].events = POLLPRI;
@@ -302,21 +333,27 @@ int jail_warm_start(struct jail_plan *plan, struct jail_error *err, struct jail_
 	mask = warm_umask();
 	if (warm.args.warm_uid != plan->ns->uid || warm.args.warm_gid != plan->ns->gid || warm.args.warm_net != plan->ns->net ||
 	    warm.euid != geteuid() || warm.egid != getegid() || warm.nice != getpriority(PRIO_PROCESS, 0) ||
-	    memcmp(lim, warm.lim, sizeof(lim)) != 0 || mask == (mode_t)-1 || poll(p, 1, 0) != 0 || pipe2(done, O_CLOEXEC) < 0) {
+	    memcmp(lim, warm.lim, sizeof(lim)) != 0 || mask == (mode_t)-1 || poll(p, 1, 0) != 0 || pipe2(run.done, O_CLOEXEC) < 0) {
 		warm_drop();
 		return -2;
 	}
-	/* Root's /etc, entry by entry: its rules are added here while the
-	 * init builds the rest of the view (about half the view's time). */
-	if (jail_view_has_rules(plan->ns) && ruleset >= 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rules) < 0)
+	run.plan = plan;
+	run.err = err;
+	run.ruleset = plan->ruleset_fd;
+	run.command = (struct jail_command){ plan, err, warm.stack + WARM_STACK, -1, { -1, -1 }, 0 };
+	/* The word the command waits for before it confines itself: root's
+	 * /etc rules are added meanwhile (about half the view's time, while
+	 * the init builds the rest), and a gated run's caller checks what it
+	 * must. */
+	if ((gated || (jail_view_has_rules(plan->ns) && run.ruleset >= 0)) &&
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, run.rules) < 0)
 		goto unfit;
-	plan->rules_fd = rules[0];
+	plan->rules_fd = run.rules[0];
 	warm.args.plan = plan;
 	warm.args.stdio = io->fd;
 	warm.args.helper = jail_init_helper();
 	warm.args.umask = (int)mask;
-	command.stack = warm.stack + WARM_STACK;
-	warm.args.command = &command;
+	warm.args.command = &run.command;
 	p[0].fd = warm.wake[0];
 	p[0].events = POLLIN;
 	p[1].fd = warm.pidfd;
@@ -333,64 +370,89 @@ int jail_warm_start(struct jail_plan *plan, struct jail_error *err, struct jail_
 	close_fd(&warm.wake[0]);
 	close_fd(&warm.wake[1]);
 	close_fd(&warm.report[1]);
-	close_fd(&rules[0]);
-	close(done[1]);
-	if (rules[1] >= 0) {
-		int added = jail_view_rules(plan->ns, ruleset, err) == 0;
-
-		if (send(rules[1], added ? "r" : "x", 1, MSG_NOSIGNAL) != 1 || !added) {
-			/* Nothing ran: the command waits for the init's exec,
-			 * which waits for this word. What failed is ours to say. */
-			struct jail_error mine = *err;
-
-			close_fd(&rules[1]);
-			syscall(SYS_pidfd_send_signal, warm.pidfd, SIGKILL, NULL, 0);
-			p[0].fd = done[0];
-			p[0].events = 0;
-			while (poll(p, 1, -1) < 0 && errno == EINTR)
-				;
-			close(done[0]);
-			while (waitpid(warm.pid, &status, __WALL) < 0 && errno == EINTR)
-				;
-			plan->ruleset_fd = ruleset;
-			plan->rules_fd = -1;
-			close_fd(&warm.report[0]);
-			close_fd(&warm.pidfd);
-			if (write(warm.release[1], "r", 1) < 0) {
-				/* a pipe of ours with room: cannot fail */
-			}
-			*err = mine;
-			if (added) /* the word did not go: the init is gone */
-				jail_fail(err, "view", "send", NULL);
-			errno = err->code;
-			return -1;
-		}
-		close_fd(&rules[1]);
+	close_fd(&run.rules[0]);
+	close_fd(&run.done[1]);
+	run.begun = 1;
+	/* The view leaves them to us whenever the command waits for a word. */
+	if (run.rules[1] >= 0 && jail_view_has_rules(plan->ns) && jail_view_rules(plan->ns, run.ruleset, err) < 0) {
+		jail_warm_cancel();
+		errno = err->code;
+		return -1;
 	}
-	/* As in start_init: until the init has exec'd and the command has
-	 * exec'd (or both ended), they use this frame and the thread's stack. */
-	p[0].fd = done[0];
-	p[0].events = 0;
-	while (poll(p, 1, -1) < 0 && errno == EINTR)
+	return 0;
+unfit:
+	plan->rules_fd = -1; /* the cold start adds the rules in the init */
+	close_fd(&run.done[0]);
+	close_fd(&run.done[1]);
+	close_fd(&run.rules[0]);
+	close_fd(&run.rules[1]);
+	warm_drop();
+	return -2;
+}
+
+int jail_warm_begun(const struct jail_plan *plan)
+{
+	return main_thread() && run.begun && (!plan || run.plan == plan);
+}
+
+/* The end of a begun run, the init and its command killed and reaped
+ * (nothing ran: the command waits for the word), the thread let go. */
+void jail_warm_cancel(void)
+{
+	struct jail_error mine;
+	int status;
+
+	if (!jail_warm_begun(NULL))
+		return;
+	/* What the command writes to err as it dies is not what failed. */
+	mine = *run.err;
+	close_fd(&run.rules[1]);
+	syscall(SYS_pidfd_send_signal, warm.pidfd, SIGKILL, NULL, 0);
+	await_done();
+	while (waitpid(warm.pid, &status, __WALL) < 0 && errno == EINTR)
 		;
-	close(done[0]);
-	*failed = command.failed;
-	plan->ruleset_fd = ruleset;
-	plan->rules_fd = -1; /* closed: the command had its own copy */
+	*run.err = mine;
+	run.plan->ruleset_fd = run.ruleset;
+	run.plan->rules_fd = -1;
+	close_fd(&warm.report[0]);
+	close_fd(&warm.pidfd);
+	run.begun = 0;
+	if (write(warm.release[1], "r", 1) < 0) {
+		/* a pipe of ours with room: cannot fail */
+	}
+}
+
+int jail_warm_finish(const struct jail_plan *plan, struct jail_stdio *io, int *reports, int *failed)
+{
+	int pid;
+
+	if (!jail_warm_begun(plan))
+		return -2;
+	if (run.rules[1] >= 0 && send(run.rules[1], "r", 1, MSG_NOSIGNAL) != 1) {
+		jail_warm_cancel();
+		jail_fail(run.err, "view", "send", NULL); /* the init is gone */
+		errno = run.err->code;
+		return -1;
+	}
+	close_fd(&run.rules[1]);
+	await_done();
+	*failed = run.command.failed;
+	run.plan->ruleset_fd = run.ruleset;
+	run.plan->rules_fd = -1; /* closed: the command had its own copy */
 	*reports = warm.report[0];
 	io->pidfd = warm.pidfd;
 	pid = warm.pid;
 	warm.report[0] = warm.pidfd = -1;
+	run.begun = 0;
 	if (write(warm.release[1], "r", 1) < 0) {
 		/* a pipe of ours with room: cannot fail */
 	}
 	return pid;
-unfit:
-	plan->rules_fd = -1; /* the cold start adds the rules in the init */
-	close(done[0]);
-	close(done[1]);
-	close_fd(&rules[0]);
-	close_fd(&rules[1]);
-	warm_drop();
-	return -2;
+}
+
+int jail_warm_start(struct jail_plan *plan, struct jail_error *err, struct jail_stdio *io, int *reports, int *failed)
+{
+	int r = jail_warm_begin(plan, err, io, 0);
+
+	return r < 0 ? r : jail_warm_finish(plan, io, reports, failed);
 }

@@ -13,6 +13,20 @@
  * pid, as start_init's, or -2 when there is none (nothing was changed). */
 int jail_warm_start(struct jail_plan *plan, struct jail_error *err, struct jail_stdio *io, int *reports, int *failed);
 
+/* jail_warm_start in two halves, from the main thread: begin wakes the
+ * warm init with the plan and returns with the command made ready, waiting
+ * for a word before it confines itself (0; -2: no init fit, nothing was
+ * changed; -1: failed, with err, nothing ran); with `gated`, always (else
+ * only while root's /etc rules are added here). Then finish, for the same
+ * plan, says the word and returns as jail_warm_start does (-2 for another
+ * plan: nothing done), or cancel ends the init and the command, which ran
+ * nothing. plan, err and io stay the caller's until then. begun: whether a
+ * begun run waits for finish or cancel (for this plan; NULL: any). */
+int jail_warm_begin(struct jail_plan *plan, struct jail_error *err, struct jail_stdio *io, int gated);
+int jail_warm_finish(const struct jail_plan *plan, struct jail_stdio *io, int *reports, int *failed);
+void jail_warm_cancel(void);
+int jail_warm_begun(const struct jail_plan *plan);
+
 /* After a spawn in the layer from the main thread: the next may want an
  * init like this one's (made by jail_warm_go, once its child is reaped, so
  * that the clone takes no core from the command). */

@@ -27,7 +27,7 @@ import path = require('node:path');
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { CommandError } from './errors.js';
 import { checkKeptFds, hostAnswers, realHost, stampDir } from './host.js';
-import { closeFd, pipe, probe, spawnChild, watchChild, type ChildHandle, type ProbeResult } from './native/apply.js';
+import { closeFd, pipe, probe, spawnChild, startChild, watchChild, type ChildHandle, type ProbeResult } from './native/apply.js';
 import type { NativeStatus } from './native/binding.js';
 import { formatError } from './cli/report.js';
 import { afterRunHints } from './hints.js';
@@ -39,7 +39,7 @@ import { OPTIONS, type JailOptions, type OptionName } from './policy/options.js'
 import * as protect from './protect/index.js';
 import { prepare, provideProtect, SupervisedRun, type Prepared } from './run.js';
 import { printableLines } from './text.js';
-import { fresh, keep, keptTrace, replayKept, tracing, type Kept, type KeptTrace } from './trace.js';
+import { fresh, keep, keptTrace, replayKeptStart, tracing, type Kept, type KeptTrace } from './trace.js';
 import type { Host } from './policy/host.js';
 
 provideProtect(protect);
@@ -113,6 +113,13 @@ function factsFor(env: NodeJS.ProcessEnv): ProbeResult {
  * command's name are not read when preparing; they are put in per run.
  * Not kept: runs with --secret (their placeholders are made fresh for
  * each run). At most KEPT_PLANS, the least recently used dropped.
+ *
+ * The addon's batch of those questions (about 1 ms) is asked while the
+ * command is made ready (native/warm.c: the warm init builds the view and
+ * starts the command, which waits before it confines itself): the kept
+ * plan comes back with holds(), which the spawn asks last. When it says
+ * false, the waiting command is ended, having run nothing, the TMPDIR is
+ * removed, and the request is prepared afresh (JailedChild.begin).
  */
 const KEPT_PLANS = 16;
 const MAX_TRACE = 5000;
@@ -120,36 +127,49 @@ const MAX_TRACE = 5000;
 const MAX_TRACE_SIZE = 4 << 20;
 const keptPlans = new Map<string, { facts: ProbeResult; trace: KeptTrace; prepared: Kept<Prepared> }>();
 
-function prepareKept(opts: JailOptions, argv: string[], env: NodeJS.ProcessEnv, cwd: string, facts: ProbeResult, host: Host): Prepared {
+/** A prepared run; from a kept plan, with holds() still to be asked. */
+interface Ready {
+  p: Prepared;
+  /** Whether the kept plan holds (the batch's answers as they were): the
+   *  last step before anything of it runs. Without it, p is fresh. */
+  holds?: () => boolean;
+}
+
+function prepareKept(opts: JailOptions, argv: string[], env: NodeJS.ProcessEnv, cwd: string, facts: ProbeResult, host: Host): Ready {
   const request = () => ({ options: opts, argv, env, projectRoot: undefined });
-  if (opts.secret?.length || process.env.JAIL_TEST_NO_KEPT_PLANS === '1') return prepare(request(), facts, host);
+  if (opts.secret?.length || process.env.JAIL_TEST_NO_KEPT_PLANS === '1') return { p: prepare(request(), facts, host) };
   const key = JSON.stringify([opts, argv[0], cwd, process.execPath, env]);
   const kept = keptPlans.get(key);
   if (kept && kept.facts === facts) {
-    keptPlans.delete(key);
-    const names = replayKept(kept.trace, host, hostAnswers);
-    if (names) {
-      keptPlans.set(key, kept);
-      return forRun(kept.prepared, names, argv);
+    keptPlans.delete(key); // back in, as the most recent, once it holds
+    const r = replayKeptStart(kept.trace, host, hostAnswers);
+    if (r) {
+      const holds = () => {
+        if (!r.holds(r.names)) return false;
+        keptPlans.set(key, kept);
+        if (keptPlans.size > KEPT_PLANS) keptPlans.delete(keptPlans.keys().next().value!);
+        return true;
+      };
+      return { p: forRun(kept.prepared, r.names, argv), holds };
     }
   }
   const traced = tracing(host, stampDir);
   const p = prepare(request(), facts, traced.host);
   // A trace of a huge tree (thousands of directories listed) is not worth
   // its memory.
-  if (!traced.trace.reusable || traced.trace.calls.length > MAX_TRACE || traced.trace.size > MAX_TRACE_SIZE) return p;
+  if (!traced.trace.reusable || traced.trace.calls.length > MAX_TRACE || traced.trace.size > MAX_TRACE_SIZE) return { p };
   let k: Kept<Prepared>;
   let trace: KeptTrace | null;
   try {
     trace = keptTrace(traced.trace, hostAnswers);
     k = keep(p, traced.trace.names);
   } catch {
-    return p; // something in it that is not plain data, or no addon: not kept
+    return { p }; // something in it that is not plain data, or no addon: not kept
   }
-  if (!trace) return p;
+  if (!trace) return { p };
   keptPlans.set(key, { facts, trace, prepared: k });
   if (keptPlans.size > KEPT_PLANS) keptPlans.delete(keptPlans.keys().next().value!);
-  return forRun(k, traced.trace.names, argv);
+  return { p: forRun(k, traced.trace.names, argv) };
 }
 
 /** A kept plan for this run, with this run's TMPDIR name and arguments. */
@@ -223,32 +243,43 @@ export function spawnInProcess(policy: JailOptions, command: string, args: reado
   const opts = typedApiOptions(policy);
   const argv = [command, ...args];
 
-  let p: Prepared | null = null;
-  let failure: unknown = null;
-  let created: string[] = [];
-  try {
-    const facts = factsFor(env);
-    const host = realHost(env, cwd, true);
-    created = makeOutputDirs(opts.rw, cwd, env.HOME || os.homedir(), host.self).created;
-    const prepared = prepareKept(opts, argv, env, cwd, facts, host);
-    checkKeptFds(prepared.policy.keepFds);
-    p = prepared;
-  } catch (e) {
-    failure = e;
-    for (const d of [...created].reverse()) {
-      try {
-        fs.rmdirSync(d);
-      } catch {
-        // not empty or gone: leave it
+  let created: string[] | null = null;
+  /** The run prepared, or what failed (then the output directories made
+   *  for it are removed again). */
+  const ready = (): { ready: Ready | null; failure: unknown } => {
+    try {
+      const facts = factsFor(env);
+      const host = realHost(env, cwd, true);
+      created ??= makeOutputDirs(opts.rw, cwd, env.HOME || os.homedir(), host.self).created;
+      const r = prepareKept(opts, argv, env, cwd, facts, host);
+      checkKeptFds(r.p.policy.keepFds);
+      return { ready: r, failure: null };
+    } catch (e) {
+      for (const d of [...(created ?? [])].reverse()) {
+        try {
+          fs.rmdirSync(d);
+        } catch {
+          // not empty or gone: leave it
+        }
       }
+      return { ready: null, failure: e };
     }
-  }
-  if (p) {
-    const why = cliOnly(p);
-    if (why) return { child: null, path: { path: 'cli', why } };
-  }
+  };
+  let r = ready();
+  const why = r.ready && cliOnly(r.ready.p);
+  if (why) return { child: null, path: { path: 'cli', why } };
   const child = new JailedChild(command, argv);
-  child.begin(p, failure, kinds, cwd);
+  if (child.open(kinds) && child.begin(r.ready, r.failure, cwd) === 'stale') {
+    // The kept plan did not hold (a file made, changed or removed since):
+    // prepared afresh, as a request not seen before.
+    r = ready();
+    const again = r.ready && cliOnly(r.ready.p);
+    if (again) {
+      child.abandon();
+      return { child: null, path: { path: 'cli', why: again } };
+    }
+    child.begin(r.ready, r.failure, cwd);
+  }
   return { child: child as unknown as ChildProcess, path: { path: 'in-process' } };
 }
 
@@ -278,16 +309,27 @@ class JailedChild extends EventEmitter {
     super();
   }
 
-  begin(p: Prepared | null, failure: unknown, kinds: [StdioKind, StdioKind, StdioKind], cwd: string): void {
-    // The child's ends (given to it, then closed here) and ours. Those the
-    // addon made (pipes) are closed by it, those fs opened (/dev/null) by
-    // fs: a worker thread warns about any other mix.
-    const theirs: number[] = [];
-    const toClose: number[] = [];
-    const opened = new Set<number>();
-    const closeOne = (fd: number) => (opened.has(fd) ? fs.closeSync(fd) : closeFd(fd));
-    let errFd = -1; // where the jail's own messages go: the child's stderr
-    let errOwned = false;
+  /** The child's ends of its stdio (given to it, then closed here). */
+  private theirs: number[] = [];
+  /** Of those, the ones made here (pipes, /dev/null). */
+  private toClose: number[] = [];
+  /** Of those, the ones fs opened (/dev/null): fs closes them, the addon
+   *  the rest (a worker thread warns about any other mix). */
+  private opened = new Set<number>();
+  /** Where the jail's own messages go: the child's stderr (-1: nowhere). */
+  private errFd = -1;
+  /** Whether errFd is a pipe's end made here. */
+  private errOwned = false;
+
+  private closeOne(fd: number): void {
+    if (this.opened.has(fd)) fs.closeSync(fd);
+    else closeFd(fd);
+  }
+
+  /** The child's stdio and ours; false (and `error` to come) when it could
+   *  not be made. */
+  open(kinds: [StdioKind, StdioKind, StdioKind]): boolean {
+    const { theirs, toClose, opened } = this;
     try {
       for (let i = 0; i < 3; i++) {
         const k = kinds[i]!;
@@ -312,41 +354,104 @@ class JailedChild extends EventEmitter {
         }
       }
       [this.stdin, this.stdout, this.stderr] = [this.stdio[0] ?? null, this.stdio[1] ?? null, this.stdio[2] ?? null];
-      errFd = kinds[2] === 'ignore' ? -1 : theirs[2]!;
-      errOwned = kinds[2] === 'pipe';
+      this.errFd = kinds[2] === 'ignore' ? -1 : theirs[2]!;
+      this.errOwned = kinds[2] === 'pipe';
+      return true;
     } catch (e) {
-      for (const fd of toClose) closeOne(fd);
+      for (const fd of toClose) this.closeOne(fd);
       process.nextTick(() => this.emit('error', e));
-      return;
+      return false;
     }
+  }
+
+  /** open()'s stdio closed again, nothing emitted: the run goes to the CLI
+   *  after all. */
+  abandon(): void {
+    for (const s of this.stdio) s?.destroy();
+    for (const fd of this.toClose) this.closeOne(fd);
+  }
+
+  /**
+   * The run, on open()'s stdio: `ready` is the prepared run (null:
+   * `failure` says why there is none). 'stale' when it is a kept plan that
+   * does not hold: then nothing of it ran, its TMPDIR is gone, nothing was
+   * said, and the stdio stays for another begin().
+   */
+  begin(ready: Ready | null, failure: unknown, cwd: string): 'stale' | undefined {
+    const { theirs, toClose, errFd, errOwned } = this;
     // Our own messages, from here on, go where the command's stderr goes;
     // a pipe's end stays open for them until the run is cleaned up.
     const said: string[] = [];
     const say = (text: string) => said.push(printableLines(text));
     const closeTheirs = () => {
-      for (const fd of toClose) if (!(errOwned && fd === errFd)) closeOne(fd);
+      for (const fd of toClose) if (!(errOwned && fd === errFd)) this.closeOne(fd);
     };
     const finish = (status: number | null, signal: NodeJS.Signals | null) => {
       flush(errFd, errOwned, said, () => undefined);
       this.exitWith(status, signal);
     };
-    if (!p) {
+    if (!ready) {
       say(failure instanceof CommandError ? `${failure.message}\n` : formatError(failure));
       closeTheirs();
-      return process.nextTick(() => finish(failure instanceof CommandError ? failure.exitCode : 125, null));
+      process.nextTick(() => finish(failure instanceof CommandError ? failure.exitCode : 125, null));
+      return;
     }
-    for (const d of p.plan.dropped) say(`jail: warning: --best-effort: running without ${d}\n`);
-    for (const w of p.warnings) say(`jail: warning: ${w}\n`);
-    if (said.length) flushSync(errFd, said);
+    const p = ready.p;
+    let holds = ready.holds;
+    let stale = false;
+    // The plan's warnings, said once it is the plan that runs.
+    let warned = false;
+    const warn = () => {
+      if (warned) return;
+      warned = true;
+      for (const d of p.plan.dropped) say(`jail: warning: --best-effort: running without ${d}\n`);
+      for (const w of p.warnings) say(`jail: warning: ${w}\n`);
+    };
+    const stdio = theirs as [number, number, number];
     const run = new SupervisedRun(p, {}, say);
     let started: ChildHandle & { plan: JailPlan };
     try {
-      started = run.start(undefined, (plan, target) => spawnChild(plan, target, theirs as [number, number, number], cwd));
-    } catch (e) {
-      try {
-        run.cleanup();
-      } catch (c) {
-        say(formatError(c));
+      started = run.start(undefined, (plan, target) => {
+        const asked = holds;
+        holds = undefined;
+        let go: ((go: boolean) => ChildHandle | null) | null = null;
+        if (asked) {
+          // A kept plan: its command made ready (it waits, having run
+          // nothing) while its answers are checked.
+          let failed: { e: unknown } | null = null;
+          try {
+            go = startChild(plan, target, stdio, cwd);
+          } catch (e) {
+            failed = { e }; // the plan's own failure, unless it does not hold
+          }
+          if (!asked()) {
+            go?.(false);
+            stale = true;
+            throw new Error('the kept plan does not hold');
+          }
+          if (failed) throw failed.e;
+        }
+        warn();
+        if (said.length) flushSync(errFd, said);
+        return go ? go(true)! : spawnChild(plan, target, stdio, cwd);
+      });
+    } catch (thrown) {
+      let e = thrown;
+      if (stale) {
+        try {
+          run.cleanup();
+          said.length = 0;
+          return 'stale';
+        } catch (c) {
+          e = c; // its TMPDIR could not be removed: that is this run's failure
+        }
+      } else {
+        warn();
+        try {
+          run.cleanup();
+        } catch (c) {
+          say(formatError(c));
+        }
       }
       say(e instanceof CommandError ? `${e.message}\n` : formatError(e));
       closeTheirs();

@@ -123,13 +123,30 @@ export function keptTrace(trace: Trace, answers: Answers, pid = process.pid): Ke
 /** replay() of a kept trace: the new private TMPDIR names when every
  *  answer is as before, null when not. */
 export function replayKept(k: KeptTrace, host: Host, answers: Answers, pid = process.pid): string[] | null {
+  const r = replayKeptStart(k, host, answers, pid);
+  return r && r.holds([]) ? r.names : null;
+}
+
+/**
+ * replayKept() in two steps, for a caller with work to do before the
+ * batch is asked (src/inproc.ts: the command made ready, waiting). The
+ * rest is compared now; null when some of it differs. Otherwise the new
+ * private TMPDIR names, and holds(ours), which asks the batch and says
+ * whether its answers are as before (`ours`: the TMPDIRs made meanwhile,
+ * as replayStored has it). Nothing of the plan may run before holds()
+ * said true. (The rest asked in holds() too gained nothing: measured.)
+ */
+export function replayKeptStart(k: KeptTrace, host: Host, answers: Answers, pid = process.pid): { names: string[]; holds: (ours: readonly string[]) => boolean } | null {
   const names = replay({ calls: k.rest, names: [], reusable: true, size: 0 }, host);
   if (!names) return null;
-  try {
-    return batchHolds(k.batch, host, answers, [], pid) ? names : null;
-  } catch {
-    return null; // no addon, or a question it would not take: prepare again
-  }
+  const holds = (ours: readonly string[]) => {
+    try {
+      return batchHolds(k.batch, host, answers, ours, pid);
+    } catch {
+      return false; // no addon, or a question it would not take: prepare again
+    }
+  };
+  return { names, holds };
 }
 
 /** The errno code (EACCES, ELOOP, …) of a host's refusal to look. */

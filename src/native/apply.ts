@@ -231,6 +231,28 @@ export function spawnChild(plan: JailPlan, target: ExecTarget, stdio: [number, n
   return explaining(target, () => loadAddon().spawnChild(native, stdio, cwd));
 }
 
+/**
+ * spawnChild in two halves, for a caller that checks something while the
+ * command is made ready (src/inproc.ts: a kept plan's answers): the
+ * returned finish(true) lets it run and returns what spawnChild does (or
+ * throws it); finish(false) ends it, having run nothing. null when it
+ * could not be started ahead (a worker thread, no warm init, the
+ * Landlock-only layer): then spawnChild, once checked, does it all.
+ * Throws like spawnChild (nothing ran).
+ */
+export function startChild(plan: JailPlan, target: ExecTarget, stdio: [number, number, number], cwd: string | undefined): ((go: boolean) => ChildHandle | null) | null {
+  if (!plan.view) return null;
+  const native = toNativePlan(plan, target);
+  if (native.namespaces) native.namespaces.sockets = socketsOf(plan);
+  const addon = loadAddon();
+  if (!explaining(target, () => addon.spawnChildStart(native, stdio, cwd))) return null;
+  return (go) => {
+    if (go) return explaining(target, () => addon.spawnChildFinish());
+    addon.spawnChildCancel();
+    return null;
+  };
+}
+
 /** How the child of spawnChild ended, polled on the event loop; `ref`
  *  says whether that poll keeps the loop alive (ChildProcess's ref() and
  *  unref()). */

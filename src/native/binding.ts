@@ -203,6 +203,16 @@ export interface Addon {
    *  init's report socket, -1 outside the namespace layer) are for
    *  watchChild, which closes them. Throws as spawn() does. */
   spawnChild(plan: NativePlan, stdio: [number, number, number], cwd: string | undefined): { pid: number; pidfd: number; report: number; fds: number[] };
+  /** spawnChild in two halves, on the main thread, when the warm init of
+   *  the namespace layer can take it: spawnChildStart makes the command
+   *  ready, waiting before it confines itself, having run nothing, while
+   *  JavaScript checks what it must; spawnChildFinish() lets it go on and
+   *  returns or throws as spawnChild does; spawnChildCancel() ends it.
+   *  false when nothing was started (then spawnChild does it all); what
+   *  fails is thrown (nothing ran). One at a time. */
+  spawnChildStart(plan: NativePlan, stdio: [number, number, number], cwd: string | undefined): boolean;
+  spawnChildFinish(): { pid: number; pidfd: number; report: number; fds: number[] };
+  spawnChildCancel(): void;
   /** Polls the pidfd on this thread's event loop (no thread waits); once
    *  the child has ended, reaps it, closes pidfd and report, and calls
    *  back once with its status (the command's in the namespace layer). */
@@ -336,6 +346,9 @@ function named(raw: RawAddon): Addon {
     spawnRules: coded(raw.spawnRules),
     spawnFinish: coded(raw.spawnFinish),
     spawnChild: coded(raw.spawnChild),
+    spawnChildStart: coded(raw.spawnChildStart),
+    spawnChildFinish: coded(raw.spawnChildFinish),
+    spawnChildCancel: raw.spawnChildCancel,
     watchChild: coded(raw.watchChild),
     refChild: coded(raw.refChild),
     pipe: coded(raw.pipe),

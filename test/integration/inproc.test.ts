@@ -135,17 +135,25 @@ needs(IS_ROOT && kernel.namespaces.ok && !lacksAbi(6), 'runs as root (mounts a t
   }
 });
 
+/** A kept-plan fixture (fixtures/NAME.cjs DIST DIR SECRET), run as root
+ *  or as nobody in a fresh directory it may write: its one JSON line, and
+ *  the secret it was given. */
+function keptFixture(name: string, asNobody: boolean): { out: Record<string, unknown>; secret: string } {
+  const dir = fs.mkdtempSync(path.join(w.root, `${name}-`));
+  fs.chmodSync(dir, 0o777);
+  const secret = `KEPT-SECRET-${Math.random().toString(36).slice(2, 10)}`;
+  const argv = [path.join(__dirname, 'fixtures', `${name}.cjs`), path.join(REPO, 'dist', 'index.js'), dir, secret];
+  const [cmd, args] = asNobody ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', NODE, ...argv]] : [NODE, argv];
+  const r = spawnSync(cmd, args, { cwd: dir, env: w.env, encoding: 'utf8', timeout: 50_000 });
+  expect(r.stderr).toBe('');
+  const out = JSON.parse(r.stdout) as Record<string, unknown>;
+  expect(out.error).toBeUndefined();
+  return { out, secret };
+}
+
 strictJail.describe.each(users)(`kept plans (${LAYER} layer), as %s`, (_, asNobody) => {
   it('a .env made between two runs of the same policy, outside or by the first run, is hidden in the second (the kept plan is not reused)', { timeout: 60_000 }, () => {
-    const dir = fs.mkdtempSync(path.join(w.root, 'kept-'));
-    fs.chmodSync(dir, 0o777);
-    const secret = `KEPT-SECRET-${Math.random().toString(36).slice(2, 10)}`;
-    const argv = [path.join(__dirname, 'fixtures', 'inproc-kept.cjs'), path.join(REPO, 'dist', 'index.js'), dir, secret];
-    const [cmd, args] = asNobody ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', NODE, ...argv]] : [NODE, argv];
-    const r = spawnSync(cmd, args, { cwd: dir, env: w.env, encoding: 'utf8', timeout: 50_000 });
-    expect(r.stderr).toBe('');
-    const out = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect(out.error).toBeUndefined();
+    const { out, secret } = keptFixture('inproc-kept', asNobody);
     expect(out.outsideBefore).toMatch(/No such file/);
     expect(out.plant).toBe(0);
     expect(out.outsideAfter).not.toContain(secret);
@@ -153,6 +161,32 @@ strictJail.describe.each(users)(`kept plans (${LAYER} layer), as %s`, (_, asNobo
     // the files were there, and readable unhidden: the runs above could have shown them
     expect(out.control).toContain(`${secret}-outside`);
     expect(out.control).toContain(`${secret}-jailed`);
+  });
+});
+
+// A kept plan's command is made ready while its answers are checked
+// (native/warm.c, in the namespace layer): one that does not hold must run
+// nothing, leave no TMPDIR, and give way to a plan prepared afresh, even
+// one that needs the CLI. Every command appends a line to a log: a command
+// of a plan that did not hold would show as a line too many.
+strictJail.describe.each(users)(`kept plans made ready early (${LAYER} layer), as %s`, (_, asNobody) => {
+  it('a kept plan that does not hold runs nothing of its own: the fresh plan runs, once, and hides the .env; one that now needs the CLI goes there, leaving nothing open', { timeout: 60_000 }, () => {
+    const { out, secret } = keptFixture('inproc-gated', asNobody);
+    // made ready early only where an init waits for it: the namespace layer
+    const early = LAYER === 'namespaces' && !lacksAbi(6);
+    expect(out.againCalls).toEqual(early ? ['start true', 'finish'] : []);
+    expect(out.afterCalls).toEqual(early ? ['start true', 'cancel'] : []);
+    expect(out.first).toMatch(/No such file/);
+    expect(out.again).toMatch(/No such file/);
+    expect(out.after).not.toContain(secret);
+    expect(out.log).toBe('ran\nran\nran\n');
+    expect(out.tmp).toEqual([]);
+    expect(out.control).toContain(secret); // there, and readable unhidden: the run above could have shown it
+    // prepared afresh with --allow-host from the user's config: the CLI
+    expect(out.profile).toBe('cli\n');
+    expect(out.cli).toEqual({ jailPath: { path: 'cli', why: expect.stringMatching(/egress proxy/) }, status: 0, said: 'cli\n' });
+    expect(out.cliCalls).toEqual(early ? ['start true', 'cancel'] : []);
+    expect(out.cliLeft).toEqual([]);
   });
 });
 
