@@ -14,6 +14,7 @@ import { mergeVerifiedContent } from './npmcache/merge.js';
 import { compile, type JailPlan } from './plan.js';
 import { findArch, syscallName } from './seccomp/arch/index.js';
 import { assemble, type Assembled, type JailRequest } from './policy/assemble.js';
+import { withFullListings } from './policy/protect.js';
 import type { Host } from './policy/host.js';
 import type * as Protect from './protect/index.js';
 import { printable } from './text.js';
@@ -21,7 +22,7 @@ import { cleanup, loadProtect, materialize, restoreGuarded, statusOf, sweepBesid
 
 export { provideProtect, sweepStale } from './runsteps.js';
 
-export interface RunRequest extends Omit<JailRequest, 'nodeExecPath'> {
+export interface RunRequest extends Omit<JailRequest, 'nodeExecPath' | 'namespacesOk'> {
   nodeExecPath?: string;
   /** Use at most this Landlock ABI (tests). */
   abiCap?: number;
@@ -35,7 +36,7 @@ export interface Prepared extends Assembled {
 /** Request → a plan ready to apply. Touches nothing: --print-policy prints
  *  this, and runPrepared() runs it. */
 export function prepare(req: RunRequest, facts: ProbeResult = probe(req.abiCap), host: Host = realHost(req.env)): Prepared {
-  const a = assemble({ ...req, nodeExecPath: req.nodeExecPath ?? process.execPath }, host);
+  const a = assemble({ ...req, nodeExecPath: req.nodeExecPath ?? process.execPath, namespacesOk: facts.namespaces?.ok === true }, host);
   const plan = compile(a.policy, facts, { bestEffort: req.options.bestEffort });
   return { ...a, plan, target: { file: a.command.file, argv: req.argv, env: a.env } };
 }
@@ -212,6 +213,9 @@ export class SupervisedRun {
       // nothing ran; run in the fallback layer, as a probe would have chosen.
       const refused = p.plan.facts.namespaces?.assumed && p.policy.namespaces === 'auto' ? layerRefused(e) : null;
       if (refused === null) throw e;
+      // Its listings were made for the namespace layer: what is beside the
+      // way to a hidden path, which the Landlock layer grants, is listed now.
+      p = this.p = { ...p, policy: withFullListings(p.policy, realHost(process.env)) };
       const plan = compile(p.policy, { ...p.plan.facts, namespaces: { ok: false, why: refused } }, { bestEffort: p.options.bestEffort });
       onFallback?.(plan);
       this.ran = plan;

@@ -250,7 +250,9 @@ function split(plan: LandlockPlan, rule: LandlockPathRule, hidden: string, listi
   const list = FS.READ_DIR & rule.access;
   for (let dir = rule.path; ; ) {
     const listing = listings.find((l) => l.dir === dir);
-    if (!listing) throw new PolicyError(`jail has no listing of ${printable(dir)} to hide ${printable(hidden)}.`, 'run again; if it keeps happening, report it.');
+    // A partial one (made for the namespace layer) would leave out what is
+    // beside the way: refused rather than run with less than the grant.
+    if (!listing || listing.partial) throw new PolicyError(`jail has no ${listing ? 'full ' : ''}listing of ${printable(dir)} to hide ${printable(hidden)}.`, 'run again; if it keeps happening, report it.');
     const next = hidden.slice(dir === '/' ? 1 : dir.length + 1).split('/')[0]!;
     const at = (n: string) => (dir === '/' ? `/${n}` : `${dir}/${n}`);
     // The rule's own path stays what it was (a grant, or an entry another

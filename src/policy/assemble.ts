@@ -49,6 +49,12 @@ export interface JailRequest {
   /** --secret: n random bytes, for the placeholders. Without it (--print-
    *  policy) a placeholder has the value's shape, its random part zeros. */
   randomBytes?: (n: number) => Uint8Array;
+  /** Whether the kernel facts offer the namespace layer (prepare() passes
+   *  the probe's answer). Then, unless the policy turns the layer off, the
+   *  listings around hidden paths hold only what that layer needs (the
+   *  directories on the way down), not every entry beside them, which only
+   *  the Landlock layer needs (protect.ts, listingsFor). */
+  namespacesOk?: boolean;
 }
 
 export interface Assembled {
@@ -128,7 +134,7 @@ export function assemble(req: JailRequest, realHost: Host): Assembled {
   }
   const agent = withSshAgent(policy, options, env, req.env, tmpDir, host);
   policy = agent.policy;
-  policy = withProtections(policy, options, host, projectRoot(), defaultGitGlobals(host, req.env));
+  policy = withProtections(policy, options, host, projectRoot(), defaultGitGlobals(host, req.env), req.namespacesOk === true && policy.namespaces !== 'off');
   refuseWritableSelf(policy, host);
   const sockets = hostSockets(policy, host);
   if (sockets.length) policy = { ...policy, hostSockets: sockets };

@@ -248,7 +248,12 @@ export interface Hidden {
  *  built (symlinks left out: a symlink grants nothing itself). */
 export interface Listing {
   dir: string;
+  /** Every entry but symlinks; with `partial`, only those on the way down
+   *  to a hidden path (what the namespace layer needs: the directories it
+   *  binds on themselves), which the Landlock layer cannot split a grant
+   *  with (fullListings). */
   entries: Array<{ name: string; isDir: boolean; dev?: bigint; ino?: bigint }>;
+  partial?: true;
 }
 
 /** What the kernel offers, from the addon's probe (or a test). */

@@ -111,8 +111,9 @@ export function isEnvFile(name: string): boolean {
 /** The policy with its guards, hidden paths and listings. The trees
  *  searched are the user's: given as flags, in the user's or the project's
  *  config, and a built-in profile's inside the project (not the npm cache
- *  or node's prefix, which a built-in grants too). */
-export function withProtections(policy: Policy, opts: JailOptions, host: Host, projectRoot?: string, gitGlobals: readonly string[] = defaultGitGlobals(host)): Policy {
+ *  or node's prefix, which a built-in grants too). `partial`: listings with
+ *  only what the namespace layer needs (see listingsFor). */
+export function withProtections(policy: Policy, opts: JailOptions, host: Host, projectRoot?: string, gitGlobals: readonly string[] = defaultGitGlobals(host), partial = false): Policy {
   const userGrant = (g: PathGrant) =>
     g.source.kind === 'flag' ||
     (g.source.kind === 'config' && (!g.source.where.startsWith('built-in') || (projectRoot !== undefined && isWithin(g.path, projectRoot))));
@@ -237,8 +238,7 @@ export function withProtections(policy: Policy, opts: JailOptions, host: Host, p
   const store = host.planStore;
   if (store && policy.grants.some((g) => g.isDir && g.access !== 'list' && isWithin(store, g.path) && g.path !== store)) hide(store, "jail's stored plans");
   refuseProjectLifts(policy, host, projectRoot, gitGlobals);
-  const grantsFor = policy.grants.filter((g) => g.isDir && (g.access === 'ro' || g.access === 'rw'));
-  return { ...dedupe({ ...policy, guards: order(kept), hidden }), listings: listingsFor(hidden, grantsFor, host) };
+  return { ...dedupe({ ...policy, guards: order(kept), hidden }), listings: listingsFor(hidden, policy.grants, host, partial) };
 }
 
 /** A --protect or --hide typed on the command line that names exactly
@@ -272,7 +272,7 @@ function refuseProjectLifts(policy: Policy, host: Host, projectRoot: string | un
   const st = host.identify(root);
   if (!st?.isDir) return;
   const whole: PathGrant = { path: root, access: 'rw', isDir: true, source: { kind: 'flag', flag: '--rw', given: root } };
-  const all = withProtections({ ...policy, grants: [whole] }, {}, host, projectRoot, gitGlobals);
+  const all = withProtections({ ...policy, grants: [whole] }, {}, host, projectRoot, gitGlobals, true);
   for (const g of named) {
     if (g.source.kind !== 'config' || !g.source.project) continue;
     // At or inside what is kept as it is; a pinned `.git` itself (inside
@@ -573,28 +573,46 @@ function resolved(entries: PathEntry[] | undefined, host: Host, flag: string): s
   });
 }
 
-/** For each hidden path and each readable grant above it: the entries of
- *  each directory on the way down, which a split grant needs. */
-function listingsFor(hidden: Hidden[], grants: PathGrant[], host: Host): Listing[] {
-  const dirs = new Set<string>();
+/**
+ * For each hidden path and each readable grant above it: the entries of
+ * each directory on the way down, which a split grant needs (the Landlock
+ * layer: every entry beside the way gets the grant's rights). `partial`:
+ * only the entries on the way, which is all the namespace layer reads (the
+ * identities of the directories it binds on themselves, namespace/view.ts):
+ * one question per level instead of one per entry beside it (a project's
+ * node_modules, when jail's own plan store is in it, has hundreds).
+ */
+function listingsFor(hidden: Hidden[], grants: PathGrant[], host: Host, partial: boolean): Listing[] {
+  const ways = new Map<string, Set<string>>();
   for (const h of hidden) {
     for (const g of grants) {
-      if (g.path === h.path || !isWithin(h.path, g.path)) continue;
-      for (let d = parentOf(h.path); isWithin(d, g.path); d = parentOf(d)) {
-        dirs.add(d);
+      if (!g.isDir || (g.access !== 'ro' && g.access !== 'rw') || g.path === h.path || !isWithin(h.path, g.path)) continue;
+      for (let d = parentOf(h.path), next = h.path; isWithin(d, g.path); next = d, d = parentOf(d)) {
+        const on = ways.get(d) ?? new Set<string>();
+        if (next !== h.path) on.add(next.slice(d === '/' ? 1 : d.length + 1)); // a directory on the way
+        ways.set(d, on);
         if (d === g.path) break;
       }
     }
   }
-  return [...dirs].sort().map((dir) => ({
-    dir,
-    entries: host.readdir(dir).flatMap((e) => {
-      if (e.isSymlink) return [];
-      const st = host.identify(dir === '/' ? `/${e.name}` : `${dir}/${e.name}`);
-      if (!st || st.isSymlink) return [];
-      return [{ name: e.name, isDir: st.isDir, ...(st.dev !== undefined && { dev: st.dev, ino: st.ino }) }];
-    }),
-  }));
+  const entry = (dir: string, name: string) => {
+    const st = host.identify(dir === '/' ? `/${name}` : `${dir}/${name}`);
+    if (!st || st.isSymlink) return [];
+    return [{ name, isDir: st.isDir, ...(st.dev !== undefined && { dev: st.dev, ino: st.ino }) }];
+  };
+  return [...ways.keys()].sort().map((dir) =>
+    partial
+      ? { dir, entries: [...ways.get(dir)!].sort().flatMap((name) => entry(dir, name)), partial: true as const }
+      : { dir, entries: host.readdir(dir).flatMap((e) => (e.isSymlink ? [] : entry(dir, e.name))) },
+  );
+}
+
+/** The policy with complete listings, for the Landlock layer, when what it
+ *  has was made for the namespace layer (`partial`): a run whose namespaces
+ *  were refused at the spawn falls back to that layer. */
+export function withFullListings(policy: Policy, host: Host): Policy {
+  if (!policy.listings.some((l) => l.partial)) return policy;
+  return { ...policy, listings: listingsFor(policy.hidden, policy.grants, host, false) };
 }
 
 function dedupe(p: Policy): Policy {

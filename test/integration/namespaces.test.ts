@@ -245,4 +245,27 @@ gated('a jail inside a jail', () => {
     const strict = jail(w, ['--ro', '.', '--ro', REPO, '--', NODE, JAIL, '--require-namespaces', '--ro', '.', '--', 'true']);
     expect(strict.status).toBe(125);
   });
+
+  // Prepared for the namespace layer (assumed, not probed), the inner run's
+  // listings beside a hidden path hold only the way down; falling back, it
+  // lists the rest then (run.ts, withFullListings), or the Landlock layer
+  // would refuse to split the grant around the .env (or grant too little).
+  strictJail.it('falls back with what is beside a hidden path listed then: the .env stays hidden, what is beside it readable', () => {
+    const proj = fs.mkdtempSync(path.join(w.root, 'nested-'));
+    fs.mkdirSync(path.join(proj, 'sub'));
+    fs.writeFileSync(path.join(proj, 'package.json'), '{}\n');
+    fs.writeFileSync(path.join(proj, 'beside.txt'), 'BESIDE\n');
+    fs.writeFileSync(path.join(proj, 'sub', 'deeper.txt'), 'DEEPER\n');
+    fs.writeFileSync(path.join(proj, '.env'), 'TOKEN=NESTED-SECRET\n');
+    // The outer jail shows the .env (--unhide): only the inner one hides it.
+    const outer = ['--ro', proj, '--unhide', path.join(proj, '.env'), '--ro', REPO, '--', NODE, JAIL, '-v', '--ro', '.'];
+    const cmd = ['--', 'sh', '-c', 'cat beside.txt sub/deeper.txt; cat .env 2>&1; true'];
+    const r = jail(w, [...outer, ...cmd], { cwd: proj });
+    expect(r.status, printed(r)).toBe(0);
+    expect(r.stderr).toMatch(/layer: Landlock and seccomp only \(namespaces refused here: /);
+    expect(r.stdout).toMatch(/^BESIDE\nDEEPER\n/);
+    expect(r.stdout).not.toContain('NESTED-SECRET');
+    const control = jail(w, [...outer, '--unhide', '.env', ...cmd], { cwd: proj });
+    expect(control.stdout).toContain('NESTED-SECRET');
+  });
 });

@@ -5,7 +5,7 @@ import { compile } from '../../../src/plan.js';
 import { FS } from '../../../src/landlock/abi.js';
 import type { Guard, PathGrant, Policy } from '../../../src/policy/model.js';
 import { nameMatcher } from '../../../src/policy/names.js';
-import { coreValue, isEnvFile, withProtections } from '../../../src/policy/protect.js';
+import { coreValue, isEnvFile, withFullListings, withProtections } from '../../../src/policy/protect.js';
 import { fakeHost, type Node } from '../fakehost.js';
 import { policyOf } from '../policy-fixture.js';
 
@@ -97,6 +97,41 @@ describe('the defaults found in a writable tree', () => {
 
   it('lists the directories on the way to each hidden path, for a split', () => {
     expect(p.listings.map((l) => l.dir)).toEqual([P, `${P}/apps`, `${P}/apps/web`]);
+  });
+});
+
+// The namespace layer reads of the listings only the directories on the
+// way down to a hidden path; the Landlock layer needs every entry beside it
+// (a split grant). Prepared for the first, a listing is partial.
+describe('listings, partial for the namespace layer', () => {
+  const facts = (ns: boolean) => ({ landlockAbi: 7, seccomp: true, arch: 'x64', namespaces: ns ? { ok: true } : { ok: false, why: 'test' } });
+  for (const access of ['ro', 'rw'] as const) {
+    const policy = policyOf({ grants: [flag(P, access)] });
+    const full = withProtections(policy, {}, fakeHost(repo), P);
+    const part = withProtections(policy, {}, fakeHost(repo), P, undefined, true);
+
+    it(`hold, in each directory on the way, only the entry on it (--${access} of the project)`, () => {
+      expect(part.listings.map((l) => l.dir)).toEqual(full.listings.map((l) => l.dir));
+      expect(part.listings.find((l) => l.dir === P)).toEqual({ dir: P, entries: [expect.objectContaining({ name: 'apps', isDir: true })], partial: true });
+      expect(full.listings.find((l) => l.dir === P)!.entries.length).toBeGreaterThan(5);
+      for (const l of part.listings) for (const e of l.entries) expect(full.listings.find((f) => f.dir === l.dir)!.entries).toContainEqual(e);
+    });
+
+    it(`give the namespace layer the very plan the full ones give (--${access})`, () => {
+      expect(compile(part, facts(true))).toEqual(compile(full, facts(true)));
+    });
+
+    it(`are listed in full again for the Landlock layer (withFullListings), as they would have been (--${access})`, () => {
+      expect(withFullListings(part, fakeHost(repo)).listings).toEqual(full.listings);
+      expect(withFullListings(full, fakeHost(repo))).toBe(full);
+    });
+  }
+
+  it('are refused by the Landlock layer, which would grant too little with them', () => {
+    const part = withProtections(policyOf({ grants: [flag(P, 'ro')] }), {}, fakeHost(repo), P, undefined, true);
+    expect(() => compile(part, facts(false))).toThrow(/jail has no full listing of \/work\/proj to hide/);
+    const full = withFullListings(part, fakeHost(repo));
+    expect(compile(full, facts(false)).landlock!.paths.map((r) => r.path)).toContain(`${P}/src`);
   });
 });
 
