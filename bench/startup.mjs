@@ -9,7 +9,7 @@
  * extra commands split the jail's cost into stages, each a paired median
  * difference against the stage before it.
  *
- *   node bench/startup.mjs [--quick] [--check]
+ *   node bench/startup.mjs [--quick | --rounds=N] [--check]
  *
  * Beside it, paired the same way, the target of issue 15: `jail --ro . --
  * /bin/true` within 10 ms of `node -e 0`, as this user and, when this is
@@ -19,8 +19,10 @@
  * also measured prepared afresh (JAIL_PLAN_STORE=off, or nobody running
  * this repository's jail, whose dist/ it cannot write).
  *
- * --quick: 10 rounds instead of 40 (CI smoke). --check: exit 1 when the bar
- * fails (otherwise the exit status is 0 either way).
+ * --quick: 10 rounds instead of 40 (CI smoke). --rounds=N: N rounds (a
+ * median of 40 per-round differences moves by a millisecond or two from run
+ * to run; a few hundred give a steadier figure). --check: exit 1 when the
+ * bar fails (otherwise the exit status is 0 either way).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -31,13 +33,22 @@ import { fileURLToPath } from 'node:url';
 import { median, quantile, shuffle } from './stats.mjs';
 
 const flags = new Set(process.argv.slice(2));
+let rounds = null;
 for (const f of flags) {
-  if (!['--quick', '--check'].includes(f)) {
-    console.error(`startup.mjs: unknown flag ${f} (use --quick, --check)`);
+  const n = /^--rounds=(\d+)$/.exec(f);
+  if (n && Number(n[1]) >= 10 && Number(n[1]) <= 10000) {
+    rounds = Number(n[1]);
+    flags.delete(f);
+  } else if (!['--quick', '--check'].includes(f)) {
+    console.error(`startup.mjs: unknown flag ${f} (use --quick, --check, --rounds=N with N from 10 to 10000)`);
     process.exit(2);
   }
 }
-const ROUNDS = flags.has('--quick') ? 10 : 40;
+if (rounds !== null && flags.has('--quick')) {
+  console.error('startup.mjs: --quick and --rounds=N: give one of them');
+  process.exit(2);
+}
+const ROUNDS = rounds ?? (flags.has('--quick') ? 10 : 40);
 const WARMUP = flags.has('--quick') ? 2 : 5;
 const BAR_MS = 15;
 const NS_BAR_MS = 3;
