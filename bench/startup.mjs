@@ -95,7 +95,9 @@ const PEERS = [];
 {
   const cc = which('cc');
   if (cc) {
-    const out = path.join(fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'jail-bench-')), 'landlock-only');
+    const dir = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'jail-bench-'));
+    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    const out = path.join(dir, 'landlock-only');
     const built = spawnSync(cc, ['-O2', '-o', out, path.join(root, 'bench', 'landlock-only.c')], { stdio: 'inherit' });
     // ABI 1's file-system rights handled; read, read-dir and execute beneath /.
     if (built.status === 0) PEERS.push({ key: 'landlockOnly', label: 'landlock-only C launcher, read-only / (/bin/true)', argv: [out, '0x1fff', '/:0xd', '--', '/bin/true'] });
