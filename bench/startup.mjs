@@ -36,10 +36,8 @@ const flags = new Set(process.argv.slice(2));
 let rounds = null;
 for (const f of flags) {
   const n = /^--rounds=(\d+)$/.exec(f);
-  if (n && Number(n[1]) >= 10 && Number(n[1]) <= 10000) {
-    rounds = Number(n[1]);
-    flags.delete(f);
-  } else if (!['--quick', '--check'].includes(f)) {
+  if (n && Number(n[1]) >= 10 && Number(n[1]) <= 10000) rounds = Number(n[1]);
+  else if (!['--quick', '--check'].includes(f)) {
     console.error(`startup.mjs: unknown flag ${f} (use --quick, --check, --rounds=N with N from 10 to 10000)`);
     process.exit(2);
   }
@@ -90,14 +88,18 @@ const COMMANDS = [
 // directory (built now: one ruleset, read and execute beneath /, then exec),
 // and bubblewrap and firejail if installed, each with a comparable policy
 // (the whole file system read-only, a private /proc and /tmp, no network).
+/** A new directory in TMPDIR, removed with what is in it when the bench ends. */
+function benchTemp(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 const which = (name) => ['/usr/bin', '/bin', '/usr/local/bin'].map((d) => path.join(d, name)).find((p) => fs.existsSync(p));
 const PEERS = [];
 {
   const cc = which('cc');
   if (cc) {
-    const dir = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'jail-bench-'));
-    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-    const out = path.join(dir, 'landlock-only');
+    const out = path.join(benchTemp('jail-bench-'), 'landlock-only');
     const built = spawnSync(cc, ['-O2', '-o', out, path.join(root, 'bench', 'landlock-only.c')], { stdio: 'inherit' });
     // ABI 1's file-system rights handled; read, read-dir and execute beneath /.
     if (built.status === 0) PEERS.push({ key: 'landlockOnly', label: 'landlock-only C launcher, read-only / (/bin/true)', argv: [out, '0x1fff', '/:0xd', '--', '/bin/true'] });
@@ -129,14 +131,13 @@ if (asNobody) {
 /** A copy of jail's runtime owned by nobody, without this repository's
  *  stored plans: removed when the bench ends. */
 function nobodysJail() {
-  const dest = fs.mkdtempSync(path.join(os.tmpdir(), 'jail-bench-nobody-'));
+  const dest = benchTemp('jail-bench-nobody-');
   fs.chmodSync(dest, 0o755);
   for (const p of ['bin', 'dist', 'package.json', 'node_modules/node-gyp-build']) {
     fs.cpSync(path.join(root, p), path.join(dest, p), { recursive: true, filter: (f) => !f.includes(`${path.sep}dist${path.sep}plans`) });
   }
   fs.cpSync(require('node-gyp-build').resolve(root), path.join(dest, 'build', 'Release', 'jail.node'));
   spawnSync('chown', ['-R', '65534:65534', dest]);
-  process.on('exit', () => fs.rmSync(dest, { recursive: true, force: true }));
   return path.join(dest, 'bin', 'jail.cjs');
 }
 
