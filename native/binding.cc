@@ -151,9 +151,15 @@ Napi::Error ApplyError(Napi::Env env, const struct jail_error &e) {
 // running is waited for (WaitBackground; spawnStart's thread, AwaitScans): no
 // child may start while another thread of this process could hold malloc's
 // lock, or a file descriptor the child would inherit.
+//
+// scanTreeVerifyStart is the same for a check of a scan made before
+// (scan.c, jail_scan_verify): the thread is one of these, with `verify` set
+// and the scan to check in s; scanTreeVerifyTake takes its verdict (rc).
+// A scan started meanwhile drops a check not taken.
 struct PendingScan {
   pthread_t thread;
   bool running;
+  bool verify;
   std::string root;
   int depth;
   int rc;
@@ -170,7 +176,7 @@ int scans_running = 0;
 
 void *RunScan(void *arg) {
   PendingScan *p = static_cast<PendingScan *>(arg);
-  p->rc = jail_scan_tree(p->root.c_str(), p->depth, -1, &p->s, &p->e);
+  p->rc = p->verify ? jail_scan_verify(p->root.c_str(), &p->s) : jail_scan_tree(p->root.c_str(), p->depth, -1, &p->s, &p->e);
   pthread_mutex_lock(&scans_lock);
   scans_running--;
   pthread_cond_broadcast(&scans_done);
@@ -1312,16 +1318,17 @@ Napi::Value DirLocked(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(info.Env(), held == 1);
 }
 
-Napi::Value ScanTreeStart(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  std::string root = AbsPath(info[0], "root");
-  int depth = static_cast<int>(Integer(info[1], "maxDepth", 0, 1024));
-  if (pending) return Napi::Boolean::New(env, false);
-  std::unique_ptr<PendingScan> p(new PendingScan());
-  std::memset(&p->s, 0, sizeof(p->s));
-  std::memset(&p->e, 0, sizeof(p->e));
-  p->root = root;
-  p->depth = depth;
+// A check (scanTreeVerifyStart) not taken: waited for and dropped.
+void DropPendingCheck() {
+  if (!pending || !pending->verify) return;
+  WaitScan();
+  jail_scan_free(&pending->s);
+  delete pending;
+  pending = nullptr;
+}
+
+// Starts p (a scan or a check) on its thread; false when none could be made.
+bool StartPending(std::unique_ptr<PendingScan> &p) {
   pthread_mutex_lock(&scans_lock);
   scans_running++;
   pthread_mutex_unlock(&scans_lock);
@@ -1329,26 +1336,46 @@ Napi::Value ScanTreeStart(const Napi::CallbackInfo &info) {
     pthread_mutex_lock(&scans_lock);
     scans_running--;
     pthread_mutex_unlock(&scans_lock);
-    return Napi::Boolean::New(env, false);
+    return false;
   }
   p->running = true;
   pending = p.release();
-  return Napi::Boolean::New(env, true);
+  return true;
+}
+
+Napi::Value ScanTreeStart(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string root = AbsPath(info[0], "root");
+  int depth = static_cast<int>(Integer(info[1], "maxDepth", 0, 1024));
+  DropPendingCheck();
+  if (pending) return Napi::Boolean::New(env, false);
+  std::unique_ptr<PendingScan> p(new PendingScan());
+  std::memset(&p->s, 0, sizeof(p->s));
+  std::memset(&p->e, 0, sizeof(p->e));
+  p->verify = false;
+  p->root = root;
+  p->depth = depth;
+  return Napi::Boolean::New(env, StartPending(p));
 }
 
 // The entries of a scan as { names, meta } (see scanTree), freeing them
 // unless they are kept.
 Napi::Object ScanResult(Napi::Env env, struct jail_scan &s, bool release = true) {
   Napi::BigUint64Array meta = Napi::BigUint64Array::New(env, 3 * s.n);
+  Napi::BigUint64Array times = Napi::BigUint64Array::New(env, 2 * s.n);
   for (size_t i = 0; i < s.n; i++) {
     meta[3 * i] = static_cast<uint64_t>(s.entries[i].flags) << 32 | s.entries[i].mode;
     meta[3 * i + 1] = s.entries[i].dev;
     meta[3 * i + 2] = s.entries[i].ino;
+    times[2 * i] = s.entries[i].mtime_ns;
+    times[2 * i + 1] = s.entries[i].ctime_ns;
   }
   Napi::Object o = Napi::Object::New(env);
   // Without the last NUL: split('\0') gives one name per entry.
   o.Set("names", Napi::String::New(env, s.names, s.names_len ? s.names_len - 1 : 0));
   o.Set("meta", meta);
+  o.Set("times", times);
+  o.Set("began", Napi::BigInt::New(env, s.began_ns));
   if (release) jail_scan_free(&s);
   return o;
 }
@@ -1357,12 +1384,108 @@ Napi::Value ScanTreeTake(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   std::string root = AbsPath(info[0], "root");
   int depth = static_cast<int>(Integer(info[1], "maxDepth", 0, 1024));
-  if (!pending || pending->root != root || pending->depth != depth) return env.Null();
+  if (!pending || pending->verify || pending->root != root || pending->depth != depth) return env.Null();
   WaitScan();
   std::unique_ptr<PendingScan> p(pending);
   pending = nullptr;
   if (p->rc < 0) throw ApplyError(env, p->e);
   return ScanResult(env, p->s);
+}
+
+// A scan made before, to check (scanTreeVerify's arguments from info[2]):
+// names as scanTree gives them, and its meta and, for its directories
+// only, in order, their two times, each as the bytes of 64-bit words.
+struct jail_scan ExpectedScan(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string names = Str(info[2], "names");
+  auto bytes = [&](Napi::Value v, const char *where) {
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) Bad(env, where, "must be a Uint8Array");
+    Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+    return std::string(reinterpret_cast<const char *>(a.Data()), a.ByteLength());
+  };
+  std::string meta = bytes(info[3], "meta"), times = bytes(info[4], "times");
+  size_t n = meta.size() / 24, dirs = 0, named = 1;
+  for (char c : names) named += c == '\0';
+  if (meta.size() % 24 != 0 || times.size() % 16 != 0 || n == 0 || named != n) Bad(env, "meta", "must be three words per name");
+  struct jail_scan s;
+  std::memset(&s, 0, sizeof(s));
+  s.entries = static_cast<struct jail_scan_entry *>(calloc(n, sizeof(*s.entries)));
+  s.names = static_cast<char *>(malloc(names.size() + 1));
+  if (!s.entries || !s.names) {
+    jail_scan_free(&s);
+    throw std::bad_alloc();
+  }
+  std::memcpy(s.names, names.c_str(), names.size() + 1);  // each name with its NUL
+  s.names_len = s.names_cap = names.size() + 1;
+  s.n = s.cap = n;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t w[3];
+    std::memcpy(w, meta.data() + 24 * i, sizeof(w));
+    s.entries[i].mode = static_cast<uint32_t>(w[0]);
+    s.entries[i].flags = static_cast<uint32_t>(w[0] >> 32);
+    s.entries[i].dev = w[1];
+    s.entries[i].ino = w[2];
+    if (S_ISDIR(s.entries[i].mode) && 16 * dirs + 16 <= times.size()) {
+      std::memcpy(&s.entries[i].mtime_ns, times.data() + 16 * dirs, 8);
+      std::memcpy(&s.entries[i].ctime_ns, times.data() + 16 * dirs + 8, 8);
+    }
+    dirs += S_ISDIR(s.entries[i].mode) ? 1 : 0;
+  }
+  if (16 * dirs != times.size()) {
+    jail_scan_free(&s);
+    Bad(env, "times", "must be two words per directory");
+  }
+  return s;
+}
+
+// scanTreeVerify(root, maxDepth, names, meta, times): whether the tree at
+// root holds what a scanTree of it gave before (names and meta as it gave
+// them; times: its directories' times), without listing it again (scan.c,
+// jail_scan_verify). For a scan made after each directory's last change
+// (src/trace.ts): the CLI's stored plans check root's /etc so.
+Napi::Value ScanTreeVerify(const Napi::CallbackInfo &info) {
+  std::string root = AbsPath(info[0], "root");
+  Integer(info[1], "maxDepth", 0, 1024);
+  struct jail_scan s = ExpectedScan(info);
+  int same = jail_scan_verify(root.c_str(), &s);
+  jail_scan_free(&s);
+  return Napi::Boolean::New(info.Env(), same == 1);
+}
+
+// scanTreeVerifyStart(root, maxDepth, names, meta, times): the same check on
+// a thread (see PendingScan); false when a scan or check is pending.
+// scanTreeVerifyTake(root, maxDepth): its verdict, waited for; null when no
+// check of that root and depth was started.
+Napi::Value ScanTreeVerifyStart(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string root = AbsPath(info[0], "root");
+  int depth = static_cast<int>(Integer(info[1], "maxDepth", 0, 1024));
+  struct jail_scan s = ExpectedScan(info);
+  if (pending) {
+    jail_scan_free(&s);
+    return Napi::Boolean::New(env, false);
+  }
+  std::unique_ptr<PendingScan> p(new PendingScan());
+  std::memset(&p->e, 0, sizeof(p->e));
+  p->s = s;
+  p->verify = true;
+  p->root = root;
+  p->depth = depth;
+  if (StartPending(p)) return Napi::Boolean::New(env, true);
+  jail_scan_free(&p->s);
+  return Napi::Boolean::New(env, false);
+}
+
+Napi::Value ScanTreeVerifyTake(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string root = AbsPath(info[0], "root");
+  int depth = static_cast<int>(Integer(info[1], "maxDepth", 0, 1024));
+  if (!pending || !pending->verify || pending->root != root || pending->depth != depth) return env.Null();
+  WaitScan();
+  std::unique_ptr<PendingScan> p(pending);
+  pending = nullptr;
+  jail_scan_free(&p->s);
+  return Napi::Boolean::New(env, p->rc == 1);
 }
 
 // scanTree(root, maxDepth): every entry under root, lstat'd, following no
@@ -1778,6 +1901,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("answersStart", Napi::Function::New(env, AnswersStart));
   exports.Set("answersTake", Napi::Function::New(env, AnswersTake));
   exports.Set("scanTreeTake", Napi::Function::New(env, ScanTreeTake));
+  exports.Set("scanTreeVerify", Napi::Function::New(env, ScanTreeVerify));
+  exports.Set("scanTreeVerifyStart", Napi::Function::New(env, ScanTreeVerifyStart));
+  exports.Set("scanTreeVerifyTake", Napi::Function::New(env, ScanTreeVerifyTake));
   exports.Set("close", Napi::Function::New(env, Close));
   exports.Set("tcpOwner", Napi::Function::New(env, TcpOwner));
   exports.Set("answers", Napi::Function::New(env, Answers));

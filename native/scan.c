@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -53,6 +54,11 @@ struct dent64 {
 	unsigned char d_type;
 	char d_name[];
 };
+
+static uint64_t ns(const struct timespec *t)
+{
+	return (uint64_t)t->tv_sec * UINT64_C(1000000000) + (uint64_t)t->tv_nsec;
+}
 
 static int add_entry(struct jail_scan *s, const char *rel, const struct stat *st, uint32_t flags)
 {
@@ -86,6 +92,8 @@ static int add_entry(struct jail_scan *s, const char *rel, const struct stat *st
 	e->flags = flags;
 	e->dev = (uint64_t)st->st_dev;
 	e->ino = (uint64_t)st->st_ino;
+	e->mtime_ns = ns(&st->st_mtim);
+	e->ctime_ns = ns(&st->st_ctim);
 	return 0;
 }
 
@@ -274,10 +282,13 @@ static int scan_dir(struct jail_scan *s, int fd, char rel[PATH_MAX], int depth, 
 int jail_scan_tree(const char *root, int max_depth, int watch_fd, struct jail_scan *out, struct jail_error *err)
 {
 	char rel[PATH_MAX] = "";
+	struct timespec now;
 	struct stat st;
 	int fd, rc = -1, saved;
 
 	memset(out, 0, sizeof(*out));
+	if (clock_gettime(CLOCK_REALTIME, &now) == 0)
+		out->began_ns = ns(&now);
 	fd = open(root, DIR_FLAGS);
 	if (fd < 0)
 		FAIL(err, "scan", "open", root);
@@ -295,6 +306,36 @@ int jail_scan_tree(const char *root, int max_depth, int watch_fd, struct jail_sc
 	if (rc > 0)
 		out->entries[0].flags = JAIL_SCAN_INCOMPLETE;
 	return 0;
+}
+
+int jail_scan_verify(const char *root, const struct jail_scan *s)
+{
+	const char *name = s->names;
+	struct stat st;
+	int fd, same = s->n > 0 && s->names_len > 0;
+	size_t i;
+
+	fd = open(root, DIR_FLAGS);
+	if (fd < 0)
+		return 0;
+	/* Entry 0 is the root (named ""); the others' names are relative to
+	 * it. A name's directories are not checked for symlinks on the way:
+	 * each of them is an entry checked here too, and one that differs
+	 * fails the whole. */
+	for (i = 0; same && i < s->n; i++) {
+		const struct jail_scan_entry *e = &s->entries[i];
+
+		if ((size_t)(name - s->names) >= s->names_len ||
+		    (i == 0 ? fstat(fd, &st) : fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW)) < 0)
+			same = 0;
+		else
+			same = !e->flags && (uint32_t)st.st_mode == e->mode && (uint64_t)st.st_dev == e->dev &&
+			       (uint64_t)st.st_ino == e->ino &&
+			       (!S_ISDIR(st.st_mode) || (ns(&st.st_mtim) == e->mtime_ns && ns(&st.st_ctim) == e->ctime_ns));
+		name += strlen(name) + 1;
+	}
+	close(fd);
+	return same;
 }
 
 void jail_scan_free(struct jail_scan *s)

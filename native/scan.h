@@ -18,6 +18,10 @@ struct jail_scan_entry {
 	uint32_t mode; /* st_mode, from lstat (a directory's from its fstat) */
 	uint32_t flags;
 	uint64_t dev, ino;
+	/* A directory's st_mtime and st_ctime in nanoseconds, from the fstat
+	 * made before it was listed (jail_scan_verify checks them); a file's
+	 * from its lstat. */
+	uint64_t mtime_ns, ctime_ns;
 };
 
 struct jail_scan {
@@ -29,6 +33,10 @@ struct jail_scan {
 	size_t names_len, names_cap;
 	/* Set when a watch asked for could not be added. */
 	int unwatched;
+	/* CLOCK_REALTIME in nanoseconds just before the root was opened: a
+	 * directory whose times were older than this by more than the file
+	 * system clock's tick was listed after its last change. */
+	uint64_t began_ns;
 };
 
 /* Every entry under the directory `root` (an absolute path) but symlinks,
@@ -40,6 +48,17 @@ struct jail_scan {
  * when root cannot be opened or memory runs out; else 0, and out must be
  * freed with jail_scan_free. */
 int jail_scan_tree(const char *root, int max_depth, int watch_fd, struct jail_scan *out, struct jail_error *err);
+
+/* Whether the tree at root holds what scan `s` (a scan of it made before,
+ * with no entry incomplete) reported, without listing a directory: each
+ * entry, in the scan's order, has the mode, dev and inode it had, and each
+ * directory the modification and change times too, which any name added,
+ * removed or renamed in it would have moved (for a scan made after the
+ * directory's last change, see began_ns). An entry made a symlink since,
+ * or mounted over, has another mode or identity; a file's mode changed
+ * through a hard link elsewhere is its own lstat's. 1 when all agree, 0
+ * when one differs or cannot be looked at, or root cannot be opened. */
+int jail_scan_verify(const char *root, const struct jail_scan *s);
 
 void jail_scan_free(struct jail_scan *s);
 

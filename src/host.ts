@@ -2,9 +2,9 @@
 import fs = require('node:fs');
 import path = require('node:path');
 import { NativeLoadError, PolicyError } from './errors.js';
-import { addonFiles, loadAddon } from './native/binding.js';
+import { addonFiles, loadAddon, type ScanRaw } from './native/binding.js';
 import type { DirEntry, Host, ScanEntry, Stat } from './policy/host.js';
-import type { Answers } from './trace.js';
+import { SETTLED_NS, type Answers, type ScanCheck } from './trace.js';
 import { MAX_SCAN_DEPTH, walkTree } from './policy/scan.js';
 import { printable } from './text.js';
 
@@ -20,8 +20,11 @@ const SCAN_INCOMPLETE = 1;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** The addon's scan (native/scan.c) as entries: the paths joined by NULs,
- *  and per entry (flags << 32 | mode), dev, ino. */
-function scanEntries(names: string, meta: BigUint64Array): ScanEntry[] {
+ *  and per entry (flags << 32 | mode), dev, ino; a directory's times where
+ *  a stored plan may check it by them (settled, below). */
+function scanEntries(root: string, raw: ScanRaw): ScanEntry[] {
+  const { names, meta } = raw;
+  const settled = settledDirs(root, raw);
   // The first word's halves as numbers, read as 32-bit words where the
   // byte order allows (little-endian: the low half first), which spares
   // BigInt arithmetic for each of the hundreds of entries.
@@ -38,8 +41,29 @@ function scanEntries(names: string, meta: BigUint64Array): ScanEntry[] {
       flags = Number(m >> 32n);
     }
     const type = mode & S_IFMT;
-    return { path, mode, isDir: type === S_IFDIR, isFile: type === S_IFREG, isSymlink: false, dev: meta[3 * i + 1]!, ino: meta[3 * i + 2]!, incomplete: (flags & SCAN_INCOMPLETE) !== 0 };
+    const e: ScanEntry = { path, mode, isDir: type === S_IFDIR, isFile: type === S_IFREG, isSymlink: false, dev: meta[3 * i + 1]!, ino: meta[3 * i + 2]!, incomplete: (flags & SCAN_INCOMPLETE) !== 0 };
+    if (type === S_IFDIR && settled?.(i)) e.times = [raw.times[2 * i]!, raw.times[2 * i + 1]!];
+    return e;
   });
+}
+
+/**
+ * Which of a scan's directories (by index) were listed after their last
+ * change, on the scanned root's own file system, one whose directory
+ * times move with each name added, removed or renamed (STAMPED_FS): their
+ * times, older than the scan's start by SETTLED_NS (the file system's
+ * clock is coarse), would be moved by any later change. null when the
+ * root's file system is not such a one.
+ */
+function settledDirs(root: string, raw: ScanRaw): ((i: number) => boolean) | null {
+  const dev = raw.meta[1];
+  try {
+    if (dev === undefined || !stampedFs(dev, root)) return null;
+  } catch {
+    return null; // gone since
+  }
+  const before = raw.began - SETTLED_NS;
+  return (i) => raw.meta[3 * i + 1] === dev && raw.times[2 * i]! < before && raw.times[2 * i + 1]! < before;
 }
 
 /** The entries of the kept scan (lasting hosts), converted once: the same
@@ -94,7 +118,7 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
           const k = addon.scanTreeKept(root, maxDepth);
           if (k.kept && keptEntries?.generation === k.generation) return keptEntries.entries;
           // Frozen: a policy that changed an entry would change every later run's.
-          const entries = Object.freeze(scanEntries(k.names, k.meta).map((e) => Object.freeze(e))) as ScanEntry[];
+          const entries = Object.freeze(scanEntries(root, k).map((e) => Object.freeze(e))) as ScanEntry[];
           keptEntries = { generation: k.generation, entries };
           return entries;
         }
@@ -103,7 +127,7 @@ export function realHost(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd
         if (e instanceof NativeLoadError) return walkTree(this, root, maxDepth);
         return null; // root is gone, or no directory
       }
-      return scanEntries(raw.names, raw.meta);
+      return scanEntries(root, raw);
     },
     readlink(p) {
       try {
@@ -228,7 +252,23 @@ export const hostAnswers: Answers = {
       return null;
     }
   },
+  verify(root, maxDepth, c) {
+    try {
+      const addon = loadAddon();
+      return addon.scanTreeVerifyTake(root, maxDepth) ?? addon.scanTreeVerify(root, maxDepth, c.names, c.meta, c.times);
+    } catch {
+      return false;
+    }
+  },
 };
+
+/** Whether device `dev`, on which `p` is, has one of the file systems
+ *  above (statfs, once per device). */
+function stampedFs(dev: bigint, p: string): boolean {
+  let ok = stampedDev.get(dev);
+  if (ok === undefined) stampedDev.set(dev, (ok = STAMPED_FS.has(fs.statfsSync(p).type)));
+  return ok;
+}
 
 /** trace.ts's StampDir for the real host: stat's identity and times, on
  *  the file systems above; null elsewhere (the directory is listed). */
@@ -236,9 +276,7 @@ export function stampDir(p: string): { stamp: string; changedNs: bigint } | null
   try {
     const s = fs.statSync(p, { bigint: true, throwIfNoEntry: false });
     if (!s?.isDirectory()) return null;
-    let ok = stampedDev.get(s.dev);
-    if (ok === undefined) stampedDev.set(s.dev, (ok = STAMPED_FS.has(fs.statfsSync(p).type)));
-    if (!ok) return null;
+    if (!stampedFs(s.dev, p)) return null;
     return { stamp: `${s.dev}:${s.ino}:${s.mtimeNs}:${s.ctimeNs}`, changedNs: s.mtimeNs > s.ctimeNs ? s.mtimeNs : s.ctimeNs };
   } catch {
     return null;
@@ -248,9 +286,10 @@ export function stampDir(p: string): { stamp: string; changedNs: bigint } | null
 /**
  * Start-up: root's /etc is granted entry by entry, from a scan of the tree
  * (policy/base.ts) that takes about 3 ms. For a run as root it starts as
- * the CLI does (main(), or a stored plan's run in cli/fast.ts), on the
- * addon's thread, and runs while the options are parsed and the policy
- * built (or the stored plan checked), which then take its result. Skipped where
+ * the CLI's main() does, on the addon's thread, and runs while the options
+ * are parsed and the policy built, which then take its result. (A stored
+ * plan's run, cli/fast.ts, starts what its entry asks: the scan's check
+ * by its directories' times, verifyEarly, or the scan.) Skipped where
  * the words show it is not needed (--ro / or /etc, --no-system) or nothing
  * runs (--help, --version); anything else that makes it moot (a profile's
  * grant of /) only wastes it. Nothing changes but when the scan is made.
@@ -287,6 +326,20 @@ export function scanTreeEarly(root: string, maxDepth: number): boolean {
     return loadAddon().scanTreeStart(root, maxDepth);
   } catch {
     return false; // no addon: the run says so where it needs one
+  }
+}
+
+/**
+ * Start-up: hostAnswers.verify(root, maxDepth, check) begun now, on a
+ * thread of the addon's, for a caller that will ask it (a stored plan's
+ * check of root's /etc) and has JavaScript to run meanwhile. Best effort:
+ * false when not started.
+ */
+export function verifyEarly(root: string, maxDepth: number, c: ScanCheck): boolean {
+  try {
+    return loadAddon().scanTreeVerifyStart(root, maxDepth, c.names, c.meta, c.times);
+  } catch {
+    return false;
   }
 }
 

@@ -56,7 +56,7 @@ export interface Trace {
  * later time, whatever the tick); another is listed again.
  */
 export type StampDir = (p: string) => { stamp: string; changedNs: bigint } | null;
-const SETTLED_NS = 2_000_000_000n;
+export const SETTLED_NS = 2_000_000_000n;
 
 /** `host`, writing each question and answer down in `trace`. */
 export function tracing(host: Host, stampDir?: StampDir): { host: Host; trace: Trace } {
@@ -345,6 +345,20 @@ export interface Answers {
    *  entries: the paths joined by NULs, and per entry (flags << 32 |
    *  mode), dev, ino; null when there is none. */
   scan(root: string, maxDepth: number): { names: string; meta: BigUint64Array } | null;
+  /** Whether the tree at root holds what a stored scan of it says
+   *  (ScanCheck), checked by its entries' modes and identities and its
+   *  directories' times, without listing it; false when it cannot tell. */
+  verify(root: string, maxDepth: number, check: ScanCheck): boolean;
+}
+
+/** A stored scan to check by its directories' times (scanCheck). */
+export interface ScanCheck {
+  names: string;
+  /** The bytes of the scan's words, three per entry (see Answers.scan). */
+  meta: Uint8Array;
+  /** The bytes of its directories' times, mtime and ctime (ns) each, in
+   *  the entries' order. */
+  times: Uint8Array;
 }
 
 /** A scan in one string: its paths, and its numbers' bytes in base64. */
@@ -352,8 +366,15 @@ function scanned(names: string, meta: BigUint64Array): string {
   return `${names}\u0001${Buffer.from(meta.buffer, meta.byteOffset, meta.byteLength).toString('base64')}`;
 }
 
-/** Host.scanTree's entries as the addon gave them (see Answers.scan): its
- *  only flag is "incomplete" (native/scan.h). */
+/**
+ * Host.scanTree's entries as the addon gave them (see Answers.scan): its
+ * only flag is "incomplete" (native/scan.h). When every directory came
+ * with its times (ScanEntry.times: listed after its last change, on a
+ * file system whose directory times move) and none is incomplete, they
+ * follow, so that a stored run checks the tree by them rather than list it
+ * again: a name added, removed or renamed anywhere moves its directory's
+ * times, a mode changed or a mount made shows in the entry's own lstat.
+ */
 function asScanned(entries: ScanEntry[] | null): string {
   if (entries === null) return '-';
   const meta = new BigUint64Array(3 * entries.length);
@@ -362,7 +383,27 @@ function asScanned(entries: ScanEntry[] | null): string {
     meta[3 * i + 1] = BigInt(e.dev ?? 0);
     meta[3 * i + 2] = BigInt(e.ino ?? 0);
   });
-  return scanned(entries.map((e) => e.path).join('\0'), meta);
+  const text = scanned(entries.map((e) => e.path).join('\0'), meta);
+  const dirs = entries.filter((e) => e.isDir);
+  if (entries.some((e) => e.incomplete) || dirs.some((e) => !e.times)) return text;
+  const times = new BigUint64Array(dirs.flatMap((e) => e.times!));
+  return `${text}\u0002${Buffer.from(times.buffer).toString('base64')}`;
+}
+
+/** A stored scan's answer as a check by its directories' times; null when
+ *  it has none (it is compared with a scan made again). Read from the end:
+ *  base64 has neither separator, a name in /etc may have both. */
+export function scanCheck(answer: string): ScanCheck | null {
+  const m = answer.lastIndexOf('\u0001');
+  const t = answer.lastIndexOf('\u0002');
+  if (m < 0 || t < m) return null;
+  return { names: answer.slice(0, m), meta: Buffer.from(answer.slice(m + 1, t), 'base64'), times: Buffer.from(answer.slice(t + 1), 'base64') };
+}
+
+/** The tree scans of a stored trace, each with its check when it has one:
+ *  for a caller that begins them early (src/cli/fast.ts). */
+export function storedScans(p: PackedCalls): Array<{ root: string; maxDepth: number; check: ScanCheck | null }> {
+  return p.others.filter((c) => c[3] === 'T' && c[1] && typeof c[1][0] === 'string' && typeof c[1][1] === 'number' && c[2] !== null).map((c) => ({ root: c[1]![0] as string, maxDepth: c[1]![1] as number, check: scanCheck(c[2]!) }));
 }
 
 /** A Host question the addon answers: its op (binding.cc's Answer) and
@@ -498,6 +539,11 @@ export function replayStored(p: PackedCalls, host: Host, answers: Answers, ours:
     }
     if (!batchHolds(p, host, answers, ours, pid)) return false;
     for (const [args, answer] of scans) {
+      const check = scanCheck(answer);
+      if (check) {
+        if (!answers.verify(args[0] as string, args[1] as number, check)) return false;
+        continue;
+      }
       const raw = answers.scan(args[0] as string, args[1] as number);
       if ((raw === null ? '-' : scanned(raw.names, raw.meta)) !== answer) return false;
     }

@@ -13,7 +13,7 @@
 import fs = require('node:fs');
 import path = require('node:path');
 import { PolicyError } from '../errors.js';
-import { askEarly, checkKeptFds, hostAnswers, realHost, scanEtcEarly, stampDir, tempName } from '../host.js';
+import { askEarly, checkKeptFds, hostAnswers, realHost, scanTreeEarly, stampDir, tempName, verifyEarly } from '../host.js';
 import { afterRunHints, type HintInput } from '../hints.js';
 import { addViewRules, finishNative, openView, probe, reraise, startNative, supervise, unlockDir, type ExecTarget } from '../native/apply.js';
 import type { NativePlan } from '../native/binding.js';
@@ -21,8 +21,8 @@ import { bundleId, decodeRun, DIST, encodeRun, entryName, readEntry, storeDir, s
 import type { Guard } from '../policy/model.js';
 import type * as Protect from '../protect/index.js';
 import { cleanup, loadProtect, materialize, restoreGuarded, statusOf, sweepBeside, writeStderr } from '../runsteps.js';
-import { printableLines } from '../text.js';
-import { batchPaths, freshNames, packCalls, replayStored, storedCalls, tracing, type PackedCalls } from '../trace.js';
+import { printable, printableLines } from '../text.js';
+import { batchPaths, freshNames, packCalls, replayStored, scanCheck, storedCalls, storedScans, tracing, type PackedCalls } from '../trace.js';
 
 /** What a stored plan holds to run (main.ts writes it). */
 export interface StoredRun {
@@ -95,7 +95,7 @@ const ENDING = [1, 2, 3, 14, 15, 10, 12]; // HUP INT QUIT ALRM TERM USR1 USR2
  */
 export function runStored(argv: string[]): number | null {
   const debug = process.env.JAIL_DEBUG_STORE === '1';
-  const found = storedRun(argv);
+  const found = storedRun(argv, debug);
   if (typeof found === 'string') {
     if (debug) writeStderr(`jail: plan store: not used: ${found}\n`);
     return null;
@@ -169,13 +169,12 @@ export function runStored(argv: string[]): number | null {
 /** The stored run for `argv` with this run's TMPDIR and arguments, the
  *  questions its preparation asked (to be asked again) and this run's
  *  TMPDIR names, or why there is none. */
-function storedRun(argv: string[]): { run: StoredRun; target: ExecTarget; calls: PackedCalls; names: string[]; facts: string } | string {
+function storedRun(argv: string[], debug: boolean): { run: StoredRun; target: ExecTarget; calls: PackedCalls; names: string[]; facts: string } | string {
   const env = process.env;
   if (!argv.includes('--')) return 'no -- before the command';
   restoreNodeOptions(env); // as main() does first
   try {
     if (storeOff(env)) return 'turned off (JAIL_PLAN_STORE=off)';
-    scanEtcEarly(argv); // root's /etc, on the addon's thread meanwhile
     const key = storeKey(argv, env, bundleId(DIST), hostAnswers.digest);
     if (!key) return 'no -- before the command';
     const dir = storeDir(DIST, false);
@@ -183,8 +182,14 @@ function storedRun(argv: string[]): { run: StoredRun; target: ExecTarget; calls:
     const file = entryName(dir, key, hostAnswers.digest, false);
     const e = file && readEntry(dir, file);
     if (!e || e.key !== key.key || e.env !== key.env) return 'no plan for this run';
-    // The questions, on the addon's thread while the run is decoded and
-    // its command made ready; replayStored takes the answers.
+    // The questions, on the addon's threads while the run is decoded and
+    // its command made ready; replayStored takes the answers. A tree
+    // scanned for the plan (root's /etc) is checked by its directories'
+    // times where they were stored, else scanned again.
+    for (const { root, maxDepth, check } of storedScans(e.calls)) {
+      if (check && verifyEarly(root, maxDepth, check) && debug) writeStderr(`jail: plan store: ${printable(root)} checked by its directories' times, not listed\n`);
+      if (!check) scanTreeEarly(root, maxDepth);
+    }
     if (e.calls.ops) askEarly(e.calls.ops, batchPaths(e.calls), e.calls.nums);
     const names = freshNames(e.calls.others, { tempName });
     const run = decodeRun<StoredRun>(e.run, e.names, names, env);
@@ -236,6 +241,8 @@ export function warm(): void {
   const calls = storedCalls(t.trace, hostAnswers);
   if (calls) {
     const packed = packCalls(calls);
+    storedScans(packed);
+    scanCheck('\u0001\u0002');
     askEarly(packed.ops, batchPaths(packed), packed.nums);
     replayStored(packed, host, hostAnswers);
   }

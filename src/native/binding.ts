@@ -281,21 +281,42 @@ export interface Addon {
    *  no symlink below it (native/scan.c): the paths relative to root joined
    *  by NULs (the root's own is ''), and per entry (flags << 32 | mode),
    *  dev, ino;
-   *  flag 1: a directory not listed whole. Throws a NativeError (step
-   *  'scan') when root cannot be opened. */
-  scanTree(root: string, maxDepth: number): { names: string; meta: BigUint64Array };
+   *  flag 1: a directory not listed whole; per entry its mtime and ctime
+   *  (ns; a directory's read before it was listed); and the clock (ns,
+   *  CLOCK_REALTIME) just before the scan began. Throws a NativeError
+   *  (step 'scan') when root cannot be opened. */
+  scanTree(root: string, maxDepth: number): ScanRaw;
   /** The same scan on a thread of the addon's, to be taken later by
    *  scanTreeTake; false when one is pending already (or no thread). */
   scanTreeStart(root: string, maxDepth: number): boolean;
   /** Waits for the scan scanTreeStart started with these arguments and
    *  returns (or throws) what scanTree would have; null when none was. */
-  scanTreeTake(root: string, maxDepth: number): { names: string; meta: BigUint64Array } | null;
+  scanTreeTake(root: string, maxDepth: number): ScanRaw | null;
+  /** Whether the tree at root holds what an earlier scanTree of it gave
+   *  (its names; its meta, and its directories' two times each, in order,
+   *  as the bytes of the 64-bit words), checked without listing it:
+   *  every entry's mode and identity, every directory's times
+   *  (native/scan.c, jail_scan_verify). */
+  scanTreeVerify(root: string, maxDepth: number, names: string, meta: Uint8Array, times: Uint8Array): boolean;
+  /** The same check on a thread of the addon's (one scan or check at a
+   *  time; false when one is pending), and its verdict, waited for; null
+   *  when no check of that root and depth was started. */
+  scanTreeVerifyStart(root: string, maxDepth: number, names: string, meta: Uint8Array, times: Uint8Array): boolean;
+  scanTreeVerifyTake(root: string, maxDepth: number): boolean | null;
   /** What scanTree returns, kept between calls for a process that asks
    *  again and again: given again while inotify shows no change in the
    *  tree and the mount table has not changed (binding.cc). kept: this
    *  answer is the kept one (false: scanned now); generation: which scan
    *  it is, a new number for each made in this process (by any thread). */
-  scanTreeKept(root: string, maxDepth: number): { names: string; meta: BigUint64Array; kept: boolean; generation: number };
+  scanTreeKept(root: string, maxDepth: number): ScanRaw & { kept: boolean; generation: number };
+}
+
+/** A scan as the addon gives it (scanTree). */
+export interface ScanRaw {
+  names: string;
+  meta: BigUint64Array;
+  times: BigUint64Array;
+  began: bigint;
 }
 
 let addon: Addon | undefined;
@@ -371,6 +392,9 @@ function named(raw: RawAddon): Addon {
     scanTree: coded(raw.scanTree),
     scanTreeStart: coded(raw.scanTreeStart),
     scanTreeTake: coded(raw.scanTreeTake),
+    scanTreeVerify: coded(raw.scanTreeVerify),
+    scanTreeVerifyStart: coded(raw.scanTreeVerifyStart),
+    scanTreeVerifyTake: coded(raw.scanTreeVerifyTake),
     scanTreeKept: coded(raw.scanTreeKept),
   };
 }

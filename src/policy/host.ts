@@ -24,6 +24,12 @@ export interface ScanEntry extends Stat {
    *  read, an entry in it could not be stat'd, or it lies deeper than the
    *  scan goes): never to be taken as a whole. */
   incomplete: boolean;
+  /** A directory's modification and change times (ns), when it was
+   *  listed after its last change, on a file system whose directory times
+   *  move with every name added, removed or renamed: a stored plan checks
+   *  the tree by them and its entries' modes (src/trace.ts). Absent on fake
+   *  hosts. */
+  times?: readonly [mtimeNs: bigint, ctimeNs: bigint];
 }
 
 export interface DirEntry {

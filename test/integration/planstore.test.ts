@@ -125,6 +125,62 @@ strictJail.describe.each(users)('stored plans ($who)', ({ who, run }) => {
     }
   });
 
+  // Root's /etc scan is stored with its directories' times where each had
+  // settled when listed (src/trace.ts): a stored run checks the tree by
+  // them and by each entry's mode and identity rather than list it again
+  // (native/scan.c). A directory granted whole (everything in it readable
+  // by others) must not stay granted whole once a file in it is made
+  // root-only (its directory's times do not move), nor once a root-only
+  // file is added to it (they do).
+  needs(IS_ROOT && who === asRoot.who, 'runs as root: the system base scans /etc for root').it('attack: /etc checked by its directories\' times: a file made root-only, or a root-only file added, in a directory granted whole is not read by the next run', async () => {
+    const dir = `/etc/jail-store-times-${process.pid}`;
+    const file = `${dir}/sub/conf`;
+    const TIMES = /plan store: \/etc checked by its directories' times/;
+    const settle = () => new Promise((r) => setTimeout(r, 2100));
+    fs.mkdirSync(`${dir}/sub`, { recursive: true });
+    fs.chmodSync(`${dir}/sub`, 0o755);
+    fs.writeFileSync(file, 'READABLE-BEFORE\n');
+    fs.chmodSync(file, 0o644);
+    const show = (f: string) => ['--ro', '.', '--', 'sh', '-c', `cat ${f} 2>/dev/null; echo "rc=$?"`];
+    try {
+      // Stored with its times once /etc has settled; a test elsewhere may
+      // touch /etc meanwhile (then the plan has none: again).
+      let proj = '';
+      let checked = false;
+      for (let i = 0; i < 5 && !checked; i++) {
+        await settle();
+        proj = project(`etc-times-${i}`);
+        const runs = [1, 2].map(() => run(show(file), { cwd: proj }));
+        for (const r of runs) expect(r.stdout, printed(r)).toBe('READABLE-BEFORE\nrc=0\n'); // the control: granted while readable
+        checked = USED.test(runs[1]!.stderr) && TIMES.test(runs[1]!.stderr);
+      }
+      expect(checked, 'no stored run checked /etc by its times').toBe(true);
+      fs.chmodSync(file, 0o600);
+      fs.writeFileSync(file, 'SECRET-AFTER\n');
+      const after = run(show(file), { cwd: proj });
+      expect(after.stdout, printed(after)).toBe('rc=1\n');
+      expect(printed(after)).not.toContain('SECRET');
+      expect(after.stderr).toMatch(NOT_USED);
+      // Readable again, the plan made again checks by the times again.
+      fs.writeFileSync(file, 'READABLE-AGAIN\n');
+      fs.chmodSync(file, 0o644);
+      const again = [1, 2].map(() => run(show(file), { cwd: proj }));
+      for (const r of again) expect(r.stdout, printed(r)).toBe('READABLE-AGAIN\nrc=0\n');
+      expect(again[1]!.stderr).toMatch(USED);
+      expect(again[1]!.stderr).toMatch(TIMES);
+      fs.writeFileSync(`${dir}/sub/added`, 'SECRET-ADDED\n', { mode: 0o600 });
+      fs.chmodSync(`${dir}/sub/added`, 0o600);
+      const added = run(show(`${dir}/sub/added`), { cwd: proj });
+      expect(added.stdout, printed(added)).toBe('rc=1\n');
+      expect(printed(added)).not.toContain('SECRET');
+      expect(added.stderr).toMatch(NOT_USED);
+      // the control: outside the jail root reads it
+      expect(fs.readFileSync(`${dir}/sub/added`, 'utf8')).toBe('SECRET-ADDED\n');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   // A directory the planning user cannot list (root's, 0700, in the
   // project) is an empty listing to the planner, and to the stored run's
   // check: the plan is taken; once listable with a .env in it, it is not.

@@ -10,7 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeRun, encodeRun, entryName, readEntry, STORE_VERSION, storeDir, storeKey, writeEntry, type Entry } from '../../src/planstore.js';
 import { assemble, type JailRequest } from '../../src/policy/assemble.js';
 import type { Host, Stat } from '../../src/policy/host.js';
-import { freshNames, isPacked, keptTrace, packCalls, replay, replayKept, replayStored, storedCalls, tracing, type Answers } from '../../src/trace.js';
+import { walkTree } from '../../src/policy/scan.js';
+import { freshNames, isPacked, keptTrace, packCalls, replay, replayKept, replayStored, scanCheck, storedCalls, storedScans, tracing, type Answers } from '../../src/trace.js';
 import { fakeHost, SMALL_MACHINE, type Node } from './fakehost.js';
 
 const tree: Record<string, Node> = {
@@ -36,6 +37,9 @@ function refused(ask: () => string): string {
   }
 }
 
+/** How often the fake addon was asked to scan a tree, and to check one. */
+const asked = { scan: 0, verify: 0 };
+
 /** The addon's batch of questions, asked of a fake host. */
 function answersOf(h: Host): Answers {
   const st = (s: Stat | null, id: boolean) => (s === null ? '-' : id ? `${s.mode} ${s.uid} ${s.dev} ${s.ino}` : `${s.mode} ${s.uid}`);
@@ -57,11 +61,23 @@ function answersOf(h: Host): Answers {
     stamped: () => true,
     // The addon's form of a scan: the paths, and per entry flags << 32 | mode, dev, ino.
     scan: (root, depth) => {
+      asked.scan++;
       const entries = h.scanTree(root, depth);
       if (entries === null) return null;
       const meta = new BigUint64Array(3 * entries.length);
       entries.forEach((e, i) => meta.set([(BigInt(e.incomplete ? 1 : 0) << 32n) | BigInt(e.mode), e.dev ?? 0n, e.ino ?? 0n], 3 * i));
       return { names: entries.map((e) => e.path).join('\0'), meta };
+    },
+    // The addon's check, on a fake host: the tree scanned again gives the
+    // same names, words and directories' times (the fake's own, if any).
+    verify: (root, depth, c) => {
+      asked.verify++;
+      const entries = h.scanTree(root, depth);
+      if (entries === null) return false;
+      const meta = new BigUint64Array(3 * entries.length);
+      entries.forEach((e, i) => meta.set([(BigInt(e.incomplete ? 1 : 0) << 32n) | BigInt(e.mode), e.dev ?? 0n, e.ino ?? 0n], 3 * i));
+      const times = new BigUint64Array(entries.filter((e) => e.isDir).flatMap((e) => e.times ?? [0n, 0n]));
+      return entries.map((e) => e.path).join('\0') === c.names && Buffer.from(meta.buffer).equals(c.meta) && Buffer.from(times.buffer).equals(c.times);
     },
     digest: (t, latin1) => digest(latin1 ? `L${t}` : t),
     maxText: 4 << 20,
@@ -194,6 +210,53 @@ describe('a stored trace', () => {
     const packed = packCalls(calls.slice(0, 2));
     expect(packed.ownAt).toEqual([1]);
     expect(replayStored(packed, later, answersOf(later), [], 222)).toBe(true);
+  });
+});
+
+describe('root\'s /etc in a stored trace', () => {
+  const etc = { '/etc/ssl/certs/ca.pem': 'x', '/etc/ssl/private/key.pem': { file: 'KEY', mode: 0o600 }, '/etc/hosts': 'x' };
+  /** Root's machine whose scan gives each directory its times (2n, 3n
+   *  where `moved`); `untimed`: one directory listed too soon after it
+   *  changed, without. */
+  const rootHost = (extra: Record<string, Node> = {}, o: { moved?: string[]; untimed?: string } = {}): Host => {
+    const h = host({ ...etc, ...extra }, { uid: 0 });
+    const times = (p: string): [bigint, bigint] => [1n, o.moved?.includes(p) ? 3n : 2n];
+    return { ...h, scanTree: (root, d) => walkTree(h, root, d)?.map((e) => (e.isDir && e.path !== o.untimed ? { ...e, times: times(e.path) } : e)) ?? null };
+  };
+  const replayed = (calls: ReturnType<typeof stored>['calls'], h: Host) => {
+    asked.scan = asked.verify = 0;
+    return replayStored(packCalls(calls), h, answersOf(h), [], 111);
+  };
+
+  it('is checked by its directories\' times and its entries\' modes, not scanned again', () => {
+    const { a, calls } = stored(rootHost());
+    const granted = a.policy.grants.map((g) => g.path);
+    expect([granted.includes('/etc/ssl/certs'), granted.includes('/etc/ssl/private')]).toEqual([true, false]); // the control: a scan was made, and judged
+    const scans = storedScans(packCalls(calls));
+    expect(scans.map((x) => [x.root, x.check !== null])).toEqual([['/etc', true]]);
+    expect(replayed(calls, rootHost())).toBe(true);
+    expect(asked).toEqual({ scan: 0, verify: 1 });
+  });
+  it('attack: a file made root-only, a file added, a directory\'s times moved: the stored plan does not hold', () => {
+    const { calls } = stored(rootHost());
+    // Each refused by the check itself (asked once; the rest all held).
+    const checked = (h: Host) => [replayed(calls, h), asked.verify];
+    expect(checked(rootHost({ '/etc/hosts': { file: 'x', mode: 0o600 } }))).toEqual([false, 1]);
+    expect(checked(rootHost({ '/etc/ssl/certs/new.pem': { file: 'KEY', mode: 0o600 } }))).toEqual([false, 1]);
+    expect(checked(rootHost({}, { moved: ['ssl/certs'] }))).toEqual([false, 1]);
+  });
+  it('is scanned again and compared where a directory came without its times', () => {
+    const { calls } = stored(rootHost({}, { untimed: 'ssl' }));
+    expect(storedScans(packCalls(calls))[0]!.check).toBeNull();
+    expect(replayed(calls, rootHost({}, { untimed: 'ssl' }))).toBe(true);
+    expect(asked).toEqual({ scan: 1, verify: 0 });
+    expect(replayed(calls, rootHost({ '/etc/hosts': { file: 'x', mode: 0o600 } }, { untimed: 'ssl' }))).toBe(false);
+  });
+  it('reads a check from the end: names in /etc may hold either separator', () => {
+    const meta = Buffer.from(new BigUint64Array([0o40755n, 1n, 2n]).buffer).toString('base64');
+    expect(scanCheck(`a\u0002b\u0001c\u0001${meta}`)).toBeNull(); // no times
+    const c = scanCheck(`a\u0002b\u0001c\u0001${meta}\u0002${Buffer.from([1, 2]).toString('base64')}`);
+    expect(c && [c.names, [...c.meta].length, [...c.times]]).toEqual(['a\u0002b\u0001c', 24, [1, 2]]);
   });
 });
 

@@ -105,6 +105,66 @@ describe('the scan of a tree', () => {
     expect(got).toEqual(['./', 'a/', 'a/b/', 'a/b/c/ incomplete', 'a/secret']);
     expect(host.scanTree(dir, 2)!.map(shape)).toEqual(walkTree(host, dir, 2)!.map(shape));
   });
+  it('is checked again without listing it (scanTreeVerify): a mode changed, a name added or renamed, a directory made a link: not the same', async () => {
+    const tree = fs.mkdtempSync(path.join(os.tmpdir(), 'jail-verify-'));
+    try {
+      fs.mkdirSync(`${tree}/a/b`, { recursive: true });
+      fs.writeFileSync(`${tree}/a/b/file`, 'x', { mode: 0o644 });
+      fs.writeFileSync(`${tree}/a/other`, 'x', { mode: 0o644 });
+      const addon = loadAddon();
+      const holds = () => {
+        const raw = addon.scanTree(tree, 8);
+        // The check as a stored plan keeps it: the words' bytes, the directories' times.
+        const dirs = [...raw.names.split('\0').keys()].filter((i) => (Number(raw.meta[3 * i]! & 0o170000n) === 0o040000));
+        const times = new BigUint64Array(dirs.flatMap((i) => [raw.times[2 * i]!, raw.times[2 * i + 1]!]));
+        const args = [tree, 8, raw.names, new Uint8Array(raw.meta.buffer), new Uint8Array(times.buffer)] as const;
+        return () => addon.scanTreeVerify(...args);
+      };
+      const tick = () => new Promise((r) => setTimeout(r, 30)); // past the file system clock's tick
+      let same = holds();
+      expect(same()).toBe(true);
+      fs.chmodSync(`${tree}/a/b/file`, 0o600); // no directory's times move
+      expect(same()).toBe(false);
+      fs.chmodSync(`${tree}/a/b/file`, 0o644);
+      expect(same()).toBe(true); // the same again
+      await tick();
+      fs.writeFileSync(`${tree}/a/b/new`, 'x', { mode: 0o600 });
+      expect(same()).toBe(false);
+      same = holds();
+      await tick();
+      fs.renameSync(`${tree}/a/b/new`, `${tree}/a/b/moved`);
+      expect(same()).toBe(false);
+      same = holds();
+      fs.renameSync(`${tree}/a/b`, `${tree}/a/b.old`);
+      fs.symlinkSync('b.old', `${tree}/a/b`);
+      expect(same()).toBe(false);
+      // Started on the addon's thread, and taken: once, for that root and depth.
+      same = holds();
+      const raw = addon.scanTree(tree, 8);
+      const dirTimes = new BigUint64Array([...raw.names.split('\0').keys()].filter((i) => Number(raw.meta[3 * i]! & 0o170000n) === 0o040000).flatMap((i) => [raw.times[2 * i]!, raw.times[2 * i + 1]!]));
+      expect(addon.scanTreeVerifyStart(tree, 8, raw.names, new Uint8Array(raw.meta.buffer), new Uint8Array(dirTimes.buffer))).toBe(true);
+      expect(addon.scanTreeTake(tree, 8)).toBeNull(); // a check is no scan
+      expect(addon.scanTreeVerifyTake(tree, 7)).toBeNull();
+      expect(addon.scanTreeVerifyTake(tree, 8)).toBe(true);
+      expect(addon.scanTreeVerifyTake(tree, 8)).toBeNull();
+      // A malformed check is refused, not taken as the same.
+      expect(() => addon.scanTreeVerify(tree, 8, raw.names, new Uint8Array(raw.meta.buffer).subarray(8), new Uint8Array(dirTimes.buffer))).toThrow(/three words per name/);
+      expect(addon.scanTreeVerify(`${tree}/gone`, 8, raw.names, new Uint8Array(raw.meta.buffer), new Uint8Array(dirTimes.buffer))).toBe(false);
+    } finally {
+      fs.rmSync(tree, { recursive: true, force: true });
+    }
+  });
+  it('gives a directory its times only once they had settled when it was listed', async () => {
+    const tree = fs.mkdtempSync(path.join(os.tmpdir(), 'jail-settled-'));
+    try {
+      fs.mkdirSync(`${tree}/d`);
+      expect(host.scanTree(tree, 4)!.filter((e) => e.times)).toEqual([]); // just made
+      await new Promise((r) => setTimeout(r, 2100));
+      expect(host.scanTree(tree, 4)!.filter((e) => e.times).map((e) => e.path)).toEqual(['', 'd']);
+    } finally {
+      fs.rmSync(tree, { recursive: true, force: true });
+    }
+  });
   it('is null for what is no directory', () => {
     expect(host.scanTree(`${dir}/link`, 1)).toBeNull();
     expect(host.scanTree(`${dir}/nonexistent`, 1)).toBeNull();
