@@ -1120,7 +1120,11 @@ void Reaped(uv_poll_t *handle, int, int) {
   si.si_pid = 0;
   if (waitid(P_PID, static_cast<id_t>(w->child.pid), &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0 && si.si_pid == 0)
     return;  // not ended yet: keep polling
-  StopReport(w);  // jail_child_reap closes its fd (and reads a status left in it)
+  // Both polls stopped before jail_child_reap closes their fds (and
+  // reads a status left in the report): the callback may spawn again, and
+  // libuv refuses (EEXIST) a poll of a number it still watches.
+  StopReport(w);
+  uv_poll_stop(&w->poll);
   int got = jail_child_reap(&w->child, &status);
   int saved = errno;
   Deliver(w, got, status, saved);
@@ -1137,6 +1141,7 @@ void EnvEnds(napi_async_cleanup_hook_handle, void *arg) {
   while (poll(&p, 1, -1) < 0 && errno == EINTR) {
   }
   StopReport(w);
+  uv_poll_stop(&w->poll);
   jail_child_reap(&w->child, &status);
   CloseWatch(w);
 }

@@ -259,6 +259,14 @@ strictJail.describe('in-process spawn()', () => {
     expect(fs.existsSync(marker)).toBe(true);
     fs.rmSync(marker);
   });
+  // The child's watch (binding.cc, watchChild) stops polling its fds before
+  // they are closed: a spawn made in the close handler gets their numbers,
+  // and libuv refuses a poll of a number it still watches (EEXIST). In a
+  // process of its own, whose free numbers are the ones just closed.
+  it('a spawn made in the previous child\'s close handler starts, again and again', () => {
+    const r = spawnSync(NODE, [path.join(__dirname, 'fixtures', 'inproc-chain.cjs'), path.join(REPO, 'dist', 'index.js'), w.proj, '12'], { cwd: w.proj, env: w.env, encoding: 'utf8', timeout: 20_000 });
+    expect([r.stdout, r.stderr]).toEqual(['ok 0,2,1,0,2,1,0,2,1,0,2,1\n', '']);
+  });
   it('when exit comes, nothing the command left running is alive any more (the status comes before the init has exited)', async () => {
     const tag = `${900 + Math.floor(Math.random() * 99)}.${process.pid}`;
     const alive = () => {
