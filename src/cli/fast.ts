@@ -13,7 +13,7 @@
 import fs = require('node:fs');
 import path = require('node:path');
 import { PolicyError } from '../errors.js';
-import { askEarly, checkKeptFds, hostAnswers, realHost, scanTreeEarly, stampDir, tempName, verifyEarly } from '../host.js';
+import { askEarly, checkKeptFds, hostAnswers, realHost, scanEtcEarly, scanTreeEarly, stampDir, tempName, verifyEarly } from '../host.js';
 import { afterRunHints, type HintInput } from '../hints.js';
 import { addViewRules, finishNative, openView, probe, reraise, startNative, supervise, unlockDir, type ExecTarget } from '../native/apply.js';
 import type { NativePlan } from '../native/binding.js';
@@ -177,11 +177,15 @@ function storedRun(argv: string[], debug: boolean): { run: StoredRun; target: Ex
     if (storeOff(env)) return 'turned off (JAIL_PLAN_STORE=off)';
     const key = storeKey(argv, env, bundleId(DIST), hostAnswers.digest);
     if (!key) return 'no -- before the command';
+    // Without a plan the CLI prepares one, and root's /etc is scanned for
+    // it: begun now, on the addon's thread, while the CLI loads.
     const dir = storeDir(DIST, false);
-    if (!dir) return `no store of this user's in ${path.join(DIST, 'plans')}`;
-    const file = entryName(dir, key, hostAnswers.digest, false);
-    const e = file && readEntry(dir, file);
-    if (!e || e.key !== key.key || e.env !== key.env) return 'no plan for this run';
+    const file = dir && entryName(dir, key, hostAnswers.digest, false);
+    const e = dir && file ? readEntry(dir, file) : null;
+    if (!e || e.key !== key.key || e.env !== key.env) {
+      scanEtcEarly(argv);
+      return dir ? 'no plan for this run' : `no store of this user's in ${path.join(DIST, 'plans')}`;
+    }
     // The questions, on the addon's threads while the run is decoded and
     // its command made ready; replayStored takes the answers. A tree
     // scanned for the plan (root's /etc) is checked by its directories'
