@@ -1411,7 +1411,8 @@ struct jail_scan ExpectedScan(const Napi::CallbackInfo &info) {
   std::string meta = bytes(info[3], "meta"), times = bytes(info[4], "times");
   size_t n = meta.size() / 24, dirs = 0, named = 1;
   for (char c : names) named += c == '\0';
-  if (meta.size() % 24 != 0 || times.size() % 16 != 0 || n == 0 || named != n) Bad(env, "meta", "must be three words per name");
+  if (meta.size() % 24 != 0 || n == 0 || named != n) Bad(env, "meta", "must be three words per name");
+  if (times.size() % 16 != 0) Bad(env, "times", "must be two words per directory");
   struct jail_scan s;
   std::memset(&s, 0, sizeof(s));
   s.entries = static_cast<struct jail_scan_entry *>(calloc(n, sizeof(*s.entries)));

@@ -112,13 +112,17 @@ describe('the scan of a tree', () => {
       fs.writeFileSync(`${tree}/a/b/file`, 'x', { mode: 0o644 });
       fs.writeFileSync(`${tree}/a/other`, 'x', { mode: 0o644 });
       const addon = loadAddon();
-      const holds = () => {
+      /** A scan of the tree now, as a stored plan keeps it for its check:
+       *  the names, the words' bytes, the directories' times. */
+      const checkOf = () => {
         const raw = addon.scanTree(tree, 8);
-        // The check as a stored plan keeps it: the words' bytes, the directories' times.
-        const dirs = [...raw.names.split('\0').keys()].filter((i) => (Number(raw.meta[3 * i]! & 0o170000n) === 0o040000));
+        const dirs = [...raw.names.split('\0').keys()].filter((i) => Number(raw.meta[3 * i]! & 0o170000n) === 0o040000);
         const times = new BigUint64Array(dirs.flatMap((i) => [raw.times[2 * i]!, raw.times[2 * i + 1]!]));
-        const args = [tree, 8, raw.names, new Uint8Array(raw.meta.buffer), new Uint8Array(times.buffer)] as const;
-        return () => addon.scanTreeVerify(...args);
+        return [raw.names, new Uint8Array(raw.meta.buffer), new Uint8Array(times.buffer)] as const;
+      };
+      const holds = () => {
+        const c = checkOf();
+        return () => addon.scanTreeVerify(tree, 8, ...c);
       };
       const tick = () => new Promise((r) => setTimeout(r, 30)); // past the file system clock's tick
       let same = holds();
@@ -139,17 +143,17 @@ describe('the scan of a tree', () => {
       fs.symlinkSync('b.old', `${tree}/a/b`);
       expect(same()).toBe(false);
       // Started on the addon's thread, and taken: once, for that root and depth.
-      same = holds();
-      const raw = addon.scanTree(tree, 8);
-      const dirTimes = new BigUint64Array([...raw.names.split('\0').keys()].filter((i) => Number(raw.meta[3 * i]! & 0o170000n) === 0o040000).flatMap((i) => [raw.times[2 * i]!, raw.times[2 * i + 1]!]));
-      expect(addon.scanTreeVerifyStart(tree, 8, raw.names, new Uint8Array(raw.meta.buffer), new Uint8Array(dirTimes.buffer))).toBe(true);
+      const [names, meta, times] = checkOf();
+      expect(addon.scanTreeVerifyStart(tree, 8, names, meta, times)).toBe(true);
       expect(addon.scanTreeTake(tree, 8)).toBeNull(); // a check is no scan
       expect(addon.scanTreeVerifyTake(tree, 7)).toBeNull();
       expect(addon.scanTreeVerifyTake(tree, 8)).toBe(true);
       expect(addon.scanTreeVerifyTake(tree, 8)).toBeNull();
       // A malformed check is refused, not taken as the same.
-      expect(() => addon.scanTreeVerify(tree, 8, raw.names, new Uint8Array(raw.meta.buffer).subarray(8), new Uint8Array(dirTimes.buffer))).toThrow(/three words per name/);
-      expect(addon.scanTreeVerify(`${tree}/gone`, 8, raw.names, new Uint8Array(raw.meta.buffer), new Uint8Array(dirTimes.buffer))).toBe(false);
+      expect(() => addon.scanTreeVerify(tree, 8, names, meta.subarray(8), times)).toThrow(/three words per name/);
+      expect(() => addon.scanTreeVerify(tree, 8, names, meta, times.subarray(8))).toThrow(/two words per directory/);
+      expect(() => addon.scanTreeVerify(tree, 8, names, meta, times.subarray(16))).toThrow(/two words per directory/);
+      expect(addon.scanTreeVerify(`${tree}/gone`, 8, names, meta, times)).toBe(false);
     } finally {
       fs.rmSync(tree, { recursive: true, force: true });
     }
