@@ -191,8 +191,12 @@ function storedRun(argv: string[], debug: boolean): { run: StoredRun; target: Ex
     // scanned for the plan (root's /etc) is checked by its directories'
     // times where they were stored, else scanned again.
     for (const { root, maxDepth, check } of storedScans(e.calls)) {
-      if (check && verifyEarly(root, maxDepth, check) && debug) writeStderr(`jail: plan store: ${printable(root)} checked by its directories' times, not listed\n`);
-      if (!check) scanTreeEarly(root, maxDepth);
+      if (!check) {
+        scanTreeEarly(root, maxDepth);
+        continue;
+      }
+      verifyEarly(root, maxDepth, check); // else replayStored checks it itself
+      if (debug) writeStderr(`jail: plan store: ${printable(root)} checked by its directories' times, not listed\n`);
     }
     if (e.calls.ops) askEarly(e.calls.ops, batchPaths(e.calls), e.calls.nums);
     const names = freshNames(e.calls.others, { tempName });
